@@ -1,0 +1,101 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One list of Swift settings for every target (Swift 6 mode, strict concurrency).
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcInProcess = Target.Dependency.product(name: "GRPCInProcessTransport", package: "grpc-swift-2")
+let grpcNIO = Target.Dependency.product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+
+let package = Package(
+  name: "Funnel",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "funnel", targets: ["funnel"]),
+    .library(name: "FunnelServer", targets: ["FunnelServer"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  ],
+  targets: [
+    // Layer 0: C libraries from Debian's -dev packages.
+    .systemLibrary(name: "CHiredis", path: "Sources/CHiredis",
+                   providers: [.apt(["libhiredis-dev"])]),
+    .systemLibrary(name: "CMongoC", path: "Sources/CMongoC", pkgConfig: "libmongoc-1.0",
+                   providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
+
+    // Layer 1
+    .target(name: "FunnelCore", swiftSettings: swiftSettings),
+
+    // Layer 2
+    .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "Ranking", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+
+    // Layer 3
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage"], swiftSettings: swiftSettings),
+    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "CHiredis", nioPosix],
+            swiftSettings: swiftSettings),
+    .target(name: "MongoStore", dependencies: ["FunnelCore", "FeatureStore", "CMongoC", nioPosix],
+            swiftSettings: swiftSettings),
+
+    // Layer 4
+    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
+    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
+
+    // Layer 5
+    .target(name: "Serving",
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "IndexBuilder"],
+            swiftSettings: swiftSettings),
+
+    // Layer 6
+    .target(name: "FunnelGRPC",
+            dependencies: ["FunnelCore", "Serving", grpcCore, grpcProtobuf, swiftProtobuf],
+            exclude: ["Protos"],
+            swiftSettings: swiftSettings),
+
+    // Layer 7
+    .target(name: "FunnelServer",
+            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder",
+                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
+            swiftSettings: swiftSettings),
+
+    // Layer 8
+    .executableTarget(name: "funnel", dependencies: ["FunnelServer", argumentParser, logging, lifecycle],
+                      swiftSettings: swiftSettings),
+
+    // Tests mirror targets; shared fakes live in FunnelTestSupport.
+    .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore"],
+            path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage"], swiftSettings: swiftSettings),
+    .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "RankingTests", dependencies: ["Ranking"], swiftSettings: swiftSettings),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore"], swiftSettings: swiftSettings),
+    .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore"], swiftSettings: swiftSettings),
+    .testTarget(name: "FunnelGRPCTests",
+                dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO],
+                swiftSettings: swiftSettings),
+  ]
+)

@@ -1,0 +1,91 @@
+import FunnelCore
+
+/// A deterministic synthetic shop: a catalog and a behaviour history that read like a real
+/// general-merchandise store (category trees, brands, log-normal prices, Zipfian popularity, sessions
+/// with complementary purchases). It is the embedded default's data and the tests' fixture.
+///
+/// Equal `Configuration`s give equal stores on every machine. Generation is O(items + events).
+public struct DemoStore: Sendable {
+  /// Sizes and the seed of a generated store.
+  public struct Configuration: Hashable, Sendable {
+    /// Number of catalog items (>= 1).
+    public var itemCount: Int
+    /// Number of users with a history (>= 0).
+    public var userCount: Int
+    /// Mean shopping sessions per user over the history window.
+    public var sessionsPerUser: Double
+    /// Length of the history window ending at `endTimeMs`, in days.
+    public var historyDays: Int
+    /// End of the history (Unix ms): events fall in `(end - historyDays, end]`.
+    public var endTimeMs: Int64
+    /// Random seed.
+    public var seed: UInt64
+
+    /// The embedded default's size: 5,000 items, 3,000 users, about 120k events.
+    public static func standard(endTimeMs: Int64) -> Configuration {
+      Configuration(itemCount: 5_000, userCount: 3_000, sessionsPerUser: 6, historyDays: 30,
+                    endTimeMs: endTimeMs, seed: 42)
+    }
+
+    /// A small store for fast tests: 400 items, 200 users.
+    public static func small(endTimeMs: Int64 = 1_790_000_000_000) -> Configuration {
+      Configuration(itemCount: 400, userCount: 200, sessionsPerUser: 5, historyDays: 30,
+                    endTimeMs: endTimeMs, seed: 7)
+    }
+
+    /// Creates a configuration; see the field comments for units.
+    public init(itemCount: Int, userCount: Int, sessionsPerUser: Double, historyDays: Int,
+                endTimeMs: Int64, seed: UInt64) {
+      self.itemCount = itemCount
+      self.userCount = userCount
+      self.sessionsPerUser = sessionsPerUser
+      self.historyDays = historyDays
+      self.endTimeMs = endTimeMs
+      self.seed = seed
+    }
+  }
+
+  /// The catalog; item `i` has id `SKU-<100000 + i>`.
+  public let items: [CatalogItem]
+  /// The behaviour history, ordered by time.
+  public let events: [BehaviourEvent]
+  /// Users that have a history, `U-<n>`.
+  public let userIDs: [UserID]
+  /// The configuration that produced this store.
+  public let configuration: Configuration
+
+  /// Generates the store described by `configuration`.
+  public init(_ configuration: Configuration) {
+    precondition(configuration.itemCount > 0, "a demo store needs at least one item")
+    self.configuration = configuration
+    var rng = SplitMix64(seed: configuration.seed)
+    let items = Self.makeItems(count: configuration.itemCount, rng: &rng)
+    self.items = items
+    self.userIDs = (0..<configuration.userCount).map { "U-\($0 + 1)" }
+    self.events = HistoryGenerator(items: items, configuration: configuration).generate(rng: &rng)
+  }
+
+  private static func makeItems(count: Int, rng: inout SplitMix64) -> [CatalogItem] {
+    let categories = Vocabulary.categories
+    var items: [CatalogItem] = []
+    items.reserveCapacity(count)
+    for i in 0..<count {
+      // Categories get items in Zipfian proportion, so some aisles are deep and others shallow.
+      let category = categories[rng.zipfIndex(categories.count, s: 0.6)]
+      let department = category.path[0]
+      let brands = Vocabulary.brandsByDepartment[department] ?? ["Generic"]
+      let brand = brands[Int(rng.next() % UInt64(brands.count))]
+      let noun = category.nouns[Int(rng.next() % UInt64(category.nouns.count))]
+      let adjective = Vocabulary.adjectives[Int(rng.next() % UInt64(Vocabulary.adjectives.count))]
+      let material = Vocabulary.materials[Int(rng.next() % UInt64(Vocabulary.materials.count))]
+      let colour = Vocabulary.colours[Int(rng.next() % UInt64(Vocabulary.colours.count))]
+      let price = (rng.logNormal(median: category.medianPrice, sigma: 0.45) * 100).rounded() / 100 + 0.99
+      let title = "\(brand) \(adjective) \(material) \(noun), \(colour)"
+      items.append(CatalogItem(
+        id: "SKU-\(100_000 + i)", title: title, categoryPath: category.path, brand: brand,
+        price: (price * 100).rounded() / 100, tags: [adjective, material, colour],
+        inStock: rng.unit() >= 0.05))
+    }
+    return items
+  }
+}

@@ -1,0 +1,56 @@
+/// The recall channels a candidate came from, as a bit set (cheap to merge, no allocation).
+public struct ChannelSet: OptionSet, Hashable, Sendable {
+  public var rawValue: UInt16
+  @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+  /// Globally popular / trending items (the cold-start fallback).
+  public static let popular = ChannelSet(rawValue: 1 << 0)
+  /// Popular within the categories the user likes.
+  public static let category = ChannelSet(rawValue: 1 << 1)
+  /// Item-to-item neighbours of the user's recent or anchor items.
+  public static let similar = ChannelSet(rawValue: 1 << 2)
+  /// Text match (search).
+  public static let text = ChannelSet(rawValue: 1 << 3)
+
+  /// Every channel with its wire name, in a stable order.
+  public static let named: [(ChannelSet, String)] = [
+    (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"),
+  ]
+
+  /// The wire names of the channels in this set, in `named` order.
+  public var names: [String] { Self.named.filter { contains($0.0) }.map(\.1) }
+}
+
+/// One recalled item on its way through merging and ranking.
+public struct Candidate: Hashable, Sendable {
+  public var doc: DocID
+  /// Every channel that recalled it.
+  public var channels: ChannelSet
+  /// Best recall score per channel kind, kept for ranking features (0 when the channel did not recall it).
+  public var popularScore: Float
+  public var categoryScore: Float
+  public var similarScore: Float
+  public var textScore: Float
+
+  /// A candidate from no channel yet, all scores zero.
+  @inlinable public init(doc: DocID) {
+    self.doc = doc
+    self.channels = []
+    self.popularScore = 0
+    self.categoryScore = 0
+    self.similarScore = 0
+    self.textScore = 0
+  }
+
+  /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
+  @inlinable public mutating func add(_ channel: ChannelSet, score: Float) {
+    channels.insert(channel)
+    switch channel {
+    case .popular: popularScore = max(popularScore, score)
+    case .category: categoryScore = max(categoryScore, score)
+    case .similar: similarScore = max(similarScore, score)
+    case .text: textScore = max(textScore, score)
+    default: break
+    }
+  }
+}

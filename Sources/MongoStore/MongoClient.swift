@@ -1,0 +1,100 @@
+internal import CMongoC
+public import NIOPosix
+import Synchronization
+
+/// A MongoDB failure, naming the server or command and the driver's message.
+public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
+  public let message: String
+  /// Creates an error.
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// An async MongoDB client over libmongoc's thread-safe `mongoc_client_pool_t`. Every blocking
+/// driver call runs on a `NIOThreadPool`, never on Swift's cooperative pool. C documents are
+/// converted to Swift values (relaxed extended JSON) before they are freed.
+///
+/// Thread-safe.
+public final class MongoClient: @unchecked Sendable {
+  // @unchecked: the pool pointer is immutable after init and mongoc_client_pool_t is thread-safe.
+  private let pool: OpaquePointer
+  private let uri: OpaquePointer
+  private let threadPool: NIOThreadPool
+  /// The connection string, as given.
+  public let uriString: String
+
+  private static let initialised: Void = { mongoc_init() }()
+  /// sizeof(bson_t) on every platform libbson supports (the struct is padded to 128 bytes).
+  private static let bsonSize = 128
+
+  /// Parses `uri` (e.g. `mongodb://127.0.0.1:27017/?directConnection=true`) and creates a pool.
+  /// Connects lazily. Throws `MongoError` for a malformed URI.
+  public init(uri uriString: String, threadPool: NIOThreadPool = .singleton) throws {
+    _ = Self.initialised
+    self.uriString = uriString
+    self.threadPool = threadPool
+    let error = UnsafeMutablePointer<bson_error_t>.allocate(capacity: 1)
+    defer { error.deallocate() }
+    guard let uri = mongoc_uri_new_with_error(uriString, error) else {
+      throw MongoError("mongo URI '\(uriString)': \(String(cString: funnel_bson_error_message(error)))")
+    }
+    if !mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS) {
+      mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 3_000)
+    }
+    guard let pool = mongoc_client_pool_new(uri) else {
+      mongoc_uri_destroy(uri)
+      throw MongoError("mongo URI '\(uriString)': cannot create a client pool")
+    }
+    mongoc_client_pool_set_error_api(pool, 2)  // MONGOC_ERROR_API_VERSION_2
+    mongoc_client_pool_set_appname(pool, "funnel")
+    self.uri = uri
+    self.pool = pool
+  }
+
+  deinit {
+    mongoc_client_pool_destroy(pool)
+    mongoc_uri_destroy(uri)
+  }
+
+  /// Runs `{ping: 1}` against the `admin` database; returns the server's reply as JSON.
+  public func ping() async throws -> String {
+    try await runCommand(database: "admin") { bson_append_int32($0, "ping", -1, 1) }
+  }
+
+  /// Runs a database command built by `build` (which appends fields to the command document) and
+  /// returns the reply as relaxed extended JSON. Throws `MongoError` with the driver's message.
+  func runCommand(database: String, _ build: @escaping @Sendable (OpaquePointer) -> Bool)
+    async throws -> String
+  {
+    return try await threadPool.runIfActive { [self] in
+      guard let client = mongoc_client_pool_pop(pool) else { throw MongoError("\(uriString): no client available") }
+      defer { mongoc_client_pool_push(pool, client) }
+      guard let command = bson_new() else { throw MongoError("out of memory building a command") }
+      defer { bson_destroy(command) }
+      guard build(command) else { throw MongoError("cannot build the command document") }
+      // bson_t must be 128-byte aligned; the driver initialises the reply in place (static flag),
+      // so bson_destroy frees only its buffer and we free the struct.
+      var raw: UnsafeMutableRawPointer?
+      guard posix_memalign(&raw, 128, Self.bsonSize) == 0, let raw else {
+        throw MongoError("out of memory allocating a reply")
+      }
+      defer { free(raw) }
+      let reply = OpaquePointer(raw)
+      let error = UnsafeMutablePointer<bson_error_t>.allocate(capacity: 1)
+      defer { error.deallocate() }
+      let ok = mongoc_client_command_simple(client, database, command, nil, reply, error)
+      defer { bson_destroy(reply) }
+      guard ok else {
+        throw MongoError("\(uriString) \(database): \(String(cString: funnel_bson_error_message(error)))")
+      }
+      var length = 0
+      guard let json = bson_as_relaxed_extended_json(reply, &length) else { return "{}" }
+      defer { bson_free(json) }
+      return String(cString: json)
+    }
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

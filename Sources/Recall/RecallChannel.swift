@@ -1,0 +1,113 @@
+public import FunnelCore
+public import IndexFormat
+
+/// A recall channel: proposes up to `quota` candidates for a request from one index structure.
+///
+/// Implementations are stateless values, safe to share across threads; `recall` is synchronous
+/// and bounded by the quota and the structures it reads.
+public protocol RecallChannel: Sendable {
+  /// The channel's bit; its name travels with every candidate it recalls.
+  var channel: ChannelSet { get }
+  /// Adds up to `quota` candidates for `request` to `collector`.
+  func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+              into collector: inout CandidateCollector)
+}
+
+/// Globally popular items (time-decayed): the fallback that makes cold users' answers sensible.
+public struct PopularRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .popular }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    let list = generation.popular
+    for i in 0..<min(quota, list.count) { collector.add(list.docs[i], channel: .popular, score: list.scores[i]) }
+  }
+}
+
+/// Popular items within the categories the user likes, each category's share of the quota in
+/// proportion to its affinity.
+public struct CategoryRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .category }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    let total = request.categoryAffinity.reduce(Float(0)) { $0 + max(0, $1.weight) }
+    guard total > 0 else { return }
+    for (category, weight) in request.categoryAffinity where weight > 0 {
+      guard let list = generation.popularByCategory[category] else { continue }
+      let share = weight / total
+      let take = min(list.count, max(1, Int((Float(quota) * share).rounded(.up))))
+      for i in 0..<take { collector.add(list.docs[i], channel: .category, score: share * list.scores[i]) }
+    }
+  }
+}
+
+/// Item-to-item neighbours of the seeds (anchor items, recent history), scores summed over seeds.
+public struct SimilarItemsRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .similar }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    guard !request.seeds.isEmpty, quota > 0 else { return }
+    let table = generation.neighbours
+    var scores: [DocID: Float] = [:]
+    var seedSet = Set<DocID>()
+    for seed in request.seeds { seedSet.insert(seed.doc) }
+    for seed in request.seeds {
+      for i in table.row(seed.doc) where !seedSet.contains(table.neighbours[i]) {
+        scores[table.neighbours[i], default: 0] += seed.weight * table.scores[i]
+      }
+    }
+    let best = TopK.select(scores, k: quota)
+    let top = best.first?.1 ?? 1
+    for (doc, score) in best { collector.add(doc, channel: .similar, score: score / top) }
+  }
+}
+
+/// Okapi BM25 over the text index (k1 = 1.2, b = 0.75); exhaustive over the query terms' postings.
+public struct TextRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .text }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    let best = TopK.select(Self.scores(terms: request.queryTerms, index: generation.terms), k: quota)
+    let top = best.first?.1 ?? 1
+    for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
+  }
+
+  /// BM25 score of every document matching at least one of `terms`.
+  public static func scores(terms: [String], index: TermIndex, k1: Float = 1.2, b: Float = 0.75) -> [DocID: Float] {
+    var scores: [DocID: Float] = [:]
+    let n = Float(index.documentCount)
+    for term in Set(terms) {
+      guard let postings = index.postings[term] else { continue }
+      let df = Float(postings.docs.count)
+      let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+      for (i, doc) in postings.docs.enumerated() {
+        let tf = Float(postings.frequencies[i])
+        let norm = k1 * (1 - b + b * Float(index.documentLengths[doc.index]) / index.averageLength)
+        scores[doc, default: 0] += idf * tf * (k1 + 1) / (tf + norm)
+      }
+    }
+    return scores
+  }
+}
+
+/// Selects the `k` best-scored documents, ties broken by doc id for deterministic answers.
+enum TopK {
+  static func select(_ scores: [DocID: Float], k: Int) -> [(DocID, Float)] {
+    guard k > 0 else { return [] }
+    let all = scores.map { ($0.key, $0.value) }
+    return Array(all.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k))
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,46 @@
+public import NIOPosix
+import Synchronization
+
+/// An async Redis client over one hiredis connection. Blocking hiredis calls run on a `NIOThreadPool`,
+/// never on Swift's cooperative pool; calls are serialised on the connection, and a broken
+/// connection is re-opened on the next call. (A pool with back-off comes with the stores issue.)
+///
+/// Thread-safe.
+public final class RedisClient: Sendable {
+  /// The server this client talks to.
+  public let endpoint: RedisEndpoint
+  private let timeoutMs: Int
+  private let threadPool: NIOThreadPool
+  private let connection = Mutex<RedisConnection?>(nil)
+
+  /// A client for `url` (`redis://host:port/db`). Connects lazily on the first command.
+  public init(url: String, timeoutMs: Int = 1_000, threadPool: NIOThreadPool = .singleton) throws {
+    self.endpoint = try RedisEndpoint(url: url)
+    self.timeoutMs = timeoutMs
+    self.threadPool = threadPool
+  }
+
+  /// Sends one command, e.g. `["PING"]`; returns the reply (Redis error replies come back as `.error`).
+  public func command(_ arguments: [String]) async throws -> RedisReply {
+    try await pipeline([arguments])[0]
+  }
+
+  /// Sends several commands in one round trip and returns their replies in order.
+  public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
+    precondition(!commands.isEmpty, "a pipeline needs at least one command")
+    let endpoint = self.endpoint, timeoutMs = self.timeoutMs
+    return try await threadPool.runIfActive { [connection] in
+      try connection.withLock { slot in
+        let conn = try slot ?? RedisConnection(endpoint: endpoint, timeoutMs: timeoutMs)
+        do {
+          let replies = try conn.pipeline(commands)
+          slot = conn
+          return replies
+        } catch {
+          slot = nil  // the stream is in an unknown state: reconnect next time
+          throw error
+        }
+      }
+    }
+  }
+}

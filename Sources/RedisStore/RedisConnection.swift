@@ -1,0 +1,107 @@
+internal import CHiredis
+import Synchronization
+
+/// One blocking hiredis connection. Owns the `redisContext` and frees it in `deinit`.
+///
+/// Calls block the calling thread (use `RedisClient` to run them off the cooperative pool).
+/// Not thread-safe by itself: `RedisClient` serialises access.
+final class RedisConnection {
+  private let context: UnsafeMutablePointer<redisContext>
+  let endpoint: RedisEndpoint
+
+  /// Connects (and authenticates / selects the database if the endpoint says so).
+  init(endpoint: RedisEndpoint, timeoutMs: Int) throws {
+    self.endpoint = endpoint
+    guard let c = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), funnel_timeval_ms(timeoutMs)) else {
+      throw RedisError("redis \(endpoint.host):\(endpoint.port): cannot allocate a connection")
+    }
+    guard funnel_redis_context_error(c) == 0 else {
+      let message = String(cString: funnel_redis_context_errstr(c))
+      redisFree(c)
+      throw RedisError("redis \(endpoint.host):\(endpoint.port): \(message)")
+    }
+    context = c
+    redisSetTimeout(c, funnel_timeval_ms(timeoutMs))
+    if let password = endpoint.password, !password.isEmpty {
+      try expectOK(try command(["AUTH", password]), "AUTH")
+    }
+    if endpoint.database != 0 { try expectOK(try command(["SELECT", String(endpoint.database)]), "SELECT") }
+  }
+
+  deinit { redisFree(context) }
+
+  /// Sends one command and waits for its reply. Throws on I/O errors; Redis error replies are returned
+  /// as `.error`.
+  func command(_ arguments: [String]) throws -> RedisReply {
+    try pipeline([arguments])[0]
+  }
+
+  /// Sends all commands in one write and reads their replies in order: one round trip.
+  func pipeline(_ commands: [[String]]) throws -> [RedisReply] {
+    for arguments in commands { try append(arguments) }
+    var replies: [RedisReply] = []
+    replies.reserveCapacity(commands.count)
+    for _ in commands {
+      var raw: UnsafeMutableRawPointer?
+      guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("reading a reply") }
+      let reply = raw.assumingMemoryBound(to: redisReply.self)
+      replies.append(Self.decode(reply))
+      freeReplyObject(raw)
+    }
+    return replies
+  }
+
+  private func append(_ arguments: [String]) throws {
+    let buffers = arguments.map { Array($0.utf8) }
+    let lengths = buffers.map(\.count)
+    var pointers: [UnsafeMutablePointer<CChar>?] = buffers.map { bytes in
+      let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
+      bytes.withUnsafeBufferPointer { src in
+        src.withMemoryRebound(to: CChar.self) { p.initialize(from: $0.baseAddress!, count: bytes.count) }
+      }
+      return p
+    }
+    defer { for p in pointers { p?.deallocate() } }
+    let status = pointers.withUnsafeMutableBufferPointer { argv in
+      lengths.withUnsafeBufferPointer { lens in
+        argv.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: argv.count) { constArgv in
+          redisAppendCommandArgv(context, Int32(arguments.count), constArgv, lens.baseAddress)
+        }
+      }
+    }
+    _ = pointers.count
+    guard status == REDIS_OK else { throw ioError("queueing \(arguments.first ?? "")") }
+  }
+
+  private func expectOK(_ reply: RedisReply, _ what: String) throws {
+    if case .error(let message) = reply { throw RedisError("redis \(endpoint.host):\(endpoint.port) \(what): \(message)") }
+  }
+
+  private func ioError(_ doing: String) -> RedisError {
+    RedisError("redis \(endpoint.host):\(endpoint.port): \(doing): \(String(cString: funnel_redis_context_errstr(context)))")
+  }
+
+  private static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    let r = reply.pointee
+    func text() -> [UInt8] {
+      guard let s = r.str, r.len > 0 else { return [] }
+      return Array(UnsafeRawBufferPointer(start: s, count: Int(r.len)))
+    }
+    switch r.type {
+    case REDIS_REPLY_STATUS: return .status(String(decoding: text(), as: UTF8.self))
+    case REDIS_REPLY_ERROR: return .error(String(decoding: text(), as: UTF8.self))
+    case REDIS_REPLY_INTEGER: return .integer(r.integer)
+    case REDIS_REPLY_STRING, REDIS_REPLY_VERB, REDIS_REPLY_BIGNUM: return .bulk(text())
+    case REDIS_REPLY_NIL: return .null
+    case REDIS_REPLY_DOUBLE: return .double(r.dval)
+    case REDIS_REPLY_BOOL: return .bool(r.integer != 0)
+    case REDIS_REPLY_ARRAY, REDIS_REPLY_MAP, REDIS_REPLY_SET, REDIS_REPLY_PUSH:
+      var elements: [RedisReply] = []
+      for i in 0..<Int(r.elements) {
+        if let e = r.element[i] { elements.append(decode(e)) }
+      }
+      return .array(elements)
+    default: return .null
+    }
+  }
+}

@@ -1,0 +1,89 @@
+public import FunnelCore
+public import IndexFormat
+public import Ranking
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Fills the feature matrix for a set of candidates, scores it with a model, and applies business
+/// re-ranking (category diversity). One per request; not thread-safe.
+public struct CandidateRanker {
+  /// The model that scores; its schema decides which features are filled.
+  public let model: any ScoringModel
+  private let plan: [FeatureKind?]
+
+  /// Features the ranker knows how to compute. Columns the model names but the ranker does not know
+  /// stay missing (NaN), which tree models handle by their default direction.
+  enum FeatureKind: String, CaseIterable {
+    case recallPopular = "recall_popular", recallCategory = "recall_category", recallSimilar = "recall_similar"
+    case recallText = "recall_text", channelCount = "channel_count", affinity = "user_category_affinity"
+    case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
+    case price = "price", inStock = "in_stock"
+  }
+
+  /// A ranker for `model`; the feature plan is compiled once here, not per cell.
+  public init(model: any ScoringModel) {
+    self.model = model
+    self.plan = model.schema.names.map { FeatureKind(rawValue: $0) }
+  }
+
+  /// Scores `candidates` for `profile`; returns (candidate index, score) best first.
+  /// O(candidates * features + candidates log candidates).
+  public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration) -> [(Int, Float)] {
+    var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
+    matrix.reset(rows: candidates.count)
+    for (row, candidate) in candidates.enumerated() {
+      let item = generation.item(candidate.doc)
+      for (column, kind) in plan.enumerated() {
+        guard let kind else { continue }
+        matrix[row, column] = value(kind, candidate, item, profile)
+      }
+    }
+    var scores = [Float](repeating: 0, count: candidates.count)
+    model.score(matrix, into: &scores)
+    return scores.enumerated().map { ($0.offset, $0.element) }
+      .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+  }
+
+  private func value(_ kind: FeatureKind, _ c: Candidate, _ item: CatalogItem, _ profile: UserProfile) -> Float {
+    switch kind {
+    case .recallPopular: return c.popularScore
+    case .recallCategory: return c.categoryScore
+    case .recallSimilar: return c.similarScore
+    case .recallText: return c.textScore
+    case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
+    case .affinity: return profile.affinity(to: item)
+    case .priceRatio:
+      guard let typical = profile.typicalPrice, typical > 0, item.price > 0 else { return .nan }
+      return Float(abs(log(item.price / typical)))
+    case .purchased: return profile.purchased.contains(c.doc) ? 1 : 0
+    case .viewed: return profile.viewed.contains(c.doc) ? 1 : 0
+    case .price: return Float(item.price)
+    case .inStock: return item.inStock ? 1 : 0
+    }
+  }
+
+  /// Greedy category diversity: walks `ranked` best first and defers an item whose leaf category
+  /// already holds `maxPerCategory` of the chosen ones; deferred items fill up if too few remain.
+  /// Returns the chosen candidate indices, at most `count`. O(ranked).
+  public static func diversify(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+                               count: Int, maxPerCategory: Int) -> [(Int, Float)] {
+    var chosen: [(Int, Float)] = []
+    var deferred: [(Int, Float)] = []
+    var perCategory: [String: Int] = [:]
+    for entry in ranked {
+      guard chosen.count < count else { break }
+      let leaf = generation.item(candidates[entry.0].doc).category
+      if perCategory[leaf, default: 0] < maxPerCategory {
+        perCategory[leaf, default: 0] += 1
+        chosen.append(entry)
+      } else {
+        deferred.append(entry)
+      }
+    }
+    for entry in deferred where chosen.count < count { chosen.append(entry) }
+    return chosen
+  }
+}

@@ -1,0 +1,69 @@
+public import FunnelCore
+
+/// A tracked event as received, before validation. Field meanings follow `funnel.v1.Event`.
+public struct EventInput: Sendable {
+  public var eventID: String
+  public var userID: String
+  public var sessionID: String
+  public var itemID: String
+  /// nil when unspecified or unknown on the wire; `kindLabel` names it for the error.
+  public var kind: EventKind?
+  public var kindLabel: String
+  /// Unix ms; 0 means now.
+  public var timestampMs: Int64
+  /// 0 means 1.
+  public var quantity: UInt32
+  public var price: Double
+  public var requestID: String
+
+  /// Creates an input.
+  public init(eventID: String, userID: String, sessionID: String = "", itemID: String, kind: EventKind?,
+              kindLabel: String? = nil, timestampMs: Int64 = 0, quantity: UInt32 = 0, price: Double = 0,
+              requestID: String = "") {
+    self.eventID = eventID
+    self.userID = userID
+    self.sessionID = sessionID
+    self.itemID = itemID
+    self.kind = kind
+    self.kindLabel = kindLabel ?? kind?.rawValue ?? "unspecified"
+    self.timestampMs = timestampMs
+    self.quantity = quantity
+    self.price = price
+    self.requestID = requestID
+  }
+}
+
+extension RequestValidator {
+  /// Validates one event as of `nowMs`; returns the event to store, or throws `invalidArgument`
+  /// naming the field. `configuration` gives the accepted time window.
+  public func validate(_ input: EventInput, nowMs: Int64, configuration: ServingConfiguration) throws -> BehaviourEvent {
+    guard (1...128).contains(input.eventID.utf8.count) else {
+      throw FunnelError.invalidArgument(field: "event_id", "must be 1...128 bytes")
+    }
+    try checkID(input.userID, field: "user_id", required: true)
+    try checkID(input.sessionID, field: "session_id", required: false)
+    try checkID(input.itemID, field: "item_id", required: true)
+    try checkID(input.requestID, field: "request_id", required: false)
+    guard let kind = input.kind else {
+      throw FunnelError.invalidArgument(field: "type", "\(input.kindLabel) is not an event type")
+    }
+    let timestamp = input.timestampMs == 0 ? nowMs : input.timestampMs
+    let skewMs = configuration.maxEventSkew.components.seconds * 1000
+    let ageMs = configuration.maxEventAge.components.seconds * 1000
+    guard timestamp <= nowMs + skewMs else {
+      throw FunnelError.invalidArgument(field: "timestamp_ms", "\(timestamp) is more than \(skewMs / 1000) s in the future")
+    }
+    guard timestamp >= nowMs - ageMs else {
+      throw FunnelError.invalidArgument(field: "timestamp_ms", "\(timestamp) is older than \(ageMs / 86_400_000) days")
+    }
+    guard input.quantity <= 10_000 else {
+      throw FunnelError.invalidArgument(field: "quantity", "\(input.quantity) is more than 10000")
+    }
+    guard input.price.isFinite, input.price >= 0 else {
+      throw FunnelError.invalidArgument(field: "price", "\(input.price) is not a finite non-negative number")
+    }
+    return BehaviourEvent(eventID: input.eventID, userID: input.userID, sessionID: input.sessionID,
+                          itemID: input.itemID, kind: kind, timestampMs: timestamp,
+                          quantity: max(1, input.quantity), price: input.price, requestID: input.requestID)
+  }
+}

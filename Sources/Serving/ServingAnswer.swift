@@ -1,0 +1,88 @@
+public import FunnelCore
+
+/// One item of an answer.
+public struct RankedItem: Hashable, Sendable {
+  public var itemID: ItemID
+  /// Model score; higher is better, comparable within one answer.
+  public var score: Double
+  /// Names of the recall channels that produced it.
+  public var channels: [String]
+  /// Short human-readable reasons.
+  public var reasons: [String]
+
+  /// Creates an item.
+  public init(itemID: ItemID, score: Double, channels: [String], reasons: [String]) {
+    self.itemID = itemID
+    self.score = score
+    self.channels = channels
+    self.reasons = reasons
+  }
+}
+
+/// Per-stage timings and counts, filled when a request asks for debug.
+public struct DebugReport: Hashable, Sendable {
+  /// (stage, microseconds) in pipeline order.
+  public var timings: [StageTiming] = []
+  /// (channel, candidates offered) in channel order.
+  public var channelCounts: [ChannelCount] = []
+  public var mergedCandidates = 0
+  public var filteredCandidates = 0
+  public var rankedCandidates = 0
+
+  /// An empty report.
+  public init() {}
+
+  /// Time spent in one stage.
+  public struct StageTiming: Hashable, Sendable {
+    public var stage: String
+    public var micros: UInt64
+  }
+
+  /// Candidates one channel offered.
+  public struct ChannelCount: Hashable, Sendable {
+    public var channel: String
+    public var candidates: Int
+  }
+}
+
+/// The pipeline's answer to Recommend or Search.
+public struct ServingAnswer: Sendable {
+  public var items: [RankedItem]
+  public var requestID: String
+  public var modelVersion: String
+  public var indexVersion: String
+  public var experimentArm: String
+  /// True when a stage fell back (a store failed or ran out of time).
+  public var degraded: Bool
+  /// Items that matched before the cut to `count` (after filtering).
+  public var totalMatches: Int
+  /// Present when the request asked for debug.
+  public var debug: DebugReport?
+}
+
+/// What the server reports in `Admin.Status`.
+public struct ServingStatus: Sendable {
+  public var indexVersion: String
+  public var modelVersion: String
+  public var itemCount: Int
+  public var userCount: Int
+  public var eventCount: Int
+  public var uptimeSeconds: Double
+  public var featureStore: String
+  public var channels: [String]
+}
+
+/// The outcome of a Track call.
+public struct TrackOutcome: Hashable, Sendable {
+  public var accepted: Int
+  public var duplicates: Int
+  /// (index in the batch, event id, reason) of every rejected event.
+  public var rejected: [Rejection]
+
+  /// One rejected event.
+  public struct Rejection: Hashable, Sendable {
+    public var index: Int
+    public var eventID: String
+    public var reason: String
+  }
+}

@@ -1,0 +1,49 @@
+public import FunnelCore
+
+/// Recall quotas, budgets and re-ranking settings of the pipeline.
+public struct ServingConfiguration: Hashable, Sendable {
+  /// How many candidates each channel may propose, per scene.
+  public struct Quotas: Hashable, Sendable {
+    public var similar: Int
+    public var category: Int
+    public var popular: Int
+    public var text: Int
+
+    /// Creates quotas (0 disables a channel).
+    public init(similar: Int, category: Int, popular: Int, text: Int) {
+      self.similar = similar
+      self.category = category
+      self.popular = popular
+      self.text = text
+    }
+  }
+
+  public var limits = RequestLimits()
+  /// Quotas per scene.
+  public var quotas: [Scene: Quotas] = [
+    .home: Quotas(similar: 300, category: 300, popular: 200, text: 0),
+    .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0),
+    .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0),
+    .email: Quotas(similar: 300, category: 300, popular: 200, text: 0),
+    .search: Quotas(similar: 0, category: 0, popular: 0, text: 1_000),
+  ]
+  /// Time allowed for fetching the user's real-time profile before answering without it.
+  public var profileBudget: Duration = .milliseconds(50)
+  /// Recent interactions read per request.
+  public var recentInteractions = 100
+  /// Most items of one leaf category in an answer before others are preferred (scaled up for big counts).
+  public var maxPerCategory = 4
+  /// Events older than this are refused by Track.
+  public var maxEventAge: Duration = .seconds(30 * 86_400)
+  /// Events further in the future than this are refused by Track.
+  public var maxEventSkew: Duration = .seconds(300)
+  /// Most events in one Track call.
+  public var maxEventsPerBatch = 500
+  /// Concurrent users of one BatchRecommend stream.
+  public var batchConcurrency = 8
+  /// Name of the experiment arm answers report (experiments come with the events issue).
+  public var experimentArm = "default"
+
+  /// The defaults above.
+  public init() {}
+}

@@ -1,0 +1,139 @@
+public import FunnelCore
+public import FeatureStore
+public import IndexFormat
+public import Ranking
+import Recall
+import Synchronization
+
+/// Produces index generations for `ServingEngine.reload()` (the embedded builder now, mapped
+/// generations on disk later). Thread-safe.
+public protocol IndexGenerationSource: Sendable {
+  /// Loads or builds the newest generation. Throws a `FunnelError` naming what is wrong with its input.
+  func loadGeneration() async throws -> IndexGeneration
+}
+
+/// The serving pipeline with no transport: validation, user context, recall, filtering, ranking,
+/// re-ranking; plus event ingestion, reload and status for the admin API.
+///
+/// Thread-safe: requests run concurrently; the current generation is swapped atomically, and a
+/// request keeps the generation it started with until it answers.
+public final class ServingEngine: Sendable {
+  public let configuration: ServingConfiguration
+  let validator: RequestValidator
+  let ranker: CandidateRanker
+  let activity: any UserActivitySource
+  let events: any EventSink
+  let generationSource: any IndexGenerationSource
+  let current: Mutex<IndexGeneration>
+  let reloading = Mutex(false)
+  let storeName: String
+  let started = ContinuousClock.now
+  let now: @Sendable () -> Int64
+
+  /// Creates an engine serving `generation` until the first reload.
+  /// - Parameters:
+  ///   - storeName: names the feature store in `Admin.Status` (e.g. "embedded").
+  ///   - now: the wall clock in Unix ms (a parameter so tests can fix time).
+  public init(configuration: ServingConfiguration = ServingConfiguration(), generation: IndexGeneration,
+              generationSource: any IndexGenerationSource, activity: any UserActivitySource, events: any EventSink,
+              model: any ScoringModel = BuiltinModel.model, storeName: String,
+              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
+    self.configuration = configuration
+    self.validator = RequestValidator(limits: configuration.limits)
+    self.ranker = CandidateRanker(model: model)
+    self.activity = activity
+    self.events = events
+    self.generationSource = generationSource
+    self.current = Mutex(generation)
+    self.storeName = storeName
+    self.now = now
+  }
+
+  /// The system wall clock in Unix milliseconds.
+  @Sendable public static func wallClockMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+  }
+
+  /// The generation serving now.
+  public var generation: IndexGeneration { current.withLock { $0 } }
+
+  /// Answers a Recommend call. Throws `FunnelError` (invalid input, unknown anchor item).
+  public func recommend(_ input: RecommendInput) async throws -> ServingAnswer {
+    try await run(validator.validate(input))
+  }
+
+  /// Answers a Search call. Throws `FunnelError` for invalid input.
+  public func search(_ input: SearchInput) async throws -> ServingAnswer {
+    try await run(validator.validate(input))
+  }
+
+  /// Validates and stores a batch of events; invalid events are reported, valid ones stored.
+  /// Throws `invalidArgument` when the batch itself is empty or too large.
+  public func track(_ inputs: [EventInput]) async throws -> TrackOutcome {
+    guard !inputs.isEmpty else { throw FunnelError.invalidArgument(field: "events", "is empty") }
+    guard inputs.count <= configuration.maxEventsPerBatch else {
+      throw FunnelError.invalidArgument(field: "events", "\(inputs.count) events, more than \(configuration.maxEventsPerBatch)")
+    }
+    let nowMs = now()
+    var valid: [BehaviourEvent] = []
+    var rejected: [TrackOutcome.Rejection] = []
+    for (i, input) in inputs.enumerated() {
+      do {
+        valid.append(try validator.validate(input, nowMs: nowMs, configuration: configuration))
+      } catch let error as FunnelError {
+        rejected.append(.init(index: i, eventID: input.eventID, reason: "events[\(i)].\(error.message)"))
+      }
+    }
+    let stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
+    return TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
+  }
+
+  /// Loads a new generation and swaps it in; the old one keeps serving if loading fails.
+  /// Returns (previous version, new version). Throws `failedPrecondition` if a reload is running.
+  public func reload() async throws -> (previous: String, current: String) {
+    let busy = reloading.withLock { running in
+      if running { return true }
+      running = true
+      return false
+    }
+    guard !busy else { throw FunnelError(.failedPrecondition, "a reload is already running") }
+    defer { reloading.withLock { $0 = false } }
+    let next = try await generationSource.loadGeneration()
+    let previous = current.withLock { slot in
+      let old = slot.version
+      slot = next
+      return old
+    }
+    return (previous, next.version)
+  }
+
+  /// Forgets a user's history. Idempotent; returns the number of events removed.
+  public func forget(user: String) async throws -> Int {
+    try validator.checkID(user, field: "user_id", required: true)
+    return try await events.forget(user: user)
+  }
+
+  /// The current state, for `Admin.Status`. `users` and `events` come from the caller's store.
+  public func status(users: Int, events: Int) -> ServingStatus {
+    let g = generation
+    let uptime = ContinuousClock.now - started
+    return ServingStatus(
+      indexVersion: g.version, modelVersion: ranker.model.version, itemCount: g.itemCount, userCount: users,
+      eventCount: events, uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
+      featureStore: storeName, channels: ChannelSet.named.map(\.1))
+  }
+
+  /// A new random request id: 16 hex digits.
+  static func makeRequestID() -> String {
+    let hex = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,143 @@
+import FunnelCore
+import FeatureStore
+import IndexFormat
+import Recall
+
+extension ServingEngine {
+  /// Runs steps 2-5 of the request path for a validated request.
+  func run(_ request: ValidatedRequest) async throws -> ServingAnswer {
+    let generation = self.generation
+    var debug = DebugReport()
+    let total = Stopwatch()
+
+    // 2. User context, within its budget; without it the answer falls back to popularity.
+    var stage = Stopwatch()
+    var degraded = false
+    var profile = UserProfile()
+    if !request.userID.isEmpty {
+      switch await fetchRecent(request.userID) {
+      case .some(.success(let recent)):
+        profile = UserProfile(recent: recent, generation: generation, nowMs: now())
+      case .some(.failure), .none:
+        degraded = true
+      }
+    }
+    debug.timings.append(.init(stage: "context", micros: stage.elapsedMicros))
+    try Task.checkCancellation()
+
+    // 3. Recall in channels with quotas, merged and de-duplicated.
+    stage = Stopwatch()
+    let anchors = try resolveAnchors(request, generation)
+    var collector = CandidateCollector()
+    let recallRequest = makeRecallRequest(request, profile: profile, anchors: anchors, generation: generation)
+    let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
+    let channels: [(any RecallChannel, Int)] = [
+      (TextRecall(), quotas.text), (SimilarItemsRecall(), quotas.similar),
+      (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular),
+    ]
+    for (channel, quota) in channels where quota > 0 {
+      channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+    }
+    for (channel, name) in ChannelSet.named {
+      if let n = collector.offeredByChannel[channel] { debug.channelCounts.append(.init(channel: name, candidates: n)) }
+    }
+    debug.mergedCandidates = collector.candidates.count
+    debug.timings.append(.init(stage: "recall", micros: stage.elapsedMicros))
+
+    // Filtering: exclusions, the anchors themselves, out of stock, the request's rule expression.
+    stage = Stopwatch()
+    let anchorSet = Set(anchors)
+    let kept = collector.candidates.filter { candidate in
+      let item = generation.item(candidate.doc)
+      return item.inStock && !anchorSet.contains(candidate.doc) && !request.excluded.contains(item.id)
+        && (request.filter?.matches(item) ?? true)
+    }
+    debug.filteredCandidates = collector.candidates.count - kept.count
+    debug.timings.append(.init(stage: "filter", micros: stage.elapsedMicros))
+    try Task.checkCancellation()
+
+    // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
+    stage = Stopwatch()
+    let ranked = ranker.rank(kept, profile: profile, generation: generation)
+    debug.rankedCandidates = ranked.count
+    debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
+    stage = Stopwatch()
+    let chosen = request.scene == .search
+      ? Array(ranked.prefix(request.count))
+      : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
+                                  maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
+    let items = chosen.map { (index, score) in
+      let candidate = kept[index]
+      let item = generation.item(candidate.doc)
+      return RankedItem(itemID: item.id, score: Double(score), channels: candidate.channels.names,
+                        reasons: reasons(candidate, item: item, request: request, profile: profile))
+    }
+    debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
+    debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
+
+    return ServingAnswer(
+      items: items, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
+      indexVersion: generation.version, experimentArm: configuration.experimentArm, degraded: degraded,
+      totalMatches: kept.count, debug: request.debug ? debug : nil)
+  }
+
+  /// Reads the user's recent interactions within the profile budget: nil on timeout, a failure on error.
+  private func fetchRecent(_ user: UserID) async -> Result<[RecentInteraction], any Error>? {
+    let source = activity
+    let limit = configuration.recentInteractions
+    let budget = configuration.profileBudget
+    return await withTaskGroup(of: Result<[RecentInteraction], any Error>?.self) { group in
+      group.addTask {
+        do { return .success(try await source.recentActivity(of: user, limit: limit)) } catch { return .failure(error) }
+      }
+      group.addTask {
+        try? await Task.sleep(for: budget)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      return first
+    }
+  }
+
+  private func resolveAnchors(_ request: ValidatedRequest, _ generation: IndexGeneration) throws -> [DocID] {
+    var docs: [DocID] = []
+    for (i, id) in request.anchors.enumerated() {
+      if let doc = generation.docByItemID[id] {
+        docs.append(doc)
+      } else if request.scene == .itemPage {
+        throw FunnelError(.notFound, "anchor_item_ids[\(i)]: item '\(id)' is not in index \(generation.version)")
+      }
+    }
+    return docs
+  }
+
+  private func makeRecallRequest(_ request: ValidatedRequest, profile: UserProfile, anchors: [DocID],
+                                 generation: IndexGeneration) -> RecallRequest {
+    var seeds = anchors.map { (doc: $0, weight: Float(1)) }
+    let historyWeight: Float = anchors.isEmpty ? 1 : 0.3
+    seeds += profile.seeds.map { (doc: $0.doc, weight: $0.weight * historyWeight) }
+    var affinity = profile.leafAffinities(limit: 8)
+    for anchor in anchors {
+      affinity.insert((category: generation.item(anchor).category, weight: 1), at: 0)
+    }
+    return RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: request.queryTerms)
+  }
+
+  private func reasons(_ candidate: Candidate, item: CatalogItem, request: ValidatedRequest,
+                       profile: UserProfile) -> [String] {
+    var reasons: [String] = []
+    if candidate.channels.contains(.text) { reasons.append("matches '\(request.query)'") }
+    if candidate.channels.contains(.similar) {
+      reasons.append(request.anchors.isEmpty ? "often bought with items you viewed"
+                                             : "often bought with \(request.anchors[0])")
+    }
+    if candidate.channels.contains(.category), profile.affinity(to: item) > 0 {
+      reasons.append("popular in \(item.category), which you like")
+    } else if candidate.channels.contains(.category) {
+      reasons.append("popular in \(item.category)")
+    }
+    if candidate.channels.contains(.popular) { reasons.append("popular right now") }
+    return reasons
+  }
+}

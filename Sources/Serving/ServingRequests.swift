@@ -1,0 +1,186 @@
+public import FunnelCore
+
+/// Limits every request is validated against. The values are part of the API contract
+/// (documented in `recommender.proto`).
+public struct RequestLimits: Hashable, Sendable {
+  public var maxCount = 1_000
+  public var defaultCount = 20
+  public var maxExcludeIDs = 1_000
+  public var maxAnchorIDs = 50
+  public var maxContextEntries = 32
+  public var maxContextKeyBytes = 64
+  public var maxContextValueBytes = 256
+  public var maxQueryBytes = 512
+
+  /// The documented defaults.
+  public init() {}
+}
+
+/// A Recommend call as received, before validation. Field meanings follow `RecommendRequest`.
+public struct RecommendInput: Sendable {
+  public var userID: String
+  public var sessionID: String
+  /// nil when the wire value is unspecified or unknown; `sceneLabel` then names it for the error.
+  public var scene: Scene?
+  public var sceneLabel: String
+  /// 0 means the default.
+  public var count: Int
+  public var context: [String: String]
+  public var filter: String
+  public var excludeItemIDs: [String]
+  public var anchorItemIDs: [String]
+  public var debug: Bool
+
+  /// Creates an input; every field defaults to empty.
+  public init(userID: String, sessionID: String = "", scene: Scene?, sceneLabel: String? = nil, count: Int = 0,
+              context: [String: String] = [:], filter: String = "", excludeItemIDs: [String] = [],
+              anchorItemIDs: [String] = [], debug: Bool = false) {
+    self.userID = userID
+    self.sessionID = sessionID
+    self.scene = scene
+    self.sceneLabel = sceneLabel ?? scene?.rawValue ?? "unspecified"
+    self.count = count
+    self.context = context
+    self.filter = filter
+    self.excludeItemIDs = excludeItemIDs
+    self.anchorItemIDs = anchorItemIDs
+    self.debug = debug
+  }
+}
+
+/// A Search call as received, before validation. Field meanings follow `SearchRequest`.
+public struct SearchInput: Sendable {
+  public var query: String
+  /// May be empty (anonymous search).
+  public var userID: String
+  public var sessionID: String
+  public var count: Int
+  public var context: [String: String]
+  public var filter: String
+  public var excludeItemIDs: [String]
+  public var debug: Bool
+
+  /// Creates an input; every field but `query` defaults to empty.
+  public init(query: String, userID: String = "", sessionID: String = "", count: Int = 0,
+              context: [String: String] = [:], filter: String = "", excludeItemIDs: [String] = [], debug: Bool = false) {
+    self.query = query
+    self.userID = userID
+    self.sessionID = sessionID
+    self.count = count
+    self.context = context
+    self.filter = filter
+    self.excludeItemIDs = excludeItemIDs
+    self.debug = debug
+  }
+}
+
+/// A request that passed validation: what the pipeline runs on.
+public struct ValidatedRequest: Sendable {
+  public var scene: Scene
+  public var userID: UserID
+  public var sessionID: String
+  public var count: Int
+  public var context: [String: String]
+  public var filter: FilterExpression?
+  public var excluded: Set<ItemID>
+  public var anchors: [ItemID]
+  /// Tokenised query (search only).
+  public var queryTerms: [String]
+  public var query: String
+  public var debug: Bool
+}
+
+/// Validates inputs against `RequestLimits`. Every failure is `FunnelError.invalidArgument` with a
+/// message that names the field (and the index, for list elements).
+public struct RequestValidator: Sendable {
+  public let limits: RequestLimits
+
+  /// A validator for `limits`.
+  public init(limits: RequestLimits = RequestLimits()) { self.limits = limits }
+
+  /// Validates a Recommend call.
+  public func validate(_ input: RecommendInput) throws -> ValidatedRequest {
+    try checkID(input.userID, field: "user_id", required: true)
+    try checkID(input.sessionID, field: "session_id", required: false)
+    guard let scene = input.scene else {
+      let known = Scene.allCases.filter { $0 != .search }.map(\.rawValue).joined(separator: ", ")
+      throw FunnelError.invalidArgument(field: "scene", "\(input.sceneLabel) is not a scene (use one of \(known))")
+    }
+    guard scene != .search else {
+      throw FunnelError.invalidArgument(field: "scene", "search is served by the Search method, not Recommend")
+    }
+    let count = try checkCount(input.count)
+    try checkContext(input.context)
+    let filter = try FilterParser.parse(input.filter)
+    let excluded = try checkIDList(input.excludeItemIDs, field: "exclude_item_ids", max: limits.maxExcludeIDs)
+    let anchors = try checkIDList(input.anchorItemIDs, field: "anchor_item_ids", max: limits.maxAnchorIDs)
+    if scene == .itemPage, anchors.isEmpty {
+      throw FunnelError.invalidArgument(field: "anchor_item_ids", "item_page needs the id of the item being viewed")
+    }
+    return ValidatedRequest(scene: scene, userID: input.userID, sessionID: input.sessionID, count: count,
+                            context: input.context, filter: filter, excluded: Set(excluded), anchors: anchors,
+                            queryTerms: [], query: "", debug: input.debug)
+  }
+
+  /// Validates a Search call.
+  public func validate(_ input: SearchInput) throws -> ValidatedRequest {
+    let queryBytes = input.query.utf8.count
+    guard queryBytes <= limits.maxQueryBytes else {
+      throw FunnelError.invalidArgument(field: "query", "\(queryBytes) bytes, more than \(limits.maxQueryBytes)")
+    }
+    let terms = Tokenizer.tokens(input.query)
+    guard !terms.isEmpty else { throw FunnelError.invalidArgument(field: "query", "has no words to search for") }
+    try checkID(input.userID, field: "user_id", required: false)
+    try checkID(input.sessionID, field: "session_id", required: false)
+    let count = try checkCount(input.count)
+    try checkContext(input.context)
+    let filter = try FilterParser.parse(input.filter)
+    let excluded = try checkIDList(input.excludeItemIDs, field: "exclude_item_ids", max: limits.maxExcludeIDs)
+    return ValidatedRequest(scene: .search, userID: input.userID, sessionID: input.sessionID, count: count,
+                            context: input.context, filter: filter, excluded: Set(excluded), anchors: [],
+                            queryTerms: terms, query: input.query, debug: input.debug)
+  }
+
+  /// Checks one id: 1...maxIDBytes UTF-8 bytes (0 allowed when not `required`), no control characters.
+  public func checkID(_ id: String, field: String, required: Bool) throws {
+    let bytes = id.utf8.count
+    if bytes == 0 {
+      if required { throw FunnelError.invalidArgument(field: field, "is empty") }
+      return
+    }
+    guard bytes <= IDLimits.maxIDBytes else {
+      throw FunnelError.invalidArgument(field: field, "\(bytes) bytes, more than \(IDLimits.maxIDBytes)")
+    }
+    guard !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+      throw FunnelError.invalidArgument(field: field, "contains control characters")
+    }
+  }
+
+  private func checkCount(_ count: Int) throws -> Int {
+    if count == 0 { return limits.defaultCount }
+    guard (1...limits.maxCount).contains(count) else {
+      throw FunnelError.invalidArgument(field: "count", "\(count) is outside 1...\(limits.maxCount)")
+    }
+    return count
+  }
+
+  private func checkContext(_ context: [String: String]) throws {
+    guard context.count <= limits.maxContextEntries else {
+      throw FunnelError.invalidArgument(field: "context", "\(context.count) entries, more than \(limits.maxContextEntries)")
+    }
+    for (key, value) in context {
+      guard (1...limits.maxContextKeyBytes).contains(key.utf8.count) else {
+        throw FunnelError.invalidArgument(field: "context", "key '\(key.prefix(80))' must be 1...\(limits.maxContextKeyBytes) bytes")
+      }
+      guard value.utf8.count <= limits.maxContextValueBytes else {
+        throw FunnelError.invalidArgument(field: "context[\(key)]", "value longer than \(limits.maxContextValueBytes) bytes")
+      }
+    }
+  }
+
+  private func checkIDList(_ ids: [String], field: String, max: Int) throws -> [String] {
+    guard ids.count <= max else { throw FunnelError.invalidArgument(field: field, "\(ids.count) ids, more than \(max)") }
+    for (i, id) in ids.enumerated() { try checkID(id, field: "\(field)[\(i)]", required: true) }
+    return ids
+  }
+}
