@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 import Synchronization
 
 /// The in-process feature store of the embedded default: real-time user profiles and the event log

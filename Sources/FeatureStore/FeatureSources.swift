@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// One interaction of a user with an item, as kept in the real-time profile.
 public struct RecentInteraction: Hashable, Sendable {

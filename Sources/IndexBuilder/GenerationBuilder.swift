@@ -1,5 +1,5 @@
-public import FunnelCore
-public import IndexFormat
+import FunnelCore
+import IndexFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
-public import FunnelCore
-public import MappedStorage
+import FunnelCore
+import MappedStorage
 
 /// The trailer every index file ends with (after tantivy's `footer.rs` and Lucene's `CodecUtil`):
 ///

@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// One immutable index generation: the catalog with dense doc ids and every recall structure built
 /// from it. Serving holds one generation at a time and swaps to a new one atomically on reload.

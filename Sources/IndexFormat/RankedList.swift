@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// Documents in descending score order (a popularity list, a per-category top list).
 ///

@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// An in-memory inverted index over item text for BM25 scoring: term -> postings of (doc, term
 /// frequency), plus per-document field lengths. Immutable; safe to share across threads.

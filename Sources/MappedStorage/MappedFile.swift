@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

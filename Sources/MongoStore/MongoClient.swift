@@ -1,5 +1,5 @@
 internal import CMongoC
-public import NIOPosix
+import NIOPosix
 import Synchronization
 
 /// A MongoDB failure, naming the server or command and the driver's message.

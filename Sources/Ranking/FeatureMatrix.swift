@@ -44,7 +44,7 @@ public struct FeatureMatrix: Sendable {
   }
 
   /// The value at `row`, `column`.
-  @inlinable public subscript(row: Int, column: Int) -> Float {
+  public subscript(row: Int, column: Int) -> Float {
     get { values[row * columns + column] }
     set { values[row * columns + column] = newValue }
   }

@@ -1,5 +1,5 @@
-public import FunnelCore
-public import IndexFormat
+import FunnelCore
+import IndexFormat
 
 /// A recall channel: proposes up to `quota` candidates for a request from one index structure.
 ///

@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// What the recall channels know about one request, resolved to doc ids of the current generation.
 public struct RecallRequest: Sendable {

@@ -1,4 +1,4 @@
-public import NIOPosix
+import NIOPosix
 import Synchronization
 
 /// An async Redis client over one hiredis connection. Blocking hiredis calls run on a `NIOThreadPool`,
@@ -29,8 +29,8 @@ public final class RedisClient: Sendable {
   public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
     precondition(!commands.isEmpty, "a pipeline needs at least one command")
     let endpoint = self.endpoint, timeoutMs = self.timeoutMs
-    return try await threadPool.runIfActive { [connection] in
-      try connection.withLock { slot in
+    return try await threadPool.runIfActive { [self] in
+      try self.connection.withLock { slot in
         let conn = try slot ?? RedisConnection(endpoint: endpoint, timeoutMs: timeoutMs)
         do {
           let replies = try conn.pipeline(commands)

@@ -82,6 +82,7 @@ final class RedisConnection {
   }
 
   private static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    // RESP2 only: Debian 12's hiredis 0.14 has no RESP3 reply types.
     let r = reply.pointee
     func text() -> [UInt8] {
       guard let s = r.str, r.len > 0 else { return [] }
@@ -91,11 +92,9 @@ final class RedisConnection {
     case REDIS_REPLY_STATUS: return .status(String(decoding: text(), as: UTF8.self))
     case REDIS_REPLY_ERROR: return .error(String(decoding: text(), as: UTF8.self))
     case REDIS_REPLY_INTEGER: return .integer(r.integer)
-    case REDIS_REPLY_STRING, REDIS_REPLY_VERB, REDIS_REPLY_BIGNUM: return .bulk(text())
+    case REDIS_REPLY_STRING: return .bulk(text())
     case REDIS_REPLY_NIL: return .null
-    case REDIS_REPLY_DOUBLE: return .double(r.dval)
-    case REDIS_REPLY_BOOL: return .bool(r.integer != 0)
-    case REDIS_REPLY_ARRAY, REDIS_REPLY_MAP, REDIS_REPLY_SET, REDIS_REPLY_PUSH:
+    case REDIS_REPLY_ARRAY:
       var elements: [RedisReply] = []
       for i in 0..<Int(r.elements) {
         if let e = r.element[i] { elements.append(decode(e)) }

@@ -7,8 +7,6 @@ public indirect enum RedisReply: Hashable, Sendable {
   case bulk([UInt8])
   case null
   case array([RedisReply])
-  case double(Double)
-  case bool(Bool)
 
   /// The reply as text, for status and bulk replies.
   public var string: String? {

@@ -1,6 +1,6 @@
-public import FunnelCore
-public import IndexFormat
-public import Ranking
+import FunnelCore
+import IndexFormat
+import Ranking
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,7 +9,7 @@ import Darwin
 
 /// Fills the feature matrix for a set of candidates, scores it with a model, and applies business
 /// re-ranking (category diversity). One per request; not thread-safe.
-public struct CandidateRanker {
+public struct CandidateRanker: Sendable {
   /// The model that scores; its schema decides which features are filled.
   public let model: any ScoringModel
   private let plan: [FeatureKind?]

@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// A tracked event as received, before validation. Field meanings follow `funnel.v1.Event`.
 public struct EventInput: Sendable {

@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 extension FilterExpression {
   /// Whether `item` satisfies the expression. Term values were lower-cased by the parser; item fields

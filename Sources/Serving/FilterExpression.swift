@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// A parsed rule expression (the `filter` field of requests): boolean combinations of field clauses.
 /// Grammar and fields are documented in `recommender.proto` (FILTER SYNTAX).

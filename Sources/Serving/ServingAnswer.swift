@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// One item of an answer.
 public struct RankedItem: Hashable, Sendable {

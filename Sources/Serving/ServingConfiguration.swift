@@ -1,4 +1,4 @@
-public import FunnelCore
+import FunnelCore
 
 /// Recall quotas, budgets and re-ranking settings of the pipeline.
 public struct ServingConfiguration: Hashable, Sendable {

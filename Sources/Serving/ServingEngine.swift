@@ -1,7 +1,7 @@
-public import FunnelCore
-public import FeatureStore
-public import IndexFormat
-public import Ranking
+import FunnelCore
+import FeatureStore
+import IndexFormat
+import Ranking
 import Recall
 import Synchronization
 

@@ -1,4 +1,5 @@
-public import FunnelCore
+import FunnelCore
+import IndexFormat
 
 /// Limits every request is validated against. The values are part of the API contract
 /// (documented in `recommender.proto`).

@@ -1,6 +1,6 @@
-public import FunnelCore
-public import FeatureStore
-public import IndexFormat
+import FunnelCore
+import FeatureStore
+import IndexFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""An independent gRPC client (Python grpcio) against a running `funnel serve`.
+
+Compiles the committed funnel/v1 .proto files with grpcio-tools at run time (health uses the
+grpcio-health-checking package, i.e. the upstream grpc.health.v1 definition), then calls Recommend,
+Search, BatchRecommend, Track, Admin.Status and Health.Check and checks the answers are well formed;
+sends N malformed requests, each of which must fail with INVALID_ARGUMENT and a message naming the
+field; and checks the server still answers afterwards. Prints 'N passed, N failed'; exit 0 when all pass.
+
+    python3 Scripts/api-check.py --target 127.0.0.1:50051 [--malformed 1000]
+Needs grpcio, grpcio-tools and grpcio-health-checking (Scripts/test makes a venv with them).
+"""
+import argparse
+import importlib
+import os
+import random
+import sys
+import tempfile
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_tools import protoc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROTOS = os.path.join(ROOT, "Sources", "FunnelGRPC", "Protos")
+
+
+def compile_protos(out):
+    files = sorted(os.path.join("funnel", "v1", n) for n in os.listdir(os.path.join(PROTOS, "funnel", "v1"))
+                   if n.endswith(".proto"))
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    if protoc.main(["protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}"] + files):
+        sys.exit("api-check: protoc failed")
+    sys.path.insert(0, out)
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}", flush=True)
+        return ok
+
+
+def malformed_requests(pb, rng, n):
+    """Yields (description, request, field the error message must name)."""
+    scenes = [pb.SCENE_HOME, pb.SCENE_CART, pb.SCENE_EMAIL]
+    makers = [
+        (lambda: pb.RecommendRequest(user_id="", scene=pb.SCENE_HOME), "user_id"),
+        (lambda: pb.RecommendRequest(user_id="u" * rng.randint(257, 5000), scene=rng.choice(scenes)), "user_id"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_UNSPECIFIED), "scene"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=rng.randint(6, 10_000)), "scene"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=rng.randint(1001, 2**32 - 1)), "count"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME,
+                                     exclude_item_ids=["x"] * rng.randint(1001, 3000)), "exclude_item_ids"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, exclude_item_ids=["ok", ""]), "exclude_item_ids"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_ITEM_PAGE), "anchor_item_ids"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME,
+                                     filter=rng.choice(["category:", "price:[10 TO", "(brand:x", "nope:1", "AND",
+                                                        "price:[50 TO 10]", "in_stock:maybe", 'brand:"open',
+                                                        "price:abc", "((((" * 20])), "filter"),
+        (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME,
+                                     context={f"k{i}": "v" for i in range(rng.randint(33, 60))}), "context"),
+        (lambda: pb.RecommendRequest(user_id="U-\x01", scene=pb.SCENE_HOME), "user_id"),
+    ]
+    for i in range(n):
+        make, field = makers[i % len(makers)]
+        yield make(), field
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target", default="127.0.0.1:50051")
+    ap.add_argument("--malformed", type=int, default=1000)
+    args = ap.parse_args()
+
+    compile_protos(tempfile.mkdtemp(prefix="funnel-api-check-"))
+    pb = importlib.import_module("funnel.v1.recommender_pb2")
+    pb_grpc = importlib.import_module("funnel.v1.recommender_pb2_grpc")
+    ev = importlib.import_module("funnel.v1.events_pb2")
+    ev_grpc = importlib.import_module("funnel.v1.events_pb2_grpc")
+    adm = importlib.import_module("funnel.v1.admin_pb2")
+    adm_grpc = importlib.import_module("funnel.v1.admin_pb2_grpc")
+
+    channel = grpc.insecure_channel(args.target)
+    grpc.channel_ready_future(channel).result(timeout=30)
+    rec = pb_grpc.RecommenderStub(channel)
+    events = ev_grpc.EventCollectorStub(channel)
+    admin = adm_grpc.AdminStub(channel)
+    health = health_pb2_grpc.HealthStub(channel)
+    r = Report()
+
+    h = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    r.check("health", h.status == health_pb2.HealthCheckResponse.SERVING, str(h))
+    h = health.Check(health_pb2.HealthCheckRequest(service="funnel.v1.Recommender"), timeout=5)
+    r.check("health service", h.status == health_pb2.HealthCheckResponse.SERVING, str(h))
+
+    status = admin.Status(adm.StatusRequest(), timeout=5)
+    r.check("status", status.item_count > 0 and status.index_version != "", str(status))
+
+    resp = rec.Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=10, debug=True), timeout=5)
+    ids = [i.item_id for i in resp.items]
+    r.check("recommend count", len(ids) == 10, str(resp))
+    r.check("recommend unique", len(set(ids)) == len(ids), str(ids))
+    r.check("recommend channels", all(i.channels for i in resp.items), str(resp.items))
+    r.check("recommend ids", len(resp.request_id) == 16 and resp.model_version and resp.index_version, str(resp))
+    r.check("recommend debug", {t.stage for t in resp.debug.timings} >= {"context", "recall", "rank"}, str(resp.debug))
+    print(f"Recommend U-1 home: {ids[:5]} ... request_id={resp.request_id}", flush=True)
+
+    page = rec.Recommend(pb.RecommendRequest(user_id="U-2", scene=pb.SCENE_ITEM_PAGE, count=5,
+                                             anchor_item_ids=[ids[0]]), timeout=5)
+    r.check("item page", len(page.items) == 5 and ids[0] not in [i.item_id for i in page.items], str(page))
+
+    filtered = rec.Recommend(pb.RecommendRequest(user_id="U-3", scene=pb.SCENE_HOME, count=20,
+                                                 filter="price:[0 TO 15] AND NOT category:fashion"), timeout=5)
+    r.check("filter", len(filtered.items) > 0, str(filtered))
+
+    search = rec.Search(pb.SearchRequest(query="ceramic mug", user_id="U-4", count=10), timeout=5)
+    r.check("search", len(search.items) > 0 and search.total_matches >= len(search.items), str(search))
+    r.check("search channel", all("text" in i.channels for i in search.items), str(search.items))
+
+    rows = [pb.BatchRecommendRequest(row_id=f"row-{k}", request=pb.RecommendRequest(
+        user_id=f"U-{k + 1}" if k % 7 else "", scene=pb.SCENE_EMAIL, count=5)) for k in range(50)]
+    answers = list(rec.BatchRecommend(iter(rows), timeout=30))
+    r.check("batch count", len(answers) == 50, str(len(answers)))
+    r.check("batch order", [a.row_id for a in answers] == [row.row_id for row in rows])
+    bad = [a for a in answers if a.WhichOneof("result") == "error"]
+    r.check("batch row errors", len(bad) == 8 and all(a.error.code == "INVALID_ARGUMENT" for a in bad), str(bad[:2]))
+    r.check("batch answers", all(len(a.response.items) == 5 for a in answers if a.WhichOneof("result") == "response"))
+
+    now = int(time.time() * 1000)
+    evs = [ev.Event(event_id=f"api-check-{now}-{k}", user_id="api-check-user", item_id=ids[k % len(ids)],
+                    type=ev.EVENT_TYPE_VIEW, timestamp_ms=now) for k in range(3)]
+    evs.append(ev.Event(event_id="bad", user_id="u", item_id="i", type=ev.EVENT_TYPE_UNSPECIFIED))
+    t = events.Track(ev.TrackRequest(events=evs), timeout=5)
+    r.check("track", t.accepted == 3 and len(t.rejected) == 1 and t.rejected[0].index == 3, str(t))
+    t = events.Track(ev.TrackRequest(events=evs[:3]), timeout=5)
+    r.check("track idempotent", t.accepted == 0 and t.duplicates == 3, str(t))
+
+    rng = random.Random(7)
+    for k, (request, field) in enumerate(malformed_requests(pb, rng, args.malformed)):
+        try:
+            rec.Recommend(request, timeout=5)
+            r.check(f"malformed #{k}", False, f"accepted {str(request)[:120]}")
+        except grpc.RpcError as e:
+            ok = e.code() == grpc.StatusCode.INVALID_ARGUMENT and field in (e.details() or "")
+            r.check(f"malformed #{k}", ok, f"{e.code()} {e.details()} (expected {field})")
+    after = rec.Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), timeout=5)
+    r.check("alive after malformed", len(after.items) == 3)
+
+    print(f"api-check against {args.target}: {args.malformed} malformed requests sent", flush=True)
+    print(f"{r.passed} passed, {r.failed} failed", flush=True)
+    return 0 if r.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

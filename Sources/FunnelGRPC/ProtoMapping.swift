@@ -1,0 +1,105 @@
+import FunnelCore
+import Serving
+
+/// Conversions between the wire messages and the domain types of `Serving`. Pure functions.
+enum ProtoMapping {
+  static func scene(_ scene: Funnel_V1_Scene) -> (Scene?, String) {
+    switch scene {
+    case .home: (.home, "home")
+    case .itemPage: (.itemPage, "item_page")
+    case .cart: (.cart, "cart")
+    case .search: (.search, "search")
+    case .email: (.email, "email")
+    case .unspecified: (nil, "SCENE_UNSPECIFIED")
+    case .UNRECOGNIZED(let raw): (nil, "unknown value \(raw)")
+    }
+  }
+
+  static func input(_ r: Funnel_V1_RecommendRequest) -> RecommendInput {
+    let (scene, label) = scene(r.scene)
+    return RecommendInput(
+      userID: r.userID, sessionID: r.sessionID, scene: scene, sceneLabel: label, count: Int(r.count),
+      context: r.context, filter: r.filter, excludeItemIDs: r.excludeItemIds, anchorItemIDs: r.anchorItemIds,
+      debug: r.debug)
+  }
+
+  static func input(_ r: Funnel_V1_SearchRequest) -> SearchInput {
+    SearchInput(query: r.query, userID: r.userID, sessionID: r.sessionID, count: Int(r.count), context: r.context,
+                filter: r.filter, excludeItemIDs: r.excludeItemIds, debug: r.debug)
+  }
+
+  static func eventKind(_ type: Funnel_V1_EventType) -> (EventKind?, String) {
+    switch type {
+    case .view: (.view, "view")
+    case .click: (.click, "click")
+    case .addToCart: (.addToCart, "add_to_cart")
+    case .purchase: (.purchase, "purchase")
+    case .exposure: (.exposure, "exposure")
+    case .unspecified: (nil, "EVENT_TYPE_UNSPECIFIED")
+    case .UNRECOGNIZED(let raw): (nil, "unknown value \(raw)")
+    }
+  }
+
+  static func input(_ e: Funnel_V1_Event) -> EventInput {
+    let (kind, label) = eventKind(e.type)
+    return EventInput(eventID: e.eventID, userID: e.userID, sessionID: e.sessionID, itemID: e.itemID, kind: kind,
+                      kindLabel: label, timestampMs: e.timestampMs, quantity: e.quantity, price: e.price,
+                      requestID: e.requestID)
+  }
+
+  static func items(_ items: [RankedItem]) -> [Funnel_V1_RecommendedItem] {
+    items.map { item in
+      var out = Funnel_V1_RecommendedItem()
+      out.itemID = item.itemID
+      out.score = item.score
+      out.channels = item.channels
+      out.reasons = item.reasons
+      return out
+    }
+  }
+
+  static func debug(_ report: DebugReport) -> Funnel_V1_DebugInfo {
+    var out = Funnel_V1_DebugInfo()
+    out.timings = report.timings.map { t in
+      var s = Funnel_V1_StageTiming()
+      s.stage = t.stage
+      s.micros = t.micros
+      return s
+    }
+    out.channelCounts = report.channelCounts.map { c in
+      var s = Funnel_V1_ChannelCount()
+      s.channel = c.channel
+      s.candidates = UInt32(clamping: c.candidates)
+      return s
+    }
+    out.mergedCandidates = UInt32(clamping: report.mergedCandidates)
+    out.filteredCandidates = UInt32(clamping: report.filteredCandidates)
+    out.rankedCandidates = UInt32(clamping: report.rankedCandidates)
+    return out
+  }
+
+  static func recommendResponse(_ a: ServingAnswer) -> Funnel_V1_RecommendResponse {
+    var out = Funnel_V1_RecommendResponse()
+    out.items = items(a.items)
+    out.requestID = a.requestID
+    out.modelVersion = a.modelVersion
+    out.indexVersion = a.indexVersion
+    out.experimentArm = a.experimentArm
+    out.degraded = a.degraded
+    if let d = a.debug { out.debug = debug(d) }
+    return out
+  }
+
+  static func searchResponse(_ a: ServingAnswer) -> Funnel_V1_SearchResponse {
+    var out = Funnel_V1_SearchResponse()
+    out.items = items(a.items)
+    out.requestID = a.requestID
+    out.modelVersion = a.modelVersion
+    out.indexVersion = a.indexVersion
+    out.experimentArm = a.experimentArm
+    out.degraded = a.degraded
+    out.totalMatches = UInt32(clamping: a.totalMatches)
+    if let d = a.debug { out.debug = debug(d) }
+    return out
+  }
+}

@@ -1,0 +1,85 @@
+import GRPCCore
+import FunnelCore
+import Logging
+import Serving
+
+/// `funnel.v1.Recommender` over a `ServingEngine`. Stateless apart from the engine; thread-safe.
+public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
+  let engine: ServingEngine
+  let logger: Logger
+  /// Rows of one BatchRecommend stream answered concurrently (and held for in-order delivery).
+  let batchWindow: Int
+
+  /// A service answering from `engine`.
+  public init(engine: ServingEngine, logger: Logger) {
+    self.engine = engine
+    self.logger = logger
+    self.batchWindow = max(1, engine.configuration.batchConcurrency)
+  }
+
+  public func recommend(request: Funnel_V1_RecommendRequest, context: ServerContext) async throws
+    -> Funnel_V1_RecommendResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "Recommend") {
+      ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request)))
+    }
+  }
+
+  public func search(request: Funnel_V1_SearchRequest, context: ServerContext) async throws
+    -> Funnel_V1_SearchResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "Search") {
+      ProtoMapping.searchResponse(try await engine.search(ProtoMapping.input(request)))
+    }
+  }
+
+  /// Answers rows with up to `batchWindow` in flight, writing answers strictly in request order.
+  /// A row's failure becomes its own `RowError`; only a broken stream ends the call. Reading stops
+  /// while the window is full, so a slow reader of answers slows the sender (back-pressure).
+  public func batchRecommend(request: RPCAsyncSequence<Funnel_V1_BatchRecommendRequest, any Error>,
+                             response: RPCWriter<Funnel_V1_BatchRecommendResponse>,
+                             context: ServerContext) async throws {
+    let engine = self.engine
+    try await withThrowingTaskGroup(of: (Int, Funnel_V1_BatchRecommendResponse).self) { group in
+      var submitted = 0
+      var nextToWrite = 0
+      var ready: [Int: Funnel_V1_BatchRecommendResponse] = [:]
+
+      func drainOne() async throws {
+        guard let (index, answer) = try await group.next() else { return }
+        ready[index] = answer
+        while let answer = ready.removeValue(forKey: nextToWrite) {
+          try await response.write(answer)
+          nextToWrite += 1
+        }
+      }
+
+      for try await row in request {
+        while submitted - nextToWrite >= batchWindow { try await drainOne() }
+        let index = submitted
+        submitted += 1
+        group.addTask { (index, await Self.answer(row, engine: engine)) }
+      }
+      while nextToWrite < submitted { try await drainOne() }
+    }
+  }
+
+  private static func answer(_ row: Funnel_V1_BatchRecommendRequest, engine: ServingEngine) async
+    -> Funnel_V1_BatchRecommendResponse
+  {
+    var out = Funnel_V1_BatchRecommendResponse()
+    out.rowID = row.rowID
+    do {
+      var input = ProtoMapping.input(row.request)
+      if row.request.scene == .unspecified { input.scene = .email }  // batch rows default to the email scene
+      out.result = .response(ProtoMapping.recommendResponse(try await engine.recommend(input)))
+    } catch {
+      let mapped = ErrorStatusMapping.rpcError(from: error)
+      var rowError = Funnel_V1_RowError()
+      rowError.code = ErrorStatusMapping.codeName(mapped.code)
+      rowError.message = mapped.message
+      out.result = .error(rowError)
+    }
+    return out
+  }
+}

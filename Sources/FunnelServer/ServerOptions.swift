@@ -1,0 +1,111 @@
+import Foundation
+import FunnelCore
+import Serving
+
+/// Everything `funnel serve` needs, resolved from defaults, then the config file, then flags.
+public struct ServerOptions: Sendable {
+  /// Address to listen on.
+  public var host = "127.0.0.1"
+  /// Port to listen on; 0 picks a free one (logged at start).
+  public var port = 50051
+  /// Redis URL for real-time features and events (not yet supported: the stores issue).
+  public var redisURL: String?
+  /// MongoDB URI for offline features (not yet supported: the stores issue).
+  public var mongoURI: String?
+  /// Size and seed of the embedded demo catalog.
+  public var demoItems = 5_000
+  public var demoUsers = 3_000
+  public var demoSeed: UInt64 = 42
+  /// Pipeline settings.
+  public var serving = ServingConfiguration()
+
+  /// The defaults above.
+  public init() {}
+
+  /// Applies a JSON config file (documented in `Deploy/funnel.example.json`). Unknown keys are errors,
+  /// so a typo never silently changes nothing. Throws `FunnelError.invalidArgument` naming the file and key.
+  public mutating func apply(configFile path: String) throws {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw FunnelError(.invalidArgument, "config \(path): cannot read: \(error.localizedDescription)")
+    }
+    let root: [String: Any]
+    do {
+      guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw FunnelError(.invalidArgument, "config \(path): the top level must be a JSON object")
+      }
+      root = object
+    } catch let error as FunnelError {
+      throw error
+    } catch {
+      throw FunnelError(.invalidArgument, "config \(path): not valid JSON: \(error.localizedDescription)")
+    }
+    let reader = ConfigReader(path: path)
+    try reader.check(root, allowed: ["server", "stores", "demo", "serving"], at: "")
+    if let server = try reader.object(root, "server") {
+      try reader.check(server, allowed: ["host", "port"], at: "server")
+      host = try reader.string(server, "host", at: "server") ?? host
+      port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
+    }
+    if let stores = try reader.object(root, "stores") {
+      try reader.check(stores, allowed: ["redis", "mongo"], at: "stores")
+      redisURL = try reader.string(stores, "redis", at: "stores") ?? redisURL
+      mongoURI = try reader.string(stores, "mongo", at: "stores") ?? mongoURI
+    }
+    if let demo = try reader.object(root, "demo") {
+      try reader.check(demo, allowed: ["items", "users", "seed"], at: "demo")
+      demoItems = try reader.int(demo, "items", at: "demo", range: 1...10_000_000) ?? demoItems
+      demoUsers = try reader.int(demo, "users", at: "demo", range: 0...10_000_000) ?? demoUsers
+      demoSeed = try reader.int(demo, "seed", at: "demo", range: 0...Int.max).map(UInt64.init) ?? demoSeed
+    }
+    if let s = try reader.object(root, "serving") {
+      try reader.check(s, allowed: ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions"],
+                       at: "serving")
+      if let ms = try reader.int(s, "profileBudgetMs", at: "serving", range: 1...10_000) {
+        serving.profileBudget = .milliseconds(ms)
+      }
+      serving.maxPerCategory = try reader.int(s, "maxPerCategory", at: "serving", range: 1...1_000) ?? serving.maxPerCategory
+      serving.batchConcurrency = try reader.int(s, "batchConcurrency", at: "serving", range: 1...256) ?? serving.batchConcurrency
+      serving.recentInteractions = try reader.int(s, "recentInteractions", at: "serving", range: 1...1_000)
+        ?? serving.recentInteractions
+    }
+  }
+}
+
+/// Typed access to a decoded JSON config with errors that name the file and the key path.
+private struct ConfigReader {
+  let path: String
+
+  func check(_ object: [String: Any], allowed: Set<String>, at section: String) throws {
+    for key in object.keys where !allowed.contains(key) {
+      let place = section.isEmpty ? key : "\(section).\(key)"
+      throw FunnelError(.invalidArgument,
+                        "config \(path): unknown key '\(place)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
+    }
+  }
+
+  func object(_ object: [String: Any], _ key: String) throws -> [String: Any]? {
+    guard let value = object[key], !(value is NSNull) else { return nil }
+    guard let nested = value as? [String: Any] else { throw FunnelError(.invalidArgument, "config \(path): '\(key)' must be an object") }
+    return nested
+  }
+
+  func string(_ object: [String: Any], _ key: String, at section: String) throws -> String? {
+    guard let value = object[key], !(value is NSNull) else { return nil }
+    guard let s = value as? String else {
+      throw FunnelError(.invalidArgument, "config \(path): '\(section).\(key)' must be a string")
+    }
+    return s
+  }
+
+  func int(_ object: [String: Any], _ key: String, at section: String, range: ClosedRange<Int>) throws -> Int? {
+    guard let value = object[key], !(value is NSNull) else { return nil }
+    guard !(value is Bool), let number = value as? NSNumber,
+          let n = Int(exactly: number.doubleValue), range.contains(n) else {
+      throw FunnelError(.invalidArgument, "config \(path): '\(section).\(key)' must be an integer in \(range)")
+    }
+    return n
+  }
+}

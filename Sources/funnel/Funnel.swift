@@ -1,0 +1,65 @@
+import ArgumentParser
+import FunnelCore
+import FunnelServer
+import Logging
+
+/// The `funnel` command line.
+@main
+struct Funnel: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "funnel",
+    abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
+    version: FunnelApplication.version,
+    subcommands: [Serve.self])
+}
+
+/// `funnel serve`: the gRPC server.
+struct Serve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Serve Recommend, Search, BatchRecommend, Track, Admin and Health over gRPC.",
+    discussion: """
+      With no store flags the server runs on the embedded default: in-process feature stores seeded
+      from a generated demo store. Precedence: built-in defaults < --config file < flags.
+      SIGTERM or SIGINT stop it gracefully: in-flight calls finish.
+      """)
+
+  @Option(help: "Address to listen on.") var host: String?
+  @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
+  @Option(name: .customLong("redis"), help: "Redis URL for real-time features (not supported yet).") var redisURL: String?
+  @Option(name: .customLong("mongo"), help: "MongoDB URI for offline features (not supported yet).") var mongoURI: String?
+  @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
+  @Option(help: "Items in the embedded demo catalog.") var demoItems: Int?
+  @Option(help: "Users with a history in the embedded demo catalog.") var demoUsers: Int?
+  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+  func validate() throws {
+    if let port, !(0...65_535).contains(port) { throw ValidationError("--port \(port) is outside 0...65535") }
+    if let demoItems, demoItems < 1 { throw ValidationError("--demo-items must be at least 1") }
+    if let demoUsers, demoUsers < 0 { throw ValidationError("--demo-users must not be negative") }
+    guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
+  }
+
+  func run() async throws {
+    let level = Logger.Level(rawValue: logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    let logger = Logger(label: "funnel")
+    do {
+      var options = ServerOptions()
+      if let configPath { try options.apply(configFile: configPath) }
+      if let host { options.host = host }
+      if let port { options.port = port }
+      if let redisURL { options.redisURL = redisURL }
+      if let mongoURI { options.mongoURI = mongoURI }
+      if let demoItems { options.demoItems = demoItems }
+      if let demoUsers { options.demoUsers = demoUsers }
+      try await FunnelApplication.serve(options, logger: logger)
+    } catch let error as FunnelError {
+      logger.error("funnel serve failed", metadata: ["error": "\(error.message)"])
+      throw ExitCode(2)
+    }
+  }
+}
