@@ -1,0 +1,88 @@
+# Shared shell functions of Scripts/test and Scripts/demo. Source it; it defines functions only.
+
+# Installs the Debian packages Funnel needs, when any is missing.
+funnel_install_packages() {
+  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev protobuf-compiler pkg-config)
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Makes .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
+funnel_python_env() {
+  local root=$1 venv="$1/.venv-funnel"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import mongoeco, grpc, grpc_tools, grpc_health' 2>/dev/null; then
+    return 0
+  fi
+  local py
+  py=$(ls -d "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$py" ] && python3.13 -c 'pass' 2>/dev/null; then py=$(command -v python3.13); fi
+  [ -n "$py" ] || { echo "funnel: Python 3.13 is needed for the MongoDB wire server (mongoeco)" >&2; return 1; }
+  echo "== making $venv with $py"
+  "$py" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Scripts/requirements.txt"
+}
+
+# Prints a free TCP port on 127.0.0.1.
+funnel_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts Redis and the MongoDB wire server on free loopback ports, exports REDIS_URL and MONGO_URI,
+# and records their PIDs in $FUNNEL_RUN/*.pid. Call funnel_stop_stores (in a trap) to stop them.
+funnel_start_stores() {
+  local root=$1
+  export FUNNEL_RUN=${FUNNEL_RUN:-$(mktemp -d /tmp/funnel-run.XXXXXX)}
+  local redis_port mongo_port
+  redis_port=$(funnel_free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$FUNNEL_RUN/redis.pid" --logfile "$FUNNEL_RUN/redis.log" --dir "$FUNNEL_RUN"
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$redis_port" ping >/dev/null || { echo "funnel: redis did not start" >&2; cat "$FUNNEL_RUN/redis.log" >&2; return 1; }
+  export REDIS_URL="redis://127.0.0.1:$redis_port"
+
+  mongo_port=$(funnel_free_port)
+  "$root/.venv-funnel/bin/python" "$root/Scripts/mongo-wire-server.py" --port "$mongo_port" \
+    --pidfile "$FUNNEL_RUN/mongo.pid" >"$FUNNEL_RUN/mongo.log" 2>&1 &
+  echo $! >"$FUNNEL_RUN/mongo.pid"
+  for _ in $(seq 1 100); do grep -q READY "$FUNNEL_RUN/mongo.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q READY "$FUNNEL_RUN/mongo.log" || { echo "funnel: mongo wire server did not start" >&2; cat "$FUNNEL_RUN/mongo.log" >&2; return 1; }
+  export MONGO_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
+  echo "== stores: REDIS_URL=$REDIS_URL MONGO_URI=$MONGO_URI"
+}
+
+# Stops whatever funnel_start_stores (or a funnel serve started by a script) left running, by PID.
+funnel_stop_stores() {
+  [ -n "${FUNNEL_RUN:-}" ] && [ -d "$FUNNEL_RUN" ] || return 0
+  for f in "$FUNNEL_RUN"/*.pid; do
+    [ -f "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+  done
+  sleep 0.2
+  for f in "$FUNNEL_RUN"/*.pid; do
+    [ -f "$f" ] || continue
+    kill -9 "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+# Starts `funnel serve` from BINARY on a free port in the background, waits until it answers, and
+# exports FUNNEL_TARGET=127.0.0.1:PORT. Its PID goes to $FUNNEL_RUN/funnel.pid.
+funnel_start_server() {
+  local binary=$1; shift
+  local port
+  port=$(funnel_free_port)
+  "$binary" serve --port "$port" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
+  echo $! >"$FUNNEL_RUN/funnel.pid"
+  for _ in $(seq 1 600); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
+    kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null || break; done
+  grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" || { echo "funnel: server did not start" >&2; cat "$FUNNEL_RUN/funnel.log" >&2; return 1; }
+  export FUNNEL_TARGET="127.0.0.1:$port"
+}

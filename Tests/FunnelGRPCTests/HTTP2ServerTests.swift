@@ -1,0 +1,46 @@
+import FunnelGRPC
+import FunnelServer
+import FunnelTestSupport
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// The real server: HTTP/2 on an ephemeral loopback port, run as a Service in a ServiceGroup, and
+/// shut down gracefully.
+@Suite struct HTTP2ServerTests {
+  @Test func servesOverHTTP2AndShutsDownGracefully() async throws {
+    let (engine, store) = TestEngines.engine()
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      #expect(port > 0)
+      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                     transportSecurity: .plaintext)
+      try await withGRPCClient(transport: transport) { client in
+        let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
+        #expect(health.status == .serving)
+        var request = Funnel_V1_RecommendRequest()
+        request.userID = "U-5"
+        request.scene = .email
+        request.count = 7
+        let response = try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request)
+        #expect(response.items.count == 7)
+        request.count = 0
+        request.userID = ""
+        let error = await #expect(throws: RPCError.self) {
+          try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request)
+        }
+        #expect(error?.code == .invalidArgument)
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+      #expect(server.health.status(of: "") == .notServing)
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import DemoCatalog
+import FeatureStore
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import Serving
+
+/// Shared fixtures for tests: a small deterministic demo store and engines over it.
+public enum TestEngines {
+  /// The fixed "now" of every test store (Unix ms): answers do not depend on the wall clock.
+  public static let nowMs: Int64 = 1_790_000_000_000
+
+  /// The small demo store (400 items, 200 users), generated once per process.
+  public static let store = DemoStore(.small(endTimeMs: nowMs))
+
+  /// A generation built from the small store.
+  public static func generation(events: [BehaviourEvent] = store.events) -> IndexGeneration {
+    GenerationBuilder().build(items: store.items, events: events, nowMs: nowMs, version: "test-1").0
+  }
+
+  /// An engine over the small store with an embedded feature store (seeded with the history), or
+  /// with `activity` replacing the feature store for reads.
+  public static func engine(activity: (any UserActivitySource)? = nil,
+                            configuration: ServingConfiguration = ServingConfiguration())
+    -> (ServingEngine, EmbeddedFeatureStore)
+  {
+    let featureStore = EmbeddedFeatureStore()
+    featureStore.seed(store.events)
+    let source = FixedGenerationSource(featureStore: featureStore)
+    let engine = ServingEngine(configuration: configuration, generation: generation(), generationSource: source,
+                               activity: activity ?? featureStore, events: featureStore, storeName: "embedded",
+                               now: { nowMs })
+    return (engine, featureStore)
+  }
+}
+
+/// Rebuilds from the test store's catalog and the feature store's log, versioned by a counter.
+struct FixedGenerationSource: IndexGenerationSource {
+  let featureStore: EmbeddedFeatureStore
+
+  func loadGeneration() async throws -> IndexGeneration {
+    GenerationBuilder().build(items: TestEngines.store.items, events: featureStore.loggedEvents(),
+                              nowMs: TestEngines.nowMs, version: "test-\(featureStore.counts().events)").0
+  }
+}
+
+/// A user-activity source that always fails, as a dead store would.
+public struct FailingActivitySource: UserActivitySource {
+  public init() {}
+  public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
+    throw FunnelError(.unavailable, "store is down (test)")
+  }
+}
+
+/// A user-activity source that takes `delay` to answer, as an overloaded store would.
+public struct SlowActivitySource: UserActivitySource {
+  public let delay: Duration
+  public init(delay: Duration) { self.delay = delay }
+  public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
+    try await Task.sleep(for: delay)
+    return []
+  }
+}
+
+/// Reads the address of a store server from the environment. Under CI (CI=true) a missing variable
+/// is a failure, never a skip: store tests must run there.
+public enum StoreEnvironment {
+  /// `REDIS_URL`, e.g. `redis://127.0.0.1:6390`.
+  public static var redisURL: String? { value("REDIS_URL") }
+  /// `MONGO_URI`, e.g. `mongodb://127.0.0.1:27790/?directConnection=true`.
+  public static var mongoURI: String? { value("MONGO_URI") }
+  /// Whether the suite runs under CI.
+  public static var isCI: Bool { value("CI") == "true" }
+
+  private static func value(_ name: String) -> String? {
+    guard let raw = getenv(name) else { return nil }
+    let s = String(cString: raw)
+    return s.isEmpty ? nil : s
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

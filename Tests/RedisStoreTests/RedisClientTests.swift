@@ -1,0 +1,66 @@
+import FunnelTestSupport
+import RedisStore
+import Testing
+
+/// Runs against the real Redis named by REDIS_URL (Scripts/test starts one). Skipped with a printed
+/// reason only when run by hand without it; under CI a missing REDIS_URL fails.
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisClientTests {
+  func client() throws -> RedisClient {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    return try RedisClient(url: url)
+  }
+
+  @Test func pingsTheRealServer() async throws {
+    #expect(try await client().command(["PING"]) == .status("PONG"))
+  }
+
+  @Test func pipelinesInOneRoundTripAndKeepsOrder() async throws {
+    let redis = try client()
+    let key = "funnel:test:\(UInt64.random(in: 0...UInt64.max))"
+    let replies = try await redis.pipeline([
+      ["SET", key, "v\u{0}binary"], ["GET", key], ["INCR", key + ":n"], ["INCR", key + ":n"],
+      ["LPUSH", key + ":l", "a", "b"], ["LRANGE", key + ":l", "0", "-1"], ["GET", key + ":missing"],
+      ["DEL", key, key + ":n", key + ":l"],
+    ])
+    #expect(replies[0] == .status("OK"))
+    #expect(replies[1] == .bulk(Array("v\u{0}binary".utf8)), "bulk strings are binary-safe")
+    #expect(replies[2] == .integer(1) && replies[3] == .integer(2))
+    #expect(replies[5] == .array([.bulk(Array("b".utf8)), .bulk(Array("a".utf8))]))
+    #expect(replies[6] == .null)
+    #expect(replies[7] == .integer(3))
+  }
+
+  @Test func serverErrorsAreRepliesNotFailures() async throws {
+    let reply = try await client().command(["NOSUCHCOMMAND"])
+    guard case .error(let message) = reply else {
+      Issue.record("expected an error reply, got \(reply)")
+      return
+    }
+    #expect(message.contains("unknown command"))
+  }
+
+  @Test func unreachableServerFailsWithTheAddress() async throws {
+    let redis = try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 200)
+    let error = await #expect(throws: RedisError.self) { try await redis.command(["PING"]) }
+    #expect(error?.message.contains("127.0.0.1:1") == true)
+  }
+}
+
+@Suite struct RedisEndpointTests {
+  @Test(arguments: [
+    ("redis://localhost", "localhost", 6379, 0, nil as String?),
+    ("redis://127.0.0.1:6390/2", "127.0.0.1", 6390, 2, nil),
+    ("redis://:secret@h:1", "h", 1, 0, "secret"),
+  ])
+  func parses(url: String, host: String, port: Int, db: Int, password: String?) throws {
+    let e = try RedisEndpoint(url: url)
+    #expect(e.host == host && e.port == port && e.database == db && e.password == password)
+  }
+
+  @Test(arguments: ["http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x"])
+  func refuses(url: String) {
+    #expect(throws: RedisError.self) { try RedisEndpoint(url: url) }
+  }
+}

@@ -1,0 +1,154 @@
+import FeatureStore
+import FunnelCore
+import FunnelTestSupport
+import Serving
+import Testing
+
+@Suite struct ServingEngineTests {
+  static func activeUser() -> UserID {
+    // The user with the most history in the test store.
+    var counts: [UserID: Int] = [:]
+    for e in TestEngines.store.events { counts[e.userID, default: 0] += 1 }
+    return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }!.key
+  }
+
+  @Test func coldUserGetsPopularItems() async throws {
+    let (engine, _) = TestEngines.engine()
+    let answer = try await engine.recommend(RecommendInput(userID: "nobody", scene: .home, count: 10))
+    #expect(answer.items.count == 10)
+    #expect(answer.items.allSatisfy { $0.channels.contains("popular") || $0.channels.contains("category") })
+    #expect(!answer.degraded)
+    #expect(answer.requestID.count == 16)
+    #expect(answer.modelVersion == "builtin-linear-v1" && answer.indexVersion == "test-1")
+    #expect(answer.debug == nil)
+  }
+
+  @Test func knownUserGetsPersonalItems() async throws {
+    let (engine, _) = TestEngines.engine()
+    let answer = try await engine.recommend(RecommendInput(userID: Self.activeUser(), scene: .home, count: 20, debug: true))
+    #expect(answer.items.count == 20)
+    #expect(Set(answer.items.map(\.itemID)).count == 20)
+    #expect(answer.items.contains { $0.channels.contains("similar") })
+    let debug = try #require(answer.debug)
+    #expect(debug.timings.map(\.stage) == ["context", "recall", "filter", "rank", "rerank", "total"])
+    #expect(debug.channelCounts.map(\.channel).contains("similar"))
+    #expect(debug.mergedCandidates >= 20 && debug.rankedCandidates <= debug.mergedCandidates)
+  }
+
+  @Test func trackedBehaviourChangesTheNextAnswer() async throws {
+    let (engine, _) = TestEngines.engine()
+    let user = "fresh-user"
+    let before = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
+    #expect(!before.items.contains { $0.channels.contains("similar") })
+    // Interest in a niche item: its neighbours must now be recommended.
+    let generation = engine.generation
+    let niche = try #require((0..<generation.itemCount).reversed().first {
+      generation.neighbours.row(DocID($0)).count >= 5 && generation.items[$0].inStock
+    })
+    let itemID = generation.items[niche].id
+    let events = (0..<3).map {
+      EventInput(eventID: "t-\($0)", userID: user, itemID: itemID, kind: $0 == 2 ? .addToCart : .view,
+                 timestampMs: TestEngines.nowMs - 1_000)
+    }
+    let outcome = try await engine.track(events)
+    #expect(outcome.accepted == 3 && outcome.rejected.isEmpty)
+    let after = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
+    #expect(after.items.contains { $0.channels.contains("similar") })
+    #expect(after.items.map(\.itemID) != before.items.map(\.itemID))
+    let replay = try await engine.track(events)
+    #expect(replay.accepted == 0 && replay.duplicates == 3)
+  }
+
+  @Test func itemPageExcludesTheAnchorAndRefusesUnknownAnchors() async throws {
+    let (engine, _) = TestEngines.engine()
+    let anchor = engine.generation.items[engine.generation.popular.docs[0].index].id
+    let answer = try await engine.recommend(RecommendInput(userID: "U-1", scene: .itemPage, count: 10, anchorItemIDs: [anchor]))
+    #expect(answer.items.count == 10)
+    #expect(!answer.items.contains { $0.itemID == anchor })
+    #expect(answer.items.filter { $0.channels.contains("similar") }.count >= 5)
+    let error = await #expect(throws: FunnelError.self) {
+      try await engine.recommend(RecommendInput(userID: "U-1", scene: .itemPage, anchorItemIDs: ["missing"]))
+    }
+    #expect(error?.kind == .notFound)
+    #expect(error?.message.contains("anchor_item_ids[0]") == true)
+  }
+
+  @Test func filterAndExclusionsAreHonoured() async throws {
+    let (engine, _) = TestEngines.engine()
+    let first = try await engine.recommend(RecommendInput(userID: Self.activeUser(), scene: .home, count: 5))
+    let excluded = first.items.map(\.itemID)
+    let answer = try await engine.recommend(RecommendInput(
+      userID: Self.activeUser(), scene: .home, count: 30, filter: "price:<15 AND NOT category:garden",
+      excludeItemIDs: excluded))
+    #expect(!answer.items.isEmpty)
+    let items = Dictionary(uniqueKeysWithValues: TestEngines.store.items.map { ($0.id, $0) })
+    for entry in answer.items {
+      let item = try #require(items[entry.itemID])
+      #expect(item.price < 15 && item.categoryPath[0] != "garden" && item.inStock)
+      #expect(!excluded.contains(entry.itemID))
+    }
+  }
+
+  @Test func answersAreDiverseAcrossCategories() async throws {
+    let (engine, _) = TestEngines.engine()
+    let answer = try await engine.recommend(RecommendInput(userID: Self.activeUser(), scene: .home, count: 12))
+    let items = Dictionary(uniqueKeysWithValues: TestEngines.store.items.map { ($0.id, $0) })
+    let perCategory = Dictionary(grouping: answer.items, by: { items[$0.itemID]!.category }).mapValues(\.count)
+    #expect(perCategory.values.max()! <= engine.configuration.maxPerCategory)
+  }
+
+  @Test(arguments: [0, 1])
+  func deadStoreOrSlowStoreStillAnswersDegraded(kind: Int) async throws {
+    var configuration = ServingConfiguration()
+    configuration.profileBudget = .milliseconds(20)
+    let source: any UserActivitySource = kind == 0 ? FailingActivitySource() : SlowActivitySource(delay: .seconds(5))
+    let (engine, _) = TestEngines.engine(activity: source, configuration: configuration)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let answer = try await engine.recommend(RecommendInput(userID: Self.activeUser(), scene: .home, count: 10))
+    #expect(clock.now - start < .seconds(2), "the slow store must not hold the answer")
+    #expect(answer.degraded)
+    #expect(answer.items.count == 10)
+  }
+
+  @Test func searchFindsMatchingItems() async throws {
+    let (engine, _) = TestEngines.engine()
+    let answer = try await engine.search(SearchInput(query: "mug", count: 5, debug: true))
+    #expect(!answer.items.isEmpty && answer.items.count <= 5)
+    #expect(answer.items.allSatisfy { $0.channels == ["text"] })
+    #expect(answer.totalMatches >= answer.items.count)
+    #expect(answer.items.first?.reasons.first == "matches 'mug'")
+    let none = try await engine.search(SearchInput(query: "zzzqqq"))
+    #expect(none.items.isEmpty && none.totalMatches == 0)
+  }
+
+  @Test func reloadSwapsTheGenerationAndForgetRemovesHistory() async throws {
+    let (engine, store) = TestEngines.engine()
+    let user = Self.activeUser()
+    _ = try await engine.track([EventInput(eventID: "r-1", userID: "x", itemID: "SKU-100001", kind: .view,
+                                           timestampMs: TestEngines.nowMs)])
+    let (previous, current) = try await engine.reload()
+    #expect(previous == "test-1" && current != previous)
+    #expect(engine.generation.version == current)
+    let removed = try await engine.forget(user: user)
+    #expect(removed > 0)
+    #expect(try await store.recentActivity(of: user, limit: 10).isEmpty)
+    #expect(try await engine.forget(user: user) == 0, "forgetting twice is fine")
+    let answer = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
+    #expect(!answer.items.contains { $0.channels.contains("similar") })
+  }
+
+  @Test func trackValidatesEachEventAndTheBatch() async throws {
+    let (engine, _) = TestEngines.engine()
+    let outcome = try await engine.track([
+      EventInput(eventID: "ok", userID: "u", itemID: "SKU-100001", kind: .click),
+      EventInput(eventID: "bad", userID: "u", itemID: "SKU-100001", kind: nil, kindLabel: "EVENT_TYPE_UNSPECIFIED"),
+    ])
+    #expect(outcome.accepted == 1)
+    #expect(outcome.rejected.map(\.index) == [1])
+    #expect(outcome.rejected.first?.reason.hasPrefix("events[1].type") == true)
+    await #expect(throws: FunnelError.self) { try await engine.track([]) }
+    let tooMany = (0..<501).map { EventInput(eventID: "e\($0)", userID: "u", itemID: "i", kind: .view) }
+    await #expect(throws: FunnelError.self) { try await engine.track(tooMany) }
+  }
+}
