@@ -80,7 +80,9 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // Layer 8
-    .executableTarget(name: "funnel", dependencies: ["FunnelServer", argumentParser, logging, lifecycle],
+    .executableTarget(name: "funnel",
+                      dependencies: ["FunnelServer", "FunnelGRPC", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
+                                     swiftProtobuf],
                       swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.

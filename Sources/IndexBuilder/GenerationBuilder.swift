@@ -72,8 +72,10 @@ public struct GenerationBuilder: Sendable {
     let terms = TermIndex(texts: items.map { item in
       ([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " ")
     })
+    let topPopularity = max(popularity.max() ?? 0, .leastNormalMagnitude)
     let generation = IndexGeneration(
-      version: version, items: items, popular: popular, popularByCategory: popularByCategory,
+      version: version, items: items, popular: popular, itemPopularity: popularity.map { $0 / topPopularity },
+      popularByCategory: popularByCategory,
       neighbours: neighbours, terms: terms, builtAtMs: nowMs)
     return (generation, skipped)
   }

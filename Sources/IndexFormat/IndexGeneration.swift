@@ -13,6 +13,11 @@ public final class IndexGeneration: Sendable {
   public let docByItemID: [ItemID: DocID]
   /// All documents by time-decayed popularity.
   public let popular: RankedList
+  /// Time-decayed popularity of every document, scaled so the most popular is 1; indexed by doc id.
+  public let itemPopularity: [Float]
+  /// Category path prefixes of every document (`home`, `home/lighting`, ...), indexed by doc id, so
+  /// the hot path never joins strings.
+  public let categoryKeys: [[String]]
   /// Popular documents per category path prefix: `home`, `home/lighting`, `home/lighting/lamps`.
   public let popularByCategory: [String: RankedList]
   /// Item-to-item neighbours (co-occurrence in user histories).
@@ -24,11 +29,12 @@ public final class IndexGeneration: Sendable {
 
   /// Assembles a generation; `IndexBuilder` is the intended caller.
   /// Precondition: every per-document structure has `items.count` rows.
-  public init(version: String, items: [CatalogItem], popular: RankedList,
+  public init(version: String, items: [CatalogItem], popular: RankedList, itemPopularity: [Float],
               popularByCategory: [String: RankedList], neighbours: NeighbourLists, terms: TermIndex,
               builtAtMs: Int64) {
     precondition(neighbours.documentCount == items.count, "neighbour table must have one row per item")
     precondition(terms.documentCount == items.count, "term index must have one document per item")
+    precondition(itemPopularity.count == items.count, "popularity must have one value per item")
     self.version = version
     self.items = items
     var byID: [ItemID: DocID] = [:]
@@ -36,6 +42,8 @@ public final class IndexGeneration: Sendable {
     for (i, item) in items.enumerated() { byID[item.id] = DocID(i) }
     self.docByItemID = byID
     self.popular = popular
+    self.itemPopularity = itemPopularity
+    self.categoryKeys = items.map { Self.categoryPrefixes($0.categoryPath) }
     self.popularByCategory = popularByCategory
     self.neighbours = neighbours
     self.terms = terms

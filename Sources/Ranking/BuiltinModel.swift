@@ -2,12 +2,13 @@
 ///
 /// Hand-set weights over the features `Serving` assembles: recall-channel scores, agreement between
 /// channels, the user's affinity to the item's category, price distance from the user's usual price,
-/// and a penalty for items the user already bought recently.
+/// a penalty for items the user already bought recently, and the item's overall popularity (which
+/// also orders equally relevant search results).
 public enum BuiltinModel {
   /// Feature names, in the column order the built-in model expects.
   public static let schema = FeatureSchema([
     "recall_popular", "recall_category", "recall_similar", "recall_text", "channel_count",
-    "user_category_affinity", "abs_log_price_ratio", "recently_purchased", "recently_viewed",
+    "user_category_affinity", "abs_log_price_ratio", "recently_purchased", "recently_viewed", "item_popularity",
   ])
 
   /// The model. Version string `builtin-linear-v1`.
@@ -16,7 +17,7 @@ public enum BuiltinModel {
     // and text relevance dominates in search. They are a sensible prior, not a trained optimum.
     do {
       return try LinearModel(version: "builtin-linear-v1", schema: schema,
-                             weights: [0.8, 1.2, 2.0, 3.0, 0.35, 1.5, -0.6, -2.0, -0.3], bias: -2.0, logistic: true)
+                             weights: [0.4, 1.2, 2.0, 3.0, 0.35, 1.5, -0.6, -2.0, -0.3, 0.8], bias: -2.0, logistic: true)
     } catch {
       preconditionFailure("built-in model is inconsistent: \(error)")
     }

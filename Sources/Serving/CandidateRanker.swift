@@ -20,7 +20,7 @@ public struct CandidateRanker: Sendable {
     case recallPopular = "recall_popular", recallCategory = "recall_category", recallSimilar = "recall_similar"
     case recallText = "recall_text", channelCount = "channel_count", affinity = "user_category_affinity"
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
-    case price = "price", inStock = "in_stock"
+    case price = "price", inStock = "in_stock", popularity = "item_popularity"
   }
 
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
@@ -38,7 +38,7 @@ public struct CandidateRanker: Sendable {
       let item = generation.item(candidate.doc)
       for (column, kind) in plan.enumerated() {
         guard let kind else { continue }
-        matrix[row, column] = value(kind, candidate, item, profile)
+        matrix[row, column] = value(kind, candidate, item, profile, generation)
       }
     }
     var scores = [Float](repeating: 0, count: candidates.count)
@@ -47,14 +47,15 @@ public struct CandidateRanker: Sendable {
       .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
   }
 
-  private func value(_ kind: FeatureKind, _ c: Candidate, _ item: CatalogItem, _ profile: UserProfile) -> Float {
+  private func value(_ kind: FeatureKind, _ c: Candidate, _ item: CatalogItem, _ profile: UserProfile,
+                     _ generation: IndexGeneration) -> Float {
     switch kind {
     case .recallPopular: return c.popularScore
     case .recallCategory: return c.categoryScore
     case .recallSimilar: return c.similarScore
     case .recallText: return c.textScore
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
-    case .affinity: return profile.affinity(to: item)
+    case .affinity: return profile.affinity(to: c.doc, in: generation)
     case .priceRatio:
       guard let typical = profile.typicalPrice, typical > 0, item.price > 0 else { return .nan }
       return Float(abs(log(item.price / typical)))
@@ -62,6 +63,7 @@ public struct CandidateRanker: Sendable {
     case .viewed: return profile.viewed.contains(c.doc) ? 1 : 0
     case .price: return Float(item.price)
     case .inStock: return item.inStock ? 1 : 0
+    case .popularity: return generation.itemPopularity[c.doc.index]
     }
   }
 

@@ -28,6 +28,7 @@ extension ServingEngine {
     // 3. Recall in channels with quotas, merged and de-duplicated.
     stage = Stopwatch()
     let anchors = try resolveAnchors(request, generation)
+    profile.emphasise(anchors: anchors, in: generation)
     var collector = CandidateCollector()
     let recallRequest = makeRecallRequest(request, profile: profile, anchors: anchors, generation: generation)
     let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
@@ -70,7 +71,8 @@ extension ServingEngine {
       let candidate = kept[index]
       let item = generation.item(candidate.doc)
       return RankedItem(itemID: item.id, score: Double(score), channels: candidate.channels.names,
-                        reasons: reasons(candidate, item: item, request: request, profile: profile))
+                        reasons: reasons(candidate, item: item, request: request, profile: profile,
+                                         anchors: anchors, generation: generation))
     }
     debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
     debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
@@ -124,15 +126,16 @@ extension ServingEngine {
     return RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: request.queryTerms)
   }
 
-  private func reasons(_ candidate: Candidate, item: CatalogItem, request: ValidatedRequest,
-                       profile: UserProfile) -> [String] {
+  private func reasons(_ candidate: Candidate, item: CatalogItem, request: ValidatedRequest, profile: UserProfile,
+                       anchors: [DocID], generation: IndexGeneration) -> [String] {
     var reasons: [String] = []
     if candidate.channels.contains(.text) { reasons.append("matches '\(request.query)'") }
     if candidate.channels.contains(.similar) {
-      reasons.append(request.anchors.isEmpty ? "often bought with items you viewed"
-                                             : "often bought with \(request.anchors[0])")
+      let table = generation.neighbours
+      let anchor = anchors.first { a in table.row(a).contains { table.neighbours[$0] == candidate.doc } }
+      reasons.append(anchor.map { "often bought with \(generation.item($0).id)" } ?? "often bought with items you viewed")
     }
-    if candidate.channels.contains(.category), profile.affinity(to: item) > 0 {
+    if candidate.channels.contains(.category), profile.affinity(to: candidate.doc, in: generation) > 0 {
       reasons.append("popular in \(item.category), which you like")
     } else if candidate.channels.contains(.category) {
       reasons.append("popular in \(item.category)")

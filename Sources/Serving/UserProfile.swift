@@ -39,7 +39,7 @@ public struct UserProfile: Sendable {
       guard w > 0 else { continue }
       interest[doc, default: 0] += w
       let item = generation.item(doc)
-      for prefix in IndexGeneration.categoryPrefixes(item.categoryPath) { categoryWeights[prefix, default: 0] += w }
+      for prefix in generation.categoryKeys[doc.index] { categoryWeights[prefix, default: 0] += w }
       priceSum += item.price * Double(w)
       priceWeight += Double(w)
       if interaction.kind == .purchase { purchased.insert(doc) } else { viewed.insert(doc) }
@@ -55,12 +55,20 @@ public struct UserProfile: Sendable {
     typicalPrice = priceWeight > 0 ? priceSum / priceWeight : nil
   }
 
-  /// Affinity to the deepest category of `item` that the user touched (leaf first), 0 if none.
-  public func affinity(to item: CatalogItem) -> Float {
-    for prefix in IndexGeneration.categoryPrefixes(item.categoryPath).reversed() {
+  /// Affinity to the deepest category of `doc` that the user touched (leaf first), 0 if none.
+  public func affinity(to doc: DocID, in generation: IndexGeneration) -> Float {
+    for prefix in generation.categoryKeys[doc.index].reversed() {
       if let a = categoryAffinity[prefix] { return a }
     }
     return 0
+  }
+
+  /// Gives the categories of `anchors` (the viewed item, the cart) full affinity: on an item page the
+  /// anchor's category matters more than the user's general taste.
+  public mutating func emphasise(anchors: [DocID], in generation: IndexGeneration) {
+    for anchor in anchors {
+      for prefix in generation.categoryKeys[anchor.index] { categoryAffinity[prefix] = 1 }
+    }
   }
 
   /// Leaf categories with their affinity, strongest first, for category recall.

@@ -1,0 +1,163 @@
+import ArgumentParser
+import FunnelGRPC
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import SwiftProtobuf
+
+/// `funnel query`: one call against a running server, printed as a table or JSON.
+struct Query: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Call a running Funnel server once and print the answer.",
+    subcommands: [RecommendQuery.self, SearchQuery.self, StatusQuery.self, HealthQuery.self])
+}
+
+/// Connection options shared by the query subcommands.
+struct TargetOptions: ParsableArguments {
+  @Option(help: "Server address HOST:PORT.") var target = "127.0.0.1:50051"
+  @Option(help: "Deadline of the call, in milliseconds.") var timeoutMs = 5_000
+  @Flag(help: "Print the response as protobuf JSON instead of a table.") var json = false
+
+  /// Runs `body` with a client connected to `target`.
+  func withClient<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
+    let parts = target.split(separator: ":")
+    guard parts.count == 2, let port = Int(parts[1]), (1...65_535).contains(port) else {
+      throw ValidationError("--target '\(target)' must be HOST:PORT")
+    }
+    let transport = try HTTP2ClientTransport.Posix(target: .dns(host: String(parts[0]), port: port),
+                                                   transportSecurity: .plaintext)
+    do {
+      return try await withGRPCClient(transport: transport) { try await body($0) }
+    } catch let error as RPCError {
+      print("error: \(error.code): \(error.message)")
+      throw ExitCode(1)
+    }
+  }
+
+  var callOptions: CallOptions {
+    var options = CallOptions.defaults
+    options.timeout = .milliseconds(timeoutMs)
+    return options
+  }
+
+  func printJSON(_ message: some SwiftProtobuf.Message) throws {
+    var options = JSONEncodingOptions()
+    options.preserveProtoFieldNames = true
+    print(try message.jsonString(options: options))
+  }
+}
+
+struct RecommendQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "recommend", abstract: "Call Recommender.Recommend.")
+  @OptionGroup var connection: TargetOptions
+  @Option(help: "User id.") var user: String
+  @Option(help: "Scene: home, item_page, cart, email.") var scene = "home"
+  @Option(help: "Number of items.") var count = 10
+  @Option(help: "Anchor item id (item page, cart); repeatable.") var anchor: [String] = []
+  @Option(help: "Item id to exclude; repeatable.") var exclude: [String] = []
+  @Option(help: "Rule expression, e.g. 'category:kitchen AND price:<20'.") var filter = ""
+  @Flag(help: "Ask for per-stage timings and candidate counts.") var debug = false
+
+  func run() async throws {
+    var request = Funnel_V1_RecommendRequest()
+    request.userID = user
+    request.scene = switch scene {
+    case "home": .home
+    case "item_page": .itemPage
+    case "cart": .cart
+    case "email": .email
+    case "search": .search
+    default: throw ValidationError("--scene '\(scene)' is not one of home, item_page, cart, email")
+    }
+    request.count = UInt32(clamping: count)
+    request.anchorItemIds = anchor
+    request.excludeItemIds = exclude
+    request.filter = filter
+    request.debug = debug
+    let options = connection.callOptions
+    let response = try await connection.withClient {
+      try await Funnel_V1_Recommender.Client(wrapping: $0).recommend(request, options: options)
+    }
+    if connection.json { return try connection.printJSON(response) }
+    print("Recommend user=\(user) scene=\(scene) request_id=\(response.requestID) model=\(response.modelVersion) "
+          + "index=\(response.indexVersion) arm=\(response.experimentArm)\(response.degraded ? " DEGRADED" : "")")
+    printItems(response.items)
+    if response.hasDebug { printDebug(response.debug) }
+  }
+}
+
+struct SearchQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "search", abstract: "Call Recommender.Search.")
+  @OptionGroup var connection: TargetOptions
+  @Option(help: "Query text.") var query: String
+  @Option(help: "User id (optional).") var user = ""
+  @Option(help: "Number of items.") var count = 10
+  @Option(help: "Rule expression.") var filter = ""
+  @Flag(help: "Ask for per-stage timings and candidate counts.") var debug = false
+
+  func run() async throws {
+    var request = Funnel_V1_SearchRequest()
+    request.query = query
+    request.userID = user
+    request.count = UInt32(clamping: count)
+    request.filter = filter
+    request.debug = debug
+    let options = connection.callOptions
+    let response = try await connection.withClient {
+      try await Funnel_V1_Recommender.Client(wrapping: $0).search(request, options: options)
+    }
+    if connection.json { return try connection.printJSON(response) }
+    print("Search '\(query)' matches=\(response.totalMatches) request_id=\(response.requestID) "
+          + "model=\(response.modelVersion) index=\(response.indexVersion)")
+    printItems(response.items)
+    if response.hasDebug { printDebug(response.debug) }
+  }
+}
+
+struct StatusQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "status", abstract: "Call Admin.Status.")
+  @OptionGroup var connection: TargetOptions
+
+  func run() async throws {
+    let options = connection.callOptions
+    let s = try await connection.withClient {
+      try await Funnel_V1_Admin.Client(wrapping: $0).status(Funnel_V1_StatusRequest(), options: options)
+    }
+    if connection.json { return try connection.printJSON(s) }
+    print("version \(s.version), store \(s.featureStore), index \(s.indexVersion), model \(s.modelVersion)")
+    print("items \(s.itemCount), users \(s.userCount), events \(s.eventCount), up \(Int(s.uptimeSeconds)) s")
+    print("channels \(s.channels.joined(separator: ", "))")
+  }
+}
+
+struct HealthQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "health", abstract: "Call grpc.health.v1.Health/Check.")
+  @OptionGroup var connection: TargetOptions
+  @Option(help: "Service name; empty = the whole server.") var service = ""
+
+  func run() async throws {
+    var request = Grpc_Health_V1_HealthCheckRequest()
+    request.service = service
+    let options = connection.callOptions
+    let response = try await connection.withClient {
+      try await Grpc_Health_V1_Health.Client(wrapping: $0).check(request, options: options)
+    }
+    print(response.status == .serving ? "SERVING" : "\(response.status)")
+    if response.status != .serving { throw ExitCode(1) }
+  }
+}
+
+private func printItems(_ items: [Funnel_V1_RecommendedItem]) {
+  func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+  print(" #  \(pad("item", 12)) \(pad("score", 7)) \(pad("channels", 24)) reasons")
+  for (i, item) in items.enumerated() {
+    let score = (item.score * 10_000).rounded() / 10_000
+    print(pad(" \(i + 1)", 4) + pad(item.itemID, 12) + " " + pad("\(score)", 7) + " "
+          + pad(item.channels.joined(separator: ","), 24) + " " + item.reasons.joined(separator: "; "))
+  }
+}
+
+private func printDebug(_ debug: Funnel_V1_DebugInfo) {
+  print("timings: " + debug.timings.map { "\($0.stage) \($0.micros) µs" }.joined(separator: ", "))
+  print("candidates: " + debug.channelCounts.map { "\($0.channel) \($0.candidates)" }.joined(separator: ", ")
+        + "; merged \(debug.mergedCandidates), filtered out \(debug.filteredCandidates), ranked \(debug.rankedCandidates)")
+}
