@@ -23,6 +23,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "funnel", targets: ["funnel"]),
+    .executable(name: "funnel-bench-pipeline", targets: ["funnel-bench-pipeline"]),
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
   ],
   dependencies: [
@@ -84,6 +85,11 @@ let package = Package(
                       dependencies: ["FunnelServer", "FunnelGRPC", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
+
+    // Benchmarks (run in release; see README "Benchmarks").
+    .executableTarget(name: "funnel-bench-pipeline",
+                      dependencies: ["Serving", "DemoCatalog", "FeatureStore", "IndexBuilder", "IndexFormat", "FunnelCore"],
+                      path: "Benchmarks/PipelineBenchmark", swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat"],

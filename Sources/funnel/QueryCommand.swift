@@ -8,7 +8,7 @@ import SwiftProtobuf
 struct Query: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Call a running Funnel server once and print the answer.",
-    subcommands: [RecommendQuery.self, SearchQuery.self, StatusQuery.self, HealthQuery.self])
+    subcommands: [RecommendQuery.self, SearchQuery.self, TrackQuery.self, StatusQuery.self, HealthQuery.self])
 }
 
 /// Connection options shared by the query subcommands.
@@ -110,6 +110,43 @@ struct SearchQuery: AsyncParsableCommand {
           + "model=\(response.modelVersion) index=\(response.indexVersion)")
     printItems(response.items)
     if response.hasDebug { printDebug(response.debug) }
+  }
+}
+
+struct TrackQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "track", abstract: "Send events with EventCollector.Track.")
+  @OptionGroup var connection: TargetOptions
+  @Option(help: "User id.") var user: String
+  @Option(help: "Item id; repeatable (one event per item).") var item: [String]
+  @Option(help: "Event type: view, click, add_to_cart, purchase, exposure.") var type = "view"
+  @Option(help: "Prefix of the event ids (ids are PREFIX-N); reuse it to see idempotency.") var eventIDPrefix: String?
+
+  func run() async throws {
+    let kind: Funnel_V1_EventType = switch type {
+    case "view": .view
+    case "click": .click
+    case "add_to_cart": .addToCart
+    case "purchase": .purchase
+    case "exposure": .exposure
+    default: throw ValidationError("--type '\(type)' is not one of view, click, add_to_cart, purchase, exposure")
+    }
+    let prefix = eventIDPrefix ?? "cli-\(UInt64.random(in: 0...UInt64.max))"
+    var request = Funnel_V1_TrackRequest()
+    request.events = item.enumerated().map { (i, id) in
+      var event = Funnel_V1_Event()
+      event.eventID = "\(prefix)-\(i)"
+      event.userID = user
+      event.itemID = id
+      event.type = kind
+      return event
+    }
+    let options = connection.callOptions
+    let response = try await connection.withClient {
+      try await Funnel_V1_EventCollector.Client(wrapping: $0).track(request, options: options)
+    }
+    if connection.json { return try connection.printJSON(response) }
+    print("accepted \(response.accepted), duplicates \(response.duplicates), rejected \(response.rejected.count)")
+    for r in response.rejected { print("  event \(r.index) (\(r.eventID)): \(r.reason)") }
   }
 }
 

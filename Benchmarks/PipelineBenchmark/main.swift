@@ -1,0 +1,75 @@
+// In-process latency of the serving pipeline on the embedded demo store (no transport).
+//
+//   swift run -c release funnel-bench-pipeline [--requests N] [--items N] [--users N]
+//
+// Prints one JSON line per scene with p50/p90/p99/max in microseconds, so a run is easy to diff.
+import DemoCatalog
+import FeatureStore
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import Serving
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func argument(_ name: String, default value: Int) -> Int {
+  let args = CommandLine.arguments
+  guard let i = args.firstIndex(of: name), i + 1 < args.count, let n = Int(args[i + 1]) else { return value }
+  return n
+}
+
+let requests = argument("--requests", default: 5_000)
+let demo: DemoStore.Configuration = {
+  var c = DemoStore.Configuration.standard(endTimeMs: 1_790_000_000_000)
+  c.itemCount = argument("--items", default: c.itemCount)
+  c.userCount = argument("--users", default: c.userCount)
+  return c
+}()
+let nowMs = demo.endTimeMs
+let userCount = demo.userCount
+
+let buildClock = ContinuousClock()
+let start = buildClock.now
+let store = DemoStore(demo)
+let featureStore = EmbeddedFeatureStore()
+featureStore.seed(store.events)
+let generation = GenerationBuilder().build(items: store.items, events: store.events, nowMs: demo.endTimeMs,
+                                           version: "bench").0
+struct Source: IndexGenerationSource {
+  let generation: IndexGeneration
+  func loadGeneration() async throws -> IndexGeneration { generation }
+}
+let engine = ServingEngine(generation: generation, generationSource: Source(generation: generation),
+                           activity: featureStore, events: featureStore, storeName: "embedded",
+                           now: { nowMs })
+let setup = buildClock.now - start
+print("{\"setup_seconds\":\(Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18),\"items\":\(store.items.count),\"events\":\(store.events.count)}")
+
+func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+
+var rng = SplitMix64(seed: 1)
+let scenes: [(String, (Int) -> RecommendInput?, ((Int) -> SearchInput)?)] = [
+  ("home", { RecommendInput(userID: "U-\($0 % userCount + 1)", scene: .home, count: 20) }, nil),
+  ("item_page", { RecommendInput(userID: "U-\($0 % userCount + 1)", scene: .itemPage, count: 20,
+                                 anchorItemIDs: [store.items[$0 * 7919 % store.items.count].id]) }, nil),
+  ("search", { _ in nil }, { SearchInput(query: ["ceramic mug", "espresso", "yoga mat", "oak lamp"][$0 % 4], count: 20) }),
+]
+for (name, makeRecommend, makeSearch) in scenes {
+  var micros: [UInt64] = []
+  micros.reserveCapacity(requests)
+  for i in 0..<requests {
+    let user = Int(rng.next() % UInt64(1 << 30)) + i
+    let watch = Stopwatch()
+    if let input = makeRecommend(user) {
+      _ = try await engine.recommend(input)
+    } else if let makeSearch {
+      _ = try await engine.search(makeSearch(user))
+    }
+    micros.append(watch.elapsedMicros)
+  }
+  micros.sort()
+  print("{\"scene\":\"\(name)\",\"requests\":\(requests),\"p50_us\":\(percentile(micros, 0.5)),"
+        + "\"p90_us\":\(percentile(micros, 0.9)),\"p99_us\":\(percentile(micros, 0.99)),\"max_us\":\(micros.last ?? 0)}")
+}
