@@ -43,25 +43,28 @@ let package = Package(
     .systemLibrary(name: "CMongoC", path: "Sources/CMongoC", pkgConfig: "libmongoc-1.0",
                    providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
 
+    .systemLibrary(name: "CRoaring", path: "Sources/CRoaring", providers: [.apt(["libroaring-dev"])]),
+
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
 
     // Layer 2
     .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
     .target(name: "Ranking", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
 
     // Layer 3
-    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage"], swiftSettings: swiftSettings),
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "CHiredis", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
 
     // Layer 4
-    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
-    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
+    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
+    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",
@@ -82,7 +85,7 @@ let package = Package(
 
     // Layer 8
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
+                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
 
@@ -96,9 +99,10 @@ let package = Package(
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage"], swiftSettings: swiftSettings),
-    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),
+    .testTarget(name: "BitmapsTests", dependencies: ["Bitmaps"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
-    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport"], swiftSettings: swiftSettings),

@@ -35,8 +35,8 @@ let start = buildClock.now
 let store = DemoStore(demo)
 let featureStore = EmbeddedFeatureStore()
 featureStore.seed(store.events)
-let generation = GenerationBuilder().build(items: store.items, events: store.events, nowMs: demo.endTimeMs,
-                                           version: "bench").0
+let generation = try GenerationBuilder().build(items: store.items, events: store.events, nowMs: demo.endTimeMs,
+                                           version: "bench").open()
 struct Source: IndexGenerationSource {
   let generation: IndexGeneration
   func loadGeneration() async throws -> IndexGeneration { generation }

@@ -11,10 +11,12 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   public static let similar = ChannelSet(rawValue: 1 << 2)
   /// Text match (search).
   public static let text = ChannelSet(rawValue: 1 << 3)
+  /// Items matching the request's rule expression, by popularity.
+  public static let rule = ChannelSet(rawValue: 1 << 4)
 
   /// Every channel with its wire name, in a stable order.
   public static let named: [(ChannelSet, String)] = [
-    (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"),
+    (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"), (.rule, "rule"),
   ]
 
   /// The wire names of the channels in this set, in `named` order.
@@ -31,6 +33,7 @@ public struct Candidate: Hashable, Sendable {
   public var categoryScore: Float
   public var similarScore: Float
   public var textScore: Float
+  public var ruleScore: Float
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
@@ -40,6 +43,7 @@ public struct Candidate: Hashable, Sendable {
     self.categoryScore = 0
     self.similarScore = 0
     self.textScore = 0
+    self.ruleScore = 0
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -50,6 +54,7 @@ public struct Candidate: Hashable, Sendable {
     case .category: categoryScore = max(categoryScore, score)
     case .similar: similarScore = max(similarScore, score)
     case .text: textScore = max(textScore, score)
+    case .rule: ruleScore = max(ruleScore, score)
     default: break
     }
   }

@@ -16,7 +16,7 @@ public struct EmbeddedDefault: Sendable {
   /// Generates the demo store and builds the engine. Costs about a second for the standard size in
   /// a release build (O(items + events)).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
-              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
+              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
     demo.userCount = users
@@ -25,7 +25,7 @@ public struct EmbeddedDefault: Sendable {
     let featureStore = EmbeddedFeatureStore()
     featureStore.seed(store.events)
     let source = EmbeddedGenerationSource(items: store.items, featureStore: featureStore, now: now)
-    let generation = source.build()
+    let generation = try source.build()
     self.store = store
     self.featureStore = featureStore
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
@@ -39,11 +39,11 @@ struct EmbeddedGenerationSource: IndexGenerationSource {
   let featureStore: EmbeddedFeatureStore
   let now: @Sendable () -> Int64
 
-  func loadGeneration() async throws -> IndexGeneration { build() }
+  func loadGeneration() async throws -> IndexGeneration { try build() }
 
-  func build() -> IndexGeneration {
+  func build() throws -> IndexGeneration {
     let nowMs = now()
-    let version = "embedded-\(nowMs)"
-    return GenerationBuilder().build(items: items, events: featureStore.loggedEvents(), nowMs: nowMs, version: version).0
+    return try GenerationBuilder().build(items: items, events: featureStore.loggedEvents(), nowMs: nowMs,
+                                         version: "embedded-\(nowMs)").open()
   }
 }

@@ -1,3 +1,4 @@
+import FeatureStore
 import FunnelCore
 import FunnelGRPC
 import Logging
@@ -5,13 +6,14 @@ import ServiceLifecycle
 import Serving
 
 /// Wiring for `funnel serve`: builds the stores and the engine from `ServerOptions`, runs the gRPC
-/// server in a `ServiceGroup` that turns SIGTERM/SIGINT into graceful shutdown.
+/// server (and, with an index directory, the generation watcher) in a `ServiceGroup` that turns
+/// SIGTERM/SIGINT into graceful shutdown.
 public enum FunnelApplication {
   /// The server's version string.
-  public static let version = "0.1.0"
+  public static let version = "0.2.0"
 
-  /// Runs until SIGTERM/SIGINT. Throws `FunnelError` for options it cannot honour.
-  /// `onListening` is called with the bound port once the server accepts calls.
+  /// Runs until SIGTERM/SIGINT. Throws `FunnelError` for options it cannot honour (unsupported stores,
+  /// a missing or corrupt index). `onListening` is called with the bound port once the server accepts calls.
   public static func serve(_ options: ServerOptions, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
     if let redis = options.redisURL {
@@ -24,22 +26,42 @@ public enum FunnelApplication {
     }
     let clock = ContinuousClock()
     let start = clock.now
-    let embedded = EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
-                                   configuration: options.serving)
-    let featureStore = embedded.featureStore
-    let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: embedded.engine, logger: logger,
+    let engine: ServingEngine
+    let featureStore: EmbeddedFeatureStore
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    var description: Logger.Metadata
+    if let root = options.indexDirectory {
+      let source = IndexDirectorySource(root: root, verifyChecksums: options.verifyIndexChecksums)
+      let generation = try await source.loadGeneration()
+      featureStore = EmbeddedFeatureStore()
+      engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
+                             activity: featureStore, events: featureStore, storeName: "embedded")
+      services.append(.init(service: GenerationWatcher(source: source, engine: engine,
+                                                       interval: .seconds(options.indexPollSeconds), logger: logger)))
+      description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
+    } else {
+      let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
+                                         configuration: options.serving)
+      featureStore = embedded.featureStore
+      engine = embedded.engine
+      description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
+    }
+    let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, statistics: { featureStore.counts() })
+    services.insert(.init(service: grpc), at: 0)
     let group = ServiceGroup(configuration: .init(
-      services: [.init(service: grpc)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+      services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    let startup = description
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
       tasks.addTask {
+        var description = startup
         let port = try await grpc.listeningPort()
-        logger.info("funnel serving", metadata: [
-          "address": "\(options.host):\(port)", "store": "embedded", "items": "\(embedded.store.items.count)",
-          "events": "\(embedded.store.events.count)", "index": "\(embedded.engine.generation.version)",
-          "startup": "\(clock.now - start)",
-        ])
+        description["address"] = "\(options.host):\(port)"
+        description["store"] = "embedded"
+        description["index"] = "\(engine.generation.version)"
+        description["startup"] = "\(clock.now - start)"
+        logger.info("funnel serving", metadata: description)
         onListening(port)
       }
       try await tasks.waitForAll()

@@ -16,6 +16,12 @@ public struct ServerOptions: Sendable {
   public var demoItems = 5_000
   public var demoUsers = 3_000
   public var demoSeed: UInt64 = 42
+  /// Serve the newest index generation under this directory instead of the demo store.
+  public var indexDirectory: String?
+  /// How often to look for a newer generation under `indexDirectory`, in seconds.
+  public var indexPollSeconds = 10
+  /// Verify every index file's checksum when loading a generation (O(size)).
+  public var verifyIndexChecksums = true
   /// Pipeline settings.
   public var serving = ServingConfiguration()
 
@@ -43,7 +49,18 @@ public struct ServerOptions: Sendable {
       throw FunnelError(.invalidArgument, "config \(path): not valid JSON: \(error.localizedDescription)")
     }
     let reader = ConfigReader(path: path)
-    try reader.check(root, allowed: ["server", "stores", "demo", "serving"], at: "")
+    try reader.check(root, allowed: ["server", "stores", "demo", "serving", "index"], at: "")
+    if let index = try reader.object(root, "index") {
+      try reader.check(index, allowed: ["directory", "pollSeconds", "verifyChecksums"], at: "index")
+      indexDirectory = try reader.string(index, "directory", at: "index") ?? indexDirectory
+      indexPollSeconds = try reader.int(index, "pollSeconds", at: "index", range: 1...86_400) ?? indexPollSeconds
+      if let verify = index["verifyChecksums"] {
+        guard String(describing: type(of: verify)).contains("Boolean"), let flag = verify as? Bool else {
+          throw FunnelError(.invalidArgument, "config \(path): 'index.verifyChecksums' must be true or false")
+        }
+        verifyIndexChecksums = flag
+      }
+    }
     if let server = try reader.object(root, "server") {
       try reader.check(server, allowed: ["host", "port"], at: "server")
       host = try reader.string(server, "host", at: "server") ?? host
@@ -102,7 +119,7 @@ private struct ConfigReader {
 
   func int(_ object: [String: Any], _ key: String, at section: String, range: ClosedRange<Int>) throws -> Int? {
     guard let value = object[key], !(value is NSNull) else { return nil }
-    guard !(value is Bool), let number = value as? NSNumber,
+    guard !String(describing: type(of: value)).contains("Boolean"), let number = value as? NSNumber,
           let n = Int(exactly: number.doubleValue), range.contains(n) else {
       throw FunnelError(.invalidArgument, "config \(path): '\(section).\(key)' must be an integer in \(range)")
     }

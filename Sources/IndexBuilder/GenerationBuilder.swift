@@ -6,7 +6,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Builds an in-memory `IndexGeneration` from a catalog and a behaviour history.
+/// Builds the files of an index generation from a catalog and a behaviour history.
 ///
 /// Popularity is the sum of event interest weights decayed with a half-life; item-to-item
 /// neighbours are ItemCF co-occurrence in users' recent histories, down-weighting very active users
@@ -37,10 +37,11 @@ public struct GenerationBuilder: Sendable {
   /// A builder with `options`.
   public init(options: Options = Options()) { self.options = options }
 
-  /// Builds a generation named `version` as of `nowMs` (Unix ms). Events about unknown items are
-  /// skipped (they are counted in the return value's second element).
-  public func build(items: [CatalogItem], events: [BehaviourEvent], nowMs: Int64,
-                    version: String) -> (IndexGeneration, skippedEvents: Int) {
+  /// Builds the files of a generation named `version` as of `nowMs` (Unix ms). Events about unknown
+  /// items are skipped and counted in the manifest. `sources` are recorded in the manifest.
+  /// Precondition: item ids are unique (readers check this first).
+  public func build(items: [CatalogItem], events: [BehaviourEvent], nowMs: Int64, version: String,
+                    sources: [GenerationManifest.SourceEntry] = []) -> BuiltGeneration {
     var docByID: [ItemID: DocID] = [:]
     docByID.reserveCapacity(items.count)
     for (i, item) in items.enumerated() { docByID[item.id] = DocID(i) }
@@ -59,29 +60,51 @@ public struct GenerationBuilder: Sendable {
       histories[event.userID, default: []].append((doc, decayed))
     }
 
-    let popular = RankedList(scored: popularity.enumerated().map { (DocID($0.offset), $0.element) },
-                             limit: options.popularListLength)
-    var byCategory: [String: [(DocID, Float)]] = [:]
+    // Category keys in the items file's order (UTF-8 sorted), one popularity list each.
+    let keys = StringColumn.utf8Sorted(Set(items.flatMap { IndexGeneration.categoryPrefixes($0.categoryPath) }))
+    let keyIndex = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, $0.offset) })
+    var byCategory = [[(DocID, Float)]](repeating: [], count: keys.count)
     for (i, item) in items.enumerated() where popularity[i] > 0 {
       for prefix in IndexGeneration.categoryPrefixes(item.categoryPath) {
-        byCategory[prefix, default: []].append((DocID(i), popularity[i]))
+        byCategory[keyIndex[prefix]!].append((DocID(i), popularity[i]))
       }
     }
-    let popularByCategory = byCategory.mapValues { RankedList(scored: $0, limit: options.categoryListLength) }
-    let neighbours = cooccurrence(histories: histories, itemCount: items.count, popularity: popularity)
-    let terms = TermIndex(texts: items.map { item in
+    let global = Self.ranked(popularity.enumerated().map { (DocID($0.offset), $0.element) }, limit: options.popularListLength)
+    let lists = [global] + byCategory.map { Self.ranked($0, limit: options.categoryListLength) }
+    let top = max(popularity.max() ?? 0, .leastNormalMagnitude)
+    let rows = cooccurrence(histories: histories, itemCount: items.count, popularity: popularity)
+
+    let text = TextIndex.write(texts: items.map { item in
       ([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " ")
     })
-    let topPopularity = max(popularity.max() ?? 0, .leastNormalMagnitude)
-    let generation = IndexGeneration(
-      version: version, items: items, popular: popular, itemPopularity: popularity.map { $0 / topPopularity },
-      popularByCategory: popularByCategory,
-      neighbours: neighbours, terms: terms, builtAtMs: nowMs)
-    return (generation, skipped)
+    let keywords = KeywordIndex.write(items)
+    let images: [String: [UInt8]] = [
+      "items.fnl": ItemTable.write(items),
+      "text.fnl": text.bytes,
+      "keywords.fnl": keywords.bytes,
+      "neighbours.fnl": NeighbourTable.write(rows: rows),
+      "popularity.fnl": PopularityTable.write(itemPopularity: popularity.map { $0 / top }, lists: lists),
+    ]
+    let manifest = GenerationManifest(
+      formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
+      itemCount: items.count, eventCount: events.count, skippedEvents: skipped,
+      termCount: text.terms, keywordCount: keywords.keys, categoryCount: keys.count, neighbourCount: rows.reduce(0) { $0 + $1.count },
+      files: IndexGeneration.fileNames.map { name in
+        GenerationManifest.FileEntry(name: name, bytes: images[name]!.count, crc32c: CRC32C.checksum(images[name]!))
+      },
+      sources: sources)
+    return BuiltGeneration(manifest: manifest, images: images)
+  }
+
+  /// Sorts descending (ties by doc id, so builds are deterministic), keeps `limit`, scales the best to 1.
+  static func ranked(_ scored: [(DocID, Float)], limit: Int) -> [(DocID, Float)] {
+    let sorted = scored.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(limit)
+    let top = sorted.first?.1 ?? 1
+    return sorted.map { ($0.0, $0.1 / top) }
   }
 
   private func cooccurrence(histories: [UserID: [(DocID, Float)]], itemCount: Int,
-                            popularity: [Float]) -> NeighbourLists {
+                            popularity: [Float]) -> [[(DocID, Float)]] {
     var pairs = [[DocID: Float]](repeating: [:], count: itemCount)
     var occurrence = [Float](repeating: 0, count: itemCount)
     for (_, history) in histories {
@@ -97,7 +120,7 @@ public struct GenerationBuilder: Sendable {
         for (b, _) in window where a != b { pairs[a.index][b, default: 0] += userWeight }
       }
     }
-    let rows: [[(DocID, Float)]] = (0..<itemCount).map { a in
+    return (0..<itemCount).map { a in
       var row = pairs[a].map { (b, w) -> (DocID, Float) in
         (b, w / (occurrence[a] * occurrence[b.index]).squareRoot())
       }
@@ -106,6 +129,5 @@ public struct GenerationBuilder: Sendable {
       let top = kept.first?.1 ?? 1
       return kept.map { ($0.0, min(1, $0.1 / top)) }
     }
-    return NeighbourLists(rows: rows)
   }
 }

@@ -41,10 +41,10 @@ public struct FileFooter: Hashable, Sendable {
   }
 
   /// Validates the footer of a mapped file against the expected `kind` and supported versions, and
-  /// the checksum of its payload. Returns the footer; throws `.failedPrecondition` naming the file and
+  /// (unless `verifyChecksum` is false: O(size), skipped for fast opens) the checksum of its payload. Returns the footer; throws `.failedPrecondition` naming the file and
   /// what is wrong (too short, bad magic, other kind, unsupported version, length or checksum mismatch).
-  public static func validate(_ file: MappedFile, kind: String,
-                              supportedVersions: ClosedRange<UInt32>) throws -> FileFooter {
+  public static func validate(_ file: ByteRegion, kind: String, supportedVersions: ClosedRange<UInt32>,
+                              verifyChecksum: Bool = true) throws -> FileFooter {
     guard file.count >= size else {
       throw FunnelError(.failedPrecondition, "\(file.path): \(file.count) bytes is too short for a footer (truncated?)")
     }
@@ -68,7 +68,7 @@ public struct FileFooter: Hashable, Sendable {
       throw FunnelError(.failedPrecondition, "\(file.path): footer says \(length) payload bytes, file has \(start)")
     }
     let stored: UInt32 = try file.readInteger(at: start + 20)
-    let actual = try file.withBytes(offset: 0, length: start) { CRC32C.checksum($0) }
+    let actual = verifyChecksum ? try file.withBytes(offset: 0, length: start) { CRC32C.checksum($0) } : stored
     guard stored == actual else {
       throw FunnelError(.failedPrecondition,
                         "\(file.path): checksum mismatch (stored \(stored), computed \(actual)); the file is corrupt")

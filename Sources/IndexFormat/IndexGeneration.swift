@@ -1,60 +1,74 @@
+import Foundation
 import FunnelCore
+import MappedStorage
 
-/// One immutable index generation: the catalog with dense doc ids and every recall structure built
-/// from it. Serving holds one generation at a time and swaps to a new one atomically on reload.
+/// One immutable index generation: the catalog with dense doc ids and every recall structure, read
+/// in place from its files (memory-mapped from a directory, or in-memory images for the embedded
+/// default). Opening validates structure in O(items) and never parses postings or bitmaps.
 ///
-/// Immutable after construction; safe to share across threads. Built by `IndexBuilder`.
+/// Serving holds one generation at a time and swaps to a new one atomically on reload; a request
+/// keeps the generation it started with. Immutable; safe to share across threads.
 public final class IndexGeneration: Sendable {
-  /// Identifies the generation in answers and logs, e.g. `embedded-20261122T004200Z-1`.
-  public let version: String
-  /// Items by doc id.
-  public let items: [CatalogItem]
-  /// External id -> doc id.
-  public let docByItemID: [ItemID: DocID]
-  /// All documents by time-decayed popularity.
-  public let popular: RankedList
-  /// Time-decayed popularity of every document, scaled so the most popular is 1; indexed by doc id.
-  public let itemPopularity: [Float]
-  /// Category path prefixes of every document (`home`, `home/lighting`, ...), indexed by doc id, so
-  /// the hot path never joins strings.
-  public let categoryKeys: [[String]]
-  /// Popular documents per category path prefix: `home`, `home/lighting`, `home/lighting/lamps`.
-  public let popularByCategory: [String: RankedList]
-  /// Item-to-item neighbours (co-occurrence in user histories).
-  public let neighbours: NeighbourLists
-  /// Text index over titles, categories, brands and tags.
-  public let terms: TermIndex
-  /// When the generation was built (Unix ms).
-  public let builtAtMs: Int64
+  /// File names inside a generation directory, in the order they are opened.
+  public static let fileNames = ["items.fnl", "text.fnl", "keywords.fnl", "neighbours.fnl", "popularity.fnl"]
 
-  /// Assembles a generation; `IndexBuilder` is the intended caller.
-  /// Precondition: every per-document structure has `items.count` rows.
-  public init(version: String, items: [CatalogItem], popular: RankedList, itemPopularity: [Float],
-              popularByCategory: [String: RankedList], neighbours: NeighbourLists, terms: TermIndex,
-              builtAtMs: Int64) {
-    precondition(neighbours.documentCount == items.count, "neighbour table must have one row per item")
-    precondition(terms.documentCount == items.count, "term index must have one document per item")
-    precondition(itemPopularity.count == items.count, "popularity must have one value per item")
-    self.version = version
+  public let manifest: GenerationManifest
+  public let items: ItemTable
+  public let text: TextIndex
+  public let keywords: KeywordIndex
+  public let neighbours: NeighbourTable
+  public let popularity: PopularityTable
+
+  /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
+  public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
+    guard manifest.formatVersion == GenerationManifest.currentFormatVersion else {
+      throw FunnelError(.failedPrecondition,
+                        "generation \(manifest.version): format \(manifest.formatVersion) is not supported (expected \(GenerationManifest.currentFormatVersion))")
+    }
+    func region(_ name: String) throws -> ByteRegion {
+      guard let r = regions[name] else { throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(name) is missing") }
+      if let entry = manifest.files.first(where: { $0.name == name }), entry.bytes != r.count {
+        throw FunnelError(.failedPrecondition, "\(r.path): \(r.count) bytes, the manifest says \(entry.bytes) (truncated?)")
+      }
+      return r
+    }
+    let items = try ItemTable(region("items.fnl"), verifyChecksum: verifyChecksums)
+    guard items.count == manifest.itemCount else {
+      throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(items.count) items, the manifest says \(manifest.itemCount)")
+    }
+    self.manifest = manifest
     self.items = items
-    var byID: [ItemID: DocID] = [:]
-    byID.reserveCapacity(items.count)
-    for (i, item) in items.enumerated() { byID[item.id] = DocID(i) }
-    self.docByItemID = byID
-    self.popular = popular
-    self.itemPopularity = itemPopularity
-    self.categoryKeys = items.map { Self.categoryPrefixes($0.categoryPath) }
-    self.popularByCategory = popularByCategory
-    self.neighbours = neighbours
-    self.terms = terms
-    self.builtAtMs = builtAtMs
+    text = try TextIndex(region("text.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
+    keywords = try KeywordIndex(region("keywords.fnl"), verifyChecksum: verifyChecksums)
+    neighbours = try NeighbourTable(region("neighbours.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
+    popularity = try PopularityTable(region("popularity.fnl"), documentCount: items.count,
+                                     categoryCount: items.categoryKeys.count, verifyChecksum: verifyChecksums)
   }
 
+  /// Maps the generation in `directory` (which holds `manifest.json` and the files).
+  public static func open(directory: String, verifyChecksums: Bool = false) throws -> IndexGeneration {
+    let manifestPath = directory + "/manifest.json"
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
+    } catch {
+      throw FunnelError(.notFound, "\(manifestPath): cannot read the manifest (\(error.localizedDescription))")
+    }
+    let manifest: GenerationManifest
+    do {
+      manifest = try JSONDecoder().decode(GenerationManifest.self, from: data)
+    } catch {
+      throw FunnelError(.failedPrecondition, "\(manifestPath): not a generation manifest (\(error))")
+    }
+    var regions: [String: ByteRegion] = [:]
+    for name in fileNames { regions[name] = try ByteRegion(mapping: directory + "/" + name) }
+    return try IndexGeneration(manifest: manifest, regions: regions, verifyChecksums: verifyChecksums)
+  }
+
+  /// The generation's name.
+  public var version: String { manifest.version }
   /// Number of items.
   public var itemCount: Int { items.count }
-
-  /// The item with doc id `doc`. Precondition: `doc` came from this generation.
-  @inlinable public func item(_ doc: DocID) -> CatalogItem { items[doc.index] }
 
   /// Every prefix of a category path joined with `/`: `["home", "home/lighting", "home/lighting/lamps"]`.
   public static func categoryPrefixes(_ path: [String]) -> [String] {

@@ -20,8 +20,8 @@ public struct PopularRecall: RecallChannel {
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
-    let list = generation.popular
-    for i in 0..<min(quota, list.count) { collector.add(list.docs[i], channel: .popular, score: list.scores[i]) }
+    let table = generation.popularity
+    for i in table.global.range.prefix(quota) { collector.add(table.doc(i), channel: .popular, score: table.score(i)) }
   }
 }
 
@@ -35,11 +35,12 @@ public struct CategoryRecall: RecallChannel {
                      into collector: inout CandidateCollector) {
     let total = request.categoryAffinity.reduce(Float(0)) { $0 + max(0, $1.weight) }
     guard total > 0 else { return }
+    let table = generation.popularity
     for (category, weight) in request.categoryAffinity where weight > 0 {
-      guard let list = generation.popularByCategory[category] else { continue }
+      let list = table.category(category)
       let share = weight / total
-      let take = min(list.count, max(1, Int((Float(quota) * share).rounded(.up))))
-      for i in 0..<take { collector.add(list.docs[i], channel: .category, score: share * list.scores[i]) }
+      let take = max(1, Int((Float(quota) * share).rounded(.up)))
+      for i in list.range.prefix(take) { collector.add(table.doc(i), channel: .category, score: share * table.score(i)) }
     }
   }
 }
@@ -54,11 +55,11 @@ public struct SimilarItemsRecall: RecallChannel {
     guard !request.seeds.isEmpty, quota > 0 else { return }
     let table = generation.neighbours
     var scores: [DocID: Float] = [:]
-    var seedSet = Set<DocID>()
-    for seed in request.seeds { seedSet.insert(seed.doc) }
+    let seedSet = Set(request.seeds.map(\.doc))
     for seed in request.seeds {
-      for i in table.row(seed.doc) where !seedSet.contains(table.neighbours[i]) {
-        scores[table.neighbours[i], default: 0] += seed.weight * table.scores[i]
+      for i in table.row(seed.doc) {
+        let neighbour = DocID(rawValue: table.neighbours[i])
+        if !seedSet.contains(neighbour) { scores[neighbour, default: 0] += seed.weight * table.scores[i] }
       }
     }
     let best = TopK.select(scores, k: quota)
@@ -74,22 +75,23 @@ public struct TextRecall: RecallChannel {
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
-    let best = TopK.select(Self.scores(terms: request.queryTerms, index: generation.terms), k: quota)
+    let best = TopK.select(Self.scores(terms: request.queryTerms, index: generation.text), k: quota)
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
   }
 
   /// BM25 score of every document matching at least one of `terms`.
-  public static func scores(terms: [String], index: TermIndex, k1: Float = 1.2, b: Float = 0.75) -> [DocID: Float] {
+  public static func scores(terms: [String], index: TextIndex, k1: Float = 1.2, b: Float = 0.75) -> [DocID: Float] {
     var scores: [DocID: Float] = [:]
     let n = Float(index.documentCount)
     for term in Set(terms) {
-      guard let postings = index.postings[term] else { continue }
-      let df = Float(postings.docs.count)
+      guard let id = index.termID(term) else { continue }
+      let df = Float(index.documentFrequency(id))
       let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-      for (i, doc) in postings.docs.enumerated() {
-        let tf = Float(postings.frequencies[i])
-        let norm = k1 * (1 - b + b * Float(index.documentLengths[doc.index]) / index.averageLength)
+      let average = index.averageLength
+      index.forEachPosting(id) { doc, frequency in
+        let tf = Float(frequency)
+        let norm = k1 * (1 - b + b * Float(index.documentLengths[doc.index]) / average)
         scores[doc, default: 0] += idf * tf * (k1 + 1) / (tf + norm)
       }
     }

@@ -4,13 +4,13 @@ import FunnelCore
 public struct RecallRequest: Sendable {
   /// Seeds for item-to-item recall with their weights (anchors ~1, recent history decayed).
   public var seeds: [(doc: DocID, weight: Float)]
-  /// Category path prefixes the user likes, with affinity weights summing to about 1.
-  public var categoryAffinity: [(category: String, weight: Float)]
+  /// Category keys (of the generation's items file) the user likes, with affinity weights.
+  public var categoryAffinity: [(category: UInt32, weight: Float)]
   /// Tokenised query terms (search); empty for recommendations.
   public var queryTerms: [String]
 
   /// Creates a request; every part may be empty.
-  public init(seeds: [(doc: DocID, weight: Float)] = [], categoryAffinity: [(category: String, weight: Float)] = [],
+  public init(seeds: [(doc: DocID, weight: Float)] = [], categoryAffinity: [(category: UInt32, weight: Float)] = [],
               queryTerms: [String] = []) {
     self.seeds = seeds
     self.categoryAffinity = categoryAffinity

@@ -35,10 +35,9 @@ public struct CandidateRanker: Sendable {
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
     for (row, candidate) in candidates.enumerated() {
-      let item = generation.item(candidate.doc)
       for (column, kind) in plan.enumerated() {
         guard let kind else { continue }
-        matrix[row, column] = value(kind, candidate, item, profile, generation)
+        matrix[row, column] = value(kind, candidate, profile, generation)
       }
     }
     var scores = [Float](repeating: 0, count: candidates.count)
@@ -47,8 +46,9 @@ public struct CandidateRanker: Sendable {
       .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
   }
 
-  private func value(_ kind: FeatureKind, _ c: Candidate, _ item: CatalogItem, _ profile: UserProfile,
+  private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile,
                      _ generation: IndexGeneration) -> Float {
+    let items = generation.items
     switch kind {
     case .recallPopular: return c.popularScore
     case .recallCategory: return c.categoryScore
@@ -57,13 +57,14 @@ public struct CandidateRanker: Sendable {
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
     case .affinity: return profile.affinity(to: c.doc, in: generation)
     case .priceRatio:
-      guard let typical = profile.typicalPrice, typical > 0, item.price > 0 else { return .nan }
-      return Float(abs(log(item.price / typical)))
+      let price = items.price(c.doc)
+      guard let typical = profile.typicalPrice, typical > 0, price > 0 else { return .nan }
+      return Float(abs(log(price / typical)))
     case .purchased: return profile.purchased.contains(c.doc) ? 1 : 0
     case .viewed: return profile.viewed.contains(c.doc) ? 1 : 0
-    case .price: return Float(item.price)
-    case .inStock: return item.inStock ? 1 : 0
-    case .popularity: return generation.itemPopularity[c.doc.index]
+    case .price: return Float(items.price(c.doc))
+    case .inStock: return items.inStock(c.doc) ? 1 : 0
+    case .popularity: return generation.popularity.itemPopularity[c.doc.index]
     }
   }
 
@@ -74,10 +75,10 @@ public struct CandidateRanker: Sendable {
                                count: Int, maxPerCategory: Int) -> [(Int, Float)] {
     var chosen: [(Int, Float)] = []
     var deferred: [(Int, Float)] = []
-    var perCategory: [String: Int] = [:]
+    var perCategory: [UInt32: Int] = [:]
     for entry in ranked {
       guard chosen.count < count else { break }
-      let leaf = generation.item(candidates[entry.0].doc).category
+      let leaf = generation.items.leafCategory(candidates[entry.0].doc)
       if perCategory[leaf, default: 0] < maxPerCategory {
         perCategory[leaf, default: 0] += 1
         chosen.append(entry)

@@ -8,13 +8,16 @@ public struct ServingConfiguration: Hashable, Sendable {
     public var category: Int
     public var popular: Int
     public var text: Int
+    /// Items matching the request's filter, by popularity (only when a filter is given).
+    public var rule: Int
 
     /// Creates quotas (0 disables a channel).
-    public init(similar: Int, category: Int, popular: Int, text: Int) {
+    public init(similar: Int, category: Int, popular: Int, text: Int, rule: Int = 200) {
       self.similar = similar
       self.category = category
       self.popular = popular
       self.text = text
+      self.rule = rule
     }
   }
 
@@ -25,7 +28,7 @@ public struct ServingConfiguration: Hashable, Sendable {
     .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0),
     .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0),
     .email: Quotas(similar: 300, category: 300, popular: 200, text: 0),
-    .search: Quotas(similar: 0, category: 0, popular: 0, text: 1_000),
+    .search: Quotas(similar: 0, category: 0, popular: 0, text: 1_000, rule: 0),
   ]
   /// Time allowed for fetching the user's real-time profile before answering without it.
   public var profileBudget: Duration = .milliseconds(50)

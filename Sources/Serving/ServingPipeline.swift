@@ -29,6 +29,7 @@ extension ServingEngine {
     stage = Stopwatch()
     let anchors = try resolveAnchors(request, generation)
     profile.emphasise(anchors: anchors, in: generation)
+    let filter = try request.filter.map { try CompiledFilter($0, generation: generation) }
     var collector = CandidateCollector()
     let recallRequest = makeRecallRequest(request, profile: profile, anchors: anchors, generation: generation)
     let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
@@ -39,6 +40,9 @@ extension ServingEngine {
     for (channel, quota) in channels where quota > 0 {
       channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
     }
+    if let filter, quotas.rule > 0 {
+      RuleRecall(filter: filter).recall(recallRequest, in: generation, quota: quotas.rule, into: &collector)
+    }
     for (channel, name) in ChannelSet.named {
       if let n = collector.offeredByChannel[channel] { debug.channelCounts.append(.init(channel: name, candidates: n)) }
     }
@@ -47,11 +51,10 @@ extension ServingEngine {
 
     // Filtering: exclusions, the anchors themselves, out of stock, the request's rule expression.
     stage = Stopwatch()
-    let anchorSet = Set(anchors)
+    let items = generation.items
+    let dropped = Set(anchors).union(request.excluded.compactMap { items.doc(for: $0) })
     let kept = collector.candidates.filter { candidate in
-      let item = generation.item(candidate.doc)
-      return item.inStock && !anchorSet.contains(candidate.doc) && !request.excluded.contains(item.id)
-        && (request.filter?.matches(item) ?? true)
+      items.inStock(candidate.doc) && !dropped.contains(candidate.doc) && (filter?.matches(candidate.doc) ?? true)
     }
     debug.filteredCandidates = collector.candidates.count - kept.count
     debug.timings.append(.init(stage: "filter", micros: stage.elapsedMicros))
@@ -67,18 +70,17 @@ extension ServingEngine {
       ? Array(ranked.prefix(request.count))
       : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
                                   maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
-    let items = chosen.map { (index, score) in
+    let answerItems = chosen.map { (index, score) in
       let candidate = kept[index]
-      let item = generation.item(candidate.doc)
-      return RankedItem(itemID: item.id, score: Double(score), channels: candidate.channels.names,
-                        reasons: reasons(candidate, item: item, request: request, profile: profile,
-                                         anchors: anchors, generation: generation))
+      return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
+                        reasons: reasons(candidate, request: request, profile: profile, anchors: anchors,
+                                         generation: generation))
     }
     debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
     debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
 
     return ServingAnswer(
-      items: items, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
+      items: answerItems, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
       indexVersion: generation.version, experimentArm: configuration.experimentArm, degraded: degraded,
       totalMatches: kept.count, debug: request.debug ? debug : nil)
   }
@@ -105,7 +107,7 @@ extension ServingEngine {
   private func resolveAnchors(_ request: ValidatedRequest, _ generation: IndexGeneration) throws -> [DocID] {
     var docs: [DocID] = []
     for (i, id) in request.anchors.enumerated() {
-      if let doc = generation.docByItemID[id] {
+      if let doc = generation.items.doc(for: id) {
         docs.append(doc)
       } else if request.scene == .itemPage {
         throw FunnelError(.notFound, "anchor_item_ids[\(i)]: item '\(id)' is not in index \(generation.version)")
@@ -119,27 +121,30 @@ extension ServingEngine {
     var seeds = anchors.map { (doc: $0, weight: Float(1)) }
     let historyWeight: Float = anchors.isEmpty ? 1 : 0.3
     seeds += profile.seeds.map { (doc: $0.doc, weight: $0.weight * historyWeight) }
-    var affinity = profile.leafAffinities(limit: 8)
+    var affinity = profile.leafAffinities(limit: 8, in: generation)
     for anchor in anchors {
-      affinity.insert((category: generation.item(anchor).category, weight: 1), at: 0)
+      affinity.insert((category: generation.items.leafCategory(anchor), weight: 1), at: 0)
     }
     return RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: request.queryTerms)
   }
 
-  private func reasons(_ candidate: Candidate, item: CatalogItem, request: ValidatedRequest, profile: UserProfile,
+  private func reasons(_ candidate: Candidate, request: ValidatedRequest, profile: UserProfile,
                        anchors: [DocID], generation: IndexGeneration) -> [String] {
+    let items = generation.items
+    let category = items.categoryKeys[Int(items.leafCategory(candidate.doc))]
     var reasons: [String] = []
     if candidate.channels.contains(.text) { reasons.append("matches '\(request.query)'") }
     if candidate.channels.contains(.similar) {
       let table = generation.neighbours
-      let anchor = anchors.first { a in table.row(a).contains { table.neighbours[$0] == candidate.doc } }
-      reasons.append(anchor.map { "often bought with \(generation.item($0).id)" } ?? "often bought with items you viewed")
+      let anchor = anchors.first { a in table.row(a).contains { table.neighbours[$0] == candidate.doc.rawValue } }
+      reasons.append(anchor.map { "often bought with \(items.id($0))" } ?? "often bought with items you viewed")
     }
     if candidate.channels.contains(.category), profile.affinity(to: candidate.doc, in: generation) > 0 {
-      reasons.append("popular in \(item.category), which you like")
+      reasons.append("popular in \(category), which you like")
     } else if candidate.channels.contains(.category) {
-      reasons.append("popular in \(item.category)")
+      reasons.append("popular in \(category)")
     }
+    if candidate.channels.contains(.rule) { reasons.append("matches your filter") }
     if candidate.channels.contains(.popular) { reasons.append("popular right now") }
     return reasons
   }

@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import Recall
 
 /// Limits every request is validated against. The values are part of the API contract
 /// (documented in `recommender.proto`).

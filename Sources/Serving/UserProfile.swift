@@ -10,10 +10,10 @@ import Darwin
 /// What the pipeline derives from a user's recent interactions for one request, resolved against the
 /// current index generation: recall seeds, category affinities, usual price, recent purchases/views.
 public struct UserProfile: Sendable {
-  /// Seeds for item-to-item recall (decayed interest per distinct item), strongest first.
+  /// Seeds for item-to-item recall (decayed interest per distinct item), strongest first, best = 1.
   public var seeds: [(doc: DocID, weight: Float)] = []
-  /// Affinity per category path prefix, summing to 1 at each path depth.
-  public var categoryAffinity: [String: Float] = [:]
+  /// Affinity per category key of the generation, normalised per depth of the category tree.
+  public var categoryAffinity: [UInt32: Float] = [:]
   /// Interest-weighted mean price of interacted items, or nil with no history.
   public var typicalPrice: Double?
   public var purchased: Set<DocID> = []
@@ -26,39 +26,45 @@ public struct UserProfile: Sendable {
   public init() {}
 
   /// Derives a profile from `recent` (newest first) as of `nowMs`, keeping at most `maxSeeds` seeds.
-  /// Interactions with items unknown to `generation` are ignored. O(recent).
+  /// Interactions with items unknown to `generation` are ignored. O(recent * category depth).
   public init(recent: [RecentInteraction], generation: IndexGeneration, nowMs: Int64, maxSeeds: Int = 20) {
+    let items = generation.items
     let decayPerMs = log(2) / (Self.halfLifeHours * 3_600_000)
     var interest: [DocID: Float] = [:]
-    var categoryWeights: [String: Float] = [:]
+    var depthTotals: [Int: Float] = [:]
     var priceSum = 0.0, priceWeight = 0.0
     for interaction in recent {
-      guard let doc = generation.docByItemID[interaction.itemID] else { continue }
+      guard let doc = items.doc(for: interaction.itemID) else { continue }
       let age = Double(max(0, nowMs - interaction.timestampMs))
       let w = interaction.kind.interestWeight * Float(exp(-decayPerMs * age))
       guard w > 0 else { continue }
       interest[doc, default: 0] += w
-      let item = generation.item(doc)
-      for prefix in generation.categoryKeys[doc.index] { categoryWeights[prefix, default: 0] += w }
-      priceSum += item.price * Double(w)
+      Self.forEachAncestor(of: items.leafCategory(doc), in: items) { key, depth in
+        categoryAffinity[key, default: 0] += w
+        depthTotals[depth, default: 0] += w
+      }
+      priceSum += items.price(doc) * Double(w)
       priceWeight += Double(w)
       if interaction.kind == .purchase { purchased.insert(doc) } else { viewed.insert(doc) }
     }
     seeds = interest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
       .prefix(maxSeeds).map { (doc: $0.key, weight: $0.value) }
     if let top = seeds.first?.weight, top > 0 { seeds = seeds.map { (doc: $0.doc, weight: $0.weight / top) } }
-    // Normalise per depth so a leaf affinity is comparable to a department affinity.
-    var depthTotals: [Int: Float] = [:]
-    for (category, w) in categoryWeights { depthTotals[depth(category), default: 0] += w }
-    categoryAffinity = categoryWeights.mapValues { $0 }
-    for (category, w) in categoryWeights { categoryAffinity[category] = w / max(depthTotals[depth(category)] ?? 1, 1e-9) }
+    // Normalise per depth, so a leaf affinity is comparable to a department affinity.
+    for (key, w) in categoryAffinity {
+      let depth = Self.depth(of: key, in: items)
+      categoryAffinity[key] = w / max(depthTotals[depth] ?? 1, 1e-9)
+    }
     typicalPrice = priceWeight > 0 ? priceSum / priceWeight : nil
   }
 
-  /// Affinity to the deepest category of `doc` that the user touched (leaf first), 0 if none.
+  /// Affinity to the deepest category of `doc` the user touched (leaf first), 0 if none. No allocation.
   public func affinity(to doc: DocID, in generation: IndexGeneration) -> Float {
-    for prefix in generation.categoryKeys[doc.index].reversed() {
-      if let a = categoryAffinity[prefix] { return a }
+    guard !categoryAffinity.isEmpty else { return 0 }
+    var key = generation.items.leafCategory(doc)
+    while key != ItemTable.noParent {
+      if let a = categoryAffinity[key] { return a }
+      key = generation.items.parent(ofCategory: key)
     }
     return 0
   }
@@ -67,17 +73,51 @@ public struct UserProfile: Sendable {
   /// anchor's category matters more than the user's general taste.
   public mutating func emphasise(anchors: [DocID], in generation: IndexGeneration) {
     for anchor in anchors {
-      for prefix in generation.categoryKeys[anchor.index] { categoryAffinity[prefix] = 1 }
+      Self.forEachAncestor(of: generation.items.leafCategory(anchor), in: generation.items) { key, _ in
+        categoryAffinity[key] = 1
+      }
     }
   }
 
-  /// Leaf categories with their affinity, strongest first, for category recall.
-  public func leafAffinities(limit: Int) -> [(category: String, weight: Float)] {
-    let maxDepth = categoryAffinity.keys.map(depth).max() ?? 0
-    return categoryAffinity.filter { depth($0.key) == maxDepth }
-      .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-      .prefix(limit).map { (category: $0.key, weight: $0.value) }
+  /// The deepest categories with their affinity, strongest first, for category recall.
+  public func leafAffinities(limit: Int, in generation: IndexGeneration) -> [(category: UInt32, weight: Float)] {
+    var deepest = 0
+    var leaves: [(category: UInt32, weight: Float)] = []
+    for (key, weight) in categoryAffinity {
+      let depth = Self.depth(of: key, in: generation.items)
+      if depth > deepest {
+        deepest = depth
+        leaves.removeAll()
+      }
+      if depth == deepest { leaves.append((category: key, weight: weight)) }
+    }
+    leaves.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.category < $1.category }
+    return Array(leaves.prefix(limit))
+  }
+
+  private static func forEachAncestor(of leaf: UInt32, in items: ItemTable, _ body: (UInt32, Int) -> Void) {
+    var key = leaf
+    var chain: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var n = 0
+    withUnsafeMutableBytes(of: &chain) { raw in
+      let keys = raw.bindMemory(to: UInt32.self)
+      while key != ItemTable.noParent, n < keys.count {
+        keys[n] = key
+        n += 1
+        key = items.parent(ofCategory: key)
+      }
+      // Depth 1 is the root (department), so walk the chain from the root down.
+      for i in 0..<n { body(keys[n - 1 - i], i + 1) }
+    }
+  }
+
+  private static func depth(of key: UInt32, in items: ItemTable) -> Int {
+    var depth = 0
+    var k = key
+    while k != ItemTable.noParent, depth < 64 {
+      depth += 1
+      k = items.parent(ofCategory: k)
+    }
+    return depth
   }
 }
-
-private func depth(_ category: String) -> Int { category.utf8.reduce(1) { $1 == UInt8(ascii: "/") ? $0 + 1 : $0 } }

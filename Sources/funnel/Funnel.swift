@@ -10,7 +10,7 @@ struct Funnel: AsyncParsableCommand {
     commandName: "funnel",
     abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
     version: FunnelApplication.version,
-    subcommands: [Serve.self, Query.self])
+    subcommands: [Serve.self, Query.self, Index.self, Generate.self])
 }
 
 /// `funnel serve`: the gRPC server.
@@ -28,12 +28,16 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("redis"), help: "Redis URL for real-time features (not supported yet).") var redisURL: String?
   @Option(name: .customLong("mongo"), help: "MongoDB URI for offline features (not supported yet).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
+  @Option(help: "Serve the newest index generation under this directory (instead of the demo shop).") var index: String?
+  @Option(help: "Seconds between looks for a newer generation under --index.") var indexPollSeconds: Int?
+  @Flag(help: "Skip checksum verification when loading generations (faster opens of large indexes).") var noVerifyIndex = false
   @Option(help: "Items in the embedded demo catalog.") var demoItems: Int?
   @Option(help: "Users with a history in the embedded demo catalog.") var demoUsers: Int?
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
   func validate() throws {
     if let port, !(0...65_535).contains(port) { throw ValidationError("--port \(port) is outside 0...65535") }
+    if let indexPollSeconds, indexPollSeconds < 1 { throw ValidationError("--index-poll-seconds must be at least 1") }
     if let demoItems, demoItems < 1 { throw ValidationError("--demo-items must be at least 1") }
     if let demoUsers, demoUsers < 0 { throw ValidationError("--demo-users must not be negative") }
     guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
@@ -56,6 +60,9 @@ struct Serve: AsyncParsableCommand {
       if let mongoURI { options.mongoURI = mongoURI }
       if let demoItems { options.demoItems = demoItems }
       if let demoUsers { options.demoUsers = demoUsers }
+      if let index { options.indexDirectory = index }
+      if let indexPollSeconds { options.indexPollSeconds = indexPollSeconds }
+      if noVerifyIndex { options.verifyIndexChecksums = false }
       try await FunnelApplication.serve(options, logger: logger)
     } catch let error as FunnelError {
       logger.error("funnel serve failed", metadata: ["error": "\(error.message)"])

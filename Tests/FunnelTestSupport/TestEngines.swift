@@ -15,7 +15,7 @@ public enum TestEngines {
 
   /// A generation built from the small store.
   public static func generation(events: [BehaviourEvent] = store.events) -> IndexGeneration {
-    GenerationBuilder().build(items: store.items, events: events, nowMs: nowMs, version: "test-1").0
+    try! GenerationBuilder().build(items: store.items, events: events, nowMs: nowMs, version: "test-1").open()
   }
 
   /// An engine over the small store with an embedded feature store (seeded with the history), or
@@ -39,8 +39,8 @@ struct FixedGenerationSource: IndexGenerationSource {
   let featureStore: EmbeddedFeatureStore
 
   func loadGeneration() async throws -> IndexGeneration {
-    GenerationBuilder().build(items: TestEngines.store.items, events: featureStore.loggedEvents(),
-                              nowMs: TestEngines.nowMs, version: "test-\(featureStore.counts().events)").0
+    try GenerationBuilder().build(items: TestEngines.store.items, events: featureStore.loggedEvents(),
+                              nowMs: TestEngines.nowMs, version: "test-\(featureStore.counts().events)").open()
   }
 }
 

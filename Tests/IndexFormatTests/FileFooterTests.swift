@@ -24,7 +24,7 @@ import Testing
     let footer = FileFooter(kind: "POST", formatVersion: 1, payload: payload)
     let path = try write(payload + footer.encoded)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let read = try FileFooter.validate(try MappedFile(path: path), kind: "POST", supportedVersions: 1...1)
+    let read = try FileFooter.validate(try ByteRegion(mapping: path), kind: "POST", supportedVersions: 1...1)
     #expect(read == footer)
   }
 
@@ -49,7 +49,7 @@ import Testing
     let path = try write(bytes)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let error = #expect(throws: FunnelError.self) {
-      try FileFooter.validate(try MappedFile(path: path), kind: "POST", supportedVersions: 1...2)
+      try FileFooter.validate(try ByteRegion(mapping: path), kind: "POST", supportedVersions: 1...2)
     }
     #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
     #expect(error?.message.contains(path) == true)

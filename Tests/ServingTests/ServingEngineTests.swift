@@ -43,9 +43,9 @@ import Testing
     // Interest in a niche item: its neighbours must now be recommended.
     let generation = engine.generation
     let niche = try #require((0..<generation.itemCount).reversed().first {
-      generation.neighbours.row(DocID($0)).count >= 5 && generation.items[$0].inStock
+      generation.neighbours.row(DocID($0)).count >= 5 && generation.items.inStock(DocID($0))
     })
-    let itemID = generation.items[niche].id
+    let itemID = generation.items.id(DocID(niche))
     let events = (0..<3).map {
       EventInput(eventID: "t-\($0)", userID: user, itemID: itemID, kind: $0 == 2 ? .addToCart : .view,
                  timestampMs: TestEngines.nowMs - 1_000)
@@ -61,7 +61,8 @@ import Testing
 
   @Test func itemPageExcludesTheAnchorAndRefusesUnknownAnchors() async throws {
     let (engine, _) = TestEngines.engine()
-    let anchor = engine.generation.items[engine.generation.popular.docs[0].index].id
+    let generation = engine.generation
+    let anchor = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound))
     let answer = try await engine.recommend(RecommendInput(userID: "U-1", scene: .itemPage, count: 10, anchorItemIDs: [anchor]))
     #expect(answer.items.count == 10)
     #expect(!answer.items.contains { $0.itemID == anchor })

@@ -3,7 +3,7 @@ import FunnelCore
 import MappedStorage
 import Testing
 
-@Suite struct MappedFileTests {
+@Suite struct ByteRegionTests {
   private func temporaryFile(_ bytes: [UInt8]) throws -> String {
     let path = NSTemporaryDirectory() + "funnel-mapped-\(UUID().uuidString)"
     try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -13,7 +13,7 @@ import Testing
   @Test func readsLittleEndianIntegersInBounds() throws {
     let path = try temporaryFile([0x01, 0x00, 0x00, 0x00, 0xFF, 0xEE])
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let file = try MappedFile(path: path)
+    let file = try ByteRegion(mapping: path)
     #expect(file.count == 6)
     #expect(try file.readInteger(at: 0, as: UInt32.self) == 1)
     #expect(try file.readInteger(at: 4, as: UInt16.self) == 0xEEFF)
@@ -23,20 +23,20 @@ import Testing
   func rejectsRangesOutsideTheFile(offset: Int, length: Int) throws {
     let path = try temporaryFile([1, 2, 3, 4, 5, 6])
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let file = try MappedFile(path: path)
+    let file = try ByteRegion(mapping: path)
     let error = #expect(throws: FunnelError.self) { try file.withBytes(offset: offset, length: length) { $0.count } }
     #expect(error?.message.contains(path) == true)
   }
 
   @Test func missingFileIsNotFound() {
-    let error = #expect(throws: FunnelError.self) { try MappedFile(path: "/nonexistent/funnel/file") }
+    let error = #expect(throws: FunnelError.self) { try ByteRegion(mapping: "/nonexistent/funnel/file") }
     #expect(error?.kind == .notFound)
   }
 
   @Test func emptyFileMapsToNoBytes() throws {
     let path = try temporaryFile([])
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let file = try MappedFile(path: path)
+    let file = try ByteRegion(mapping: path)
     #expect(try file.withBytes(offset: 0, length: 0) { $0.count } == 0)
   }
 }

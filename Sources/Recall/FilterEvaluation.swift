@@ -1,8 +1,9 @@
 import FunnelCore
 
 extension FilterExpression {
-  /// Whether `item` satisfies the expression. Term values were lower-cased by the parser; item fields
-  /// are compared case-insensitively. O(expression size * item tags).
+  /// Whether `item` satisfies the expression: the reference semantics, evaluated on stored fields.
+  /// Term values were lower-cased by the parser (ids excepted); item fields are compared
+  /// case-insensitively. O(expression size * item tags). Serving uses `CompiledFilter`, which must agree.
   public func matches(_ item: CatalogItem) -> Bool {
     switch self {
     case .and(let a, let b): return a.matches(item) && b.matches(item)
@@ -16,7 +17,7 @@ extension FilterExpression {
         return item.categoryPath.contains { $0.lowercased() == value }
       case .brand: return item.brand.lowercased() == value
       case .tag: return item.tags.contains { $0.lowercased() == value }
-      case .id: return item.id.lowercased() == value
+      case .id: return item.id == value
       case .inStock: return item.inStock == (value == "true")
       case .price: return false  // numeric fields parse to ranges
       }

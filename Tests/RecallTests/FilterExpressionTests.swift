@@ -1,5 +1,5 @@
 import FunnelCore
-import Serving
+import Recall
 import Testing
 
 @Suite struct FilterExpressionTests {
@@ -25,7 +25,8 @@ import Testing
     ("price:>=12.5", true),
     ("price:<20 AND in_stock:true", true),
     ("price:12.5", true),
-    ("id:sku-1", true),
+    ("id:SKU-1", true),
+    ("id:sku-1", false),
     ("(category:garden OR brand:\"chef line\") AND NOT tag:black", true),
     ("in_stock:false", false),
   ])

@@ -220,7 +220,8 @@ public struct FilterParser {
     if field == .inStock, value != "true", value != "false" {
       throw error("in_stock takes true or false, not '\(value)'", at: offset)
     }
-    return .term(field: field, value: value.lowercased())
+    // Ids are case-sensitive; every other keyword matches case-insensitively.
+    return .term(field: field, value: field == .id ? value : value.lowercased())
   }
 
   private mutating func parseBound(_ field: FilterField) throws -> Double? {

@@ -1,0 +1,89 @@
+import Bitmaps
+import FunnelCore
+import MappedStorage
+
+/// The `keywords` file of a generation: one Roaring bitmap of doc ids per keyword (`category` for
+/// every path prefix and every single level, `brand`, `tag`, `in_stock`), stored in CRoaring's frozen format, 32-byte
+/// aligned, so a lookup is a zero-copy view over the mapped file.
+///
+/// Keys are `field` + U+001F + lower-cased value. Immutable; safe to share across threads.
+public struct KeywordIndex: Sendable {
+  static let kind = "KWRD"
+  static let version: UInt32 = 1
+
+  /// Sorted keys.
+  public let keys: StringColumn
+  private let file: SectionedFile
+  private let bitmapOffsets: ScalarView<UInt64>
+  private let bitmapLengths: ScalarView<UInt64>
+
+  /// The key of `field` = `value`.
+  public static func key(_ field: String, _ value: String) -> String { field + "\u{1F}" + value.lowercased() }
+
+  /// Serialises keyword postings of `items` (doc id = position).
+  /// Returns the file and the number of keywords.
+  public static func write(_ items: [CatalogItem]) -> (bytes: [UInt8], keys: Int) {
+    var docs: [String: [UInt32]] = [:]
+    for (d, item) in items.enumerated() {
+      let doc = UInt32(d)
+      // A category filter names a path prefix (home/lighting) or any single level (lighting).
+      var categories = Set(IndexGeneration.categoryPrefixes(item.categoryPath).map { $0.lowercased() })
+      for part in item.categoryPath { categories.insert(part.lowercased()) }
+      for c in categories { docs[key("category", c), default: []].append(doc) }
+      docs[key("brand", item.brand), default: []].append(doc)
+      for tag in Set(item.tags.map { $0.lowercased() }) { docs[key("tag", tag), default: []].append(doc) }
+      docs[key("in_stock", item.inStock ? "true" : "false"), default: []].append(doc)
+    }
+    let sortedKeys = StringColumn.utf8Sorted(docs.keys)
+    var blob: [UInt8] = []
+    var offsets: [UInt64] = []
+    var lengths: [UInt64] = []
+    for k in sortedKeys {
+      let bitmap = RoaringBitmap(docs[k]!)
+      bitmap.optimise()
+      while blob.count % 32 != 0 { blob.append(0) }
+      let frozen = bitmap.frozenBytes
+      offsets.append(UInt64(blob.count))
+      lengths.append(UInt64(frozen.count))
+      blob += frozen
+    }
+    var w = SectionedFileWriter()
+    StringColumn.write(sortedKeys, into: &w)
+    w.add(offsets)
+    w.add(lengths)
+    w.add(bytes: blob)
+    return (w.finish(kind: kind, formatVersion: version), sortedKeys.count)
+  }
+
+  /// Opens a keywords file.
+  public init(_ region: ByteRegion, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 5)
+    keys = try StringColumn(f, first: 0, sorted: true)
+    bitmapOffsets = try f.scalars(2, as: UInt64.self, expected: keys.count)
+    bitmapLengths = try f.scalars(3, as: UInt64.self, expected: keys.count)
+    let blobLength = UInt64(f.range(4).length)
+    for i in 0..<keys.count {
+      let o = bitmapOffsets[i], l = bitmapLengths[i]
+      guard o % 32 == 0, o <= blobLength, l <= blobLength - o else {
+        throw f.corrupt("bitmap \(i) (\(o)+\(l)) is misaligned or outside the bitmaps")
+      }
+    }
+    file = f
+  }
+
+  /// Number of keywords.
+  public var count: Int { keys.count }
+
+  /// The documents whose `field` has `value` (empty bitmap when none). Zero-copy over the file.
+  /// Throws if the stored bitmap is corrupt.
+  public func documents(_ field: String, _ value: String) throws -> RoaringBitmap {
+    guard let i = keys.find(Self.key(field, value)) else { return RoaringBitmap() }
+    let length = Int(bitmapLengths[i])
+    let address = try file.region.address(offset: file.range(4).offset + Int(bitmapOffsets[i]), length: length)
+    guard let bitmap = RoaringBitmap.frozenView(address, count: length, owner: file.region) else {
+      throw file.corrupt("bitmap of '\(field):\(value)' is not a valid frozen Roaring bitmap")
+    }
+    return bitmap
+  }
+}

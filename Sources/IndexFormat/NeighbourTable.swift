@@ -1,0 +1,63 @@
+import FunnelCore
+import MappedStorage
+
+/// The `neighbours` file of a generation: top-K item-to-item neighbours per document in CSR form
+/// (offsets, neighbour docs, similarity scores in 0...1, best first within each row).
+///
+/// Immutable; safe to share across threads. Every neighbour id is checked against the item count
+/// at open, so rows can be walked without further checks.
+public struct NeighbourTable: Sendable {
+  static let kind = "NBRS"
+  static let version: UInt32 = 1
+
+  private let offsets: ScalarView<UInt32>
+  /// Neighbour doc ids (raw), row after row.
+  public let neighbours: ScalarView<UInt32>
+  /// Similarity of each neighbour.
+  public let scores: ScalarView<Float>
+
+  /// Serialises one row per document (`rows[d]` = d's neighbours, best first).
+  public static func write(rows: [[(DocID, Float)]]) -> [UInt8] {
+    var offsets: [UInt32] = [0]
+    var neighbours: [UInt32] = []
+    var scores: [Float] = []
+    for row in rows {
+      for (doc, score) in row {
+        neighbours.append(doc.rawValue)
+        scores.append(score)
+      }
+      offsets.append(UInt32(neighbours.count))
+    }
+    var w = SectionedFileWriter()
+    w.add(offsets)
+    w.add(neighbours)
+    w.add(scores)
+    return w.finish(kind: kind, formatVersion: version)
+  }
+
+  /// Opens a neighbours file for `documentCount` documents (O(neighbours) validation).
+  public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 3)
+    offsets = try f.scalars(0, as: UInt32.self, expected: documentCount + 1)
+    neighbours = try f.scalars(1, as: UInt32.self)
+    scores = try f.scalars(2, as: Float.self, expected: neighbours.count)
+    guard offsets[0] == 0, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }),
+          Int(offsets[documentCount]) == neighbours.count else {
+      throw f.corrupt("neighbour offsets are out of order or do not cover the rows")
+    }
+    let limit = UInt32(documentCount)
+    guard neighbours.withUnsafeBufferPointer({ $0.allSatisfy { $0 < limit } }) else {
+      throw f.corrupt("a neighbour id points past \(documentCount) items")
+    }
+  }
+
+  /// Number of rows.
+  public var documentCount: Int { offsets.count - 1 }
+
+  /// Index range of `doc`'s row in `neighbours`/`scores`; empty outside the table.
+  @inline(__always) public func row(_ doc: DocID) -> Range<Int> {
+    guard doc.index < offsets.count - 1 else { return 0..<0 }
+    return Int(offsets[doc.index])..<Int(offsets[doc.index + 1])
+  }
+}

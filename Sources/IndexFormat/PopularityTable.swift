@@ -1,0 +1,75 @@
+import FunnelCore
+import MappedStorage
+
+/// The `popularity` file of a generation: time-decayed popularity of every document (scaled so the
+/// best is 1), the global top list, and a top list per category key of the items file.
+///
+/// Immutable; safe to share across threads; list entries are checked against the item count at open.
+public struct PopularityTable: Sendable {
+  static let kind = "POPL"
+  static let version: UInt32 = 1
+
+  /// Popularity of each document in 0...1.
+  public let itemPopularity: ScalarView<Float>
+  private let listOffsets: ScalarView<UInt32>
+  private let listDocs: ScalarView<UInt32>
+  private let listScores: ScalarView<Float>
+
+  /// A ranked list: `docs[range]` with `scores[range]`, best first.
+  public struct List {
+    public let range: Range<Int>
+  }
+
+  /// Serialises popularity; `lists[0]` is the global list, `lists[1 + k]` the list of category key `k`.
+  public static func write(itemPopularity: [Float], lists: [[(DocID, Float)]]) -> [UInt8] {
+    var offsets: [UInt32] = [0]
+    var docs: [UInt32] = []
+    var scores: [Float] = []
+    for list in lists {
+      for (doc, score) in list {
+        docs.append(doc.rawValue)
+        scores.append(score)
+      }
+      offsets.append(UInt32(docs.count))
+    }
+    var w = SectionedFileWriter()
+    w.add(itemPopularity)
+    w.add(offsets)
+    w.add(docs)
+    w.add(scores)
+    return w.finish(kind: kind, formatVersion: version)
+  }
+
+  /// Opens a popularity file for `documentCount` documents and `categoryCount` category keys.
+  public init(_ region: ByteRegion, documentCount: Int, categoryCount: Int, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 4)
+    itemPopularity = try f.scalars(0, as: Float.self, expected: documentCount)
+    listOffsets = try f.scalars(1, as: UInt32.self, expected: categoryCount + 2)
+    listDocs = try f.scalars(2, as: UInt32.self)
+    listScores = try f.scalars(3, as: Float.self, expected: listDocs.count)
+    guard listOffsets[0] == 0, zip(listOffsets, listOffsets.dropFirst()).allSatisfy({ $0 <= $1 }),
+          Int(listOffsets[categoryCount + 1]) == listDocs.count else {
+      throw f.corrupt("list offsets are out of order or do not cover the lists")
+    }
+    let limit = UInt32(documentCount)
+    guard listDocs.withUnsafeBufferPointer({ $0.allSatisfy { $0 < limit } }) else {
+      throw f.corrupt("a popular doc id points past \(documentCount) items")
+    }
+  }
+
+  /// The global list.
+  public var global: List { List(range: Int(listOffsets[0])..<Int(listOffsets[1])) }
+
+  /// The list of category key `key`.
+  public func category(_ key: UInt32) -> List {
+    let i = Int(key) + 1
+    guard i + 1 < listOffsets.count else { return List(range: 0..<0) }
+    return List(range: Int(listOffsets[i])..<Int(listOffsets[i + 1]))
+  }
+
+  /// Doc at position `i` of the lists.
+  @inline(__always) public func doc(_ i: Int) -> DocID { DocID(rawValue: listDocs[i]) }
+  /// Score at position `i` of the lists.
+  @inline(__always) public func score(_ i: Int) -> Float { listScores[i] }
+}

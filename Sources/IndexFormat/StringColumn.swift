@@ -1,0 +1,89 @@
+import FunnelCore
+import MappedStorage
+
+/// Strings stored as an offsets section (`UInt64`, count + 1) and a UTF-8 bytes section. When
+/// written sorted (`sorted: true`), `find` is a binary search without building Swift strings.
+public struct StringColumn: Sendable {
+  private let offsets: ScalarView<UInt64>
+  private let bytes: ScalarView<UInt8>
+
+  /// Writes `strings` as two sections of `writer`; returns the first section's number.
+  @discardableResult
+  public static func write(_ strings: [String], into writer: inout SectionedFileWriter) -> Int {
+    var offsets: [UInt64] = [0]
+    offsets.reserveCapacity(strings.count + 1)
+    var bytes: [UInt8] = []
+    for s in strings {
+      bytes += s.utf8
+      offsets.append(UInt64(bytes.count))
+    }
+    let first = writer.add(offsets)
+    writer.add(bytes: bytes)
+    return first
+  }
+
+  /// Reads the column at sections `first` and `first + 1`, checking that offsets start at 0, never
+  /// decrease and stay inside the bytes (O(count)); and, when `sorted`, that strings ascend strictly.
+  public init(_ file: SectionedFile, first: Int, expected: Int? = nil, sorted: Bool = false) throws {
+    offsets = try file.scalars(first, as: UInt64.self, expected: expected.map { $0 + 1 })
+    bytes = try file.scalars(first + 1, as: UInt8.self)
+    guard offsets.count >= 1, offsets[0] == 0 else { throw file.corrupt("string column \(first) has no start offset") }
+    var previous: UInt64 = 0
+    for i in 1..<offsets.count {
+      let o = offsets[i]
+      guard o >= previous, o <= UInt64(bytes.count) else {
+        throw file.corrupt("string column \(first): offset \(i) (\(o)) is out of order or outside \(bytes.count) bytes")
+      }
+      previous = o
+    }
+    if sorted {
+      for i in 1..<max(1, count) where compare(i - 1, i) >= 0 {
+        throw file.corrupt("string column \(first) is not sorted at \(i)")
+      }
+    }
+  }
+
+  /// Number of strings.
+  public var count: Int { offsets.count - 1 }
+
+  /// `strings` in the byte-wise UTF-8 order that `find` searches (not Swift's `<`).
+  public static func utf8Sorted(_ strings: some Sequence<String>) -> [String] {
+    strings.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+  }
+
+  /// String `i`. Allocates; keep off per-candidate loops.
+  public subscript(i: Int) -> String {
+    let start = Int(offsets[i]), end = Int(offsets[i + 1])
+    return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+  }
+
+  /// Index of `key` in a sorted column, or nil. O(log count), no allocation.
+  public func find(_ key: String) -> Int? {
+    var key = key
+    return key.withUTF8 { k in
+      var low = 0, high = count - 1
+      while low <= high {
+        let mid = (low + high) / 2
+        let c = compare(mid, k)
+        if c == 0 { return mid }
+        if c < 0 { low = mid + 1 } else { high = mid - 1 }
+      }
+      return nil
+    }
+  }
+
+  /// Byte-wise comparison of string `i` with `key`: negative, zero or positive.
+  private func compare(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Int {
+    let start = Int(offsets[i]), end = Int(offsets[i + 1])
+    return bytes.withUnsafeBufferPointer { b in
+      let n = min(end - start, key.count)
+      for j in 0..<n where b[start + j] != key[j] { return Int(b[start + j]) - Int(key[j]) }
+      return (end - start) - key.count
+    }
+  }
+
+  private func compare(_ i: Int, _ j: Int) -> Int {
+    let start = Int(offsets[j]), end = Int(offsets[j + 1])
+    return bytes.withUnsafeBufferPointer { b in compare(i, UnsafeBufferPointer(rebasing: b[start..<end])) }
+  }
+}

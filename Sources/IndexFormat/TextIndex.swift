@@ -1,0 +1,155 @@
+import FunnelCore
+import MappedStorage
+
+/// The `text` file of a generation: a sorted term dictionary, varint-compressed postings of
+/// (doc delta, term frequency) per term, document frequencies, and per-document field lengths
+/// for BM25.
+///
+/// Immutable; safe to share across threads. Decoding is defensive: a corrupt posting list ends early
+/// instead of reading out of bounds or producing doc ids past the item count.
+public struct TextIndex: Sendable {
+  static let kind = "TEXT"
+  static let version: UInt32 = 1
+
+  /// Sorted terms.
+  public let terms: StringColumn
+  private let postingOffsets: ScalarView<UInt64>
+  private let postings: ScalarView<UInt8>
+  private let documentFrequencies: ScalarView<UInt32>
+  /// Tokens per document, indexed by doc id.
+  public let documentLengths: ScalarView<UInt16>
+  /// Mean document length (>= 1).
+  public let averageLength: Float
+
+  /// Serialises the text of every document (`texts[d]` is document `d`), tokenised with `Tokenizer`.
+  /// Returns the file and the number of distinct terms.
+  public static func write(texts: [String]) -> (bytes: [UInt8], terms: Int) {
+    var postingsByTerm: [String: [(UInt32, UInt32)]] = [:]
+    var lengths: [UInt16] = []
+    lengths.reserveCapacity(texts.count)
+    for (d, text) in texts.enumerated() {
+      let tokens = Tokenizer.tokens(text)
+      lengths.append(UInt16(min(tokens.count, Int(UInt16.max))))
+      var counts: [String: UInt32] = [:]
+      for t in tokens { counts[t, default: 0] += 1 }
+      for (t, tf) in counts { postingsByTerm[t, default: []].append((UInt32(d), tf)) }
+    }
+    let sortedTerms = StringColumn.utf8Sorted(postingsByTerm.keys)
+    var offsets: [UInt64] = [0]
+    var bytes: [UInt8] = []
+    var frequencies: [UInt32] = []
+    for term in sortedTerms {
+      var previous: UInt32 = 0
+      let list = postingsByTerm[term]!
+      for (doc, tf) in list {
+        Varint.append(doc - previous, to: &bytes)
+        Varint.append(tf, to: &bytes)
+        previous = doc
+      }
+      offsets.append(UInt64(bytes.count))
+      frequencies.append(UInt32(list.count))
+    }
+    var w = SectionedFileWriter()
+    StringColumn.write(sortedTerms, into: &w)
+    w.add(offsets)
+    w.add(bytes: bytes)
+    w.add(frequencies)
+    w.add(lengths)
+    let total = lengths.reduce(0) { $0 + Int($1) }
+    w.add([lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))])
+    return (w.finish(kind: kind, formatVersion: version), sortedTerms.count)
+  }
+
+  /// Opens a text file for `documentCount` documents.
+  public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 7)
+    terms = try StringColumn(f, first: 0, sorted: true)
+    postingOffsets = try f.scalars(2, as: UInt64.self, expected: terms.count + 1)
+    postings = try f.scalars(3, as: UInt8.self)
+    documentFrequencies = try f.scalars(4, as: UInt32.self, expected: terms.count)
+    documentLengths = try f.scalars(5, as: UInt16.self, expected: documentCount)
+    let average = try f.scalars(6, as: Float.self, expected: 1)[0]
+    guard average.isFinite, average >= 1 else { throw f.corrupt("average length \(average) is not a length") }
+    averageLength = average
+    guard postingOffsets[0] == 0, zip(postingOffsets, postingOffsets.dropFirst()).allSatisfy({ $0 <= $1 }),
+          postingOffsets[terms.count] <= UInt64(postings.count) else {
+      throw f.corrupt("posting offsets are out of order or outside the postings")
+    }
+  }
+
+  /// Number of documents.
+  public var documentCount: Int { documentLengths.count }
+
+  /// The term's number in the dictionary, or nil.
+  public func termID(_ term: String) -> Int? { terms.find(term) }
+
+  /// Documents containing term `id`.
+  public func documentFrequency(_ id: Int) -> Int { Int(documentFrequencies[id]) }
+
+  /// Calls `body(doc, tf)` for every posting of term `id`, in doc order. O(postings), no allocation.
+  @inline(__always)
+  public func forEachPosting(_ id: Int, _ body: (DocID, UInt32) -> Void) {
+    let start = Int(postingOffsets[id]), end = Int(postingOffsets[id + 1])
+    let limit = UInt32(documentCount)
+    postings.withUnsafeBufferPointer { bytes in
+      var position = start
+      var doc: UInt32 = 0
+      while position < end {
+        guard let delta = Varint.read(bytes, &position, end: end), let tf = Varint.read(bytes, &position, end: end) else { return }
+        let (next, overflow) = doc.addingReportingOverflow(delta)
+        guard !overflow, next < limit else { return }
+        doc = next
+        body(DocID(rawValue: doc), tf)
+      }
+    }
+  }
+}
+
+/// LEB128 unsigned varints (7 bits per byte, low first).
+enum Varint {
+  static func append(_ value: UInt32, to bytes: inout [UInt8]) {
+    var v = value
+    while v >= 0x80 {
+      bytes.append(UInt8(v & 0x7F) | 0x80)
+      v >>= 7
+    }
+    bytes.append(UInt8(v))
+  }
+
+  /// Reads one varint at `position` (advancing it); nil if it runs past `end` or over 32 bits.
+  @inline(__always)
+  static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int, end: Int) -> UInt32? {
+    var result: UInt32 = 0
+    var shift: UInt32 = 0
+    while position < end {
+      let b = bytes[position]
+      position += 1
+      result |= UInt32(b & 0x7F) << shift
+      if b < 0x80 { return result }
+      shift += 7
+      if shift > 28 { return nil }
+    }
+    return nil
+  }
+}
+
+/// Splits text into lower-cased alphanumeric tokens (Unicode letters and digits; everything else
+/// separates). The same function indexes and queries, so both sides agree.
+public enum Tokenizer {
+  /// The tokens of `text`, in order, lower-cased. O(length).
+  public static func tokens(_ text: String) -> [String] {
+    var result: [String] = []
+    var current = ""
+    for scalar in text.unicodeScalars {
+      if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+        current.unicodeScalars.append(scalar)
+      } else if !current.isEmpty {
+        result.append(current.lowercased())
+        current = ""
+      }
+    }
+    if !current.isEmpty { result.append(current.lowercased()) }
+    return result
+  }
+}

@@ -1,0 +1,108 @@
+import Bitmaps
+import FunnelCore
+import IndexFormat
+
+/// A filter expression bound to one generation: every keyword clause resolved to its Roaring bitmap
+/// (zero-copy views over the keywords file), numeric clauses read from the price column.
+///
+/// `matches` tests one document without allocating (filtering candidates of every channel);
+/// `documents()` evaluates the whole expression to a bitmap (rule-based recall). Immutable after
+/// init; safe to share across threads.
+public final class CompiledFilter: Sendable {
+  indirect enum Node: Sendable {
+    case and(Node, Node), or(Node, Node), not(Node)
+    case set(RoaringBitmap)
+    case price(low: Double?, lowInclusive: Bool, high: Double?, highInclusive: Bool)
+  }
+
+  let root: Node
+  let generation: IndexGeneration
+
+  /// Binds `expression` to `generation`. Throws if the index holds a corrupt bitmap.
+  public init(_ expression: FilterExpression, generation: IndexGeneration) throws {
+    self.generation = generation
+    self.root = try Self.compile(expression, generation)
+  }
+
+  private static func compile(_ e: FilterExpression, _ g: IndexGeneration) throws -> Node {
+    switch e {
+    case .and(let a, let b): return .and(try compile(a, g), try compile(b, g))
+    case .or(let a, let b): return .or(try compile(a, g), try compile(b, g))
+    case .not(let a): return .not(try compile(a, g))
+    case .term(.id, let value):
+      return .set(g.items.doc(for: value).map { RoaringBitmap([$0.rawValue]) } ?? RoaringBitmap())
+    case .term(let field, let value):
+      return .set(try g.keywords.documents(field.rawValue, value))
+    case .range(_, let low, let lowInclusive, let high, let highInclusive):
+      return .price(low: low, lowInclusive: lowInclusive, high: high, highInclusive: highInclusive)
+    }
+  }
+
+  /// Whether `doc` satisfies the filter. O(expression size), no allocation.
+  public func matches(_ doc: DocID) -> Bool { Self.matches(root, doc, generation.items) }
+
+  private static func matches(_ node: Node, _ doc: DocID, _ items: ItemTable) -> Bool {
+    switch node {
+    case .and(let a, let b): return matches(a, doc, items) && matches(b, doc, items)
+    case .or(let a, let b): return matches(a, doc, items) || matches(b, doc, items)
+    case .not(let a): return !matches(a, doc, items)
+    case .set(let bitmap): return bitmap.contains(doc.rawValue)
+    case .price(let low, let lowInclusive, let high, let highInclusive):
+      return inRange(items.price(doc), low, lowInclusive, high, highInclusive)
+    }
+  }
+
+  /// Every document that satisfies the filter. O(items) at worst (NOT, price ranges scan a column).
+  public func documents() -> RoaringBitmap { evaluate(root) }
+
+  private func evaluate(_ node: Node) -> RoaringBitmap {
+    switch node {
+    case .and(let a, let b): return evaluate(a).intersection(evaluate(b))
+    case .or(let a, let b): return evaluate(a).union(evaluate(b))
+    case .not(let a): return RoaringBitmap(range: 0..<UInt32(generation.itemCount)).subtracting(evaluate(a))
+    case .set(let bitmap): return bitmap
+    case .price(let low, let lowInclusive, let high, let highInclusive):
+      var docs: [UInt32] = []
+      for d in 0..<generation.itemCount where Self.inRange(generation.items.price(DocID(d)), low, lowInclusive, high, highInclusive) {
+        docs.append(UInt32(d))
+      }
+      return RoaringBitmap(docs)
+    }
+  }
+
+  @inline(__always)
+  private static func inRange(_ x: Double, _ low: Double?, _ lowInclusive: Bool, _ high: Double?, _ highInclusive: Bool) -> Bool {
+    if let low, lowInclusive ? x < low : x <= low { return false }
+    if let high, highInclusive ? x > high : x >= high { return false }
+    return true
+  }
+}
+
+/// Rule-based recall: the items matching the request's filter, most popular first. Walks the global
+/// popularity list first (cheap), then, if that leaves the quota unfilled, evaluates the filter over
+/// the whole catalog and orders the rest by popularity.
+public struct RuleRecall: RecallChannel {
+  public let filter: CompiledFilter
+
+  /// A channel over `filter`.
+  public init(filter: CompiledFilter) { self.filter = filter }
+
+  public var channel: ChannelSet { .rule }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    let table = generation.popularity
+    var taken = 0
+    for i in table.global.range where taken < quota && filter.matches(table.doc(i)) {
+      collector.add(table.doc(i), channel: .rule, score: table.score(i))
+      taken += 1
+    }
+    guard taken < quota else { return }
+    var rest: [DocID: Float] = [:]
+    for raw in filter.documents().values {
+      let doc = DocID(rawValue: raw)
+      if !collector.contains(doc) { rest[doc] = table.itemPopularity[doc.index] }
+    }
+    for (doc, score) in TopK.select(rest, k: quota - taken) { collector.add(doc, channel: .rule, score: score) }
+  }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import DemoCatalog
+import Foundation
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+
+/// `funnel index`: build and inspect index generations.
+struct Index: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Build and inspect index generations.", subcommands: [IndexBuild.self, IndexInspect.self])
+}
+
+struct IndexBuild: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "build",
+    abstract: "Build a new immutable generation under --out from a catalog (and events).",
+    discussion: "Older generations stay until pruned (--keep). A running `funnel serve --index DIR` picks the new one up.")
+
+  @Option(help: "Catalog JSON lines (Indexes/README.md).") var catalog: String
+  @Option(help: "Behaviour events JSON lines, for popularity and item-to-item neighbours.") var events: String?
+  @Option(help: "Directory holding generations.") var out: String
+  @Option(help: "Keep only the newest N generations after building (0 = keep all).") var keep = 0
+  @Option(help: "Build time as Unix ms (default: now); events are decayed to this time.") var nowMs: Int64?
+
+  func run() async throws {
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      let (items, catalogSource) = try JSONLines.readCatalog(path: catalog)
+      var sources = [catalogSource]
+      var history: [BehaviourEvent] = []
+      if let events {
+        let (read, eventsSource) = try JSONLines.readEvents(path: events)
+        history = read
+        sources.append(eventsSource)
+      }
+      let read = clock.now - start
+      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
+      let built = GenerationBuilder().build(items: items, events: history, nowMs: now,
+                                            version: GenerationDirectory.newName(nowMs: now), sources: sources)
+      let path = try built.write(under: out)
+      let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
+      let total = clock.now - start
+      let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+      let bytes = built.manifest.files.reduce(0) { $0 + $1.bytes }
+      print("built \(path): \(items.count) items, \(history.count) events (\(built.manifest.skippedEvents) skipped), "
+            + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (reading \(read)), "
+            + "\(Int(Double(items.count) / max(seconds, 1e-9))) items/s")
+      if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}
+
+struct IndexInspect: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Print the newest generation's manifest and sizes, and check it opens.")
+
+  @Argument(help: "Directory holding generations (or one generation directory).") var directory: String
+  @Flag(help: "Also verify every file's checksum.") var verify = false
+
+  func run() async throws {
+    let path = FileManager.default.fileExists(atPath: directory + "/manifest.json")
+      ? directory : (GenerationDirectory.newest(under: directory) ?? "")
+    guard !path.isEmpty else {
+      print("error: \(directory) holds no index generation")
+      throw ExitCode(2)
+    }
+    do {
+      let clock = ContinuousClock()
+      let start = clock.now
+      let generation = try IndexGeneration.open(directory: path, verifyChecksums: verify)
+      let openTime = clock.now - start
+      let m = generation.manifest
+      print("generation \(m.version) (format \(m.formatVersion)) at \(path)")
+      print("built \(Date(timeIntervalSince1970: Double(m.builtAtMs) / 1000)) from \(m.itemCount) items, "
+            + "\(m.eventCount) events (\(m.skippedEvents) skipped)")
+      print("\(m.termCount) terms, \(m.keywordCount) keywords, \(m.categoryCount) categories, \(m.neighbourCount) neighbour links")
+      for f in m.files { print("  \(f.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(f.bytes) bytes  crc32c \(String(f.crc32c, radix: 16))") }
+      for s in m.sources { print("  source \(s.path) \(s.bytes) bytes crc32c \(String(s.crc32c, radix: 16))") }
+      print("opened in \(openTime)\(verify ? " with checksums verified" : "")")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}
+
+/// `funnel generate demo`: writes the demo shop as catalog and event JSON lines.
+struct Generate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write synthetic data sets.", subcommands: [GenerateDemo.self])
+}
+
+struct GenerateDemo: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "demo",
+    abstract: "Write the demo shop (items.jsonl, events.jsonl): realistic titles, Zipfian popularity, sessions.")
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Items.") var items = 5_000
+  @Option(help: "Users with a history.") var users = 3_000
+  @Option(help: "Random seed.") var seed: UInt64 = 42
+  @Option(help: "End of the history, Unix ms (default: now).") var endMs: Int64?
+
+  func run() async throws {
+    var configuration = DemoStore.Configuration.standard(endTimeMs: endMs ?? Int64(Date().timeIntervalSince1970 * 1000))
+    configuration.itemCount = items
+    configuration.userCount = users
+    configuration.seed = seed
+    let store = DemoStore(configuration)
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    try JSONLines.writeCatalog(store.items, to: out + "/items.jsonl")
+    try JSONLines.writeEvents(store.events, to: out + "/events.jsonl")
+    print("wrote \(out)/items.jsonl (\(store.items.count) items) and \(out)/events.jsonl (\(store.events.count) events)")
+  }
+}

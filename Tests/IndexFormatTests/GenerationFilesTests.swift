@@ -1,0 +1,81 @@
+import DemoCatalog
+import Foundation
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import MappedStorage
+import Testing
+
+@Suite struct GenerationFilesTests {
+  static let store = DemoStore(.small())
+
+  static func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "funnel-gen-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  @Test func writesOpensAndRoundTripsStoredFields() throws {
+    let root = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let built = GenerationBuilder().build(items: Self.store.items, events: Self.store.events, nowMs: 1_790_000_000_000,
+                                          version: GenerationDirectory.newName(nowMs: 1_790_000_000_000))
+    let path = try built.write(under: root)
+    #expect(GenerationDirectory.newest(under: root) == path)
+    let g = try IndexGeneration.open(directory: path, verifyChecksums: true)
+    #expect(g.itemCount == Self.store.items.count && g.manifest == built.manifest)
+    for (d, item) in Self.store.items.enumerated() {
+      #expect(g.items.item(DocID(d)) == item)
+      #expect(g.items.doc(for: item.id) == DocID(d))
+    }
+    #expect(g.items.doc(for: "no-such-id") == nil)
+    let keys = (0..<g.items.categoryKeys.count).map { g.items.categoryKeys[$0] }
+    #expect(keys == StringColumn.utf8Sorted(keys) && keys.contains("kitchen/coffee"))
+    // Keyword postings equal a scan of the catalog.
+    let brand = Self.store.items[0].brand
+    let expected = Self.store.items.enumerated().filter { $0.element.brand == brand }.map { UInt32($0.offset) }
+    #expect(try g.keywords.documents("brand", brand).values == expected)
+    #expect(try g.keywords.documents("brand", "nope").count == 0)
+    #expect(throws: FunnelError.self) { try built.write(under: root) }
+  }
+
+  /// Corruption anywhere is refused with a message naming the file; truncation even without checksums.
+  @Test(arguments: IndexGeneration.fileNames)
+  func refusesCorruptOrTruncatedFiles(name: String) throws {
+    let root = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let path = try GenerationBuilder().build(items: Self.store.items, events: Self.store.events,
+                                             nowMs: 1_790_000_000_000, version: "gen-test").write(under: root)
+    let file = path + "/" + name
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+    bytes[bytes.count / 2] ^= 0x5A
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+    let flipped = #expect(throws: FunnelError.self) { try IndexGeneration.open(directory: path, verifyChecksums: true) }
+    #expect(flipped?.message.contains(name) == true, "\(flipped?.message ?? "")")
+
+    try Data(bytes.prefix(bytes.count - 40)).write(to: URL(fileURLWithPath: file))
+    let truncated = #expect(throws: FunnelError.self) { try IndexGeneration.open(directory: path, verifyChecksums: false) }
+    #expect(truncated?.message.contains(name) == true, "\(truncated?.message ?? "")")
+  }
+
+  @Test func missingManifestOrFileIsAClearError() throws {
+    let root = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let error = #expect(throws: FunnelError.self) { try IndexGeneration.open(directory: root) }
+    #expect(error?.message.contains("manifest.json") == true)
+    let path = try GenerationBuilder().build(items: Self.store.items, events: [], nowMs: 0, version: "gen-a").write(under: root)
+    try FileManager.default.removeItem(atPath: path + "/text.fnl")
+    let missing = #expect(throws: FunnelError.self) { try IndexGeneration.open(directory: path) }
+    #expect(missing?.message.contains("text.fnl") == true)
+  }
+
+  @Test func pruneKeepsTheNewest() throws {
+    let root = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    for name in ["gen-1", "gen-2", "gen-3"] {
+      _ = try GenerationBuilder().build(items: Array(Self.store.items.prefix(3)), events: [], nowMs: 0, version: name).write(under: root)
+    }
+    #expect(try GenerationDirectory.prune(under: root, keep: 2) == ["gen-1"])
+    #expect(GenerationDirectory.generations(under: root) == ["gen-2", "gen-3"])
+  }
+}
