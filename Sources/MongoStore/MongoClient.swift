@@ -23,7 +23,15 @@ public final class MongoClient: @unchecked Sendable {
   /// The connection string, as given.
   public let uriString: String
 
-  private static let initialised: Void = { mongoc_init() }()
+  private static let initialised: Void = {
+    mongoc_init()
+    // The driver logs every failed server check at DEBUG to stderr; keep warnings and worse only.
+    mongoc_log_set_handler({ level, domain, message, _ in
+      guard level.rawValue <= MONGOC_LOG_LEVEL_WARNING.rawValue, let message else { return }
+      let line = "mongoc \(domain.map { String(cString: $0) } ?? ""): \(String(cString: message))\n"
+      _ = line.withCString { write(2, $0, strlen($0)) }
+    }, nil)
+  }()
   /// sizeof(bson_t) on every platform libbson supports (the struct is padded to 128 bytes).
   private static let bsonSize = 128
 
