@@ -24,6 +24,7 @@ let package = Package(
   products: [
     .executable(name: "funnel", targets: ["funnel"]),
     .executable(name: "funnel-bench-pipeline", targets: ["funnel-bench-pipeline"]),
+    .executable(name: "funnel-bench-index", targets: ["funnel-bench-index"]),
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
   ],
   dependencies: [
@@ -93,6 +94,10 @@ let package = Package(
     .executableTarget(name: "funnel-bench-pipeline",
                       dependencies: ["Serving", "DemoCatalog", "FeatureStore", "IndexBuilder", "IndexFormat", "FunnelCore"],
                       path: "Benchmarks/PipelineBenchmark", swiftSettings: swiftSettings),
+
+    .executableTarget(name: "funnel-bench-index",
+                      dependencies: ["Recall", "DemoCatalog", "IndexBuilder", "IndexFormat", "FunnelCore"],
+                      path: "Benchmarks/IndexBenchmark", swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat"],

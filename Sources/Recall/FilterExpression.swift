@@ -30,7 +30,7 @@ public enum FilterField: String, CaseIterable, Hashable, Sendable {
 /// the byte offset of the problem. O(length); recursion depth bounded by `FilterExpression.maxDepth`.
 public struct FilterParser {
   private enum Token: Equatable {
-    case word(String), quoted(String), lparen, rparen, lbracket, rbracket, colon, minus
+    case word(String), quoted(String), lparen, rparen, lbracket, rbracket, lbrace, rbrace, colon, minus
     case comparison(String), end
   }
 
@@ -68,6 +68,8 @@ public struct FilterParser {
     case .rparen: "')'"
     case .lbracket: "'['"
     case .rbracket: "']'"
+    case .lbrace: "'{'"
+    case .rbrace: "'}'"
     case .colon: "':'"
     case .minus: "'-'"
     case .comparison(let c): "'\(c)'"
@@ -80,7 +82,7 @@ public struct FilterParser {
     var i = 0
     func isWordByte(_ b: UInt8) -> Bool {
       !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x28 || b == 0x29 || b == 0x5B || b == 0x5D
-        || b == 0x3A || b == 0x22 || b == 0x3C || b == 0x3E || b == 0x3D)
+        || b == 0x3A || b == 0x22 || b == 0x3C || b == 0x3E || b == 0x3D || b == 0x7B || b == 0x7D)
     }
     while i < bytes.count {
       let b = bytes[i]
@@ -90,6 +92,8 @@ public struct FilterParser {
       case 0x29: tokens.append((.rparen, i)); i += 1
       case 0x5B: tokens.append((.lbracket, i)); i += 1
       case 0x5D: tokens.append((.rbracket, i)); i += 1
+      case 0x7B: tokens.append((.lbrace, i)); i += 1
+      case 0x7D: tokens.append((.rbrace, i)); i += 1
       case 0x3A: tokens.append((.colon, i)); i += 1
       case 0x3C, 0x3E:
         let start = i
@@ -182,16 +186,21 @@ public struct FilterParser {
     guard case .colon = peek.0 else { throw error("expected ':' after field '\(name)'") }
     _ = advance()
     switch peek.0 {
-    case .lbracket:
-      _ = advance()
+    case .lbracket, .lbrace:
+      let lowInclusive = advance().0 == .lbracket
       let low = try parseBound(field)
       guard case .word("TO") = peek.0 else { throw error("expected 'TO' in range") }
       _ = advance()
       let high = try parseBound(field)
-      guard case .rbracket = peek.0 else { throw error("expected ']' to close the range") }
+      let highInclusive: Bool
+      switch peek.0 {
+      case .rbracket: highInclusive = true
+      case .rbrace: highInclusive = false
+      default: throw error("expected ']' or '}' to close the range")
+      }
       _ = advance()
       if let low, let high, low > high { throw error("empty range: \(low) > \(high)", at: fieldOffset) }
-      return .range(field: field, low: low, lowInclusive: true, high: high, highInclusive: true)
+      return .range(field: field, low: low, lowInclusive: lowInclusive, high: high, highInclusive: highInclusive)
     case .comparison(let op):
       _ = advance()
       guard let value = try parseBound(field) else { throw error("'*' cannot follow '\(op)'") }

@@ -68,35 +68,104 @@ public struct SimilarItemsRecall: RecallChannel {
   }
 }
 
-/// Okapi BM25 over the text index (k1 = 1.2, b = 0.75); exhaustive over the query terms' postings.
+/// Okapi BM25 over the text index (k1 = 1.2, b = 0.75), term at a time into a dense accumulator
+/// (one float per document, touched documents listed), then a bounded heap keeps the top k.
+/// O(postings of the query terms + touched log k).
 public struct TextRecall: RecallChannel {
   public init() {}
   public var channel: ChannelSet { .text }
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
-    let best = TopK.select(Self.scores(terms: request.queryTerms, index: generation.text), k: quota)
+    let best = Self.top(terms: request.queryTerms, index: generation.text, k: quota)
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
   }
 
-  /// BM25 score of every document matching at least one of `terms`.
+  /// The `k` best documents for `terms` by BM25, best first (ties by doc id).
+  public static func top(terms: [String], index: TextIndex, k: Int, k1: Float = 1.2, b: Float = 0.75) -> [(DocID, Float)] {
+    guard k > 0 else { return [] }
+    var accumulator = [Float](repeating: 0, count: index.documentCount)
+    var touched: [UInt32] = []
+    accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
+    var heap = TopKHeap(capacity: k)
+    for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+    return heap.sortedDescending()
+  }
+
+  /// BM25 score of every document matching at least one of `terms` (for tests and tools).
   public static func scores(terms: [String], index: TextIndex, k1: Float = 1.2, b: Float = 0.75) -> [DocID: Float] {
-    var scores: [DocID: Float] = [:]
+    var accumulator = [Float](repeating: 0, count: index.documentCount)
+    var touched: [UInt32] = []
+    accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
+    return Dictionary(uniqueKeysWithValues: touched.map { (DocID(rawValue: $0), accumulator[Int($0)]) })
+  }
+
+  private static func accumulate(terms: [String], index: TextIndex, k1: Float, b: Float,
+                                 into accumulator: inout [Float], touched: inout [UInt32]) {
     let n = Float(index.documentCount)
-    for term in Set(terms) {
-      guard let id = index.termID(term) else { continue }
-      let df = Float(index.documentFrequency(id))
-      let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-      let average = index.averageLength
-      index.forEachPosting(id) { doc, frequency in
-        let tf = Float(frequency)
-        let norm = k1 * (1 - b + b * Float(index.documentLengths[doc.index]) / average)
-        scores[doc, default: 0] += idf * tf * (k1 + 1) / (tf + norm)
+    let average = index.averageLength
+    let lengths = index.documentLengths
+    accumulator.withUnsafeMutableBufferPointer { acc in
+      for term in Set(terms) {
+        guard let id = index.termID(term) else { continue }
+        let df = Float(index.documentFrequency(id))
+        let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+        lengths.withUnsafeBufferPointer { lengths in
+          index.forEachPosting(id) { doc, frequency in
+            let tf = Float(frequency)
+            let norm = k1 * (1 - b + b * Float(lengths[doc.index]) / average)
+            if acc[doc.index] == 0 { touched.append(doc.rawValue) }
+            acc[doc.index] += idf * tf * (k1 + 1) / (tf + norm)
+          }
+        }
       }
     }
-    return scores
   }
+}
+
+/// A bounded min-heap keeping the `capacity` best (score, doc) pairs; ties prefer the lower doc id.
+struct TopKHeap {
+  private var entries: [(DocID, Float)] = []
+  let capacity: Int
+
+  init(capacity: Int) {
+    self.capacity = capacity
+    entries.reserveCapacity(capacity)
+  }
+
+  /// Whether `a` ranks below `b` (worse score, or equal score and higher doc id).
+  @inline(__always) private static func worse(_ a: (DocID, Float), _ b: (DocID, Float)) -> Bool {
+    a.1 != b.1 ? a.1 < b.1 : a.0 > b.0
+  }
+
+  mutating func offer(_ doc: DocID, _ score: Float) {
+    let entry = (doc, score)
+    if entries.count < capacity {
+      entries.append(entry)
+      var i = entries.count - 1
+      while i > 0 {
+        let parent = (i - 1) / 2
+        guard Self.worse(entries[i], entries[parent]) else { break }
+        entries.swapAt(i, parent)
+        i = parent
+      }
+    } else if let root = entries.first, Self.worse(root, entry) {
+      entries[0] = entry
+      var i = 0
+      while true {
+        let l = 2 * i + 1, r = l + 1
+        var m = i
+        if l < entries.count, Self.worse(entries[l], entries[m]) { m = l }
+        if r < entries.count, Self.worse(entries[r], entries[m]) { m = r }
+        guard m != i else { break }
+        entries.swapAt(i, m)
+        i = m
+      }
+    }
+  }
+
+  func sortedDescending() -> [(DocID, Float)] { entries.sorted { Self.worse($1, $0) } }
 }
 
 /// Selects the `k` best-scored documents, ties broken by doc id for deterministic answers.

@@ -31,7 +31,7 @@ import Testing
     case 2: return "brand:\"\(item.brand)\""
     case 3: return "tag:\"\(pick(item.tags))\""
     case 4: return "in_stock:\(rng.unit() < 0.5)"
-    case 5: return "price:[\(Int(rng.unit() * 30)) TO \(30 + Int(rng.unit() * 100))]"
+    case 5: return "price:\(pick(["[", "{"]))\(Int(rng.unit() * 30)) TO \(30 + Int(rng.unit() * 100))\(pick(["]", "}"]))"
     case 6: return "price:\(pick([">", ">=", "<", "<="]))\(item.price)"
     default: return rng.unit() < 0.5 ? "id:\(item.id)" : "brand:nosuchbrand"
     }

@@ -21,6 +21,9 @@ import Testing
     ("price:[10 TO 20]", true),
     ("price:[* TO 12.5]", true),
     ("price:[13 TO *]", false),
+    ("price:[10 TO 12.5}", false),
+    ("price:{12.5 TO 20]", false),
+    ("price:{12 TO 13}", true),
     ("price:>12.5", false),
     ("price:>=12.5", true),
     ("price:<20 AND in_stock:true", true),
@@ -44,6 +47,7 @@ import Testing
   @Test(arguments: [
     ("category:", "offset 9"),
     ("price:[10 TO", "offset 12"),
+    ("price:[1 TO 2)", "expected ']' or '}'"),
     ("(brand:x", "missing ')'"),
     ("colour:red", "unknown field 'colour'"),
     ("AND brand:x", "offset 0"),

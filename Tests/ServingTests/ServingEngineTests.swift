@@ -102,12 +102,14 @@ import Testing
   func deadStoreOrSlowStoreStillAnswersDegraded(kind: Int) async throws {
     var configuration = ServingConfiguration()
     configuration.profileBudget = .milliseconds(20)
-    let source: any UserActivitySource = kind == 0 ? FailingActivitySource() : SlowActivitySource(delay: .seconds(5))
+    let source: any UserActivitySource = kind == 0 ? FailingActivitySource() : SlowActivitySource(delay: .seconds(60))
     let (engine, _) = TestEngines.engine(activity: source, configuration: configuration)
+    let user = Self.activeUser()
     let clock = ContinuousClock()
     let start = clock.now
-    let answer = try await engine.recommend(RecommendInput(userID: Self.activeUser(), scene: .home, count: 10))
-    #expect(clock.now - start < .seconds(2), "the slow store must not hold the answer")
+    let answer = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
+    // Generous for loaded machines: what matters is that the 60 s store does not hold the answer.
+    #expect(clock.now - start < .seconds(20), "the slow store must not hold the answer")
     #expect(answer.degraded)
     #expect(answer.items.count == 10)
   }

@@ -2,9 +2,10 @@
 ///
 /// Contract:
 /// - Status is cheap and read-only.
-/// - Reload rebuilds or reloads the index and model generations; the old generation keeps serving
-///   until the new one is ready, and a failed reload leaves it serving (FAILED_PRECONDITION with the
-///   reason). Concurrent reloads are serialised.
+/// - Reload loads the newest index generation (with --index: the newest under the directory, checksums
+///   verified; embedded: a rebuild from the catalog and every tracked event). The old generation keeps
+///   serving until the new one is ready, and a failed reload leaves it serving (FAILED_PRECONDITION
+///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION.
 /// - ForgetUser removes a user's profile and behaviour history (right to be forgotten); it is
 ///   idempotent, and NOT_FOUND is never returned for an unknown user (forgetting twice is fine).
 

@@ -21,11 +21,12 @@
 ///   or     := and ("OR" and)*
 ///   and    := unary (("AND")? unary)*          -- juxtaposition means AND
 ///   unary  := "NOT" unary | "-" unary | "(" expr ")" | clause
-///   clause := field ":" value | field ":" "[" bound "TO" bound "]" | field ":" ("<"|"<="|">"|">=") number
-///   value  := word | "quoted string"    -- category:home matches the category path home/... at any level
-///   bound  := number | "*"
-/// Fields: category, brand, tag, price, in_stock (true|false), id.
-/// Example: category:kitchen AND price:[5 TO 30] AND NOT brand:"acme home"
+///   clause := field ":" value | field ":" ("["|"{") bound "TO" bound ("]"|"}") | field ":" ("<"|"<="|">"|">=") number
+///   value  := word | "quoted string"
+///   bound  := number | "*"                -- [ ] include the bound, { } exclude it, * is open
+/// Fields: category (a single level name such as mugs, or a path prefix such as "home/kitchen"),
+/// brand, tag (case-insensitive), price (numeric), in_stock (true|false), id (exact).
+/// Example: category:"home/kitchen" AND (brand:acme OR brand:globex) AND price:[10 TO 50} AND NOT tag:clearance
 
 // DO NOT EDIT.
 // swift-format-ignore-file

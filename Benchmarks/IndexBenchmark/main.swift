@@ -1,0 +1,102 @@
+// Index build and recall benchmark on a synthetic catalog (the demo generator at scale).
+//
+//   swift build -c release --product funnel-bench-index
+//   .build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
+//
+// Prints JSON lines: generation (s), build (items/s, bytes), open (ms), then per channel and for a
+// full multi-channel recall of ~1000 candidates: p50/p99 latency in microseconds, single-threaded.
+import DemoCatalog
+import Foundation
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import Recall
+
+func argument(_ name: String, _ value: Int) -> Int {
+  let args = CommandLine.arguments
+  guard let i = args.firstIndex(of: name), i + 1 < args.count, let n = Int(args[i + 1]) else { return value }
+  return n
+}
+func stringArgument(_ name: String, _ value: String) -> String {
+  let args = CommandLine.arguments
+  guard let i = args.firstIndex(of: name), i + 1 < args.count else { return value }
+  return args[i + 1]
+}
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+func micros(_ d: Duration) -> Double { seconds(d) * 1e6 }
+
+let itemCount = argument("--items", 1_000_000)
+let userCount = argument("--users", 100_000)
+let queries = argument("--queries", 2_000)
+let root = stringArgument("--dir", NSTemporaryDirectory() + "funnel-bench-index")
+let clock = ContinuousClock()
+
+var t = clock.now
+var configuration = DemoStore.Configuration.standard(endTimeMs: 1_790_000_000_000)
+configuration.itemCount = itemCount
+configuration.userCount = userCount
+let store = DemoStore(configuration)
+print("{\"stage\":\"generate\",\"items\":\(store.items.count),\"events\":\(store.events.count),\"seconds\":\(seconds(clock.now - t))}")
+
+t = clock.now
+let built = GenerationBuilder().build(items: store.items, events: store.events, nowMs: configuration.endTimeMs,
+                                      version: GenerationDirectory.newName(nowMs: configuration.endTimeMs))
+let buildSeconds = seconds(clock.now - t)
+try? FileManager.default.removeItem(atPath: root)
+let path = try built.write(under: root)
+let totalSeconds = seconds(clock.now - t)
+let bytes = built.manifest.files.reduce(0) { $0 + $1.bytes }
+print("{\"stage\":\"build\",\"seconds\":\(totalSeconds),\"build_seconds\":\(buildSeconds),\"items_per_second\":\(Int(Double(itemCount) / totalSeconds)),\"bytes\":\(bytes),\"files\":{\(built.manifest.files.map { "\"\($0.name)\":\($0.bytes)" }.joined(separator: ","))}}")
+
+t = clock.now
+let generation = try IndexGeneration.open(directory: path, verifyChecksums: false)
+let openFast = clock.now - t
+t = clock.now
+_ = try IndexGeneration.open(directory: path, verifyChecksums: true)
+let openVerified = clock.now - t
+print("{\"stage\":\"open\",\"ms\":\(micros(openFast) / 1000),\"verified_ms\":\(micros(openVerified) / 1000)}")
+
+var rng = SplitMix64(seed: 99)
+let words = ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
+             "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
+let filters = ["category:kitchen AND price:[5 TO 30]", "brand:\"Nordhem\" OR tag:oak", "category:\"home/lighting\" AND NOT tag:black",
+               "in_stock:true AND price:<10"].map { try! CompiledFilter(FilterParser.parse($0)!, generation: generation) }
+
+@MainActor func report(_ name: String, _ samples: [Double], candidates: Int) {
+  let s = samples.sorted()
+  let p = { (q: Double) in s[min(s.count - 1, Int(Double(s.count) * q))] }
+  print("{\"channel\":\"\(name)\",\"queries\":\(s.count),\"p50_us\":\(Int(p(0.5))),\"p99_us\":\(Int(p(0.99))),\"mean_candidates\":\(candidates / max(1, s.count))}")
+}
+
+@MainActor func measure(_ name: String, quota: Int, _ make: (inout SplitMix64) -> (RecallRequest, [(any RecallChannel, Int)])) {
+  var samples: [Double] = []
+  var candidates = 0
+  for _ in 0..<queries {
+    let (request, channels) = make(&rng)
+    let start = clock.now
+    var collector = CandidateCollector(capacity: quota)
+    for (channel, q) in channels { channel.recall(request, in: generation, quota: q, into: &collector) }
+    samples.append(micros(clock.now - start))
+    candidates += collector.candidates.count
+  }
+  report(name, samples, candidates: candidates)
+}
+
+@MainActor func randomSeeds(_ rng: inout SplitMix64) -> [(doc: DocID, weight: Float)] {
+  (0..<10).map { i in (doc: DocID(Int(rng.next() % UInt64(itemCount))), weight: 1 / Float(i + 1)) }
+}
+@MainActor func randomCategories(_ rng: inout SplitMix64) -> [(category: UInt32, weight: Float)] {
+  (0..<4).map { _ in (category: generation.items.leafCategory(DocID(Int(rng.next() % UInt64(itemCount)))), weight: 0.25) }
+}
+
+measure("popular", quota: 200) { _ in (RecallRequest(), [(PopularRecall(), 200)]) }
+measure("category", quota: 300) { rng in (RecallRequest(categoryAffinity: randomCategories(&rng)), [(CategoryRecall(), 300)]) }
+measure("similar", quota: 300) { rng in (RecallRequest(seeds: randomSeeds(&rng)), [(SimilarItemsRecall(), 300)]) }
+measure("text", quota: 100) { rng in
+  (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])), [(TextRecall(), 100)])
+}
+measure("rule", quota: 200) { rng in (RecallRequest(), [(RuleRecall(filter: filters[Int(rng.next() % 4)]), 200)]) }
+measure("multi_channel_1000", quota: 1_000) { rng in
+  (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
+   [(SimilarItemsRecall(), 400), (CategoryRecall(), 350), (PopularRecall(), 250)])
+}
