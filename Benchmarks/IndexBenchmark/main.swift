@@ -98,5 +98,5 @@ measure("text", quota: 100) { rng in
 measure("rule", quota: 200) { rng in (RecallRequest(), [(RuleRecall(filter: filters[Int(rng.next() % 4)]), 200)]) }
 measure("multi_channel_1000", quota: 1_000) { rng in
   (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
-   [(SimilarItemsRecall(), 400), (CategoryRecall(), 350), (PopularRecall(), 250)])
+   [(SimilarItemsRecall(), 400), (CategoryRecall(), 400), (PopularRecall(), 400)])
 }
