@@ -100,3 +100,54 @@ measure("multi_channel_1000", quota: 1_000) { rng in
   (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
    [(SimilarItemsRecall(), 400), (CategoryRecall(), 400), (PopularRecall(), 400)])
 }
+
+// MARK: Peer exports (--export DIR): the same corpus, queries and bitmaps for Benchmarks/peers/compare.py.
+
+@MainActor func bitmapOperations(export directory: String?) throws {
+  let keys = [("category", "kitchen"), ("category", "home"), ("brand", "Nordhem"), ("tag", "oak"),
+              ("tag", "black"), ("in_stock", "true"), ("category", "mugs"), ("brand", "Stride")]
+  let bitmaps = try keys.map { try generation.keywords.documents($0.0, $0.1) }
+  if let directory {
+    for (i, b) in bitmaps.enumerated() {
+      try Data(b.portableBytes).write(to: URL(fileURLWithPath: "\(directory)/bitmap-\(i).roaring"))
+    }
+  }
+  // Each operation: intersection, union and difference of every ordered pair, with the result's count.
+  var samples: [Double] = []
+  var checksum = 0
+  for _ in 0..<20 {
+    for a in bitmaps.indices {
+      for b in bitmaps.indices where a != b {
+        let start = clock.now
+        checksum &+= bitmaps[a].intersection(bitmaps[b]).count
+        checksum &+= bitmaps[a].union(bitmaps[b]).count
+        checksum &+= bitmaps[a].subtracting(bitmaps[b]).count
+        samples.append(micros(clock.now - start))
+      }
+    }
+  }
+  let s = samples.sorted()
+  print("{\"channel\":\"bitmap_and_or_andnot\",\"rounds\":\(s.count),\"p50_us\":\(s[s.count / 2]),\"p99_us\":\(s[s.count * 99 / 100]),\"checksum\":\(checksum)}")
+}
+
+let exportDirectory: String? = CommandLine.arguments.contains("--export") ? stringArgument("--export", "") : nil
+if let exportDirectory {
+  try FileManager.default.createDirectory(atPath: exportDirectory, withIntermediateDirectories: true)
+  try JSONLines.writeCatalog(store.items, to: exportDirectory + "/items.jsonl")
+  try words.joined(separator: "\n").write(toFile: exportDirectory + "/queries.txt", atomically: true, encoding: .utf8)
+}
+try bitmapOperations(export: exportDirectory)
+
+// Per-query text latency for the peers' comparison (same queries, top 100, 200 rounds each).
+for query in words {
+  var samples: [Double] = []
+  let terms = Tokenizer.tokens(query)
+  var hits = 0
+  for _ in 0..<200 {
+    let start = clock.now
+    hits = TextRecall.top(terms: terms, index: generation.text, k: 100).count
+    samples.append(micros(clock.now - start))
+  }
+  samples.sort()
+  print("{\"text_query\":\"\(query)\",\"hits\":\(hits),\"p50_us\":\(Int(samples[100])),\"p99_us\":\(Int(samples[198]))}")
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Peers in the same run as Funnel's index benchmark: tantivy (BM25 top-k) and pyroaring (bitmap
+set operations), on the corpus, queries and bitmaps that `funnel-bench-index --export DIR` wrote.
+
+    Benchmarks/peers/run.sh [ITEMS] [USERS]        # builds, exports, runs both sides, prints ratios
+
+Both sides time single-threaded calls; the Python side includes its binding's call overhead (a few
+microseconds), which is part of what a Python user of these libraries pays.
+"""
+import json
+import statistics
+import sys
+import tempfile
+import time
+
+import pyroaring
+import tantivy
+
+
+def percentile(samples, q):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(len(s) * q))]
+
+
+def tantivy_queries(directory, queries, rounds=200):
+    schema = tantivy.SchemaBuilder().add_text_field("body", stored=False).add_integer_field("doc", stored=True, fast=True).build()
+    index = tantivy.Index(schema, path=tempfile.mkdtemp(prefix="funnel-peer-tantivy-"))
+    writer = index.writer(heap_size=500_000_000, num_threads=1)
+    start = time.perf_counter()
+    with open(f"{directory}/items.jsonl", encoding="utf-8") as f:
+        for doc, line in enumerate(f):
+            item = json.loads(line)
+            body = " ".join([item["title"], item["brand"], item["category"].replace("/", " ")] + item["tags"])
+            writer.add_document(tantivy.Document(body=body, doc=doc))
+    writer.commit()
+    writer.wait_merging_threads()
+    build_seconds = time.perf_counter() - start
+    index.reload()
+    searcher = index.searcher()
+    results = {}
+    for q in queries:
+        query = index.parse_query(q, ["body"])
+        samples = []
+        hits = 0
+        for _ in range(rounds):
+            t = time.perf_counter()
+            hits = len(searcher.search(query, 100).hits)
+            samples.append((time.perf_counter() - t) * 1e6)
+        results[q] = {"hits": hits, "p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99)}
+    return build_seconds, results
+
+
+def roaring_operations(directory, count=8, rounds=20):
+    bitmaps = []
+    for i in range(count):
+        with open(f"{directory}/bitmap-{i}.roaring", "rb") as f:
+            bitmaps.append(pyroaring.BitMap.deserialize(f.read()))
+    samples = []
+    checksum = 0
+    for _ in range(rounds):
+        for a in range(count):
+            for b in range(count):
+                if a == b:
+                    continue
+                t = time.perf_counter()
+                checksum += len(bitmaps[a] & bitmaps[b])
+                checksum += len(bitmaps[a] | bitmaps[b])
+                checksum += len(bitmaps[a] - bitmaps[b])
+                samples.append((time.perf_counter() - t) * 1e6)
+    return {"p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99), "checksum": checksum & (2**63 - 1)}
+
+
+def main():
+    directory, funnel_json = sys.argv[1], sys.argv[2]
+    funnel = [json.loads(line) for line in open(funnel_json) if line.startswith("{")]
+    queries = [q for q in open(f"{directory}/queries.txt").read().split("\n") if q]
+    ours_text = {r["text_query"]: r for r in funnel if "text_query" in r}
+    ours_bitmaps = next(r for r in funnel if r.get("channel") == "bitmap_and_or_andnot")
+
+    roaring = roaring_operations(directory)
+    print(f"bitmap and+or+andnot, 8 keyword bitmaps, every pair: funnel p50 {ours_bitmaps['p50_us']:.1f} µs, "
+          f"pyroaring p50 {roaring['p50_us']:.1f} µs, ratio pyroaring/funnel {roaring['p50_us'] / ours_bitmaps['p50_us']:.2f}; "
+          f"same results: {roaring['checksum'] == ours_bitmaps['checksum'] & (2**63 - 1)}")
+
+    build_seconds, theirs = tantivy_queries(directory, queries)
+    print(f"tantivy index build: {build_seconds:.1f} s (1 thread, from JSON lines)")
+    ratios = []
+    print(f"{'query':32} {'funnel p50':>11} {'tantivy p50':>12} {'ratio':>6}  {'funnel p99':>11} {'tantivy p99':>12}")
+    for q in queries:
+        o, t = ours_text[q], theirs[q]
+        ratios.append(t["p50_us"] / o["p50_us"])
+        print(f"{q:32} {o['p50_us']:>9} µs {t['p50_us']:>9.0f} µs {ratios[-1]:>6.2f}  {o['p99_us']:>9} µs {t['p99_us']:>9.0f} µs")
+    print(f"BM25 top-100, geometric mean of tantivy/funnel p50 ratios: {statistics.geometric_mean(ratios):.2f} "
+          "(above 1: funnel faster)")
+
+
+if __name__ == "__main__":
+    main()
