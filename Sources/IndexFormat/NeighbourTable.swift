@@ -18,20 +18,8 @@ public struct NeighbourTable: Sendable {
 
   /// Serialises one row per document (`rows[d]` = d's neighbours, best first).
   public static func write(rows: [[(DocID, Float)]]) -> [UInt8] {
-    var offsets: [UInt32] = [0]
-    var neighbours: [UInt32] = []
-    var scores: [Float] = []
-    for row in rows {
-      for (doc, score) in row {
-        neighbours.append(doc.rawValue)
-        scores.append(score)
-      }
-      offsets.append(UInt32(neighbours.count))
-    }
     var w = SectionedFileWriter()
-    w.add(offsets)
-    w.add(neighbours)
-    w.add(scores)
+    ScoredRows.write(rows, into: &w)
     return w.finish(kind: kind, formatVersion: version)
   }
 
@@ -39,17 +27,7 @@ public struct NeighbourTable: Sendable {
   public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
     let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
     try f.require(sections: 3)
-    offsets = try f.scalars(0, as: UInt32.self, expected: documentCount + 1)
-    neighbours = try f.scalars(1, as: UInt32.self)
-    scores = try f.scalars(2, as: Float.self, expected: neighbours.count)
-    guard offsets[0] == 0, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }),
-          Int(offsets[documentCount]) == neighbours.count else {
-      throw f.corrupt("neighbour offsets are out of order or do not cover the rows")
-    }
-    let limit = UInt32(documentCount)
-    guard neighbours.withUnsafeBufferPointer({ $0.allSatisfy { $0 < limit } }) else {
-      throw f.corrupt("a neighbour id points past \(documentCount) items")
-    }
+    (offsets, neighbours, scores) = try ScoredRows.read(f, first: 0, rows: documentCount, documentCount: documentCount)
   }
 
   /// Number of rows.

@@ -22,21 +22,9 @@ public struct PopularityTable: Sendable {
 
   /// Serialises popularity; `lists[0]` is the global list, `lists[1 + k]` the list of category key `k`.
   public static func write(itemPopularity: [Float], lists: [[(DocID, Float)]]) -> [UInt8] {
-    var offsets: [UInt32] = [0]
-    var docs: [UInt32] = []
-    var scores: [Float] = []
-    for list in lists {
-      for (doc, score) in list {
-        docs.append(doc.rawValue)
-        scores.append(score)
-      }
-      offsets.append(UInt32(docs.count))
-    }
     var w = SectionedFileWriter()
     w.add(itemPopularity)
-    w.add(offsets)
-    w.add(docs)
-    w.add(scores)
+    ScoredRows.write(lists, into: &w)
     return w.finish(kind: kind, formatVersion: version)
   }
 
@@ -45,17 +33,8 @@ public struct PopularityTable: Sendable {
     let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
     try f.require(sections: 4)
     itemPopularity = try f.scalars(0, as: Float.self, expected: documentCount)
-    listOffsets = try f.scalars(1, as: UInt32.self, expected: categoryCount + 2)
-    listDocs = try f.scalars(2, as: UInt32.self)
-    listScores = try f.scalars(3, as: Float.self, expected: listDocs.count)
-    guard listOffsets[0] == 0, zip(listOffsets, listOffsets.dropFirst()).allSatisfy({ $0 <= $1 }),
-          Int(listOffsets[categoryCount + 1]) == listDocs.count else {
-      throw f.corrupt("list offsets are out of order or do not cover the lists")
-    }
-    let limit = UInt32(documentCount)
-    guard listDocs.withUnsafeBufferPointer({ $0.allSatisfy { $0 < limit } }) else {
-      throw f.corrupt("a popular doc id points past \(documentCount) items")
-    }
+    (listOffsets, listDocs, listScores) = try ScoredRows.read(f, first: 1, rows: categoryCount + 1,
+                                                              documentCount: documentCount)
   }
 
   /// The global list.
