@@ -13,10 +13,13 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   public static let text = ChannelSet(rawValue: 1 << 3)
   /// Items matching the request's rule expression, by popularity.
   public static let rule = ChannelSet(rawValue: 1 << 4)
+  /// The user's own past purchases (replenishment: "buy again").
+  public static let repeatPurchase = ChannelSet(rawValue: 1 << 5)
 
   /// Every channel with its wire name, in a stable order.
   public static let named: [(ChannelSet, String)] = [
     (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"), (.rule, "rule"),
+    (.repeatPurchase, "repeat"),
   ]
 
   /// The wire names of the channels in this set, in `named` order.
@@ -34,6 +37,7 @@ public struct Candidate: Hashable, Sendable {
   public var similarScore: Float
   public var textScore: Float
   public var ruleScore: Float
+  public var repeatScore: Float
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
@@ -44,6 +48,7 @@ public struct Candidate: Hashable, Sendable {
     self.similarScore = 0
     self.textScore = 0
     self.ruleScore = 0
+    self.repeatScore = 0
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -55,6 +60,7 @@ public struct Candidate: Hashable, Sendable {
     case .similar: similarScore = max(similarScore, score)
     case .text: textScore = max(textScore, score)
     case .rule: ruleScore = max(ruleScore, score)
+    case .repeatPurchase: repeatScore = max(repeatScore, score)
     default: break
     }
   }

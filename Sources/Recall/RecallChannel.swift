@@ -25,6 +25,18 @@ public struct PopularRecall: RecallChannel {
   }
 }
 
+/// The user's own past purchases, most recent and frequent first: the replenishment channel
+/// ("buy again") of scenes whose policy recalls purchases instead of dropping them.
+public struct RepeatPurchaseRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .repeatPurchase }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    for (doc, weight) in request.purchases.prefix(quota) { collector.add(doc, channel: .repeatPurchase, score: weight) }
+  }
+}
+
 /// Popular items within the categories the user likes, each category's share of the quota in
 /// proportion to its affinity.
 public struct CategoryRecall: RecallChannel {

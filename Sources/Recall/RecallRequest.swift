@@ -8,6 +8,8 @@ public struct RecallRequest: Sendable {
   public var categoryAffinity: [(category: UInt32, weight: Float)]
   /// Tokenised query terms (search); empty for recommendations.
   public var queryTerms: [String]
+  /// The user's past purchases with recency weights (best = 1), for the repeat-purchase channel.
+  public var purchases: [(doc: DocID, weight: Float)] = []
 
   /// Creates a request; every part may be empty.
   public init(seeds: [(doc: DocID, weight: Float)] = [], categoryAffinity: [(category: UInt32, weight: Float)] = [],

@@ -20,7 +20,8 @@ public struct CandidateRanker: Sendable {
     case recallPopular = "recall_popular", recallCategory = "recall_category", recallSimilar = "recall_similar"
     case recallText = "recall_text", channelCount = "channel_count", affinity = "user_category_affinity"
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
-    case price = "price", inStock = "in_stock", popularity = "item_popularity"
+    case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
+    case recallRule = "recall_rule"
   }
 
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
@@ -54,6 +55,8 @@ public struct CandidateRanker: Sendable {
     case .recallCategory: return c.categoryScore
     case .recallSimilar: return c.similarScore
     case .recallText: return c.textScore
+    case .recallRepeat: return c.repeatScore
+    case .recallRule: return c.ruleScore
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
     case .affinity: return profile.affinity(to: c.doc, in: generation)
     case .priceRatio:

@@ -40,6 +40,9 @@ extension ServingEngine {
     for (channel, quota) in channels where quota > 0 {
       channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
     }
+    if quotas.repeatPurchase > 0 {
+      RepeatPurchaseRecall().recall(recallRequest, in: generation, quota: quotas.repeatPurchase, into: &collector)
+    }
     if let filter, quotas.rule > 0 {
       RuleRecall(filter: filter).recall(recallRequest, in: generation, quota: quotas.rule, into: &collector)
     }
@@ -52,7 +55,9 @@ extension ServingEngine {
     // Filtering: exclusions, the anchors themselves, out of stock, the request's rule expression.
     stage = Stopwatch()
     let items = generation.items
-    let dropped = Set(anchors).union(request.excluded.compactMap { items.doc(for: $0) })
+    // Discovery scenes (no repeat-purchase quota) drop what the user already bought; search does not.
+    var dropped = Set(anchors).union(request.excluded.compactMap { items.doc(for: $0) })
+    if quotas.repeatPurchase == 0 && request.scene != .search { dropped.formUnion(profile.purchased) }
     let kept = collector.candidates.filter { candidate in
       items.inStock(candidate.doc) && !dropped.contains(candidate.doc) && (filter?.matches(candidate.doc) ?? true)
     }
@@ -125,7 +130,9 @@ extension ServingEngine {
     for anchor in anchors {
       affinity.insert((category: generation.items.leafCategory(anchor), weight: 1), at: 0)
     }
-    return RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: request.queryTerms)
+    var recallRequest = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: request.queryTerms)
+    recallRequest.purchases = profile.purchases
+    return recallRequest
   }
 
   private func reasons(_ candidate: Candidate, request: ValidatedRequest, profile: UserProfile,
@@ -145,6 +152,7 @@ extension ServingEngine {
       reasons.append("popular in \(category)")
     }
     if candidate.channels.contains(.rule) { reasons.append("matches your filter") }
+    if candidate.channels.contains(.repeatPurchase) { reasons.append("you bought this before") }
     if candidate.channels.contains(.popular) { reasons.append("popular right now") }
     return reasons
   }

@@ -17,6 +17,8 @@ public struct UserProfile: Sendable {
   /// Interest-weighted mean price of interacted items, or nil with no history.
   public var typicalPrice: Double?
   public var purchased: Set<DocID> = []
+  /// Purchased items with decayed purchase interest (best = 1), strongest first.
+  public var purchases: [(doc: DocID, weight: Float)] = []
   public var viewed: Set<DocID> = []
 
   /// Half-life of an interaction's influence, in hours.
@@ -31,6 +33,7 @@ public struct UserProfile: Sendable {
     let items = generation.items
     let decayPerMs = log(2) / (Self.halfLifeHours * 3_600_000)
     var interest: [DocID: Float] = [:]
+    var bought: [DocID: Float] = [:]
     var depthTotals: [Int: Float] = [:]
     var priceSum = 0.0, priceWeight = 0.0
     for interaction in recent {
@@ -45,7 +48,12 @@ public struct UserProfile: Sendable {
       }
       priceSum += items.price(doc) * Double(w)
       priceWeight += Double(w)
-      if interaction.kind == .purchase { purchased.insert(doc) } else { viewed.insert(doc) }
+      if interaction.kind == .purchase {
+        purchased.insert(doc)
+        bought[doc, default: 0] += w
+      } else {
+        viewed.insert(doc)
+      }
     }
     seeds = interest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
       .prefix(maxSeeds).map { (doc: $0.key, weight: $0.value) }
@@ -56,6 +64,9 @@ public struct UserProfile: Sendable {
       categoryAffinity[key] = w / max(depthTotals[depth] ?? 1, 1e-9)
     }
     typicalPrice = priceWeight > 0 ? priceSum / priceWeight : nil
+    let topBought = bought.values.max() ?? 1
+    purchases = bought.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+      .map { (doc: $0.key, weight: $0.value / topBought) }
   }
 
   /// Affinity to the deepest category of `doc` the user touched (leaf first), 0 if none. No allocation.

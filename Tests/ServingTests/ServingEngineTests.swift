@@ -59,6 +59,21 @@ import Testing
     #expect(replay.accepted == 0 && replay.duplicates == 3)
   }
 
+  @Test func purchasesAreDroppedOnDiscoveryScenesAndRecalledInEmail() async throws {
+    let (engine, _) = TestEngines.engine()
+    let user = "repeat-buyer"
+    let bought = ["SKU-100001", "SKU-100002", "SKU-100003"].filter { engine.generation.items.doc(for: $0).map(engine.generation.items.inStock) ?? false }
+    _ = try await engine.track(bought.enumerated().map {
+      EventInput(eventID: "p\($0.offset)", userID: user, itemID: $0.element, kind: .purchase, timestampMs: TestEngines.nowMs - 60_000)
+    })
+    let home = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 50))
+    #expect(!home.items.contains { bought.contains($0.itemID) }, "home is a discovery scene")
+    let email = try await engine.recommend(RecommendInput(userID: user, scene: .email, count: 50))
+    let repeats = email.items.filter { $0.channels.contains("repeat") }.map(\.itemID)
+    #expect(Set(repeats) == Set(bought), "email recalls every purchase: \(repeats)")
+    #expect(email.items.first { $0.channels.contains("repeat") }?.reasons.contains("you bought this before") == true)
+  }
+
   @Test func itemPageExcludesTheAnchorAndRefusesUnknownAnchors() async throws {
     let (engine, _) = TestEngines.engine()
     let generation = engine.generation
