@@ -58,7 +58,7 @@ let package = Package(
 
     // Layer 3
     .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
-    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "CHiredis", nioPosix],
+    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
@@ -80,7 +80,8 @@ let package = Package(
 
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder",
+            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore",
+                           "Recall",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
@@ -110,7 +111,7 @@ let package = Package(
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore"],

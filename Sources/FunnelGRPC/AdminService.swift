@@ -31,6 +31,9 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     out.uptimeSeconds = s.uptimeSeconds
     out.featureStore = s.featureStore
     out.channels = s.channels
+    out.subqueryLookups = UInt64(s.subQueries.total)
+    out.subqueryLocalHitRate = s.subQueries.localHitRate
+    out.subquerySharedHitRate = s.subQueries.sharedHitRate
     return out
   }
 

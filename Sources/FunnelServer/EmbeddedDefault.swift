@@ -3,6 +3,7 @@ import FeatureStore
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import Recall
 import Serving
 
 /// The embedded default: a generated demo store, in-process feature store, and an index generation
@@ -16,6 +17,7 @@ public struct EmbeddedDefault: Sendable {
   /// Generates the demo store and builds the engine. Costs about a second for the standard size in
   /// a release build (O(items + events)).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
+              subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -29,7 +31,8 @@ public struct EmbeddedDefault: Sendable {
     self.store = store
     self.featureStore = featureStore
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
-                                activity: featureStore, events: featureStore, storeName: "embedded", now: now)
+                                activity: featureStore, events: featureStore, storeName: "embedded",
+                                subQueries: subQueries, now: now)
   }
 }
 

@@ -2,6 +2,8 @@ import FeatureStore
 import FunnelCore
 import FunnelGRPC
 import Logging
+import Recall
+import RedisStore
 import ServiceLifecycle
 import Serving
 
@@ -16,16 +18,13 @@ public enum FunnelApplication {
   /// a missing or corrupt index). `onListening` is called with the bound port once the server accepts calls.
   public static func serve(_ options: ServerOptions, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-    if let redis = options.redisURL {
-      throw FunnelError(.failedPrecondition,
-                        "--redis \(redis): Redis feature stores are not supported yet; run without --redis for the embedded stores")
-    }
     if let mongo = options.mongoURI {
       throw FunnelError(.failedPrecondition,
                         "--mongo \(mongo): MongoDB feature stores are not supported yet; run without --mongo for the embedded stores")
     }
     let clock = ContinuousClock()
     let start = clock.now
+    let subQueries = try await makeSubQueryResolver(options, logger: logger)
     let engine: ServingEngine
     let featureStore: EmbeddedFeatureStore
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -35,13 +34,13 @@ public enum FunnelApplication {
       let generation = try await source.loadGeneration()
       featureStore = EmbeddedFeatureStore()
       engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
-                             activity: featureStore, events: featureStore, storeName: "embedded")
+                             activity: featureStore, events: featureStore, storeName: "embedded", subQueries: subQueries)
       services.append(.init(service: GenerationWatcher(source: source, engine: engine,
                                                        interval: .seconds(options.indexPollSeconds), logger: logger)))
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
-                                         configuration: options.serving)
+                                         configuration: options.serving, subQueries: subQueries)
       featureStore = embedded.featureStore
       engine = embedded.engine
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
@@ -67,5 +66,25 @@ public enum FunnelApplication {
       try await tasks.waitForAll()
     }
     logger.info("funnel stopped")
+  }
+
+  /// The filter sub-query resolver: an in-process LRU, and with `--redis` a shared Redis level.
+  /// Redis being down at start is a warning, not an error: the cache is an optimisation.
+  static func makeSubQueryResolver(_ options: ServerOptions, logger: Logger) async throws -> SubQueryResolver {
+    guard let url = options.redisURL else { return SubQueryResolver(shared: nil) }
+    let client: RedisClient
+    do {
+      client = try RedisClient(url: url, timeoutMs: 100)
+    } catch let error as RedisError {
+      throw FunnelError(.invalidArgument, "--redis: \(error.message)")
+    }
+    do {
+      _ = try await client.command(["PING"])
+      logger.info("redis connected: shared filter sub-query cache (real-time features come with the stores issue)",
+                  metadata: ["redis": "\(url)"])
+    } catch {
+      logger.warning("redis unreachable at start; the sub-query cache will retry", metadata: ["redis": "\(url)", "error": "\(error)"])
+    }
+    return SubQueryResolver(shared: RedisBitmapCache(client: client))
   }
 }

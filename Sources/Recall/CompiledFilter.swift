@@ -18,17 +18,19 @@ public final class CompiledFilter: Sendable {
   let root: Node
   let generation: IndexGeneration
 
-  /// Binds `expression` to `generation`. Throws if the index holds a corrupt bitmap.
-  public init(_ expression: FilterExpression, generation: IndexGeneration) throws {
+  /// Binds `expression` to `generation`; clauses whose canonical text is in `resolved` use that
+  /// bitmap (from `SubQueryResolver`'s caches). Throws if the index holds a corrupt bitmap.
+  public init(_ expression: FilterExpression, generation: IndexGeneration, resolved: [String: RoaringBitmap] = [:]) throws {
     self.generation = generation
-    self.root = try Self.compile(expression, generation)
+    self.root = try Self.compile(expression, generation, resolved)
   }
 
-  private static func compile(_ e: FilterExpression, _ g: IndexGeneration) throws -> Node {
+  private static func compile(_ e: FilterExpression, _ g: IndexGeneration, _ resolved: [String: RoaringBitmap]) throws -> Node {
+    if let bitmap = resolved[e.canonical] { return .set(bitmap) }
     switch e {
-    case .and(let a, let b): return .and(try compile(a, g), try compile(b, g))
-    case .or(let a, let b): return .or(try compile(a, g), try compile(b, g))
-    case .not(let a): return .not(try compile(a, g))
+    case .and(let a, let b): return .and(try compile(a, g, resolved), try compile(b, g, resolved))
+    case .or(let a, let b): return .or(try compile(a, g, resolved), try compile(b, g, resolved))
+    case .not(let a): return .not(try compile(a, g, resolved))
     case .term(.id, let value):
       return .set(g.items.doc(for: value).map { RoaringBitmap([$0.rawValue]) } ?? RoaringBitmap())
     case .term(let field, let value):

@@ -27,6 +27,11 @@ public final class RedisClient: Sendable {
 
   /// Sends several commands in one round trip and returns their replies in order.
   public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
+    try await pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
+  }
+
+  /// `pipeline` with binary-safe arguments (e.g. serialised bitmaps).
+  public func pipeline(bytes commands: [[[UInt8]]]) async throws -> [RedisReply] {
     precondition(!commands.isEmpty, "a pipeline needs at least one command")
     let endpoint = self.endpoint, timeoutMs = self.timeoutMs
     return try await threadPool.runIfActive { [self] in

@@ -23,21 +23,21 @@ final class RedisConnection {
     context = c
     redisSetTimeout(c, funnel_timeval_ms(timeoutMs))
     if let password = endpoint.password, !password.isEmpty {
-      try expectOK(try command(["AUTH", password]), "AUTH")
+      try expectOK(try command([Array("AUTH".utf8), Array(password.utf8)]), "AUTH")
     }
-    if endpoint.database != 0 { try expectOK(try command(["SELECT", String(endpoint.database)]), "SELECT") }
+    if endpoint.database != 0 { try expectOK(try command([Array("SELECT".utf8), Array(String(endpoint.database).utf8)]), "SELECT") }
   }
 
   deinit { redisFree(context) }
 
   /// Sends one command and waits for its reply. Throws on I/O errors; Redis error replies are returned
   /// as `.error`.
-  func command(_ arguments: [String]) throws -> RedisReply {
+  func command(_ arguments: [[UInt8]]) throws -> RedisReply {
     try pipeline([arguments])[0]
   }
 
-  /// Sends all commands in one write and reads their replies in order: one round trip.
-  func pipeline(_ commands: [[String]]) throws -> [RedisReply] {
+  /// Sends all commands (binary-safe arguments) in one write and reads their replies in order: one round trip.
+  func pipeline(_ commands: [[[UInt8]]]) throws -> [RedisReply] {
     for arguments in commands { try append(arguments) }
     var replies: [RedisReply] = []
     replies.reserveCapacity(commands.count)
@@ -51,8 +51,8 @@ final class RedisConnection {
     return replies
   }
 
-  private func append(_ arguments: [String]) throws {
-    let buffers = arguments.map { Array($0.utf8) }
+  private func append(_ arguments: [[UInt8]]) throws {
+    let buffers = arguments
     let lengths = buffers.map(\.count)
     var pointers: [UnsafeMutablePointer<CChar>?] = buffers.map { bytes in
       let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
@@ -70,7 +70,7 @@ final class RedisConnection {
       }
     }
     _ = pointers.count
-    guard status == REDIS_OK else { throw ioError("queueing \(arguments.first ?? "")") }
+    guard status == REDIS_OK else { throw ioError("queueing \(String(decoding: arguments.first ?? [], as: UTF8.self))") }
   }
 
   private func expectOK(_ reply: RedisReply, _ what: String) throws {

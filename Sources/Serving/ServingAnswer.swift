@@ -1,4 +1,5 @@
 import FunnelCore
+import Recall
 
 /// One item of an answer.
 public struct RankedItem: Hashable, Sendable {
@@ -70,6 +71,8 @@ public struct ServingStatus: Sendable {
   public var uptimeSeconds: Double
   public var featureStore: String
   public var channels: [String]
+  /// Filter sub-query cache hits per level.
+  public var subQueries: SubQueryResolver.Statistics
 }
 
 /// The outcome of a Track call.

@@ -5,6 +5,7 @@ import Ranking
 import Recall
 import Synchronization
 
+
 /// Produces index generations for `ServingEngine.reload()` (the embedded builder now, mapped
 /// generations on disk later). Thread-safe.
 public protocol IndexGenerationSource: Sendable {
@@ -27,6 +28,8 @@ public final class ServingEngine: Sendable {
   let current: Mutex<IndexGeneration>
   let reloading = Mutex(false)
   let storeName: String
+  /// Resolves filter sub-queries through the in-process and shared caches.
+  public let subQueries: SubQueryResolver
   let started = ContinuousClock.now
   let now: @Sendable () -> Int64
 
@@ -37,6 +40,7 @@ public final class ServingEngine: Sendable {
   public init(configuration: ServingConfiguration = ServingConfiguration(), generation: IndexGeneration,
               generationSource: any IndexGenerationSource, activity: any UserActivitySource, events: any EventSink,
               model: any ScoringModel = BuiltinModel.model, storeName: String,
+              subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
     self.configuration = configuration
     self.validator = RequestValidator(limits: configuration.limits)
@@ -46,6 +50,7 @@ public final class ServingEngine: Sendable {
     self.generationSource = generationSource
     self.current = Mutex(generation)
     self.storeName = storeName
+    self.subQueries = subQueries
     self.now = now
   }
 
@@ -122,7 +127,7 @@ public final class ServingEngine: Sendable {
     return ServingStatus(
       indexVersion: g.version, modelVersion: ranker.model.version, itemCount: g.itemCount, userCount: users,
       eventCount: events, uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
-      featureStore: storeName, channels: ChannelSet.named.map(\.1))
+      featureStore: storeName, channels: ChannelSet.named.map(\.1), subQueries: subQueries.stats)
   }
 
   /// A new random request id: 16 hex digits.

@@ -29,7 +29,8 @@ extension ServingEngine {
     stage = Stopwatch()
     let anchors = try resolveAnchors(request, generation)
     profile.emphasise(anchors: anchors, in: generation)
-    let filter = try request.filter.map { try CompiledFilter($0, generation: generation) }
+    var filter: CompiledFilter?
+    if let expression = request.filter { filter = try await subQueries.compile(expression, generation: generation) }
     var collector = CandidateCollector()
     let recallRequest = makeRecallRequest(request, profile: profile, anchors: anchors, generation: generation)
     let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)

@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Address to listen on.") var host: String?
   @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
-  @Option(name: .customLong("redis"), help: "Redis URL for real-time features (not supported yet).") var redisURL: String?
+  @Option(name: .customLong("redis"), help: "Redis URL: the shared filter sub-query cache (real-time features come later).") var redisURL: String?
   @Option(name: .customLong("mongo"), help: "MongoDB URI for offline features (not supported yet).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
   @Option(help: "Serve the newest index generation under this directory (instead of the demo shop).") var index: String?

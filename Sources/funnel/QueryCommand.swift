@@ -163,6 +163,8 @@ struct StatusQuery: AsyncParsableCommand {
     print("version \(s.version), store \(s.featureStore), index \(s.indexVersion), model \(s.modelVersion)")
     print("items \(s.itemCount), users \(s.userCount), events \(s.eventCount), up \(Int(s.uptimeSeconds)) s")
     print("channels \(s.channels.joined(separator: ", "))")
+    print("filter sub-queries \(s.subqueryLookups): \(Int(s.subqueryLocalHitRate * 100))% in-process hits, "
+          + "\(Int(s.subquerySharedHitRate * 100))% shared (Redis) hits")
   }
 }
 

@@ -1,4 +1,5 @@
 import FunnelTestSupport
+import Bitmaps
 import RedisStore
 import Testing
 
@@ -62,5 +63,36 @@ struct RedisClientTests {
   @Test(arguments: ["http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x"])
   func refuses(url: String) {
     #expect(throws: RedisError.self) { try RedisEndpoint(url: url) }
+  }
+}
+
+/// The shared sub-query cache against the real Redis.
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisBitmapCacheTests {
+  @Test func storesPortableBitmapsWithTTL() async throws {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    let client = try RedisClient(url: url)
+    let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
+    let cache = RedisBitmapCache(client: client, keyPrefix: prefix, ttlSeconds: 60)
+    let bitmap = RoaringBitmap(range: 100..<90_000)
+    bitmap.add(5_000_000)
+    #expect(await cache.get("gen|price:[1 TO 2]") == nil)
+    await cache.put("gen|price:[1 TO 2]", bitmap)
+    #expect(await cache.get("gen|price:[1 TO 2]") == bitmap)
+    let ttl = try await client.command(["TTL", prefix + "gen|price:[1 TO 2]"])
+    guard case .integer(let seconds) = ttl else { Issue.record("TTL reply \(ttl)"); return }
+    #expect(seconds > 0 && seconds <= 60)
+    #expect(cache.errors == 0)
+  }
+
+  @Test func deadRedisIsAMissAndIsBypassed() async throws {
+    let cache = RedisBitmapCache(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 100), backoff: .seconds(60))
+    #expect(await cache.get("k") == nil)
+    let clock = ContinuousClock()
+    let start = clock.now
+    for _ in 0..<100 { #expect(await cache.get("k") == nil) }
+    #expect(clock.now - start < .seconds(1), "bypassed after the first failure")
+    #expect(cache.errors == 1)
   }
 }

@@ -67,6 +67,15 @@ public nonisolated struct Funnel_V1_StatusResponse: Sendable {
   /// enabled recall channels
   public var channels: [String] = []
 
+  /// filter range sub-queries resolved since start
+  public var subqueryLookups: UInt64 = 0
+
+  /// fraction served by the in-process LRU
+  public var subqueryLocalHitRate: Double = 0
+
+  /// fraction served by the shared (Redis) cache
+  public var subquerySharedHitRate: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -147,7 +156,7 @@ nonisolated extension Funnel_V1_StatusRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}index_version\0\u{3}model_version\0\u{3}item_count\0\u{3}user_count\0\u{3}event_count\0\u{3}uptime_seconds\0\u{3}feature_store\0\u{1}channels\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}index_version\0\u{3}model_version\0\u{3}item_count\0\u{3}user_count\0\u{3}event_count\0\u{3}uptime_seconds\0\u{3}feature_store\0\u{1}channels\0\u{3}subquery_lookups\0\u{3}subquery_local_hit_rate\0\u{3}subquery_shared_hit_rate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -164,6 +173,9 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.featureStore) }()
       case 9: try { try decoder.decodeRepeatedStringField(value: &self.channels) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.subqueryLookups) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.subqueryLocalHitRate) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.subquerySharedHitRate) }()
       default: break
       }
     }
@@ -197,6 +209,15 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
     if !self.channels.isEmpty {
       try visitor.visitRepeatedStringField(value: self.channels, fieldNumber: 9)
     }
+    if self.subqueryLookups != 0 {
+      try visitor.visitSingularUInt64Field(value: self.subqueryLookups, fieldNumber: 10)
+    }
+    if self.subqueryLocalHitRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.subqueryLocalHitRate, fieldNumber: 11)
+    }
+    if self.subquerySharedHitRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.subquerySharedHitRate, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -210,6 +231,9 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
     if lhs.featureStore != rhs.featureStore {return false}
     if lhs.channels != rhs.channels {return false}
+    if lhs.subqueryLookups != rhs.subqueryLookups {return false}
+    if lhs.subqueryLocalHitRate != rhs.subqueryLocalHitRate {return false}
+    if lhs.subquerySharedHitRate != rhs.subquerySharedHitRate {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
