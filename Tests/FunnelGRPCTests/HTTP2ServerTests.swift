@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
 import ServiceLifecycle
+import Serving
 import Testing
 
 /// The real server: HTTP/2 on an ephemeral loopback port, run as a Service in a ServiceGroup, and
@@ -41,6 +42,47 @@ import Testing
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
       #expect(server.health.status(of: "") == .notServing)
+    }
+  }
+}
+
+/// SIGTERM semantics: calls in flight when graceful shutdown starts still get their answers.
+@Suite struct GracefulShutdownTests {
+  @Test func inFlightCallsFinish() async throws {
+    var configuration = ServingConfiguration()
+    configuration.profileBudget = .seconds(5)
+    // Every request waits 300 ms for its profile, so all of them are in flight at shutdown.
+    let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .milliseconds(300)),
+                                             configuration: configuration)
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                     transportSecurity: .plaintext)
+      let answered = try await withGRPCClient(transport: transport) { client in
+        try await withThrowingTaskGroup(of: Int.self) { calls in
+          for i in 0..<10 {
+            calls.addTask {
+              var request = Funnel_V1_RecommendRequest()
+              request.userID = "U-\(i + 1)"
+              request.scene = .home
+              request.count = 5
+              return try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request).items.count
+            }
+          }
+          try await Task.sleep(for: .milliseconds(100))
+          await group.triggerGracefulShutdown()
+          var counts: [Int] = []
+          for try await c in calls { counts.append(c) }
+          return counts
+        }
+      }
+      #expect(answered == Array(repeating: 5, count: 10))
+      try await tasks.waitForAll()
     }
   }
 }
