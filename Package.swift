@@ -109,7 +109,7 @@ let package = Package(
     .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
-    .testTarget(name: "RankingTests", dependencies: ["Ranking"], swiftSettings: swiftSettings),
+    .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A gradient-boosted tree ensemble in one flat node array, scored exactly as the library that
+/// trained it: XGBoost (`x < threshold` in float32, missing values take the default direction) or
+/// LightGBM (`x <= threshold` in double, missing-value types None/Zero/NaN, categorical bitsets).
+///
+/// Immutable and thread-safe. `score` is synchronous and allocation-free: O(rows * trees * depth).
+public struct TreeEnsemble: ScoringModel {
+  /// Which library's split semantics the nodes follow.
+  public enum Semantics: Sendable { case xgboost, lightgbm }
+
+  /// The function from the raw margin to the model output.
+  public enum Output: Sendable, Equatable {
+    case identity
+    /// `1 / (1 + exp(-scale * margin))` (binary:logistic, LightGBM `binary sigmoid:scale`).
+    case sigmoid(scale: Double)
+  }
+
+  /// One node. Internal nodes have `feature >= 0`; leaves have `feature == -1` and a `value`.
+  public struct Node: Sendable {
+    public var feature: Int32
+    public var threshold: Double
+    public var left: Int32
+    public var right: Int32
+    /// Missing values go left.
+    public var defaultLeft: Bool
+    /// LightGBM missing type: 0 None, 1 Zero, 2 NaN.
+    public var missingType: UInt8
+    /// Categorical split: `threshold` indexes `categoryBitsets`.
+    public var categorical: Bool
+    public var value: Double
+
+    /// A leaf with `value`.
+    public static func leaf(_ value: Double) -> Node {
+      Node(feature: -1, threshold: 0, left: -1, right: -1, defaultLeft: false, missingType: 0, categorical: false, value: value)
+    }
+  }
+
+  public let version: String
+  public let schema: FeatureSchema
+  public let semantics: Semantics
+  public let nodes: [Node]
+  /// Root node of each tree.
+  public let roots: [Int32]
+  /// Added to the sum of leaves (XGBoost's base score in margin space; 0 for LightGBM).
+  public let baseMargin: Double
+  public let output: Output
+  /// Category sets of categorical splits, as 32-bit bitsets.
+  public let categoryBitsets: [[UInt32]]
+
+  /// Checks the structure: children in range and acyclic by construction order is not assumed, so
+  /// every tree is walked once to reject cycles and out-of-range references.
+  public init(version: String, schema: FeatureSchema, semantics: Semantics, nodes: [Node], roots: [Int32],
+              baseMargin: Double, output: Output, categoryBitsets: [[UInt32]] = []) throws {
+    let n = Int32(nodes.count)
+    for (i, node) in nodes.enumerated() where node.feature >= 0 {
+      guard node.left >= 0, node.left < n, node.right >= 0, node.right < n else {
+        throw RankingError("model \(version): node \(i) points to a child outside the tree")
+      }
+      guard Int(node.feature) < schema.count else {
+        throw RankingError("model \(version): node \(i) splits on feature \(node.feature), the model has \(schema.count)")
+      }
+      if node.categorical, !(0..<categoryBitsets.count).contains(Int(node.threshold)) {
+        throw RankingError("model \(version): node \(i) names category set \(Int(node.threshold)) of \(categoryBitsets.count)")
+      }
+    }
+    for root in roots {
+      guard root >= 0, root < n else { throw RankingError("model \(version): a tree root is outside the nodes") }
+      var depth = 0
+      var stack = [(root, 0)]
+      while let (i, d) = stack.popLast() {
+        depth = max(depth, d)
+        guard d <= 256 else { throw RankingError("model \(version): a tree is deeper than 256 (cycle?)") }
+        let node = nodes[Int(i)]
+        if node.feature >= 0 { stack += [(node.left, d + 1), (node.right, d + 1)] }
+      }
+    }
+    self.version = version
+    self.schema = schema
+    self.semantics = semantics
+    self.nodes = nodes
+    self.roots = roots
+    self.baseMargin = baseMargin
+    self.output = output
+    self.categoryBitsets = categoryBitsets
+  }
+
+  /// Number of trees.
+  public var treeCount: Int { roots.count }
+
+  public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
+    precondition(matrix.columns == schema.count, "matrix has \(matrix.columns) columns, model \(schema.count)")
+    precondition(scores.count >= matrix.rows, "score buffer too small")
+    matrix.values.withUnsafeBufferPointer { values in
+      for row in 0..<matrix.rows {
+        let features = UnsafeBufferPointer(rebasing: values[(row * matrix.columns)..<((row + 1) * matrix.columns)])
+        scores[row] = Float(predict(features))
+      }
+    }
+  }
+
+  /// The model output for one row of features (`Float`, NaN = missing), in double precision.
+  public func predict(_ features: UnsafeBufferPointer<Float>) -> Double {
+    transform(margin(features.lazy.map { Double($0) }))
+  }
+
+  /// The model output for one row given in double precision (what the training libraries receive).
+  public func predict(doubles features: [Double]) -> Double { transform(margin(features)) }
+
+  @inline(__always) private func transform(_ margin: Double) -> Double {
+    switch output {
+    case .identity: return margin
+    case .sigmoid(let scale): return 1 / (1 + exp(-scale * margin))
+    }
+  }
+
+  private func margin<C: Collection>(_ features: C) -> Double where C.Element == Double, C.Index == Int {
+    var sum = 0.0
+    nodes.withUnsafeBufferPointer { nodes in
+      for root in roots {
+        var i = Int(root)
+        while nodes[i].feature >= 0 {
+          let node = nodes[i]
+          let x = features[features.startIndex + Int(node.feature)]
+          let goLeft: Bool
+          switch semantics {
+          case .xgboost:
+            goLeft = x.isNaN ? node.defaultLeft : Float(x) < Float(node.threshold)
+          case .lightgbm:
+            goLeft = node.categorical ? categoryLeft(x, node) : numericalLeft(x, node)
+          }
+          i = Int(goLeft ? node.left : node.right)
+        }
+        sum += nodes[i].value
+      }
+    }
+    return sum + baseMargin
+  }
+
+  @inline(__always) private func numericalLeft(_ value: Double, _ node: Node) -> Bool {
+    var x = value
+    if x.isNaN && node.missingType != 2 { x = 0 }
+    if (node.missingType == 1 && abs(x) <= 1e-35) || (node.missingType == 2 && x.isNaN) { return node.defaultLeft }
+    return x <= node.threshold
+  }
+
+  @inline(__always) private func categoryLeft(_ x: Double, _ node: Node) -> Bool {
+    guard !x.isNaN, x >= 0, x < Double(Int32.max) else { return false }
+    let category = Int(x)
+    let bits = categoryBitsets[Int(node.threshold)]
+    let word = category / 32
+    return word < bits.count && (bits[word] >> UInt32(category % 32)) & 1 == 1
+  }
+}
+
