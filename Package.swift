@@ -25,6 +25,7 @@ let package = Package(
     .executable(name: "funnel", targets: ["funnel"]),
     .executable(name: "funnel-bench-pipeline", targets: ["funnel-bench-pipeline"]),
     .executable(name: "funnel-bench-index", targets: ["funnel-bench-index"]),
+    .executable(name: "funnel-bench-ranking", targets: ["funnel-bench-ranking"]),
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
   ],
   dependencies: [
@@ -87,7 +88,7 @@ let package = Package(
 
     // Layer 8
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
+                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
 
@@ -99,6 +100,9 @@ let package = Package(
     .executableTarget(name: "funnel-bench-index",
                       dependencies: ["Recall", "DemoCatalog", "IndexBuilder", "IndexFormat", "FunnelCore"],
                       path: "Benchmarks/IndexBenchmark", swiftSettings: swiftSettings),
+
+    .executableTarget(name: "funnel-bench-ranking", dependencies: ["Ranking"],
+                      path: "Benchmarks/RankingBenchmark", swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat"],

@@ -51,9 +51,9 @@ import Testing
   @Test func inFlightCallsFinish() async throws {
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(5)
-    // Every request waits 300 ms for its profile, so all of them are in flight at shutdown.
-    let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .milliseconds(300)),
-                                             configuration: configuration)
+    // Every request waits 300 ms for its profile; shutdown starts once all of them reached the store.
+    let slow = SlowActivitySource(delay: .milliseconds(300))
+    let (engine, store) = TestEngines.engine(activity: slow, configuration: configuration)
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
                                   statistics: { store.counts() })
@@ -74,7 +74,10 @@ import Testing
               return try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request).items.count
             }
           }
-          try await Task.sleep(for: .milliseconds(100))
+          let clock = ContinuousClock()
+          let deadline = clock.now + .seconds(30)
+          while slow.started < 10 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+          #expect(slow.started == 10, "all calls are in flight before shutdown")
           await group.triggerGracefulShutdown()
           var counts: [Int] = []
           for try await c in calls { counts.append(c) }

@@ -4,6 +4,7 @@ import FunnelCore
 import IndexBuilder
 import IndexFormat
 import Serving
+import Synchronization
 
 /// Shared fixtures for tests: a small deterministic demo store and engines over it.
 public enum TestEngines {
@@ -52,11 +53,16 @@ public struct FailingActivitySource: UserActivitySource {
   }
 }
 
-/// A user-activity source that takes `delay` to answer, as an overloaded store would.
-public struct SlowActivitySource: UserActivitySource {
+/// A user-activity source that takes `delay` to answer, as an overloaded store would. Counts the
+/// calls that have started, so a test can wait until requests are in flight.
+public final class SlowActivitySource: UserActivitySource {
   public let delay: Duration
+  private let startedCalls = Mutex(0)
   public init(delay: Duration) { self.delay = delay }
+  /// Calls that have reached the store so far.
+  public var started: Int { startedCalls.withLock { $0 } }
   public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
+    startedCalls.withLock { $0 += 1 }
     try await Task.sleep(for: delay)
     return []
   }

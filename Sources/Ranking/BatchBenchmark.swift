@@ -1,0 +1,40 @@
+/// Times batch scoring the way serving uses it (one `FeatureMatrix`, single-threaded, reused
+/// buffers). Shared by `funnel model bench` and `Benchmarks/RankingBenchmark`.
+public enum BatchBenchmark {
+  /// Latency of scoring one batch.
+  public struct Result: Sendable {
+    public var rows: Int
+    public var columns: Int
+    public var trees: Int
+    public var repeats: Int
+    public var medianMicros: Double
+    public var p99Micros: Double
+    /// Median nanoseconds per (row x tree).
+    public var nanosPerRowTree: Double { medianMicros * 1000 / Double(max(1, rows * trees)) }
+
+    /// The result as one JSON object.
+    public func json(model: String) -> String {
+      "{\"model\":\"\(model)\",\"rows\":\(rows),\"features\":\(columns),\"trees\":\(trees),\"repeat\":\(repeats),"
+        + "\"median_us\":\(medianMicros),\"p99_us\":\(p99Micros),\"ns_per_row_tree\":\(nanosPerRowTree)}"
+    }
+  }
+
+  /// Scores `matrix` with `model` `repeats` times after a warm-up; O(repeats * rows * trees * depth).
+  public static func run(_ model: any ScoringModel, _ matrix: FeatureMatrix, repeats: Int) -> Result {
+    var scores = [Float](repeating: 0, count: matrix.rows)
+    for _ in 0..<max(3, repeats / 10) { model.score(matrix, into: &scores) }
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    samples.reserveCapacity(repeats)
+    for _ in 0..<max(1, repeats) {
+      let start = clock.now
+      model.score(matrix, into: &scores)
+      let d = clock.now - start
+      samples.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
+    }
+    samples.sort()
+    return Result(rows: matrix.rows, columns: matrix.columns, trees: (model as? TreeEnsemble)?.treeCount ?? 1,
+                  repeats: samples.count, medianMicros: samples[samples.count / 2],
+                  p99Micros: samples[min(samples.count - 1, samples.count * 99 / 100)])
+  }
+}

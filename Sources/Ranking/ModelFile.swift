@@ -1,0 +1,42 @@
+import Foundation
+
+/// Loads a ranking model from a file, recognising the format by content: XGBoost JSON (has a
+/// `learner`), Funnel linear JSON (`"format": "funnel-linear"`), or LightGBM text (starts with `tree`).
+/// Every failure is a `RankingError` naming the file.
+public enum ModelFile {
+  /// Loads `path`; the model's version is `version`, or the file name without extension.
+  public static func load(path: String, version: String? = nil) throws -> any ScoringModel {
+    let name = version ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw RankingError("\(path): cannot read (\(error.localizedDescription))")
+    }
+    do {
+      if data.starts(with: Array("tree".utf8)) {
+        return try LightGBMModel.load(String(decoding: data, as: UTF8.self), version: name)
+      }
+      if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        if object["learner"] != nil { return try XGBoostModel.load(data, version: name) }
+        if object["format"] as? String == "funnel-linear" { return try LinearModel.load(object, version: name) }
+      }
+      throw RankingError("model \(name): not an XGBoost JSON, LightGBM text or funnel-linear JSON model")
+    } catch let error as RankingError {
+      throw RankingError("\(path): \(error.message)")
+    }
+  }
+}
+
+extension LinearModel {
+  /// Reads `{"format": "funnel-linear", "features": [...], "weights": [...], "bias": b, "logistic": true}`.
+  static func load(_ object: [String: Any], version: String) throws -> LinearModel {
+    guard let features = object["features"] as? [String], let weights = object["weights"] as? [NSNumber] else {
+      throw RankingError("model \(version): a linear model needs 'features' (strings) and 'weights' (numbers)")
+    }
+    guard Set(features).count == features.count else { throw RankingError("model \(version): duplicate feature names") }
+    let bias = (object["bias"] as? NSNumber)?.floatValue ?? 0
+    return try LinearModel(version: version, schema: FeatureSchema(features), weights: weights.map(\.floatValue), bias: bias,
+                           logistic: object["logistic"] as? Bool ?? false)
+  }
+}
