@@ -51,6 +51,8 @@ public struct TreeEnsemble: ScoringModel {
   public let output: Output
   /// Category sets of categorical splits, as 32-bit bitsets.
   public let categoryBitsets: [[UInt32]]
+  /// The same trees in the layout `score` walks.
+  let packed: PackedForest
 
   /// Checks the structure: children in range and acyclic by construction order is not assumed, so
   /// every tree is walked once to reject cycles and out-of-range references.
@@ -87,6 +89,7 @@ public struct TreeEnsemble: ScoringModel {
     self.baseMargin = baseMargin
     self.output = output
     self.categoryBitsets = categoryBitsets
+    self.packed = PackedForest(nodes: nodes, roots: roots)
   }
 
   /// Number of trees.
@@ -95,10 +98,18 @@ public struct TreeEnsemble: ScoringModel {
   public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
     precondition(matrix.columns == schema.count, "matrix has \(matrix.columns) columns, model \(schema.count)")
     precondition(scores.count >= matrix.rows, "score buffer too small")
-    matrix.values.withUnsafeBufferPointer { values in
-      for row in 0..<matrix.rows {
-        let features = UnsafeBufferPointer(rebasing: values[(row * matrix.columns)..<((row + 1) * matrix.columns)])
-        scores[row] = Float(predict(features))
+    // Margins of up to 1,024 rows live on the stack; larger batches go in slices.
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: min(max(matrix.rows, 1), 1_024)) { margins in
+      matrix.values.withUnsafeBufferPointer { values in
+        var start = 0
+        while start < matrix.rows {
+          let count = min(margins.count, matrix.rows - start)
+          let slice = UnsafeBufferPointer(rebasing: values[(start * matrix.columns)..<((start + count) * matrix.columns)])
+          packed.margins(slice, rows: count, columns: matrix.columns, base: baseMargin, semantics: semantics,
+                         bitsets: categoryBitsets, into: margins)
+          for r in 0..<count { scores[start + r] = Float(transform(margins[r])) }
+          start += count
+        }
       }
     }
   }

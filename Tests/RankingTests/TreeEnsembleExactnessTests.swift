@@ -45,10 +45,12 @@ import Testing
     }
   }
 
-  @Test func matrixScoringEqualsRowPrediction() throws {
-    let model = try LightGBMModel.load(try String(contentsOf: Self.fixtures.appendingPathComponent("lgb_binary.txt"), encoding: .utf8),
-                                       version: "m")
-    let rows = try Self.rows("lgb_binary")
+  /// The packed, blocked scoring loop equals the reference traversal on single-precision inputs.
+  @Test(arguments: ["lgb_binary", "lgb_regression_zero_missing", "lgb_lambdarank", "xgb_binary", "xgb_regression", "xgb_ndcg"])
+  func matrixScoringEqualsRowPrediction(name: String) throws {
+    let model = try ModelFile.load(path: Self.fixtures.appendingPathComponent(name + (name.hasPrefix("lgb") ? ".txt" : ".json")).path)
+      as! TreeEnsemble
+    let rows = try Self.rows(name)
     var matrix = FeatureMatrix(columns: 8)
     matrix.reset(rows: rows.count)
     for (r, (features, _)) in rows.enumerated() { for c in 0..<8 { matrix[r, c] = Float(features[c]) } }
