@@ -23,6 +23,8 @@ struct PackedForest: Sendable {
   static let featureMask: UInt32 = 0x0FFF_FFFF
   static let categoricalBit: UInt32 = 1 << 28
   static let defaultLeftBit: UInt32 = 1 << 31
+  /// Rows walked together through one tree.
+  static let lanes = 8
 
   let nodes: [Node]
   let leaves: [Double]
@@ -72,28 +74,40 @@ struct PackedForest: Sendable {
               for r in start..<end { out[r] += leaves[Int(~root)] }
               continue
             }
-            for r in start..<end {
-              let row = values.baseAddress! + r * columns
-              var i = root
-              switch semantics {
-              case .xgboost:
-                while i >= 0 {
-                  let n = nodes[Int(i)]
-                  let x = row[Int(n.word & Self.featureMask)]
-                  let left = x.isNaN ? (n.word & Self.defaultLeftBit) != 0 : x < n.threshold
-                  i = left ? n.left : n.right
+            // Walk the block's rows through this tree together, one level per pass: the rows'
+            // node loads are independent, so the processor overlaps their cache misses.
+            var r = start
+            while r < end {
+              let lanes = min(Self.lanes, end - r)
+              var cursor = (root, root, root, root, root, root, root, root)
+              withUnsafeMutableBytes(of: &cursor) { raw in
+                let at = raw.bindMemory(to: Int32.self)
+                var active = true
+                while active {
+                  active = false
+                  for k in 0..<lanes where at[k] >= 0 {
+                    let n = nodes[Int(at[k])]
+                    let row = values.baseAddress! + (r + k) * columns
+                    let left: Bool
+                    switch semantics {
+                    case .xgboost:
+                      // Branch-free: a NaN compares false, and then the default direction decides.
+                      let x = row[Int(n.word & Self.featureMask)]
+                      let less = UInt32(truncatingIfNeeded: (x < n.threshold) ? 1 : 0)
+                      let missingLeft = UInt32(truncatingIfNeeded: (x != x) ? 1 : 0) & (n.word >> 31)
+                      left = (less | missingLeft) != 0
+                    case .lightgbm:
+                      let x = Double(row[Int(n.word & Self.featureMask)])
+                      left = (n.word & Self.categoricalBit) != 0
+                        ? Self.categoryLeft(x, bitsets[Int(n.thresholdDouble)]) : Self.numericalLeft(x, n)
+                    }
+                    at[k] = left ? n.left : n.right
+                    active = active || at[k] >= 0
+                  }
                 }
-              case .lightgbm:
-                while i >= 0 {
-                  let n = nodes[Int(i)]
-                  let x = Double(row[Int(n.word & Self.featureMask)])
-                  let left = (n.word & Self.categoricalBit) != 0
-                    ? Self.categoryLeft(x, bitsets[Int(n.thresholdDouble)])
-                    : Self.numericalLeft(x, n)
-                  i = left ? n.left : n.right
-                }
+                for k in 0..<lanes { out[r + k] += leaves[Int(~at[k])] }
               }
-              out[r] += leaves[Int(~i)]
+              r += lanes
             }
           }
           start = end
@@ -102,12 +116,19 @@ struct PackedForest: Sendable {
     }
   }
 
+  /// LightGBM's NumericalDecision, branch-free: a NaN becomes 0 unless the missing type is NaN; a
+  /// zero (missing type Zero) or a NaN (missing type NaN) takes the default direction.
   @inline(__always) static func numericalLeft(_ value: Double, _ n: Node) -> Bool {
     let missing = (n.word >> 29) & 3
-    var x = value
-    if x.isNaN && missing != 2 { x = 0 }
-    if (missing == 1 && abs(x) <= 1e-35) || (missing == 2 && x.isNaN) { return (n.word & defaultLeftBit) != 0 }
-    return x <= n.thresholdDouble
+    let nan: UInt32 = value != value ? 1 : 0
+    let nanIsMissing: UInt32 = missing == 2 ? 1 : 0
+    let x = (nan & ~nanIsMissing) != 0 ? 0 : value
+    let zeroIsMissing: UInt32 = missing == 1 ? 1 : 0
+    let zero: UInt32 = abs(x) <= 1e-35 ? 1 : 0
+    let useDefault = (zeroIsMissing & zero) | (nanIsMissing & nan)
+    let less: UInt32 = x <= n.thresholdDouble ? 1 : 0
+    let defaultLeft = n.word >> 31
+    return ((useDefault & defaultLeft) | (~useDefault & 1 & less)) != 0
   }
 
   @inline(__always) static func categoryLeft(_ x: Double, _ bits: [UInt32]) -> Bool {
