@@ -82,7 +82,7 @@ let package = Package(
     // Layer 7
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore",
-                           "Recall",
+                           "Recall", "Ranking",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
@@ -114,7 +114,7 @@ let package = Package(
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "Ranking", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",

@@ -3,6 +3,7 @@ import FeatureStore
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import Ranking
 import Recall
 import Serving
 
@@ -17,7 +18,7 @@ public struct EmbeddedDefault: Sendable {
   /// Generates the demo store and builds the engine. Costs about a second for the standard size in
   /// a release build (O(items + events)).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
-              subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
+              subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -31,7 +32,7 @@ public struct EmbeddedDefault: Sendable {
     self.store = store
     self.featureStore = featureStore
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
-                                activity: featureStore, events: featureStore, storeName: "embedded",
+                                activity: featureStore, events: featureStore, model: model, storeName: "embedded",
                                 subQueries: subQueries, now: now)
   }
 }

@@ -2,6 +2,7 @@ import FeatureStore
 import FunnelCore
 import FunnelGRPC
 import Logging
+import Ranking
 import Recall
 import RedisStore
 import ServiceLifecycle
@@ -25,6 +26,7 @@ public enum FunnelApplication {
     let clock = ContinuousClock()
     let start = clock.now
     let subQueries = try await makeSubQueryResolver(options, logger: logger)
+    let model = try loadModel(options, logger: logger)
     let engine: ServingEngine
     let featureStore: EmbeddedFeatureStore
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -34,13 +36,14 @@ public enum FunnelApplication {
       let generation = try await source.loadGeneration()
       featureStore = EmbeddedFeatureStore()
       engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
-                             activity: featureStore, events: featureStore, storeName: "embedded", subQueries: subQueries)
+                             activity: featureStore, events: featureStore, model: model, storeName: "embedded",
+                             subQueries: subQueries)
       services.append(.init(service: GenerationWatcher(source: source, engine: engine,
                                                        interval: .seconds(options.indexPollSeconds), logger: logger)))
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
-                                         configuration: options.serving, subQueries: subQueries)
+                                         configuration: options.serving, subQueries: subQueries, model: model)
       featureStore = embedded.featureStore
       engine = embedded.engine
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
@@ -66,6 +69,24 @@ public enum FunnelApplication {
       try await tasks.waitForAll()
     }
     logger.info("funnel stopped")
+  }
+
+  /// The ranking model: `--model FILE` (XGBoost JSON, LightGBM text, funnel-linear JSON) or the
+  /// built-in one. Model features the pipeline does not compute are scored as missing, and logged.
+  static func loadModel(_ options: ServerOptions, logger: Logger) throws -> any ScoringModel {
+    guard let path = options.modelPath else { return BuiltinModel.model }
+    let model: any ScoringModel
+    do {
+      model = try ModelFile.load(path: path)
+    } catch let error as RankingError {
+      throw FunnelError(.invalidArgument, "--model: \(error.message)")
+    }
+    let unknown = model.schema.names.filter { !CandidateRanker.knownFeatures.contains($0) }
+    logger.info("ranking model loaded", metadata: [
+      "model": "\(model.version)", "features": "\(model.schema.count)",
+      "missing_features": "\(unknown.isEmpty ? "none" : unknown.prefix(8).joined(separator: ","))",
+    ])
+    return model
   }
 
   /// The filter sub-query resolver: an in-process LRU, and with `--redis` a shared Redis level.

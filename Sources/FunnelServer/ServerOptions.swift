@@ -22,6 +22,8 @@ public struct ServerOptions: Sendable {
   public var indexPollSeconds = 10
   /// Verify every index file's checksum when loading a generation (O(size)).
   public var verifyIndexChecksums = true
+  /// Ranking model file (default: the built-in model).
+  public var modelPath: String?
   /// Pipeline settings.
   public var serving = ServingConfiguration()
 

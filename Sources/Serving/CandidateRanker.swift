@@ -24,6 +24,9 @@ public struct CandidateRanker: Sendable {
     case recallRule = "recall_rule"
   }
 
+  /// Names of the features the ranker computes (a model's other features are scored as missing).
+  public static let knownFeatures = Set(FeatureKind.allCases.map(\.rawValue))
+
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
   public init(model: any ScoringModel) {
     self.model = model

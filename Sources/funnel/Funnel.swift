@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Serve the newest index generation under this directory (instead of the demo shop).") var index: String?
   @Option(help: "Seconds between looks for a newer generation under --index.") var indexPollSeconds: Int?
   @Flag(help: "Skip checksum verification when loading generations (faster opens of large indexes).") var noVerifyIndex = false
+  @Option(help: "Ranking model: XGBoost JSON, LightGBM text or funnel-linear JSON (default: built-in).") var model: String?
   @Option(help: "Items in the embedded demo catalog.") var demoItems: Int?
   @Option(help: "Users with a history in the embedded demo catalog.") var demoUsers: Int?
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -61,6 +62,7 @@ struct Serve: AsyncParsableCommand {
       if let demoItems { options.demoItems = demoItems }
       if let demoUsers { options.demoUsers = demoUsers }
       if let index { options.indexDirectory = index }
+      if let model { options.modelPath = model }
       if let indexPollSeconds { options.indexPollSeconds = indexPollSeconds }
       if noVerifyIndex { options.verifyIndexChecksums = false }
       try await FunnelApplication.serve(options, logger: logger)

@@ -1,8 +1,15 @@
 import FeatureStore
 import FunnelCore
 import FunnelTestSupport
+import IndexFormat
+import Ranking
 import Serving
 import Testing
+
+struct FixedSource: IndexGenerationSource {
+  let generation: IndexGeneration
+  func loadGeneration() async throws -> IndexGeneration { generation }
+}
 
 @Suite struct ServingEngineTests {
   static func activeUser() -> UserID {
@@ -127,6 +134,22 @@ import Testing
     #expect(clock.now - start < .seconds(20), "the slow store must not hold the answer")
     #expect(answer.degraded)
     #expect(answer.items.count == 10)
+  }
+
+  @Test func aLoadedModelRanksWithTheFeaturesItNames() async throws {
+    // A model over one computed feature and one the pipeline does not know (scored as missing).
+    let model = try LinearModel(version: "popularity-only", schema: FeatureSchema(["item_popularity", "unknown_feature"]),
+                                weights: [1, 5], bias: 0, logistic: false)
+    let (base, store) = TestEngines.engine()
+    let engine = ServingEngine(generation: base.generation, generationSource: FixedSource(generation: base.generation),
+                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs })
+    let answer = try await engine.recommend(RecommendInput(userID: "U-1", scene: .home, count: 10))
+    #expect(answer.modelVersion == "popularity-only")
+    let g = engine.generation
+    for item in answer.items {
+      let doc = try #require(g.items.doc(for: item.itemID))
+      #expect(Float(item.score) == g.popularity.itemPopularity[doc.index], "score is the item's popularity alone")
+    }
   }
 
   @Test func searchFindsMatchingItems() async throws {
