@@ -42,11 +42,14 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
       let clock = ContinuousClock()
       let start = clock.now
       let (previous, current) = try await engine.reload()
+      let (previousModel, currentModel) = try await engine.reloadModel()
       let took = clock.now - start
       logger.info("reloaded index", metadata: ["previous": "\(previous)", "current": "\(current)", "took": "\(took)"])
       var out = Funnel_V1_ReloadResponse()
       out.previousIndexVersion = previous
       out.indexVersion = current
+      out.previousModelVersion = previousModel
+      out.modelVersion = currentModel
       out.tookMicros = UInt64(took.components.seconds) * 1_000_000 + UInt64(took.components.attoseconds / 1_000_000_000_000)
       return out
     }

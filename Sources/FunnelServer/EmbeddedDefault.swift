@@ -19,6 +19,7 @@ public struct EmbeddedDefault: Sendable {
   /// a release build (O(items + events)).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
+              modelSource: (any ModelSource)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -32,7 +33,8 @@ public struct EmbeddedDefault: Sendable {
     self.store = store
     self.featureStore = featureStore
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
-                                activity: featureStore, events: featureStore, model: model, storeName: "embedded",
+                                activity: featureStore, events: featureStore, model: model, modelSource: modelSource,
+                                storeName: "embedded",
                                 subQueries: subQueries, now: now)
   }
 }

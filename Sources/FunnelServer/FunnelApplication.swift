@@ -26,7 +26,8 @@ public enum FunnelApplication {
     let clock = ContinuousClock()
     let start = clock.now
     let subQueries = try await makeSubQueryResolver(options, logger: logger)
-    let model = try loadModel(options, logger: logger)
+    let registry = options.modelRegistry.map { ModelRegistrySource(root: $0, name: options.modelName) }
+    let model = try await registry?.loadModel() ?? loadModel(options, logger: logger)
     let engine: ServingEngine
     let featureStore: EmbeddedFeatureStore
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -36,18 +37,23 @@ public enum FunnelApplication {
       let generation = try await source.loadGeneration()
       featureStore = EmbeddedFeatureStore()
       engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
-                             activity: featureStore, events: featureStore, model: model, storeName: "embedded",
-                             subQueries: subQueries)
-      services.append(.init(service: GenerationWatcher(source: source, engine: engine,
-                                                       interval: .seconds(options.indexPollSeconds), logger: logger)))
+                             activity: featureStore, events: featureStore, model: model, modelSource: registry,
+                             storeName: "embedded", subQueries: subQueries)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
-                                         configuration: options.serving, subQueries: subQueries, model: model)
+                                         configuration: options.serving, subQueries: subQueries, model: model,
+                                         modelSource: registry)
       featureStore = embedded.featureStore
       engine = embedded.engine
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
     }
+    let indexSource = options.indexDirectory.map { IndexDirectorySource(root: $0, verifyChecksums: options.verifyIndexChecksums) }
+    if indexSource != nil || registry != nil {
+      services.append(.init(service: GenerationWatcher(source: indexSource, models: registry, engine: engine,
+                                                       interval: .seconds(options.indexPollSeconds), logger: logger)))
+    }
+    description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)

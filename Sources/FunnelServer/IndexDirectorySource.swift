@@ -32,36 +32,51 @@ public struct IndexDirectorySource: IndexGenerationSource {
   }
 }
 
-/// Polls an index directory and reloads the engine when a newer generation appears. A generation
-/// that fails to open is logged and skipped until an even newer one appears; the current one keeps
-/// serving. A lifecycle `Service`: it stops at graceful shutdown.
+/// Polls an index directory and a model registry, and reloads the engine when a newer generation or
+/// model version appears. One that fails to load is logged and skipped until an even newer one
+/// appears; the current one keeps serving. A lifecycle `Service`: it stops at graceful shutdown.
 public struct GenerationWatcher: Service {
-  let source: IndexDirectorySource
+  let source: IndexDirectorySource?
+  let models: ModelRegistrySource?
   let engine: ServingEngine
   let interval: Duration
   let logger: Logger
 
-  /// A watcher checking `source` every `interval`.
-  public init(source: IndexDirectorySource, engine: ServingEngine, interval: Duration, logger: Logger) {
+  /// A watcher checking `source` and `models` every `interval`.
+  public init(source: IndexDirectorySource?, models: ModelRegistrySource?, engine: ServingEngine, interval: Duration,
+              logger: Logger) {
     self.source = source
+    self.models = models
     self.engine = engine
     self.interval = interval
     self.logger = logger
   }
 
   public func run() async throws {
-    var failed: String?
+    var failedIndex: String?
+    var failedModel: String?
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       try? await Task.sleep(for: interval)
-      guard let newest = GenerationDirectory.generations(under: source.root).last,
-            newest != engine.generation.version, newest != failed else { continue }
-      do {
-        let (previous, current) = try await engine.reload()
-        logger.info("index reloaded", metadata: ["previous": "\(previous)", "current": "\(current)"])
-      } catch {
-        failed = newest
-        logger.error("new index generation refused; the previous one keeps serving",
-                     metadata: ["generation": "\(newest)", "error": "\(error)"])
+      if let source, let newest = GenerationDirectory.generations(under: source.root).last,
+         newest != engine.generation.version, newest != failedIndex {
+        do {
+          let (previous, current) = try await engine.reload()
+          logger.info("index reloaded", metadata: ["previous": "\(previous)", "current": "\(current)"])
+        } catch {
+          failedIndex = newest
+          logger.error("new index generation refused; the previous one keeps serving",
+                       metadata: ["generation": "\(newest)", "error": "\(error)"])
+        }
+      }
+      if let models, let newest = models.newestVersion, newest != engine.ranker.model.version, newest != failedModel {
+        do {
+          let (previous, current) = try await engine.reloadModel()
+          logger.info("model reloaded", metadata: ["previous": "\(previous)", "current": "\(current)"])
+        } catch {
+          failedModel = newest
+          logger.error("new model version refused; the previous one keeps serving",
+                       metadata: ["model": "\(newest)", "error": "\(error)"])
+        }
       }
     }
   }

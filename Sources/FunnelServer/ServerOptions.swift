@@ -24,6 +24,10 @@ public struct ServerOptions: Sendable {
   public var verifyIndexChecksums = true
   /// Ranking model file (default: the built-in model).
   public var modelPath: String?
+  /// Model registry directory (`ROOT/NAME/VERSION/model.*`); its newest version wins over `modelPath`.
+  public var modelRegistry: String?
+  /// The registry's model name to serve.
+  public var modelName = "ranker"
   /// Pipeline settings.
   public var serving = ServingConfiguration()
 

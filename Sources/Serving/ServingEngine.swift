@@ -13,6 +13,12 @@ public protocol IndexGenerationSource: Sendable {
   func loadGeneration() async throws -> IndexGeneration
 }
 
+/// Loads the newest ranking model (a model registry directory). Thread-safe.
+public protocol ModelSource: Sendable {
+  /// Loads the newest model; throws a `FunnelError` naming the file at fault.
+  func loadModel() async throws -> any ScoringModel
+}
+
 /// The serving pipeline with no transport: validation, user context, recall, filtering, ranking,
 /// re-ranking; plus event ingestion, reload and status for the admin API.
 ///
@@ -21,7 +27,8 @@ public protocol IndexGenerationSource: Sendable {
 public final class ServingEngine: Sendable {
   public let configuration: ServingConfiguration
   let validator: RequestValidator
-  let ranker: CandidateRanker
+  let currentRanker: Mutex<CandidateRanker>
+  let modelSource: (any ModelSource)?
   let activity: any UserActivitySource
   let events: any EventSink
   let generationSource: any IndexGenerationSource
@@ -39,12 +46,13 @@ public final class ServingEngine: Sendable {
   ///   - now: the wall clock in Unix ms (a parameter so tests can fix time).
   public init(configuration: ServingConfiguration = ServingConfiguration(), generation: IndexGeneration,
               generationSource: any IndexGenerationSource, activity: any UserActivitySource, events: any EventSink,
-              model: any ScoringModel = BuiltinModel.model, storeName: String,
+              model: any ScoringModel = BuiltinModel.model, modelSource: (any ModelSource)? = nil, storeName: String,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
     self.configuration = configuration
     self.validator = RequestValidator(limits: configuration.limits)
-    self.ranker = CandidateRanker(model: model)
+    self.currentRanker = Mutex(CandidateRanker(model: model))
+    self.modelSource = modelSource
     self.activity = activity
     self.events = events
     self.generationSource = generationSource
@@ -63,6 +71,9 @@ public final class ServingEngine: Sendable {
 
   /// The generation serving now.
   public var generation: IndexGeneration { current.withLock { $0 } }
+
+  /// The ranker (model and its feature plan) serving now; a request keeps the one it started with.
+  public var ranker: CandidateRanker { currentRanker.withLock { $0 } }
 
   /// Answers a Recommend call. Throws `FunnelError` (invalid input, unknown anchor item).
   public func recommend(_ input: RecommendInput) async throws -> ServingAnswer {
@@ -93,6 +104,20 @@ public final class ServingEngine: Sendable {
     }
     let stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
     return TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
+  }
+
+  /// Loads the newest model from the model source (if any) and swaps it in: the new model is fully
+  /// loaded before the old one is released; a broken one is refused and the old one keeps serving.
+  /// Returns (previous version, new version).
+  public func reloadModel() async throws -> (previous: String, current: String) {
+    guard let modelSource else { let v = ranker.model.version; return (v, v) }
+    let next = CandidateRanker(model: try await modelSource.loadModel())
+    let previous = currentRanker.withLock { slot in
+      let old = slot.model.version
+      slot = next
+      return old
+    }
+    return (previous, next.model.version)
   }
 
   /// Loads a new generation and swaps it in; the old one keeps serving if loading fails.

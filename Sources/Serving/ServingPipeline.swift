@@ -7,6 +7,7 @@ extension ServingEngine {
   /// Runs steps 2-5 of the request path for a validated request.
   func run(_ request: ValidatedRequest) async throws -> ServingAnswer {
     let generation = self.generation
+    let ranker = self.ranker
     var debug = DebugReport()
     let total = Stopwatch()
 

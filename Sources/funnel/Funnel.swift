@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds between looks for a newer generation under --index.") var indexPollSeconds: Int?
   @Flag(help: "Skip checksum verification when loading generations (faster opens of large indexes).") var noVerifyIndex = false
   @Option(help: "Ranking model: XGBoost JSON, LightGBM text or funnel-linear JSON (default: built-in).") var model: String?
+  @Option(help: "Model registry DIR/NAME/VERSION/model.{json,txt}; the newest version serves and is reloaded hot.") var models: String?
+  @Option(help: "Model name in the registry.") var modelName: String?
   @Option(help: "Items in the embedded demo catalog.") var demoItems: Int?
   @Option(help: "Users with a history in the embedded demo catalog.") var demoUsers: Int?
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -63,6 +65,8 @@ struct Serve: AsyncParsableCommand {
       if let demoUsers { options.demoUsers = demoUsers }
       if let index { options.indexDirectory = index }
       if let model { options.modelPath = model }
+      if let models { options.modelRegistry = models }
+      if let modelName { options.modelName = modelName }
       if let indexPollSeconds { options.indexPollSeconds = indexPollSeconds }
       if noVerifyIndex { options.verifyIndexChecksums = false }
       try await FunnelApplication.serve(options, logger: logger)

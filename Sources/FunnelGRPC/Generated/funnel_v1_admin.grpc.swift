@@ -5,7 +5,9 @@
 /// - Reload loads the newest index generation (with --index: the newest under the directory, checksums
 ///   verified; embedded: a rebuild from the catalog and every tracked event). The old generation keeps
 ///   serving until the new one is ready, and a failed reload leaves it serving (FAILED_PRECONDITION
-///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION.
+///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION. With a
+///   model registry (--models), the newest model version is loaded too, before the old one is released;
+///   requests in flight finish on the model they started with.
 /// - ForgetUser removes a user's profile and behaviour history (right to be forgotten); it is
 ///   idempotent, and NOT_FOUND is never returned for an unknown user (forgetting twice is fine).
 

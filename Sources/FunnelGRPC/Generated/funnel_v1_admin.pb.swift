@@ -15,7 +15,9 @@
 /// - Reload loads the newest index generation (with --index: the newest under the directory, checksums
 ///   verified; embedded: a rebuild from the catalog and every tracked event). The old generation keeps
 ///   serving until the new one is ready, and a failed reload leaves it serving (FAILED_PRECONDITION
-///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION.
+///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION. With a
+///   model registry (--models), the newest model version is loaded too, before the old one is released;
+///   requests in flight finish on the model they started with.
 /// - ForgetUser removes a user's profile and behaviour history (right to be forgotten); it is
 ///   idempotent, and NOT_FOUND is never returned for an unknown user (forgetting twice is fine).
 
@@ -101,6 +103,11 @@ public nonisolated struct Funnel_V1_ReloadResponse: Sendable {
   public var indexVersion: String = String()
 
   public var tookMicros: UInt64 = 0
+
+  public var previousModelVersion: String = String()
+
+  /// with --models: the newest version in the registry
+  public var modelVersion: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -260,7 +267,7 @@ nonisolated extension Funnel_V1_ReloadRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Funnel_V1_ReloadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReloadResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}previous_index_version\0\u{3}index_version\0\u{3}took_micros\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}previous_index_version\0\u{3}index_version\0\u{3}took_micros\0\u{3}previous_model_version\0\u{3}model_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -271,6 +278,8 @@ nonisolated extension Funnel_V1_ReloadResponse: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeSingularStringField(value: &self.previousIndexVersion) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.indexVersion) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.tookMicros) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.previousModelVersion) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       default: break
       }
     }
@@ -286,6 +295,12 @@ nonisolated extension Funnel_V1_ReloadResponse: SwiftProtobuf.Message, SwiftProt
     if self.tookMicros != 0 {
       try visitor.visitSingularUInt64Field(value: self.tookMicros, fieldNumber: 3)
     }
+    if !self.previousModelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousModelVersion, fieldNumber: 4)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -293,6 +308,8 @@ nonisolated extension Funnel_V1_ReloadResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.previousIndexVersion != rhs.previousIndexVersion {return false}
     if lhs.indexVersion != rhs.indexVersion {return false}
     if lhs.tookMicros != rhs.tookMicros {return false}
+    if lhs.previousModelVersion != rhs.previousModelVersion {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
