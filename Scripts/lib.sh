@@ -65,7 +65,13 @@ funnel_stop_stores() {
     [ -f "$f" ] || continue
     kill "$(cat "$f")" 2>/dev/null || true
   done
-  sleep 0.2
+  # Give each a few seconds to exit cleanly before forcing it.
+  for _ in $(seq 1 30); do
+    alive=no
+    for f in "$FUNNEL_RUN"/*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && alive=yes; done
+    [ "$alive" = no ] && break
+    sleep 0.1
+  done
   for f in "$FUNNEL_RUN"/*.pid; do
     [ -f "$f" ] || continue
     kill -9 "$(cat "$f")" 2>/dev/null || true
