@@ -69,7 +69,8 @@ extension ServingEngine {
 
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     stage = Stopwatch()
-    let ranked = ranker.rank(kept, profile: profile, generation: generation)
+    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation),
+                                         candidates: kept, generation: generation)
     debug.rankedCandidates = ranked.count
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
     stage = Stopwatch()
@@ -77,11 +78,22 @@ extension ServingEngine {
       ? Array(ranked.prefix(request.count))
       : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
                                   maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
-    let answerItems = chosen.map { (index, score) in
+    var answerItems = chosen.map { (index, score) in
       let candidate = kept[index]
       return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
                         reasons: reasons(candidate, request: request, profile: profile, anchors: anchors,
                                          generation: generation))
+    }
+    // Pins go first, in order: known, in stock, not excluded; they displace the last items.
+    let pinned = request.rules.pins.filter { id in
+      guard let doc = items.doc(for: id) else { return false }
+      return items.inStock(doc) && !dropped.contains(doc)
+    }
+    if !pinned.isEmpty {
+      let top = answerItems.first?.score ?? 1
+      answerItems.removeAll { pinned.contains($0.itemID) }
+      answerItems.insert(contentsOf: pinned.map { RankedItem(itemID: $0, score: top, channels: ["pinned"], reasons: ["pinned"]) }, at: 0)
+      answerItems = Array(answerItems.prefix(request.count))
     }
     debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
     debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))

@@ -90,6 +90,8 @@ public struct ValidatedRequest: Sendable {
   public var queryTerms: [String]
   public var query: String
   public var debug: Bool
+  /// Boosts and pins from the context.
+  public var rules = BusinessRules()
 }
 
 /// Validates inputs against `RequestLimits`. Every failure is `FunnelError.invalidArgument` with a
@@ -119,9 +121,12 @@ public struct RequestValidator: Sendable {
     if scene == .itemPage, anchors.isEmpty {
       throw FunnelError.invalidArgument(field: "anchor_item_ids", "item_page needs the id of the item being viewed")
     }
-    return ValidatedRequest(scene: scene, userID: input.userID, sessionID: input.sessionID, count: count,
-                            context: input.context, filter: filter, excluded: Set(excluded), anchors: anchors,
-                            queryTerms: [], query: "", debug: input.debug)
+    var request = ValidatedRequest(scene: scene, userID: input.userID, sessionID: input.sessionID, count: count,
+                                   context: input.context, filter: filter, excluded: Set(excluded), anchors: anchors,
+                                   queryTerms: [], query: "", debug: input.debug)
+    request.rules = try BusinessRules(context: input.context)
+    for (i, id) in request.rules.pins.enumerated() { try checkID(id, field: "context[pin][\(i)]", required: true) }
+    return request
   }
 
   /// Validates a Search call.
@@ -138,9 +143,12 @@ public struct RequestValidator: Sendable {
     try checkContext(input.context)
     let filter = try FilterParser.parse(input.filter)
     let excluded = try checkIDList(input.excludeItemIDs, field: "exclude_item_ids", max: limits.maxExcludeIDs)
-    return ValidatedRequest(scene: .search, userID: input.userID, sessionID: input.sessionID, count: count,
-                            context: input.context, filter: filter, excluded: Set(excluded), anchors: [],
-                            queryTerms: terms, query: input.query, debug: input.debug)
+    var request = ValidatedRequest(scene: .search, userID: input.userID, sessionID: input.sessionID, count: count,
+                                   context: input.context, filter: filter, excluded: Set(excluded), anchors: [],
+                                   queryTerms: terms, query: input.query, debug: input.debug)
+    request.rules = try BusinessRules(context: input.context)
+    for (i, id) in request.rules.pins.enumerated() { try checkID(id, field: "context[pin][\(i)]", required: true) }
+    return request
   }
 
   /// Checks one id: 1...maxIDBytes UTF-8 bytes (0 allowed when not `required`), no control characters.

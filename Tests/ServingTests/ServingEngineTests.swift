@@ -152,6 +152,34 @@ struct FixedSource: IndexGenerationSource {
     }
   }
 
+  @Test func boostsAndPinsReorderTheAnswer() async throws {
+    let (engine, _) = TestEngines.engine()
+    let plain = try await engine.recommend(RecommendInput(userID: "U-7", scene: .home, count: 10))
+    let g = engine.generation
+    let last = try #require(plain.items.last)
+    let brand = g.items.item(try #require(g.items.doc(for: last.itemID))).brand
+    let boosted = try await engine.recommend(RecommendInput(userID: "U-7", scene: .home, count: 10,
+                                                            context: ["boost.brand.\(brand)": "10"]))
+    let firstBrand = g.items.item(try #require(g.items.doc(for: boosted.items[0].itemID))).brand
+    #expect(firstBrand == brand, "a 10x brand boost lifts that brand to the top")
+
+    let pinned = try await engine.recommend(RecommendInput(userID: "U-7", scene: .home, count: 10,
+                                                           context: ["pin": "\(last.itemID), no-such-item"]))
+    #expect(pinned.items.count == 10)
+    #expect(pinned.items[0].itemID == last.itemID && pinned.items[0].channels == ["pinned"])
+    #expect(Set(pinned.items.map(\.itemID)).count == 10, "no duplicates after pinning")
+  }
+
+  @Test(arguments: [("boost.colour.red", "2"), ("boost.brand.x", "0"), ("boost.brand.x", "lots"), ("boost.brand.", "2"),
+                    ("pin", "a,b,c,d,e,f,g,h,i,j,k")])
+  func badRulesAreInvalidArgument(key: String, value: String) async throws {
+    let (engine, _) = TestEngines.engine()
+    let error = await #expect(throws: FunnelError.self) {
+      try await engine.recommend(RecommendInput(userID: "U-1", scene: .home, context: [key: value]))
+    }
+    #expect(error?.message.hasPrefix("context[\(key)]") == true, "\(error?.message ?? "")")
+  }
+
   @Test func searchFindsMatchingItems() async throws {
     let (engine, _) = TestEngines.engine()
     let answer = try await engine.search(SearchInput(query: "mug", count: 5, debug: true))

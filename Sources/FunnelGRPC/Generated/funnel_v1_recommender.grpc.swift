@@ -5,7 +5,10 @@
 ///   session_id is optional (empty = none).
 /// - count is 1..1000; 0 means the default of 20. Anything else: INVALID_ARGUMENT.
 /// - At most 1000 exclude_item_ids and 50 anchor_item_ids; at most 32 context entries, each key
-///   1..64 bytes and value up to 256 bytes.
+///   1..64 bytes and value up to 256 bytes. Context keys that re-rank (business rules, after the model):
+///   "boost.brand.NAME" / "boost.category.PATH" = factor in (0, 10] multiplies matching items' scores;
+///   "pin" = up to 10 comma-separated item ids put first, in order (unknown, out-of-stock or excluded
+///   ids are skipped). A malformed rule is INVALID_ARGUMENT naming context[KEY].
 /// - filter is a rule expression (see FILTER SYNTAX below), at most 2048 bytes; a malformed one is
 ///   INVALID_ARGUMENT with the byte offset of the error in the message.
 /// - Errors map to gRPC status codes: INVALID_ARGUMENT (bad request field, named in the message),
