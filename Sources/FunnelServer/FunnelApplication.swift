@@ -87,7 +87,7 @@ public enum FunnelApplication {
     } catch let error as RankingError {
       throw FunnelError(.invalidArgument, "--model: \(error.message)")
     }
-    let unknown = model.schema.names.filter { !CandidateRanker.knownFeatures.contains($0) }
+    let unknown = model.schema.names.filter { !CandidateRanker.knows($0) }
     logger.info("ranking model loaded", metadata: [
       "model": "\(model.version)", "features": "\(model.schema.count)",
       "missing_features": "\(unknown.isEmpty ? "none" : unknown.prefix(8).joined(separator: ","))",

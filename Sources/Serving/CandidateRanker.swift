@@ -12,7 +12,17 @@ import Darwin
 public struct CandidateRanker: Sendable {
   /// The model that scores; its schema decides which features are filled.
   public let model: any ScoringModel
-  private let plan: [FeatureKind?]
+  private let plan: [FeatureSource]
+
+  /// Where one column of the model's matrix comes from, decided once per model.
+  enum FeatureSource: Sendable {
+    /// Computed per candidate from the candidate, the user profile and the index.
+    case computed(FeatureKind)
+    /// A number from the request context (`context.KEY`), the same for every candidate.
+    case context(String)
+    /// Not available: left missing (NaN), which tree models route by their default direction.
+    case missing
+  }
 
   /// Features the ranker knows how to compute. Columns the model names but the ranker does not know
   /// stay missing (NaN), which tree models handle by their default direction.
@@ -21,27 +31,44 @@ public struct CandidateRanker: Sendable {
     case recallText = "recall_text", channelCount = "channel_count", affinity = "user_category_affinity"
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
     case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
-    case recallRule = "recall_rule"
+    case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen"
   }
 
-  /// Names of the features the ranker computes (a model's other features are scored as missing).
+  /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
+  /// scored as missing).
   public static let knownFeatures = Set(FeatureKind.allCases.map(\.rawValue))
+
+  /// Whether the ranker can fill a feature of this name.
+  public static func knows(_ name: String) -> Bool { knownFeatures.contains(name) || name.hasPrefix("context.") }
 
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
   public init(model: any ScoringModel) {
     self.model = model
-    self.plan = model.schema.names.map { FeatureKind(rawValue: $0) }
+    self.plan = model.schema.names.map { name in
+      if let kind = FeatureKind(rawValue: name) { return .computed(kind) }
+      if name.hasPrefix("context.") { return .context(String(name.dropFirst("context.".count))) }
+      return .missing
+    }
   }
 
   /// Scores `candidates` for `profile`; returns (candidate index, score) best first.
   /// O(candidates * features + candidates log candidates).
-  public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration) -> [(Int, Float)] {
+  public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
+                   context: [String: String] = [:]) -> [(Int, Float)] {
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
+    // Request-level columns are looked up once, not per cell.
+    let constants: [Float?] = plan.map { source in
+      guard case .context(let key) = source else { return nil }
+      return context[key].flatMap(Float.init) ?? .nan
+    }
     for (row, candidate) in candidates.enumerated() {
-      for (column, kind) in plan.enumerated() {
-        guard let kind else { continue }
-        matrix[row, column] = value(kind, candidate, profile, generation)
+      for (column, source) in plan.enumerated() {
+        switch source {
+        case .computed(let kind): matrix[row, column] = value(kind, candidate, profile, generation)
+        case .context: matrix[row, column] = constants[column] ?? .nan
+        case .missing: continue
+        }
       }
     }
     var scores = [Float](repeating: 0, count: candidates.count)
@@ -71,6 +98,9 @@ public struct CandidateRanker: Sendable {
     case .price: return Float(items.price(c.doc))
     case .inStock: return items.inStock(c.doc) ? 1 : 0
     case .popularity: return generation.popularity.itemPopularity[c.doc.index]
+    case .secondsSinceSeen:
+      guard let seen = profile.lastSeenMs[c.doc] else { return .nan }
+      return Float(max(0, profile.asOfMs - seen)) / 1000
     }
   }
 

@@ -69,7 +69,7 @@ extension ServingEngine {
 
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     stage = Stopwatch()
-    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation),
+    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context),
                                          candidates: kept, generation: generation)
     debug.rankedCandidates = ranked.count
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))

@@ -17,6 +17,9 @@ public struct UserProfile: Sendable {
   /// Interest-weighted mean price of interacted items, or nil with no history.
   public var typicalPrice: Double?
   public var purchased: Set<DocID> = []
+  /// When the user last interacted with each item (Unix ms), and the time the profile describes.
+  public var lastSeenMs: [DocID: Int64] = [:]
+  public var asOfMs: Int64 = 0
   /// Purchased items with decayed purchase interest (best = 1), strongest first.
   public var purchases: [(doc: DocID, weight: Float)] = []
   public var viewed: Set<DocID> = []
@@ -31,6 +34,7 @@ public struct UserProfile: Sendable {
   /// Interactions with items unknown to `generation` are ignored. O(recent * category depth).
   public init(recent: [RecentInteraction], generation: IndexGeneration, nowMs: Int64, maxSeeds: Int = 20) {
     let items = generation.items
+    asOfMs = nowMs
     let decayPerMs = log(2) / (Self.halfLifeHours * 3_600_000)
     var interest: [DocID: Float] = [:]
     var bought: [DocID: Float] = [:]
@@ -42,6 +46,7 @@ public struct UserProfile: Sendable {
       let w = interaction.kind.interestWeight * Float(exp(-decayPerMs * age))
       guard w > 0 else { continue }
       interest[doc, default: 0] += w
+      lastSeenMs[doc] = max(lastSeenMs[doc] ?? .min, interaction.timestampMs)
       Self.forEachAncestor(of: items.leafCategory(doc), in: items) { key, depth in
         categoryAffinity[key, default: 0] += w
         depthTotals[depth, default: 0] += w

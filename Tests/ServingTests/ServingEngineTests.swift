@@ -152,6 +152,23 @@ struct FixedSource: IndexGenerationSource {
     }
   }
 
+  @Test func contextAndCrossFeaturesReachTheModel() async throws {
+    let model = try LinearModel(version: "ctx", schema: FeatureSchema(["context.season", "seconds_since_last_seen"]),
+                                weights: [1, 1], bias: 0, logistic: false)
+    let (base, store) = TestEngines.engine()
+    let engine = ServingEngine(generation: base.generation, generationSource: FixedSource(generation: base.generation),
+                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs })
+    let seen = base.generation.items.id(base.generation.popularity.doc(base.generation.popularity.global.range.lowerBound))
+    _ = try await engine.track([EventInput(eventID: "seen-1", userID: "ctx-user", itemID: seen, kind: .view,
+                                           timestampMs: TestEngines.nowMs - 100_000)])
+    let answer = try await engine.recommend(RecommendInput(userID: "ctx-user", scene: .home, count: 20,
+                                                           context: ["season": "3"]))
+    for item in answer.items {
+      #expect(item.score == (item.itemID == seen ? 103 : 3), "\(item.itemID): \(item.score)")
+    }
+    #expect(answer.items.contains { $0.itemID == seen }, "the viewed item is recalled (similar/popular)")
+  }
+
   @Test func boostsAndPinsReorderTheAnswer() async throws {
     let (engine, _) = TestEngines.engine()
     let plain = try await engine.recommend(RecommendInput(userID: "U-7", scene: .home, count: 10))
