@@ -95,6 +95,10 @@ measure("similar", quota: 300) { rng in (RecallRequest(seeds: randomSeeds(&rng))
 measure("text", quota: 100) { rng in
   (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])), [(TextRecall(), 100)])
 }
+measure("text_block_max_wand", quota: 100) { rng in
+  (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])),
+   [(TextRecall(strategy: .blockMaxWAND), 100)])
+}
 measure("rule", quota: 200) { rng in (RecallRequest(), [(RuleRecall(filter: filters[Int(rng.next() % 4)]), 200)]) }
 measure("multi_channel_1000", quota: 1_000) { rng in
   (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
@@ -145,7 +149,7 @@ for query in words {
   var hits = 0
   for _ in 0..<200 {
     let start = clock.now
-    hits = TextRecall.top(terms: terms, index: generation.text, k: 100).count
+    hits = TextRecall.exhaustiveTop(terms: terms, index: generation.text, k: 100).count
     samples.append(micros(clock.now - start))
   }
   samples.sort()

@@ -3,13 +3,16 @@ import MappedStorage
 
 /// The `text` file of a generation: a sorted term dictionary, varint-compressed postings of
 /// (doc delta, term frequency) per term, document frequencies, and per-document field lengths
-/// for BM25.
+/// for BM25. Format 2 adds, per block of 128 postings, the last doc id, the byte offset and the
+/// block's maximum BM25 score (and each term's maximum), for block-max WAND.
 ///
 /// Immutable; safe to share across threads. Decoding is defensive: a corrupt posting list ends early
 /// instead of reading out of bounds or producing doc ids past the item count.
 public struct TextIndex: Sendable {
   static let kind = "TEXT"
-  static let version: UInt32 = 1
+  static let version: UInt32 = 2
+  /// Postings per block of the block-max index.
+  public static let blockSize = 128
 
   /// Sorted terms.
   public let terms: StringColumn
@@ -20,6 +23,22 @@ public struct TextIndex: Sendable {
   public let documentLengths: ScalarView<UInt16>
   /// Mean document length (>= 1).
   public let averageLength: Float
+  /// Block-max metadata (format 2; nil when reading format 1 files, which are scored exhaustively).
+  public let blocks: BlockIndex?
+
+  /// Per-block skip and score-bound data.
+  public struct BlockIndex: Sendable {
+    /// `termBlocks[t] ..< termBlocks[t + 1]` are term `t`'s blocks.
+    public let termBlocks: ScalarView<UInt32>
+    /// Last doc id in each block.
+    public let lastDoc: ScalarView<UInt32>
+    /// Byte offset in the postings of each block's first posting.
+    public let byteStart: ScalarView<UInt64>
+    /// Highest BM25 score (k1 = 1.2, b = 0.75) of any posting in the block.
+    public let maxScore: ScalarView<Float>
+    /// Highest BM25 score of each term.
+    public let termMaxScore: ScalarView<Float>
+  }
 
   /// Serialises the text of every document (`texts[d]` is document `d`), tokenised with `Tokenizer`.
   /// Returns the file and the number of distinct terms.
@@ -34,20 +53,37 @@ public struct TextIndex: Sendable {
       for t in tokens { counts[t, default: 0] += 1 }
       for (t, tf) in counts { postingsByTerm[t, default: []].append((UInt32(d), tf)) }
     }
+    let total = lengths.reduce(0) { $0 + Int($1) }
+    let average: Float = lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))
     let sortedTerms = StringColumn.utf8Sorted(postingsByTerm.keys)
     var offsets: [UInt64] = [0]
     var bytes: [UInt8] = []
     var frequencies: [UInt32] = []
+    var termBlocks: [UInt32] = [0], lastDocs: [UInt32] = [], byteStarts: [UInt64] = [], blockMax: [Float] = []
+    var termMax: [Float] = []
     for term in sortedTerms {
       var previous: UInt32 = 0
       let list = postingsByTerm[term]!
-      for (doc, tf) in list {
+      let idf = BM25.idf(documents: lengths.count, frequency: list.count)
+      var best: Float = 0
+      for (i, (doc, tf)) in list.enumerated() {
+        if i % blockSize == 0 {
+          byteStarts.append(UInt64(bytes.count))
+          blockMax.append(0)
+          lastDocs.append(0)
+        }
+        let score = BM25.score(idf: idf, frequency: tf, length: lengths[Int(doc)], average: average)
+        blockMax[blockMax.count - 1] = max(blockMax[blockMax.count - 1], score)
+        lastDocs[lastDocs.count - 1] = doc
+        best = max(best, score)
         Varint.append(doc - previous, to: &bytes)
         Varint.append(tf, to: &bytes)
         previous = doc
       }
       offsets.append(UInt64(bytes.count))
       frequencies.append(UInt32(list.count))
+      termBlocks.append(UInt32(lastDocs.count))
+      termMax.append(best)
     }
     var w = SectionedFileWriter()
     StringColumn.write(sortedTerms, into: &w)
@@ -55,14 +91,18 @@ public struct TextIndex: Sendable {
     w.add(bytes: bytes)
     w.add(frequencies)
     w.add(lengths)
-    let total = lengths.reduce(0) { $0 + Int($1) }
-    w.add([lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))])
+    w.add([average])
+    w.add(termBlocks)
+    w.add(lastDocs)
+    w.add(byteStarts)
+    w.add(blockMax)
+    w.add(termMax)
     return (w.finish(kind: kind, formatVersion: version), sortedTerms.count)
   }
 
   /// Opens a text file for `documentCount` documents.
   public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
-    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    let f = try SectionedFile(region, kind: Self.kind, versions: 1...Self.version, verifyChecksum: verifyChecksum)
     try f.require(sections: 7)
     terms = try StringColumn(f, first: 0, sorted: true)
     postingOffsets = try f.scalars(2, as: UInt64.self, expected: terms.count + 1)
@@ -76,7 +116,37 @@ public struct TextIndex: Sendable {
           postingOffsets[terms.count] <= UInt64(postings.count) else {
       throw f.corrupt("posting offsets are out of order or outside the postings")
     }
+    guard f.sectionCount >= 12 else {
+      blocks = nil
+      return
+    }
+    let termBlocks = try f.scalars(7, as: UInt32.self, expected: terms.count + 1)
+    let blockCount = Int(termBlocks[terms.count])
+    let index = BlockIndex(termBlocks: termBlocks, lastDoc: try f.scalars(8, as: UInt32.self, expected: blockCount),
+                           byteStart: try f.scalars(9, as: UInt64.self, expected: blockCount),
+                           maxScore: try f.scalars(10, as: Float.self, expected: blockCount),
+                           termMaxScore: try f.scalars(11, as: Float.self, expected: terms.count))
+    guard termBlocks[0] == 0, zip(termBlocks, termBlocks.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+      throw f.corrupt("block offsets are out of order")
+    }
+    for t in 0..<terms.count {
+      let range = Int(termBlocks[t])..<Int(termBlocks[t + 1])
+      for b in range {
+        let start = index.byteStart[b]
+        guard start >= postingOffsets[t], start < postingOffsets[t + 1], index.lastDoc[b] < UInt32(documentCount),
+              b == range.lowerBound || (start > index.byteStart[b - 1] && index.lastDoc[b] > index.lastDoc[b - 1]) else {
+          throw f.corrupt("block \(b) of term \(t) is outside its postings or out of order")
+        }
+      }
+    }
+    blocks = index
   }
+
+  /// Raw postings bytes (for cursors).
+  public var postingBytes: ScalarView<UInt8> { postings }
+
+  /// Byte range of term `id`'s postings.
+  public func postingRange(_ id: Int) -> Range<Int> { Int(postingOffsets[id])..<Int(postingOffsets[id + 1]) }
 
   /// Number of documents.
   public var documentCount: Int { documentLengths.count }
@@ -107,8 +177,9 @@ public struct TextIndex: Sendable {
 }
 
 /// LEB128 unsigned varints (7 bits per byte, low first).
-enum Varint {
-  static func append(_ value: UInt32, to bytes: inout [UInt8]) {
+public enum Varint {
+  /// Appends `value`.
+  public static func append(_ value: UInt32, to bytes: inout [UInt8]) {
     var v = value
     while v >= 0x80 {
       bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -119,7 +190,7 @@ enum Varint {
 
   /// Reads one varint at `position` (advancing it); nil if it runs past `end` or over 32 bits.
   @inline(__always)
-  static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int, end: Int) -> UInt32? {
+  public static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int, end: Int) -> UInt32? {
     var result: UInt32 = 0
     var shift: UInt32 = 0
     while position < end {
