@@ -79,3 +79,36 @@ import Testing
     #expect(GenerationDirectory.generations(under: root) == ["gen-2", "gen-3"])
   }
 }
+
+/// Format 1 text files (before block maxima) must keep opening and scoring: rebuild one from a
+/// format 2 file's first seven sections with a version 1 footer.
+@Suite struct TextFormatCompatibilityTests {
+  @Test func formatOneTextFilesStillOpenWithoutBlocks() throws {
+    let store = DemoStore(.small())
+    let built = GenerationBuilder().build(items: store.items, events: [], nowMs: 0, version: "compat")
+    let v2 = try SectionedFile(ByteRegion(copying: built.images["text.fnl"]!, name: "text.fnl"), kind: "TEXT",
+                               versions: 2...2, verifyChecksum: true)
+    var writer = SectionedFileWriter()
+    for i in 0..<7 {
+      let (offset, length) = v2.range(i)
+      writer.add(bytes: try v2.region.withBytes(offset: offset, length: length) { Array($0) })
+    }
+    let v1 = try TextIndex(ByteRegion(copying: writer.finish(kind: "TEXT", formatVersion: 1), name: "text-v1.fnl"),
+                           documentCount: store.items.count, verifyChecksum: true)
+    #expect(v1.blocks == nil)
+    let current = try built.open().text
+    #expect(current.blocks != nil)
+    #expect(v1.terms.count == current.terms.count && v1.averageLength == current.averageLength)
+    let mug = try #require(v1.termID("mug"))
+    var docs: [DocID] = []
+    v1.forEachPosting(mug) { doc, _ in docs.append(doc) }
+    var expected: [DocID] = []
+    current.forEachPosting(try #require(current.termID("mug"))) { doc, _ in expected.append(doc) }
+    #expect(docs == expected && !docs.isEmpty)
+    let future = #expect(throws: FunnelError.self) {
+      try TextIndex(ByteRegion(copying: writer.finish(kind: "TEXT", formatVersion: 3), name: "text-v3.fnl"),
+                    documentCount: store.items.count, verifyChecksum: true)
+    }
+    #expect(future?.message.contains("format version 3 is not supported") == true)
+  }
+}
