@@ -15,11 +15,13 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   public static let rule = ChannelSet(rawValue: 1 << 4)
   /// The user's own past purchases (replenishment: "buy again").
   public static let repeatPurchase = ChannelSet(rawValue: 1 << 5)
+  /// Items rising now (short half-life popularity).
+  public static let trending = ChannelSet(rawValue: 1 << 6)
 
   /// Every channel with its wire name, in a stable order.
   public static let named: [(ChannelSet, String)] = [
     (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"), (.rule, "rule"),
-    (.repeatPurchase, "repeat"),
+    (.repeatPurchase, "repeat"), (.trending, "trending"),
   ]
 
   /// The wire names of the channels in this set, in `named` order.
@@ -38,6 +40,7 @@ public struct Candidate: Hashable, Sendable {
   public var textScore: Float
   public var ruleScore: Float
   public var repeatScore: Float
+  public var trendingScore: Float
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
@@ -49,6 +52,7 @@ public struct Candidate: Hashable, Sendable {
     self.textScore = 0
     self.ruleScore = 0
     self.repeatScore = 0
+    self.trendingScore = 0
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -61,6 +65,7 @@ public struct Candidate: Hashable, Sendable {
     case .text: textScore = max(textScore, score)
     case .rule: ruleScore = max(ruleScore, score)
     case .repeatPurchase: repeatScore = max(repeatScore, score)
+    case .trending: trendingScore = max(trendingScore, score)
     default: break
     }
   }

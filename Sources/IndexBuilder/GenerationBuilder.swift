@@ -18,6 +18,8 @@ public struct GenerationBuilder: Sendable {
   public struct Options: Hashable, Sendable {
     /// Half-life of an event's weight in popularity, in hours.
     public var popularityHalfLifeHours: Double = 72
+    /// Half-life of an event's weight in the trending lists, in hours.
+    public var trendingHalfLifeHours: Double = 12
     /// Neighbours kept per item.
     public var neighboursPerItem: Int = 50
     /// Most recent distinct items per user that form co-occurrence pairs.
@@ -47,6 +49,8 @@ public struct GenerationBuilder: Sendable {
     for (i, item) in items.enumerated() { docByID[item.id] = DocID(i) }
 
     var popularity = [Float](repeating: 0, count: items.count)
+    var trend = [Float](repeating: 0, count: items.count)
+    let trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
     var histories: [UserID: [(DocID, Float)]] = [:]
     var skipped = 0
     let decayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
@@ -57,6 +61,7 @@ public struct GenerationBuilder: Sendable {
       let age = Double(max(0, nowMs - event.timestampMs))
       let decayed = weight * Float(exp(-decayPerMs * age))
       popularity[doc.index] += decayed
+      trend[doc.index] += weight * Float(exp(-trendDecayPerMs * age))
       histories[event.userID, default: []].append((doc, decayed))
     }
 
@@ -71,6 +76,12 @@ public struct GenerationBuilder: Sendable {
     }
     let global = Self.ranked(popularity.enumerated().map { (DocID($0.offset), $0.element) }, limit: options.popularListLength)
     let lists = [global] + byCategory.map { Self.ranked($0, limit: options.categoryListLength) }
+    var trendByCategory = [[(DocID, Float)]](repeating: [], count: keys.count)
+    for (i, item) in items.enumerated() where trend[i] > 0 {
+      for prefix in IndexGeneration.categoryPrefixes(item.categoryPath) { trendByCategory[keyIndex[prefix]!].append((DocID(i), trend[i])) }
+    }
+    let trending = [Self.ranked(trend.enumerated().map { (DocID($0.offset), $0.element) }, limit: options.categoryListLength)]
+      + trendByCategory.map { Self.ranked($0, limit: options.categoryListLength / 2) }
     let top = max(popularity.max() ?? 0, .leastNormalMagnitude)
     let rows = cooccurrence(histories: histories, itemCount: items.count, popularity: popularity)
 
@@ -83,7 +94,7 @@ public struct GenerationBuilder: Sendable {
       "text.fnl": text.bytes,
       "keywords.fnl": keywords.bytes,
       "neighbours.fnl": NeighbourTable.write(rows: rows),
-      "popularity.fnl": PopularityTable.write(itemPopularity: popularity.map { $0 / top }, lists: lists),
+      "popularity.fnl": PopularityTable.write(itemPopularity: popularity.map { $0 / top }, lists: lists, trending: trending),
     ]
     let manifest = GenerationManifest(
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,

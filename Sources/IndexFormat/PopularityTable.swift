@@ -2,18 +2,22 @@ import FunnelCore
 import MappedStorage
 
 /// The `popularity` file of a generation: time-decayed popularity of every document (scaled so the
-/// best is 1), the global top list, and a top list per category key of the items file.
+/// best is 1), the global top list, and a top list per category key of the items file; format 2 adds
+/// the same lists for trending (a much shorter half-life: what is rising now).
 ///
 /// Immutable; safe to share across threads; list entries are checked against the item count at open.
 public struct PopularityTable: Sendable {
   static let kind = "POPL"
-  static let version: UInt32 = 1
+  static let version: UInt32 = 2
 
   /// Popularity of each document in 0...1.
   public let itemPopularity: ScalarView<Float>
   private let listOffsets: ScalarView<UInt32>
   private let listDocs: ScalarView<UInt32>
   private let listScores: ScalarView<Float>
+  private let trendOffsets: ScalarView<UInt32>?
+  private let trendDocs: ScalarView<UInt32>?
+  private let trendScores: ScalarView<Float>?
 
   /// A ranked list: `docs[range]` with `scores[range]`, best first.
   public struct List {
@@ -21,20 +25,36 @@ public struct PopularityTable: Sendable {
   }
 
   /// Serialises popularity; `lists[0]` is the global list, `lists[1 + k]` the list of category key `k`.
-  public static func write(itemPopularity: [Float], lists: [[(DocID, Float)]]) -> [UInt8] {
+  /// `trending` has the same shape as `lists`.
+  public static func write(itemPopularity: [Float], lists: [[(DocID, Float)]], trending: [[(DocID, Float)]]) -> [UInt8] {
+    precondition(lists.count == trending.count, "trending lists must match the popularity lists")
     var w = SectionedFileWriter()
     w.add(itemPopularity)
     ScoredRows.write(lists, into: &w)
+    ScoredRows.write(trending, into: &w)
     return w.finish(kind: kind, formatVersion: version)
   }
 
   /// Opens a popularity file for `documentCount` documents and `categoryCount` category keys.
   public init(_ region: ByteRegion, documentCount: Int, categoryCount: Int, verifyChecksum: Bool) throws {
-    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    let f = try SectionedFile(region, kind: Self.kind, versions: 1...Self.version, verifyChecksum: verifyChecksum)
     try f.require(sections: 4)
     itemPopularity = try f.scalars(0, as: Float.self, expected: documentCount)
     (listOffsets, listDocs, listScores) = try ScoredRows.read(f, first: 1, rows: categoryCount + 1,
                                                               documentCount: documentCount)
+    if f.sectionCount >= 7 {
+      let (o, d, s) = try ScoredRows.read(f, first: 4, rows: categoryCount + 1, documentCount: documentCount)
+      (trendOffsets, trendDocs, trendScores) = (o, d, s)
+    } else {
+      (trendOffsets, trendDocs, trendScores) = (nil, nil, nil)
+    }
+  }
+
+  /// The global trending list as (doc, score) pairs, best first (empty for format 1 files).
+  public func trending(limit: Int) -> [(DocID, Float)] {
+    guard let trendOffsets, let trendDocs, let trendScores else { return [] }
+    let range = Int(trendOffsets[0])..<Int(trendOffsets[1])
+    return range.prefix(limit).map { (DocID(rawValue: trendDocs[$0]), trendScores[$0]) }
   }
 
   /// The global list.

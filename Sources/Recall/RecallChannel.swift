@@ -25,6 +25,18 @@ public struct PopularRecall: RecallChannel {
   }
 }
 
+/// What is rising now: the trending list (popularity with a short half-life), the fresh-content
+/// complement of `PopularRecall` for cold users.
+public struct TrendingRecall: RecallChannel {
+  public init() {}
+  public var channel: ChannelSet { .trending }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    for (doc, score) in generation.popularity.trending(limit: quota) { collector.add(doc, channel: .trending, score: score) }
+  }
+}
+
 /// The user's own past purchases, most recent and frequent first: the replenishment channel
 /// ("buy again") of scenes whose policy recalls purchases instead of dropping them.
 public struct RepeatPurchaseRecall: RecallChannel {

@@ -31,7 +31,7 @@ public struct CandidateRanker: Sendable {
     case recallText = "recall_text", channelCount = "channel_count", affinity = "user_category_affinity"
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
     case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
-    case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen"
+    case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen", recallTrending = "recall_trending"
   }
 
   /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
@@ -87,6 +87,7 @@ public struct CandidateRanker: Sendable {
     case .recallText: return c.textScore
     case .recallRepeat: return c.repeatScore
     case .recallRule: return c.ruleScore
+    case .recallTrending: return c.trendingScore
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
     case .affinity: return profile.affinity(to: c.doc, in: generation)
     case .priceRatio:

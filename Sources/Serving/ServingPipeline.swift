@@ -37,7 +37,7 @@ extension ServingEngine {
     let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
     let channels: [(any RecallChannel, Int)] = [
       (TextRecall(), quotas.text), (SimilarItemsRecall(), quotas.similar),
-      (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular),
+      (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular), (TrendingRecall(), quotas.trending),
     ]
     for (channel, quota) in channels where quota > 0 {
       channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
@@ -168,6 +168,7 @@ extension ServingEngine {
     if candidate.channels.contains(.rule) { reasons.append("matches your filter") }
     if candidate.channels.contains(.repeatPurchase) { reasons.append("you bought this before") }
     if candidate.channels.contains(.popular) { reasons.append("popular right now") }
+    if candidate.channels.contains(.trending) { reasons.append("trending") }
     return reasons
   }
 }

@@ -36,6 +36,23 @@ import Testing
     #expect(g.popularity.doc(g.popularity.global.range.lowerBound) == DocID(0), "A has the most interest")
   }
 
+  @Test func trendingFavoursRecentInterest() throws {
+    let items = ["OLD", "NEW"].map { Self.item($0, ["x"]) }
+    let day: Int64 = 86_400_000
+    // Same interest, but OLD's is five days old and NEW's is from the last hour.
+    let events = (0..<10).flatMap { u in [
+      BehaviourEvent(eventID: "o\(u)", userID: "u\(u)", itemID: "OLD", kind: .purchase, timestampMs: Self.now - 5 * day),
+      BehaviourEvent(eventID: "n\(u)", userID: "v\(u)", itemID: "NEW", kind: .view, timestampMs: Self.now - 3_600_000),
+    ] }
+    let g = try GenerationBuilder().build(items: items, events: events, nowMs: Self.now, version: "t").open()
+    #expect(g.popularity.doc(g.popularity.global.range.lowerBound) == DocID(0), "purchases weigh more over 72 h")
+    let trending = g.popularity.trending(limit: 10)
+    #expect(trending.map(\.0) == [DocID(1), DocID(0)], "over 12 h the recent views win")
+    var collector = CandidateCollector()
+    TrendingRecall().recall(RecallRequest(), in: g, quota: 1, into: &collector)
+    #expect(collector.candidates.map(\.doc) == [DocID(1)] && collector.candidates[0].channels == .trending)
+  }
+
   @Test func popularListsAreSortedAndNormalised() {
     let p = Self.generation.popularity
     let scores = p.global.range.map { p.score($0) }

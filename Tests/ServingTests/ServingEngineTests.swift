@@ -23,7 +23,7 @@ struct FixedSource: IndexGenerationSource {
     let (engine, _) = TestEngines.engine()
     let answer = try await engine.recommend(RecommendInput(userID: "nobody", scene: .home, count: 10))
     #expect(answer.items.count == 10)
-    #expect(answer.items.allSatisfy { $0.channels.contains("popular") || $0.channels.contains("category") })
+    #expect(answer.items.allSatisfy { Set($0.channels).isSubset(of: ["popular", "category", "trending"]) && !$0.channels.isEmpty })
     #expect(!answer.degraded)
     #expect(answer.requestID.count == 16)
     #expect(answer.modelVersion == "builtin-linear-v1" && answer.indexVersion == "test-1")
