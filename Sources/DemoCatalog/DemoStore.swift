@@ -59,10 +59,38 @@ public struct DemoStore: Sendable {
     precondition(configuration.itemCount > 0, "a demo store needs at least one item")
     self.configuration = configuration
     var rng = SplitMix64(seed: configuration.seed)
-    let items = Self.makeItems(count: configuration.itemCount, rng: &rng)
+    var items = Self.makeItems(count: configuration.itemCount, rng: &rng)
+    Self.addEmbeddings(&items, seed: configuration.seed)
     self.items = items
     self.userIDs = (0..<configuration.userCount).map { "U-\($0 + 1)" }
     self.events = HistoryGenerator(items: items, configuration: configuration).generate(rng: &rng)
+  }
+
+  /// Dimension of the demo embeddings.
+  public static let embeddingDimension = 32
+
+  /// Gives every item a unit embedding: its category's direction, plus its department's and brand's,
+  /// plus noise, so that nearby vectors mean related items (as a trained two-tower model would give).
+  /// Uses its own random stream, so the other fields do not depend on it.
+  private static func addEmbeddings(_ items: inout [CatalogItem], seed: UInt64) {
+    var rng = SplitMix64(seed: seed ^ 0x5EED_E3B0)
+    var directions: [String: [Float]] = [:]
+    func direction(_ key: String) -> [Float] {
+      if let d = directions[key] { return d }
+      let d = (0..<embeddingDimension).map { _ in Float(rng.logNormal(median: 1, sigma: 1) - 1.6) }
+      directions[key] = d
+      return d
+    }
+    for i in items.indices {
+      let category = direction("c:" + items[i].category), department = direction("d:" + items[i].categoryPath[0])
+      let brand = direction("b:" + items[i].brand)
+      var v = (0..<embeddingDimension).map { j in
+        category[j] + 0.5 * department[j] + 0.3 * brand[j] + 0.35 * Float(rng.unit() * 2 - 1)
+      }
+      let norm = max(1e-6, v.reduce(0) { $0 + $1 * $1 }.squareRoot())
+      v = v.map { $0 / norm }
+      items[i].embedding = v
+    }
   }
 
   private static func makeItems(count: Int, rng: inout SplitMix64) -> [CatalogItem] {

@@ -17,11 +17,13 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   public static let repeatPurchase = ChannelSet(rawValue: 1 << 5)
   /// Items rising now (short half-life popularity).
   public static let trending = ChannelSet(rawValue: 1 << 6)
+  /// Nearest neighbours of the user's (or anchor's) embedding.
+  public static let vector = ChannelSet(rawValue: 1 << 7)
 
   /// Every channel with its wire name, in a stable order.
   public static let named: [(ChannelSet, String)] = [
     (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"), (.rule, "rule"),
-    (.repeatPurchase, "repeat"), (.trending, "trending"),
+    (.repeatPurchase, "repeat"), (.trending, "trending"), (.vector, "vector"),
   ]
 
   /// The wire names of the channels in this set, in `named` order.
@@ -41,6 +43,7 @@ public struct Candidate: Hashable, Sendable {
   public var ruleScore: Float
   public var repeatScore: Float
   public var trendingScore: Float
+  public var vectorScore: Float
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
@@ -53,6 +56,7 @@ public struct Candidate: Hashable, Sendable {
     self.ruleScore = 0
     self.repeatScore = 0
     self.trendingScore = 0
+    self.vectorScore = 0
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -66,6 +70,7 @@ public struct Candidate: Hashable, Sendable {
     case .rule: ruleScore = max(ruleScore, score)
     case .repeatPurchase: repeatScore = max(repeatScore, score)
     case .trending: trendingScore = max(trendingScore, score)
+    case .vector: vectorScore = max(vectorScore, score)
     default: break
     }
   }

@@ -9,10 +9,12 @@ public struct CatalogItem: Hashable, Sendable {
   public var price: Double
   public var tags: [String]
   public var inStock: Bool
+  /// Item embedding (same dimension across a catalog), or empty.
+  public var embedding: [Float]
 
   /// Creates an item; see the field comments for units.
   public init(id: ItemID, title: String, categoryPath: [String], brand: String, price: Double,
-              tags: [String] = [], inStock: Bool = true) {
+              tags: [String] = [], inStock: Bool = true, embedding: [Float] = []) {
     self.id = id
     self.title = title
     self.categoryPath = categoryPath
@@ -20,6 +22,7 @@ public struct CatalogItem: Hashable, Sendable {
     self.price = price
     self.tags = tags
     self.inStock = inStock
+    self.embedding = embedding
   }
 
   /// The category path joined with `/`, e.g. `home/kitchen/mugs`.

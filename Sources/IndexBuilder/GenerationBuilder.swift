@@ -28,6 +28,11 @@ public struct GenerationBuilder: Sendable {
     public var categoryListLength: Int = 500
     /// Entries kept in the global popularity list.
     public var popularListLength: Int = 2_000
+    /// HNSW links per node (2x on the bottom level) and build beam width.
+    public var hnswM: Int = 16
+    public var hnswEfConstruction: Int = 100
+    /// Whether to build the vectors file when the catalog has embeddings.
+    public var buildVectors = true
 
     /// The defaults above.
     public init() {}
@@ -89,18 +94,26 @@ public struct GenerationBuilder: Sendable {
       ([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " ")
     })
     let keywords = KeywordIndex.write(items)
-    let images: [String: [UInt8]] = [
+    var images: [String: [UInt8]] = [
       "items.fnl": ItemTable.write(items),
       "text.fnl": text.bytes,
       "keywords.fnl": keywords.bytes,
       "neighbours.fnl": NeighbourTable.write(rows: rows),
       "popularity.fnl": PopularityTable.write(itemPopularity: popularity.map { $0 / top }, lists: lists, trending: trending),
     ]
+    // Vectors and their HNSW graph, when every item has an embedding of one dimension.
+    if options.buildVectors, let dimension = items.first?.embedding.count, dimension > 0,
+       items.allSatisfy({ $0.embedding.count == dimension }) {
+      var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+      hnsw.build(items.map(\.embedding))
+      images[VectorIndex.fileName] = hnsw.file()
+    }
+    let fileNames = IndexGeneration.fileNames + (images[VectorIndex.fileName] == nil ? [] : [VectorIndex.fileName])
     let manifest = GenerationManifest(
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
       itemCount: items.count, eventCount: events.count, skippedEvents: skipped,
       termCount: text.terms, keywordCount: keywords.keys, categoryCount: keys.count, neighbourCount: rows.reduce(0) { $0 + $1.count },
-      files: IndexGeneration.fileNames.map { name in
+      files: fileNames.map { name in
         GenerationManifest.FileEntry(name: name, bytes: images[name]!.count, crc32c: CRC32C.checksum(images[name]!))
       },
       sources: sources)

@@ -12,6 +12,7 @@ public enum JSONLines {
   public static func readCatalog(path: String) throws -> ([CatalogItem], GenerationManifest.SourceEntry) {
     var items: [CatalogItem] = []
     var lineOfID: [String: Int] = [:]
+    var dimension: (Int, Int)?
     let source = try forEachObject(path: path) { object, line in
       let place = "\(path):\(line)"
       let id = try string(object, "id", place, required: true)
@@ -30,13 +31,27 @@ public enum JSONLines {
         }
         tags = strings
       }
+      var embedding: [Float] = []
+      if let raw = object["embedding"], !(raw is NSNull) {
+        guard let list = raw as? [Any], let numbers = list as? [NSNumber], !list.contains(where: isBoolean),
+              numbers.allSatisfy({ $0.doubleValue.isFinite }) else {
+          throw FunnelError(.invalidArgument, "\(place): 'embedding' must be a list of finite numbers")
+        }
+        embedding = numbers.map(\.floatValue)
+        if dimension == nil { dimension = (embedding.count, line) }
+        guard embedding.count == dimension!.0 else {
+          throw FunnelError(.invalidArgument,
+                            "\(place): 'embedding' has \(embedding.count) values, line \(dimension!.1) has \(dimension!.0)")
+        }
+      }
       var inStock = true
       if let raw = object["in_stock"], !(raw is NSNull) {
         guard isBoolean(raw), let flag = raw as? Bool else { throw FunnelError(.invalidArgument, "\(place): 'in_stock' must be true or false") }
         inStock = flag
       }
       items.append(CatalogItem(id: id, title: try string(object, "title", place) , categoryPath: path,
-                               brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock))
+                               brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock,
+                               embedding: embedding))
     }
     return (items, source)
   }
@@ -79,7 +94,8 @@ public enum JSONLines {
   public static func writeCatalog(_ items: [CatalogItem], to path: String) throws {
     try write(path, items.map { item in
       ["id": item.id, "title": item.title, "category": item.category, "brand": item.brand, "price": item.price,
-       "tags": item.tags, "in_stock": item.inStock] as [String: Any]
+       "tags": item.tags, "in_stock": item.inStock]
+        .merging(item.embedding.isEmpty ? [:] : ["embedding": item.embedding.map(Double.init)]) { a, _ in a } as [String: Any]
     })
   }
 

@@ -18,6 +18,8 @@ public final class IndexGeneration: Sendable {
   public let keywords: KeywordIndex
   public let neighbours: NeighbourTable
   public let popularity: PopularityTable
+  /// Item embeddings and their HNSW graph, when the catalog has embeddings.
+  public let vectors: VectorIndex?
 
   /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
   public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
@@ -43,6 +45,11 @@ public final class IndexGeneration: Sendable {
     neighbours = try NeighbourTable(region("neighbours.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
     popularity = try PopularityTable(region("popularity.fnl"), documentCount: items.count,
                                      categoryCount: items.categoryKeys.count, verifyChecksum: verifyChecksums)
+    if manifest.files.contains(where: { $0.name == VectorIndex.fileName }) {
+      vectors = try VectorIndex(region(VectorIndex.fileName), documentCount: items.count, verifyChecksum: verifyChecksums)
+    } else {
+      vectors = nil
+    }
   }
 
   /// Maps the generation in `directory` (which holds `manifest.json` and the files).
@@ -61,7 +68,8 @@ public final class IndexGeneration: Sendable {
       throw FunnelError(.failedPrecondition, "\(manifestPath): not a generation manifest (\(error))")
     }
     var regions: [String: ByteRegion] = [:]
-    for name in fileNames { regions[name] = try ByteRegion(mapping: directory + "/" + name) }
+    let optional = manifest.files.contains { $0.name == VectorIndex.fileName } ? [VectorIndex.fileName] : []
+    for name in fileNames + optional { regions[name] = try ByteRegion(mapping: directory + "/" + name) }
     return try IndexGeneration(manifest: manifest, regions: regions, verifyChecksums: verifyChecksums)
   }
 

@@ -103,7 +103,8 @@ public struct ItemTable: Sendable {
   /// Parent of category key `key`, or `noParent` for a root.
   @inline(__always) public func parent(ofCategory key: UInt32) -> UInt32 { parents[Int(key)] }
 
-  /// Every stored field of `doc` as a value (allocates: for answers, tests and tools).
+  /// Every stored field of `doc` as a value (allocates: for answers, tests and tools). Embeddings are
+  /// not stored here but in the vectors file, so `embedding` is empty.
   public func item(_ doc: DocID) -> CatalogItem {
     let path = categories[doc.index].split(separator: "/").map(String.init)
     let tagText = tags[doc.index]

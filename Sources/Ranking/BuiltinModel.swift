@@ -9,7 +9,7 @@ public enum BuiltinModel {
   public static let schema = FeatureSchema([
     "recall_popular", "recall_category", "recall_similar", "recall_text", "channel_count",
     "user_category_affinity", "abs_log_price_ratio", "recently_purchased", "recently_viewed", "item_popularity",
-    "recall_repeat",
+    "recall_repeat", "recall_vector",
   ])
 
   /// The model. Version string `builtin-linear-v1`.
@@ -18,7 +18,7 @@ public enum BuiltinModel {
     // and text relevance dominates in search. They are a sensible prior, not a trained optimum.
     do {
       return try LinearModel(version: "builtin-linear-v1", schema: schema,
-                             weights: [0.4, 1.2, 2.0, 3.0, 0.35, 1.5, -0.6, -2.0, -0.3, 0.8, 3.0], bias: -2.0, logistic: true)
+                             weights: [0.4, 1.2, 2.0, 3.0, 0.35, 1.5, -0.6, -2.0, -0.3, 0.8, 3.0, 1.0], bias: -2.0, logistic: true)
     } catch {
       preconditionFailure("built-in model is inconsistent: \(error)")
     }

@@ -25,6 +25,29 @@ public struct PopularRecall: RecallChannel {
   }
 }
 
+/// Embedding recall: the items nearest (cosine, HNSW) to the weighted mean of the seeds' embeddings
+/// (anchor items, recent history). Nothing when the generation has no vectors or there are no seeds.
+public struct VectorRecall: RecallChannel {
+  /// HNSW beam width at query time.
+  public let ef: Int
+  /// A channel searching with beam width `ef`.
+  public init(ef: Int = 200) { self.ef = ef }
+  public var channel: ChannelSet { .vector }
+
+  public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
+                     into collector: inout CandidateCollector) {
+    guard let vectors = generation.vectors, !request.seeds.isEmpty, quota > 0 else { return }
+    var query = [Float](repeating: 0, count: vectors.dimension)
+    for seed in request.seeds {
+      for (j, x) in vectors.vector(seed.doc).enumerated() { query[j] += seed.weight * x }
+    }
+    let seeds = Set(request.seeds.map(\.doc))
+    for (doc, similarity) in vectors.search(query, k: quota + seeds.count, ef: max(ef, quota)) where !seeds.contains(doc) {
+      collector.add(doc, channel: .vector, score: max(0, similarity))
+    }
+  }
+}
+
 /// What is rising now: the trending list (popularity with a short half-life), the fresh-content
 /// complement of `PopularRecall` for cold users.
 public struct TrendingRecall: RecallChannel {

@@ -32,6 +32,7 @@ public struct CandidateRanker: Sendable {
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
     case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
     case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen", recallTrending = "recall_trending"
+    case recallVector = "recall_vector"
   }
 
   /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
@@ -88,6 +89,7 @@ public struct CandidateRanker: Sendable {
     case .recallRepeat: return c.repeatScore
     case .recallRule: return c.ruleScore
     case .recallTrending: return c.trendingScore
+    case .recallVector: return c.vectorScore
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
     case .affinity: return profile.affinity(to: c.doc, in: generation)
     case .priceRatio:

@@ -14,10 +14,12 @@ public struct ServingConfiguration: Hashable, Sendable {
     public var repeatPurchase: Int
     /// Items rising now.
     public var trending: Int
+    /// Embedding neighbours of the seeds (when the index has vectors).
+    public var vector: Int
 
     /// Creates quotas (0 disables a channel).
     public init(similar: Int, category: Int, popular: Int, text: Int, rule: Int = 200, repeatPurchase: Int = 0,
-                trending: Int = 0) {
+                trending: Int = 0, vector: Int = 0) {
       self.similar = similar
       self.category = category
       self.popular = popular
@@ -25,16 +27,17 @@ public struct ServingConfiguration: Hashable, Sendable {
       self.rule = rule
       self.repeatPurchase = repeatPurchase
       self.trending = trending
+      self.vector = vector
     }
   }
 
   public var limits = RequestLimits()
   /// Quotas per scene.
   public var quotas: [Scene: Quotas] = [
-    .home: Quotas(similar: 300, category: 300, popular: 200, text: 0, trending: 100),
-    .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0),
-    .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0),
-    .email: Quotas(similar: 300, category: 300, popular: 200, text: 0, repeatPurchase: 50, trending: 100),
+    .home: Quotas(similar: 300, category: 300, popular: 200, text: 0, trending: 100, vector: 200),
+    .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0, vector: 200),
+    .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0, vector: 100),
+    .email: Quotas(similar: 300, category: 300, popular: 200, text: 0, repeatPurchase: 50, trending: 100, vector: 200),
     .search: Quotas(similar: 0, category: 0, popular: 0, text: 1_000, rule: 0),
   ]
   /// Time allowed for fetching the user's real-time profile before answering without it.

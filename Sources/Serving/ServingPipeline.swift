@@ -38,6 +38,7 @@ extension ServingEngine {
     let channels: [(any RecallChannel, Int)] = [
       (TextRecall(), quotas.text), (SimilarItemsRecall(), quotas.similar),
       (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular), (TrendingRecall(), quotas.trending),
+      (VectorRecall(), quotas.vector),
     ]
     for (channel, quota) in channels where quota > 0 {
       channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
@@ -169,6 +170,7 @@ extension ServingEngine {
     if candidate.channels.contains(.repeatPurchase) { reasons.append("you bought this before") }
     if candidate.channels.contains(.popular) { reasons.append("popular right now") }
     if candidate.channels.contains(.trending) { reasons.append("trending") }
+    if candidate.channels.contains(.vector) { reasons.append("similar to what you looked at") }
     return reasons
   }
 }

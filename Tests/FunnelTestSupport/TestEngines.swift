@@ -14,9 +14,15 @@ public enum TestEngines {
   /// The small demo store (400 items, 200 users), generated once per process.
   public static let store = DemoStore(.small(endTimeMs: nowMs))
 
-  /// A generation built from the small store.
-  public static func generation(events: [BehaviourEvent] = store.events) -> IndexGeneration {
-    try! GenerationBuilder().build(items: store.items, events: events, nowMs: nowMs, version: "test-1").open()
+  /// The generation built from the small store's history, built once per process (building the
+  /// HNSW graph in a debug build takes a while).
+  public static let sharedGeneration = try! GenerationBuilder().build(items: store.items, events: store.events,
+                                                                       nowMs: nowMs, version: "test-1").open()
+
+  /// A generation built from the small store and `events` (the shared one for the default history).
+  public static func generation(events: [BehaviourEvent]? = nil) -> IndexGeneration {
+    guard let events else { return sharedGeneration }
+    return try! GenerationBuilder().build(items: store.items, events: events, nowMs: nowMs, version: "test-1").open()
   }
 
   /// An engine over the small store with an embedded feature store (seeded with the history), or

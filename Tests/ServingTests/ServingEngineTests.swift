@@ -75,7 +75,7 @@ struct FixedSource: IndexGenerationSource {
     })
     let home = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 50))
     #expect(!home.items.contains { bought.contains($0.itemID) }, "home is a discovery scene")
-    let email = try await engine.recommend(RecommendInput(userID: user, scene: .email, count: 50))
+    let email = try await engine.recommend(RecommendInput(userID: user, scene: .email, count: 200))
     let repeats = email.items.filter { $0.channels.contains("repeat") }.map(\.itemID)
     #expect(Set(repeats) == Set(bought), "email recalls every purchase: \(repeats)")
     #expect(email.items.first { $0.channels.contains("repeat") }?.reasons.contains("you bought this before") == true)

@@ -1,0 +1,127 @@
+import FunnelCore
+import MappedStorage
+
+/// The optional `vectors` file of a generation: unit item embeddings and an HNSW graph over them
+/// (cosine similarity), searched in place from the mapped file.
+///
+/// ```
+/// section 0: dimension, count, entry, max level, M (u32)   section 1: vectors (f32, count x dimension)
+/// section 2: neighbour offsets (u32, (max level + 1) x (count + 1))   section 3: neighbours (u32)
+/// ```
+/// Immutable; safe to share across threads; every neighbour id is checked at open.
+public struct VectorIndex: Sendable {
+  static let kind = "VECS"
+  static let version: UInt32 = 1
+  public static let fileName = "vectors.fnl"
+
+  public let dimension: Int
+  public let count: Int
+  let entry: UInt32
+  let maxLevel: Int
+  let vectors: ScalarView<Float>
+  let offsets: ScalarView<UInt32>
+  let links: ScalarView<UInt32>
+
+  /// Serialises vectors (unit length, `count x dimension`) and the graph's rows: `levels[l][i]` = node
+  /// `i`'s neighbours on level `l` (empty above the node's level).
+  public static func write(dimension: Int, vectors: [Float], entry: UInt32, m: Int, levels: [[[UInt32]]]) -> [UInt8] {
+    let count = dimension == 0 ? 0 : vectors.count / dimension
+    var offsets: [UInt32] = []
+    var links: [UInt32] = []
+    for level in levels {
+      offsets.append(UInt32(links.count))
+      for row in level {
+        links += row
+        offsets.append(UInt32(links.count))
+      }
+    }
+    var w = SectionedFileWriter()
+    w.add([UInt32(dimension), UInt32(count), entry, UInt32(max(0, levels.count - 1)), UInt32(m)])
+    w.add(vectors)
+    w.add(offsets)
+    w.add(links)
+    return w.finish(kind: kind, formatVersion: version)
+  }
+
+  /// Opens a vectors file for `documentCount` documents.
+  public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 4)
+    let header = try f.scalars(0, as: UInt32.self, expected: 5)
+    dimension = Int(header[0])
+    count = Int(header[1])
+    entry = header[2]
+    maxLevel = Int(header[3])
+    guard count == documentCount, dimension > 0, dimension <= 4_096, maxLevel < 64, entry < UInt32(max(count, 1)) else {
+      throw f.corrupt("header (dimension \(dimension), count \(count), entry \(entry), levels \(maxLevel)) does not fit \(documentCount) items")
+    }
+    vectors = try f.scalars(1, as: Float.self, expected: count * dimension)
+    offsets = try f.scalars(2, as: UInt32.self, expected: (maxLevel + 1) * (count + 1))
+    links = try f.scalars(3, as: UInt32.self)
+    let limit = UInt32(count)
+    guard links.withUnsafeBufferPointer({ $0.allSatisfy { $0 < limit } }),
+          offsets.withUnsafeBufferPointer({ o in zip(o, o.dropFirst()).allSatisfy { $0 <= $1 } }),
+          offsets.last.map({ Int($0) == links.count }) ?? false else {
+      throw f.corrupt("the HNSW graph references nodes or links outside the file")
+    }
+  }
+
+  /// The unit embedding of `doc` (copied).
+  public func vector(_ doc: DocID) -> [Float] {
+    Array(vectors[(doc.index * dimension)..<((doc.index + 1) * dimension)])
+  }
+
+  /// The `k` items most similar to `query` (any length; normalised here), best first, by HNSW with
+  /// beam width `ef` (>= k). Returns [] for a query of the wrong dimension or zero length.
+  public func search(_ query: [Float], k: Int, ef: Int) -> [(DocID, Float)] {
+    guard query.count == dimension, count > 0, k > 0 else { return [] }
+    let norm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    guard norm > 0, norm.isFinite else { return [] }
+    let q = query.map { $0 / norm }
+    return q.withUnsafeBufferPointer { qp in
+      vectors.withUnsafeBufferPointer { vp in
+        offsets.withUnsafeBufferPointer { op in
+          links.withUnsafeBufferPointer { lp in
+            let g = MappedGraph(query: qp.baseAddress!, vectors: vp.baseAddress!, offsets: op.baseAddress!,
+                                links: lp.baseAddress!, dimension: dimension, stride: count + 1)
+            var ep = (entry, g.similarity(entry))
+            for level in stride(from: maxLevel, to: 0, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: level) }
+            return HNSWSearch.searchLayer(g, entries: [ep], ef: max(ef, k), level: 0).prefix(k)
+              .map { (DocID(rawValue: $0.0), $0.1) }
+          }
+        }
+      }
+    }
+  }
+
+  /// The mapped graph during one search (pointers valid inside the caller's scope only).
+  private struct MappedGraph: HNSWGraphView {
+    let query, vectors: UnsafePointer<Float>
+    let offsets, links: UnsafePointer<UInt32>
+    let dimension, stride: Int
+    func similarity(_ node: UInt32) -> Float { dot(query, vectors + Int(node) * dimension, dimension) }
+    func neighbourCount(_ node: UInt32, _ level: Int) -> Int {
+      let base = level * stride + Int(node)
+      return Int(offsets[base + 1] - offsets[base])
+    }
+    func neighbour(_ node: UInt32, _ level: Int, _ i: Int) -> UInt32 { links[Int(offsets[level * stride + Int(node)]) + i] }
+  }
+
+  /// Exact top `k` by scanning every vector (the reference for recall measurements).
+  public func exactSearch(_ query: [Float], k: Int) -> [(DocID, Float)] {
+    guard query.count == dimension, k > 0 else { return [] }
+    let norm = max(1e-12, query.reduce(0) { $0 + $1 * $1 }.squareRoot())
+    let q = query.map { $0 / norm }
+    var heap = Heap<(UInt32, Float)>(by: { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 })
+    q.withUnsafeBufferPointer { qp in
+      vectors.withUnsafeBufferPointer { vp in
+        for n in 0..<count {
+          let s = dot(qp.baseAddress!, vp.baseAddress! + n * dimension, dimension)
+          heap.push((UInt32(n), s))
+          if heap.count > k { _ = heap.pop() }
+        }
+      }
+    }
+    return heap.items.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map { (DocID(rawValue: $0.0), $0.1) }
+  }
+}
