@@ -99,6 +99,7 @@ measure("text_block_max_wand", quota: 100) { rng in
   (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])),
    [(TextRecall(strategy: .blockMaxWAND), 100)])
 }
+measure("vector", quota: 200) { rng in (RecallRequest(seeds: randomSeeds(&rng)), [(VectorRecall(), 200)]) }
 measure("rule", quota: 200) { rng in (RecallRequest(), [(RuleRecall(filter: filters[Int(rng.next() % 4)]), 200)]) }
 measure("multi_channel_1000", quota: 1_000) { rng in
   (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
@@ -134,11 +135,36 @@ measure("multi_channel_1000", quota: 1_000) { rng in
   print("{\"channel\":\"bitmap_and_or_andnot\",\"rounds\":\(s.count),\"p50_us\":\(s[s.count / 2]),\"p99_us\":\(s[s.count * 99 / 100]),\"checksum\":\(checksum)}")
 }
 
+/// ANN quality and speed: recall@100 of HNSW (ef 200) against exact search, and queries per second.
+@MainActor func vectorSearchQuality() {
+  guard let vectors = generation.vectors else { return }
+  var rng = SplitMix64(seed: 17)
+  let queries = (0..<200).map { _ in vectors.vector(DocID(Int(rng.next() % UInt64(itemCount)))).map { $0 + Float(rng.unit() * 0.2 - 0.1) } }
+  var found = 0
+  let start = clock.now
+  var results: [[DocID]] = []
+  for q in queries { results.append(vectors.search(q, k: 100, ef: 200).map(\.0)) }
+  let seconds = seconds(clock.now - start)
+  for (q, got) in zip(queries, results) {
+    let exact = Set(vectors.exactSearch(q, k: 100).map(\.0))
+    found += got.filter { exact.contains($0) }.count
+  }
+  print("{\"channel\":\"hnsw_search\",\"queries\":\(queries.count),\"recall_at_100\":\(Double(found) / Double(queries.count * 100)),\"qps\":\(Int(Double(queries.count) / seconds))}")
+}
+vectorSearchQuality()
+
 let exportDirectory: String? = CommandLine.arguments.contains("--export") ? stringArgument("--export", "") : nil
 if let exportDirectory {
   try FileManager.default.createDirectory(atPath: exportDirectory, withIntermediateDirectories: true)
   try JSONLines.writeCatalog(store.items, to: exportDirectory + "/items.jsonl")
   try words.joined(separator: "\n").write(toFile: exportDirectory + "/queries.txt", atomically: true, encoding: .utf8)
+  if let vectors = generation.vectors {
+    // Raw little-endian f32, items x dimension, for hnswlib (the same unit vectors the index holds).
+    var raw: [Float] = []
+    raw.reserveCapacity(vectors.count * vectors.dimension)
+    for d in 0..<vectors.count { raw += vectors.vector(DocID(d)) }
+    try raw.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: exportDirectory + "/vectors.f32")) }
+  }
 }
 try bitmapOperations(export: exportDirectory)
 

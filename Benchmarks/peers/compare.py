@@ -13,8 +13,14 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import pyroaring
 import tantivy
+
+try:
+    import hnswlib
+except ImportError:  # optional peer
+    hnswlib = None
 
 
 def percentile(samples, q):
@@ -70,6 +76,31 @@ def roaring_operations(directory, count=8, rounds=20):
     return {"p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99), "checksum": checksum & (2**63 - 1)}
 
 
+def hnsw_peer(directory, dimension=32, rounds=200):
+    """hnswlib with Funnel's parameters (M 16, ef_construction 100, ef 200, k 100), one thread, on the
+    same unit vectors and the same kind of queries (an item's vector plus uniform noise of 0.1)."""
+    raw = np.fromfile(f"{directory}/vectors.f32", dtype=np.float32)
+    vectors = raw.reshape(-1, dimension)
+    index = hnswlib.Index(space="ip", dim=dimension)
+    index.init_index(max_elements=len(vectors), M=16, ef_construction=100, random_seed=1)
+    index.set_num_threads(1)
+    start = time.perf_counter()
+    index.add_items(vectors, num_threads=1)
+    build = time.perf_counter() - start
+    index.set_ef(200)
+    rng = np.random.default_rng(17)
+    queries = vectors[rng.integers(0, len(vectors), rounds)] + rng.uniform(-0.1, 0.1, (rounds, dimension)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    start = time.perf_counter()
+    labels = [index.knn_query(q, k=100, num_threads=1)[0][0] for q in queries]
+    qps = rounds / (time.perf_counter() - start)
+    found = 0
+    for q, got in zip(queries, labels):
+        exact = set(np.argpartition(-(vectors @ q), 100)[:100])
+        found += len(exact.intersection(got))
+    return build, found / (rounds * 100), qps
+
+
 def main():
     directory, funnel_json = sys.argv[1], sys.argv[2]
     funnel = [json.loads(line) for line in open(funnel_json) if line.startswith("{")]
@@ -81,6 +112,13 @@ def main():
     print(f"bitmap and+or+andnot, 8 keyword bitmaps, every pair: funnel p50 {ours_bitmaps['p50_us']:.1f} µs, "
           f"pyroaring p50 {roaring['p50_us']:.1f} µs, ratio pyroaring/funnel {roaring['p50_us'] / ours_bitmaps['p50_us']:.2f}; "
           f"same results: {roaring['checksum'] == ours_bitmaps['checksum'] & (2**63 - 1)}")
+
+    ours_hnsw = next((r for r in funnel if r.get("channel") == "hnsw_search"), None)
+    if hnswlib is not None and ours_hnsw is not None:
+        build, recall, qps = hnsw_peer(directory)
+        print(f"ANN k=100 ef=200: funnel recall@100 {ours_hnsw['recall_at_100']:.3f} at {ours_hnsw['qps']} queries/s; "
+              f"hnswlib recall@100 {recall:.3f} at {qps:.0f} queries/s (build {build:.1f} s); "
+              f"funnel/hnswlib throughput ratio {ours_hnsw['qps'] / qps:.2f}")
 
     build_seconds, theirs = tantivy_queries(directory, queries)
     print(f"tantivy index build: {build_seconds:.1f} s (1 thread, from JSON lines)")
