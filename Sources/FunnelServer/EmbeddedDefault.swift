@@ -1,4 +1,5 @@
 import DemoCatalog
+import NIOPosix
 import FeatureStore
 import FunnelCore
 import IndexBuilder
@@ -45,7 +46,12 @@ struct EmbeddedGenerationSource: IndexGenerationSource {
   let featureStore: EmbeddedFeatureStore
   let now: @Sendable () -> Int64
 
-  func loadGeneration() async throws -> IndexGeneration { try build() }
+  /// Rebuilding (text, bitmaps, co-occurrence, HNSW) is seconds of CPU: it runs on NIO's thread pool,
+  /// off the cooperative pool that serves requests.
+  func loadGeneration() async throws -> IndexGeneration {
+    let source = self
+    return try await NIOThreadPool.singleton.runIfActive { try source.build() }
+  }
 
   func build() throws -> IndexGeneration {
     let nowMs = now()

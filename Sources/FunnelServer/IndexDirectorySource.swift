@@ -1,6 +1,7 @@
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import NIOPosix
 import Logging
 import ServiceLifecycle
 import Serving
@@ -27,8 +28,11 @@ public struct IndexDirectorySource: IndexGenerationSource {
     return path
   }
 
+  /// Mapping and verifying a large generation takes a while: it runs on NIO's blocking-I/O thread
+  /// pool, not on Swift's cooperative pool that serves requests.
   public func loadGeneration() async throws -> IndexGeneration {
-    try IndexGeneration.open(directory: try newestPath(), verifyChecksums: verifyChecksums)
+    let path = try newestPath(), verify = verifyChecksums
+    return try await NIOThreadPool.singleton.runIfActive { try IndexGeneration.open(directory: path, verifyChecksums: verify) }
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import FunnelCore
 import Ranking
 import Serving
@@ -27,7 +28,13 @@ public struct ModelRegistrySource: ModelSource {
   /// `NAME/VERSION` of the newest version, or nil.
   public var newestVersion: String? { versions().last.map { name + "/" + $0 } }
 
+  /// Reading and parsing a model runs on NIO's blocking-I/O thread pool, off the cooperative pool.
   public func loadModel() async throws -> any ScoringModel {
+    let registry = self
+    return try await NIOThreadPool.singleton.runIfActive { try registry.loadModelNow() }
+  }
+
+  private func loadModelNow() throws -> any ScoringModel {
     guard let version = versions().last else {
       throw FunnelError(.notFound, "\(root)/\(name): no model versions (expected \(root)/\(name)/VERSION/model.json or model.txt)")
     }

@@ -114,12 +114,8 @@ public struct TreeEnsemble: ScoringModel {
     }
   }
 
-  /// The model output for one row of features (`Float`, NaN = missing), in double precision.
-  public func predict(_ features: UnsafeBufferPointer<Float>) -> Double {
-    transform(margin(features.lazy.map { Double($0) }))
-  }
-
-  /// The model output for one row given in double precision (what the training libraries receive).
+  /// The model output for one row given in double precision (what the training libraries receive): the
+  /// reference traversal, node by node, that the packed batch path is tested against.
   public func predict(doubles features: [Double]) -> Double { transform(margin(features)) }
 
   @inline(__always) private func transform(_ margin: Double) -> Double {
@@ -129,7 +125,7 @@ public struct TreeEnsemble: ScoringModel {
     }
   }
 
-  private func margin<C: Collection>(_ features: C) -> Double where C.Element == Double, C.Index == Int {
+  private func margin(_ features: [Double]) -> Double {
     var sum = 0.0
     nodes.withUnsafeBufferPointer { nodes in
       for root in roots {
