@@ -26,7 +26,7 @@ import Testing
     try Self.write(root, version: "1", body: Self.linear(1))
     let registry = ModelRegistrySource(root: root, name: "ranker")
     let (base, store) = TestEngines.engine()
-    let engine = ServingEngine(generation: base.generation, generationSource: FixedGenerationSource(generation: base.generation),
+    let engine = ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
                                activity: store, events: store, model: try await registry.loadModel(), modelSource: registry,
                                storeName: "embedded", now: { TestEngines.nowMs })
     #expect(engine.ranker.model.version == "ranker/1")
@@ -59,8 +59,3 @@ import Testing
   }
 }
 
-/// Serves one fixed generation.
-struct FixedGenerationSource: IndexGenerationSource {
-  let generation: IndexGeneration
-  func loadGeneration() async throws -> IndexGeneration { generation }
-}

@@ -51,6 +51,13 @@ struct FixedGenerationSource: IndexGenerationSource {
   }
 }
 
+/// Always serves the same generation (for engines whose reloads a test does not exercise).
+public struct StaticGenerationSource: IndexGenerationSource {
+  public let generation: IndexGeneration
+  public init(generation: IndexGeneration) { self.generation = generation }
+  public func loadGeneration() async throws -> IndexGeneration { generation }
+}
+
 /// A user-activity source that always fails, as a dead store would.
 public struct FailingActivitySource: UserActivitySource {
   public init() {}
