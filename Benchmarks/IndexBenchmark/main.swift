@@ -2,6 +2,9 @@
 //
 //   swift build -c release --product funnel-bench-index
 //   .build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
+//                                     [--no-vectors] [--export DIR]
+// --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
+// without an embedding model).
 //
 // Prints JSON lines: generation (s), build (items/s, bytes), open (ms), then per channel and for a
 // full multi-channel recall of ~1000 candidates: p50/p99 latency in microseconds, single-threaded.
@@ -35,7 +38,14 @@ var t = clock.now
 var configuration = DemoStore.Configuration.standard(endTimeMs: 1_790_000_000_000)
 configuration.itemCount = itemCount
 configuration.userCount = userCount
-let store = DemoStore(configuration)
+let demo = DemoStore(configuration)
+let withoutVectors = CommandLine.arguments.contains("--no-vectors")
+let items = withoutVectors ? demo.items.map { item -> CatalogItem in
+  var plain = item
+  plain.embedding = []
+  return plain
+} : demo.items
+let store = (items: items, events: demo.events)
 print("{\"stage\":\"generate\",\"items\":\(store.items.count),\"events\":\(store.events.count),\"seconds\":\(seconds(clock.now - t))}")
 
 t = clock.now

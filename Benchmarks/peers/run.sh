@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Funnel's index benchmark and its peers in one run, on the same synthetic catalog:
-#   Benchmarks/peers/run.sh [ITEMS=1000000] [USERS=100000]
+#   Benchmarks/peers/run.sh [ITEMS=1000000] [USERS=100000] [--no-vectors]
 # Needs Python 3.11+ with pip; makes .venv-peers beside the package.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,6 +10,6 @@ users=${2:-100000}
 work=$(mktemp -d /tmp/funnel-peers.XXXXXX)
 [ -x .venv-peers/bin/python ] || { python3 -m venv .venv-peers && .venv-peers/bin/pip install -q -r Benchmarks/peers/requirements.txt; }
 swift build -c release --product funnel-bench-index 2>&1 | tail -n 1
-.build/release/funnel-bench-index --items "$items" --users "$users" --queries 1000 --dir "$work/gens" --export "$work" | tee "$work/funnel.json"
+.build/release/funnel-bench-index --items "$items" --users "$users" --queries 1000 --dir "$work/gens" --export "$work" "${@:3}" | tee "$work/funnel.json"
 .venv-peers/bin/python Benchmarks/peers/compare.py "$work" "$work/funnel.json"
 rm -rf "$work"

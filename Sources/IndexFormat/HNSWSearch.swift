@@ -59,45 +59,6 @@ public enum HNSWSearch {
   }
 }
 
-/// A binary heap ordered by `above` (the element for which `above(a, b)` holds comes out first).
-struct Heap<Element> {
-  private(set) var items: [Element] = []
-  let above: (Element, Element) -> Bool
-
-  init(by above: @escaping (Element, Element) -> Bool) { self.above = above }
-
-  var count: Int { items.count }
-  var top: Element? { items.first }
-
-  mutating func push(_ e: Element) {
-    items.append(e)
-    var i = items.count - 1
-    while i > 0 {
-      let parent = (i - 1) / 2
-      guard above(items[i], items[parent]) else { break }
-      items.swapAt(i, parent)
-      i = parent
-    }
-  }
-
-  mutating func pop() -> Element? {
-    guard !items.isEmpty else { return nil }
-    items.swapAt(0, items.count - 1)
-    let e = items.removeLast()
-    var i = 0
-    while true {
-      let l = 2 * i + 1, r = l + 1
-      var m = i
-      if l < items.count, above(items[l], items[m]) { m = l }
-      if r < items.count, above(items[r], items[m]) { m = r }
-      guard m != i else { break }
-      items.swapAt(i, m)
-      i = m
-    }
-    return e
-  }
-}
-
 /// Inner product of two vectors of `count` floats (cosine for unit vectors).
 @inline(__always) public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
   var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0

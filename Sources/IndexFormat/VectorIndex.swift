@@ -112,16 +112,12 @@ public struct VectorIndex: Sendable {
     guard query.count == dimension, k > 0 else { return [] }
     let norm = max(1e-12, query.reduce(0) { $0 + $1 * $1 }.squareRoot())
     let q = query.map { $0 / norm }
-    var heap = Heap<(UInt32, Float)>(by: { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 })
+    var top = TopK(capacity: k)
     q.withUnsafeBufferPointer { qp in
       vectors.withUnsafeBufferPointer { vp in
-        for n in 0..<count {
-          let s = dot(qp.baseAddress!, vp.baseAddress! + n * dimension, dimension)
-          heap.push((UInt32(n), s))
-          if heap.count > k { _ = heap.pop() }
-        }
+        for n in 0..<count { top.offer(DocID(n), dot(qp.baseAddress!, vp.baseAddress! + n * dimension, dimension)) }
       }
     }
-    return heap.items.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map { (DocID(rawValue: $0.0), $0.1) }
+    return top.sortedDescending()
   }
 }

@@ -42,7 +42,7 @@ enum BlockMaxWAND {
       cursors.append(c)
     }
     guard !cursors.isEmpty else { return [] }
-    var heap = TopKHeap(capacity: k)
+    var heap = TopK(capacity: k)
     let lengths = index.documentLengths, average = index.averageLength
     // A bound equal to the threshold may still win on doc id: only skip strictly below it, with slack
     // for float rounding of the summed bounds.

@@ -105,6 +105,6 @@ public struct RuleRecall: RecallChannel {
       let doc = DocID(rawValue: raw)
       if !collector.contains(doc) { rest[doc] = table.itemPopularity[doc.index] }
     }
-    for (doc, score) in TopK.select(rest, k: quota - taken) { collector.add(doc, channel: .rule, score: score) }
+    for (doc, score) in TopK.best(rest, k: quota - taken) { collector.add(doc, channel: .rule, score: score) }
   }
 }

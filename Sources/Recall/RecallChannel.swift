@@ -109,7 +109,7 @@ public struct SimilarItemsRecall: RecallChannel {
         if !seedSet.contains(neighbour) { scores[neighbour, default: 0] += seed.weight * table.scores[i] }
       }
     }
-    let best = TopK.select(scores, k: quota)
+    let best = TopK.best(scores, k: quota)
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .similar, score: score / top) }
   }
@@ -153,7 +153,7 @@ public struct TextRecall: RecallChannel {
     var accumulator = [Float](repeating: 0, count: index.documentCount)
     var touched: [UInt32] = []
     accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
-    var heap = TopKHeap(capacity: k)
+    var heap = TopK(capacity: k)
     for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
     return heap.sortedDescending()
   }
@@ -188,64 +188,6 @@ public struct TextRecall: RecallChannel {
         }
       }
     }
-  }
-}
-
-/// A bounded min-heap keeping the `capacity` best (score, doc) pairs; ties prefer the lower doc id.
-struct TopKHeap {
-  private var entries: [(DocID, Float)] = []
-  let capacity: Int
-
-  init(capacity: Int) {
-    self.capacity = capacity
-    entries.reserveCapacity(capacity)
-  }
-
-  /// Whether `a` ranks below `b` (worse score, or equal score and higher doc id).
-  @inline(__always) private static func worse(_ a: (DocID, Float), _ b: (DocID, Float)) -> Bool {
-    a.1 != b.1 ? a.1 < b.1 : a.0 > b.0
-  }
-
-  mutating func offer(_ doc: DocID, _ score: Float) {
-    let entry = (doc, score)
-    if entries.count < capacity {
-      entries.append(entry)
-      var i = entries.count - 1
-      while i > 0 {
-        let parent = (i - 1) / 2
-        guard Self.worse(entries[i], entries[parent]) else { break }
-        entries.swapAt(i, parent)
-        i = parent
-      }
-    } else if let root = entries.first, Self.worse(root, entry) {
-      entries[0] = entry
-      var i = 0
-      while true {
-        let l = 2 * i + 1, r = l + 1
-        var m = i
-        if l < entries.count, Self.worse(entries[l], entries[m]) { m = l }
-        if r < entries.count, Self.worse(entries[r], entries[m]) { m = r }
-        guard m != i else { break }
-        entries.swapAt(i, m)
-        i = m
-      }
-    }
-  }
-
-  func sortedDescending() -> [(DocID, Float)] { entries.sorted { Self.worse($1, $0) } }
-
-  /// Whether `capacity` entries are held.
-  var isFull: Bool { entries.count == capacity }
-  /// The worst kept score. Precondition: not empty.
-  var minimumScore: Float { entries[0].1 }
-}
-
-/// Selects the `k` best-scored documents, ties broken by doc id for deterministic answers.
-enum TopK {
-  static func select(_ scores: [DocID: Float], k: Int) -> [(DocID, Float)] {
-    guard k > 0 else { return [] }
-    let all = scores.map { ($0.key, $0.value) }
-    return Array(all.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k))
   }
 }
 
