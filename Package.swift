@@ -46,14 +46,18 @@ let package = Package(
                    providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
 
     .systemLibrary(name: "CRoaring", path: "Sources/CRoaring", providers: [.apt(["libroaring-dev"])]),
+    .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
 
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
+    .target(name: "DenseMath", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
 
     // Layer 2
     .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
-    .target(name: "Ranking", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "Ranking", dependencies: ["FunnelCore", "DenseMath", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
+            swiftSettings: swiftSettings),
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
 

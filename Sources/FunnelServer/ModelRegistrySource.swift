@@ -5,7 +5,7 @@ import Ranking
 import Serving
 
 /// A model registry on disk: `ROOT/NAME/VERSION/` holds one model file (`model.json` for XGBoost or
-/// funnel-linear, `model.txt` for LightGBM) and optionally `metadata.json`. The newest version is the
+/// funnel-linear, `model.txt` for LightGBM, `model.onnx` for an MLP) and optionally `metadata.json`. The newest version is the
 /// largest (numerically when every version is a number, else by name). The served model's version
 /// string is `NAME/VERSION`. Thread-safe.
 public struct ModelRegistrySource: ModelSource {
@@ -36,11 +36,11 @@ public struct ModelRegistrySource: ModelSource {
 
   private func loadModelNow() throws -> any ScoringModel {
     guard let version = versions().last else {
-      throw FunnelError(.notFound, "\(root)/\(name): no model versions (expected \(root)/\(name)/VERSION/model.json or model.txt)")
+      throw FunnelError(.notFound, "\(root)/\(name): no model versions (expected \(root)/\(name)/VERSION/model.json, model.txt or model.onnx)")
     }
     let directory = root + "/" + name + "/" + version
-    guard let file = ["model.json", "model.txt"].map({ directory + "/" + $0 }).first(where: FileManager.default.fileExists) else {
-      throw FunnelError(.failedPrecondition, "\(directory): holds no model.json or model.txt")
+    guard let file = ["model.json", "model.txt", "model.onnx"].map({ directory + "/" + $0 }).first(where: FileManager.default.fileExists) else {
+      throw FunnelError(.failedPrecondition, "\(directory): holds no model.json, model.txt or model.onnx")
     }
     do {
       return try ModelFile.load(path: file, version: name + "/" + version)

@@ -5,6 +5,7 @@ public enum BatchBenchmark {
   public struct Result: Sendable {
     public var rows: Int
     public var columns: Int
+    /// Trees of an ensemble; 0 for other models (no per-tree figure then).
     public var trees: Int
     public var repeats: Int
     public var medianMicros: Double
@@ -14,8 +15,9 @@ public enum BatchBenchmark {
 
     /// The result as one JSON object.
     public func json(model: String) -> String {
-      "{\"model\":\"\(model)\",\"rows\":\(rows),\"features\":\(columns),\"trees\":\(trees),\"repeat\":\(repeats),"
-        + "\"median_us\":\(medianMicros),\"p99_us\":\(p99Micros),\"ns_per_row_tree\":\(nanosPerRowTree)}"
+      let perTree = trees > 0 ? ",\"trees\":\(trees),\"ns_per_row_tree\":\(nanosPerRowTree)" : ""
+      return "{\"model\":\"\(model)\",\"rows\":\(rows),\"features\":\(columns),\"repeat\":\(repeats),"
+        + "\"median_us\":\(medianMicros),\"p99_us\":\(p99Micros),\"ns_per_row\":\(medianMicros * 1000 / Double(max(1, rows)))\(perTree)}"
     }
   }
 
@@ -33,7 +35,7 @@ public enum BatchBenchmark {
       samples.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
     }
     samples.sort()
-    return Result(rows: matrix.rows, columns: matrix.columns, trees: (model as? TreeEnsemble)?.treeCount ?? 1,
+    return Result(rows: matrix.rows, columns: matrix.columns, trees: (model as? TreeEnsemble)?.treeCount ?? 0,
                   repeats: samples.count, medianMicros: samples[samples.count / 2],
                   p99Micros: samples[min(samples.count - 1, samples.count * 99 / 100)])
   }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Loads a ranking model from a file, recognising the format by content: XGBoost JSON (has a
-/// `learner`), Funnel linear JSON (`"format": "funnel-linear"`), or LightGBM text (starts with `tree`).
+/// `learner`), Funnel linear JSON (`"format": "funnel-linear"`), LightGBM text (starts with `tree`), or
+/// an ONNX MLP (`.onnx`, or a protobuf starting with the `ir_version` field).
 /// Every failure is a `RankingError` naming the file.
 public enum ModelFile {
   /// Loads `path`; the model's version is `version`, or the file name without extension.
@@ -21,7 +22,8 @@ public enum ModelFile {
         if object["learner"] != nil { return try XGBoostModel.load(data, version: name) }
         if object["format"] as? String == "funnel-linear" { return try LinearModel.load(object, version: name) }
       }
-      throw RankingError("model \(name): not an XGBoost JSON, LightGBM text or funnel-linear JSON model")
+      if path.hasSuffix(".onnx") || data.first == 0x08 { return try ONNXModelLoader.load(data, version: name) }
+      throw RankingError("model \(name): not an XGBoost JSON, LightGBM text, ONNX or funnel-linear JSON model")
     } catch let error as RankingError {
       throw RankingError("\(path): \(error.message)")
     }
