@@ -70,7 +70,7 @@ let package = Package(
 
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
-    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "Bitmaps"], swiftSettings: swiftSettings),
+    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",

@@ -112,8 +112,21 @@ public struct DemoStore: Sendable {
       items.append(CatalogItem(
         id: "SKU-\(100_000 + i)", title: title, categoryPath: category.path, brand: brand,
         price: (price * 100).rounded() / 100, tags: [adjective, material, colour],
-        inStock: rng.unit() >= 0.05))
+        inStock: rng.unit() >= 0.05, attributes: attributes(item: i, colour: colour, material: material)))
     }
     return items
+  }
+
+  /// Attributes from their own random stream (per item), so adding them changed no other field:
+  /// colour and material as text, a rating on every item, a weight on most, a shoe-style size on some.
+  private static func attributes(item: Int, colour: String, material: String) -> [String: AttributeValue] {
+    var rng = SplitMix64(seed: 0xA77 &+ UInt64(item) &* 0x9E37_79B9_7F4A_7C15)
+    var result: [String: AttributeValue] = [
+      "colour": .text(colour), "material": .text(material),
+      "rating": .number((10 + rng.unit() * 40).rounded() / 10),
+    ]
+    if rng.unit() < 0.8 { result["weight_kg"] = .number((rng.logNormal(median: 0.8, sigma: 0.7) * 100).rounded() / 100) }
+    if rng.unit() < 0.15 { result["size"] = .number(Double(36 + Int(rng.next() % 11))) }
+    return result
   }
 }

@@ -11,10 +11,12 @@ public struct CatalogItem: Hashable, Sendable {
   public var inStock: Bool
   /// Item embedding (same dimension across a catalog), or empty.
   public var embedding: [Float]
+  /// Free-form attributes by name (see `AttributeValue.isValidName`): keywords and numeric columns for filters.
+  public var attributes: [String: AttributeValue]
 
   /// Creates an item; see the field comments for units.
   public init(id: ItemID, title: String, categoryPath: [String], brand: String, price: Double,
-              tags: [String] = [], inStock: Bool = true, embedding: [Float] = []) {
+              tags: [String] = [], inStock: Bool = true, embedding: [Float] = [], attributes: [String: AttributeValue] = [:]) {
     self.id = id
     self.title = title
     self.categoryPath = categoryPath
@@ -23,6 +25,7 @@ public struct CatalogItem: Hashable, Sendable {
     self.tags = tags
     self.inStock = inStock
     self.embedding = embedding
+    self.attributes = attributes
   }
 
   /// The category path joined with `/`, e.g. `home/kitchen/mugs`.

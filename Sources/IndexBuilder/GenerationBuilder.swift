@@ -108,7 +108,8 @@ public struct GenerationBuilder: Sendable {
       hnsw.build(items.map(\.embedding))
       images[VectorIndex.fileName] = hnsw.file()
     }
-    let fileNames = IndexGeneration.fileNames + (images[VectorIndex.fileName] == nil ? [] : [VectorIndex.fileName])
+    images[AttributeColumns.fileName] = AttributeColumns.write(items)
+    let fileNames = IndexGeneration.fileNames + IndexGeneration.optionalFileNames.filter { images[$0] != nil }
     let manifest = GenerationManifest(
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
       itemCount: items.count, eventCount: events.count, skippedEvents: skipped,

@@ -51,7 +51,7 @@ public enum JSONLines {
       }
       items.append(CatalogItem(id: id, title: try string(object, "title", place) , categoryPath: path,
                                brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock,
-                               embedding: embedding))
+                               embedding: embedding, attributes: try attributes(object["attrs"], place)))
     }
     return (items, source)
   }
@@ -95,8 +95,43 @@ public enum JSONLines {
     try write(path, items.map { item in
       ["id": item.id, "title": item.title, "category": item.category, "brand": item.brand, "price": item.price,
        "tags": item.tags, "in_stock": item.inStock]
-        .merging(item.embedding.isEmpty ? [:] : ["embedding": item.embedding.map(Double.init)]) { a, _ in a } as [String: Any]
+        .merging(item.embedding.isEmpty ? [:] : ["embedding": item.embedding.map(Double.init)]) { a, _ in a }
+        .merging(item.attributes.isEmpty ? [:] : ["attrs": item.attributes.mapValues { value -> Any in
+          switch value {
+          case .text(let s): s
+          case .number(let x): x
+          }
+        }]) { a, _ in a } as [String: Any]
     })
+  }
+
+  /// `attrs`: an object of names (`a-z`, `0-9`, `_`; upper case is folded) to strings, finite numbers
+  /// or booleans (stored as the text `true`/`false`).
+  static func attributes(_ raw: Any?, _ place: String) throws -> [String: AttributeValue] {
+    guard let raw, !(raw is NSNull) else { return [:] }
+    guard let object = raw as? [String: Any] else { throw FunnelError(.invalidArgument, "\(place): 'attrs' must be an object") }
+    var result: [String: AttributeValue] = [:]
+    for (key, value) in object {
+      let name = key.lowercased()
+      guard AttributeValue.isValidName(name) else {
+        throw FunnelError(.invalidArgument, "\(place): attribute name '\(key)' must be 1-64 characters of a-z, 0-9 and _")
+      }
+      guard result[name] == nil else { throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' appears twice") }
+      if isBoolean(value), let flag = value as? Bool {
+        result[name] = .text(flag ? "true" : "false")
+      } else if let number = value as? NSNumber {
+        guard number.doubleValue.isFinite else { throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' is not a finite number") }
+        result[name] = .number(number.doubleValue)
+      } else if let text = value as? String {
+        guard !text.isEmpty, text.utf8.count <= 256, !text.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+          throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' must be 1-256 bytes of text without control characters")
+        }
+        result[name] = .text(text)
+      } else if !(value is NSNull) {
+        throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' must be a string, a number or a boolean")
+      }
+    }
+    return result
   }
 
   /// Writes events as event JSON lines.

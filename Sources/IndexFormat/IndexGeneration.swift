@@ -20,6 +20,10 @@ public final class IndexGeneration: Sendable {
   public let popularity: PopularityTable
   /// Item embeddings and their HNSW graph, when the catalog has embeddings.
   public let vectors: VectorIndex?
+  /// Numeric attribute columns, when some item has a numeric attribute.
+  public let attributes: AttributeColumns?
+  /// Files a generation may or may not have.
+  public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName]
 
   /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
   public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
@@ -50,6 +54,11 @@ public final class IndexGeneration: Sendable {
     } else {
       vectors = nil
     }
+    if manifest.files.contains(where: { $0.name == AttributeColumns.fileName }) {
+      attributes = try AttributeColumns(region(AttributeColumns.fileName), documentCount: items.count, verifyChecksum: verifyChecksums)
+    } else {
+      attributes = nil
+    }
   }
 
   /// Maps the generation in `directory` (which holds `manifest.json` and the files).
@@ -68,7 +77,7 @@ public final class IndexGeneration: Sendable {
       throw FunnelError(.failedPrecondition, "\(manifestPath): not a generation manifest (\(error))")
     }
     var regions: [String: ByteRegion] = [:]
-    let optional = manifest.files.contains { $0.name == VectorIndex.fileName } ? [VectorIndex.fileName] : []
+    let optional = optionalFileNames.filter { name in manifest.files.contains { $0.name == name } }
     for name in fileNames + optional { regions[name] = try ByteRegion(mapping: directory + "/" + name) }
     return try IndexGeneration(manifest: manifest, regions: regions, verifyChecksums: verifyChecksums)
   }

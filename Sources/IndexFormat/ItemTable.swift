@@ -8,7 +8,8 @@ import MappedStorage
 /// Immutable; safe to share across threads. Lookups allocate nothing except where they return Strings.
 public struct ItemTable: Sendable {
   static let kind = "ITEM"
-  static let version: UInt32 = 1
+  /// Version 2 adds the attributes column; version 1 files (no attributes) still open.
+  static let version: UInt32 = 2
   /// Separator of tags inside one stored string.
   static let tagSeparator: Character = "\u{1F}"
   /// `parent` value of a root category.
@@ -17,12 +18,15 @@ public struct ItemTable: Sendable {
   private let ids, titles, brands, categories, tags: StringColumn
   private let idHashes: ScalarView<UInt64>
   private let idDocs: ScalarView<UInt32>
-  private let prices: ScalarView<Double>
+  /// Prices by doc id (for range filters that scan the column).
+  public let prices: ScalarView<Double>
   private let stock: ScalarView<UInt8>
   /// Category keys (`home`, `home/lighting`, ...), sorted.
   public let categoryKeys: StringColumn
   private let parents: ScalarView<UInt32>
   private let leaves: ScalarView<UInt32>
+  /// Encoded attributes per doc (`encodeAttributes`); nil in version-1 files.
+  private let attributeText: StringColumn?
 
   /// Serialises `items` (doc id = position). Precondition: ids are unique.
   public static func write(_ items: [CatalogItem]) -> [UInt8] {
@@ -45,12 +49,13 @@ public struct ItemTable: Sendable {
       return keyIndex[String(key[..<slash])] ?? noParent
     })
     w.add(items.map { keyIndex[$0.category] ?? noParent })
+    StringColumn.write(items.map { encodeAttributes($0.attributes) }, into: &w)
     return w.finish(kind: kind, formatVersion: version)
   }
 
   /// Opens an items file and validates every id-derived index (O(items)).
   public init(_ region: ByteRegion, verifyChecksum: Bool) throws {
-    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    let f = try SectionedFile(region, kind: Self.kind, versions: 1...Self.version, verifyChecksum: verifyChecksum)
     try f.require(sections: 18)
     ids = try StringColumn(f, first: 0)
     let n = ids.count
@@ -65,6 +70,7 @@ public struct ItemTable: Sendable {
     categoryKeys = try StringColumn(f, first: 14, sorted: true)
     parents = try f.scalars(16, as: UInt32.self, expected: categoryKeys.count)
     leaves = try f.scalars(17, as: UInt32.self, expected: n)
+    attributeText = f.sectionCount >= 20 ? try StringColumn(f, first: 18, expected: n) : nil
     let k = UInt32(categoryKeys.count)
     guard idDocs.allSatisfy({ $0 < UInt32(n) }) else { throw f.corrupt("id index points past \(n) items") }
     guard zip(idHashes, idHashes.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw f.corrupt("id index is not sorted") }
@@ -111,7 +117,30 @@ public struct ItemTable: Sendable {
     return CatalogItem(id: ids[doc.index], title: titles[doc.index], categoryPath: path, brand: brands[doc.index],
                        price: prices[doc.index],
                        tags: tagText.isEmpty ? [] : tagText.split(separator: Self.tagSeparator).map(String.init),
-                       inStock: stock[doc.index] != 0)
+                       inStock: stock[doc.index] != 0,
+                       attributes: attributeText.map { Self.decodeAttributes($0[doc.index]) } ?? [:])
+  }
+
+  /// `name US kind value` per attribute (kind `t` text, `n` number), joined by RS, sorted by name.
+  /// Catalog validation keeps control characters out of names and text values.
+  static func encodeAttributes(_ attributes: [String: AttributeValue]) -> String {
+    attributes.sorted { $0.key < $1.key }.map { name, value in
+      switch value {
+      case .text(let text): name + "\u{1F}t" + text
+      case .number(let x): name + "\u{1F}n" + String(x)
+      }
+    }.joined(separator: "\u{1E}")
+  }
+
+  static func decodeAttributes(_ text: String) -> [String: AttributeValue] {
+    var result: [String: AttributeValue] = [:]
+    for entry in text.split(separator: "\u{1E}") {
+      let parts = entry.split(separator: "\u{1F}", maxSplits: 1)
+      guard parts.count == 2, let kind = parts[1].first else { continue }
+      let value = String(parts[1].dropFirst())
+      result[String(parts[0])] = kind == "n" ? Double(value).map(AttributeValue.number) : .text(value)
+    }
+    return result
   }
 
   /// FNV-1a 64 of the UTF-8 bytes: the id index hash.

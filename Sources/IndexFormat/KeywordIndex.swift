@@ -33,6 +33,7 @@ public struct KeywordIndex: Sendable {
       docs[key("brand", item.brand), default: []].append(doc)
       for tag in Set(item.tags.map { $0.lowercased() }) { docs[key("tag", tag), default: []].append(doc) }
       docs[key("in_stock", item.inStock ? "true" : "false"), default: []].append(doc)
+      for (name, value) in item.attributes { docs[key("attr." + name, value.keyword), default: []].append(doc) }
     }
     let sortedKeys = StringColumn.utf8Sorted(docs.keys)
     var blob: [UInt8] = []

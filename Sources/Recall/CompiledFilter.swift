@@ -1,9 +1,11 @@
 import Bitmaps
 import FunnelCore
 import IndexFormat
+import MappedStorage
 
 /// A filter expression bound to one generation: every keyword clause resolved to its Roaring bitmap
-/// (zero-copy views over the keywords file), numeric clauses read from the price column.
+/// (zero-copy views over the keywords file), numeric clauses read from the price column or a
+/// numeric attribute column.
 ///
 /// `matches` tests one document without allocating (filtering candidates of every channel);
 /// `documents()` evaluates the whole expression to a bitmap (rule-based recall). Immutable after
@@ -12,7 +14,8 @@ public final class CompiledFilter: Sendable {
   indirect enum Node: Sendable {
     case and(Node, Node), or(Node, Node), not(Node)
     case set(RoaringBitmap)
-    case price(low: Double?, lowInclusive: Bool, high: Double?, highInclusive: Bool)
+    /// A range over a numeric column (nil: an attribute no item has a number for, so nothing matches).
+    case range(ScalarView<Double>?, low: Double?, lowInclusive: Bool, high: Double?, highInclusive: Bool)
   }
 
   let root: Node
@@ -34,23 +37,26 @@ public final class CompiledFilter: Sendable {
     case .term(.id, let value):
       return .set(g.items.doc(for: value).map { RoaringBitmap([$0.rawValue]) } ?? RoaringBitmap())
     case .term(let field, let value):
-      return .set(try g.keywords.documents(field.rawValue, value))
-    case .range(_, let low, let lowInclusive, let high, let highInclusive):
-      return .price(low: low, lowInclusive: lowInclusive, high: high, highInclusive: highInclusive)
+      return .set(try g.keywords.documents(field.name, value))
+    case .range(let field, let low, let lowInclusive, let high, let highInclusive):
+      let column: ScalarView<Double>?
+      if case .attribute(let name) = field { column = g.attributes?.column(name) } else { column = g.items.prices }
+      return .range(column, low: low, lowInclusive: lowInclusive, high: high, highInclusive: highInclusive)
     }
   }
 
   /// Whether `doc` satisfies the filter. O(expression size), no allocation.
-  public func matches(_ doc: DocID) -> Bool { Self.matches(root, doc, generation.items) }
+  public func matches(_ doc: DocID) -> Bool { Self.matches(root, doc) }
 
-  private static func matches(_ node: Node, _ doc: DocID, _ items: ItemTable) -> Bool {
+  private static func matches(_ node: Node, _ doc: DocID) -> Bool {
     switch node {
-    case .and(let a, let b): return matches(a, doc, items) && matches(b, doc, items)
-    case .or(let a, let b): return matches(a, doc, items) || matches(b, doc, items)
-    case .not(let a): return !matches(a, doc, items)
+    case .and(let a, let b): return matches(a, doc) && matches(b, doc)
+    case .or(let a, let b): return matches(a, doc) || matches(b, doc)
+    case .not(let a): return !matches(a, doc)
     case .set(let bitmap): return bitmap.contains(doc.rawValue)
-    case .price(let low, let lowInclusive, let high, let highInclusive):
-      return inRange(items.price(doc), low, lowInclusive, high, highInclusive)
+    case .range(let column, let low, let lowInclusive, let high, let highInclusive):
+      guard let column else { return false }
+      return inRange(column[doc.index], low, lowInclusive, high, highInclusive)
     }
   }
 
@@ -63,9 +69,10 @@ public final class CompiledFilter: Sendable {
     case .or(let a, let b): return evaluate(a).union(evaluate(b))
     case .not(let a): return RoaringBitmap(range: 0..<UInt32(generation.itemCount)).subtracting(evaluate(a))
     case .set(let bitmap): return bitmap
-    case .price(let low, let lowInclusive, let high, let highInclusive):
+    case .range(let column, let low, let lowInclusive, let high, let highInclusive):
+      guard let column else { return RoaringBitmap() }
       var docs: [UInt32] = []
-      for d in 0..<generation.itemCount where Self.inRange(generation.items.price(DocID(d)), low, lowInclusive, high, highInclusive) {
+      for d in 0..<generation.itemCount where Self.inRange(column[d], low, lowInclusive, high, highInclusive) {
         docs.append(UInt32(d))
       }
       return RoaringBitmap(docs)
@@ -74,6 +81,7 @@ public final class CompiledFilter: Sendable {
 
   @inline(__always)
   private static func inRange(_ x: Double, _ low: Double?, _ lowInclusive: Bool, _ high: Double?, _ highInclusive: Bool) -> Bool {
+    if x.isNaN { return false }  // an item without a number for the attribute
     if let low, lowInclusive ? x < low : x <= low { return false }
     if let high, highInclusive ? x > high : x >= high { return false }
     return true

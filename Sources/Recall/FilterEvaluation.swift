@@ -20,10 +20,17 @@ extension FilterExpression {
       case .id: return item.id == value
       case .inStock: return item.inStock == (value == "true")
       case .price: return false  // numeric fields parse to ranges
+      case .attribute(let name): return item.attributes[name]?.keyword == value
       }
     case .range(let field, let low, let lowInclusive, let high, let highInclusive):
-      guard field == .price else { return false }
-      let x = item.price
+      let x: Double
+      switch field {
+      case .price: x = item.price
+      case .attribute(let name):
+        guard let number = item.attributes[name]?.number else { return false }
+        x = number
+      default: return false
+      }
       if let low, lowInclusive ? x < low : x <= low { return false }
       if let high, highInclusive ? x > high : x >= high { return false }
       return true

@@ -17,13 +17,49 @@ public indirect enum FilterExpression: Hashable, Sendable {
   public static let maxDepth = 32
 }
 
-/// The item fields a filter may name.
-public enum FilterField: String, CaseIterable, Hashable, Sendable {
-  case category, brand, tag, price, id
-  case inStock = "in_stock"
+/// The item fields a filter may name: the fixed catalog fields and `attr.NAME` for a catalog attribute.
+public enum FilterField: Hashable, Sendable {
+  case category, brand, tag, price, id, inStock
+  /// `attr.NAME`: terms match the attribute's keyword (text lower-cased, numbers in canonical form),
+  /// ranges its numeric value.
+  case attribute(String)
 
-  /// Whether the field is numeric (only ranges and comparisons apply).
+  /// The fixed fields, in the order error messages list them.
+  public static let fixed: [FilterField] = [.category, .brand, .tag, .price, .id, .inStock]
+
+  /// The field called `name` (`category`, ..., `in_stock`, `attr.NAME`), or nil.
+  public init?(name: String) {
+    if name.hasPrefix("attr.") {
+      let attribute = String(name.dropFirst(5))
+      guard AttributeValue.isValidName(attribute) else { return nil }
+      self = .attribute(attribute)
+      return
+    }
+    guard let field = Self.fixed.first(where: { $0.name == name }) else { return nil }
+    self = field
+  }
+
+  /// The field's name as written in filters and keyword keys.
+  public var name: String {
+    switch self {
+    case .category: "category"
+    case .brand: "brand"
+    case .tag: "tag"
+    case .price: "price"
+    case .id: "id"
+    case .inStock: "in_stock"
+    case .attribute(let attribute): "attr." + attribute
+    }
+  }
+
+  /// Whether only ranges and comparisons apply (a bare number means `[x TO x]`).
   public var isNumeric: Bool { self == .price }
+
+  /// Whether ranges apply: `price` and any attribute.
+  public var acceptsRanges: Bool {
+    if case .attribute = self { return true }
+    return self == .price
+  }
 }
 
 /// Parses filter expressions. Errors are `FunnelError.invalidArgument` naming the `filter` field and
@@ -179,8 +215,8 @@ public struct FilterParser {
   private mutating func parseClause() throws -> FilterExpression {
     guard case .word(let name) = peek.0 else { throw error("expected a field name") }
     let fieldOffset = advance().1
-    guard let field = FilterField(rawValue: name) else {
-      let known = FilterField.allCases.map(\.rawValue).joined(separator: ", ")
+    guard let field = FilterField(name: name) else {
+      let known = (FilterField.fixed.map(\.name) + ["attr.NAME (a-z, 0-9, _)"]).joined(separator: ", ")
       throw error("unknown field '\(name)' (known: \(known))", at: fieldOffset)
     }
     guard case .colon = peek.0 else { throw error("expected ':' after field '\(name)'") }
@@ -229,12 +265,16 @@ public struct FilterParser {
     if field == .inStock, value != "true", value != "false" {
       throw error("in_stock takes true or false, not '\(value)'", at: offset)
     }
+    // A number names an attribute's numeric value in one spelling, as the index stores it.
+    if case .attribute = field, let number = Double(value), number.isFinite {
+      return .term(field: field, value: AttributeValue.canonical(number))
+    }
     // Ids are case-sensitive; every other keyword matches case-insensitively.
     return .term(field: field, value: field == .id ? value : value.lowercased())
   }
 
   private mutating func parseBound(_ field: FilterField) throws -> Double? {
-    guard field.isNumeric else { throw error("field '\(field.rawValue)' is not numeric; ranges apply to price") }
+    guard field.acceptsRanges else { throw error("field '\(field.name)' is not numeric; ranges apply to price and attr.NAME") }
     guard case .word(let text) = peek.0 else { throw error("expected a number or '*'") }
     let offset = advance().1
     if text == "*" { return nil }

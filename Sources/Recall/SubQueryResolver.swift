@@ -175,10 +175,10 @@ extension FilterExpression {
   /// (`price:[10 TO 50}`), so equal sub-queries written differently share a cache entry.
   public var canonical: String {
     switch self {
-    case .term(let field, let value): return "\(field.rawValue):\(value)"
+    case .term(let field, let value): return "\(field.name):\(value)"
     case .range(let field, let low, let lowInclusive, let high, let highInclusive):
       let l = low.map { "\($0)" } ?? "*", h = high.map { "\($0)" } ?? "*"
-      return "\(field.rawValue):\(lowInclusive ? "[" : "{")\(l) TO \(h)\(highInclusive ? "]" : "}")"
+      return "\(field.name):\(lowInclusive ? "[" : "{")\(l) TO \(h)\(highInclusive ? "]" : "}")"
     case .and, .or, .not: return "(compound)"
     }
   }

@@ -34,6 +34,11 @@ import Testing
     ("{\"id\":\"a\",\"category\":\"x\",\"in_stock\":1}", "'in_stock'", ":1:"),
     ("{\"id\":\"a\",\"category\":\"x\",\"tags\":[1]}", "'tags'", ":1:"),
     ("[1,2]", "JSON object", ":1:"),
+    ("{\"id\":\"a\",\"category\":\"x\",\"attrs\":[1]}", "'attrs' must be an object", ":1:"),
+    ("{\"id\":\"a\",\"category\":\"x\",\"attrs\":{\"bad name\":1}}", "attribute name 'bad name'", ":1:"),
+    ("{\"id\":\"a\",\"category\":\"x\",\"attrs\":{\"size\":[1]}}", "attribute 'size' must be", ":1:"),
+    ("{\"id\":\"a\",\"category\":\"x\",\"attrs\":{\"Size\":1,\"size\":2}}", "appears twice", ":1:"),
+    ("{\"id\":\"a\",\"category\":\"x\",\"attrs\":{\"note\":\"\"}}", "attribute 'note' must be 1-256 bytes", ":1:"),
   ])
   func catalogErrorsNameTheLine(text: String, expected: String, line: String) throws {
     let path = try Self.file(text)
@@ -41,6 +46,13 @@ import Testing
     let error = #expect(throws: FunnelError.self) { try JSONLines.readCatalog(path: path) }
     #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
     #expect(error?.message.contains(path + line) == true, "\(error?.message ?? "")")
+  }
+
+  @Test func attributesKeepTheirTypes() throws {
+    let path = try Self.file("{\"id\":\"a\",\"category\":\"x\",\"attrs\":{\"Colour\":\"Red\",\"size\":42,\"organic\":true,\"gone\":null}}")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let item = try #require(try JSONLines.readCatalog(path: path).0.first)
+    #expect(item.attributes == ["colour": .text("Red"), "size": .number(42), "organic": .text("true")])
   }
 
   @Test func eventsAcceptISOTimestampsAndRefuseUnknownTypes() throws {

@@ -25,6 +25,16 @@ import Testing
       }
     }
     let item = pick(items)
+    if rng.unit() < 0.3 {
+      switch rng.next() % 6 {
+      case 0: return "attr.colour:\"\(item.attributes["colour"]?.keyword ?? "none")\""
+      case 1: return "attr.rating:\(pick(["[", "{"]))\(1 + Int(rng.unit() * 2)).5 TO \(3 + Int(rng.unit() * 2))\(pick(["]", "}"]))"
+      case 2: return "attr.weight_kg:\(pick([">", ">=", "<", "<="]))\(item.attributes["weight_kg"]?.number ?? 1)"
+      case 3: return "attr.size:\(36 + Int(rng.next() % 11))"
+      case 4: return "attr.rating:\(item.attributes["rating"]?.number ?? 3)"
+      default: return rng.unit() < 0.5 ? "attr.nosuch:[1 TO 2]" : "attr.material:\"\(item.attributes["material"]?.keyword ?? "x")\""
+      }
+    }
     switch rng.next() % 8 {
     case 0: return "category:\(pick(item.categoryPath))"
     case 1: return "category:\"\(IndexGeneration.categoryPrefixes(item.categoryPath)[Int(rng.next() % 2)])\""

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct FilterExpressionTests {
   static let mug = CatalogItem(id: "SKU-1", title: "Mug", categoryPath: ["kitchen", "tableware", "mugs"],
-                               brand: "Chef Line", price: 12.5, tags: ["ceramic", "white"], inStock: true)
+                               brand: "Chef Line", price: 12.5, tags: ["ceramic", "white"], inStock: true,
+                               attributes: ["colour": .text("White"), "capacity_ml": .number(350), "rating": .number(4.5)])
 
   @Test(arguments: [
     ("category:kitchen", true),
@@ -32,6 +33,17 @@ import Testing
     ("id:sku-1", false),
     ("(category:garden OR brand:\"chef line\") AND NOT tag:black", true),
     ("in_stock:false", false),
+    ("attr.colour:white", true),
+    ("attr.colour:\"WHITE\"", true),
+    ("attr.colour:black", false),
+    ("attr.capacity_ml:350", true),
+    ("attr.capacity_ml:350.0", true),
+    ("attr.capacity_ml:[300 TO 400]", true),
+    ("attr.rating:>=4.5", true),
+    ("attr.rating:{4.5 TO *]", false),
+    ("attr.colour:[1 TO 9]", false),
+    ("attr.missing:x", false),
+    ("NOT attr.missing:[* TO *]", true),
   ])
   func evaluates(expression: String, expected: Bool) throws {
     let parsed = try #require(try FilterParser.parse(expression))
@@ -50,6 +62,8 @@ import Testing
     ("price:[1 TO 2)", "expected ']' or '}'"),
     ("(brand:x", "missing ')'"),
     ("colour:red", "unknown field 'colour'"),
+    ("attr.Colour:red", "unknown field 'attr.Colour'"),
+    ("attr.:red", "unknown field 'attr.'"),
     ("AND brand:x", "offset 0"),
     ("price:[50 TO 10]", "empty range"),
     ("in_stock:maybe", "true or false"),

@@ -38,7 +38,8 @@
 ///   value  := word | "quoted string"
 ///   bound  := number | "*"                -- [ ] include the bound, { } exclude it, * is open
 /// Fields: category (a single level name such as mugs, or a path prefix such as "home/kitchen"),
-/// brand, tag (case-insensitive), price (numeric), in_stock (true|false), id (exact).
+/// brand, tag (case-insensitive), price (numeric), in_stock (true|false), id (exact), and attr.NAME for a
+/// catalog attribute (terms match text case-insensitively or a number; ranges apply to numeric values).
 /// Example: category:"home/kitchen" AND (brand:acme OR brand:globex) AND price:[10 TO 50} AND NOT tag:clearance
 
 import SwiftProtobuf

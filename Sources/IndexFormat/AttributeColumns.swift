@@ -1,0 +1,44 @@
+import FunnelCore
+import MappedStorage
+
+/// The optional `attributes` file of a generation: one `Double` column per numeric catalog attribute
+/// (`attrs` values that are numbers), NaN where an item has no number for it. Range filters on
+/// `attr.NAME` scan these columns; text values (and numbers, in canonical form) are keywords in
+/// `KeywordIndex` under `attr.NAME`.
+///
+/// Sections: the sorted attribute names (a `StringColumn`), then one column per name in that order.
+/// Written only when some item has a numeric attribute. Immutable; safe to share across threads.
+public struct AttributeColumns: Sendable {
+  /// The file's name inside a generation directory.
+  public static let fileName = "attributes.fnl"
+  static let kind = "ATTR"
+  static let version: UInt32 = 1
+
+  /// Attribute names, sorted.
+  public let names: StringColumn
+  private let columns: [ScalarView<Double>]
+
+  /// Serialises the numeric attributes of `items` (doc id = position), or nil when there are none.
+  public static func write(_ items: [CatalogItem]) -> [UInt8]? {
+    let names = StringColumn.utf8Sorted(Set(items.flatMap { item in item.attributes.compactMap { $0.value.number == nil ? nil : $0.key } }))
+    guard !names.isEmpty else { return nil }
+    var w = SectionedFileWriter()
+    StringColumn.write(names, into: &w)
+    for name in names { w.add(items.map { $0.attributes[name]?.number ?? .nan }) }
+    return w.finish(kind: kind, formatVersion: version)
+  }
+
+  /// Opens an attributes file of a generation with `documentCount` items. O(attributes).
+  public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
+    let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)
+    try f.require(sections: 2)
+    names = try StringColumn(f, first: 0, sorted: true)
+    try f.require(sections: 2 + names.count)
+    columns = try (0..<names.count).map { try f.scalars(2 + $0, as: Double.self, expected: documentCount) }
+  }
+
+  /// The column of numeric attribute `name`, or nil when no item has a number for it. O(log attributes).
+  public func column(_ name: String) -> ScalarView<Double>? {
+    names.find(name).map { columns[$0] }
+  }
+}
