@@ -1,5 +1,6 @@
 import FunnelCore
 import MappedStorage
+import Synchronization
 
 /// The optional `vectors` file of a generation: unit item embeddings and an HNSW graph over them
 /// (cosine similarity), searched in place from the mapped file.
@@ -21,6 +22,8 @@ public struct VectorIndex: Sendable {
   let vectors: ScalarView<Float>
   let offsets: ScalarView<UInt32>
   let links: ScalarView<UInt32>
+  /// Visited lists reused across searches (one per concurrent search; created on demand).
+  private let visitedLists = VisitedListPool()
 
   /// Serialises vectors (unit length, `count x dimension`) and the graph's rows: `levels[l][i]` = node
   /// `i`'s neighbours on level `l` (empty above the node's level).
@@ -86,7 +89,9 @@ public struct VectorIndex: Sendable {
                                 links: lp.baseAddress!, dimension: dimension, stride: count + 1)
             var ep = (entry, g.similarity(entry))
             for level in stride(from: maxLevel, to: 0, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: level) }
-            return HNSWSearch.searchLayer(g, entries: [ep], ef: max(ef, k), level: 0).prefix(k)
+            var visited = visitedLists.lists.withLock { $0.popLast() } ?? VisitedList(capacity: count)
+            defer { visitedLists.lists.withLock { $0.append(visited) } }
+            return HNSWSearch.searchLayer(g, entries: [ep], ef: max(ef, k), level: 0, nodes: count, visited: &visited).prefix(k)
               .map { (DocID(rawValue: $0.0), $0.1) }
           }
         }
@@ -120,4 +125,10 @@ public struct VectorIndex: Sendable {
     }
     return top.sortedDescending()
   }
+}
+
+/// Visited lists of finished searches, handed to the next ones so a search allocates no
+/// O(items) state. Thread-safe.
+final class VisitedListPool: Sendable {
+  let lists = Mutex<[VisitedList]>([])
 }
