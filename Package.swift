@@ -102,7 +102,7 @@ let package = Package(
                       path: "Benchmarks/PipelineBenchmark", swiftSettings: swiftSettings),
 
     .executableTarget(name: "funnel-bench-index",
-                      dependencies: ["Recall", "DemoCatalog", "IndexBuilder", "IndexFormat", "FunnelCore"],
+                      dependencies: ["Recall", "DemoCatalog", "IndexBuilder", "IndexFormat", "FunnelCore", "RedisStore"],
                       path: "Benchmarks/IndexBenchmark", swiftSettings: swiftSettings),
 
     .executableTarget(name: "funnel-bench-ranking", dependencies: ["Ranking"],

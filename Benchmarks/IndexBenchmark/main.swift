@@ -2,12 +2,14 @@
 //
 //   swift build -c release --product funnel-bench-index
 //   .build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
-//                                     [--no-vectors] [--export DIR]
+//                                     [--no-vectors] [--export DIR] [--redis redis://127.0.0.1:6379]
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
 // without an embedding model).
 //
 // Prints JSON lines: generation (s), build (items/s, bytes), open (ms), then per channel and for a
-// full multi-channel recall of ~1000 candidates: p50/p99 latency in microseconds, single-threaded.
+// full multi-channel recall of ~1000 candidates: p50/p99 latency in microseconds, single-threaded;
+// then the filter sub-query cache under a Zipfian filter load (hit rates per level; with --redis, a
+// second cold replica sharing the Redis level).
 import DemoCatalog
 import Foundation
 import FunnelCore
@@ -115,6 +117,9 @@ measure("multi_channel_1000", quota: 1_000) { rng in
   (RecallRequest(seeds: randomSeeds(&rng), categoryAffinity: randomCategories(&rng)),
    [(SimilarItemsRecall(), 400), (CategoryRecall(), 400), (PopularRecall(), 400)])
 }
+
+let redisURL: String? = CommandLine.arguments.contains("--redis") ? stringArgument("--redis", "") : nil
+try await subQueryCacheBenchmark(generation: generation, redisURL: redisURL)
 
 // MARK: Peer exports (--export DIR): the same corpus, queries and bitmaps for Benchmarks/peers/compare.py.
 
