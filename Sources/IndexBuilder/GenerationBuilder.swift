@@ -128,31 +128,71 @@ public struct GenerationBuilder: Sendable {
     return sorted.map { ($0.0, $0.1 / top) }
   }
 
+  /// ItemCF rows without materialising item pairs: each user's window (their `historyWindow`
+  /// strongest distinct items) goes into a user -> items table and its transpose; then, item by item,
+  /// the windows of the item's users are summed into one dense accumulator, normalised, cut to the
+  /// top `neighboursPerItem` and the accumulator cleared. Memory O(items + window entries) instead of
+  /// O(distinct pairs); time O(sum over users of window^2 + items * log neighbours). Users are taken
+  /// in id order, so the float sums (and the build) are deterministic.
   private func cooccurrence(histories: [UserID: [(DocID, Float)]], itemCount: Int,
                             popularity: [Float]) -> [[(DocID, Float)]] {
-    var pairs = [[DocID: Float]](repeating: [:], count: itemCount)
+    var windowStart: [Int] = [0]
+    var windowItems: [UInt32] = []
+    var userWeight: [Float] = []
     var occurrence = [Float](repeating: 0, count: itemCount)
-    for (_, history) in histories {
+    for user in histories.keys.sorted() {
+      let history = histories[user]!
       // Distinct items, most recent window, each with its strongest (decayed) signal.
       var strength: [DocID: Float] = [:]
       for (doc, w) in history.suffix(options.historyWindow * 4) { strength[doc] = max(strength[doc] ?? 0, w) }
       let window = strength.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         .prefix(options.historyWindow)
       guard window.count > 1 else { continue }
-      let userWeight = Float(1 / log(2 + Double(window.count)))
-      for (a, _) in window { occurrence[a.index] += 1 }
-      for (a, _) in window {
-        for (b, _) in window where a != b { pairs[a.index][b, default: 0] += userWeight }
+      for (doc, _) in window {
+        windowItems.append(doc.rawValue)
+        occurrence[doc.index] += 1
+      }
+      windowStart.append(windowItems.count)
+      userWeight.append(Float(1 / log(2 + Double(window.count))))
+    }
+    // The transpose: for each item, the users whose window holds it.
+    var usersStart = [Int](repeating: 0, count: itemCount + 1)
+    for doc in windowItems { usersStart[Int(doc) + 1] += 1 }
+    for i in 0..<itemCount { usersStart[i + 1] += usersStart[i] }
+    var usersOf = [UInt32](repeating: 0, count: windowItems.count)
+    var fill = usersStart
+    for u in 0..<userWeight.count {
+      for k in windowStart[u]..<windowStart[u + 1] {
+        let doc = Int(windowItems[k])
+        usersOf[fill[doc]] = UInt32(u)
+        fill[doc] += 1
       }
     }
-    return (0..<itemCount).map { a in
-      var row = pairs[a].map { (b, w) -> (DocID, Float) in
-        (b, w / (occurrence[a] * occurrence[b.index]).squareRoot())
+    var accumulator = [Float](repeating: 0, count: itemCount)
+    var touched: [UInt32] = []
+    var rows: [[(DocID, Float)]] = []
+    rows.reserveCapacity(itemCount)
+    for a in 0..<itemCount {
+      for k in usersStart[a]..<usersStart[a + 1] {
+        let u = Int(usersOf[k])
+        let w = userWeight[u]
+        for j in windowStart[u]..<windowStart[u + 1] {
+          let b = Int(windowItems[j])
+          guard b != a else { continue }
+          if accumulator[b] == 0 { touched.append(UInt32(b)) }
+          accumulator[b] += w
+        }
       }
-      row.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-      let kept = row.prefix(options.neighboursPerItem)
+      var best = TopK(capacity: options.neighboursPerItem)
+      for b in touched {
+        best.offer(DocID(rawValue: b), accumulator[Int(b)] / (occurrence[a] * occurrence[Int(b)]).squareRoot())
+        accumulator[Int(b)] = 0
+      }
+      touched.removeAll(keepingCapacity: true)
+      let kept = best.sortedDescending()
       let top = kept.first?.1 ?? 1
-      return kept.map { ($0.0, min(1, $0.1 / top)) }
+      rows.append(kept.map { ($0.0, min(1, $0.1 / top)) })
     }
+    return rows
   }
 }
