@@ -17,10 +17,12 @@ public struct EmbeddedDefault: Sendable {
   public let engine: ServingEngine
 
   /// Generates the demo store and builds the engine. Costs about a second for the standard size in
-  /// a release build (O(items + events)).
+  /// a release build (O(items + events)). `realtime` replaces the in-process store for reading
+  /// users' recent activity and storing events (e.g. Redis); the in-process store still logs every
+  /// event for index rebuilds.
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
-              modelSource: (any ModelSource)? = nil,
+              modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -34,8 +36,10 @@ public struct EmbeddedDefault: Sendable {
     self.store = store
     self.featureStore = featureStore
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
-                                activity: featureStore, events: featureStore, model: model, modelSource: modelSource,
-                                storeName: "embedded",
+                                activity: realtime ?? featureStore,
+                                events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
+                                model: model, modelSource: modelSource,
+                                storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, now: now)
   }
 }

@@ -25,7 +25,9 @@ public enum FunnelApplication {
     }
     let clock = ContinuousClock()
     let start = clock.now
-    let subQueries = try await makeSubQueryResolver(options, logger: logger)
+    let redis = try await makeRedisClient(options, logger: logger)
+    let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
+    let realtime = redis.map { RedisFeatureStore(client: $0) }
     let registry = options.modelRegistry.map { ModelRegistrySource(root: $0, name: options.modelName) }
     let model = try await registry?.loadModel() ?? loadModel(options, logger: logger)
     let engine: ServingEngine
@@ -37,15 +39,18 @@ public enum FunnelApplication {
       let generation = try await source.loadGeneration()
       featureStore = EmbeddedFeatureStore()
       engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
-                             activity: featureStore, events: featureStore, model: model, modelSource: registry,
-                             storeName: "embedded", subQueries: subQueries)
+                             activity: realtime ?? featureStore,
+                             events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
+                             model: model, modelSource: registry,
+                             storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
-                                         modelSource: registry)
+                                         modelSource: registry, realtime: realtime)
       featureStore = embedded.featureStore
       engine = embedded.engine
+      if let realtime { await seed(realtime, with: embedded.store.events, logger: logger) }
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
     }
     let indexSource = options.indexDirectory.map { IndexDirectorySource(root: $0, verifyChecksums: options.verifyIndexChecksums) }
@@ -66,7 +71,7 @@ public enum FunnelApplication {
         var description = startup
         let port = try await grpc.listeningPort()
         description["address"] = "\(options.host):\(port)"
-        description["store"] = "embedded"
+        description["store"] = realtime == nil ? "embedded" : "redis"
         description["index"] = "\(engine.generation.version)"
         description["startup"] = "\(clock.now - start)"
         logger.info("funnel serving", metadata: description)
@@ -95,10 +100,11 @@ public enum FunnelApplication {
     return model
   }
 
-  /// The filter sub-query resolver: an in-process LRU, and with `--redis` a shared Redis level.
-  /// Redis being down at start is a warning, not an error: the cache is an optimisation.
-  static func makeSubQueryResolver(_ options: ServerOptions, logger: Logger) async throws -> SubQueryResolver {
-    guard let url = options.redisURL else { return SubQueryResolver(shared: nil) }
+  /// The Redis client of `--redis`, shared by the real-time feature store and the filter sub-query
+  /// cache. Redis being down at start is a warning, not an error: requests degrade (no real-time
+  /// history, no shared cache) and recover when it returns.
+  static func makeRedisClient(_ options: ServerOptions, logger: Logger) async throws -> RedisClient? {
+    guard let url = options.redisURL else { return nil }
     let client: RedisClient
     do {
       client = try RedisClient(url: url, timeoutMs: 100)
@@ -107,11 +113,24 @@ public enum FunnelApplication {
     }
     do {
       _ = try await client.command(["PING"])
-      logger.info("redis connected: shared filter sub-query cache (real-time features come with the stores issue)",
-                  metadata: ["redis": "\(url)"])
+      logger.info("redis connected: real-time user features and the shared filter sub-query cache", metadata: ["redis": "\(url)"])
     } catch {
-      logger.warning("redis unreachable at start; the sub-query cache will retry", metadata: ["redis": "\(url)", "error": "\(error)"])
+      logger.warning("redis unreachable at start; requests degrade until it answers", metadata: ["redis": "\(url)", "error": "\(error)"])
     }
-    return SubQueryResolver(shared: RedisBitmapCache(client: client))
+    return client
+  }
+
+  /// Loads the demo history into the real-time store (idempotent by event id: a restart re-sends
+  /// and changes nothing), in batches of one pipelined round trip each.
+  static func seed(_ realtime: RedisFeatureStore, with events: [BehaviourEvent], logger: Logger) async {
+    var accepted = 0
+    do {
+      for start in stride(from: 0, to: events.count, by: 2_000) {
+        accepted += try await realtime.append(Array(events[start..<min(events.count, start + 2_000)])).accepted
+      }
+      logger.info("demo history loaded into redis", metadata: ["events": "\(events.count)", "new": "\(accepted)"])
+    } catch {
+      logger.warning("could not load the demo history into redis", metadata: ["error": "\(error)"])
+    }
   }
 }

@@ -30,7 +30,7 @@ public enum FilterField: Hashable, Sendable {
   /// The field called `name` (`category`, ..., `in_stock`, `attr.NAME`), or nil.
   public init?(name: String) {
     if name.hasPrefix("attr.") {
-      let attribute = String(name.dropFirst(5))
+      let attribute = String(name.dropFirst(5)).lowercased()  // as the catalog folds them
       guard AttributeValue.isValidName(attribute) else { return nil }
       self = .attribute(attribute)
       return

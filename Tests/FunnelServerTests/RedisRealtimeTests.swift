@@ -1,0 +1,51 @@
+import FeatureStore
+import FunnelCore
+import FunnelTestSupport
+import Ranking
+import RedisStore
+import Serving
+import Testing
+
+/// The serving engine with its real-time user features in the real Redis (REDIS_URL): events tracked
+/// through the engine are what the ranking sees, and a dead Redis degrades answers instead of failing them.
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisRealtimeTests {
+  /// A model that scores `seconds_since_last_seen` (only real-time history can produce it) plus 1.
+  static let model = try! LinearModel(version: "recency", schema: FeatureSchema(["seconds_since_last_seen", "in_stock"]),
+                                      weights: [1, 1], bias: 0, logistic: false)
+
+  func engine(_ realtime: RedisFeatureStore) -> ServingEngine {
+    let generation = TestEngines.sharedGeneration
+    return ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                         activity: realtime, events: TeeEventSink(primary: realtime, mirror: EmbeddedFeatureStore()),
+                         model: Self.model, storeName: "redis", now: { TestEngines.nowMs })
+  }
+
+  @Test func trackedEventsReachTheRankingThroughRedis() async throws {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    let realtime = RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):")
+    let engine = engine(realtime)
+    let g = engine.generation
+    let seen = g.items.id(g.popularity.doc(g.popularity.global.range.lowerBound))
+    let outcome = try await engine.track([EventInput(eventID: "rt-1", userID: "redis-user", itemID: seen, kind: .view,
+                                                     timestampMs: TestEngines.nowMs - 250_000)])
+    #expect(outcome.accepted == 1)
+    #expect(try await realtime.recentActivity(of: "redis-user", limit: 5).map(\.itemID) == [seen], "stored in Redis")
+    let answer = try await engine.recommend(RecommendInput(userID: "redis-user", scene: .home, count: 20))
+    #expect(!answer.degraded)
+    let item = try #require(answer.items.first { $0.itemID == seen }, "the viewed item is recalled")
+    #expect(item.score == 251, "250 s since the view (from Redis) + in stock")
+    let replay = try await engine.track([EventInput(eventID: "rt-1", userID: "redis-user", itemID: seen, kind: .view,
+                                                    timestampMs: TestEngines.nowMs - 250_000)])
+    #expect(replay.accepted == 0, "a replayed event id changes nothing")
+  }
+
+  @Test func aDeadRedisDegradesTheAnswerInsteadOfFailingIt() async throws {
+    // Port 1 on loopback: nothing listens, connections are refused at once.
+    let realtime = RedisFeatureStore(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 50))
+    let answer = try await engine(realtime).recommend(RecommendInput(userID: "U-3", scene: .home, count: 10))
+    #expect(answer.degraded)
+    #expect(answer.items.count == 10, "popularity still answers")
+  }
+}

@@ -1,0 +1,73 @@
+import FeatureStore
+import Foundation
+import FunnelCore
+import FunnelTestSupport
+import RedisStore
+import Testing
+
+/// Real-time user features in the real Redis named by REDIS_URL (Scripts/test starts one).
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisFeatureStoreTests {
+  func store(cap: Int = 200) throws -> RedisFeatureStore {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    var limits = RedisFeatureStore.Limits()
+    limits.interactionsPerUser = cap
+    return RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):",
+                             limits: limits)
+  }
+
+  static func event(_ id: String, user: String = "u1", item: String, _ kind: EventKind = .view, at ms: Int64) -> BehaviourEvent {
+    BehaviourEvent(eventID: id, userID: user, sessionID: "s", itemID: item, kind: kind, timestampMs: ms, quantity: 1, price: 0)
+  }
+
+  @Test func readsNewestFirstInTimeOrderEvenWhenEventsArriveLate() async throws {
+    let redis = try store()
+    let result = try await redis.append([
+      Self.event("e1", item: "A", at: 1_000), Self.event("e2", item: "B", .purchase, at: 3_000),
+      Self.event("e3", item: "C", .addToCart, at: 2_000),  // late
+      Self.event("e4", item: "D", .exposure, at: 4_000),   // exposures are not interactions
+      Self.event("e5", user: "u2", item: "Z", at: 5_000),
+    ])
+    #expect(result == EventAppendResult(accepted: 5, duplicates: 0))
+    let recent = try await redis.recentActivity(of: "u1", limit: 10)
+    #expect(recent == [
+      RecentInteraction(itemID: "B", kind: .purchase, timestampMs: 3_000),
+      RecentInteraction(itemID: "C", kind: .addToCart, timestampMs: 2_000),
+      RecentInteraction(itemID: "A", kind: .view, timestampMs: 1_000),
+    ])
+    #expect(try await redis.recentActivity(of: "u1", limit: 2).count == 2)
+    #expect(try await redis.recentActivity(of: "nobody", limit: 10).isEmpty)
+  }
+
+  @Test func replayedEventsChangeNothing() async throws {
+    let redis = try store()
+    let batch = [Self.event("r1", item: "A", at: 1), Self.event("r2", item: "B", at: 2)]
+    #expect(try await redis.append(batch) == EventAppendResult(accepted: 2, duplicates: 0))
+    #expect(try await redis.append(batch + [Self.event("r3", item: "C", at: 3)]) == EventAppendResult(accepted: 1, duplicates: 2))
+    #expect(try await redis.recentActivity(of: "u1", limit: 10).map(\.itemID) == ["C", "B", "A"])
+  }
+
+  @Test func keepsOnlyTheNewestInteractionsAndForgets() async throws {
+    let redis = try store(cap: 5)
+    _ = try await redis.append((0..<12).map { Self.event("c\($0)", item: "I\($0)", at: Int64($0)) })
+    #expect(try await redis.recentActivity(of: "u1", limit: 50).map(\.itemID) == ["I11", "I10", "I9", "I8", "I7"])
+    #expect(try await redis.forget(user: "u1") == 5)
+    #expect(try await redis.recentActivity(of: "u1", limit: 50).isEmpty)
+    #expect(try await redis.forget(user: "u1") == 0, "forgetting twice is harmless")
+  }
+
+  /// The packed layout against the same interaction as JSON (what the issue asks to report).
+  @Test func packedEntriesAreSmallerThanJSON() throws {
+    let interaction = RecentInteraction(itemID: "SKU-104217", kind: .addToCart, timestampMs: 1_790_000_123_456)
+    let packed = PackedInteraction.encode(interaction)
+    #expect(PackedInteraction.decode(packed) == interaction)
+    let json = try JSONSerialization.data(withJSONObject: [
+      "item_id": interaction.itemID, "type": interaction.kind.rawValue, "timestamp_ms": interaction.timestampMs,
+    ], options: [.sortedKeys])
+    print("packed interaction: \(packed.count) bytes, JSON: \(json.count) bytes")
+    #expect(packed.count == 20 && json.count >= 3 * packed.count)
+    #expect(PackedInteraction.decode([2] + packed.dropFirst()) == nil, "an unknown layout is skipped")
+    #expect(PackedInteraction.decode(Array(packed.prefix(10))) == nil, "an empty id is skipped")
+  }
+}
