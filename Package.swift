@@ -85,14 +85,15 @@ let package = Package(
 
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore",
+            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore", "MongoStore",
                            "Recall", "Ranking",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
     // Layer 8
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", argumentParser, logging, lifecycle, grpcCore, grpcNIO,
+                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore",
+                                     argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
 
@@ -118,9 +119,10 @@ let package = Package(
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+    .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "Ranking", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
                                "RedisStore", "Ranking"],

@@ -23,6 +23,7 @@ public struct EmbeddedDefault: Sendable {
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
               modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink)? = nil,
+              offlineFeatures: (any OfflineFeatureSource)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -40,7 +41,7 @@ public struct EmbeddedDefault: Sendable {
                                 events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
-                                subQueries: subQueries, now: now)
+                                subQueries: subQueries, offlineFeatures: offlineFeatures, now: now)
   }
 }
 

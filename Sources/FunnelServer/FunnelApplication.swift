@@ -2,6 +2,7 @@ import FeatureStore
 import FunnelCore
 import FunnelGRPC
 import Logging
+import MongoStore
 import Ranking
 import Recall
 import RedisStore
@@ -19,15 +20,18 @@ public enum FunnelApplication {
   /// a missing or corrupt index). `onListening` is called with the bound port once the server accepts calls.
   public static func serve(_ options: ServerOptions, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-    if let mongo = options.mongoURI {
-      throw FunnelError(.failedPrecondition,
-                        "--mongo \(mongo): MongoDB feature stores are not supported yet; run without --mongo for the embedded stores")
-    }
     let clock = ContinuousClock()
     let start = clock.now
     let redis = try await makeRedisClient(options, logger: logger)
     let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
     let realtime = redis.map { RedisFeatureStore(client: $0) }
+    let offline = try options.mongoURI.map { uri in
+      do {
+        return MongoFeatureStore(client: try MongoClient(uri: uri), now: ServingEngine.wallClockMs)
+      } catch let error as MongoError {
+        throw FunnelError(.invalidArgument, "--mongo: \(error.message)")
+      }
+    }
     let registry = options.modelRegistry.map { ModelRegistrySource(root: $0, name: options.modelName) }
     let model = try await registry?.loadModel() ?? loadModel(options, logger: logger)
     let engine: ServingEngine
@@ -42,16 +46,28 @@ public enum FunnelApplication {
                              activity: realtime ?? featureStore,
                              events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
-                             storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries)
+                             storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
+                             offlineFeatures: offline)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
-                                         modelSource: registry, realtime: realtime)
+                                         modelSource: registry, realtime: realtime, offlineFeatures: offline)
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let realtime { await seed(realtime, with: embedded.store.events, logger: logger) }
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
+    }
+    if let offline {
+      do {
+        if let loaded = try await engine.refreshItemFeatures() {
+          logger.info("offline item features loaded from mongodb", metadata: [
+            "snapshot": "\(loaded.version)", "items": "\(loaded.items)", "database": "\(offline.database)"])
+        }
+      } catch {
+        logger.warning("mongodb unreachable at start; ranking without offline features until Admin.Reload",
+                       metadata: ["error": "\(error)"])
+      }
     }
     let indexSource = options.indexDirectory.map { IndexDirectorySource(root: $0, verifyChecksums: options.verifyIndexChecksums) }
     if indexSource != nil || registry != nil {

@@ -69,17 +69,36 @@ public final class MongoClient: @unchecked Sendable {
     try await runCommand(database: "admin") { bson_append_int32($0, "ping", -1, 1) }
   }
 
+  /// Runs the database command given as (extended) JSON, e.g. `{"count": "items"}`; returns the reply
+  /// as relaxed extended JSON. Throws `MongoError` for malformed JSON or a failed command.
+  public func command(database: String, json: String) async throws -> String {
+    try await runCommand(database: database, json: json)
+  }
+
   /// Runs a database command built by `build` (which appends fields to the command document) and
   /// returns the reply as relaxed extended JSON. Throws `MongoError` with the driver's message.
   func runCommand(database: String, _ build: @escaping @Sendable (OpaquePointer) -> Bool)
     async throws -> String
   {
+    try await runCommand(database: database, json: nil, build)
+  }
+
+  private func runCommand(database: String, json: String?, _ build: (@Sendable (OpaquePointer) -> Bool)? = nil)
+    async throws -> String
+  {
     return try await threadPool.runIfActive { [self] in
       guard let client = mongoc_client_pool_pop(pool) else { throw MongoError("\(uriString): no client available") }
       defer { mongoc_client_pool_push(pool, client) }
-      guard let command = bson_new() else { throw MongoError("out of memory building a command") }
+      let error = UnsafeMutablePointer<bson_error_t>.allocate(capacity: 1)
+      defer { error.deallocate() }
+      let made: OpaquePointer? = json.map { text in
+        text.withCString { bson_new_from_json(UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), -1, error) }
+      } ?? bson_new()
+      guard let command = made else {
+        throw MongoError("\(database): not a valid command document (\(String(cString: funnel_bson_error_message(error))))")
+      }
       defer { bson_destroy(command) }
-      guard build(command) else { throw MongoError("cannot build the command document") }
+      if let build, !build(command) { throw MongoError("cannot build the command document") }
       // bson_t must be 128-byte aligned; the driver initialises the reply in place (static flag),
       // so bson_destroy frees only its buffer and we free the struct.
       var raw: UnsafeMutableRawPointer?
@@ -88,8 +107,6 @@ public final class MongoClient: @unchecked Sendable {
       }
       defer { free(raw) }
       let reply = OpaquePointer(raw)
-      let error = UnsafeMutablePointer<bson_error_t>.allocate(capacity: 1)
-      defer { error.deallocate() }
       let ok = mongoc_client_command_simple(client, database, command, nil, reply, error)
       defer { bson_destroy(reply) }
       guard ok else {

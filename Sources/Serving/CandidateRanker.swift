@@ -20,6 +20,10 @@ public struct CandidateRanker: Sendable {
     case computed(FeatureKind)
     /// A number from the request context (`context.KEY`), the same for every candidate.
     case context(String)
+    /// An offline item feature (`item.NAME`) from the items snapshot.
+    case item(String)
+    /// An offline user profile feature (`user.NAME`), the same for every candidate.
+    case user(String)
     /// Not available: left missing (NaN), which tree models route by their default direction.
     case missing
   }
@@ -40,7 +44,9 @@ public struct CandidateRanker: Sendable {
   public static let knownFeatures = Set(FeatureKind.allCases.map(\.rawValue))
 
   /// Whether the ranker can fill a feature of this name.
-  public static func knows(_ name: String) -> Bool { knownFeatures.contains(name) || name.hasPrefix("context.") }
+  public static func knows(_ name: String) -> Bool {
+    knownFeatures.contains(name) || name.hasPrefix("context.") || name.hasPrefix("item.") || name.hasPrefix("user.")
+  }
 
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
   public init(model: any ScoringModel) {
@@ -48,6 +54,8 @@ public struct CandidateRanker: Sendable {
     self.plan = model.schema.names.map { name in
       if let kind = FeatureKind(rawValue: name) { return .computed(kind) }
       if name.hasPrefix("context.") { return .context(String(name.dropFirst("context.".count))) }
+      if name.hasPrefix("item.") { return .item(String(name.dropFirst("item.".count))) }
+      if name.hasPrefix("user.") { return .user(String(name.dropFirst("user.".count))) }
       return .missing
     }
   }
@@ -55,19 +63,32 @@ public struct CandidateRanker: Sendable {
   /// Scores `candidates` for `profile`; returns (candidate index, score) best first.
   /// O(candidates * features + candidates log candidates).
   public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
-                   context: [String: String] = [:]) -> [(Int, Float)] {
+                   context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
+                   userFeatures: [String: Float] = [:]) -> [(Int, Float)] {
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
-    // Request-level columns are looked up once, not per cell.
+    // Request-level columns and snapshot columns are looked up once, not per cell.
     let constants: [Float?] = plan.map { source in
-      guard case .context(let key) = source else { return nil }
-      return context[key].flatMap(Float.init) ?? .nan
+      switch source {
+      case .context(let key): context[key].flatMap(Float.init) ?? .nan
+      case .user(let name): userFeatures[name] ?? .nan
+      default: nil
+      }
+    }
+    let itemColumns: [Int?] = plan.map { source in
+      guard case .item(let name) = source else { return nil }
+      return itemFeatures?.table.column(name)
     }
     for (row, candidate) in candidates.enumerated() {
+      let itemRow = itemFeatures?.row(candidate.doc)
       for (column, source) in plan.enumerated() {
         switch source {
         case .computed(let kind): matrix[row, column] = value(kind, candidate, profile, generation)
-        case .context: matrix[row, column] = constants[column] ?? .nan
+        case .context, .user: matrix[row, column] = constants[column] ?? .nan
+        case .item:
+          if let itemRow, let c = itemColumns[column], let table = itemFeatures?.table {
+            matrix[row, column] = table.value(row: itemRow, column: c)
+          }
         case .missing: continue
         }
       }

@@ -39,6 +39,8 @@ public final class ServingEngine: Sendable {
   public let subQueries: SubQueryResolver
   let started = ContinuousClock.now
   let now: @Sendable () -> Int64
+  /// Offline item and user features (MongoDB), when configured.
+  let offline: OfflineFeatureState?
 
   /// Creates an engine serving `generation` until the first reload.
   /// - Parameters:
@@ -48,6 +50,7 @@ public final class ServingEngine: Sendable {
               generationSource: any IndexGenerationSource, activity: any UserActivitySource, events: any EventSink,
               model: any ScoringModel = BuiltinModel.model, modelSource: (any ModelSource)? = nil, storeName: String,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
+              offlineFeatures: (any OfflineFeatureSource)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
     self.configuration = configuration
     self.validator = RequestValidator(limits: configuration.limits)
@@ -60,6 +63,17 @@ public final class ServingEngine: Sendable {
     self.storeName = storeName
     self.subQueries = subQueries
     self.now = now
+    self.offline = offlineFeatures.map { OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, now: now)) }
+  }
+
+  /// Loads the offline items snapshot (at start, and on `Admin.Reload`) and swaps it in. Returns
+  /// (snapshot version, items), or nil without an offline source. Throws when the store fails; the
+  /// previous snapshot keeps serving.
+  @discardableResult
+  public func refreshItemFeatures() async throws -> (version: String, items: Int)? {
+    guard let offline else { return nil }
+    let table = try await offline.refresh(for: generation)
+    return (table.version, table.count)
   }
 
   /// The system wall clock in Unix milliseconds.
@@ -136,6 +150,8 @@ public final class ServingEngine: Sendable {
       slot = next
       return old
     }
+    // A fresh offline snapshot too; if the store fails, the previous snapshot keeps serving.
+    _ = try? await refreshItemFeatures()
     return (previous, next.version)
   }
 

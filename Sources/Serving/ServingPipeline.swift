@@ -15,12 +15,18 @@ extension ServingEngine {
     var stage = Stopwatch()
     var degraded = false
     var profile = UserProfile()
+    var userFeatures: [String: Float] = [:]
     if !request.userID.isEmpty {
+      async let offlineProfile = fetchUserFeatures(request.userID)
       switch await fetchRecent(request.userID) {
       case .some(.success(let recent)):
         profile = UserProfile(recent: recent, generation: generation, nowMs: now())
       case .some(.failure), .none:
         degraded = true
+      }
+      switch await offlineProfile {
+      case .some(.success(let features)): userFeatures = features
+      case .some(.failure), .none: degraded = degraded || offline != nil
       }
     }
     debug.timings.append(.init(stage: "context", micros: stage.elapsedMicros))
@@ -70,7 +76,8 @@ extension ServingEngine {
 
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     stage = Stopwatch()
-    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context),
+    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context,
+                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures),
                                          candidates: kept, generation: generation)
     debug.rankedCandidates = ranked.count
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
@@ -113,6 +120,24 @@ extension ServingEngine {
     return await withTaskGroup(of: Result<[RecentInteraction], any Error>?.self) { group in
       group.addTask {
         do { return .success(try await source.recentActivity(of: user, limit: limit)) } catch { return .failure(error) }
+      }
+      group.addTask {
+        try? await Task.sleep(for: budget)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      return first
+    }
+  }
+
+  /// The user's offline profile features within the profile budget (nil: out of time).
+  private func fetchUserFeatures(_ user: UserID) async -> Result<[String: Float], any Error>? {
+    guard let cache = offline?.users else { return .success([:]) }
+    let budget = configuration.profileBudget
+    return await withTaskGroup(of: Result<[String: Float], any Error>?.self) { group in
+      group.addTask {
+        do { return .success(try await cache.features(of: user)) } catch { return .failure(error) }
       }
       group.addTask {
         try? await Task.sleep(for: budget)

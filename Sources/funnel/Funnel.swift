@@ -10,7 +10,7 @@ struct Funnel: AsyncParsableCommand {
     commandName: "funnel",
     abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
     version: FunnelApplication.version,
-    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self])
+    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self, Features.self])
 }
 
 /// `funnel serve`: the gRPC server.
@@ -26,7 +26,7 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Address to listen on.") var host: String?
   @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
   @Option(name: .customLong("redis"), help: "Redis URL: the shared filter sub-query cache (real-time features come later).") var redisURL: String?
-  @Option(name: .customLong("mongo"), help: "MongoDB URI for offline features (not supported yet).") var mongoURI: String?
+  @Option(name: .customLong("mongo"), help: "MongoDB URI for offline item and user features (database funnel; see funnel features load).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
   @Option(help: "Serve the newest index generation under this directory (instead of the demo shop).") var index: String?
   @Option(help: "Seconds between looks for a newer generation under --index.") var indexPollSeconds: Int?

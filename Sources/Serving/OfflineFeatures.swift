@@ -1,0 +1,65 @@
+import FeatureStore
+import FunnelCore
+import IndexFormat
+import Synchronization
+
+/// An items snapshot bound to one generation: the snapshot row of every doc id, computed once per
+/// (generation, snapshot) pair so the ranker reads a cell with two array loads and no hashing.
+public struct BoundItemFeatures: Sendable {
+  public let table: ItemFeatureTable
+  /// The generation the rows are for.
+  public let generationVersion: String
+  private let rows: [Int32]
+
+  /// Binds `table` to `generation`. O(snapshot rows * log items).
+  public init(_ table: ItemFeatureTable, to generation: IndexGeneration) {
+    var rows = [Int32](repeating: -1, count: generation.itemCount)
+    for (row, id) in table.itemIDs.enumerated() {
+      if let doc = generation.items.doc(for: id) { rows[doc.index] = Int32(row) }
+    }
+    self.table = table
+    self.generationVersion = generation.version
+    self.rows = rows
+  }
+
+  /// The snapshot row of `doc`, or nil for an item without offline features.
+  @inline(__always) public func row(_ doc: DocID) -> Int? {
+    let r = rows[doc.index]
+    return r < 0 ? nil : Int(r)
+  }
+}
+
+/// Offline features of the engine: the items snapshot (swapped whole on refresh) and the user
+/// profile cache. Thread-safe.
+final class OfflineFeatureState: Sendable {
+  let source: any OfflineFeatureSource
+  let users: UserFeatureCache
+  private let bound = Mutex<BoundItemFeatures?>(nil)
+  private let table = Mutex<ItemFeatureTable>(.empty)
+
+  init(source: any OfflineFeatureSource, users: UserFeatureCache) {
+    self.source = source
+    self.users = users
+  }
+
+  /// Loads a new items snapshot, binds it to `generation` and swaps it in; the old one serves until
+  /// then. Returns the new snapshot.
+  func refresh(for generation: IndexGeneration) async throws -> ItemFeatureTable {
+    let fresh = try await source.loadItemFeatures()
+    let binding = BoundItemFeatures(fresh, to: generation)
+    table.withLock { $0 = fresh }
+    bound.withLock { $0 = binding }
+    return fresh
+  }
+
+  /// The snapshot bound to `generation` (re-bound after a generation or snapshot swap).
+  func items(for generation: IndexGeneration) -> BoundItemFeatures {
+    if let current = bound.withLock({ $0 }), current.generationVersion == generation.version,
+       current.table.version == table.withLock({ $0.version }) {
+      return current
+    }
+    let fresh = BoundItemFeatures(table.withLock { $0 }, to: generation)
+    bound.withLock { $0 = fresh }
+    return fresh
+  }
+}

@@ -1,0 +1,100 @@
+import FeatureStore
+import Foundation
+import FunnelCore
+import Synchronization
+import Testing
+
+/// A user feature source that counts fetches and can be slowed down or broken.
+final class CountingUserSource: OfflineFeatureSource {
+  let fetches = Atomic<Int>(0)
+  let delay: Duration
+  let failing: Bool
+
+  init(delay: Duration = .zero, failing: Bool = false) {
+    self.delay = delay
+    self.failing = failing
+  }
+
+  func loadItemFeatures() async throws -> ItemFeatureTable { .empty }
+
+  func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]] {
+    fetches.add(1, ordering: .relaxed)
+    if delay > .zero { try await Task.sleep(for: delay) }
+    if failing { throw FunnelError(.unavailable, "store down") }
+    return Dictionary(uniqueKeysWithValues: users.filter { $0 != "nobody" }.map { ($0, ["ltv": Float($0.count)]) })
+  }
+}
+
+final class ManualClock: Sendable {
+  let ms = Atomic<Int64>(1_000)
+  var now: @Sendable () -> Int64 { { self.ms.load(ordering: .relaxed) } }
+}
+
+@Suite struct UserFeatureCacheTests {
+  @Test func cachesUntilTheTTLAndCoalescesConcurrentReads() async throws {
+    let source = CountingUserSource(delay: .milliseconds(50))
+    let clock = ManualClock()
+    let cache = UserFeatureCache(source: source, capacity: 10, ttlMs: 1_000, now: clock.now)
+    let answers = try await withThrowingTaskGroup(of: [String: Float].self) { group in
+      for _ in 0..<20 { group.addTask { try await cache.features(of: "alice") } }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(answers.allSatisfy { $0 == ["ltv": 5] })
+    #expect(source.fetches.load(ordering: .relaxed) == 1, "twenty concurrent reads, one fetch")
+    #expect(try await cache.features(of: "alice") == ["ltv": 5])
+    #expect(source.fetches.load(ordering: .relaxed) == 1, "a hit within the TTL")
+    clock.ms.add(1_001, ordering: .relaxed)
+    _ = try await cache.features(of: "alice")
+    #expect(source.fetches.load(ordering: .relaxed) == 2, "expired after the TTL")
+    #expect(try await cache.features(of: "nobody") == [:], "no profile is an empty profile")
+  }
+
+  @Test func failuresReachEveryWaiterAndAreNotCached() async throws {
+    let source = CountingUserSource(delay: .milliseconds(20), failing: true)
+    let cache = UserFeatureCache(source: source, capacity: 10, ttlMs: 1_000, now: ManualClock().now)
+    let failures = await withTaskGroup(of: Bool.self) { group in
+      for _ in 0..<5 { group.addTask { (try? await cache.features(of: "bob")) == nil } }
+      return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+    }
+    #expect(failures == 5)
+    await #expect(throws: FunnelError.self) { try await cache.features(of: "bob") }
+    #expect(source.fetches.load(ordering: .relaxed) >= 2, "a failure is not cached")
+  }
+
+  @Test func evictsTheLeastRecentlyUsedBeyondCapacity() async throws {
+    let source = CountingUserSource()
+    let cache = UserFeatureCache(source: source, capacity: 10, ttlMs: 60_000, now: ManualClock().now)
+    for i in 0..<11 { _ = try await cache.features(of: "user-\(i)") }
+    #expect(source.fetches.load(ordering: .relaxed) == 11)
+    _ = try await cache.features(of: "user-10")
+    #expect(source.fetches.load(ordering: .relaxed) == 11, "the newest stays")
+    _ = try await cache.features(of: "user-0")
+    #expect(source.fetches.load(ordering: .relaxed) == 12, "the oldest was evicted")
+  }
+}
+
+@Suite struct ItemFeatureTableTests {
+  @Test func numbersAndBooleansBecomeColumnsOthersAreSkipped() throws {
+    let documents = [
+      #"{"_id": "A", "ctr_7d": 0.25, "sales": 12, "on_sale": true, "title": "x", "embedding": [1, 2]}"#,
+      #"{"_id": "B", "ctr_7d": 0.5}"#,
+      #"{"no_id": 1}"#,
+    ].map { Data($0.utf8) }
+    let table = try ItemFeatureTable.fromDocuments(documents, version: "v")
+    #expect(table.names == ["ctr_7d", "on_sale", "sales"])
+    #expect(table.itemIDs == ["A", "B"])
+    #expect(table.value(row: 0, column: try #require(table.column("sales"))) == 12)
+    #expect(table.value(row: 0, column: try #require(table.column("on_sale"))) == 1)
+    #expect(table.value(row: 1, column: try #require(table.column("sales"))).isNaN, "absent is missing")
+    #expect(throws: FunnelError.self) { try ItemFeatureTable.fromDocuments([Data("[1]".utf8)], version: "v") }
+  }
+}
+
+@Suite struct PackedInteractionTests {
+  @Test func roundTripsEveryKind() {
+    for kind in EventKind.allCases {
+      let interaction = RecentInteraction(itemID: "SKU-ü-1", kind: kind, timestampMs: -5)
+      #expect(PackedInteraction.decode(PackedInteraction.encode(interaction)) == interaction)
+    }
+  }
+}

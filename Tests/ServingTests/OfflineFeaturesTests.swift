@@ -1,0 +1,60 @@
+import FeatureStore
+import FunnelCore
+import FunnelTestSupport
+import IndexFormat
+import Ranking
+import Serving
+import Synchronization
+import Testing
+
+/// Offline features in a fixed table: `margin` = the item's position in the catalog, `ltv` per user.
+struct FixedOfflineSource: OfflineFeatureSource {
+  let generation: IndexGeneration
+  let failing: Bool
+
+  func loadItemFeatures() async throws -> ItemFeatureTable {
+    if failing { throw FunnelError(.unavailable, "store down") }
+    return ItemFeatureTable(names: ["margin"], rows: (0..<generation.itemCount).map { d in
+      (generation.items.id(DocID(d)), [Float(d)])
+    }, version: "fixed")
+  }
+
+  func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]] {
+    if failing { throw FunnelError(.unavailable, "store down") }
+    return Dictionary(uniqueKeysWithValues: users.map { ($0, ["ltv": 1_000]) })
+  }
+}
+
+@Suite struct OfflineFeaturesTests {
+  static let model = try! LinearModel(version: "offline", schema: FeatureSchema(["item.margin", "user.ltv", "item.unknown"]),
+                                      weights: [1, 1, 1], bias: 0, logistic: false)
+
+  func engine(failing: Bool = false) -> ServingEngine {
+    let (base, store) = TestEngines.engine()
+    return ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+                         activity: store, events: store, model: Self.model, storeName: "embedded",
+                         offlineFeatures: FixedOfflineSource(generation: base.generation, failing: failing),
+                         now: { TestEngines.nowMs })
+  }
+
+  @Test func itemAndUserFeaturesReachTheModel() async throws {
+    let engine = engine()
+    let loaded = try #require(try await engine.refreshItemFeatures())
+    #expect(loaded.items == engine.generation.itemCount)
+    let answer = try await engine.recommend(RecommendInput(userID: "U-5", scene: .home, count: 10))
+    #expect(!answer.degraded)
+    for item in answer.items {
+      let doc = try #require(engine.generation.items.doc(for: item.itemID))
+      // Missing features (item.unknown) contribute nothing to a linear model.
+      #expect(item.score == Double(doc.index) + 1_000, "\(item.itemID)")
+    }
+  }
+
+  @Test func aFailingStoreDegradesAndKeepsThePreviousSnapshot() async throws {
+    let engine = engine(failing: true)
+    await #expect(throws: FunnelError.self) { try await engine.refreshItemFeatures() }
+    let answer = try await engine.recommend(RecommendInput(userID: "U-5", scene: .home, count: 10))
+    #expect(answer.degraded, "no user profile")
+    #expect(answer.items.count == 10)
+  }
+}
