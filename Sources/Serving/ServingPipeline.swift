@@ -113,40 +113,17 @@ extension ServingEngine {
   }
 
   /// Reads the user's recent interactions within the profile budget: nil on timeout, a failure on error.
+  /// The user's recent interactions within the profile budget (nil: out of time).
   private func fetchRecent(_ user: UserID) async -> Result<[RecentInteraction], any Error>? {
     let source = activity
     let limit = configuration.recentInteractions
-    let budget = configuration.profileBudget
-    return await withTaskGroup(of: Result<[RecentInteraction], any Error>?.self) { group in
-      group.addTask {
-        do { return .success(try await source.recentActivity(of: user, limit: limit)) } catch { return .failure(error) }
-      }
-      group.addTask {
-        try? await Task.sleep(for: budget)
-        return nil
-      }
-      let first = await group.next() ?? nil
-      group.cancelAll()
-      return first
-    }
+    return await Budget.race(configuration.profileBudget) { try await source.recentActivity(of: user, limit: limit) }
   }
 
   /// The user's offline profile features within the profile budget (nil: out of time).
   private func fetchUserFeatures(_ user: UserID) async -> Result<[String: Float], any Error>? {
     guard let cache = offline?.users else { return .success([:]) }
-    let budget = configuration.profileBudget
-    return await withTaskGroup(of: Result<[String: Float], any Error>?.self) { group in
-      group.addTask {
-        do { return .success(try await cache.features(of: user)) } catch { return .failure(error) }
-      }
-      group.addTask {
-        try? await Task.sleep(for: budget)
-        return nil
-      }
-      let first = await group.next() ?? nil
-      group.cancelAll()
-      return first
-    }
+    return await Budget.race(configuration.profileBudget) { try await cache.features(of: user) }
   }
 
   private func resolveAnchors(_ request: ValidatedRequest, _ generation: IndexGeneration) throws -> [DocID] {

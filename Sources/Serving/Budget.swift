@@ -1,0 +1,38 @@
+import Synchronization
+
+/// Races a store read against a time budget and returns at the budget, whatever the read does.
+///
+/// A structured child task cannot do this: the store clients block a thread-pool thread inside C
+/// calls (hiredis, libmongoc) that ignore cancellation, and a task group waits for every child
+/// before it returns, so a slow store would hold the request until its own timeout. Here the read
+/// runs in a short-lived task of its own; a late result is dropped (the store's own timeout bounds
+/// how long that task lives). Not for long-lived work.
+enum Budget {
+  /// The result of `read`, or nil when `budget` passes first.
+  static func race<T: Sendable>(_ budget: Duration, _ read: @escaping @Sendable () async throws -> T) async
+    -> Result<T, any Error>?
+  {
+    let once = ResumeOnce<Result<T, any Error>?>()
+    return await withCheckedContinuation { continuation in
+      once.arm(continuation)
+      Task {
+        do { once.resume(.success(try await read())) } catch { once.resume(.failure(error)) }
+      }
+      Task {
+        try? await Task.sleep(for: budget)
+        once.resume(nil)
+      }
+    }
+  }
+}
+
+/// A continuation resumed by whichever side finishes first; later resumes are ignored. Thread-safe.
+final class ResumeOnce<Value: Sendable>: Sendable {
+  private let slot = Mutex<CheckedContinuation<Value, Never>?>(nil)
+
+  func arm(_ continuation: CheckedContinuation<Value, Never>) { slot.withLock { $0 = continuation } }
+
+  func resume(_ value: Value) {
+    slot.withLock { $0.take() }?.resume(returning: value)
+  }
+}
