@@ -75,6 +75,17 @@ enum ProtoMapping {
     out.mergedCandidates = UInt32(clamping: report.mergedCandidates)
     out.filteredCandidates = UInt32(clamping: report.filteredCandidates)
     out.rankedCandidates = UInt32(clamping: report.rankedCandidates)
+    out.itemFeatures = report.features.map { item in
+      var f = Funnel_V1_ItemFeatures()
+      f.itemID = item.itemID
+      f.values = item.values.map { v in
+        var value = Funnel_V1_FeatureValue()
+        value.name = v.name
+        value.value = v.value
+        return value
+      }
+      return f
+    }
     return out
   }
 

@@ -65,6 +65,26 @@ public struct CandidateRanker: Sendable {
   public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                    context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
                    userFeatures: [String: Float] = [:]) -> [(Int, Float)] {
+    let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
+                      userFeatures: userFeatures)
+    var scores = [Float](repeating: 0, count: candidates.count)
+    model.score(matrix, into: &scores)
+    return scores.enumerated().map { ($0.offset, $0.element) }
+      .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+  }
+
+  /// The model's input rows for `candidates` (debug output: what the top items were scored with).
+  public func featureRows(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
+                          context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
+                          userFeatures: [String: Float] = [:]) -> [[Float]] {
+    let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
+                      userFeatures: userFeatures)
+    return (0..<matrix.rows).map { r in (0..<matrix.columns).map { matrix[r, $0] } }
+  }
+
+  private func fill(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
+                    context: [String: String], itemFeatures: BoundItemFeatures?,
+                    userFeatures: [String: Float]) -> FeatureMatrix {
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
     // Request-level columns and snapshot columns are looked up once, not per cell.
@@ -93,10 +113,7 @@ public struct CandidateRanker: Sendable {
         }
       }
     }
-    var scores = [Float](repeating: 0, count: candidates.count)
-    model.score(matrix, into: &scores)
-    return scores.enumerated().map { ($0.offset, $0.element) }
-      .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+    return matrix
   }
 
   private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile,

@@ -29,9 +29,23 @@ public struct DebugReport: Hashable, Sendable {
   public var mergedCandidates = 0
   public var filteredCandidates = 0
   public var rankedCandidates = 0
+  /// The model's input values for the top items (NaN: missing), in the model's feature order.
+  public var features: [ItemFeatures] = []
 
   /// An empty report.
   public init() {}
+
+  /// The feature values one item was scored with.
+  public struct ItemFeatures: Hashable, Sendable {
+    public var itemID: String
+    public var values: [FeatureValue]
+  }
+
+  /// One named model input.
+  public struct FeatureValue: Hashable, Sendable {
+    public var name: String
+    public var value: Float
+  }
 
   /// Time spent in one stage.
   public struct StageTiming: Hashable, Sendable {

@@ -104,6 +104,16 @@ extension ServingEngine {
       answerItems = Array(answerItems.prefix(request.count))
     }
     debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
+    if request.debug {
+      // The model's inputs for the top items, recomputed for those rows only (debug requests).
+      let top = Array(chosen.prefix(5).map { kept[$0.0] })
+      let rows = ranker.featureRows(top, profile: profile, generation: generation, context: request.context,
+                                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures)
+      debug.features = zip(top, rows).map { candidate, row in
+        DebugReport.ItemFeatures(itemID: items.id(candidate.doc),
+                                 values: zip(ranker.model.schema.names, row).map { .init(name: $0, value: $1) })
+      }
+    }
     debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
 
     return ServingAnswer(
@@ -112,7 +122,6 @@ extension ServingEngine {
       totalMatches: kept.count, debug: request.debug ? debug : nil)
   }
 
-  /// Reads the user's recent interactions within the profile budget: nil on timeout, a failure on error.
   /// The user's recent interactions within the profile budget (nil: out of time).
   private func fetchRecent(_ user: UserID) async -> Result<[RecentInteraction], any Error>? {
     let source = activity

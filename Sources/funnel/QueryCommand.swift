@@ -199,4 +199,8 @@ private func printDebug(_ debug: Funnel_V1_DebugInfo) {
   print("timings: " + debug.timings.map { "\($0.stage) \($0.micros) µs" }.joined(separator: ", "))
   print("candidates: " + debug.channelCounts.map { "\($0.channel) \($0.candidates)" }.joined(separator: ", ")
         + "; merged \(debug.mergedCandidates), filtered out \(debug.filteredCandidates), ranked \(debug.rankedCandidates)")
+  for item in debug.itemFeatures {
+    print("features \(item.itemID): " + item.values.map { "\($0.name)=\($0.value.isNaN ? "missing" : "\($0.value)")" }
+      .joined(separator: " "))
+  }
 }

@@ -41,8 +41,14 @@ struct FixedOfflineSource: OfflineFeatureSource {
     let engine = engine()
     let loaded = try #require(try await engine.refreshItemFeatures())
     #expect(loaded.items == engine.generation.itemCount)
-    let answer = try await engine.recommend(RecommendInput(userID: "U-5", scene: .home, count: 10))
+    let answer = try await engine.recommend(RecommendInput(userID: "U-5", scene: .home, count: 10, debug: true))
     #expect(!answer.degraded)
+    let debug = try #require(answer.debug)
+    let first = try #require(debug.features.first, "debug shows the model's inputs for the top items")
+    #expect(first.itemID == answer.items[0].itemID)
+    let doc = try #require(engine.generation.items.doc(for: first.itemID))
+    #expect(first.values.map(\.name) == ["item.margin", "user.ltv", "item.unknown"])
+    #expect(first.values[0].value == Float(doc.index) && first.values[1].value == 1_000 && first.values[2].value.isNaN)
     for item in answer.items {
       let doc = try #require(engine.generation.items.doc(for: item.itemID))
       // Missing features (item.unknown) contribute nothing to a linear model.

@@ -121,7 +121,7 @@ import Testing
   final class StubbornSlowSource: UserActivitySource {
     func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
       await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(3)) { done.resume() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(30)) { done.resume() }
       }
       return []
     }
@@ -138,9 +138,9 @@ import Testing
     let clock = ContinuousClock()
     let start = clock.now
     let answer = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
-    // Generous for loaded machines: what matters is that the slow store does not hold the answer
-    // (the stubborn one would hold it 3 s).
-    #expect(clock.now - start < .seconds(2), "the slow store must not hold the answer")
+    // Generous for loaded machines (a debug build, tests in parallel): what matters is that the slow
+    // stores (60 s, 30 s) do not hold the answer.
+    #expect(clock.now - start < .seconds(15), "the slow store must not hold the answer")
     #expect(answer.degraded)
     #expect(answer.items.count == 10)
   }

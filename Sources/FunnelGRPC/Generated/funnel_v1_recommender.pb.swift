@@ -239,6 +239,39 @@ public nonisolated struct Funnel_V1_DebugInfo: Sendable {
 
   public var rankedCandidates: UInt32 = 0
 
+  /// the model's inputs for the top items
+  public var itemFeatures: [Funnel_V1_ItemFeatures] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The feature values one item was scored with, in the model's feature order.
+public nonisolated struct Funnel_V1_ItemFeatures: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var itemID: String = String()
+
+  public var values: [Funnel_V1_FeatureValue] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_FeatureValue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// NaN when the feature was missing
+  public var value: Float = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -651,7 +684,7 @@ nonisolated extension Funnel_V1_ChannelCount: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Funnel_V1_DebugInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DebugInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timings\0\u{3}channel_counts\0\u{3}merged_candidates\0\u{3}filtered_candidates\0\u{3}ranked_candidates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timings\0\u{3}channel_counts\0\u{3}merged_candidates\0\u{3}filtered_candidates\0\u{3}ranked_candidates\0\u{3}item_features\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -664,6 +697,7 @@ nonisolated extension Funnel_V1_DebugInfo: SwiftProtobuf.Message, SwiftProtobuf.
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.mergedCandidates) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.filteredCandidates) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.rankedCandidates) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.itemFeatures) }()
       default: break
       }
     }
@@ -685,6 +719,9 @@ nonisolated extension Funnel_V1_DebugInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if self.rankedCandidates != 0 {
       try visitor.visitSingularUInt32Field(value: self.rankedCandidates, fieldNumber: 5)
     }
+    if !self.itemFeatures.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.itemFeatures, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -694,6 +731,77 @@ nonisolated extension Funnel_V1_DebugInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.mergedCandidates != rhs.mergedCandidates {return false}
     if lhs.filteredCandidates != rhs.filteredCandidates {return false}
     if lhs.rankedCandidates != rhs.rankedCandidates {return false}
+    if lhs.itemFeatures != rhs.itemFeatures {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_ItemFeatures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ItemFeatures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.itemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 1)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.values, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_ItemFeatures, rhs: Funnel_V1_ItemFeatures) -> Bool {
+    if lhs.itemID != rhs.itemID {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_FeatureValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeatureValue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularFloatField(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.value, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_FeatureValue, rhs: Funnel_V1_FeatureValue) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.value != rhs.value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
