@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Thread-safe; every operation holds the lock for O(batch) work, never across a suspension.
 /// Nothing survives a restart: production uses the Redis store.
-public final class EmbeddedFeatureStore: UserActivitySource, EventSink {
+public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActivitySource {
   /// Capacity limits.
   public struct Limits: Hashable, Sendable {
     /// Interactions kept per user (oldest dropped first).
@@ -22,6 +22,7 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink {
 
   private struct State {
     var recent: [UserID: [RecentInteraction]] = [:]   // oldest first; read newest first
+    var items: [ItemID: ItemActivity] = [:]
     var seenIDs: Set<String> = []
     var seenOrder: [String] = []
     var seenHead = 0
@@ -67,6 +68,10 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink {
   public func loggedEvents() -> [BehaviourEvent] { state.withLock { Array($0.log[$0.logHead...]) } }
 
   /// Users with a profile, and events accepted since start.
+  public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
+    state.withLock { s in items.map { s.items[$0] } }
+  }
+
   public func counts() -> (users: Int, events: Int) { state.withLock { ($0.recent.count, $0.totalAccepted) } }
 
   private func appendLocked(_ events: [BehaviourEvent], _ s: inout State) -> EventAppendResult {
@@ -100,6 +105,7 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink {
         if list.count > limits.interactionsPerUser { list.removeFirst(list.count - limits.interactionsPerUser) }
         s.recent[event.userID] = list
       }
+      s.items[event.itemID, default: ItemActivity()].add(event.kind, at: event.timestampMs)
       s.totalAccepted += 1
       result.accepted += 1
     }

@@ -22,7 +22,7 @@ public struct EmbeddedDefault: Sendable {
   /// event for index rebuilds.
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
-              modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink)? = nil,
+              modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink & ItemActivitySource)? = nil,
               offlineFeatures: (any OfflineFeatureSource)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
@@ -41,7 +41,8 @@ public struct EmbeddedDefault: Sendable {
                                 events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
-                                subQueries: subQueries, offlineFeatures: offlineFeatures, now: now)
+                                subQueries: subQueries, offlineFeatures: offlineFeatures,
+                                itemActivity: realtime ?? featureStore, now: now)
   }
 }
 

@@ -47,7 +47,7 @@ public enum FunnelApplication {
                              events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
-                             offlineFeatures: offline)
+                             offlineFeatures: offline, itemActivity: realtime ?? featureStore)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,

@@ -1,3 +1,4 @@
+import FeatureStore
 import FunnelCore
 import IndexFormat
 import Ranking
@@ -24,6 +25,8 @@ public struct CandidateRanker: Sendable {
     case item(String)
     /// An offline user profile feature (`user.NAME`), the same for every candidate.
     case user(String)
+    /// A real-time item count (`rt.views_1h`, ...): index into `ItemActivity.featureNames`.
+    case realtime(Int)
     /// Not available: left missing (NaN), which tree models route by their default direction.
     case missing
   }
@@ -46,7 +49,11 @@ public struct CandidateRanker: Sendable {
   /// Whether the ranker can fill a feature of this name.
   public static func knows(_ name: String) -> Bool {
     knownFeatures.contains(name) || name.hasPrefix("context.") || name.hasPrefix("item.") || name.hasPrefix("user.")
+      || ItemActivity.featureNames.contains(name)
   }
+
+  /// Whether the model reads real-time item counts (the pipeline fetches them only then).
+  public var needsItemActivity: Bool { plan.contains { if case .realtime = $0 { true } else { false } } }
 
   /// A ranker for `model`; the feature plan is compiled once here, not per cell.
   public init(model: any ScoringModel) {
@@ -56,6 +63,7 @@ public struct CandidateRanker: Sendable {
       if name.hasPrefix("context.") { return .context(String(name.dropFirst("context.".count))) }
       if name.hasPrefix("item.") { return .item(String(name.dropFirst("item.".count))) }
       if name.hasPrefix("user.") { return .user(String(name.dropFirst("user.".count))) }
+      if let index = ItemActivity.featureNames.firstIndex(of: name) { return .realtime(index) }
       return .missing
     }
   }
@@ -64,9 +72,9 @@ public struct CandidateRanker: Sendable {
   /// O(candidates * features + candidates log candidates).
   public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                    context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
-                   userFeatures: [String: Float] = [:]) -> [(Int, Float)] {
+                   userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [(Int, Float)] {
     let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
-                      userFeatures: userFeatures)
+                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
     var scores = [Float](repeating: 0, count: candidates.count)
     model.score(matrix, into: &scores)
     return scores.enumerated().map { ($0.offset, $0.element) }
@@ -76,15 +84,15 @@ public struct CandidateRanker: Sendable {
   /// The model's input rows for `candidates` (debug output: what the top items were scored with).
   public func featureRows(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                           context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
-                          userFeatures: [String: Float] = [:]) -> [[Float]] {
+                          userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [[Float]] {
     let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
-                      userFeatures: userFeatures)
+                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
     return (0..<matrix.rows).map { r in (0..<matrix.columns).map { matrix[r, $0] } }
   }
 
   private func fill(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                     context: [String: String], itemFeatures: BoundItemFeatures?,
-                    userFeatures: [String: Float]) -> FeatureMatrix {
+                    userFeatures: [String: Float], itemActivity: [ItemActivity?], nowMs: Int64) -> FeatureMatrix {
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
     // Request-level columns and snapshot columns are looked up once, not per cell.
@@ -101,6 +109,7 @@ public struct CandidateRanker: Sendable {
     }
     for (row, candidate) in candidates.enumerated() {
       let itemRow = itemFeatures?.row(candidate.doc)
+      let activity = row < itemActivity.count ? itemActivity[row] : nil
       for (column, source) in plan.enumerated() {
         switch source {
         case .computed(let kind): matrix[row, column] = value(kind, candidate, profile, generation)
@@ -109,6 +118,8 @@ public struct CandidateRanker: Sendable {
           if let itemRow, let c = itemColumns[column], let table = itemFeatures?.table {
             matrix[row, column] = table.value(row: itemRow, column: c)
           }
+        case .realtime(let index):
+          if let activity { matrix[row, column] = Float(activity.count(index, at: Double(nowMs))) }
         case .missing: continue
         }
       }

@@ -41,6 +41,8 @@ public final class ServingEngine: Sendable {
   let now: @Sendable () -> Int64
   /// Offline item and user features (MongoDB), when configured.
   let offline: OfflineFeatureState?
+  /// Real-time item counts (`rt.*` features), when configured.
+  let itemActivity: (any ItemActivitySource)?
 
   /// Creates an engine serving `generation` until the first reload.
   /// - Parameters:
@@ -50,7 +52,7 @@ public final class ServingEngine: Sendable {
               generationSource: any IndexGenerationSource, activity: any UserActivitySource, events: any EventSink,
               model: any ScoringModel = BuiltinModel.model, modelSource: (any ModelSource)? = nil, storeName: String,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
-              offlineFeatures: (any OfflineFeatureSource)? = nil,
+              offlineFeatures: (any OfflineFeatureSource)? = nil, itemActivity: (any ItemActivitySource)? = nil,
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
     self.configuration = configuration
     self.validator = RequestValidator(limits: configuration.limits)
@@ -63,6 +65,7 @@ public final class ServingEngine: Sendable {
     self.storeName = storeName
     self.subQueries = subQueries
     self.now = now
+    self.itemActivity = itemActivity
     self.offline = offlineFeatures.map { OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, now: now)) }
   }
 

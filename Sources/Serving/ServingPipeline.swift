@@ -75,9 +75,22 @@ extension ServingEngine {
     try Task.checkCancellation()
 
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
+    // Real-time item counts come in one round trip for every candidate, within the profile budget.
     stage = Stopwatch()
+    var activity: [ItemActivity?] = []
+    if ranker.needsItemActivity, let source = itemActivity, !kept.isEmpty {
+      let ids = kept.map { items.id($0.doc) }
+      switch await Budget.race(configuration.profileBudget, { try await source.itemActivity(ids) }) {
+      case .some(.success(let counts)): activity = counts
+      case .some(.failure), .none: degraded = true
+      }
+      debug.timings.append(.init(stage: "item_features", micros: stage.elapsedMicros))
+      stage = Stopwatch()
+    }
+    let nowMs = now()
     let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context,
-                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures),
+                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                                                     itemActivity: activity, nowMs: nowMs),
                                          candidates: kept, generation: generation)
     debug.rankedCandidates = ranked.count
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
@@ -108,7 +121,8 @@ extension ServingEngine {
       // The model's inputs for the top items, recomputed for those rows only (debug requests).
       let top = Array(chosen.prefix(5).map { kept[$0.0] })
       let rows = ranker.featureRows(top, profile: profile, generation: generation, context: request.context,
-                                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures)
+                                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                                    itemActivity: activity.isEmpty ? [] : chosen.prefix(5).map { activity[$0.0] }, nowMs: nowMs)
       debug.features = zip(top, rows).map { candidate, row in
         DebugReport.ItemFeatures(itemID: items.id(candidate.doc),
                                  values: zip(ranker.model.schema.names, row).map { .init(name: $0, value: $1) })

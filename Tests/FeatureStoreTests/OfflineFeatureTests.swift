@@ -98,3 +98,25 @@ final class ManualClock: Sendable {
     }
   }
 }
+
+@Suite struct ItemActivityTests {
+  @Test func countsDecayWithTheirHalfLives() {
+    var a = ItemActivity()
+    a.add(.view, at: 0)
+    a.add(.view, at: 0)
+    a.add(.purchase, at: 0)
+    a.add(.exposure, at: 0)  // not counted
+    let names = ItemActivity.featureNames
+    #expect(names == ["rt.views_1h", "rt.views_24h", "rt.clicks_1h", "rt.clicks_24h", "rt.carts_1h", "rt.carts_24h",
+                      "rt.purchases_1h", "rt.purchases_24h"])
+    #expect(a.count(0, at: 0) == 2 && a.count(6, at: 0) == 1)
+    #expect(abs(a.count(0, at: 3_600_000) - 1) < 1e-12, "one hour halves the 1 h count")
+    #expect(abs(a.count(1, at: 86_400_000) - 1) < 1e-12, "one day halves the 24 h count")
+    // A late event counts as much as its age allows, and does not move the clock back.
+    a.add(.click, at: -3_600_000)
+    #expect(abs(a.count(2, at: 0) - 0.5) < 1e-12)
+    #expect(a.updatedMs == 0)
+    #expect(ItemActivity(packed: a.packed) == a)
+    #expect(ItemActivity(packed: [1, 2, 3]) == nil)
+  }
+}

@@ -41,6 +41,24 @@ struct RedisRealtimeTests {
     #expect(replay.accepted == 0, "a replayed event id changes nothing")
   }
 
+  @Test func trackedViewsRaiseTheItemsRealTimeCount() async throws {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    let realtime = RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):")
+    let model = try LinearModel(version: "rt", schema: FeatureSchema(["rt.views_1h"]), weights: [1], bias: 0, logistic: false)
+    let generation = TestEngines.sharedGeneration
+    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                               activity: realtime, events: realtime, model: model, storeName: "redis",
+                               itemActivity: realtime, now: { TestEngines.nowMs })
+    let hot = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound + 3))
+    _ = try await engine.track((0..<3).map { i in
+      EventInput(eventID: "hot-\(i)", userID: "viewer-\(i)", itemID: hot, kind: .view, timestampMs: TestEngines.nowMs)
+    })
+    let answer = try await engine.recommend(RecommendInput(userID: "someone", scene: .home, count: 5, debug: true))
+    #expect(answer.items.first?.itemID == hot, "three views in the last hour put it first")
+    #expect(answer.items.first?.score == 3)
+    #expect(answer.debug?.features.first?.values.first?.value == 3)
+  }
+
   @Test func aDeadRedisDegradesTheAnswerInsteadOfFailingIt() async throws {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     let realtime = RedisFeatureStore(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 50))

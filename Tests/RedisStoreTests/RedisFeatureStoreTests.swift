@@ -57,6 +57,26 @@ struct RedisFeatureStoreTests {
     #expect(try await redis.forget(user: "u1") == 0, "forgetting twice is harmless")
   }
 
+  /// The Lua update in Redis and `ItemActivity.add` in Swift must agree on every count.
+  @Test func itemCountersInRedisEqualTheSwiftDefinition() async throws {
+    let redis = try store()
+    let events = [Self.event("a1", item: "X", .view, at: 10_000_000), Self.event("a2", item: "X", .view, at: 10_600_000),
+                  Self.event("a3", item: "X", .purchase, at: 12_000_000), Self.event("a4", item: "X", .click, at: 9_000_000),
+                  Self.event("a5", item: "X", .exposure, at: 12_500_000), Self.event("a6", item: "Y", .addToCart, at: 1)]
+    _ = try await redis.append(events)
+    _ = try await redis.append(events)  // replays count nothing
+    var x = ItemActivity(), y = ItemActivity()
+    for e in events where e.itemID == "X" { x.add(e.kind, at: e.timestampMs) }
+    y.add(.addToCart, at: 1)
+    let read = try await redis.itemActivity(["X", "Y", "Z"])
+    #expect(read.count == 3 && read[2] == nil)
+    for (got, want) in zip(read.prefix(2), [x, y]) {
+      let got = try #require(got)
+      #expect(got.updatedMs == want.updatedMs)
+      for i in 0..<8 { #expect(abs(got.counts[i] - want.counts[i]) < 1e-9, "count \(i): \(got.counts[i]) vs \(want.counts[i])") }
+    }
+  }
+
   /// The packed layout against the same interaction as JSON (what the issue asks to report).
   @Test func packedEntriesAreSmallerThanJSON() throws {
     let interaction = RecentInteraction(itemID: "SKU-104217", kind: .addToCart, timestampMs: 1_790_000_123_456)

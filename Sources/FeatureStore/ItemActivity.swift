@@ -1,0 +1,83 @@
+import Foundation
+import FunnelCore
+
+/// Real-time activity of one item: event counts per kind in a 1-hour and a 24-hour window, kept as
+/// exponentially decayed counts (half-lives of 1 h and 24 h), which need no per-bucket state and
+/// update in O(1) per event. Layout (also the packed Redis value): the time of the last update (Unix
+/// ms), then per kind view, click, add_to_cart, purchase the 1 h and the 24 h count.
+public struct ItemActivity: Hashable, Sendable {
+  /// Kinds counted, in layout order.
+  public static let kinds: [EventKind] = [.view, .click, .addToCart, .purchase]
+  /// Feature names of the counts, in layout order (`rt.views_1h`, `rt.views_24h`, ...).
+  public static let featureNames: [String] = kinds.flatMap { kind -> [String] in
+    let name = switch kind {
+    case .view: "views"
+    case .click: "clicks"
+    case .addToCart: "carts"
+    default: "purchases"
+    }
+    return ["rt.\(name)_1h", "rt.\(name)_24h"]
+  }
+  static let halfLivesMs: [Double] = [3_600_000, 86_400_000]
+
+  /// Unix ms of the newest event counted.
+  public var updatedMs: Double
+  /// Decayed counts as of `updatedMs`, `featureNames` order.
+  public var counts: [Double]
+
+  /// No activity.
+  public init(updatedMs: Double = 0, counts: [Double] = [Double](repeating: 0, count: 8)) {
+    self.updatedMs = updatedMs
+    self.counts = counts
+  }
+
+  /// Counts one event of `kind` at `timestampMs` (late events count with their decay).
+  public mutating func add(_ kind: EventKind, at timestampMs: Int64) {
+    guard let k = Self.kinds.firstIndex(of: kind) else { return }
+    let t = Double(timestampMs)
+    if t >= updatedMs {
+      counts = decayed(to: t)
+      updatedMs = t
+      counts[2 * k] += 1
+      counts[2 * k + 1] += 1
+    } else {
+      counts[2 * k] += pow(0.5, (updatedMs - t) / Self.halfLivesMs[0])
+      counts[2 * k + 1] += pow(0.5, (updatedMs - t) / Self.halfLivesMs[1])
+    }
+  }
+
+  /// The counts decayed to `nowMs` (unchanged if `nowMs` is not later).
+  public func decayed(to nowMs: Double) -> [Double] {
+    let dt = max(0, nowMs - updatedMs)
+    return counts.enumerated().map { i, c in c * pow(0.5, dt / Self.halfLivesMs[i % 2]) }
+  }
+
+  /// Count `index` (`featureNames` order) decayed to `nowMs`. O(1), no allocation.
+  @inline(__always) public func count(_ index: Int, at nowMs: Double) -> Double {
+    counts[index] * pow(0.5, max(0, nowMs - updatedMs) / Self.halfLivesMs[index % 2])
+  }
+
+  /// The packed form: 9 little-endian doubles (72 bytes).
+  public var packed: [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(72)
+    for x in [updatedMs] + counts { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
+    return bytes
+  }
+
+  /// Reads the packed form; nil if it is not 72 bytes.
+  public init?(packed bytes: [UInt8]) {
+    guard bytes.count == 72 else { return nil }
+    let values = (0..<9).map { i in
+      Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 8 + $1]) << (8 * UInt64($1)) })
+    }
+    self.init(updatedMs: values[0], counts: Array(values[1...]))
+  }
+}
+
+/// Real-time item activity for a request's candidates. Thread-safe; network-backed implementations
+/// answer in one round trip.
+public protocol ItemActivitySource: Sendable {
+  /// The activity of each of `items` (nil: none recorded), in the same order.
+  func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?]
+}
