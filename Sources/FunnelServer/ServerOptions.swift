@@ -2,15 +2,16 @@ import Foundation
 import FunnelCore
 import Serving
 
-/// Everything `funnel serve` needs, resolved from defaults, then the config file, then flags.
+/// Everything `funnel serve` needs, resolved from defaults, then the config file, then `FUNNEL_*`
+/// environment variables, then flags.
 public struct ServerOptions: Sendable {
   /// Address to listen on.
   public var host = "127.0.0.1"
   /// Port to listen on; 0 picks a free one (logged at start).
   public var port = 50051
-  /// Redis URL for real-time features and events (not yet supported: the stores issue).
+  /// Redis URL for real-time user and item features and the shared sub-query cache.
   public var redisURL: String?
-  /// MongoDB URI for offline features (not yet supported: the stores issue).
+  /// MongoDB URI for offline item and user features.
   public var mongoURI: String?
   /// Size and seed of the embedded demo catalog.
   public var demoItems = 5_000
@@ -34,6 +35,38 @@ public struct ServerOptions: Sendable {
   /// The defaults above.
   public init() {}
 
+  /// Config keys by section: the file's schema, and the names environment variables map to.
+  public static let configKeys: [String: [String]] = [
+    "server": ["host", "port"],
+    "stores": ["redis", "mongo"],
+    "demo": ["items", "users", "seed"],
+    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions"],
+    "index": ["directory", "pollSeconds", "verifyChecksums"],
+  ]
+
+  /// Applies `FUNNEL_SECTION_KEY` environment variables (`FUNNEL_SERVER_PORT=50052`,
+  /// `FUNNEL_STORES_REDIS=redis://...`, `FUNNEL_SERVING_PROFILE_BUDGET_MS=30`: the key's letters,
+  /// any case, underscores ignored). Variables of other sections (`FUNNEL_RUN`) are not config; an
+  /// unknown key of a config section is an error naming the variable.
+  public mutating func apply(environment: [String: String]) throws {
+    var root: [String: [String: Any]] = [:]
+    for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("FUNNEL_") {
+      let parts = name.dropFirst("FUNNEL_".count).split(separator: "_", maxSplits: 1)
+      guard parts.count == 2, let section = Self.configKeys.keys.first(where: { $0.uppercased() == parts[0] }) else { continue }
+      let wanted = parts[1].replacingOccurrences(of: "_", with: "").uppercased()
+      guard let key = Self.configKeys[section]!.first(where: { $0.uppercased() == wanted }) else {
+        throw FunnelError(.invalidArgument, "environment \(name): unknown key of '\(section)' (allowed: "
+                          + Self.configKeys[section]!.map { "FUNNEL_\(section.uppercased())_\($0.uppercased())" }.joined(separator: ", ") + ")")
+      }
+      // Numbers and true/false as JSON gives them (so the file's checks apply unchanged), else a string.
+      let literal = Int(value) != nil || value == "true" || value == "false"
+      let json = literal ? value : String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+      let parsed = try JSONSerialization.jsonObject(with: Data("[\(json)]".utf8)) as? [Any]
+      root[section, default: [:]][key] = parsed?.first
+    }
+    try apply(root, source: "environment (FUNNEL_*)")
+  }
+
   /// Applies a JSON config file (documented in `Deploy/funnel.example.json`). Unknown keys are errors,
   /// so a typo never silently changes nothing. Throws `FunnelError.invalidArgument` naming the file and key.
   public mutating func apply(configFile path: String) throws {
@@ -54,8 +87,12 @@ public struct ServerOptions: Sendable {
     } catch {
       throw FunnelError(.invalidArgument, "config \(path): not valid JSON: \(error.localizedDescription)")
     }
+    try apply(root, source: path)
+  }
+
+  private mutating func apply(_ root: [String: Any], source path: String) throws {
     let reader = ConfigReader(path: path)
-    try reader.check(root, allowed: ["server", "stores", "demo", "serving", "index"], at: "")
+    try reader.check(root, allowed: Set(Self.configKeys.keys), at: "")
     if let index = try reader.object(root, "index") {
       try reader.check(index, allowed: ["directory", "pollSeconds", "verifyChecksums"], at: "index")
       indexDirectory = try reader.string(index, "directory", at: "index") ?? indexDirectory

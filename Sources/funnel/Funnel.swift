@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FunnelCore
 import FunnelServer
 import Logging
@@ -57,6 +58,7 @@ struct Serve: AsyncParsableCommand {
     do {
       var options = ServerOptions()
       if let configPath { try options.apply(configFile: configPath) }
+      try options.apply(environment: ProcessInfo.processInfo.environment)
       if let host { options.host = host }
       if let port { options.port = port }
       if let redisURL { options.redisURL = redisURL }

@@ -1,0 +1,48 @@
+import Foundation
+import FunnelCore
+import FunnelServer
+import Testing
+
+/// Configuration: defaults < config file < FUNNEL_* environment < flags; bad values name the key.
+@Suite struct ServerOptionsTests {
+  static func file(_ json: String) throws -> String {
+    let path = NSTemporaryDirectory() + "funnel-config-\(UUID().uuidString).json"
+    try json.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test func environmentOverridesTheFile() throws {
+    let path = try Self.file(#"{"server": {"port": 6000}, "serving": {"profileBudgetMs": 40}, "index": {"verifyChecksums": true}}"#)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var options = ServerOptions()
+    try options.apply(configFile: path)
+    #expect(options.port == 6000)
+    try options.apply(environment: ["FUNNEL_SERVER_PORT": "7000", "FUNNEL_SERVING_PROFILE_BUDGET_MS": "25",
+                                    "FUNNEL_STORES_REDIS": "redis://10.0.0.1:6379", "FUNNEL_INDEX_VERIFY_CHECKSUMS": "false",
+                                    "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
+    #expect(options.port == 7000)
+    #expect(options.serving.profileBudget == .milliseconds(25))
+    #expect(options.redisURL == "redis://10.0.0.1:6379")
+    #expect(options.verifyIndexChecksums == false)
+  }
+
+  @Test(arguments: [
+    (["FUNNEL_SERVER_PROT": "1"], "FUNNEL_SERVER_PROT"),
+    (["FUNNEL_SERVER_PORT": "seventy"], "'server.port' must be an integer"),
+    (["FUNNEL_SERVER_PORT": "70000"], "'server.port' must be an integer in 0...65535"),
+    (["FUNNEL_INDEX_VERIFY_CHECKSUMS": "yes"], "'index.verifyChecksums' must be true or false"),
+  ])
+  func badEnvironmentValuesNameTheKey(environment: [String: String], expected: String) {
+    var options = ServerOptions()
+    let error = #expect(throws: FunnelError.self) { try options.apply(environment: environment) }
+    #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+  }
+
+  @Test func unknownFileKeysAreErrors() throws {
+    let path = try Self.file(#"{"server": {"prot": 1}}"#)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var options = ServerOptions()
+    let error = #expect(throws: FunnelError.self) { try options.apply(configFile: path) }
+    #expect(error?.message.contains("unknown key 'server.prot'") == true, "\(error?.message ?? "")")
+  }
+}
