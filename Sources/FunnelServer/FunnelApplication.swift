@@ -24,7 +24,11 @@ public enum FunnelApplication {
     let start = clock.now
     let redis = try await makeRedisClient(options, logger: logger)
     let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
-    let realtime = redis.map { RedisFeatureStore(client: $0) }
+    // Stores sit behind circuit breakers: after repeated failures calls fail fast for a while, so a
+    // dead store costs requests nothing and is not hammered; one trial call probes its return.
+    let redisStore = redis.map { RedisFeatureStore(client: $0) }
+    let realtime = redisStore.map { GuardedRealtimeStore($0, breaker: CircuitBreaker(name: "redis", now: ServingEngine.wallClockMs)) }
+    let mongoBreaker = CircuitBreaker(name: "mongodb", now: ServingEngine.wallClockMs)
     let offline = try options.mongoURI.map { uri in
       do {
         return MongoFeatureStore(client: try MongoClient(uri: uri), now: ServingEngine.wallClockMs)
@@ -47,15 +51,17 @@ public enum FunnelApplication {
                              events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
-                             offlineFeatures: offline, itemActivity: realtime ?? featureStore)
+                             offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
+                             itemActivity: realtime ?? featureStore)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
-                                         modelSource: registry, realtime: realtime, offlineFeatures: offline)
+                                         modelSource: registry, realtime: realtime,
+                                         offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) })
       featureStore = embedded.featureStore
       engine = embedded.engine
-      if let realtime { await seed(realtime, with: embedded.store.events, logger: logger) }
+      if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
     }
     if let offline {

@@ -120,3 +120,34 @@ final class ManualClock: Sendable {
     #expect(ItemActivity(packed: [1, 2, 3]) == nil)
   }
 }
+
+@Suite struct CircuitBreakerTests {
+  struct Down: Error {}
+
+  @Test func opensAfterRepeatedFailuresAndRecoversThroughOneTrial() async throws {
+    let clock = ManualClock()
+    let breaker = CircuitBreaker(name: "redis", failureThreshold: 3, openMs: 1_000, now: clock.now)
+    let calls = Atomic<Int>(0)
+    let failing: @Sendable () async throws -> Int = { calls.add(1, ordering: .relaxed); throw Down() }
+    for _ in 0..<3 { await #expect(throws: Down.self) { try await breaker.run(failing) } }
+    #expect(breaker.current == .open(untilMs: 2_000))
+    let error = await #expect(throws: FunnelError.self) { try await breaker.run(failing) }
+    #expect(error?.kind == .unavailable && error?.message.contains("redis: circuit open") == true)
+    #expect(calls.load(ordering: .relaxed) == 3, "an open circuit does not call the store")
+    clock.ms.add(1_000, ordering: .relaxed)
+    await #expect(throws: Down.self) { try await breaker.run(failing) }  // the trial fails: open again
+    #expect(breaker.current == .open(untilMs: 3_000))
+    clock.ms.add(1_000, ordering: .relaxed)
+    #expect(try await breaker.run { 42 } == 42, "a successful trial closes the circuit")
+    #expect(breaker.current == .closed(failures: 0))
+    #expect(breaker.counts.opened == 2 && breaker.counts.rejected == 1)
+  }
+
+  @Test func successesResetTheFailureCount() async throws {
+    let breaker = CircuitBreaker(name: "mongo", failureThreshold: 2, openMs: 1_000, now: ManualClock().now)
+    await #expect(throws: Down.self) { try await breaker.run { () async throws -> Int in throw Down() } }
+    _ = try await breaker.run { 1 }
+    await #expect(throws: Down.self) { try await breaker.run { () async throws -> Int in throw Down() } }
+    #expect(breaker.current == .closed(failures: 1))
+  }
+}

@@ -59,6 +59,22 @@ struct RedisRealtimeTests {
     #expect(answer.debug?.features.first?.values.first?.value == 3)
   }
 
+  @Test func aDeadRedisOpensTheCircuitAndStopsBeingCalled() async throws {
+    let breaker = CircuitBreaker(name: "redis", failureThreshold: 3, openMs: 60_000, now: { TestEngines.nowMs })
+    let guarded = GuardedRealtimeStore(RedisFeatureStore(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 50)),
+                                       breaker: breaker)
+    let generation = TestEngines.sharedGeneration
+    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                               activity: guarded, events: guarded, storeName: "redis", itemActivity: guarded,
+                               now: { TestEngines.nowMs })
+    for i in 0..<6 {
+      let answer = try await engine.recommend(RecommendInput(userID: "U-\(i + 1)", scene: .home, count: 5))
+      #expect(answer.degraded && answer.items.count == 5)
+    }
+    #expect(breaker.current == .open(untilMs: TestEngines.nowMs + 60_000))
+    #expect(breaker.counts.rejected >= 3, "later requests did not call the dead store")
+  }
+
   @Test func aDeadRedisDegradesTheAnswerInsteadOfFailingIt() async throws {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     let realtime = RedisFeatureStore(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 50))
