@@ -17,12 +17,32 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     self.batchWindow = max(1, engine.configuration.batchConcurrency)
   }
 
+  /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
+  public func recommend(request: ServerRequest<Funnel_V1_RecommendRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_RecommendResponse>
+  {
+    let deadline = CallDeadline.parse(request.metadata)
+    return ServerResponse(message: try await ErrorStatusMapping.mapping(logger, "Recommend") {
+      ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request.message), deadline: deadline))
+    })
+  }
+
   public func recommend(request: Funnel_V1_RecommendRequest, context: ServerContext) async throws
     -> Funnel_V1_RecommendResponse
   {
     try await ErrorStatusMapping.mapping(logger, "Recommend") {
       ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request)))
     }
+  }
+
+  /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
+  public func search(request: ServerRequest<Funnel_V1_SearchRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_SearchResponse>
+  {
+    let deadline = CallDeadline.parse(request.metadata)
+    return ServerResponse(message: try await ErrorStatusMapping.mapping(logger, "Search") {
+      ProtoMapping.searchResponse(try await engine.search(ProtoMapping.input(request.message), deadline: deadline))
+    })
   }
 
   public func search(request: Funnel_V1_SearchRequest, context: ServerContext) async throws
@@ -81,5 +101,26 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
       out.result = .error(rowError)
     }
     return out
+  }
+}
+
+/// The deadline a client sent with a call, from its `grpc-timeout` header (`<digits><unit>`, unit one
+/// of H M S m u n, as the gRPC HTTP/2 protocol defines it), as an instant on the continuous clock.
+public enum CallDeadline {
+  /// The deadline in `metadata`, or nil when there is none or it is malformed.
+  public static func parse(_ metadata: Metadata, now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
+    guard let text = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }), let unit = text.last,
+          let amount = Int64(text.dropLast()), amount >= 0, text.count <= 9 else { return nil }
+    let duration: Duration
+    switch unit {
+    case "H": duration = .seconds(amount * 3_600)
+    case "M": duration = .seconds(amount * 60)
+    case "S": duration = .seconds(amount)
+    case "m": duration = .milliseconds(amount)
+    case "u": duration = .microseconds(amount)
+    case "n": duration = .nanoseconds(amount)
+    default: return nil
+    }
+    return now + duration
   }
 }

@@ -36,3 +36,25 @@ final class ResumeOnce<Value: Sendable>: Sendable {
     slot.withLock { $0.take() }?.resume(returning: value)
   }
 }
+
+/// Time allowed to each store stage of one request: the configured budget, cut to a share of what
+/// is left before the call's deadline, so recall and ranking (local CPU) keep time to answer.
+struct StageBudgets {
+  /// Share of the remaining time a store stage may take.
+  static let share = 0.4
+  let configured: Duration
+  let deadline: ContinuousClock.Instant?
+
+  /// The user profile stage (real-time history and offline profile, read in parallel).
+  var profile: Duration { bounded() }
+
+  /// The item-features stage (after recall), computed when it starts.
+  func itemFeatures() -> Duration { bounded() }
+
+  private func bounded() -> Duration {
+    guard let deadline else { return configured }
+    let left = deadline - ContinuousClock.now
+    guard left > .zero else { return .zero }
+    return min(configured, left * Self.share)
+  }
+}

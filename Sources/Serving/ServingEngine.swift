@@ -93,13 +93,15 @@ public final class ServingEngine: Sendable {
   public var ranker: CandidateRanker { currentRanker.withLock { $0 } }
 
   /// Answers a Recommend call. Throws `FunnelError` (invalid input, unknown anchor item).
-  public func recommend(_ input: RecommendInput) async throws -> ServingAnswer {
-    try await run(validator.validate(input))
+  /// `deadline` (the call's, when the client sent one) shortens the store budgets so the answer
+  /// comes in time from what is available.
+  public func recommend(_ input: RecommendInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
+    try await run(validator.validate(input), deadline: deadline)
   }
 
   /// Answers a Search call. Throws `FunnelError` for invalid input.
-  public func search(_ input: SearchInput) async throws -> ServingAnswer {
-    try await run(validator.validate(input))
+  public func search(_ input: SearchInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
+    try await run(validator.validate(input), deadline: deadline)
   }
 
   /// Validates and stores a batch of events; invalid events are reported, valid ones stored.

@@ -5,7 +5,8 @@ import Recall
 
 extension ServingEngine {
   /// Runs steps 2-5 of the request path for a validated request.
-  func run(_ request: ValidatedRequest) async throws -> ServingAnswer {
+  func run(_ request: ValidatedRequest, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
+    let budgets = StageBudgets(configured: configuration.profileBudget, deadline: deadline)
     let generation = self.generation
     let ranker = self.ranker
     var debug = DebugReport()
@@ -17,8 +18,8 @@ extension ServingEngine {
     var profile = UserProfile()
     var userFeatures: [String: Float] = [:]
     if !request.userID.isEmpty {
-      async let offlineProfile = fetchUserFeatures(request.userID)
-      switch await fetchRecent(request.userID) {
+      async let offlineProfile = fetchUserFeatures(request.userID, budget: budgets.profile)
+      switch await fetchRecent(request.userID, budget: budgets.profile) {
       case .some(.success(let recent)):
         profile = UserProfile(recent: recent, generation: generation, nowMs: now())
       case .some(.failure), .none:
@@ -80,7 +81,7 @@ extension ServingEngine {
     var activity: [ItemActivity?] = []
     if ranker.needsItemActivity, let source = itemActivity, !kept.isEmpty {
       let ids = kept.map { items.id($0.doc) }
-      switch await Budget.race(configuration.profileBudget, { try await source.itemActivity(ids) }) {
+      switch await Budget.race(budgets.itemFeatures(), { try await source.itemActivity(ids) }) {
       case .some(.success(let counts)): activity = counts
       case .some(.failure), .none: degraded = true
       }
@@ -137,16 +138,16 @@ extension ServingEngine {
   }
 
   /// The user's recent interactions within the profile budget (nil: out of time).
-  private func fetchRecent(_ user: UserID) async -> Result<[RecentInteraction], any Error>? {
+  private func fetchRecent(_ user: UserID, budget: Duration) async -> Result<[RecentInteraction], any Error>? {
     let source = activity
     let limit = configuration.recentInteractions
-    return await Budget.race(configuration.profileBudget) { try await source.recentActivity(of: user, limit: limit) }
+    return await Budget.race(budget) { try await source.recentActivity(of: user, limit: limit) }
   }
 
   /// The user's offline profile features within the profile budget (nil: out of time).
-  private func fetchUserFeatures(_ user: UserID) async -> Result<[String: Float], any Error>? {
+  private func fetchUserFeatures(_ user: UserID, budget: Duration) async -> Result<[String: Float], any Error>? {
     guard let cache = offline?.users else { return .success([:]) }
-    return await Budget.race(configuration.profileBudget) { try await cache.features(of: user) }
+    return await Budget.race(budget) { try await cache.features(of: user) }
   }
 
   private func resolveAnchors(_ request: ValidatedRequest, _ generation: IndexGeneration) throws -> [DocID] {

@@ -89,3 +89,45 @@ import Testing
     }
   }
 }
+
+/// The call's deadline shortens the store budget: a store slower than the deadline yields a degraded
+/// answer before the deadline, not DEADLINE_EXCEEDED.
+@Suite struct CallDeadlineTests {
+  @Test func aSlowStoreStillAnswersBeforeTheCallsDeadline() async throws {
+    var configuration = ServingConfiguration()
+    configuration.profileBudget = .seconds(10)  // would outlast the call without the deadline
+    let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .seconds(60)), configuration: configuration)
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                     transportSecurity: .plaintext)
+      let response = try await withGRPCClient(transport: transport) { client in
+        var request = Funnel_V1_RecommendRequest()
+        request.userID = "U-1"
+        request.scene = .home
+        request.count = 5
+        var options = CallOptions.defaults
+        options.timeout = .seconds(3)
+        return try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request, options: options)
+      }
+      #expect(response.degraded)
+      #expect(response.items.count == 5)
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+
+  @Test(arguments: [("250m", 250_000_000), ("2S", 2_000_000_000), ("1M", 60_000_000_000), ("7u", 7_000), ("x", -1), ("", -1)])
+  func parsesTheTimeoutHeader(header: String, nanoseconds: Int64) {
+    var metadata = Metadata()
+    if !header.isEmpty { metadata.addString(header, forKey: "grpc-timeout") }
+    let now = ContinuousClock.now
+    let deadline = CallDeadline.parse(metadata, now: now)
+    #expect(deadline.map { $0 - now } == (nanoseconds < 0 ? nil : .nanoseconds(nanoseconds)), "\(header)")
+  }
+}
