@@ -1,4 +1,5 @@
 import FeatureStore
+import Foundation
 import FunnelCore
 import FunnelTestSupport
 import Ranking
@@ -81,5 +82,62 @@ struct RedisRealtimeTests {
     let answer = try await engine(realtime).recommend(RecommendInput(userID: "U-3", scene: .home, count: 10))
     #expect(answer.degraded)
     #expect(answer.items.count == 10, "popularity still answers")
+  }
+}
+
+/// Redis stopped mid-run and started again: answers degrade while it is down and recover on their own.
+/// Runs its own redis-server (Debian's, as CI installs it) on a free port.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") || StoreEnvironment.isCI,
+                "redis-server is not installed"))
+struct RedisRestartTests {
+  static func startRedis(port: Int) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+    process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
+  @Test func answersDegradeWhileRedisIsDownAndRecoverWhenItReturns() async throws {
+    let port = Int.random(in: 30_000...45_000)
+    var redis = try Self.startRedis(port: port)
+    // SIGKILL: a crash, and not blockable (a child may inherit a signal mask that blocks SIGTERM).
+    defer { kill(redis.processIdentifier, SIGKILL) }
+    let client = try RedisClient(url: "redis://127.0.0.1:\(port)", timeoutMs: 100)
+    let clock = ContinuousClock()
+    var waited = clock.now
+    while (try? await client.command(["PING"])) != .status("PONG"), clock.now - waited < .seconds(10) {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    let breaker = CircuitBreaker(name: "redis", failureThreshold: 2, openMs: 200, now: ServingEngine.wallClockMs)
+    let guarded = GuardedRealtimeStore(RedisFeatureStore(client: client), breaker: breaker)
+    let generation = TestEngines.sharedGeneration
+    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                               activity: guarded, events: guarded, storeName: "redis", itemActivity: guarded,
+                               now: { TestEngines.nowMs })
+    let ask = { try await engine.recommend(RecommendInput(userID: "U-2", scene: .home, count: 5)) }
+    #expect(try await ask().degraded == false)
+
+    kill(redis.processIdentifier, SIGKILL)
+    let probe = try RedisClient(url: "redis://127.0.0.1:\(port)", timeoutMs: 100, connections: 1)
+    waited = clock.now
+    while (try? await probe.command(["PING"])) == .status("PONG"), clock.now - waited < .seconds(10) {
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    for _ in 0..<4 {
+      let answer = try await ask()
+      #expect(answer.degraded && answer.items.count == 5)
+    }
+
+    redis = try Self.startRedis(port: port)
+    waited = clock.now
+    var recovered = false
+    while !recovered, clock.now - waited < .seconds(10) {
+      try await Task.sleep(for: .milliseconds(100))
+      recovered = try await ask().degraded == false
+    }
+    #expect(recovered, "answers are whole again without a restart of the engine")
   }
 }
