@@ -17,6 +17,7 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
   name: "Funnel",
@@ -37,6 +38,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -91,8 +93,11 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // Layer 8
+    .target(name: "LoadGenerator",
+            dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, histogram, swiftProtobuf],
+            swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore",
+                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore", "LoadGenerator",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
@@ -126,6 +131,9 @@ let package = Package(
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
                                "RedisStore", "Ranking"],
+                swiftSettings: swiftSettings),
+    .testTarget(name: "LoadGeneratorTests",
+                dependencies: ["LoadGenerator", "FunnelServer", "FunnelTestSupport", "FunnelCore", lifecycle, logging],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO],

@@ -1,0 +1,140 @@
+import Foundation
+import FunnelCore
+import FunnelGRPC
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Histogram
+import Synchronization
+
+/// An open-loop gRPC load generator: calls leave on a fixed schedule (constant or Poisson arrivals)
+/// whether or not earlier ones have answered, and each latency counts from the call's intended
+/// send time, so a stalled server shows up in the tail instead of silently lowering the rate (no
+/// coordinated omission). Calls spread over `connections` HTTP/2 connections.
+///
+/// Cheap on purpose: one small task per call, one histogram behind a mutex, no per-call logging.
+public struct LoadRun: Sendable {
+  public enum Arrivals: String, Sendable { case constant, poisson }
+
+  public var host: String
+  public var port: Int
+  public var rate: Double
+  public var seconds: Double
+  public var connections = 4
+  public var arrivals = Arrivals.constant
+  public var scenario = LoadScenario()
+  /// Calls in flight beyond this are not sent and count as `CLIENT_OVERLOADED` (bounds the client's memory).
+  public var maxInFlight = 20_000
+  /// Per-call deadline sent to the server.
+  public var callTimeout: Duration = .seconds(5)
+  public var seed: UInt64 = 1
+
+  /// A run against `host:port` at `rate` calls/s for `seconds`.
+  public init(host: String, port: Int, rate: Double, seconds: Double) {
+    self.host = host
+    self.port = port
+    self.rate = rate
+    self.seconds = seconds
+  }
+
+  private struct Counters: Sendable {
+    var report: LoadReport
+    var windowLatency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
+    var windowDone = 0
+  }
+
+  /// The run's counters, shared by every call task.
+  private final class Shared: Sendable {
+    let state: Mutex<Counters>
+    let inFlight = Atomic<Int>(0)
+    init(_ report: LoadReport) { state = Mutex(Counters(report: report)) }
+    func withLock<T>(_ body: (inout Counters) -> T) -> T { state.withLock { body(&$0) } }
+  }
+
+  /// Runs the schedule; `progress` receives a line about once a second. Throws only when it cannot
+  /// connect at all.
+  public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> LoadReport {
+    let clients = try (0..<max(1, connections)).map { _ in
+      GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
+    }
+    let shared = Shared(LoadReport(intendedRate: rate, seconds: seconds))
+    let clock = ContinuousClock()
+    var options = CallOptions.defaults
+    options.timeout = callTimeout
+    let callOptions = options
+    try await withThrowingTaskGroup(of: Void.self) { connectionTasks in
+      for client in clients { connectionTasks.addTask { try await client.runConnections() } }
+      defer { for client in clients { client.beginGracefulShutdown() } }
+      let start = clock.now
+      let end = start + .milliseconds(Int64(seconds * 1_000))
+      await withDiscardingTaskGroup { calls in
+        var rng = SplitMix64(seed: seed)
+        var intended = start
+        var index = 0
+        var nextProgress = start + .seconds(1)
+        while intended < end {
+          if clock.now < intended { try? await Task.sleep(until: intended, tolerance: .microseconds(100), clock: clock) }
+          if let progress, clock.now >= nextProgress {
+            progress(Self.progressLine(shared, elapsed: (clock.now - start) / .seconds(1)))
+            nextProgress = nextProgress + .seconds(1)
+          }
+          let (kind, recommend, search) = scenario.next(&rng)
+          let sendAt = intended
+          let client = clients[index % clients.count]
+          index += 1
+          shared.withLock { $0.report.sent += 1 }
+          if shared.inFlight.add(1, ordering: .relaxed).newValue > maxInFlight {
+            shared.inFlight.subtract(1, ordering: .relaxed)
+            shared.withLock { $0.report.errors["CLIENT_OVERLOADED", default: 0] += 1 }
+          } else {
+            calls.addTask {
+              var code: String?
+              do {
+                let service = Funnel_V1_Recommender.Client(wrapping: client)
+                if kind == .search, let search {
+                  _ = try await service.search(search, options: callOptions)
+                } else if let recommend {
+                  _ = try await service.recommend(recommend, options: callOptions)
+                }
+              } catch let error as RPCError {
+                code = "\(error.code)"
+              } catch {
+                code = "UNKNOWN"
+              }
+              let micros = UInt64(max(0, (clock.now - sendAt) / .microseconds(1)))
+              shared.inFlight.subtract(1, ordering: .relaxed)
+              shared.withLock { s in
+                _ = s.report.latency.record(micros)
+                _ = s.windowLatency.record(micros)
+                s.windowDone += 1
+                if let code { s.report.errors[code, default: 0] += 1 } else { s.report.succeeded += 1 }
+              }
+            }
+          }
+          intended = intended + Self.gap(rate: rate, arrivals: arrivals, rng: &rng)
+        }
+      }
+      shared.withLock { $0.report.seconds = (clock.now - start) / .seconds(1) }
+      for client in clients { client.beginGracefulShutdown() }
+      try await connectionTasks.waitForAll()
+    }
+    return shared.withLock { $0.report }
+  }
+
+  /// Time to the next arrival: 1/rate, or exponentially distributed with that mean (Poisson).
+  static func gap(rate: Double, arrivals: Arrivals, rng: inout SplitMix64) -> Duration {
+    let mean = 1 / max(rate, 0.001)
+    let seconds = arrivals == .constant ? mean : -log(max(rng.unit(), 1e-12)) * mean
+    return .nanoseconds(Int64(seconds * 1e9))
+  }
+
+  private static func progressLine(_ shared: Shared, elapsed: Double) -> String {
+    shared.withLock { s in
+      let line = String(format: "%5.0fs  done %d/s  p50 %.2f ms  p99 %.2f ms  errors %d", elapsed, s.windowDone,
+                        Double(s.windowLatency.valueAtPercentile(50)) / 1_000, Double(s.windowLatency.valueAtPercentile(99)) / 1_000,
+                        s.report.errorCount)
+      s.windowLatency.reset()
+      s.windowDone = 0
+      return line
+    }
+  }
+}

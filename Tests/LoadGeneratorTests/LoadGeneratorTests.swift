@@ -1,0 +1,62 @@
+import Foundation
+import FunnelCore
+import FunnelServer
+import FunnelTestSupport
+import LoadGenerator
+import Logging
+import ServiceLifecycle
+import Testing
+
+@Suite struct LoadSLOTests {
+  @Test func parsesAndChecksObjectives() throws {
+    let slo = try LoadSLO("p99<10ms, p99.9<0.05s, errors<0.1%")
+    #expect(slo.description == "p99<10ms,p99.9<50ms,errors<0.1%")
+    var report = LoadReport(intendedRate: 100, seconds: 1)
+    for micros in 1...1_000 { _ = report.latency.record(UInt64(micros * 10)) }  // 10 µs ... 10 ms
+    report.sent = 1_000
+    report.succeeded = 999
+    report.errors["UNAVAILABLE"] = 1
+    let misses = slo.misses(report)
+    #expect(misses.count == 1 && misses[0].hasPrefix("errors 0.100%"), "\(misses)")
+    report.errors = [:]
+    #expect(slo.misses(report).isEmpty)
+  }
+
+  @Test(arguments: ["p99", "p99<", "p100<1ms", "q50<1ms", "errors<1", "p99<10 parsecs"])
+  func refusesMalformedObjectives(text: String) {
+    #expect(throws: FunnelError.self) { try LoadSLO(text) }
+  }
+
+  @Test func readsDurations() throws {
+    #expect(try LoadDuration.milliseconds("30s", what: "x") == 30_000)
+    #expect(try LoadDuration.milliseconds("2m", what: "x") == 120_000)
+    #expect(try LoadDuration.milliseconds("250ms", what: "x") == 250)
+    #expect(throws: FunnelError.self) { try LoadDuration.milliseconds("soon", what: "--duration") }
+  }
+}
+
+/// The generator against a real HTTP/2 server on a loopback port: the schedule is kept and every
+/// call is counted.
+@Suite struct LoadRunTests {
+  @Test func keepsTheScheduleAndCountsEveryCall() async throws {
+    let (engine, store) = TestEngines.engine()
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      var run = LoadRun(host: "127.0.0.1", port: port, rate: 40, seconds: 1)
+      run.scenario.users = 200
+      run.scenario.itemIDs = (0..<400).map { "SKU-\(100_000 + $0)" }
+      let report = try await run.run()
+      #expect(report.sent == 40, "40 calls at 40/s over one second")
+      #expect(report.succeeded + report.errorCount == report.sent)
+      #expect(report.errorCount == 0, "\(report.errors)")
+      #expect(report.latency.totalCount == 40)
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
