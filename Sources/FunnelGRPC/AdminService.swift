@@ -34,6 +34,8 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     out.subqueryLookups = UInt64(s.subQueries.total)
     out.subqueryLocalHitRate = s.subQueries.localHitRate
     out.subquerySharedHitRate = s.subQueries.sharedHitRate
+    out.answers = UInt64(s.answers)
+    out.degradedAnswers = UInt64(s.degradedAnswers)
     return out
   }
 

@@ -87,6 +87,9 @@ public struct ServingStatus: Sendable {
   public var channels: [String]
   /// Filter sub-query cache hits per level.
   public var subQueries: SubQueryResolver.Statistics
+  /// Recommend and Search answers since start, and how many of them were degraded.
+  public var answers = 0
+  public var degradedAnswers = 0
 }
 
 /// The outcome of a Track call.

@@ -38,6 +38,8 @@ public final class ServingEngine: Sendable {
   /// Resolves filter sub-queries through the in-process and shared caches.
   public let subQueries: SubQueryResolver
   let started = ContinuousClock.now
+  /// Answers since start, and degraded ones among them.
+  let answerCounts = Mutex((answers: 0, degraded: 0))
   let now: @Sendable () -> Int64
   /// Offline item and user features (MongoDB), when configured.
   let offline: OfflineFeatureState?
@@ -96,12 +98,20 @@ public final class ServingEngine: Sendable {
   /// `deadline` (the call's, when the client sent one) shortens the store budgets so the answer
   /// comes in time from what is available.
   public func recommend(_ input: RecommendInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
-    try await run(validator.validate(input), deadline: deadline)
+    counted(try await run(validator.validate(input), deadline: deadline))
   }
 
   /// Answers a Search call. Throws `FunnelError` for invalid input.
   public func search(_ input: SearchInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
-    try await run(validator.validate(input), deadline: deadline)
+    counted(try await run(validator.validate(input), deadline: deadline))
+  }
+
+  private func counted(_ answer: ServingAnswer) -> ServingAnswer {
+    answerCounts.withLock { c in
+      c.answers += 1
+      if answer.degraded { c.degraded += 1 }
+    }
+    return answer
   }
 
   /// Validates and stores a batch of events; invalid events are reported, valid ones stored.
@@ -170,10 +180,12 @@ public final class ServingEngine: Sendable {
   public func status(users: Int, events: Int) -> ServingStatus {
     let g = generation
     let uptime = ContinuousClock.now - started
+    let counts = answerCounts.withLock { $0 }
     return ServingStatus(
       indexVersion: g.version, modelVersion: ranker.model.version, itemCount: g.itemCount, userCount: users,
       eventCount: events, uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
-      featureStore: storeName, channels: ChannelSet.named.map(\.1), subQueries: subQueries.stats)
+      featureStore: storeName, channels: ChannelSet.named.map(\.1), subQueries: subQueries.stats,
+      answers: counts.answers, degradedAnswers: counts.degraded)
   }
 
   /// A new random request id: 16 hex digits.

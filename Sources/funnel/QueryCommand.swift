@@ -165,6 +165,7 @@ struct StatusQuery: AsyncParsableCommand {
     print("channels \(s.channels.joined(separator: ", "))")
     print("filter sub-queries \(s.subqueryLookups): \(Int(s.subqueryLocalHitRate * 100))% in-process hits, "
           + "\(Int(s.subquerySharedHitRate * 100))% shared (Redis) hits")
+    print("answers \(s.answers), degraded \(s.degradedAnswers)")
   }
 }
 

@@ -95,7 +95,7 @@ import Testing
 @Suite struct CallDeadlineTests {
   @Test func aSlowStoreStillAnswersBeforeTheCallsDeadline() async throws {
     var configuration = ServingConfiguration()
-    configuration.profileBudget = .seconds(10)  // would outlast the call without the deadline
+    configuration.profileBudget = .seconds(100)  // would outlast the call without the deadline
     let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .seconds(60)), configuration: configuration)
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
@@ -112,7 +112,9 @@ import Testing
         request.scene = .home
         request.count = 5
         var options = CallOptions.defaults
-        options.timeout = .seconds(3)
+        // Long enough for a debug build under a parallel suite; the store (60 s) and the configured
+        // budget (100 s) are far longer, so only the deadline's cut can make the answer arrive.
+        options.timeout = .seconds(15)
         return try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request, options: options)
       }
       #expect(response.degraded)

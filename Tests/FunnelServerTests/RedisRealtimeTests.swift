@@ -16,9 +16,17 @@ struct RedisRealtimeTests {
   static let model = try! LinearModel(version: "recency", schema: FeatureSchema(["seconds_since_last_seen", "in_stock"]),
                                       weights: [1, 1], bias: 0, logistic: false)
 
+  /// Store budgets generous enough for a debug build under a parallel suite on two cores.
+  static var patient: ServingConfiguration {
+    var configuration = ServingConfiguration()
+    configuration.profileBudget = .seconds(10)
+    return configuration
+  }
+
   func engine(_ realtime: RedisFeatureStore) -> ServingEngine {
     let generation = TestEngines.sharedGeneration
-    return ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    return ServingEngine(configuration: Self.patient, generation: generation,
+                         generationSource: StaticGenerationSource(generation: generation),
                          activity: realtime, events: TeeEventSink(primary: realtime, mirror: EmbeddedFeatureStore()),
                          model: Self.model, storeName: "redis", now: { TestEngines.nowMs })
   }
@@ -47,7 +55,10 @@ struct RedisRealtimeTests {
     let realtime = RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):")
     let model = try LinearModel(version: "rt", schema: FeatureSchema(["rt.views_1h"]), weights: [1], bias: 0, logistic: false)
     let generation = TestEngines.sharedGeneration
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    var configuration = ServingConfiguration()
+    configuration.profileBudget = .seconds(10)  // CI runs the suite in parallel on two cores: no flaky budget
+    let engine = ServingEngine(configuration: configuration, generation: generation,
+                               generationSource: StaticGenerationSource(generation: generation),
                                activity: realtime, events: realtime, model: model, storeName: "redis",
                                itemActivity: realtime, now: { TestEngines.nowMs })
     let hot = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound + 3))
@@ -114,7 +125,8 @@ struct RedisRestartTests {
     let breaker = CircuitBreaker(name: "redis", failureThreshold: 2, openMs: 200, now: ServingEngine.wallClockMs)
     let guarded = GuardedRealtimeStore(RedisFeatureStore(client: client), breaker: breaker)
     let generation = TestEngines.sharedGeneration
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    let engine = ServingEngine(configuration: RedisRealtimeTests.patient, generation: generation,
+                               generationSource: StaticGenerationSource(generation: generation),
                                activity: guarded, events: guarded, storeName: "redis", itemActivity: guarded,
                                now: { TestEngines.nowMs })
     let ask = { try await engine.recommend(RecommendInput(userID: "U-2", scene: .home, count: 5)) }

@@ -143,6 +143,8 @@ import Testing
     #expect(clock.now - start < .seconds(15), "the slow store must not hold the answer")
     #expect(answer.degraded)
     #expect(answer.items.count == 10)
+    let status = engine.status(users: 0, events: 0)
+    #expect(status.answers == 1 && status.degradedAnswers == 1, "degraded answers are counted")
   }
 
   @Test func aLoadedModelRanksWithTheFeaturesItNames() async throws {

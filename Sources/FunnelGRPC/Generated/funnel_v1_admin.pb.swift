@@ -78,6 +78,12 @@ public nonisolated struct Funnel_V1_StatusResponse: Sendable {
   /// fraction served by the shared (Redis) cache
   public var subquerySharedHitRate: Double = 0
 
+  /// Recommend and Search answers since start
+  public var answers: UInt64 = 0
+
+  /// of which a store was slow or down (answered from what was available)
+  public var degradedAnswers: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -163,7 +169,7 @@ nonisolated extension Funnel_V1_StatusRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}index_version\0\u{3}model_version\0\u{3}item_count\0\u{3}user_count\0\u{3}event_count\0\u{3}uptime_seconds\0\u{3}feature_store\0\u{1}channels\0\u{3}subquery_lookups\0\u{3}subquery_local_hit_rate\0\u{3}subquery_shared_hit_rate\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}index_version\0\u{3}model_version\0\u{3}item_count\0\u{3}user_count\0\u{3}event_count\0\u{3}uptime_seconds\0\u{3}feature_store\0\u{1}channels\0\u{3}subquery_lookups\0\u{3}subquery_local_hit_rate\0\u{3}subquery_shared_hit_rate\0\u{1}answers\0\u{3}degraded_answers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -183,6 +189,8 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.subqueryLookups) }()
       case 11: try { try decoder.decodeSingularDoubleField(value: &self.subqueryLocalHitRate) }()
       case 12: try { try decoder.decodeSingularDoubleField(value: &self.subquerySharedHitRate) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.answers) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.degradedAnswers) }()
       default: break
       }
     }
@@ -225,6 +233,12 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
     if self.subquerySharedHitRate.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.subquerySharedHitRate, fieldNumber: 12)
     }
+    if self.answers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.answers, fieldNumber: 13)
+    }
+    if self.degradedAnswers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.degradedAnswers, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -241,6 +255,8 @@ nonisolated extension Funnel_V1_StatusResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.subqueryLookups != rhs.subqueryLookups {return false}
     if lhs.subqueryLocalHitRate != rhs.subqueryLocalHitRate {return false}
     if lhs.subquerySharedHitRate != rhs.subquerySharedHitRate {return false}
+    if lhs.answers != rhs.answers {return false}
+    if lhs.degradedAnswers != rhs.degradedAnswers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
