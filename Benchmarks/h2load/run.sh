@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# An independent throughput check of a running Funnel server with nghttp2's h2load (Debian's
+# nghttp2-client): gRPC-framed RecommendRequest bodies POSTed over HTTP/2 (prior knowledge, as gRPC
+# clients do), closed loop, N requests over C connections with M streams each.
+#
+#   Benchmarks/h2load/run.sh HOST:PORT [REQUESTS=20000] [CONNECTIONS=4] [STREAMS=8]
+#
+# h2load measures closed-loop throughput and per-request time; compare its req/s with the rate at
+# which `funnel load` still meets its SLO (README "Benchmarks"). It does not check gRPC status
+# trailers: the script first makes sure one call answers with grpc-status 0.
+set -euo pipefail
+target=${1:?usage: run.sh HOST:PORT [REQUESTS] [CONNECTIONS] [STREAMS]}
+requests=${2:-20000}
+connections=${3:-4}
+streams=${4:-8}
+if ! command -v h2load >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nghttp2-client >/dev/null
+fi
+work=$(mktemp -d /tmp/funnel-h2load.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# RecommendRequest{user_id: "U-7", scene: SCENE_HOME (1), count: 20} as protobuf, with the 5-byte gRPC
+# message prefix (not compressed, big-endian length).
+python3 - "$work/body.bin" <<'PY'
+import struct, sys
+user = b"U-7"
+message = bytes([0x0A, len(user)]) + user + bytes([0x18, 0x01, 0x20, 20])
+open(sys.argv[1], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
+PY
+url="http://$target/funnel.v1.Recommender/Recommend"
+headers=(-H 'content-type: application/grpc' -H 'te: trailers')
+# One call first: the answer must carry grpc-status 0.
+nghttp -v "${headers[@]}" -d "$work/body.bin" "$url" 2>&1 | grep -q 'grpc-status: 0' \
+  || { echo "h2load: the server did not answer the probe call with grpc-status 0" >&2; exit 1; }
+h2load -n "$requests" -c "$connections" -m "$streams" "${headers[@]}" -d "$work/body.bin" "$url" \
+  | grep -E "finished in|requests:|status codes|time for request|req/s"
