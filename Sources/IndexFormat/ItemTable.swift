@@ -121,6 +121,12 @@ public struct ItemTable: Sendable {
                        attributes: attributeText.map { Self.decodeAttributes($0[doc.index]) } ?? [:])
   }
 
+  /// Attribute `name` of `doc` (decodes that doc's attributes only), or nil.
+  public func attribute(_ doc: DocID, _ name: String) -> AttributeValue? {
+    guard let text = attributeText?[doc.index], !text.isEmpty else { return nil }
+    return Self.decodeAttributes(text)[name]
+  }
+
   /// `name US kind value` per attribute (kind `t` text, `n` number), joined by RS, sorted by name.
   /// Catalog validation keeps control characters out of names and text values.
   static func encodeAttributes(_ attributes: [String: AttributeValue]) -> String {

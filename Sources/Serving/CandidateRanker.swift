@@ -164,8 +164,10 @@ public struct CandidateRanker: Sendable {
     var chosen: [(Int, Float)] = []
     var deferred: [(Int, Float)] = []
     var perCategory: [UInt32: Int] = [:]
+    var groups = ProductGroups(generation)
     for entry in ranked {
       guard chosen.count < count else { break }
+      guard groups.firstOfItsGroup(candidates[entry.0].doc) else { continue }
       let leaf = generation.items.leafCategory(candidates[entry.0].doc)
       if perCategory[leaf, default: 0] < maxPerCategory {
         perCategory[leaf, default: 0] += 1
@@ -176,5 +178,33 @@ public struct CandidateRanker: Sendable {
     }
     for entry in deferred where chosen.count < count { chosen.append(entry) }
     return chosen
+  }
+
+  /// The best `count` of `ranked` in order, one item per product group (search, where relevance
+  /// order is kept).
+  public static func dedupe(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+                            count: Int) -> [(Int, Float)] {
+    var groups = ProductGroups(generation)
+    var chosen: [(Int, Float)] = []
+    for entry in ranked where chosen.count < count && groups.firstOfItsGroup(candidates[entry.0].doc) {
+      chosen.append(entry)
+    }
+    return chosen
+  }
+}
+
+/// Product groups (the catalog attribute `group`: sizes and colours of one product share it): the
+/// first, best-ranked item of a group is shown, its siblings are not. Only items looked at are
+/// decoded, so a request pays for the few it shows, not for every candidate.
+struct ProductGroups {
+  let generation: IndexGeneration
+  var seen: Set<String> = []
+
+  init(_ generation: IndexGeneration) { self.generation = generation }
+
+  /// Whether `doc` is the first item of its group seen (items without a group always are).
+  mutating func firstOfItsGroup(_ doc: DocID) -> Bool {
+    guard let group = generation.items.attribute(doc, "group")?.keyword else { return true }
+    return seen.insert(group).inserted
   }
 }

@@ -97,7 +97,7 @@ extension ServingEngine {
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
     stage = Stopwatch()
     let chosen = request.scene == .search
-      ? Array(ranked.prefix(request.count))
+      ? CandidateRanker.dedupe(ranked, candidates: kept, generation: generation, count: request.count)
       : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
                                   maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
     var answerItems = chosen.map { (index, score) in
