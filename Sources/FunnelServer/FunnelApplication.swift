@@ -80,6 +80,10 @@ public enum FunnelApplication {
       services.append(.init(service: GenerationWatcher(source: indexSource, models: registry, engine: engine,
                                                        interval: .seconds(options.indexPollSeconds), logger: logger)))
     }
+    if let url = options.redisURL, registry != nil {
+      // Replicas sharing a model registry learn of a new version at once, not at their next poll.
+      services.append(.init(service: try ModelBroadcast(engine: engine, url: url, logger: logger)))
+    }
     description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, statistics: { featureStore.counts() })

@@ -30,6 +30,15 @@ final class RedisConnection {
 
   deinit { redisFree(context) }
 
+  /// Waits for the next reply pushed by the server (a subscribed connection's messages). Throws on
+  /// I/O errors and on the read timeout; the connection is unusable afterwards.
+  func readReply() throws -> RedisReply {
+    var raw: UnsafeMutableRawPointer?
+    guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("waiting for a message") }
+    defer { freeReplyObject(raw) }
+    return Self.decode(raw.assumingMemoryBound(to: redisReply.self))
+  }
+
   /// Sends one command and waits for its reply. Throws on I/O errors; Redis error replies are returned
   /// as `.error`.
   func command(_ arguments: [[UInt8]]) throws -> RedisReply {

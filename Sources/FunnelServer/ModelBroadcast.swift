@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import RedisStore
+import ServiceLifecycle
+import Serving
+import Synchronization
+
+/// Model versions across replicas through Redis pub/sub: when this replica starts serving a new
+/// model version (registry poll or `Admin.Reload`), it publishes `NAME/VERSION` on the channel; when
+/// another replica's message names a version it does not serve, it reloads from the shared registry
+/// at once instead of waiting for its next poll. A lifecycle `Service`: the subscriber runs on a
+/// thread of its own (it blocks in hiredis), messages come back through an `AsyncStream`.
+public struct ModelBroadcast: Service {
+  /// The default channel.
+  public static let defaultChannel = "funnel:models"
+  let channel: String
+  let engine: ServingEngine
+  let publisher: RedisClient
+  let subscriber: RedisSubscriber
+  let logger: Logger
+  let checkEvery: Duration
+
+  /// Broadcasts for `engine` over the Redis at `url`.
+  public init(engine: ServingEngine, url: String, logger: Logger, channel: String = ModelBroadcast.defaultChannel,
+              checkEvery: Duration = .milliseconds(200)) throws {
+    self.engine = engine
+    self.channel = channel
+    self.publisher = try RedisClient(url: url, timeoutMs: 200, connections: 1)
+    self.subscriber = try RedisSubscriber(url: url, channel: channel, pollMs: 500)
+    self.logger = logger
+    self.checkEvery = checkEvery
+  }
+
+  final class Flags: Sendable {
+    let stopped = Atomic<Bool>(false)
+    /// The version a received message made us load (not announced again).
+    let received = Mutex<String?>(nil)
+  }
+
+  public func run() async throws {
+    let flags = Flags()
+    let subscriber = self.subscriber
+    let messages = AsyncStream<String> { continuation in
+      let thread = Thread {
+        while !flags.stopped.load(ordering: .relaxed) {
+          if let message = subscriber.next() { continuation.yield(message) }
+        }
+        continuation.finish()
+      }
+      thread.name = "funnel-model-broadcast"
+      thread.start()
+    }
+    await withGracefulShutdownHandler {
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask { await self.follow(messages, flags) }
+        group.addTask { await self.announce(flags) }
+        await group.waitForAll()
+      }
+    } onGracefulShutdown: {
+      flags.stopped.store(true, ordering: .relaxed)
+    }
+  }
+
+  /// Reloads when another replica announces a version this one does not serve.
+  private func follow(_ messages: AsyncStream<String>, _ flags: Flags) async {
+    for await version in messages where version != engine.ranker.model.version {
+      flags.received.withLock { $0 = version }
+      do {
+        let (previous, current) = try await engine.reloadModel()
+        logger.info("model reloaded on a broadcast", metadata: ["announced": "\(version)", "previous": "\(previous)",
+                                                                 "current": "\(current)"])
+      } catch {
+        logger.warning("model broadcast: reload failed", metadata: ["announced": "\(version)", "error": "\(error)"])
+      }
+    }
+  }
+
+  /// Publishes this replica's model version whenever it changes (except to one a message asked for).
+  private func announce(_ flags: Flags) async {
+    var last = engine.ranker.model.version
+    while !flags.stopped.load(ordering: .relaxed) {
+      try? await Task.sleep(for: checkEvery)
+      let current = engine.ranker.model.version
+      guard current != last else { continue }
+      last = current
+      if flags.received.withLock({ $0 }) == current { continue }
+      _ = try? await publisher.command(["PUBLISH", channel, current])
+      logger.info("model version announced", metadata: ["version": "\(current)"])
+    }
+  }
+}
