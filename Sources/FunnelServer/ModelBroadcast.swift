@@ -19,16 +19,18 @@ public struct ModelBroadcast: Service {
   let subscriber: RedisSubscriber
   let logger: Logger
   let checkEvery: Duration
+  let republishEvery: Duration
 
   /// Broadcasts for `engine` over the Redis at `url`.
   public init(engine: ServingEngine, url: String, logger: Logger, channel: String = ModelBroadcast.defaultChannel,
-              checkEvery: Duration = .milliseconds(200)) throws {
+              checkEvery: Duration = .milliseconds(200), republishEvery: Duration = .seconds(2)) throws {
     self.engine = engine
     self.channel = channel
     self.publisher = try RedisClient(url: url, timeoutMs: 200, connections: 1)
     self.subscriber = try RedisSubscriber(url: url, channel: channel, pollMs: 500)
     self.logger = logger
     self.checkEvery = checkEvery
+    self.republishEvery = republishEvery
   }
 
   final class Flags: Sendable {
@@ -75,17 +77,23 @@ public struct ModelBroadcast: Service {
     }
   }
 
-  /// Publishes this replica's model version whenever it changes (except to one a message asked for).
+  /// Publishes this replica's model version when it changes (except to one a message asked for), and
+  /// again every `republishEvery`: the subscriber re-subscribes after each idle poll, and a message
+  /// published in that gap would otherwise be lost until the next registry poll.
   private func announce(_ flags: Flags) async {
+    let clock = ContinuousClock()
     var last = engine.ranker.model.version
+    var lastPublished = clock.now
     while !flags.stopped.load(ordering: .relaxed) {
       try? await Task.sleep(for: checkEvery)
       let current = engine.ranker.model.version
-      guard current != last else { continue }
+      let changed = current != last
       last = current
-      if flags.received.withLock({ $0 }) == current { continue }
+      if changed, flags.received.withLock({ $0 }) == current { continue }
+      guard changed || clock.now - lastPublished >= republishEvery else { continue }
+      lastPublished = clock.now
       _ = try? await publisher.command(["PUBLISH", channel, current])
-      logger.info("model version announced", metadata: ["version": "\(current)"])
+      if changed { logger.info("model version announced", metadata: ["version": "\(current)"]) }
     }
   }
 }
