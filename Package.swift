@@ -117,7 +117,8 @@ let package = Package(
                       path: "Benchmarks/RankingBenchmark", swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
-    .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat"],
+    .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
+                                                     "FunnelServer", lifecycle, logging],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage"], swiftSettings: swiftSettings),
@@ -135,10 +136,10 @@ let package = Package(
                                "RedisStore", "Ranking"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
-                dependencies: ["BatchClient", "FunnelServer", "FunnelTestSupport", "FunnelCore", lifecycle, logging],
+                dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "LoadGeneratorTests",
-                dependencies: ["LoadGenerator", "FunnelServer", "FunnelTestSupport", "FunnelCore", lifecycle, logging],
+                dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO],

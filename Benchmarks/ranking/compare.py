@@ -7,11 +7,12 @@ on the same 1000 x 64 batch that Funnel scores (Benchmarks/ranking/run.sh runs b
 """
 import json
 import sys
-import time
 
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
+
+from timing import timed
 
 ROWS, FEATURES, TREES = 20_000, 64, 500
 
@@ -35,18 +36,6 @@ def prepare(directory):
         for row in batch:
             f.write(",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n")
     np.save(f"{directory}/batch.npy", batch)
-
-
-def timed(fn, repeats=50):
-    for _ in range(5):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1e6)
-    samples.sort()
-    return samples[len(samples) // 2]
 
 
 def peers(directory, funnel_xgb, funnel_lgb):

@@ -7,12 +7,13 @@
 """
 import json
 import sys
-import time
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+
+from timing import timed
 
 FEATURES, ROWS = 64, 1000
 
@@ -37,25 +38,13 @@ def prepare(directory):
             f.write(",".join(repr(float(v)) for v in row) + "\n")
 
 
-def timed(fn, repeats=200):
-    for _ in range(10):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1e6)
-    samples.sort()
-    return samples[len(samples) // 2]
-
-
 def peers(directory, funnel_mlp):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(f"{directory}/mlp.onnx", options, providers=["CPUExecutionProvider"])
     batch = np.load(f"{directory}/mlp_batch.npy")
-    ort_us = timed(lambda: session.run(None, {"features": batch}))
+    ort_us = timed(lambda: session.run(None, {"features": batch}), repeats=200, warmup=10)
     ours = json.load(open(funnel_mlp))["median_us"]
     print(f"MLP 64-256(BN)-128-1, 1000 x 64: onnxruntime {ort_us:.0f} µs, funnel {ours:.0f} µs, "
           f"funnel is {ort_us / ours:.2f}x as fast")

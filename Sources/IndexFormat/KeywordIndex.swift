@@ -76,6 +76,9 @@ public struct KeywordIndex: Sendable {
   /// Number of keywords.
   public var count: Int { keys.count }
 
+  /// Whether any item has a keyword of `field` (e.g. `attr.group`). O(log keywords), no allocation.
+  public func hasField(_ field: String) -> Bool { keys.containsPrefix(field + "\u{1F}") }
+
   /// The documents whose `field` has `value` (empty bitmap when none). Zero-copy over the file.
   /// Throws if the stored bitmap is corrupt.
   public func documents(_ field: String, _ value: String) throws -> RoaringBitmap {

@@ -72,6 +72,23 @@ public struct StringColumn: Sendable {
     }
   }
 
+  /// Whether some string of a sorted column starts with `prefix`. O(log count), no allocation.
+  public func containsPrefix(_ prefix: String) -> Bool {
+    var prefix = prefix
+    return prefix.withUTF8 { p in
+      // The first string not below the prefix is the only candidate.
+      var low = 0, high = count
+      while low < high {
+        let mid = (low + high) / 2
+        if compare(mid, p) < 0 { low = mid + 1 } else { high = mid }
+      }
+      guard low < count else { return false }
+      let start = Int(offsets[low]), end = Int(offsets[low + 1])
+      guard end - start >= p.count else { return false }
+      return bytes.withUnsafeBufferPointer { b in (0..<p.count).allSatisfy { b[start + $0] == p[$0] } }
+    }
+  }
+
   /// Byte-wise comparison of string `i` with `key`: negative, zero or positive.
   private func compare(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Int {
     let start = Int(offsets[i]), end = Int(offsets[i + 1])

@@ -15,7 +15,7 @@ public struct LoadScenario: Sendable {
 
   public var mix: [(Call, Double)] = [(.home, 70), (.itemPage, 20), (.search, 10)]
   public var users = 3_000
-  public var itemIDs: [String] = (0..<5_000).map { "SKU-\(100_000 + $0)" }
+  public var itemIDs = LoadScenario.demoItemIDs(5_000)
   public var queries = ["mug", "ceramic mug", "lamp", "yoga mat", "notebook", "espresso", "linen cushion", "oak"]
   public var filters = ["price:<50", "category:kitchen", "attr.rating:>=4"]
   /// Share of home and item-page calls that carry a filter.
@@ -51,13 +51,16 @@ public struct LoadScenario: Sendable {
       }
     }
     if let n = object["users"] as? Int, n > 0 { users = n }
-    if let n = object["itemCount"] as? Int, n > 0 { itemIDs = (0..<n).map { "SKU-\(100_000 + $0)" } }
+    if let n = object["itemCount"] as? Int, n > 0 { itemIDs = Self.demoItemIDs(n) }
     if let catalog = object["items"] as? String { itemIDs = try Self.ids(catalog: catalog) }
     if let q = object["queries"] as? [String], !q.isEmpty { queries = q }
     if let f = object["filters"] as? [String] { filters = f }
     if let share = object["filterShare"] as? Double { filterShare = min(1, max(0, share)) }
     if let c = object["count"] as? Int, c > 0 { count = c }
   }
+
+  /// The first `count` item ids of the demo shop (`SKU-100000`, ...).
+  public static func demoItemIDs(_ count: Int) -> [String] { (0..<count).map { "SKU-\(100_000 + $0)" } }
 
   /// The `id`s of a catalog JSON-lines file.
   static func ids(catalog path: String) throws -> [String] {

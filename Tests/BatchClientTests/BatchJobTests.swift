@@ -1,10 +1,7 @@
 import BatchClient
 import Foundation
 import FunnelCore
-import FunnelServer
 import FunnelTestSupport
-import Logging
-import ServiceLifecycle
 import Testing
 
 /// `funnel batch` against a real HTTP/2 server: one line per user in input order, bad users as error
@@ -14,16 +11,7 @@ import Testing
 
   func withServer(_ body: (Int) async throws -> Void) async throws {
     let (engine, store) = TestEngines.engine()
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      try await body(try await server.listeningPort())
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
-    }
+    try await TestServers.withServer(engine: engine, store: store, body)
   }
 
   @Test func writesOneLinePerUserInOrderAndResumesWithoutDuplicates() async throws {

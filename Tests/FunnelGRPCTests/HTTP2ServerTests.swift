@@ -97,13 +97,7 @@ import Testing
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(100)  // would outlast the call without the deadline
     let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .seconds(60)), configuration: configuration)
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store) { port in
       let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                      transportSecurity: .plaintext)
       let response = try await withGRPCClient(transport: transport) { client in
@@ -119,8 +113,6 @@ import Testing
       }
       #expect(response.degraded)
       #expect(response.items.count == 5)
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 

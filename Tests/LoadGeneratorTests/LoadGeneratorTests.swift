@@ -1,10 +1,7 @@
 import Foundation
 import FunnelCore
-import FunnelServer
 import FunnelTestSupport
 import LoadGenerator
-import Logging
-import ServiceLifecycle
 import Testing
 
 @Suite struct LoadSLOTests {
@@ -40,23 +37,15 @@ import Testing
 @Suite struct LoadRunTests {
   @Test func keepsTheScheduleAndCountsEveryCall() async throws {
     let (engine, store) = TestEngines.engine()
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store) { port in
       var run = LoadRun(host: "127.0.0.1", port: port, rate: 40, seconds: 1)
       run.scenario.users = 200
-      run.scenario.itemIDs = (0..<400).map { "SKU-\(100_000 + $0)" }
+      run.scenario.itemIDs = LoadScenario.demoItemIDs(400)
       let report = try await run.run()
       #expect(report.sent == 40, "40 calls at 40/s over one second")
       #expect(report.succeeded + report.errorCount == report.sent)
       #expect(report.errorCount == 0, "\(report.errors)")
       #expect(report.latency.totalCount == 40)
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }

@@ -27,5 +27,8 @@ import Testing
     #expect(shown.count == 1, "one of the group's five items, not \(shown)")
     #expect(answer.items.count == 20, "siblings make room for other items")
     #expect(generation.items.attribute(try #require(generation.items.doc(for: popular[0])), "group") == .text("Tee-1"))
+    #expect(generation.keywords.hasField("attr.group") && !base.keywords.hasField("attr.group"),
+            "a catalog without groups skips the per-item lookup")
+    #expect(generation.keywords.hasField("attr.colour") && !generation.keywords.hasField("attr.colou"))
   }
 }

@@ -1,0 +1,24 @@
+import FeatureStore
+import FunnelServer
+import Logging
+import ServiceLifecycle
+import Serving
+
+/// A real Funnel gRPC server over HTTP/2 on an ephemeral loopback port, for client-side tests.
+public enum TestServers {
+  /// Runs `engine` behind a server in a `ServiceGroup`, calls `body` with its port, then shuts the
+  /// server down gracefully and waits for it.
+  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore,
+                                _ body: (Int) async throws -> Void) async throws {
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      try await body(try await server.listeningPort())
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
