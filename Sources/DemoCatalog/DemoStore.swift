@@ -56,14 +56,37 @@ public struct DemoStore: Sendable {
 
   /// Generates the store described by `configuration`.
   public init(_ configuration: Configuration) {
-    precondition(configuration.itemCount > 0, "a demo store needs at least one item")
+    var items: [CatalogItem] = []
+    items.reserveCapacity(configuration.itemCount)
+    var events: [BehaviourEvent] = []
+    Self.stream(configuration, embeddings: true, item: { items.append($0) }, userEvents: { events += $0 })
+    events.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
     self.configuration = configuration
-    var rng = SplitMix64(seed: configuration.seed)
-    var items = Self.makeItems(count: configuration.itemCount, rng: &rng)
-    Self.addEmbeddings(&items, seed: configuration.seed)
     self.items = items
     self.userIDs = (0..<configuration.userCount).map { "U-\($0 + 1)" }
-    self.events = HistoryGenerator(items: items, configuration: configuration).generate(rng: &rng)
+    self.events = events
+  }
+
+  /// Streams the store of `configuration` without holding it: `item` gets each item in order, then
+  /// `userEvents` each user's events in time order (users in order; the same events as
+  /// `DemoStore(configuration)`, which sorts them all by time). Memory O(items) for a few compact
+  /// columns, so `funnel generate demo` writes catalogs of tens of millions of items. Without
+  /// `embeddings` items carry none (and the rest is unchanged).
+  public static func stream(_ configuration: Configuration, embeddings: Bool,
+                            item: (CatalogItem) throws -> Void, userEvents: ([BehaviourEvent]) throws -> Void) rethrows {
+    precondition(configuration.itemCount > 0, "a demo store needs at least one item")
+    var rng = SplitMix64(seed: configuration.seed)
+    var embedder = Embedder(seed: configuration.seed)
+    var facts = HistoryGenerator.ItemFacts()
+    for i in 0..<configuration.itemCount {
+      var next = makeItem(i, rng: &rng)
+      // The embedding stream is separate, so the other fields do not depend on it.
+      let vector = embedder.embedding(next)
+      if embeddings { next.embedding = vector }
+      facts.add(next)
+      try item(next)
+    }
+    try HistoryGenerator(facts: facts, configuration: configuration).generate(rng: &rng, userEvents: userEvents)
   }
 
   /// Dimension of the demo embeddings.
@@ -71,51 +94,53 @@ public struct DemoStore: Sendable {
 
   /// Gives every item a unit embedding: its category's direction, plus its department's and brand's,
   /// plus noise, so that nearby vectors mean related items (as a trained two-tower model would give).
-  /// Uses its own random stream, so the other fields do not depend on it.
-  private static func addEmbeddings(_ items: inout [CatalogItem], seed: UInt64) {
-    var rng = SplitMix64(seed: seed ^ 0x5EED_E3B0)
+  /// Uses its own random stream, item after item.
+  private struct Embedder {
+    var rng: SplitMix64
     var directions: [String: [Float]] = [:]
-    func direction(_ key: String) -> [Float] {
+
+    init(seed: UInt64) { rng = SplitMix64(seed: seed ^ 0x5EED_E3B0) }
+
+    mutating func direction(_ key: String) -> [Float] {
       if let d = directions[key] { return d }
       let d = (0..<embeddingDimension).map { _ in Float(rng.logNormal(median: 1, sigma: 1) - 1.6) }
       directions[key] = d
       return d
     }
-    for i in items.indices {
-      let category = direction("c:" + items[i].category), department = direction("d:" + items[i].categoryPath[0])
-      let brand = direction("b:" + items[i].brand)
-      var v = (0..<embeddingDimension).map { j in
+
+    mutating func embedding(_ item: CatalogItem) -> [Float] {
+      let category = direction("c:" + item.category), department = direction("d:" + item.categoryPath[0])
+      let brand = direction("b:" + item.brand)
+      let v = (0..<embeddingDimension).map { j in
         category[j] + 0.5 * department[j] + 0.3 * brand[j] + 0.35 * Float(rng.unit() * 2 - 1)
       }
       let norm = max(1e-6, v.reduce(0) { $0 + $1 * $1 }.squareRoot())
-      v = v.map { $0 / norm }
-      items[i].embedding = v
+      return v.map { $0 / norm }
     }
   }
 
-  private static func makeItems(count: Int, rng: inout SplitMix64) -> [CatalogItem] {
+  /// Item `i`, drawn from the main random stream.
+  private static func makeItem(_ i: Int, rng: inout SplitMix64) -> CatalogItem {
     let categories = Vocabulary.categories
-    var items: [CatalogItem] = []
-    items.reserveCapacity(count)
-    for i in 0..<count {
-      // Categories get items in Zipfian proportion, so some aisles are deep and others shallow.
-      let category = categories[rng.zipfIndex(categories.count, s: 0.6)]
-      let department = category.path[0]
-      let brands = Vocabulary.brandsByDepartment[department] ?? ["Generic"]
-      let brand = brands[Int(rng.next() % UInt64(brands.count))]
-      let noun = category.nouns[Int(rng.next() % UInt64(category.nouns.count))]
-      let adjective = Vocabulary.adjectives[Int(rng.next() % UInt64(Vocabulary.adjectives.count))]
-      let material = Vocabulary.materials[Int(rng.next() % UInt64(Vocabulary.materials.count))]
-      let colour = Vocabulary.colours[Int(rng.next() % UInt64(Vocabulary.colours.count))]
-      let price = (rng.logNormal(median: category.medianPrice, sigma: 0.45) * 100).rounded() / 100 + 0.99
-      let title = "\(brand) \(adjective) \(material) \(noun), \(colour)"
-      items.append(CatalogItem(
-        id: "SKU-\(100_000 + i)", title: title, categoryPath: category.path, brand: brand,
-        price: (price * 100).rounded() / 100, tags: [adjective, material, colour],
-        inStock: rng.unit() >= 0.05, attributes: attributes(item: i, colour: colour, material: material)))
-    }
-    return items
+    // Categories get items in Zipfian proportion, so some aisles are deep and others shallow.
+    let category = categories[rng.zipfIndex(categories.count, s: 0.6)]
+    let department = category.path[0]
+    let brands = Vocabulary.brandsByDepartment[department] ?? ["Generic"]
+    let brand = brands[Int(rng.next() % UInt64(brands.count))]
+    let noun = category.nouns[Int(rng.next() % UInt64(category.nouns.count))]
+    let adjective = Vocabulary.adjectives[Int(rng.next() % UInt64(Vocabulary.adjectives.count))]
+    let material = Vocabulary.materials[Int(rng.next() % UInt64(Vocabulary.materials.count))]
+    let colour = Vocabulary.colours[Int(rng.next() % UInt64(Vocabulary.colours.count))]
+    let price = (rng.logNormal(median: category.medianPrice, sigma: 0.45) * 100).rounded() / 100 + 0.99
+    let title = "\(brand) \(adjective) \(material) \(noun), \(colour)"
+    return CatalogItem(
+      id: itemID(i), title: title, categoryPath: category.path, brand: brand,
+      price: (price * 100).rounded() / 100, tags: [adjective, material, colour],
+      inStock: rng.unit() >= 0.05, attributes: attributes(item: i, colour: colour, material: material))
   }
+
+  /// The id of item `i`: `SKU-<100000 + i>`.
+  public static func itemID(_ i: Int) -> ItemID { "SKU-\(100_000 + i)" }
 
   /// Attributes from their own random stream (per item), so adding them changed no other field:
   /// colour and material as text, a rating on every item, a weight on most, a shoe-style size on some.

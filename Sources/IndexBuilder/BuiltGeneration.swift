@@ -16,31 +16,12 @@ public struct BuiltGeneration: Sendable {
     return try IndexGeneration(manifest: manifest, regions: regions, verifyChecksums: false)
   }
 
-  /// Writes the generation as `root/<version>/` atomically: files go to a hidden temporary directory
-  /// that is renamed into place, so a reader never sees a half-written generation. Returns its path.
+  /// Writes the generation as `root/<version>/` atomically (`GenerationDirectoryWriter`): a reader
+  /// never sees a half-written generation. Returns its path.
   public func write(under root: String) throws -> String {
-    let fm = FileManager.default
-    let final = root + "/" + manifest.version
-    let temporary = root + "/.tmp-" + manifest.version
-    do {
-      try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
-      guard !fm.fileExists(atPath: final) else {
-        throw FunnelError(.failedPrecondition, "\(final) already exists; generations are immutable")
-      }
-      try? fm.removeItem(atPath: temporary)
-      try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-      for (name, bytes) in images { try Data(bytes).write(to: URL(fileURLWithPath: temporary + "/" + name)) }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary + "/manifest.json"))
-      try fm.moveItem(atPath: temporary, toPath: final)
-    } catch let error as FunnelError {
-      throw error
-    } catch {
-      try? fm.removeItem(atPath: temporary)
-      throw FunnelError(.failedPrecondition, "cannot write generation under \(root): \(error.localizedDescription)")
-    }
-    return final
+    var writer = try GenerationDirectoryWriter(root: root, version: manifest.version)
+    for (name, bytes) in images { _ = try writer.put(name, bytes: bytes) }
+    return try writer.commit(manifest)
   }
 }
 

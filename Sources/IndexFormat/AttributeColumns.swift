@@ -20,12 +20,45 @@ public struct AttributeColumns: Sendable {
 
   /// Serialises the numeric attributes of `items` (doc id = position), or nil when there are none.
   public static func write(_ items: [CatalogItem]) -> [UInt8]? {
-    let names = StringColumn.utf8Sorted(Set(items.flatMap { item in item.attributes.compactMap { $0.value.number == nil ? nil : $0.key } }))
-    guard !names.isEmpty else { return nil }
-    var w = SectionedFileWriter()
-    StringColumn.write(names, into: &w)
-    for name in names { w.add(items.map { $0.attributes[name]?.number ?? .nan }) }
-    return w.finish(kind: kind, formatVersion: version)
+    var writer = Writer()
+    for item in items { writer.add(item) }
+    return writer.finish()?.bytes
+  }
+
+  /// Accumulates numeric attribute columns item by item (doc id = order of `add`); a column is
+  /// created at its first number, NaN-filled for the docs before it. Not thread-safe.
+  public struct Writer: Sendable {
+    private var column: [String: Int] = [:]
+    private var values: [[Double]] = []
+    private var count = 0
+    /// No attributes yet.
+    public init() {}
+
+    /// Adds the numeric attributes of `item` as the next doc. Amortised O(attributes).
+    public mutating func add(_ item: CatalogItem) {
+      for (name, value) in item.attributes {
+        guard let number = value.number else { continue }
+        if let i = column[name] {
+          values[i].append(number)
+        } else {
+          column[name] = values.count
+          values.append([Double](repeating: .nan, count: count) + [number])
+        }
+      }
+      count += 1
+      // Columns the item has no number for catch up with a NaN.
+      for i in values.indices where values[i].count < count { values[i].append(.nan) }
+    }
+
+    /// The finished file, or nil when no item had a numeric attribute.
+    public func finish() -> PendingFile? {
+      let names = StringColumn.utf8Sorted(column.keys)
+      guard !names.isEmpty else { return nil }
+      var w = SectionedFileWriter()
+      StringColumn.write(names, into: &w)
+      for name in names { w.add(values[column[name]!]) }
+      return w.file(kind: kind, formatVersion: version)
+    }
   }
 
   /// Opens an attributes file of a generation with `documentCount` items. O(attributes).

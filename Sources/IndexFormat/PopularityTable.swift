@@ -27,12 +27,17 @@ public struct PopularityTable: Sendable {
   /// Serialises popularity; `lists[0]` is the global list, `lists[1 + k]` the list of category key `k`.
   /// `trending` has the same shape as `lists`.
   public static func write(itemPopularity: [Float], lists: [[(DocID, Float)]], trending: [[(DocID, Float)]]) -> [UInt8] {
+    file(itemPopularity: itemPopularity, lists: lists, trending: trending).bytes
+  }
+
+  /// `write` as a `PendingFile` (to stream to disk).
+  public static func file(itemPopularity: [Float], lists: [[(DocID, Float)]], trending: [[(DocID, Float)]]) -> PendingFile {
     precondition(lists.count == trending.count, "trending lists must match the popularity lists")
     var w = SectionedFileWriter()
     w.add(itemPopularity)
     ScoredRows.write(lists, into: &w)
     ScoredRows.write(trending, into: &w)
-    return w.finish(kind: kind, formatVersion: version)
+    return w.file(kind: kind, formatVersion: version)
   }
 
   /// Opens a popularity file for `documentCount` documents and `categoryCount` category keys.

@@ -1,4 +1,9 @@
 import FunnelCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MappedStorage
 
 /// Builds an index file: numbered sections, each 64-byte aligned, behind a small directory, and the
@@ -29,27 +34,82 @@ public struct SectionedFileWriter {
 
   /// The finished file: directory, sections and footer.
   public func finish(kind: String, formatVersion: UInt32) -> [UInt8] {
+    file(kind: kind, formatVersion: formatVersion).bytes
+  }
+
+  /// The finished file, not yet laid out: turn it into bytes, or stream it to disk without a
+  /// second in-memory copy.
+  public func file(kind: String, formatVersion: UInt32) -> PendingFile {
+    PendingFile(sections: sections, kind: kind, formatVersion: formatVersion)
+  }
+}
+
+/// A finished index file held as its sections: `bytes` lays it out in memory, `write(to:)` streams
+/// it to a file computing the footer's checksum on the way. Immutable.
+public struct PendingFile: Sendable {
+  let sections: [[UInt8]]
+  let kind: String
+  let formatVersion: UInt32
+
+  /// The file's bytes: directory, sections and footer.
+  public var bytes: [UInt8] {
     var out: [UInt8] = []
-    func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-    func pad() { while out.count % 64 != 0 { out.append(0) } }
+    out.reserveCapacity(sections.reduce(64 + 16 * sections.count + FileFooter.size) { $0 + $1.count + 64 })
+    forEachPiece { out += $0 }
+    return out + FileFooter(kind: kind, formatVersion: formatVersion, payload: out).encoded
+  }
+
+  /// Writes the file to `path` (created or truncated) in pieces. Returns its size and the CRC-32C
+  /// of the whole file (as the manifest records it). Throws `.failedPrecondition` naming the path.
+  public func write(to path: String) throws -> (bytes: Int, crc32c: UInt32) {
+    guard let stream = fopen(path, "wb") else {
+      throw FunnelError(.failedPrecondition, "cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    var failed = false
+    var payloadCRC: UInt32 = 0
+    var length = 0
+    func put(_ piece: UnsafeRawBufferPointer) {
+      guard !failed, piece.count > 0 else { return }
+      failed = fwrite(piece.baseAddress!, 1, piece.count, stream) != piece.count
+    }
+    forEachPiece { piece in
+      piece.withUnsafeBytes { raw in
+        payloadCRC = CRC32C.checksum(raw, seed: payloadCRC)
+        put(raw)
+      }
+      length += piece.count
+    }
+    var footer = FileFooter(kind: kind, formatVersion: formatVersion, payload: [])
+    footer.payloadLength = UInt64(length)
+    footer.checksum = payloadCRC
+    let encoded = footer.encoded
+    encoded.withUnsafeBytes { put($0) }
+    failed = fclose(stream) != 0 || failed
+    guard !failed else { throw FunnelError(.failedPrecondition, "cannot write \(path): \(String(cString: strerror(errno)))") }
+    return (length + encoded.count, CRC32C.checksum(encoded, seed: payloadCRC))
+  }
+
+  /// Calls `body` with the directory, then each padding and section, in file order.
+  private func forEachPiece(_ body: ([UInt8]) -> Void) {
+    var header: [UInt8] = []
+    func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { header += $0 } }
     append(UInt32(sections.count))
     append(UInt32(0))
     let directoryEnd = 8 + 16 * sections.count
     var offset = (directoryEnd + 63) / 64 * 64
-    var placements: [(Int, Int)] = []
     for s in sections {
-      placements.append((offset, s.count))
+      append(UInt64(offset))
+      append(UInt64(s.count))
       offset = (offset + s.count + 63) / 64 * 64
     }
-    for (o, l) in placements {
-      append(UInt64(o))
-      append(UInt64(l))
-    }
+    var written = header.count
+    body(header)
     for s in sections {
-      pad()
-      out += s
+      let pad = (64 - written % 64) % 64
+      if pad > 0 { body([UInt8](repeating: 0, count: pad)) }
+      body(s)
+      written += pad + s.count
     }
-    return out + FileFooter(kind: kind, formatVersion: formatVersion, payload: out).encoded
   }
 }
 

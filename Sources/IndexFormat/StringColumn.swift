@@ -10,16 +10,34 @@ public struct StringColumn: Sendable {
   /// Writes `strings` as two sections of `writer`; returns the first section's number.
   @discardableResult
   public static func write(_ strings: [String], into writer: inout SectionedFileWriter) -> Int {
-    var offsets: [UInt64] = [0]
-    offsets.reserveCapacity(strings.count + 1)
-    var bytes: [UInt8] = []
-    for s in strings {
+    var builder = Builder()
+    builder.reserve(strings.count)
+    for s in strings { builder.append(s) }
+    return builder.write(into: &writer)
+  }
+
+  /// Accumulates a column string by string (for builders that stream their input). Not thread-safe.
+  public struct Builder: Sendable {
+    private var offsets: [UInt64] = [0]
+    private var bytes: [UInt8] = []
+    /// An empty column.
+    public init() {}
+    /// Number of strings appended.
+    public var count: Int { offsets.count - 1 }
+    /// Reserves room for `count` more strings.
+    public mutating func reserve(_ count: Int) { offsets.reserveCapacity(offsets.count + count) }
+    /// Appends `s`. Amortised O(length).
+    public mutating func append(_ s: String) {
       bytes += s.utf8
       offsets.append(UInt64(bytes.count))
     }
-    let first = writer.add(offsets)
-    writer.add(bytes: bytes)
-    return first
+    /// Writes the column as two sections of `writer`; returns the first section's number.
+    @discardableResult
+    public func write(into writer: inout SectionedFileWriter) -> Int {
+      let first = writer.add(offsets)
+      writer.add(bytes: bytes)
+      return first
+    }
   }
 
   /// Reads the column at sections `first` and `first + 1`, checking that offsets start at 0, never

@@ -43,61 +43,88 @@ public struct TextIndex: Sendable {
   /// Serialises the text of every document (`texts[d]` is document `d`), tokenised with `Tokenizer`.
   /// Returns the file and the number of distinct terms.
   public static func write(texts: [String]) -> (bytes: [UInt8], terms: Int) {
-    var postingsByTerm: [String: [(UInt32, UInt32)]] = [:]
-    var lengths: [UInt16] = []
-    lengths.reserveCapacity(texts.count)
-    for (d, text) in texts.enumerated() {
+    var writer = Writer()
+    for text in texts { writer.add(text) }
+    let (file, terms) = writer.finish()
+    return (file.bytes, terms)
+  }
+
+  /// Accumulates postings document by document (doc id = order of `add`): a term number per
+  /// distinct term and one (doc, tf) list per term, 8 bytes a posting. Not thread-safe.
+  public struct Writer: Sendable {
+    private var termNumber: [String: Int] = [:]
+    private var termText: [String] = []
+    private var postingsByTerm: [[(UInt32, UInt32)]] = []
+    private var lengths: [UInt16] = []
+    /// No documents yet.
+    public init() {}
+
+    /// Adds the next document's text. O(length).
+    public mutating func add(_ text: String) {
+      let d = UInt32(lengths.count)
       let tokens = Tokenizer.tokens(text)
       lengths.append(UInt16(min(tokens.count, Int(UInt16.max))))
       var counts: [String: UInt32] = [:]
       for t in tokens { counts[t, default: 0] += 1 }
-      for (t, tf) in counts { postingsByTerm[t, default: []].append((UInt32(d), tf)) }
-    }
-    let total = lengths.reduce(0) { $0 + Int($1) }
-    let average: Float = lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))
-    let sortedTerms = StringColumn.utf8Sorted(postingsByTerm.keys)
-    var offsets: [UInt64] = [0]
-    var bytes: [UInt8] = []
-    var frequencies: [UInt32] = []
-    var termBlocks: [UInt32] = [0], lastDocs: [UInt32] = [], byteStarts: [UInt64] = [], blockMax: [Float] = []
-    var termMax: [Float] = []
-    for term in sortedTerms {
-      var previous: UInt32 = 0
-      let list = postingsByTerm[term]!
-      let idf = BM25.idf(documents: lengths.count, frequency: list.count)
-      var best: Float = 0
-      for (i, (doc, tf)) in list.enumerated() {
-        if i % blockSize == 0 {
-          byteStarts.append(UInt64(bytes.count))
-          blockMax.append(0)
-          lastDocs.append(0)
+      for (t, tf) in counts {
+        if let n = termNumber[t] {
+          postingsByTerm[n].append((d, tf))
+        } else {
+          termNumber[t] = termText.count
+          termText.append(t)
+          postingsByTerm.append([(d, tf)])
         }
-        let score = BM25.score(idf: idf, frequency: tf, length: lengths[Int(doc)], average: average)
-        blockMax[blockMax.count - 1] = max(blockMax[blockMax.count - 1], score)
-        lastDocs[lastDocs.count - 1] = doc
-        best = max(best, score)
-        Varint.append(doc - previous, to: &bytes)
-        Varint.append(tf, to: &bytes)
-        previous = doc
       }
-      offsets.append(UInt64(bytes.count))
-      frequencies.append(UInt32(list.count))
-      termBlocks.append(UInt32(lastDocs.count))
-      termMax.append(best)
     }
-    var w = SectionedFileWriter()
-    StringColumn.write(sortedTerms, into: &w)
-    w.add(offsets)
-    w.add(bytes: bytes)
-    w.add(frequencies)
-    w.add(lengths)
-    w.add([average])
-    w.add(termBlocks)
-    w.add(lastDocs)
-    w.add(byteStarts)
-    w.add(blockMax)
-    w.add(termMax)
-    return (w.finish(kind: kind, formatVersion: version), sortedTerms.count)
+
+    /// The finished file and the number of distinct terms. O(postings + terms log terms).
+    public func finish() -> (file: PendingFile, terms: Int) {
+      let total = lengths.reduce(0) { $0 + Int($1) }
+      let average: Float = lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))
+      let sortedTerms = StringColumn.utf8Sorted(termText)
+      var offsets: [UInt64] = [0]
+      var bytes: [UInt8] = []
+      var frequencies: [UInt32] = []
+      var termBlocks: [UInt32] = [0], lastDocs: [UInt32] = [], byteStarts: [UInt64] = [], blockMax: [Float] = []
+      var termMax: [Float] = []
+      for term in sortedTerms {
+        var previous: UInt32 = 0
+        let list = postingsByTerm[termNumber[term]!]
+        let idf = BM25.idf(documents: lengths.count, frequency: list.count)
+        var best: Float = 0
+        for (i, (doc, tf)) in list.enumerated() {
+          if i % blockSize == 0 {
+            byteStarts.append(UInt64(bytes.count))
+            blockMax.append(0)
+            lastDocs.append(0)
+          }
+          let score = BM25.score(idf: idf, frequency: tf, length: lengths[Int(doc)], average: average)
+          blockMax[blockMax.count - 1] = max(blockMax[blockMax.count - 1], score)
+          lastDocs[lastDocs.count - 1] = doc
+          best = max(best, score)
+          Varint.append(doc - previous, to: &bytes)
+          Varint.append(tf, to: &bytes)
+          previous = doc
+        }
+        offsets.append(UInt64(bytes.count))
+        frequencies.append(UInt32(list.count))
+        termBlocks.append(UInt32(lastDocs.count))
+        termMax.append(best)
+      }
+      var w = SectionedFileWriter()
+      StringColumn.write(sortedTerms, into: &w)
+      w.add(offsets)
+      w.add(bytes: bytes)
+      w.add(frequencies)
+      w.add(lengths)
+      w.add([average])
+      w.add(termBlocks)
+      w.add(lastDocs)
+      w.add(byteStarts)
+      w.add(blockMax)
+      w.add(termMax)
+      return (w.file(kind: kind, formatVersion: version), sortedTerms.count)
+    }
   }
 
   /// Opens a text file for `documentCount` documents.

@@ -27,26 +27,25 @@ struct IndexBuild: AsyncParsableCommand {
     let clock = ContinuousClock()
     let start = clock.now
     do {
-      let (items, catalogSource) = try JSONLines.readCatalog(path: catalog)
-      var sources = [catalogSource]
-      var history: [BehaviourEvent] = []
+      // Streams both files through the accumulator and writes each finished file straight to
+      // disk: memory holds the compact indexes being built, never the parsed inputs.
+      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
+      var accumulator = GenerationAccumulator(nowMs: now)
+      var sources = [try JSONLines.forEachItem(path: catalog) { try accumulator.add($0) }]
       if let events {
-        let (read, eventsSource) = try JSONLines.readEvents(path: events)
-        history = read
-        sources.append(eventsSource)
+        sources.append(try JSONLines.forEachEvent(path: events) { accumulator.add($0) })
       }
       let read = clock.now - start
-      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
-      let built = GenerationBuilder().build(items: items, events: history, nowMs: now,
-                                            version: GenerationDirectory.newName(nowMs: now), sources: sources)
-      let path = try built.write(under: out)
+      var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))
+      let manifest = try accumulator.finish(version: writer.version, sources: sources, into: &writer)
+      let path = try writer.commit(manifest)
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       let total = clock.now - start
       let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
-      let bytes = built.manifest.files.reduce(0) { $0 + $1.bytes }
-      print("built \(path): \(items.count) items, \(history.count) events (\(built.manifest.skippedEvents) skipped), "
+      let bytes = manifest.files.reduce(0) { $0 + $1.bytes }
+      print("built \(path): \(manifest.itemCount) items, \(manifest.eventCount) events (\(manifest.skippedEvents) skipped), "
             + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (reading \(read)), "
-            + "\(Int(Double(items.count) / max(seconds, 1e-9))) items/s")
+            + "\(Int(Double(manifest.itemCount) / max(seconds, 1e-9))) items/s")
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
     } catch let error as FunnelError {
       print("error: \(error.message)")
@@ -98,22 +97,33 @@ struct Generate: AsyncParsableCommand {
 struct GenerateDemo: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
-    abstract: "Write the demo shop (items.jsonl, events.jsonl): realistic titles, Zipfian popularity, sessions.")
+    abstract: "Write the demo shop (items.jsonl, events.jsonl): realistic titles, Zipfian popularity, sessions.",
+    discussion: "Streams: any size runs in memory for a few compact columns per item (10M items: ~1 GB).")
   @Option(help: "Output directory.") var out: String
   @Option(help: "Items.") var items = 5_000
   @Option(help: "Users with a history.") var users = 3_000
   @Option(help: "Random seed.") var seed: UInt64 = 42
   @Option(help: "End of the history, Unix ms (default: now).") var endMs: Int64?
+  @Flag(help: "Leave out the 32-dimensional item embeddings (a shop without an embedding model).") var noEmbeddings = false
 
   func run() async throws {
     var configuration = DemoStore.Configuration.standard(endTimeMs: endMs ?? Int64(Date().timeIntervalSince1970 * 1000))
     configuration.itemCount = items
     configuration.userCount = users
     configuration.seed = seed
-    let store = DemoStore(configuration)
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    try JSONLines.writeCatalog(store.items, to: out + "/items.jsonl")
-    try JSONLines.writeEvents(store.events, to: out + "/events.jsonl")
-    print("wrote \(out)/items.jsonl (\(store.items.count) items) and \(out)/events.jsonl (\(store.events.count) events)")
+    do {
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+      var catalog = try JSONLinesWriter(path: out + "/items.jsonl")
+      var events = try JSONLinesWriter(path: out + "/events.jsonl")
+      try DemoStore.stream(configuration, embeddings: !noEmbeddings, item: { try catalog.write($0) },
+                           userEvents: { for event in $0 { try events.write(event) } })
+      let (itemLines, eventLines) = (catalog.lines, events.lines)
+      try catalog.close()
+      try events.close()
+      print("wrote \(out)/items.jsonl (\(itemLines) items) and \(out)/events.jsonl (\(eventLines) events)")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
   }
 }

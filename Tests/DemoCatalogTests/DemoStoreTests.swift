@@ -14,6 +14,26 @@ import Testing
     #expect(DemoStore(other).items != a.items)
   }
 
+  @Test func streamingGivesTheSameShop() {
+    let store = DemoStore(Self.config)
+    var items: [CatalogItem] = []
+    var events: [BehaviourEvent] = []
+    var users: [UserID] = []
+    DemoStore.stream(Self.config, embeddings: false, item: { items.append($0) }, userEvents: { batch in
+      #expect(Set(batch.map(\.userID)).count == 1, "one user per batch")
+      #expect(zip(batch, batch.dropFirst()).allSatisfy { $0.timestampMs <= $1.timestampMs })
+      users.append(batch[0].userID)
+      events += batch
+    })
+    #expect(items == store.items.map { item -> CatalogItem in
+      var plain = item
+      plain.embedding = []
+      return plain
+    })
+    #expect(events.sorted { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) } == store.events)
+    #expect(users == Array(Set(users)).sorted { Int($0.dropFirst(2))! < Int($1.dropFirst(2))! })
+  }
+
   @Test func looksLikeAShop() {
     let store = DemoStore(Self.config)
     #expect(store.items.count == 400)

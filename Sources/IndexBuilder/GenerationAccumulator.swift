@@ -1,0 +1,173 @@
+import FunnelCore
+import IndexFormat
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A generation built from streams: items and events are added one at a time and folded at once
+/// into compact per-file accumulators (string columns, posting lists, keyword doc lists, numeric
+/// columns; 12 bytes per event), so no `CatalogItem` or `BehaviourEvent` is kept. `finish` then
+/// writes the files one by one into a `GenerationSink`, releasing each accumulator as its file is
+/// done. `GenerationBuilder.build` is this over arrays; `funnel index build` streams files through it.
+///
+/// Memory is O(postings + keyword postings + events + items x stored bytes), a fraction of the
+/// inputs' JSON. Events about items not (yet) added are skipped and counted. Not thread-safe.
+public struct GenerationAccumulator: Sendable {
+  /// Build options.
+  public let options: GenerationBuilder.Options
+  /// The build time (Unix ms); events decay to it.
+  public let nowMs: Int64
+  private var items = ItemTable.Writer()
+  private var text = TextIndex.Writer()
+  private var keywords = KeywordIndex.Writer()
+  private var attributes = AttributeColumns.Writer()
+  private var docByID: [ItemID: DocID] = [:]
+  /// Embeddings while every item so far has one of a single dimension; nil once one does not.
+  private var embeddings: [[Float]]? = []
+  private var popularity: [Float] = []
+  private var trend: [Float] = []
+  private var userNumber: [UserID: UInt32] = [:]
+  private var userNames: [UserID] = []
+  /// Events with a positive weight about known items, in input order.
+  private var eventUser: [UInt32] = [], eventDoc: [UInt32] = [], eventWeight: [Float] = []
+  private var eventCount = 0
+  private var skipped = 0
+  private let popularityDecayPerMs: Double
+  private let trendDecayPerMs: Double
+
+  /// An empty build as of `nowMs` (Unix ms).
+  public init(options: GenerationBuilder.Options = .init(), nowMs: Int64) {
+    self.options = options
+    self.nowMs = nowMs
+    popularityDecayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
+    trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
+  }
+
+  /// Items added so far.
+  public var itemCount: Int { items.count }
+
+  /// Adds `item` as the next doc. Throws `.invalidArgument` for an id already added.
+  /// Amortised O(item size).
+  public mutating func add(_ item: CatalogItem) throws {
+    let doc = DocID(items.count)
+    guard docByID.updateValue(doc, forKey: item.id) == nil else {
+      throw FunnelError(.invalidArgument, "item id '\(item.id)' appears twice in the catalog")
+    }
+    items.add(item)
+    text.add(([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " "))
+    keywords.add(item)
+    attributes.add(item)
+    if let dimension = embeddings?.first?.count ?? (item.embedding.isEmpty ? nil : item.embedding.count),
+       item.embedding.count == dimension, options.buildVectors {
+      embeddings?.append(item.embedding)
+    } else {
+      embeddings = nil
+    }
+  }
+
+  /// Adds a behaviour event: popularity, trending and the user's history for ItemCF. O(1).
+  public mutating func add(_ event: BehaviourEvent) {
+    eventCount += 1
+    guard let doc = docByID[event.itemID] else {
+      skipped += 1
+      return
+    }
+    let weight = event.kind.interestWeight
+    guard weight > 0 else { return }
+    if popularity.count < items.count {
+      popularity += [Float](repeating: 0, count: items.count - popularity.count)
+      trend += [Float](repeating: 0, count: items.count - trend.count)
+    }
+    let age = Double(max(0, nowMs - event.timestampMs))
+    let decayed = weight * Float(exp(-popularityDecayPerMs * age))
+    popularity[doc.index] += decayed
+    trend[doc.index] += weight * Float(exp(-trendDecayPerMs * age))
+    let user: UInt32
+    if let known = userNumber[event.userID] {
+      user = known
+    } else {
+      user = UInt32(userNames.count)
+      userNumber[event.userID] = user
+      userNames.append(event.userID)
+    }
+    eventUser.append(user)
+    eventDoc.append(doc.rawValue)
+    eventWeight.append(decayed)
+  }
+
+  /// Writes every file of the generation named `version` into `sink` and returns the manifest.
+  /// Consumes the accumulated state (the accumulator is empty afterwards).
+  /// Cost: O(events + users x window^2 + postings + items log items).
+  public mutating func finish(version: String, sources: [GenerationManifest.SourceEntry] = [],
+                              into sink: inout some GenerationSink) throws -> GenerationManifest {
+    let count = items.count
+    if popularity.count < count {
+      popularity += [Float](repeating: 0, count: count - popularity.count)
+      trend += [Float](repeating: 0, count: count - trend.count)
+    }
+    var entries: [String: GenerationManifest.FileEntry] = [:]
+    let (pathKeys, docPath) = items.categoryKeyNumbers()
+    let categoryCount = items.categoryKeys.count
+    entries["items.fnl"] = try sink.put("items.fnl", items.finish())
+    items = ItemTable.Writer()
+    docByID = [:]
+    let (textFile, termCount) = text.finish()
+    entries["text.fnl"] = try sink.put("text.fnl", textFile)
+    text = TextIndex.Writer()
+    let (keywordFile, keywordCount) = keywords.finish()
+    entries["keywords.fnl"] = try sink.put("keywords.fnl", keywordFile)
+    keywords = KeywordIndex.Writer()
+    if let file = attributes.finish() { entries[AttributeColumns.fileName] = try sink.put(AttributeColumns.fileName, file) }
+    attributes = AttributeColumns.Writer()
+
+    let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight)
+    (userNumber, userNames, eventUser, eventDoc, eventWeight) = ([:], [], [], [], [])
+    let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
+      .rows(histories, itemCount: count)
+    entries["neighbours.fnl"] = try sink.put("neighbours.fnl", NeighbourTable.file(
+      offsets: neighbours.offsets, neighbours: neighbours.docs, scores: neighbours.scores))
+
+    entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
+                                                                               categoryCount: categoryCount))
+    if let vectors = embeddings, vectors.count == count, let dimension = vectors.first?.count {
+      var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+      hnsw.build(vectors)
+      embeddings = []
+      entries[VectorIndex.fileName] = try sink.put(VectorIndex.fileName, bytes: hnsw.file())
+    }
+    let fileNames = IndexGeneration.fileNames + IndexGeneration.optionalFileNames.filter { entries[$0] != nil }
+    return GenerationManifest(
+      formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
+      itemCount: count, eventCount: eventCount, skippedEvents: skipped,
+      termCount: termCount, keywordCount: keywordCount, categoryCount: categoryCount,
+      neighbourCount: neighbours.docs.count, files: fileNames.map { entries[$0]! }, sources: sources)
+  }
+
+  /// The popularity file: decayed popularity per doc (best = 1), the global and per-category top
+  /// lists, and the same for trending. Category key `k` is list `1 + k`.
+  private func popularityFile(pathKeys: [[UInt32]], docPath: [UInt32], categoryCount: Int) -> PendingFile {
+    var byCategory = [[(DocID, Float)]](repeating: [], count: categoryCount)
+    var trendByCategory = [[(DocID, Float)]](repeating: [], count: categoryCount)
+    for d in popularity.indices {
+      for k in pathKeys[Int(docPath[d])] {
+        if popularity[d] > 0 { byCategory[Int(k)].append((DocID(d), popularity[d])) }
+        if trend[d] > 0 { trendByCategory[Int(k)].append((DocID(d), trend[d])) }
+      }
+    }
+    let global = Self.ranked(popularity.enumerated().map { (DocID($0.offset), $0.element) }, limit: options.popularListLength)
+    let lists = [global] + byCategory.map { Self.ranked($0, limit: options.categoryListLength) }
+    let trending = [Self.ranked(trend.enumerated().map { (DocID($0.offset), $0.element) }, limit: options.categoryListLength)]
+      + trendByCategory.map { Self.ranked($0, limit: options.categoryListLength / 2) }
+    let top = max(popularity.max() ?? 0, .leastNormalMagnitude)
+    return PopularityTable.file(itemPopularity: popularity.map { $0 / top }, lists: lists, trending: trending)
+  }
+
+  /// Sorts descending (ties by doc id, so builds are deterministic), keeps `limit`, scales the best to 1.
+  static func ranked(_ scored: [(DocID, Float)], limit: Int) -> [(DocID, Float)] {
+    let sorted = scored.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(limit)
+    let top = sorted.first?.1 ?? 1
+    return sorted.map { ($0.0, $0.1 / top) }
+  }
+}

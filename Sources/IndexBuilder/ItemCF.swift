@@ -1,0 +1,117 @@
+import FunnelCore
+import IndexFormat
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Users' event histories as flat arrays grouped by user (a stable counting sort of the events, so
+/// each user's events keep their input order): 16 bytes per event, no per-user allocation.
+struct UserHistories {
+  /// User ids by number.
+  let users: [UserID]
+  /// `docs[start[u] ..< start[u + 1]]` are user `u`'s events, with their decayed weights in `weights`.
+  let start: [Int]
+  let docs: [UInt32]
+  let weights: [Float]
+
+  init(users: [UserID], eventUser: [UInt32], eventDoc: [UInt32], eventWeight: [Float]) {
+    var start = [Int](repeating: 0, count: users.count + 1)
+    for u in eventUser { start[Int(u) + 1] += 1 }
+    for u in 0..<users.count { start[u + 1] += start[u] }
+    var fill = start
+    var docs = [UInt32](repeating: 0, count: eventDoc.count)
+    var weights = [Float](repeating: 0, count: eventDoc.count)
+    for e in eventUser.indices {
+      let u = Int(eventUser[e])
+      docs[fill[u]] = eventDoc[e]
+      weights[fill[u]] = eventWeight[e]
+      fill[u] += 1
+    }
+    self.users = users
+    self.start = start
+    self.docs = docs
+    self.weights = weights
+  }
+}
+
+/// ItemCF neighbour rows without materialising item pairs: each user's window (their `window`
+/// strongest distinct items) goes into a user -> items table and its transpose; then, item by item,
+/// the windows of the item's users are summed into one dense accumulator, normalised by the
+/// geometric mean of the two items' user counts (cosine), cut to the top `neighboursPerItem`, scaled
+/// so the row's best is 1, and the accumulator cleared. Very active users weigh less
+/// (1 / log(2 + window length)). Memory O(items + window entries) instead of O(distinct pairs); time
+/// O(sum over users of window^2 + items * log neighbours). Users are taken in id order, so the float
+/// sums (and the build) are deterministic.
+struct ItemCF {
+  let window: Int
+  let neighboursPerItem: Int
+
+  /// Rows in CSR form: `docs[offsets[d] ..< offsets[d + 1]]` are doc `d`'s neighbours, best first.
+  func rows(_ histories: UserHistories, itemCount: Int) -> (offsets: [UInt32], docs: [UInt32], scores: [Float]) {
+    var windowStart: [Int] = [0]
+    var windowItems: [UInt32] = []
+    var userWeight: [Float] = []
+    var occurrence = [Float](repeating: 0, count: itemCount)
+    for user in histories.users.indices.sorted(by: { histories.users[$0] < histories.users[$1] }) {
+      let range = histories.start[user]..<histories.start[user + 1]
+      // Distinct items, most recent window, each with its strongest (decayed) signal.
+      var strength: [UInt32: Float] = [:]
+      for e in range.suffix(window * 4) { strength[histories.docs[e]] = max(strength[histories.docs[e]] ?? 0, histories.weights[e]) }
+      let kept = strength.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(window)
+      guard kept.count > 1 else { continue }
+      for (doc, _) in kept {
+        windowItems.append(doc)
+        occurrence[Int(doc)] += 1
+      }
+      windowStart.append(windowItems.count)
+      userWeight.append(Float(1 / log(2 + Double(kept.count))))
+    }
+    // The transpose: for each item, the users whose window holds it.
+    var usersStart = [Int](repeating: 0, count: itemCount + 1)
+    for doc in windowItems { usersStart[Int(doc) + 1] += 1 }
+    for i in 0..<itemCount { usersStart[i + 1] += usersStart[i] }
+    var usersOf = [UInt32](repeating: 0, count: windowItems.count)
+    var fill = usersStart
+    for u in 0..<userWeight.count {
+      for k in windowStart[u]..<windowStart[u + 1] {
+        let doc = Int(windowItems[k])
+        usersOf[fill[doc]] = UInt32(u)
+        fill[doc] += 1
+      }
+    }
+    var accumulator = [Float](repeating: 0, count: itemCount)
+    var touched: [UInt32] = []
+    var offsets: [UInt32] = [0]
+    offsets.reserveCapacity(itemCount + 1)
+    var docs: [UInt32] = []
+    var scores: [Float] = []
+    for a in 0..<itemCount {
+      for k in usersStart[a]..<usersStart[a + 1] {
+        let u = Int(usersOf[k])
+        let w = userWeight[u]
+        for j in windowStart[u]..<windowStart[u + 1] {
+          let b = Int(windowItems[j])
+          guard b != a else { continue }
+          if accumulator[b] == 0 { touched.append(UInt32(b)) }
+          accumulator[b] += w
+        }
+      }
+      var best = TopK(capacity: neighboursPerItem)
+      for b in touched {
+        best.offer(DocID(rawValue: b), accumulator[Int(b)] / (occurrence[a] * occurrence[Int(b)]).squareRoot())
+        accumulator[Int(b)] = 0
+      }
+      touched.removeAll(keepingCapacity: true)
+      let row = best.sortedDescending()
+      let top = row.first?.1 ?? 1
+      for (doc, score) in row {
+        docs.append(doc.rawValue)
+        scores.append(min(1, score / top))
+      }
+      offsets.append(UInt32(docs.count))
+    }
+    return (offsets, docs, scores)
+  }
+}

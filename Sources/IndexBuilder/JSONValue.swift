@@ -1,0 +1,204 @@
+/// A parsed JSON value, from `JSONValue.parse`: the catalog and event readers' own parser, ~10x
+/// faster than Foundation's `JSONSerialization` on Linux (which took ~20 µs an event line and made a
+/// 10M-item catalog a half-hour read) and exact about booleans versus numbers.
+public enum JSONValue: Equatable, Sendable {
+  case null
+  case bool(Bool)
+  case number(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  /// Parses one JSON document (RFC 8259) occupying all of `bytes` (surrounding white space allowed).
+  /// Returns nil for anything that is not exactly one valid document: bad syntax, invalid UTF-8,
+  /// lone surrogates, nesting deeper than 64. Duplicate object keys: the last one wins.
+  /// O(length); never reads outside `bytes`.
+  public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+    var parser = Parser(bytes: bytes)
+    guard let value = parser.value(depth: 0) else { return nil }
+    parser.skipSpace()
+    return parser.position == bytes.count ? value : nil
+  }
+}
+
+private struct Parser {
+  let bytes: UnsafeRawBufferPointer
+  var position = 0
+
+  init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+  var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+  mutating func skipSpace() {
+    while let c = current, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { position += 1 }
+  }
+
+  mutating func expect(_ literal: StaticString) -> Bool {
+    let n = literal.utf8CodeUnitCount
+    guard position + n <= bytes.count else { return false }
+    for i in 0..<n where bytes[position + i] != literal.utf8Start[i] { return false }
+    position += n
+    return true
+  }
+
+  mutating func value(depth: Int) -> JSONValue? {
+    guard depth < 64 else { return nil }
+    skipSpace()
+    switch current {
+    case UInt8(ascii: "{"): return object(depth: depth)
+    case UInt8(ascii: "["): return array(depth: depth)
+    case UInt8(ascii: "\""): return string().map(JSONValue.string)
+    case UInt8(ascii: "t"): return expect("true") ? .bool(true) : nil
+    case UInt8(ascii: "f"): return expect("false") ? .bool(false) : nil
+    case UInt8(ascii: "n"): return expect("null") ? .null : nil
+    default: return number().map(JSONValue.number)
+    }
+  }
+
+  mutating func object(depth: Int) -> JSONValue? {
+    position += 1
+    var result: [String: JSONValue] = [:]
+    skipSpace()
+    if current == UInt8(ascii: "}") {
+      position += 1
+      return .object(result)
+    }
+    while true {
+      skipSpace()
+      guard current == UInt8(ascii: "\""), let key = string() else { return nil }
+      skipSpace()
+      guard current == UInt8(ascii: ":") else { return nil }
+      position += 1
+      guard let v = value(depth: depth + 1) else { return nil }
+      result[key] = v
+      skipSpace()
+      switch current {
+      case UInt8(ascii: ","): position += 1
+      case UInt8(ascii: "}"):
+        position += 1
+        return .object(result)
+      default: return nil
+      }
+    }
+  }
+
+  mutating func array(depth: Int) -> JSONValue? {
+    position += 1
+    var result: [JSONValue] = []
+    skipSpace()
+    if current == UInt8(ascii: "]") {
+      position += 1
+      return .array(result)
+    }
+    while true {
+      guard let v = value(depth: depth + 1) else { return nil }
+      result.append(v)
+      skipSpace()
+      switch current {
+      case UInt8(ascii: ","): position += 1
+      case UInt8(ascii: "]"):
+        position += 1
+        return .array(result)
+      default: return nil
+      }
+    }
+  }
+
+  /// A string at the opening quote. Unescaped runs are copied as UTF-8 and validated.
+  mutating func string() -> String? {
+    position += 1
+    let start = position
+    // Fast path: no escapes.
+    while let c = current, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") {
+      guard c >= 0x20 else { return nil }
+      position += 1
+    }
+    guard let stop = current else { return nil }
+    if stop == UInt8(ascii: "\"") {
+      position += 1
+      return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<(position - 1)]), as: UTF8.self)
+    }
+    var utf8 = Array(bytes[start..<position])
+    while let c = current {
+      position += 1
+      switch c {
+      case UInt8(ascii: "\""):
+        return String(validating: utf8, as: UTF8.self)
+      case UInt8(ascii: "\\"):
+        guard let e = current else { return nil }
+        position += 1
+        switch e {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(e)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "u"):
+          guard var scalar = hex4() else { return nil }
+          if (0xD800..<0xDC00).contains(scalar) {
+            guard expect("\\u"), let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          }
+          guard let u = Unicode.Scalar(scalar) else { return nil }
+          utf8 += Array(String(Character(u)).utf8)
+        default: return nil
+        }
+      default:
+        guard c >= 0x20 else { return nil }
+        utf8.append(c)
+      }
+    }
+    return nil
+  }
+
+  mutating func hex4() -> UInt32? {
+    guard position + 4 <= bytes.count else { return nil }
+    var v: UInt32 = 0
+    for _ in 0..<4 {
+      let c = bytes[position]
+      position += 1
+      let digit: UInt32
+      switch c {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
+      default: return nil
+      }
+      v = v << 4 | digit
+    }
+    return v
+  }
+
+  /// A number per the JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  mutating func number() -> Double? {
+    let start = position
+    func digits() -> Int {
+      let from = position
+      while let c = current, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") { position += 1 }
+      return position - from
+    }
+    let negative = current == UInt8(ascii: "-")
+    if negative { position += 1 }
+    let leadingZero = current == UInt8(ascii: "0")
+    let integerDigits = digits()
+    guard integerDigits > 0, !(leadingZero && integerDigits > 1) else { return nil }
+    // Integers of up to 15 digits (ids, timestamps, quantities) are exact without a text round trip.
+    if integerDigits <= 15, current != UInt8(ascii: "."), current != UInt8(ascii: "e"), current != UInt8(ascii: "E") {
+      var v: Int64 = 0
+      for i in (position - integerDigits)..<position { v = v * 10 + Int64(bytes[i] - UInt8(ascii: "0")) }
+      return Double(negative ? -v : v)
+    }
+    if current == UInt8(ascii: ".") {
+      position += 1
+      guard digits() > 0 else { return nil }
+    }
+    if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      position += 1
+      if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+      guard digits() > 0 else { return nil }
+    }
+    let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    return Double(text)
+  }
+}

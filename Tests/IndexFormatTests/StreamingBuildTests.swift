@@ -1,0 +1,87 @@
+import DemoCatalog
+import Foundation
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import Testing
+
+/// The streaming path of `funnel index build` (JSON lines -> `GenerationAccumulator` ->
+/// `GenerationDirectoryWriter`) against the in-memory build, and the line parser it reads with.
+@Suite struct StreamingBuildTests {
+  static let store = DemoStore(.small())
+
+  @Test func streamingFromFilesWritesTheSameBytesAsTheInMemoryBuild() throws {
+    let root = NSTemporaryDirectory() + "funnel-stream-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try JSONLines.writeCatalog(Self.store.items, to: root + "/items.jsonl")
+    try JSONLines.writeEvents(Self.store.events, to: root + "/events.jsonl")
+    let now: Int64 = 1_790_000_000_000
+    let expected = GenerationBuilder().build(items: Self.store.items, events: Self.store.events, nowMs: now, version: "mem")
+
+    var accumulator = GenerationAccumulator(nowMs: now)
+    let sources = [try JSONLines.forEachItem(path: root + "/items.jsonl") { try accumulator.add($0) },
+                   try JSONLines.forEachEvent(path: root + "/events.jsonl") { accumulator.add($0) }]
+    var writer = try GenerationDirectoryWriter(root: root + "/gens", version: "streamed")
+    let manifest = try accumulator.finish(version: "streamed", sources: sources, into: &writer)
+    let path = try writer.commit(manifest)
+
+    #expect(manifest.files == expected.manifest.files, "same sizes and checksums, file by file")
+    #expect(manifest.sources.map(\.bytes) == sources.map(\.bytes) && manifest.itemCount == Self.store.items.count)
+    for (name, bytes) in expected.images {
+      #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))) == bytes, "\(name)")
+    }
+    let opened = try IndexGeneration.open(directory: path, verifyChecksums: true)
+    #expect(opened.manifest == manifest && !FileManager.default.fileExists(atPath: root + "/gens/.tmp-streamed"))
+  }
+
+  @Test func aRepeatedItemIDIsRefused() throws {
+    var accumulator = GenerationAccumulator(nowMs: 0)
+    try accumulator.add(Self.store.items[0])
+    let error = #expect(throws: FunnelError.self) { try accumulator.add(Self.store.items[0]) }
+    #expect(error?.message.contains(Self.store.items[0].id) == true)
+  }
+
+  @Test func eventsBeforeTheirItemsAreSkippedAndCounted() throws {
+    var accumulator = GenerationAccumulator(nowMs: 1_790_000_000_000)
+    for event in Self.store.events.prefix(10) { accumulator.add(event) }
+    for item in Self.store.items { try accumulator.add(item) }
+    var sink = MemoryGenerationSink()
+    let manifest = try accumulator.finish(version: "v", into: &sink)
+    #expect(manifest.eventCount == 10 && manifest.skippedEvents == 10 && manifest.itemCount == Self.store.items.count)
+  }
+
+  @Test func writerEscapesWhatTheReaderReadsBack() throws {
+    let path = NSTemporaryDirectory() + "funnel-escape-\(UUID().uuidString).jsonl"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let item = CatalogItem(id: "a\"b\\c", title: "Line\nbreak\ttab \u{1} ünïcødé 🍵", categoryPath: ["home", "tea"],
+                           brand: "", price: 1e-7, tags: ["x/y"], inStock: false, embedding: [0.1, -3.25e-8],
+                           attributes: ["size": .number(-12.5), "note": .text("\"quoted\"")])
+    try JSONLines.writeCatalog([item], to: path)
+    #expect(try JSONLines.readCatalog(path: path).0 == [item])
+  }
+
+  @Test(arguments: [
+    ("{\"a\":[1,-2.5e3,true,false,null,\"x\"],\"b\":{}}",
+     JSONValue.object(["a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null, .string("x")]), "b": .object([:])])),
+    ("  \"\\u00e9\\ud83c\\udf75\\n\\\"\"  ", .string("é🍵\n\"")),
+    ("0", .number(0)),
+    ("123456789012345680", .number(123_456_789_012_345_680)),
+    ("[]", .array([])),
+  ])
+  func parsesValidDocuments(text: String, expected: JSONValue) {
+    let parsed = Array(text.utf8).withUnsafeBytes { JSONValue.parse($0) }
+    #expect(parsed == expected)
+  }
+
+  @Test(arguments: ["", "{", "{\"a\":1,}", "[1 2]", "01", "1.", "-", ".5", "1e", "\"abc", "\"a\u{1}b\"", "{} {}",
+                    "tru", "nul", "\"\\ud83c\"", "\"\\x\"", "{1:2}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+  func refusesInvalidDocuments(text: String) {
+    #expect(Array(text.utf8).withUnsafeBytes { JSONValue.parse($0) } == nil)
+  }
+
+  @Test func refusesInvalidUTF8() {
+    let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
+    #expect(bytes.withUnsafeBytes { JSONValue.parse($0) } == nil)
+  }
+}
