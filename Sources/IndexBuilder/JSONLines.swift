@@ -27,7 +27,7 @@ public enum JSONLines {
       if let first = lineOfID[id] { throw FunnelError(.invalidArgument, "\(place): id '\(id)' repeats line \(first)") }
       lineOfID[id] = line
       let categoryText = try string(object, "category", place, required: true)
-      let path = categoryText.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let path = categoryText.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
       guard !path.isEmpty else { throw FunnelError(.invalidArgument, "\(place): 'category' is empty") }
       let price = try number(object, "price", place) ?? 0
       guard price.isFinite, price >= 0 else { throw FunnelError(.invalidArgument, "\(place): 'price' must be a non-negative number") }
@@ -201,6 +201,16 @@ public enum JSONLines {
     guard let raw = object[key], raw != .null else { return nil }
     guard case .number(let n) = raw, n.isFinite else { throw FunnelError(.invalidArgument, "\(place): '\(key)' must be a number") }
     return n
+  }
+
+  /// `text` without leading and trailing spaces and tabs (what `CharacterSet.whitespaces` holds:
+  /// space separators and tab), without Foundation's bridging, which cost a third of catalog reading.
+  static func trimmedSpaces(_ text: Substring) -> String {
+    func isSpace(_ s: Unicode.Scalar) -> Bool { s == "\t" || s.properties.generalCategory == .spaceSeparator }
+    let scalars = text.unicodeScalars
+    guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
+    let last = scalars.lastIndex(where: { !isSpace($0) })!
+    return String(scalars[first...last])
   }
 
   private static func checkID(_ id: String, _ key: String, _ place: String) throws {

@@ -237,6 +237,7 @@ public enum Varint {
 public enum Tokenizer {
   /// The tokens of `text`, in order, lower-cased. O(length).
   public static func tokens(_ text: String) -> [String] {
+    if let ascii = asciiTokens(text) { return ascii }
     var result: [String] = []
     var current = ""
     for scalar in text.unicodeScalars {
@@ -249,5 +250,29 @@ public enum Tokenizer {
     }
     if !current.isEmpty { result.append(current.lowercased()) }
     return result
+  }
+
+  /// `tokens` for all-ASCII text (most catalog text) without Unicode property lookups: letters and
+  /// digits are exactly the ASCII scalars that are alphabetic or numeric. Nil when `text` is not ASCII.
+  private static func asciiTokens(_ text: String) -> [String]? {
+    var text = text
+    return text.withUTF8 { bytes -> [String]? in
+      var result: [String] = []
+      var token: [UInt8] = []
+      for byte in bytes {
+        switch byte {
+        case 0x80...: return nil
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): token.append(byte + 32)
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): token.append(byte)
+        default:
+          if !token.isEmpty {
+            result.append(String(decoding: token, as: UTF8.self))
+            token.removeAll(keepingCapacity: true)
+          }
+        }
+      }
+      if !token.isEmpty { result.append(String(decoding: token, as: UTF8.self)) }
+      return result
+    }
   }
 }

@@ -80,6 +80,17 @@ import Testing
     #expect(Array(text.utf8).withUnsafeBytes { JSONValue.parse($0) } == nil)
   }
 
+  /// The ASCII fast path of the tokenizer agrees with the Unicode path: a trailing non-ASCII word
+  /// forces the Unicode path over the same text.
+  @Test func asciiTokensEqualTheUnicodePath() {
+    var rng = SplitMix64(seed: 5)
+    for _ in 0..<2_000 {
+      let text = String((0..<Int(rng.next() % 40)).map { _ in Character(Unicode.Scalar(UInt8(rng.next() % 128))) })
+      #expect(Tokenizer.tokens(text + " é") == Tokenizer.tokens(text) + ["é"], "\(text.debugDescription)")
+    }
+    #expect(Tokenizer.tokens("Oak-Table LAMP, 2x_60W") == ["oak", "table", "lamp", "2x", "60w"])
+  }
+
   @Test func refusesInvalidUTF8() {
     let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
     #expect(bytes.withUnsafeBytes { JSONValue.parse($0) } == nil)

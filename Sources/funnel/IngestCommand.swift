@@ -1,0 +1,89 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import FunnelCore
+import Ingest
+import IndexBuilder
+import Ranking
+
+/// `funnel ingest`: real data sets into catalog, events, offline features and an index generation.
+struct IngestData: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ingest", abstract: "Clean a real data set into Funnel's inputs and build an index.",
+    subcommands: [IngestOnlineRetail.self])
+}
+
+struct IngestOnlineRetail: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "online-retail",
+    abstract: "Ingest the UCI Online Retail log (README: what each cleaning rule does).",
+    discussion: """
+      Writes OUT/catalog.jsonl, OUT/events.jsonl (all dates), OUT/items.jsonl and OUT/users.jsonl (offline \
+      features as of --until), OUT/report.json and an index generation under OUT/index built from the events \
+      before --until.
+      """)
+  @Option(help: "The CSV (plain or .gz), e.g. ../shared/data/online_retail/online_retail.csv.gz.") var input: String
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
+
+  func run() async throws {
+    do {
+      let cutoff = try until.map(Self.parseDay)
+      let shop = try OnlineRetail.ingest(path: input)
+      for (rule, rows) in shop.report { print("\(rule.padding(toLength: 34, withPad: " ", startingAt: 0)) \(rows)") }
+      let path = try IngestOutput.write(shop, to: out, asOfMs: cutoff)
+      print("wrote \(out)/catalog.jsonl, events.jsonl, items.jsonl, users.jsonl, report.json; index \(path)")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+
+  /// `YYYY-MM-DD` as Unix ms at 00:00 UTC. Throws `.invalidArgument` naming the value.
+  static func parseDay(_ text: String) throws -> Int64 {
+    let parts = text.split(separator: "-").compactMap { Int($0) }
+    guard parts.count == 3, text.count == 10, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else {
+      throw FunnelError(.invalidArgument, "date '\(text)' is not YYYY-MM-DD")
+    }
+    return OnlineRetail.dayStartMs(year: parts[0], month: parts[1], day: parts[2])
+  }
+}
+
+/// `funnel eval`: a time-split evaluation of the engine against baselines.
+struct Eval: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Time-split evaluation: HitRate/Recall/NDCG@K, MRR, coverage, novelty against baselines.",
+    discussion: "Reads DATA/catalog.jsonl and DATA/events.jsonl (as `funnel ingest` writes them).")
+  @Option(help: "Directory written by `funnel ingest`.") var data: String
+  @Option(help: "Split date YYYY-MM-DD: before it builds everything, after it is the truth.") var split: String
+  @Option(help: "Cut-offs, comma-separated.") var k = "10,20,50"
+  @Option(help: "Evaluate this many customers drawn with a fixed seed (default: all).") var sample: Int?
+  @Option(help: "A trained ranking model for the 'recall + ranking' row (default: the built-in model).") var model: String?
+  @Option(help: "Also write the report as JSON here.") var json: String?
+
+  func run() async throws {
+    do {
+      let cutoffs = k.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard !cutoffs.isEmpty, cutoffs.allSatisfy({ (1...1_000).contains($0) }) else {
+        throw FunnelError(.invalidArgument, "--k '\(k)' must be comma-separated cut-offs in 1...1000")
+      }
+      let splitMs = try IngestOnlineRetail.parseDay(split)
+      let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
+      let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
+      let ranker = try model.map { try ModelFile.load(path: $0) } ?? BuiltinModel.model
+      let report = try await Evaluator(items: items, events: events).run(
+        splitMs: splitMs, cutoffs: cutoffs,
+        models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
+        sample: sample, progress: { print($0) })
+      print(EvaluationTable.render(report))
+      if let json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+      }
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}
