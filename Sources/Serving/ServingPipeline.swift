@@ -1,7 +1,21 @@
 import FunnelCore
 import FeatureStore
 import IndexFormat
+import Ranking
 import Recall
+
+/// What steps 2 and 3 of the request path produce: the user's context and the filtered candidates
+/// (with their real-time counts when the model reads them), ready to rank.
+struct GatheredCandidates {
+  var profile = UserProfile()
+  var userFeatures: [String: Float] = [:]
+  var anchors: [DocID] = []
+  /// Items no answer may hold (anchors, exclusions, and purchases in discovery scenes).
+  var dropped: Set<DocID> = []
+  var kept: [Candidate] = []
+  var activity: [ItemActivity?] = []
+  var degraded = false
+}
 
 extension ServingEngine {
   /// Runs steps 2-5 of the request path for a validated request.
@@ -11,7 +25,67 @@ extension ServingEngine {
     let ranker = self.ranker
     var debug = DebugReport()
     let total = Stopwatch()
+    let gathered = try await gather(request, budgets: budgets, generation: generation, ranker: ranker, debug: &debug)
+    let (profile, userFeatures, anchors, dropped, kept, activity) = (gathered.profile, gathered.userFeatures, gathered.anchors,
+                                                                     gathered.dropped, gathered.kept, gathered.activity)
+    let items = generation.items
 
+    // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
+    var stage = Stopwatch()
+    let nowMs = now()
+    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context,
+                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                                                     itemActivity: activity, nowMs: nowMs),
+                                         candidates: kept, generation: generation)
+    debug.rankedCandidates = ranked.count
+    debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
+    stage = Stopwatch()
+    let chosen = request.scene == .search
+      ? CandidateRanker.dedupe(ranked, candidates: kept, generation: generation, count: request.count)
+      : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
+                                  maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
+    var answerItems = chosen.map { (index, score) in
+      let candidate = kept[index]
+      return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
+                        reasons: reasons(candidate, request: request, profile: profile, anchors: anchors,
+                                         generation: generation))
+    }
+    // Pins go first, in order: known, in stock, not excluded; they displace the last items.
+    let pinned = request.rules.pins.filter { id in
+      guard let doc = items.doc(for: id) else { return false }
+      return items.inStock(doc) && !dropped.contains(doc)
+    }
+    if !pinned.isEmpty {
+      let top = answerItems.first?.score ?? 1
+      answerItems.removeAll { pinned.contains($0.itemID) }
+      answerItems.insert(contentsOf: pinned.map { RankedItem(itemID: $0, score: top, channels: ["pinned"], reasons: ["pinned"]) }, at: 0)
+      answerItems = Array(answerItems.prefix(request.count))
+    }
+    debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
+    if request.debug {
+      // The model's inputs for the top items, recomputed for those rows only (debug requests).
+      let top = Array(chosen.prefix(5).map { kept[$0.0] })
+      let rows = ranker.featureRows(top, profile: profile, generation: generation, context: request.context,
+                                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                                    itemActivity: activity.isEmpty ? [] : chosen.prefix(5).map { activity[$0.0] }, nowMs: nowMs)
+      debug.features = zip(top, rows).map { candidate, row in
+        DebugReport.ItemFeatures(itemID: items.id(candidate.doc),
+                                 values: zip(ranker.model.schema.names, row).map { .init(name: $0, value: $1) })
+      }
+    }
+    debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
+
+    return ServingAnswer(
+      items: answerItems, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
+      indexVersion: generation.version, experimentArm: configuration.experimentArm, degraded: gathered.degraded,
+      totalMatches: kept.count, debug: request.debug ? debug : nil)
+  }
+
+  /// Steps 2 and 3: the user's context within its budget (without it the answer falls back to
+  /// popularity, flagged degraded), recall in channels with quotas, filtering, and the candidates'
+  /// real-time counts when `ranker` reads them.
+  func gather(_ request: ValidatedRequest, budgets: StageBudgets, generation: IndexGeneration, ranker: CandidateRanker,
+              debug: inout DebugReport) async throws -> GatheredCandidates {
     // 2. User context, within its budget; without it the answer falls back to popularity.
     var stage = Stopwatch()
     var degraded = false
@@ -75,7 +149,6 @@ extension ServingEngine {
     debug.timings.append(.init(stage: "filter", micros: stage.elapsedMicros))
     try Task.checkCancellation()
 
-    // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     // Real-time item counts come in one round trip for every candidate, within the profile budget.
     stage = Stopwatch()
     var activity: [ItemActivity?] = []
@@ -86,55 +159,25 @@ extension ServingEngine {
       case .some(.failure), .none: degraded = true
       }
       debug.timings.append(.init(stage: "item_features", micros: stage.elapsedMicros))
-      stage = Stopwatch()
     }
-    let nowMs = now()
-    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context,
-                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
-                                                     itemActivity: activity, nowMs: nowMs),
-                                         candidates: kept, generation: generation)
-    debug.rankedCandidates = ranked.count
-    debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
-    stage = Stopwatch()
-    let chosen = request.scene == .search
-      ? CandidateRanker.dedupe(ranked, candidates: kept, generation: generation, count: request.count)
-      : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
-                                  maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
-    var answerItems = chosen.map { (index, score) in
-      let candidate = kept[index]
-      return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
-                        reasons: reasons(candidate, request: request, profile: profile, anchors: anchors,
-                                         generation: generation))
-    }
-    // Pins go first, in order: known, in stock, not excluded; they displace the last items.
-    let pinned = request.rules.pins.filter { id in
-      guard let doc = items.doc(for: id) else { return false }
-      return items.inStock(doc) && !dropped.contains(doc)
-    }
-    if !pinned.isEmpty {
-      let top = answerItems.first?.score ?? 1
-      answerItems.removeAll { pinned.contains($0.itemID) }
-      answerItems.insert(contentsOf: pinned.map { RankedItem(itemID: $0, score: top, channels: ["pinned"], reasons: ["pinned"]) }, at: 0)
-      answerItems = Array(answerItems.prefix(request.count))
-    }
-    debug.timings.append(.init(stage: "rerank", micros: stage.elapsedMicros))
-    if request.debug {
-      // The model's inputs for the top items, recomputed for those rows only (debug requests).
-      let top = Array(chosen.prefix(5).map { kept[$0.0] })
-      let rows = ranker.featureRows(top, profile: profile, generation: generation, context: request.context,
-                                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
-                                    itemActivity: activity.isEmpty ? [] : chosen.prefix(5).map { activity[$0.0] }, nowMs: nowMs)
-      debug.features = zip(top, rows).map { candidate, row in
-        DebugReport.ItemFeatures(itemID: items.id(candidate.doc),
-                                 values: zip(ranker.model.schema.names, row).map { .init(name: $0, value: $1) })
-      }
-    }
-    debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
+    return GatheredCandidates(profile: profile, userFeatures: userFeatures, anchors: anchors, dropped: dropped,
+                              kept: kept, activity: activity, degraded: degraded)
+  }
 
-    return ServingAnswer(
-      items: answerItems, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
-      indexVersion: generation.version, experimentArm: configuration.experimentArm, degraded: degraded,
-      totalMatches: kept.count, debug: request.debug ? debug : nil)
+  /// The model inputs of every candidate the pipeline would rank for `input`, filled by the plan of
+  /// `schema` (a model's feature list): the rows a ranker is trained on, computed by the same code
+  /// that serves (one feature definition for training and serving). Throws as `recommend`.
+  public func candidateFeatures(_ input: RecommendInput, schema: FeatureSchema) async throws -> (items: [ItemID], rows: [[Float]]) {
+    let request = try validator.validate(input)
+    let generation = self.generation
+    let ranker = CandidateRanker(model: FeatureSchemaOnly(schema: schema))
+    var debug = DebugReport()
+    let gathered = try await gather(request, budgets: StageBudgets(configured: configuration.profileBudget, deadline: nil),
+                                    generation: generation, ranker: ranker, debug: &debug)
+    let rows = ranker.featureRows(gathered.kept, profile: gathered.profile, generation: generation, context: request.context,
+                                  itemFeatures: offline?.items(for: generation), userFeatures: gathered.userFeatures,
+                                  itemActivity: gathered.activity, nowMs: now())
+    return (gathered.kept.map { generation.items.id($0.doc) }, rows)
   }
 
   /// The user's recent interactions within the profile budget (nil: out of time).
@@ -198,5 +241,15 @@ extension ServingEngine {
     if candidate.channels.contains(.trending) { reasons.append("trending") }
     if candidate.channels.contains(.vector) { reasons.append("similar to what you looked at") }
     return reasons
+  }
+}
+
+/// A model that only names features (it scores every row 0): how `candidateFeatures` asks the ranker
+/// to fill an arbitrary schema.
+struct FeatureSchemaOnly: ScoringModel {
+  let schema: FeatureSchema
+  var version: String { "features-only" }
+  func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
+    for i in 0..<matrix.rows { scores[i] = 0 }
   }
 }
