@@ -88,14 +88,9 @@ public struct Evaluator: Sendable {
     await evaluate("ItemCF") { baselines.itemCF(purchases[$0]!, limit: k) }
     await evaluate("repeat purchases, then ItemCF") { baselines.repeatThenItemCF(purchases[$0]!, limit: k) }
 
-    var limits = EmbeddedFeatureStore.Limits()
-    (limits.interactionsPerUser, limits.rememberedEventIDs, limits.loggedEvents) = (500, 1, 1)
-    let activity = EmbeddedFeatureStore(limits: limits)
-    _ = activity.seed(history)
+    let activity = Self.activity(history)
     for (name, model) in models {
-      let engine = ServingEngine(generation: generation, generationSource: FixedGeneration(generation: generation),
-                                 activity: activity, events: activity, model: model, storeName: "evaluation",
-                                 itemActivity: activity, now: { splitMs })
+      let engine = Self.engine(generation: generation, activity: activity, model: model, nowMs: splitMs)
       try await evaluate(name) { user in
         try await engine.recommend(RecommendInput(userID: user, scene: .email, count: k)).items.map(\.itemID)
       }
@@ -106,6 +101,29 @@ public struct Evaluator: Sendable {
 }
 
 extension Evaluator {
+  /// Most interactions per user the evaluation keeps and reads (a wholesale customer's history is
+  /// long; serving reads `ServingConfiguration.recentInteractions`, 100 by default).
+  public static let interactionsPerUser = 500
+
+  /// An in-process activity store holding `history`.
+  static func activity(_ history: [BehaviourEvent]) -> EmbeddedFeatureStore {
+    var limits = EmbeddedFeatureStore.Limits()
+    (limits.interactionsPerUser, limits.rememberedEventIDs, limits.loggedEvents) = (interactionsPerUser, 1, 1)
+    let activity = EmbeddedFeatureStore(limits: limits)
+    activity.seed(history)
+    return activity
+  }
+
+  /// The serving engine as of `nowMs` over a fixed generation and activity store.
+  static func engine(generation: IndexGeneration, activity: EmbeddedFeatureStore, model: any ScoringModel,
+                     nowMs: Int64) -> ServingEngine {
+    var configuration = ServingConfiguration()
+    configuration.recentInteractions = interactionsPerUser
+    return ServingEngine(configuration: configuration, generation: generation,
+                         generationSource: FixedGeneration(generation: generation), activity: activity, events: activity,
+                         model: model, storeName: "evaluation", itemActivity: activity, now: { nowMs })
+  }
+
   /// Candidates in recall order: the sum of their recall channels' scores (a linear model over the
   /// built-in schema's `recall_*` features only), so "recall only" goes through the same pipeline
   /// (merge, filters, re-ranking) as the ranked engine.

@@ -39,7 +39,7 @@ public struct CandidateRanker: Sendable {
     case priceRatio = "abs_log_price_ratio", purchased = "recently_purchased", viewed = "recently_viewed"
     case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
     case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen", recallTrending = "recall_trending"
-    case recallVector = "recall_vector"
+    case recallVector = "recall_vector", purchaseCount = "user_item_purchases"
   }
 
   /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
@@ -147,6 +147,7 @@ public struct CandidateRanker: Sendable {
       return Float(abs(log(price / typical)))
     case .purchased: return profile.purchased.contains(c.doc) ? 1 : 0
     case .viewed: return profile.viewed.contains(c.doc) ? 1 : 0
+    case .purchaseCount: return Float(profile.purchaseCounts[c.doc] ?? 0)
     case .price: return Float(items.price(c.doc))
     case .inStock: return items.inStock(c.doc) ? 1 : 0
     case .popularity: return generation.popularity.itemPopularity[c.doc.index]

@@ -22,6 +22,8 @@ public struct UserProfile: Sendable {
   public var asOfMs: Int64 = 0
   /// Purchased items with decayed purchase interest (best = 1), strongest first.
   public var purchases: [(doc: DocID, weight: Float)] = []
+  /// Purchase events per item in the interactions read (how often the user re-buys it).
+  public var purchaseCounts: [DocID: Int] = [:]
   public var viewed: Set<DocID> = []
 
   /// Half-life of an interaction's influence, in hours.
@@ -56,6 +58,7 @@ public struct UserProfile: Sendable {
       if interaction.kind == .purchase {
         purchased.insert(doc)
         bought[doc, default: 0] += w
+        purchaseCounts[doc, default: 0] += 1
       } else {
         viewed.insert(doc)
       }

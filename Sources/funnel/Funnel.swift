@@ -11,7 +11,7 @@ struct Funnel: AsyncParsableCommand {
     commandName: "funnel",
     abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
     version: FunnelApplication.version,
-    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self, Features.self, Load.self, Batch.self, IngestData.self, Eval.self])
+    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self, Features.self, Load.self, Batch.self, IngestData.self, Eval.self, Export.self])
 }
 
 /// `funnel serve`: the gRPC server.

@@ -87,3 +87,41 @@ struct Eval: AsyncParsableCommand {
     }
   }
 }
+
+/// `funnel export`: data for training.
+struct Export: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write training data.", subcommands: [ExportReplay.self])
+}
+
+struct ExportReplay: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replay",
+    abstract: "Training rows from a replay of the history through the serving pipeline (features as serving computes them).",
+    discussion: """
+      Features as of UNTIL minus DAYS (everything before builds the index and histories); label 1 for \
+      candidates the customer bought between then and UNTIL. Train with Training/train_ranker.py; evaluate \
+      with `funnel eval --split UNTIL --model ...`, so no label the model learnt from is after the split.
+      """)
+  @Option(help: "Directory written by `funnel ingest`.") var data: String
+  @Option(help: "End of the label window (YYYY-MM-DD), normally the evaluation split.") var until: String
+  @Option(help: "Length of the label window in days.") var days = 30
+  @Option(help: "Replay this many customers drawn with a fixed seed (default: all).") var sample: Int?
+  @Option(help: "Output CSV: query,label,item_id,features...") var out: String
+
+  func run() async throws {
+    do {
+      guard (1...365).contains(days) else { throw FunnelError(.invalidArgument, "--days \(days) must be in 1...365") }
+      let untilMs = try IngestOnlineRetail.parseDay(until)
+      let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
+      let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
+      let summary = try await TrainingReplay(items: items, events: events)
+        .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: out, sample: sample)
+      print("wrote \(out): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives; "
+            + "candidates held \(summary.recalledBoughtItems) of \(summary.boughtItems) items bought in the window")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import FeatureStore
+import Foundation
+import FunnelCore
+import IndexBuilder
+import Ranking
+import Serving
+
+/// Training rows from a replay of the history: as of `asOfMs` (everything before it builds the index
+/// generation and the users' histories), every customer who buys in `[asOfMs, untilMs)` is asked for
+/// the scene's candidates through the real `ServingEngine`, and each candidate's model inputs are
+/// recorded — computed by the serving code itself (`ServingEngine.candidateFeatures`), so training
+/// and serving share one feature definition — with label 1 when the customer bought it in the window.
+public struct TrainingReplay: Sendable {
+  /// The features recorded: every feature the ranker computes, sorted.
+  public static let schema = FeatureSchema(CandidateRanker.knownFeatures.sorted())
+
+  /// What a replay wrote.
+  public struct Summary: Sendable {
+    public var queries = 0
+    public var rows = 0
+    public var positives = 0
+    /// Items bought in the window, and how many of them the candidates held (recall's ceiling).
+    public var boughtItems = 0
+    public var recalledBoughtItems = 0
+  }
+
+  public let items: [CatalogItem]
+  public let events: [BehaviourEvent]
+
+  /// A replay over `items` and `events` (all dates).
+  public init(items: [CatalogItem], events: [BehaviourEvent]) {
+    self.items = items
+    self.events = events
+  }
+
+  /// Writes CSV rows `query,label,item_id,<schema...>` (empty cell = missing) for customers with a
+  /// history before `asOfMs` and a purchase in the window; customers whose candidates hold nothing
+  /// they bought are skipped (no ranking signal). Throws if the output cannot be written.
+  public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil) async throws -> Summary {
+    let history = events.filter { $0.timestampMs < asOfMs }
+    guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the replay time") }
+    var truth: [UserID: Set<ItemID>] = [:]
+    for e in events where e.kind == .purchase && e.timestampMs >= asOfMs && e.timestampMs < untilMs {
+      truth[e.userID, default: []].insert(e.itemID)
+    }
+    let known = Set(history.map(\.userID))
+    var users = truth.keys.filter(known.contains).sorted()
+    if let sample, sample < users.count {
+      var rng = SplitMix64(seed: 1_001)
+      users.shuffle(using: &rng)
+      users = users.prefix(sample).sorted()
+    }
+    let generation = try GenerationBuilder().build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
+    let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history),
+                                  model: Evaluator.recallOnlyModel, nowMs: asOfMs)
+    var out = "query,label,item_id," + Self.schema.names.joined(separator: ",") + "\n"
+    var summary = Summary()
+    for user in users {
+      let bought = truth[user]!
+      let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: .email, count: 50),
+                                                           schema: Self.schema)
+      let labels = ids.map { bought.contains($0) ? 1 : 0 }
+      summary.boughtItems += bought.count
+      let positives = labels.reduce(0, +)
+      summary.recalledBoughtItems += positives
+      guard positives > 0 else { continue }
+      summary.queries += 1
+      summary.rows += ids.count
+      summary.positives += positives
+      for (i, row) in rows.enumerated() {
+        out += "\(Self.csvField(user)),\(labels[i]),\(Self.csvField(ids[i]))"
+        for value in row { out += value.isNaN ? "," : ",\(value)" }
+        out += "\n"
+      }
+    }
+    do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+      throw FunnelError(.failedPrecondition, "cannot write \(path): \(error.localizedDescription)")
+    }
+    return summary
+  }
+
+  /// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+  static func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
