@@ -139,7 +139,7 @@ let package = Package(
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
-                               "RedisStore", "Ranking"],
+                               "RedisStore", "Ranking", "Ingest"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],

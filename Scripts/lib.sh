@@ -30,6 +30,21 @@ funnel_python_env() {
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Scripts/requirements.txt"
 }
 
+# Makes .venv-training (Python 3.12+) with the pinned xgboost and lightgbm of Training/requirements.txt.
+funnel_training_env() {
+  local root=$1 venv="$1/.venv-training"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import lightgbm, xgboost, numpy' 2>/dev/null; then
+    return 0
+  fi
+  local py
+  py=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$py" ] && python3.13 -c 'pass' 2>/dev/null; then py=$(command -v python3.13); fi
+  [ -n "$py" ] || { echo "funnel: Python 3.12+ is needed for training (lightgbm, xgboost)" >&2; return 1; }
+  echo "== making $venv with $py"
+  "$py" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Training/requirements.txt"
+}
+
 # Prints a free TCP port on 127.0.0.1.
 funnel_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -1,6 +1,7 @@
 import FeatureStore
 import FunnelCore
 import FunnelGRPC
+import IndexBuilder
 import Logging
 import MongoStore
 import Ranking
@@ -45,14 +46,21 @@ public enum FunnelApplication {
     if let root = options.indexDirectory {
       let source = IndexDirectorySource(root: root, verifyChecksums: options.verifyIndexChecksums)
       let generation = try await source.loadGeneration()
-      featureStore = EmbeddedFeatureStore()
-      engine = ServingEngine(configuration: options.serving, generation: generation, generationSource: source,
+      let replay = try ReplayState(indexDirectory: root, serving: options.serving)
+      featureStore = replay.store
+      if let settings = replay.settings {
+        if let redisStore { await seed(redisStore, with: replay.history, logger: logger) }
+        logger.info("replaying a historical data set", metadata: [
+          "as_of_ms": "\(settings.asOfMs)", "history_events": "\(replay.history.count)"])
+      }
+      let (serving, now) = (replay.serving, replay.now)
+      engine = ServingEngine(configuration: serving, generation: generation, generationSource: source,
                              activity: realtime ?? featureStore,
                              events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                             itemActivity: realtime ?? featureStore)
+                             itemActivity: realtime ?? featureStore, now: now)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,

@@ -10,7 +10,7 @@ import IndexFormat
 /// | `catalog.jsonl` | the catalog (recall issue schema) |
 /// | `events.jsonl` | every event, all dates (evaluation splits them itself) |
 /// | `items.jsonl`, `users.jsonl` | offline features as of `asOfMs` (`OfflineFeatures`), for `funnel features load` |
-/// | `index/` | an index generation built from the events before `asOfMs` |
+/// | `index/` | an index generation built from the events before `asOfMs`, with `history.jsonl` (those events) and `replay.json` (`ReplaySettings`) |
 /// | `report.json` | the cleaning report |
 public enum IngestOutput {
   /// Writes `shop` under `directory` (created if needed); the index and features use only events
@@ -39,7 +39,12 @@ public enum IngestOutput {
     for event in history { accumulator.add(event) }
     var writer = try GenerationDirectoryWriter(root: directory + "/index", version: GenerationDirectory.newName(nowMs: cutoff))
     let manifest = try accumulator.finish(version: writer.version, into: &writer)
-    return try writer.commit(manifest)
+    let path = try writer.commit(manifest)
+    // What customers had done by the cut-off, for `funnel serve --index DIR/index` (ReplaySettings).
+    let replay = ReplaySettings(asOfMs: cutoff)
+    try JSONLines.writeEvents(history, to: directory + "/index/" + replay.history)
+    try replay.write(indexDirectory: directory + "/index")
+    return path
   }
 
   static func writeLines(_ rows: [[String: Any]], to path: String) throws {

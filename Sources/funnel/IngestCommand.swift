@@ -70,7 +70,7 @@ struct Eval: AsyncParsableCommand {
       let splitMs = try IngestOnlineRetail.parseDay(split)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
-      let ranker = try model.map { try ModelFile.load(path: $0) } ?? BuiltinModel.model
+      let ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
       let report = try await Evaluator(items: items, events: events).run(
         splitMs: splitMs, cutoffs: cutoffs,
         models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
@@ -85,6 +85,15 @@ struct Eval: AsyncParsableCommand {
       print("error: \(error.message)")
       throw ExitCode(2)
     }
+  }
+}
+
+extension Eval {
+  /// `NAME/VERSION` for a model file inside a registry (`…/NAME/VERSION/model.txt`), else nil.
+  static func registryVersion(_ path: String) -> String? {
+    let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+    guard parts.count >= 3, parts[parts.count - 1].hasPrefix("model.") else { return nil }
+    return parts[parts.count - 3] + "/" + parts[parts.count - 2]
   }
 }
 
