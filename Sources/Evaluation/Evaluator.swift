@@ -5,12 +5,13 @@ import IndexBuilder
 import IndexFormat
 import Ranking
 import Serving
+import Synchronization
 
 /// A time-split evaluation: everything before the split builds the index generation and the users'
 /// histories; every customer who bought before the split and buys after it is asked for their top K
-/// — by each baseline and by the engine through the real `ServingEngine` (scene `email`: repeat
-/// purchases recalled through their own channel) — and scored against the distinct items they
-/// bought after the split.
+/// — by each baseline and by the engine through the real `ServingEngine` (scene `email` by default:
+/// repeat purchases recalled through their own channel; `home` for discovery, dropping what the
+/// user already has) — and scored against the distinct items they bought after the split.
 public struct Evaluator: Sendable {
   /// The catalog and every event, all dates.
   public let items: [CatalogItem]
@@ -30,7 +31,10 @@ public struct Evaluator: Sendable {
 
   /// The report: one row per recommender, metrics at `cutoffs`.
   public struct Report: Codable, Hashable, Sendable {
+    /// The split time (a time split), or the time the index was built as of (per-user).
     public var splitMs: Int64
+    /// `time` or `per-user last N%`.
+    public var protocolName: String
     public var cutoffs: [Int]
     /// Customers evaluated, and those skipped for having no purchase before the split.
     public var users: Int
@@ -42,10 +46,25 @@ public struct Evaluator: Sendable {
   /// Runs the evaluation. `models` are (row name, model) pairs scored through the engine, e.g. a
   /// recall-only ordering and a trained ranker; `sample` evaluates that many customers drawn with a
   /// fixed seed (nil: all). Throws if the split leaves no history or no customer to evaluate.
-  public func run(splitMs: Int64, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?,
+  public func run(splitMs: Int64, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
                   progress: (String) -> Void = { _ in }) async throws -> Report {
-    let history = events.filter { $0.timestampMs < splitMs }
-    let future = events.filter { $0.timestampMs >= splitMs && $0.kind == .purchase }
+    try await run(split: .time(splitMs), cutoffs: cutoffs, models: models, sample: sample, scene: scene, progress: progress)
+  }
+
+  /// How history and truth are separated.
+  public enum Split: Sendable {
+    /// One date for everyone: the honest protocol (nothing after the split is seen).
+    case time(Int64)
+    /// Each user's own last `fraction` of events is their truth (leave-last-out, as papers on sparse
+    /// sets such as MovieLens do): the index sees other users' later events, and each user is asked
+    /// as of their own cut time.
+    case perUser(fraction: Double)
+  }
+
+  /// Runs the evaluation with a time or per-user split (see `Split`).
+  public func run(split: Split, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
+                  progress: (String) -> Void = { _ in }) async throws -> Report {
+    let (history, future, userCut, splitMs) = partition(split)
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the split") }
     var purchases: [UserID: Baselines.PurchaseHistory] = [:]
     var orders: [UserID: [ItemID: Set<String>]] = [:]
@@ -82,25 +101,75 @@ public struct Evaluator: Sendable {
       rows.append(Row(name: name, metrics: metrics.summary(catalogSize: items.count)))
       progress("\(name): NDCG@\(k) \(String(format: "%.4f", rows.last!.metrics.ndcg.last!))")
     }
-    await evaluate("global popularity") { _ in baselines.popular }
-    await evaluate("recent popularity (30 days)") { _ in baselines.trending }
-    await evaluate("repeat purchases") { baselines.repeatPurchases(purchases[$0]!) }
-    await evaluate("ItemCF") { baselines.itemCF(purchases[$0]!, limit: k) }
-    await evaluate("repeat purchases, then ItemCF") { baselines.repeatThenItemCF(purchases[$0]!, limit: k) }
+    // A discovery scene (no repeat-purchase quota) leaves out what the user has already seen: the
+    // baselines drop it, and the engine is told through `exclude_item_ids`, as a storefront does
+    // (the pipeline itself drops only purchases). The repeat baselines have nothing to say then.
+    let discovery = (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0
+    var seen: [UserID: Set<ItemID>] = [:]
+    if discovery { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
+    let unseen: (UserID, [ItemID]) -> [ItemID] = { user, list in
+      discovery ? Array(list.lazy.filter { seen[user]?.contains($0) != true }.prefix(k)) : list
+    }
+    await evaluate("global popularity") { unseen($0, baselines.popular) }
+    await evaluate("recent popularity (30 days)") { unseen($0, baselines.trending) }
+    if !discovery {
+      await evaluate("repeat purchases") { baselines.repeatPurchases(purchases[$0]!) }
+    }
+    await evaluate("ItemCF") { unseen($0, baselines.itemCF(purchases[$0]!, limit: k + (seen[$0]?.count ?? 0))) }
+    if !discovery {
+      await evaluate("repeat purchases, then ItemCF") { baselines.repeatThenItemCF(purchases[$0]!, limit: k) }
+    }
 
     let activity = Self.activity(history)
+    // Each request is asked as of its user's cut time (one time for everyone in a time split).
+    let clock = Mutex(splitMs)
     for (name, model) in models {
-      let engine = Self.engine(generation: generation, activity: activity, model: model, nowMs: splitMs)
+      let engine = Self.engine(generation: generation, activity: activity, model: model, now: { clock.withLock { $0 } })
       try await evaluate(name) { user in
-        try await engine.recommend(RecommendInput(userID: user, scene: .email, count: k)).items.map(\.itemID)
+        clock.withLock { $0 = userCut[user] ?? splitMs }
+        let excluded = discovery ? Array((seen[user] ?? []).sorted().prefix(ServingConfiguration().limits.maxExcludeIDs)) : []
+        return try await engine.recommend(RecommendInput(userID: user, scene: scene, count: k, excludeItemIDs: excluded))
+          .items.map(\.itemID)
       }
     }
-    return Report(splitMs: splitMs, cutoffs: cutoffs.sorted(), users: users.count, coldUsersSkipped: cold,
+    let protocolName: String
+    switch split {
+    case .time: protocolName = "time"
+    case .perUser(let fraction): protocolName = "per-user last \(Int((fraction * 100).rounded()))%"
+    }
+    return Report(splitMs: splitMs, protocolName: protocolName, cutoffs: cutoffs.sorted(), users: users.count, coldUsersSkipped: cold,
                   catalogSize: items.count, rows: rows)
   }
 }
 
 extension Evaluator {
+  /// History (before the split), the purchases after it, each user's cut time (per-user splits), and
+  /// the time the index is built as of.
+  func partition(_ split: Split) -> (history: [BehaviourEvent], future: [BehaviourEvent], userCut: [UserID: Int64], asOfMs: Int64) {
+    switch split {
+    case .time(let splitMs):
+      return (events.filter { $0.timestampMs < splitMs },
+              events.filter { $0.timestampMs >= splitMs && $0.kind == .purchase }, [:], splitMs)
+    case .perUser(let fraction):
+      var history: [BehaviourEvent] = [], future: [BehaviourEvent] = []
+      var cut: [UserID: Int64] = [:]
+      // Events are in time order, so each user's list is too.
+      for (user, own) in Dictionary(grouping: events, by: \.userID) {
+        let keep = Int((Double(own.count) * (1 - fraction)).rounded(.down))
+        guard keep > 0, keep < own.count else {
+          history += own
+          continue
+        }
+        let at = own[keep].timestampMs
+        cut[user] = at
+        history += own.filter { $0.timestampMs < at }
+        future += own.filter { $0.timestampMs >= at && $0.kind == .purchase }
+      }
+      history.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
+      return (history, future, cut, (history.last?.timestampMs ?? 0) + 1)
+    }
+  }
+
   /// Most interactions per user the evaluation keeps and reads (a wholesale customer's history is
   /// long; serving reads `ServingConfiguration.recentInteractions`, 100 by default).
   public static let interactionsPerUser = 500
@@ -117,11 +186,17 @@ extension Evaluator {
   /// The serving engine as of `nowMs` over a fixed generation and activity store.
   static func engine(generation: IndexGeneration, activity: EmbeddedFeatureStore, model: any ScoringModel,
                      nowMs: Int64) -> ServingEngine {
+    engine(generation: generation, activity: activity, model: model, now: { nowMs })
+  }
+
+  /// The serving engine on clock `now` over a fixed generation and activity store.
+  static func engine(generation: IndexGeneration, activity: EmbeddedFeatureStore, model: any ScoringModel,
+                     now: @escaping @Sendable () -> Int64) -> ServingEngine {
     var configuration = ServingConfiguration()
     configuration.recentInteractions = interactionsPerUser
     return ServingEngine(configuration: configuration, generation: generation,
                          generationSource: FixedGeneration(generation: generation), activity: activity, events: activity,
-                         model: model, storeName: "evaluation", itemActivity: activity, now: { nowMs })
+                         model: model, storeName: "evaluation", itemActivity: activity, now: now)
   }
 
   /// Candidates in recall order: the sum of their recall channels' scores (a linear model over the

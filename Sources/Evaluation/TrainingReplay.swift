@@ -36,7 +36,7 @@ public struct TrainingReplay: Sendable {
   /// Writes CSV rows `query,label,item_id,<schema...>` (empty cell = missing) for customers with a
   /// history before `asOfMs` and a purchase in the window; customers whose candidates hold nothing
   /// they bought are skipped (no ranking signal). Throws if the output cannot be written.
-  public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil) async throws -> Summary {
+  public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil, scene: Scene = .email) async throws -> Summary {
     let history = events.filter { $0.timestampMs < asOfMs }
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the replay time") }
     var truth: [UserID: Set<ItemID>] = [:]
@@ -57,7 +57,7 @@ public struct TrainingReplay: Sendable {
     var summary = Summary()
     for user in users {
       let bought = truth[user]!
-      let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: .email, count: 50),
+      let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: scene, count: 50),
                                                            schema: Self.schema)
       let labels = ids.map { bought.contains($0) ? 1 : 0 }
       summary.boughtItems += bought.count

@@ -10,7 +10,7 @@ import Ranking
 struct IngestData: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ingest", abstract: "Clean a real data set into Funnel's inputs and build an index.",
-    subcommands: [IngestOnlineRetail.self])
+    subcommands: [IngestOnlineRetail.self, IngestMovieLens.self])
 }
 
 struct IngestOnlineRetail: AsyncParsableCommand {
@@ -49,17 +49,42 @@ struct IngestOnlineRetail: AsyncParsableCommand {
   }
 }
 
+struct IngestMovieLens: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "movielens",
+    abstract: "Ingest MovieLens latest-small (ratings >= 4 are positives, genres are categories, titles and tags are text).",
+    discussion: "Writes the same files as `ingest online-retail`. Evaluate with `funnel eval --scene home` (discovery: seen movies are dropped).")
+  @Option(help: "The directory with movies.csv, ratings.csv[.gz] and tags.csv.") var input: String
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
+
+  func run() async throws {
+    do {
+      let cutoff = try until.map(IngestOnlineRetail.parseDay)
+      let shop = try MovieLens.ingest(directory: input)
+      for (rule, rows) in shop.report { print("\(rule.padding(toLength: 34, withPad: " ", startingAt: 0)) \(rows)") }
+      let path = try IngestOutput.write(shop, to: out, asOfMs: cutoff)
+      print("wrote \(out)/catalog.jsonl, events.jsonl, items.jsonl, users.jsonl, report.json; index \(path)")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}
+
 /// `funnel eval`: a time-split evaluation of the engine against baselines.
 struct Eval: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Time-split evaluation: HitRate/Recall/NDCG@K, MRR, coverage, novelty against baselines.",
     discussion: "Reads DATA/catalog.jsonl and DATA/events.jsonl (as `funnel ingest` writes them).")
   @Option(help: "Directory written by `funnel ingest`.") var data: String
-  @Option(help: "Split date YYYY-MM-DD: before it builds everything, after it is the truth.") var split: String
+  @Option(help: "Split date YYYY-MM-DD: before it builds everything, after it is the truth.") var split: String?
+  @Option(help: "Instead of --split: each user's last FRACTION of events is their truth (e.g. 0.2).") var holdout: Double?
   @Option(help: "Cut-offs, comma-separated.") var k = "10,20,50"
   @Option(help: "Evaluate this many customers drawn with a fixed seed (default: all).") var sample: Int?
   @Option(help: "A trained ranking model for the 'recall + ranking' row (default: the built-in model).") var model: String?
   @Option(help: "Also write the report as JSON here.") var json: String?
+  @Option(help: "Scene the engine answers: email (repeat purchases recalled) or home (discovery).") var scene = "email"
 
   func run() async throws {
     do {
@@ -67,14 +92,20 @@ struct Eval: AsyncParsableCommand {
       guard !cutoffs.isEmpty, cutoffs.allSatisfy({ (1...1_000).contains($0) }) else {
         throw FunnelError(.invalidArgument, "--k '\(k)' must be comma-separated cut-offs in 1...1000")
       }
-      let splitMs = try IngestOnlineRetail.parseDay(split)
+      let protocolSplit: Evaluator.Split
+      switch (split, holdout) {
+      case (let date?, nil): protocolSplit = .time(try IngestOnlineRetail.parseDay(date))
+      case (nil, let fraction?) where fraction > 0 && fraction < 1: protocolSplit = .perUser(fraction: fraction)
+      default: throw FunnelError(.invalidArgument, "give either --split YYYY-MM-DD or --holdout FRACTION (0 < FRACTION < 1)")
+      }
+      let scene = try Self.scene(self.scene)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
       let ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
       let report = try await Evaluator(items: items, events: events).run(
-        splitMs: splitMs, cutoffs: cutoffs,
+        split: protocolSplit, cutoffs: cutoffs,
         models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
-        sample: sample, progress: { print($0) })
+        sample: sample, scene: scene, progress: { print($0) })
       print(EvaluationTable.render(report))
       if let json {
         let encoder = JSONEncoder()
@@ -89,6 +120,14 @@ struct Eval: AsyncParsableCommand {
 }
 
 extension Eval {
+  /// A scene named on the command line. Throws `.invalidArgument` naming the value.
+  static func scene(_ name: String) throws -> Scene {
+    guard let scene = Scene(rawValue: name), scene != .search else {
+      throw FunnelError(.invalidArgument, "--scene '\(name)' must be one of home, item_page, cart, email")
+    }
+    return scene
+  }
+
   /// `NAME/VERSION` for a model file inside a registry (`…/NAME/VERSION/model.txt`), else nil.
   static func registryVersion(_ path: String) -> String? {
     let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
@@ -117,6 +156,7 @@ struct ExportReplay: AsyncParsableCommand {
   @Option(help: "Length of the label window in days.") var days = 30
   @Option(help: "Replay this many customers drawn with a fixed seed (default: all).") var sample: Int?
   @Option(help: "Output CSV: query,label,item_id,features...") var out: String
+  @Option(help: "Scene the engine answers (as in `funnel eval`).") var scene = "email"
 
   func run() async throws {
     do {
@@ -125,7 +165,8 @@ struct ExportReplay: AsyncParsableCommand {
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
       let summary = try await TrainingReplay(items: items, events: events)
-        .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: out, sample: sample)
+        .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: out, sample: sample,
+               scene: try Eval.scene(scene))
       print("wrote \(out): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives; "
             + "candidates held \(summary.recalledBoughtItems) of \(summary.boughtItems) items bought in the window")
     } catch let error as FunnelError {

@@ -44,6 +44,18 @@ import Testing
     #expect(engine.hitRate[1] > 0)
   }
 
+  /// Leave-last-out per user on a discovery scene: every user with enough events is evaluated, the
+  /// repeat baselines (nothing to repeat in discovery) are left out.
+  @Test func perUserHoldoutOnADiscoveryScene() async throws {
+    let store = DemoStore(.small())
+    let report = try await Evaluator(items: store.items, events: store.events).run(
+      split: .perUser(fraction: 0.2), cutoffs: [10], models: [("recall only", Evaluator.recallOnlyModel)], sample: nil,
+      scene: .home)
+    #expect(report.protocolName == "per-user last 20%" && report.users > 20, "\(report.users)")
+    #expect(report.rows.map(\.name) == ["global popularity", "recent popularity (30 days)", "ItemCF", "recall only"])
+    #expect(report.rows.allSatisfy { $0.metrics.users == report.users && (0...1).contains($0.metrics.ndcg[0]) })
+  }
+
   @Test func refusesASplitWithoutHistory() async throws {
     let store = DemoStore(.small())
     await #expect(throws: FunnelError.self) {
