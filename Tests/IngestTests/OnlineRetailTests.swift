@@ -4,6 +4,9 @@ import IndexFormat
 import Ingest
 import Testing
 
+// Rows in the fixtures below are from (or edited from) the UCI Online Retail data set, donated by
+// Daqing Chen, CC BY 4.0 (Chen, Sain and Guo 2012); see the README, "Data and licences".
+
 @Suite struct CSVReaderTests {
   @Test func readsQuotesCommasLineBreaksAndCRLF() throws {
     var csv = try CSVReader(bytes: Array("a,b,c\r\n1,\"x, \"\"y\"\"\",3\r\n\r\n4,\"two\nlines\",\n".utf8), name: "t.csv")
