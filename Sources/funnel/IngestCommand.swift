@@ -20,11 +20,13 @@ struct IngestOnlineRetail: AsyncParsableCommand {
     discussion: """
       Writes OUT/catalog.jsonl, OUT/events.jsonl (all dates), OUT/items.jsonl and OUT/users.jsonl (offline \
       features as of --until), OUT/report.json and an index generation under OUT/index built from the events \
-      before --until.
+      before --until; with --until (unless --no-train) also a ranker trained on a replay of the 30 days \
+      before it, under OUT/models.
       """)
   @Option(help: "The CSV (plain or .gz), e.g. ../shared/data/online_retail/online_retail.csv.gz.") var input: String
   @Option(help: "Output directory.") var out: String
   @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
+  @OptionGroup var training: TrainingOptions
 
   func run() async throws {
     do {
@@ -33,6 +35,7 @@ struct IngestOnlineRetail: AsyncParsableCommand {
       for (rule, rows) in shop.report { print("\(rule.padding(toLength: 34, withPad: " ", startingAt: 0)) \(rows)") }
       let path = try IngestOutput.write(shop, to: out, asOfMs: cutoff)
       print("wrote \(out)/catalog.jsonl, events.jsonl, items.jsonl, users.jsonl, report.json; index \(path)")
+      try await training.run(out: out, untilMs: cutoff, scene: .email)
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
