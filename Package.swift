@@ -28,6 +28,9 @@ let package = Package(
     .executable(name: "funnel-bench-index", targets: ["funnel-bench-index"]),
     .executable(name: "funnel-bench-ranking", targets: ["funnel-bench-ranking"]),
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
+    // The kernels, for Benchmarks/Micro (a package of its own).
+    .library(name: "FunnelKernels", targets: ["FunnelCore", "IndexFormat", "IndexBuilder", "Recall", "Ranking", "FeatureStore",
+                                              "Serving", "DemoCatalog", "FunnelGRPC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -84,7 +87,7 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", grpcCore, grpcProtobuf, swiftProtobuf],
+            dependencies: ["FunnelCore", "Serving", grpcCore, grpcProtobuf, swiftProtobuf, logging],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
