@@ -51,7 +51,9 @@ public struct TreeEnsemble: ScoringModel {
   public let output: Output
   /// Category sets of categorical splits, as 32-bit bitsets.
   public let categoryBitsets: [[UInt32]]
-  /// The same trees in the layout `score` walks.
+  /// The same trees in the layout `score` walks: the flat, branch-free one when every split can be
+  /// expressed exactly there, else the general packed one.
+  let flat: FlatForest?
   let packed: PackedForest
 
   /// Checks the structure: children in range and acyclic by construction order is not assumed, so
@@ -90,10 +92,14 @@ public struct TreeEnsemble: ScoringModel {
     self.output = output
     self.categoryBitsets = categoryBitsets
     self.packed = PackedForest(nodes: nodes, roots: roots)
+    self.flat = FlatForest(nodes: nodes, roots: roots, semantics: semantics)
   }
 
   /// Number of trees.
   public var treeCount: Int { roots.count }
+
+  /// Whether scoring takes the flat, branch-free layout (`FlatForest`) rather than the general one.
+  public var usesFlatLayout: Bool { flat != nil }
 
   public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
     precondition(matrix.columns == schema.count, "matrix has \(matrix.columns) columns, model \(schema.count)")
@@ -105,8 +111,12 @@ public struct TreeEnsemble: ScoringModel {
         while start < matrix.rows {
           let count = min(margins.count, matrix.rows - start)
           let slice = UnsafeBufferPointer(rebasing: values[(start * matrix.columns)..<((start + count) * matrix.columns)])
-          packed.margins(slice, rows: count, columns: matrix.columns, base: baseMargin, semantics: semantics,
-                         bitsets: categoryBitsets, into: margins)
+          if let flat {
+            flat.margins(slice, rows: count, columns: matrix.columns, base: baseMargin, into: margins)
+          } else {
+            packed.margins(slice, rows: count, columns: matrix.columns, base: baseMargin, semantics: semantics,
+                           bitsets: categoryBitsets, into: margins)
+          }
           for r in 0..<count { scores[start + r] = Float(transform(margins[r])) }
           start += count
         }
