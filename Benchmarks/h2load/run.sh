@@ -3,12 +3,18 @@
 # nghttp2-client): gRPC-framed RecommendRequest bodies POSTed over HTTP/2 (prior knowledge, as gRPC
 # clients do), closed loop, N requests over C connections with M streams each.
 #
-#   Benchmarks/h2load/run.sh HOST:PORT [REQUESTS=20000] [CONNECTIONS=4] [STREAMS=8]
+#   Benchmarks/h2load/run.sh HOST:PORT [REQUESTS=20000] [CONNECTIONS=4] [STREAMS=8] [--health]
 #
+# --health calls grpc.health.v1.Health/Check instead (empty request): the transport floor, a call
+# that does no work; `-c 1 -m 1` (CONNECTIONS=1 STREAMS=1) gives the latency at concurrency 1.
 # h2load measures closed-loop throughput and per-request time; compare its req/s with the rate at
 # which `funnel load` still meets its SLO (README "Benchmarks"). It does not check gRPC status
 # trailers: the script first makes sure one call answers with grpc-status 0.
 set -euo pipefail
+health=no
+args=()
+for a in "$@"; do [ "$a" = --health ] && health=yes || args+=("$a"); done
+set -- "${args[@]}"
 target=${1:?usage: run.sh HOST:PORT [REQUESTS] [CONNECTIONS] [STREAMS]}
 requests=${2:-20000}
 connections=${3:-4}
@@ -28,6 +34,10 @@ message = bytes([0x0A, len(user)]) + user + bytes([0x18, 0x01, 0x20, 20])
 open(sys.argv[1], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
 PY
 url="http://$target/funnel.v1.Recommender/Recommend"
+if [ "$health" = yes ]; then
+  printf '\x00\x00\x00\x00\x00' > "$work/body.bin"
+  url="http://$target/grpc.health.v1.Health/Check"
+fi
 headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 # One call first: the answer must carry grpc-status 0.
 nghttp -v "${headers[@]}" -d "$work/body.bin" "$url" 2>&1 | grep -q 'grpc-status: 0' \
