@@ -94,7 +94,8 @@ public enum FunnelApplication {
     }
     description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
-                                version: version, statistics: { featureStore.counts() })
+                                version: version, eventLoopThreads: options.eventLoopThreads,
+                                statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)
     let group = ServiceGroup(configuration: .init(
       services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

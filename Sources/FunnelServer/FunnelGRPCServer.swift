@@ -2,6 +2,7 @@ import FunnelGRPC
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Serving
 
@@ -12,14 +13,27 @@ public final class FunnelGRPCServer: Service {
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let transport: HTTP2ServerTransport.Posix
   private let logger: Logger
+  /// With one event loop, the executor that runs calls on it.
+  private let executor: EventLoopExecutor?
+  /// The listener's loops; its own ones are shut down when the server stops (never the shared group).
+  private let group: MultiThreadedEventLoopGroup
+  private let ownsGroup: Bool
   /// Health status of this server (flip it to drain before shutdown).
   public let health: HealthState
 
-  /// A server on `host:port` (port 0 = any free port) answering from `engine`.
-  public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String,
+  /// A server on `host:port` (port 0 = any free port) answering from `engine`. `eventLoopThreads`:
+  /// 0 for NIO's shared group with calls on the cooperative pool; 1 for one loop that also runs the
+  /// calls (`EventLoopExecutor`); N for a group of its own (README "The transport floor").
+  public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String, eventLoopThreads: Int = 0,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
-    let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext)
+    let oneLoop = eventLoopThreads == 1
+    let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
+    let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
+                                               eventLoopGroup: group)
+    self.executor = oneLoop ? EventLoopExecutor(group.next()) : nil
+    self.group = group
+    self.ownsGroup = eventLoopThreads != 0
     self.transport = transport
     self.health = health
     self.logger = logger
@@ -43,7 +57,12 @@ public final class FunnelGRPCServer: Service {
 
   public func run() async throws {
     try await withGracefulShutdownHandler {
-      try await server.serve()
+      defer { if ownsGroup { group.shutdownGracefully { _ in } } }
+      if let executor {
+        try await withTaskExecutorPreference(executor) { try await server.serve() }
+      } else {
+        try await server.serve()
+      }
     } onGracefulShutdown: { [server, health, logger] in
       logger.info("graceful shutdown: draining in-flight calls")
       health.shutDown()
