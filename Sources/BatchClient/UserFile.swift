@@ -71,15 +71,23 @@ public final class UserFile {
 }
 
 extension UserFile {
-  /// Lines in `path` (for progress and ETA), counted through a fixed buffer. O(file size).
+  /// Users in `path` (for progress and ETA): its lines, less a CSV `user_id` header, counting a last
+  /// line without a newline; counted through a fixed buffer. O(file size).
   public static func countLines(_ path: String) -> Int {
     guard let handle = FileHandle(forReadingAtPath: path) else { return 0 }
     defer { try? handle.close() }
     var lines = 0
+    var first: [UInt8] = []
+    var last: UInt8 = 0x0A
     while true {
       let chunk = handle.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { return lines }
+      if chunk.isEmpty { break }
+      if lines == 0 && first.count < 64 { first += chunk.prefix(64 - first.count) }
       lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+      last = chunk.last ?? last
     }
+    if last != 0x0A { lines += 1 }
+    let head = String(decoding: first.prefix { $0 != 0x0A && $0 != 0x0D && $0 != UInt8(ascii: ",") }, as: UTF8.self)
+    return head.trimmingCharacters(in: .whitespaces).lowercased() == "user_id" ? lines - 1 : lines
   }
 }

@@ -61,5 +61,9 @@ import Testing
     let error = #expect(throws: FunnelError.self) { try file.next() }
     #expect(error?.message.contains(":4:") == true, "\(error?.message ?? "")")
     #expect(UserFile.countLines(path) == 4)
+    let csv = Self.temporary("users.csv")
+    defer { try? FileManager.default.removeItem(atPath: csv) }
+    try "User_ID\r\nU-1\nU-2".write(toFile: csv, atomically: true, encoding: .utf8)
+    #expect(UserFile.countLines(csv) == 2, "the header is not a user; the last line has no newline")
   }
 }
