@@ -138,25 +138,44 @@ public struct BatchJob: Sendable {
     guard answers.count == users.count else {
       throw FunnelError(.unavailable, "BatchRecommend answered \(answers.count) of \(users.count) rows")
     }
-    var lines = Data()
+    var lines: [UInt8] = []
+    lines.reserveCapacity(users.count * 1_024)
     var errors = 0
+    // One line per user, keys in sorted order: error | items, request_id, user_id.
     for (user, answer) in zip(users, answers) {
-      var object: [String: Any] = ["user_id": user]
+      lines.append(UInt8(ascii: "{"))
       switch answer.result {
       case .response(let r):
-        object["request_id"] = r.requestID
-        object["items"] = r.items.map { ["item_id": $0.itemID, "score": $0.score] }
+        lines += Array(#""items":["#.utf8)
+        for (i, item) in r.items.enumerated() {
+          lines += Array((i == 0 ? #"{"item_id":"# : #",{"item_id":"#).utf8)
+          JSONText.appendString(item.itemID, to: &lines)
+          lines += Array(#","score":"#.utf8)
+          JSONText.appendNumber(item.score, to: &lines)
+          lines.append(UInt8(ascii: "}"))
+        }
+        lines += Array(#"],"request_id":"#.utf8)
+        JSONText.appendString(r.requestID, to: &lines)
       case .error(let e):
-        object["error"] = ["code": e.code, "message": e.message]
+        Self.appendError(code: e.code, message: e.message, to: &lines)
         errors += 1
       case nil:
-        object["error"] = ["code": "UNKNOWN", "message": "empty answer"]
+        Self.appendError(code: "UNKNOWN", message: "empty answer", to: &lines)
         errors += 1
       }
-      lines.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-      lines.append(0x0A)
+      lines += Array(#","user_id":"#.utf8)
+      JSONText.appendString(user, to: &lines)
+      lines += [UInt8(ascii: "}"), 0x0A]
     }
-    return (lines, users.count, errors)
+    return (Data(lines), users.count, errors)
+  }
+
+  private static func appendError(code: String, message: String, to lines: inout [UInt8]) {
+    lines += Array(#""error":{"code":"#.utf8)
+    JSONText.appendString(code, to: &lines)
+    lines += Array(#","message":"#.utf8)
+    JSONText.appendString(message, to: &lines)
+    lines.append(UInt8(ascii: "}"))
   }
 
   private func save(_ checkpoint: Checkpoint) throws {

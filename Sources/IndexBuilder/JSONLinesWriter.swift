@@ -134,24 +134,10 @@ public struct JSONLinesWriter: ~Copyable {
   private mutating func number(_ x: Double) {
     // JSON has no NaN or infinity; the catalog and event readers refuse them, so neither is written.
     precondition(x.isFinite, "JSON numbers are finite")
-    if x == x.rounded(), abs(x) < 1e15 { buffer += String(Int64(x)).utf8 } else { buffer += x.description.utf8 }
+    JSONText.appendNumber(x, to: &buffer)
   }
 
   private mutating func string(_ s: String) {
-    buffer.append(UInt8(ascii: "\""))
-    for byte in s.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-      case UInt8(ascii: "\\"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-      case 0x0A: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-      case 0x0D: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-      case 0x09: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-      case 0..<0x20:
-        let hex = Array("0123456789abcdef".utf8)
-        buffer += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-      default: buffer.append(byte)
-      }
-    }
-    buffer.append(UInt8(ascii: "\""))
+    JSONText.appendString(s, to: &buffer)
   }
 }
