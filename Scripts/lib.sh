@@ -15,34 +15,31 @@ funnel_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Makes .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
-funnel_python_env() {
-  local root=$1 venv="$1/.venv-funnel"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import mongoeco, grpc, grpc_tools, grpc_health' 2>/dev/null; then
+# Makes ROOT/VENV with the newest Python 3.MINOR+ (pyenv's, else python3.13) and installs REQUIREMENTS,
+# unless it exists and imports IMPORTS already:  funnel_venv ROOT VENV MINOR "IMPORTS" REQUIREMENTS WHY
+funnel_venv() {
+  local root=$1 venv="$1/$2" minor=$3 imports=$4 requirements=$5 why=$6
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $imports" 2>/dev/null; then
     return 0
   fi
   local py
-  py=$(ls -d "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+  py=$(ls -d "$HOME"/.pyenv/versions/3.1["$minor"-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
   if [ -z "$py" ] && python3.13 -c 'pass' 2>/dev/null; then py=$(command -v python3.13); fi
-  [ -n "$py" ] || { echo "funnel: Python 3.13 is needed for the MongoDB wire server (mongoeco)" >&2; return 1; }
+  [ -n "$py" ] || { echo "funnel: Python 3.1$minor+ is needed for $why" >&2; return 1; }
   echo "== making $venv with $py"
   "$py" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Scripts/requirements.txt"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/$requirements"
 }
 
-# Makes .venv-training (Python 3.12+) with the pinned xgboost and lightgbm of Training/requirements.txt.
+# .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
+funnel_python_env() {
+  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health" Scripts/requirements.txt \
+    "the MongoDB wire server (mongoeco)"
+}
+
+# .venv-training (Python 3.12+) with the pinned xgboost and lightgbm of Training/requirements.txt.
 funnel_training_env() {
-  local root=$1 venv="$1/.venv-training"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import lightgbm, xgboost, numpy' 2>/dev/null; then
-    return 0
-  fi
-  local py
-  py=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$py" ] && python3.13 -c 'pass' 2>/dev/null; then py=$(command -v python3.13); fi
-  [ -n "$py" ] || { echo "funnel: Python 3.12+ is needed for training (lightgbm, xgboost)" >&2; return 1; }
-  echo "== making $venv with $py"
-  "$py" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Training/requirements.txt"
+  funnel_venv "$1" .venv-training 2 "lightgbm, xgboost, numpy" Training/requirements.txt "training (lightgbm, xgboost)"
 }
 
 # Prints a free TCP port on 127.0.0.1.

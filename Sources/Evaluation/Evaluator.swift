@@ -43,14 +43,6 @@ public struct Evaluator: Sendable {
     public var rows: [Row]
   }
 
-  /// Runs the evaluation. `models` are (row name, model) pairs scored through the engine, e.g. a
-  /// recall-only ordering and a trained ranker; `sample` evaluates that many customers drawn with a
-  /// fixed seed (nil: all). Throws if the split leaves no history or no customer to evaluate.
-  public func run(splitMs: Int64, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
-                  progress: (String) -> Void = { _ in }) async throws -> Report {
-    try await run(split: .time(splitMs), cutoffs: cutoffs, models: models, sample: sample, scene: scene, progress: progress)
-  }
-
   /// How history and truth are separated.
   public enum Split: Sendable {
     /// One date for everyone: the honest protocol (nothing after the split is seen).
@@ -61,7 +53,10 @@ public struct Evaluator: Sendable {
     case perUser(fraction: Double)
   }
 
-  /// Runs the evaluation with a time or per-user split (see `Split`).
+  /// Runs the evaluation with a time or per-user split (see `Split`). `models` are (row name, model)
+  /// pairs scored through the engine, e.g. a recall-only ordering and a trained ranker; `sample`
+  /// evaluates that many customers drawn with a fixed seed (nil: all). Throws if the split leaves no
+  /// history or no customer to evaluate.
   public func run(split: Split, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
                   progress: (String) -> Void = { _ in }) async throws -> Report {
     let (history, future, userCut, splitMs) = partition(split)

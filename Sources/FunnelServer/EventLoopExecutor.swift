@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// Thread-safe (the event loop queues jobs). Work that blocks must not run here (store calls go to
 /// `NIOThreadPool`, as everywhere).
-final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
+final class EventLoopExecutor: TaskExecutor, Sendable {
   let eventLoop: any EventLoop
 
   init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }

@@ -31,33 +31,32 @@ struct FlatForest: Sendable {
   static let nanLeftBit: UInt32 = 1 << 31
 
   /// The flat layout of `nodes`/`roots`, or nil when a split cannot be expressed exactly.
-  init?(nodes: [TreeEnsemble.Node], roots sourceRoots: [Int32], semantics: TreeEnsemble.Semantics) {
-    var feature: [UInt32] = [], threshold: [Float] = [], left: [Int32] = [], value: [Double] = []
+  init?(nodes source: [TreeEnsemble.Node], roots sourceRoots: [Int32], semantics: TreeEnsemble.Semantics) {
+    var nodes: [Node] = [], value: [Double] = []
     var roots: [Int32] = [], depths: [Int32] = []
     var constant = 0.0
+    // A new slot starts as a leaf shape (T = +inf, NaN left); a split overwrites it.
     func slot() -> Int {
-      feature.append(Self.nanLeftBit)
-      threshold.append(.infinity)
-      left.append(0)
+      nodes.append(Node(word: Self.nanLeftBit, threshold: .infinity, left: 0))
       value.append(0)
-      return feature.count - 1
+      return nodes.count - 1
     }
     for root in sourceRoots {
-      let rootNode = nodes[Int(root)]
+      let rootNode = source[Int(root)]
       guard rootNode.feature >= 0 else {
         constant += rootNode.value
         continue
       }
       let first = slot()
-      var queue: [(source: Int32, slot: Int, depth: Int32)] = [(root, first, 0)]
+      var queue: [(from: Int32, slot: Int, depth: Int32)] = [(root, first, 0)]
       var maxDepth: Int32 = 0
       var head = 0
       while head < queue.count {
-        let (source, s, depth) = queue[head]
+        let (from, s, depth) = queue[head]
         head += 1
-        let node = nodes[Int(source)]
+        let node = source[Int(from)]
         guard node.feature >= 0 else {
-          left[s] = Int32(s)  // stays here: T = +inf and NaN left, as `slot()` made it
+          nodes[s].left = Int32(s)  // stays here: T = +inf and NaN left, as `slot()` made it
           value[s] = node.value
           maxDepth = max(maxDepth, depth)
           continue
@@ -79,17 +78,14 @@ struct FlatForest: Sendable {
         }
         let children = slot()
         _ = slot()
-        feature[s] = UInt32(node.feature) | (nanLeft ? Self.nanLeftBit : 0)
-        threshold[s] = t
-        left[s] = Int32(children)
+        nodes[s] = Node(word: UInt32(node.feature) | (nanLeft ? Self.nanLeftBit : 0), threshold: t, left: Int32(children))
         queue.append((node.left, children, depth + 1))
         queue.append((node.right, children + 1, depth + 1))
       }
       roots.append(Int32(first))
       depths.append(maxDepth)
     }
-    self.nodes = (0..<feature.count).map { Node(word: feature[$0], threshold: threshold[$0], left: left[$0]) }
-    self.value = value
+    (self.nodes, self.value) = (nodes, value)
     (self.roots, self.depths, self.constant) = (roots, depths, constant)
   }
 

@@ -13,29 +13,19 @@ struct IngestData: AsyncParsableCommand {
     subcommands: [IngestOnlineRetail.self, IngestMovieLens.self])
 }
 
-struct IngestOnlineRetail: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "online-retail",
-    abstract: "Ingest the UCI Online Retail log (README: what each cleaning rule does).",
-    discussion: """
-      Writes OUT/catalog.jsonl, OUT/events.jsonl (all dates), OUT/items.jsonl and OUT/users.jsonl (offline \
-      features as of --until), OUT/report.json and an index generation under OUT/index built from the events \
-      before --until; with --until (unless --no-train) also a ranker trained on a replay of the 30 days \
-      before it, under OUT/models.
-      """)
-  @Option(help: "The CSV (plain or .gz), e.g. ../shared/data/online_retail/online_retail.csv.gz.") var input: String
-  @Option(help: "Output directory.") var out: String
-  @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
-  @OptionGroup var training: TrainingOptions
-
-  func run() async throws {
+extension IngestData {
+  /// What every `funnel ingest` does around its reader: parse `--until`, read and clean the set,
+  /// print the report, write the files and the index (`IngestOutput`), then `then` (training) with
+  /// the cut-off. A `FunnelError` is printed and exits with status 2.
+  static func write(out: String, until: String?, _ read: () throws -> IngestedShop,
+                    then: (Int64?) async throws -> Void = { _ in }) async throws {
     do {
-      let cutoff = try until.map(Self.parseDay)
-      let shop = try OnlineRetail.ingest(path: input)
+      let cutoff = try until.map(parseDay)
+      let shop = try read()
       for (rule, rows) in shop.report { print("\(rule.padding(toLength: 34, withPad: " ", startingAt: 0)) \(rows)") }
       let path = try IngestOutput.write(shop, to: out, asOfMs: cutoff)
       print("wrote \(out)/catalog.jsonl, events.jsonl, items.jsonl, users.jsonl, report.json; index \(path)")
-      try await training.run(out: out, untilMs: cutoff, scene: .email)
+      try await then(cutoff)
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
@@ -52,6 +42,28 @@ struct IngestOnlineRetail: AsyncParsableCommand {
   }
 }
 
+struct IngestOnlineRetail: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "online-retail",
+    abstract: "Ingest the UCI Online Retail log (README: what each cleaning rule does).",
+    discussion: """
+      Writes OUT/catalog.jsonl, OUT/events.jsonl (all dates), OUT/items.jsonl and OUT/users.jsonl (offline \
+      features as of --until), OUT/report.json and an index generation under OUT/index built from the events \
+      before --until; with --until (unless --no-train) also a ranker trained on a replay of the 30 days \
+      before it, under OUT/models.
+      """)
+  @Option(help: "The CSV (plain or .gz), e.g. ../shared/data/online_retail/online_retail.csv.gz.") var input: String
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
+  @OptionGroup var training: TrainingOptions
+
+  func run() async throws {
+    try await IngestData.write(out: out, until: until) { try OnlineRetail.ingest(path: input) } then: { cutoff in
+      try await training.run(out: out, untilMs: cutoff, scene: .email)
+    }
+  }
+}
+
 struct IngestMovieLens: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "movielens",
@@ -62,16 +74,7 @@ struct IngestMovieLens: AsyncParsableCommand {
   @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
 
   func run() async throws {
-    do {
-      let cutoff = try until.map(IngestOnlineRetail.parseDay)
-      let shop = try MovieLens.ingest(directory: input)
-      for (rule, rows) in shop.report { print("\(rule.padding(toLength: 34, withPad: " ", startingAt: 0)) \(rows)") }
-      let path = try IngestOutput.write(shop, to: out, asOfMs: cutoff)
-      print("wrote \(out)/catalog.jsonl, events.jsonl, items.jsonl, users.jsonl, report.json; index \(path)")
-    } catch let error as FunnelError {
-      print("error: \(error.message)")
-      throw ExitCode(2)
-    }
+    try await IngestData.write(out: out, until: until) { try MovieLens.ingest(directory: input) }
   }
 }
 
@@ -97,7 +100,7 @@ struct Eval: AsyncParsableCommand {
       }
       let protocolSplit: Evaluator.Split
       switch (split, holdout) {
-      case (let date?, nil): protocolSplit = .time(try IngestOnlineRetail.parseDay(date))
+      case (let date?, nil): protocolSplit = .time(try IngestData.parseDay(date))
       case (nil, let fraction?) where fraction > 0 && fraction < 1: protocolSplit = .perUser(fraction: fraction)
       default: throw FunnelError(.invalidArgument, "give either --split YYYY-MM-DD or --holdout FRACTION (0 < FRACTION < 1)")
       }
@@ -164,7 +167,7 @@ struct ExportReplay: AsyncParsableCommand {
   func run() async throws {
     do {
       guard (1...365).contains(days) else { throw FunnelError(.invalidArgument, "--days \(days) must be in 1...365") }
-      let untilMs = try IngestOnlineRetail.parseDay(until)
+      let untilMs = try IngestData.parseDay(until)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
       let summary = try await TrainingReplay(items: items, events: events)

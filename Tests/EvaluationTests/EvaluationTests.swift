@@ -28,7 +28,7 @@ import Testing
     let store = DemoStore(.small())
     let split = store.configuration.endTimeMs - 10 * 86_400_000
     let report = try await Evaluator(items: store.items, events: store.events).run(
-      splitMs: split, cutoffs: [10, 20], models: [("recall only", Evaluator.recallOnlyModel), ("ranked", BuiltinModel.model)],
+      split: .time(split), cutoffs: [10, 20], models: [("recall only", Evaluator.recallOnlyModel), ("ranked", BuiltinModel.model)],
       sample: 50)
     #expect((10...50).contains(report.users) && report.cutoffs == [10, 20], "\(report.users) customers")
     #expect(report.rows.map(\.name) == ["global popularity", "recent popularity (30 days)", "repeat purchases", "ItemCF",
@@ -59,7 +59,7 @@ import Testing
   @Test func refusesASplitWithoutHistory() async throws {
     let store = DemoStore(.small())
     await #expect(throws: FunnelError.self) {
-      _ = try await Evaluator(items: store.items, events: store.events).run(splitMs: 0, cutoffs: [10], models: [], sample: nil)
+      _ = try await Evaluator(items: store.items, events: store.events).run(split: .time(0), cutoffs: [10], models: [], sample: nil)
     }
   }
 }

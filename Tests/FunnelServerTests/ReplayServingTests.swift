@@ -40,7 +40,7 @@ import Testing
     let answer = try await engine.recommend(RecommendInput(userID: "17850", scene: .email, count: 5))
     let repeats = answer.items.filter { $0.channels.contains("repeat") }.map(\.itemID)
     #expect(Set(repeats) == ["85123A", "71053"], "\(answer.items)")
-    #expect(!answer.items.contains { $0.itemID == "22632" } || !repeats.contains("22632"), "bought after the cut-off")
+    #expect(!replay.history.contains { $0.itemID == "22632" } && !repeats.contains("22632"), "bought after the cut-off")
 
     let plain = try ReplayState(indexDirectory: NSTemporaryDirectory(), serving: ServingConfiguration(), wall: wall)
     #expect(plain.settings == nil && plain.history.isEmpty && plain.now() == 1_790_000_000_000)
