@@ -17,6 +17,7 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
@@ -76,24 +77,29 @@ let package = Package(
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
+    .target(name: "Experiments", dependencies: ["FunnelCore", "FeatureStore"], swiftSettings: swiftSettings),
     .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "IndexBuilder"],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "IndexBuilder", "Experiments"],
             swiftSettings: swiftSettings),
 
     // Layer 6
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", grpcCore, grpcProtobuf, swiftProtobuf, logging],
+            dependencies: ["FunnelCore", "Serving", "Experiments", grpcCore, grpcProtobuf, swiftProtobuf, logging],
             exclude: ["Protos"],
+            swiftSettings: swiftSettings),
+
+    .target(name: "FunnelHTTP",
+            dependencies: ["FunnelCore", "Serving", "IndexBuilder", logging, lifecycle, nioCore, nioPosix, nioHTTP1],
             swiftSettings: swiftSettings),
 
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore", "MongoStore",
+            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore", "MongoStore",
                            "Recall", "Ranking",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
@@ -106,7 +112,7 @@ let package = Package(
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
                       dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
-                                     "Ingest", "Evaluation",
+                                     "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
@@ -136,6 +142,7 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FunnelCore", "Ranking", "Serving", "DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "Ranking", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
@@ -149,6 +156,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "LoadGeneratorTests",
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
+                swiftSettings: swiftSettings),
+    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO],

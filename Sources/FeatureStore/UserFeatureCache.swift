@@ -89,6 +89,9 @@ public final class UserFeatureCache: Sendable {
     }
   }
 
+  /// Drops `user`'s entry (ForgetUser); a fetch in flight still completes for its waiters.
+  public func forget(_ user: UserID) { state.withLock { _ = $0.entries.removeValue(forKey: user) } }
+
   private func cached(_ user: UserID) throws -> [String: Float]? { state.withLock { $0.entries[user]?.features } }
 }
 

@@ -37,10 +37,13 @@ public struct BehaviourEvent: Hashable, Sendable {
   public var price: Double
   /// The answer that led to the event, or empty.
   public var requestID: String
+  /// ISO 3166 country code of the order or visit, or empty (business counters per country).
+  public var country: String
 
   /// Creates an event; see the field comments for units.
   public init(eventID: String, userID: UserID, sessionID: String = "", itemID: ItemID, kind: EventKind,
-              timestampMs: Int64, quantity: UInt32 = 1, price: Double = 0, requestID: String = "") {
+              timestampMs: Int64, quantity: UInt32 = 1, price: Double = 0, requestID: String = "",
+              country: String = "") {
     self.eventID = eventID
     self.userID = userID
     self.sessionID = sessionID
@@ -50,5 +53,6 @@ public struct BehaviourEvent: Hashable, Sendable {
     self.quantity = quantity
     self.price = price
     self.requestID = requestID
+    self.country = country
   }
 }

@@ -66,4 +66,16 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
       return out
     }
   }
+
+  public func experimentReport(request: Funnel_V1_ExperimentReportRequest, context: ServerContext) async throws
+    -> Funnel_V1_ExperimentReportResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "ExperimentReport") {
+      var out = Funnel_V1_ExperimentReportResponse()
+      let reports = try await engine.experimentReport(experiment: request.experiment.isEmpty ? nil : request.experiment,
+                                                      sinceMs: request.sinceMs)
+      out.arms = reports.map(ProtoMapping.output)
+      return out
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import Experiments
 import FunnelCore
 import Serving
 
@@ -44,7 +45,7 @@ enum ProtoMapping {
     let (kind, label) = eventKind(e.type)
     return EventInput(eventID: e.eventID, userID: e.userID, sessionID: e.sessionID, itemID: e.itemID, kind: kind,
                       kindLabel: label, timestampMs: e.timestampMs, quantity: e.quantity, price: e.price,
-                      requestID: e.requestID)
+                      requestID: e.requestID, country: e.country)
   }
 
   static func items(_ items: [RankedItem]) -> [Funnel_V1_RecommendedItem] {
@@ -111,6 +112,39 @@ enum ProtoMapping {
     out.degraded = a.degraded
     out.totalMatches = UInt32(clamping: a.totalMatches)
     if let d = a.debug { out.debug = debug(d) }
+    return out
+  }
+}
+
+extension ProtoMapping {
+  /// One arm's results on the wire.
+  static func output(_ r: ArmReport) -> Funnel_V1_ArmResult {
+    func proportion(_ p: ArmReport.Rate) -> Funnel_V1_Proportion {
+      var out = Funnel_V1_Proportion()
+      out.successes = UInt64(p.successes)
+      out.trials = UInt64(p.trials)
+      out.value = p.value
+      out.ciLow = p.low
+      out.ciHigh = p.high
+      out.tested = p.z != nil
+      out.z = p.z ?? 0
+      out.pValue = p.pValue ?? 1
+      return out
+    }
+    var out = Funnel_V1_ArmResult()
+    out.experiment = r.experiment
+    out.arm = r.arm
+    out.control = r.isControl
+    out.exposures = UInt64(r.exposures)
+    out.clickThrough = proportion(r.clickThrough)
+    out.addToCart = proportion(r.addToCart)
+    out.conversion = proportion(r.conversion)
+    out.revenuePerExposure = r.revenuePerExposure.value
+    out.revenueCiLow = r.revenuePerExposure.low
+    out.revenueCiHigh = r.revenuePerExposure.high
+    out.revenueZ = r.revenuePerExposure.z ?? 0
+    out.revenuePValue = r.revenuePerExposure.pValue ?? 1
+    out.revenue = r.revenue
     return out
   }
 }

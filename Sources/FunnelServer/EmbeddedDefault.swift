@@ -19,11 +19,14 @@ public struct EmbeddedDefault: Sendable {
   /// Generates the demo store and builds the engine. Costs about a second for the standard size in
   /// a release build (O(items + events)). `realtime` replaces the in-process store for reading
   /// users' recent activity and storing events (e.g. Redis); the in-process store still logs every
-  /// event for index rebuilds.
+  /// event for index rebuilds. `ingest` replaces where Track stores events (the Redis event stream,
+  /// applied to `realtime` by the updater); `feedback` sets experiments and the exposure log (the
+  /// in-process event log is its history unless it names one).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
               modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink & ItemActivitySource)? = nil,
-              offlineFeatures: (any OfflineFeatureSource)? = nil,
+              offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
+              feedback: FeedbackSettings = FeedbackSettings(),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
@@ -36,13 +39,16 @@ public struct EmbeddedDefault: Sendable {
     let generation = try source.build()
     self.store = store
     self.featureStore = featureStore
+    var feedback = feedback
+    if feedback.history == nil { feedback.history = featureStore }
+    let primary: (any EventSink)? = ingest ?? realtime
     self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
                                 activity: realtime ?? featureStore,
-                                events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
+                                events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, offlineFeatures: offlineFeatures,
-                                itemActivity: realtime ?? featureStore, now: now)
+                                itemActivity: realtime ?? featureStore, feedback: feedback, now: now)
   }
 }
 

@@ -1,6 +1,8 @@
 import FeatureStore
 import FunnelCore
+import Experiments
 import FunnelGRPC
+import FunnelHTTP
 import IndexBuilder
 import Logging
 import MongoStore
@@ -28,7 +30,12 @@ public enum FunnelApplication {
     // Stores sit behind circuit breakers: after repeated failures calls fail fast for a while, so a
     // dead store costs requests nothing and is not hammered; one trial call probes its return.
     let redisStore = redis.map { RedisFeatureStore(client: $0) }
-    let realtime = redisStore.map { GuardedRealtimeStore($0, breaker: CircuitBreaker(name: "redis", now: ServingEngine.wallClockMs)) }
+    let redisBreaker = CircuitBreaker(name: "redis", now: ServingEngine.wallClockMs)
+    let realtime = redisStore.map { GuardedRealtimeStore($0, breaker: redisBreaker) }
+    // With Redis, Track appends to the event stream; the updater (here or in `funnel consume`)
+    // applies it to the real-time store.
+    let eventStream = redis.flatMap { client in redisStore.map { RedisEventStream(client: client, store: $0) } }
+    let feedback = try makeFeedback(options, redis: redis, eventStream: eventStream)
     let mongoBreaker = CircuitBreaker(name: "mongodb", now: ServingEngine.wallClockMs)
     let offline = try options.mongoURI.map { uri in
       do {
@@ -54,19 +61,23 @@ public enum FunnelApplication {
           "as_of_ms": "\(settings.asOfMs)", "history_events": "\(replay.history.count)"])
       }
       let (serving, now) = (replay.serving, replay.now)
+      var feedback = feedback
+      if feedback.history == nil { feedback.history = featureStore }
+      let primary: (any EventSink)? = eventStream ?? realtime
       engine = ServingEngine(configuration: serving, generation: generation, generationSource: source,
                              activity: realtime ?? featureStore,
-                             events: realtime.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
+                             events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                             itemActivity: realtime ?? featureStore, now: now)
+                             itemActivity: realtime ?? featureStore, feedback: feedback, now: now)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
                                          modelSource: registry, realtime: realtime,
-                                         offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) })
+                                         offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
+                                         ingest: eventStream, feedback: feedback)
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }
@@ -92,6 +103,16 @@ public enum FunnelApplication {
       // Replicas sharing a model registry learn of a new version at once, not at their next poll.
       services.append(.init(service: try ModelBroadcast(engine: engine, url: url, logger: logger)))
     }
+    if let url = options.redisURL, options.consumeEvents {
+      let generationNow = { @Sendable in engine.generation }
+      services.append(.init(service: EventUpdaterService(url: url, metrics: engine.metrics, category: { id in
+        let items = generationNow().items
+        return items.doc(for: id).map { items.item($0).category }
+      }, logger: logger)))
+    }
+    services.append(.init(service: ExposureWriter(engine: engine, logger: logger)))
+    let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger)
+    if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, eventLoopThreads: options.eventLoopThreads,
@@ -106,6 +127,8 @@ public enum FunnelApplication {
         var description = startup
         let port = try await grpc.listeningPort()
         description["address"] = "\(options.host):\(port)"
+        if let http { description["http"] = "\(options.host):\(try await http.listeningPort())" }
+        if !feedback.plan.experiments.isEmpty { description["experiments"] = "\(feedback.plan.experiments.map(\.name))" }
         description["store"] = realtime == nil ? "embedded" : "redis"
         description["index"] = "\(engine.generation.version)"
         description["startup"] = "\(clock.now - start)"
@@ -115,6 +138,26 @@ public enum FunnelApplication {
       try await tasks.waitForAll()
     }
     logger.info("funnel stopped")
+  }
+
+  /// Experiments (with their arms' models loaded now: a bad file stops the start), and the exposure
+  /// log: Redis when configured (shared by replicas), else in memory.
+  static func makeFeedback(_ options: ServerOptions, redis: RedisClient?, eventStream: RedisEventStream?) throws -> FeedbackSettings {
+    var feedback = FeedbackSettings()
+    feedback.plan = try ExperimentPlan(experiments: options.experiments)
+    for e in options.experiments {
+      for arm in e.arms {
+        guard let path = arm.modelPath else { continue }
+        do {
+          feedback.armModels["\(e.name):\(arm.name)"] = try ModelFile.load(path: path)
+        } catch let error as RankingError {
+          throw FunnelError(.invalidArgument, "experiment \(e.name) arm \(arm.name): model: \(error.message)")
+        }
+      }
+    }
+    feedback.exposureLog = redis.map { RedisExposureLog(client: $0) } ?? MemoryExposureLog()
+    feedback.history = eventStream
+    return feedback
   }
 
   /// The ranking model: `--model FILE` (XGBoost JSON, LightGBM text, funnel-linear JSON) or the

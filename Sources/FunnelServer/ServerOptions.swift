@@ -1,5 +1,6 @@
 import Foundation
 import FunnelCore
+import Experiments
 import Serving
 
 /// Everything `funnel serve` needs, resolved from defaults, then the config file, then `FUNNEL_*`
@@ -36,14 +37,22 @@ public struct ServerOptions: Sendable {
   public var modelName = "ranker"
   /// Pipeline settings.
   public var serving = ServingConfiguration()
+  /// Port of the HTTP listener (`POST /v1/events`, `/healthz`, `/metrics`); 0 picks a free one, -1 disables it.
+  public var httpPort = 8080
+  /// Run the real-time feature updater (a consumer of the Redis event stream) in this process.
+  /// Off when separate `funnel consume` processes do it.
+  public var consumeEvents = true
+  /// A/B experiments (config file section `experiments`, see `ExperimentConfig`).
+  public var experiments: [ExperimentPlan.Experiment] = []
 
   /// The defaults above.
   public init() {}
 
   /// Config keys by section: the file's schema, and the names environment variables map to.
   public static let configKeys: [String: [String]] = [
-    "server": ["host", "port", "eventLoopThreads"],
+    "server": ["host", "port", "eventLoopThreads", "httpPort"],
     "stores": ["redis", "mongo"],
+    "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
     "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions"],
     "index": ["directory", "pollSeconds", "verifyChecksums"],
@@ -97,7 +106,22 @@ public struct ServerOptions: Sendable {
 
   private mutating func apply(_ root: [String: Any], source path: String) throws {
     let reader = ConfigReader(path: path)
-    try reader.check(root, allowed: Set(Self.configKeys.keys), at: "")
+    try reader.check(root, allowed: Set(Self.configKeys.keys).union(["experiments"]), at: "")
+    if let list = root["experiments"], !(list is NSNull) {
+      experiments = try ExperimentConfig.parse(list, path: path)
+    }
+    if let events = try reader.object(root, "events") {
+      try reader.check(events, allowed: ["consume", "attributionWindowSeconds"], at: "events")
+      if let consume = events["consume"] {
+        guard String(describing: type(of: consume)).contains("Boolean"), let flag = consume as? Bool else {
+          throw FunnelError(.invalidArgument, "config \(path): 'events.consume' must be true or false")
+        }
+        consumeEvents = flag
+      }
+      if let seconds = try reader.int(events, "attributionWindowSeconds", at: "events", range: 1...(90 * 86_400)) {
+        serving.attributionWindow = .seconds(seconds)
+      }
+    }
     if let index = try reader.object(root, "index") {
       try reader.check(index, allowed: ["directory", "pollSeconds", "verifyChecksums"], at: "index")
       indexDirectory = try reader.string(index, "directory", at: "index") ?? indexDirectory
@@ -110,7 +134,8 @@ public struct ServerOptions: Sendable {
       }
     }
     if let server = try reader.object(root, "server") {
-      try reader.check(server, allowed: ["host", "port", "eventLoopThreads"], at: "server")
+      try reader.check(server, allowed: ["host", "port", "eventLoopThreads", "httpPort"], at: "server")
+      httpPort = try reader.int(server, "httpPort", at: "server", range: -1...65_535) ?? httpPort
       host = try reader.string(server, "host", at: "server") ?? host
       port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
       eventLoopThreads = try reader.int(server, "eventLoopThreads", at: "server", range: 0...64) ?? eventLoopThreads
@@ -141,7 +166,7 @@ public struct ServerOptions: Sendable {
 }
 
 /// Typed access to a decoded JSON config with errors that name the file and the key path.
-private struct ConfigReader {
+struct ConfigReader {
   let path: String
 
   func check(_ object: [String: Any], allowed: Set<String>, at section: String) throws {

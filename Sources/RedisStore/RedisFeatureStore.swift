@@ -1,3 +1,4 @@
+import Foundation
 import FeatureStore
 import FunnelCore
 
@@ -27,11 +28,17 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
   private let client: RedisClient
   private let limits: Limits
 
-  /// Remembers the event id (NX); only a first sighting adds the interaction (unless it is an
-  /// exposure: ARGV[2] empty), trims to the cap and refreshes the user's TTL, and counts the event in
-  /// the item's decayed counters (KEYS[3]: 9 packed doubles, `ItemActivity`; ARGV[6] the kind's
-  /// index or -1) exactly as `ItemActivity.add` does. Returns 1 or 0.
+  /// Drops the event (returns 2) if its user was forgotten at or after the time it was accepted
+  /// (KEYS[4] holds the forget time, ARGV[7] the acceptance time). Otherwise remembers the event id
+  /// (NX); only a first sighting adds the interaction (unless it is an exposure: ARGV[2] empty), trims
+  /// to the cap and refreshes the user's TTL, counts the event in the item's decayed counters (KEYS[3]:
+  /// 9 packed doubles, `ItemActivity`; ARGV[6] the kind's index or -1) exactly as `ItemActivity.add`
+  /// does, and for a purchase (ARGV[8] units, non-empty) adds orders, units and revenue to the
+  /// minute's business counters (KEYS[5], a hash; per category ARGV[10] and country ARGV[11] too).
+  /// Returns 1 (applied), 0 (duplicate) or 2 (dropped: forgotten user).
   static let appendScript = """
+    local forgot = redis.call('GET', KEYS[4])
+    if forgot and tonumber(forgot) >= tonumber(ARGV[7]) then return 2 end
     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
       if ARGV[2] ~= '' then
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
@@ -57,6 +64,17 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
         redis.call('SET', KEYS[3], struct.pack('<ddddddddd', v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]),
                    'EX', 172800)
       end
+      if ARGV[8] ~= '' then
+        local groups = {''}
+        if ARGV[10] ~= '' then table.insert(groups, 'category:' .. ARGV[10] .. ':') end
+        if ARGV[11] ~= '' then table.insert(groups, 'country:' .. ARGV[11] .. ':') end
+        for _, g in ipairs(groups) do
+          redis.call('HINCRBY', KEYS[5], g .. 'orders', 1)
+          redis.call('HINCRBY', KEYS[5], g .. 'units', ARGV[8])
+          redis.call('HINCRBYFLOAT', KEYS[5], g .. 'revenue', ARGV[9])
+        end
+        redis.call('EXPIRE', KEYS[5], 172800)
+      end
       return 1
     end
     return 0
@@ -71,6 +89,8 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
 
   func userKey(_ user: UserID) -> String { keyPrefix + "u:" + user }
   func itemKey(_ item: ItemID) -> String { keyPrefix + "i:" + item }
+  func forgottenKey(_ user: UserID) -> String { keyPrefix + "forgotten:" + user }
+  func businessKey(minute: Int64) -> String { keyPrefix + "biz:" + String(minute) }
 
   public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
     guard limit > 0 else { return [] }
@@ -88,29 +108,72 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
     }
   }
 
+  /// Applies events directly (start-up seeding, and stores without an event stream), as accepted now.
   public func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult {
-    guard !events.isEmpty else { return EventAppendResult(accepted: 0, duplicates: 0) }
+    let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+    let outcome = try await apply(events.map { StreamedEvent(entryID: "", acceptedMs: nowMs, event: $0) })
+    return EventAppendResult(accepted: outcome.applied, duplicates: outcome.duplicates)
+  }
+
+  /// What `apply` did with a batch.
+  public struct ApplyOutcome: Hashable, Sendable {
+    /// Events counted for the first time.
+    public var applied = 0
+    /// Events seen before (replays: changed nothing).
+    public var duplicates = 0
+    /// Events of users forgotten after the event was accepted (dropped).
+    public var dropped = 0
+
+    /// Nothing applied yet.
+    public init() {}
+  }
+
+  /// Applies streamed events (the real-time feature updater): one pipelined round trip of the atomic
+  /// per-event script. `category` names an item's category for the business counters (nil: none).
+  /// Idempotent by event id: applying a batch again changes no key.
+  public func apply(_ events: [StreamedEvent], category: (ItemID) -> String? = { _ in nil }) async throws -> ApplyOutcome {
+    guard !events.isEmpty else { return ApplyOutcome() }
     let script = Array(Self.appendScript.utf8)
-    let commands: [[[UInt8]]] = events.map { event in
+    let commands: [[[UInt8]]] = events.map { streamed in
+      let event = streamed.event
       let packed = event.kind == .exposure ? [] : PackedInteraction.encode(
         RecentInteraction(itemID: event.itemID, kind: event.kind, timestampMs: event.timestampMs))
       let kind = ItemActivity.kinds.firstIndex(of: event.kind) ?? -1
-      return [Array("EVAL".utf8), script, Array("3".utf8), Array((keyPrefix + "e:" + event.eventID).utf8),
+      let purchase = event.kind == .purchase
+      let units = purchase ? String(event.quantity) : ""
+      let revenue = purchase ? String(Double(event.quantity) * event.price) : ""
+      return [Array("EVAL".utf8), script, Array("5".utf8), Array((keyPrefix + "e:" + event.eventID).utf8),
               Array(userKey(event.userID).utf8), Array(itemKey(event.itemID).utf8),
+              Array(forgottenKey(event.userID).utf8), Array(businessKey(minute: event.timestampMs / 60_000).utf8),
               Array(String(limits.eventIDTTLSeconds).utf8), packed,
               Array(String(event.timestampMs).utf8), Array(String(limits.interactionsPerUser).utf8),
-              Array(String(limits.userTTLSeconds).utf8), Array(String(kind).utf8)]
+              Array(String(limits.userTTLSeconds).utf8), Array(String(kind).utf8),
+              Array(String(streamed.acceptedMs).utf8), Array(units.utf8), Array(revenue.utf8),
+              Array((purchase ? category(event.itemID) ?? "" : "").utf8), Array((purchase ? event.country : "").utf8)]
     }
-    var result = EventAppendResult(accepted: 0, duplicates: 0)
-    for (event, reply) in zip(events, try await client.pipeline(bytes: commands)) {
+    var outcome = ApplyOutcome()
+    for (streamed, reply) in zip(events, try await client.pipeline(bytes: commands)) {
       switch reply {
-      case .integer(1): result.accepted += 1
-      case .integer: result.duplicates += 1
-      case .error(let message): throw RedisError("storing event \(event.eventID): \(message)")
-      default: throw RedisError("storing event \(event.eventID): unexpected reply \(reply)")
+      case .integer(1): outcome.applied += 1
+      case .integer(2): outcome.dropped += 1
+      case .integer: outcome.duplicates += 1
+      case .error(let message): throw RedisError("storing event \(streamed.event.eventID): \(message)")
+      default: throw RedisError("storing event \(streamed.event.eventID): unexpected reply \(reply)")
       }
     }
-    return result
+    return outcome
+  }
+
+  /// The business counters of one minute (`minute` = Unix ms / 60,000): `orders`, `units`, `revenue`,
+  /// and the same per `category:NAME:` and `country:CODE:`. Empty when none.
+  public func businessCounters(minute: Int64) async throws -> [String: Double] {
+    let reply = try await client.command(["HGETALL", businessKey(minute: minute)])
+    guard case .array(let fields) = reply else { throw RedisError("HGETALL \(businessKey(minute: minute)): unexpected reply") }
+    var out: [String: Double] = [:]
+    for pair in stride(from: 0, to: fields.count - 1, by: 2) {
+      if let name = fields[pair].string, let value = fields[pair + 1].string.flatMap(Double.init) { out[name] = value }
+    }
+    return out
   }
 
   /// One `MGET` for all of `items`.
@@ -126,9 +189,26 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
     }
   }
 
+  /// Marks the user forgotten as of Redis's clock (the clock stream entry ids use), so events accepted
+  /// before and applied after are dropped; the mark lives as long as an event id is remembered. Then
+  /// removes the interactions and returns how many there were.
+  static let forgetScript = """
+    local t = redis.call('TIME')
+    redis.call('SET', KEYS[1], tostring(t[1] * 1000 + math.floor(t[2] / 1000)), 'EX', ARGV[1])
+    local n = redis.call('ZCARD', KEYS[2])
+    redis.call('DEL', KEYS[2])
+    return n
+    """
+
+  /// Removes the user's interactions and marks the user forgotten (see `forgetScript`). Idempotent;
+  /// returns the interactions removed.
   public func forget(user: UserID) async throws -> Int {
-    let replies = try await client.pipeline([["ZCARD", userKey(user)], ["DEL", userKey(user)]])
-    if case .integer(let count) = replies[0] { return Int(count) }
-    return 0
+    let reply = try await client.command(["EVAL", Self.forgetScript, "2", forgottenKey(user), userKey(user),
+                                          String(limits.eventIDTTLSeconds)])
+    switch reply {
+    case .integer(let count): return Int(count)
+    case .error(let message): throw RedisError("forgetting user \(user): \(message)")
+    default: return 0
+    }
   }
 }

@@ -15,11 +15,13 @@ public struct EventInput: Sendable {
   public var quantity: UInt32
   public var price: Double
   public var requestID: String
+  /// ISO 3166 country code, or empty.
+  public var country: String
 
   /// Creates an input.
   public init(eventID: String, userID: String, sessionID: String = "", itemID: String, kind: EventKind?,
               kindLabel: String? = nil, timestampMs: Int64 = 0, quantity: UInt32 = 0, price: Double = 0,
-              requestID: String = "") {
+              requestID: String = "", country: String = "") {
     self.eventID = eventID
     self.userID = userID
     self.sessionID = sessionID
@@ -30,6 +32,7 @@ public struct EventInput: Sendable {
     self.quantity = quantity
     self.price = price
     self.requestID = requestID
+    self.country = country
   }
 }
 
@@ -59,11 +62,15 @@ extension RequestValidator {
     guard input.quantity <= 10_000 else {
       throw FunnelError.invalidArgument(field: "quantity", "\(input.quantity) is more than 10000")
     }
+    guard input.country.utf8.count <= 8, input.country.utf8.allSatisfy({ $0 >= 0x21 && $0 < 0x7f }) else {
+      throw FunnelError.invalidArgument(field: "country", "'\(input.country)' is not a country code (up to 8 printable ASCII)")
+    }
     guard input.price.isFinite, input.price >= 0 else {
       throw FunnelError.invalidArgument(field: "price", "\(input.price) is not a finite non-negative number")
     }
     return BehaviourEvent(eventID: input.eventID, userID: input.userID, sessionID: input.sessionID,
                           itemID: input.itemID, kind: kind, timestampMs: timestamp,
-                          quantity: max(1, input.quantity), price: input.price, requestID: input.requestID)
+                          quantity: max(1, input.quantity), price: input.price, requestID: input.requestID,
+                          country: input.country)
   }
 }

@@ -17,6 +17,23 @@ public struct ServingConfiguration: Hashable, Sendable {
     /// Embedding neighbours of the seeds (when the index has vectors).
     public var vector: Int
 
+    /// Sets the quotas named in `overrides` (experiment arms; names as in `ExperimentPlan.quotaChannels`).
+    public mutating func override(with overrides: [String: Int]) {
+      for (name, value) in overrides {
+        switch name {
+        case "similar": similar = value
+        case "category": category = value
+        case "popular": popular = value
+        case "text": text = value
+        case "rule": rule = value
+        case "repeat": repeatPurchase = value
+        case "trending": trending = value
+        case "vector": vector = value
+        default: break
+        }
+      }
+    }
+
     /// Creates quotas (0 disables a channel).
     public init(similar: Int, category: Int, popular: Int, text: Int, rule: Int = 200, repeatPurchase: Int = 0,
                 trending: Int = 0, vector: Int = 0) {
@@ -54,8 +71,10 @@ public struct ServingConfiguration: Hashable, Sendable {
   public var maxEventsPerBatch = 500
   /// Concurrent users of one BatchRecommend stream.
   public var batchConcurrency = 8
-  /// Name of the experiment arm answers report (experiments come with the events issue).
+  /// The arm answers outside every experiment report.
   public var experimentArm = "default"
+  /// How long after an exposure a click, cart or purchase without a request id is attributed to it.
+  public var attributionWindow: Duration = .seconds(86_400)
 
   /// The defaults above.
   public init() {}

@@ -38,8 +38,14 @@ public final class ServingEngine: Sendable {
   /// Resolves filter sub-queries through the in-process and shared caches.
   public let subQueries: SubQueryResolver
   let started = ContinuousClock.now
-  /// Answers since start, and degraded ones among them.
-  let answerCounts = Mutex((answers: 0, degraded: 0))
+  /// Counters and histograms for `/metrics`.
+  public let metrics = ServingMetrics()
+  /// Experiments, exposure logging and attribution.
+  public let feedback: FeedbackSettings
+  /// The rankers of experiment arms with a model of their own, by `EXPERIMENT:ARM`.
+  let armRankers: [String: CandidateRanker]
+  /// Exposures waiting for the log writer (nil without an exposure log).
+  public let exposureRecorder: ExposureRecorder?
   let now: @Sendable () -> Int64
   /// Offline item and user features (MongoDB), when configured.
   let offline: OfflineFeatureState?
@@ -55,7 +61,11 @@ public final class ServingEngine: Sendable {
               model: any ScoringModel = BuiltinModel.model, modelSource: (any ModelSource)? = nil, storeName: String,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
               offlineFeatures: (any OfflineFeatureSource)? = nil, itemActivity: (any ItemActivitySource)? = nil,
+              feedback: FeedbackSettings = FeedbackSettings(),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
+    self.feedback = feedback
+    self.armRankers = feedback.armModels.mapValues { CandidateRanker(model: $0) }
+    self.exposureRecorder = feedback.makeRecorder()
     self.configuration = configuration
     self.validator = RequestValidator(limits: configuration.limits)
     self.currentRanker = Mutex(CandidateRanker(model: model))
@@ -107,10 +117,8 @@ public final class ServingEngine: Sendable {
   }
 
   private func counted(_ answer: ServingAnswer) -> ServingAnswer {
-    answerCounts.withLock { c in
-      c.answers += 1
-      if answer.degraded { c.degraded += 1 }
-    }
+    metrics.answers.add()
+    if answer.degraded { metrics.degradedAnswers.add() }
     return answer
   }
 
@@ -132,6 +140,9 @@ public final class ServingEngine: Sendable {
       }
     }
     let stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
+    metrics.eventsAccepted.add(stored.accepted)
+    metrics.eventsDuplicate.add(stored.duplicates)
+    metrics.eventsRejected.add(rejected.count)
     return TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
   }
 
@@ -170,17 +181,25 @@ public final class ServingEngine: Sendable {
     return (previous, next.version)
   }
 
-  /// Forgets a user's history. Idempotent; returns the number of events removed.
+  /// Forgets a user: real-time features and history (and, with an event stream, the user's queued
+  /// events; later events are accepted only if they arrive after this call), exposures, the cached
+  /// offline profile. Idempotent; returns the number of events and exposures removed.
   public func forget(user: String) async throws -> Int {
     try validator.checkID(user, field: "user_id", required: true)
-    return try await events.forget(user: user)
+    var removed = try await events.forget(user: user)
+    if let log = feedback.exposureLog {
+      exposureRecorder?.discard(user: user)
+      removed += try await log.forget(user: user)
+    }
+    offline?.users.forget(user)
+    return removed
   }
 
   /// The current state, for `Admin.Status`. `users` and `events` come from the caller's store.
   public func status(users: Int, events: Int) -> ServingStatus {
     let g = generation
     let uptime = ContinuousClock.now - started
-    let counts = answerCounts.withLock { $0 }
+    let counts = (answers: Int(metrics.answers.count), degraded: Int(metrics.degradedAnswers.count))
     return ServingStatus(
       indexVersion: g.version, modelVersion: ranker.model.version, itemCount: g.itemCount, userCount: users,
       eventCount: events, uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,

@@ -22,7 +22,10 @@ extension ServingEngine {
   func run(_ request: ValidatedRequest, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
     let budgets = StageBudgets(configured: configuration.profileBudget, deadline: deadline)
     let generation = self.generation
-    let ranker = self.ranker
+    var request = request
+    request.assignment = feedback.plan.assign(unit: request.userID.isEmpty ? request.sessionID : request.userID,
+                                              scene: request.scene.rawValue)
+    let ranker = request.assignment.flatMap { armRankers[$0.label] } ?? self.ranker
     var debug = DebugReport()
     let total = Stopwatch()
     let gathered = try await gather(request, budgets: budgets, generation: generation, ranker: ranker, debug: &debug)
@@ -43,7 +46,8 @@ extension ServingEngine {
     let chosen = request.scene == .search
       ? CandidateRanker.dedupe(ranked, candidates: kept, generation: generation, count: request.count)
       : CandidateRanker.diversify(ranked, candidates: kept, generation: generation, count: request.count,
-                                  maxPerCategory: max(configuration.maxPerCategory, request.count / 5))
+                                  maxPerCategory: max(request.assignment?.arm.maxPerCategory ?? configuration.maxPerCategory,
+                                                      request.count / 5))
     var answerItems = chosen.map { (index, score) in
       let candidate = kept[index]
       return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
@@ -75,10 +79,16 @@ extension ServingEngine {
     }
     debug.timings.append(.init(stage: "total", micros: total.elapsedMicros))
 
-    return ServingAnswer(
+    let answer = ServingAnswer(
       items: answerItems, requestID: Self.makeRequestID(), modelVersion: ranker.model.version,
-      indexVersion: generation.version, experimentArm: configuration.experimentArm, degraded: gathered.degraded,
-      totalMatches: kept.count, debug: request.debug ? debug : nil)
+      indexVersion: generation.version, experimentArm: request.assignment?.label ?? configuration.experimentArm,
+      degraded: gathered.degraded, totalMatches: kept.count, debug: request.debug ? debug : nil)
+    if let recorder = exposureRecorder {
+      recordExposure(answer, request: request, recorder: recorder, shown: chosen.map { kept[$0.0] }, activity: chosen.map {
+        activity.isEmpty ? nil : activity[$0.0]
+      }, gathered: gathered, generation: generation, ranker: ranker, nowMs: nowMs)
+    }
+    return answer
   }
 
   /// Steps 2 and 3: the user's context within its budget (without it the answer falls back to
@@ -115,7 +125,8 @@ extension ServingEngine {
     if let expression = request.filter { filter = try await subQueries.compile(expression, generation: generation) }
     var collector = CandidateCollector()
     let recallRequest = makeRecallRequest(request, profile: profile, anchors: anchors, generation: generation)
-    let quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
+    var quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
+    if let arm = request.assignment?.arm { quotas.override(with: arm.quotas) }
     let channels: [(any RecallChannel, Int)] = [
       (TextRecall(), quotas.text), (SimilarItemsRecall(), quotas.similar),
       (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular), (TrendingRecall(), quotas.trending),

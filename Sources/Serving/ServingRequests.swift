@@ -1,3 +1,4 @@
+import Experiments
 import FunnelCore
 import IndexFormat
 import Recall
@@ -92,6 +93,8 @@ public struct ValidatedRequest: Sendable {
   public var debug: Bool
   /// Boosts and pins from the context.
   public var rules = BusinessRules()
+  /// The experiment arm serving the request (set by the engine), nil outside experiments.
+  public var assignment: ExperimentPlan.Assignment?
 }
 
 /// Validates inputs against `RequestLimits`. Every failure is `FunnelError.invalidArgument` with a

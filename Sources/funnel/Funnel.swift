@@ -11,7 +11,8 @@ struct Funnel: AsyncParsableCommand {
     commandName: "funnel",
     abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
     version: FunnelApplication.version,
-    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self, Features.self, Load.self, Batch.self, IngestData.self, Eval.self, Export.self])
+    subcommands: [Serve.self, Query.self, Index.self, Generate.self, Model.self, Features.self, Load.self, Batch.self, IngestData.self, Eval.self, Export.self,
+                  Consume.self, ExperimentsCommand.self])
 }
 
 /// `funnel serve`: the gRPC server.
@@ -27,7 +28,7 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Address to listen on.") var host: String?
   @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
   @Option(help: "Listener threads: 0 = one per core, calls on the Swift pool (default); 1 = one loop that runs the calls too.") var eventLoopThreads: Int?
-  @Option(name: .customLong("redis"), help: "Redis URL: the shared filter sub-query cache (real-time features come later).") var redisURL: String?
+  @Option(name: .customLong("redis"), help: "Redis URL: real-time features, the event stream, the exposure log and the shared filter sub-query cache.") var redisURL: String?
   @Option(name: .customLong("mongo"), help: "MongoDB URI for offline item and user features (database funnel; see funnel features load).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
   @Option(help: "Serve the newest index generation under this directory (instead of the demo shop).") var index: String?
@@ -38,6 +39,8 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Model name in the registry.") var modelName: String?
   @Option(help: "Items in the embedded demo catalog.") var demoItems: Int?
   @Option(help: "Users with a history in the embedded demo catalog.") var demoUsers: Int?
+  @Option(help: "HTTP port for POST /v1/events, /healthz and /metrics (0 = any free port, -1 = off; default 8080).") var httpPort: Int?
+  @Flag(help: "Do not apply the Redis event stream in this process (run `funnel consume` instead).") var noConsume = false
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
   func validate() throws {
@@ -74,6 +77,8 @@ struct Serve: AsyncParsableCommand {
       if let modelName { options.modelName = modelName }
       if let indexPollSeconds { options.indexPollSeconds = indexPollSeconds }
       if noVerifyIndex { options.verifyIndexChecksums = false }
+      if let httpPort { options.httpPort = httpPort }
+      if noConsume { options.consumeEvents = false }
       try await FunnelApplication.serve(options, logger: logger)
     } catch let error as FunnelError {
       logger.error("funnel serve failed", metadata: ["error": "\(error.message)"])

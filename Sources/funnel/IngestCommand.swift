@@ -145,7 +145,7 @@ extension Eval {
 /// `funnel export`: data for training.
 struct Export: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Write training data.", subcommands: [ExportReplay.self])
+    abstract: "Write training data.", subcommands: [ExportReplay.self, ExportTraining.self])
 }
 
 struct ExportReplay: AsyncParsableCommand {

@@ -151,3 +151,16 @@ final class ManualClock: Sendable {
     #expect(breaker.current == .closed(failures: 1))
   }
 }
+
+@Suite struct PackedEventTests {
+  @Test func roundTripsEveryFieldAndRefusesCorruptBytes() {
+    let event = BehaviourEvent(eventID: "e-1", userID: "ü-2", sessionID: "s", itemID: "SKU 9", kind: .purchase,
+                               timestampMs: -5, quantity: 3, price: 12.75, requestID: "r", country: "GB")
+    let packed = PackedEvent.encode(event)
+    #expect(PackedEvent.decode(packed) == event)
+    #expect(PackedEvent.decode(Array(packed.dropLast())) == nil, "truncated")
+    #expect(PackedEvent.decode(packed + [0]) == nil, "trailing bytes")
+    #expect(PackedEvent.decode([9] + packed.dropFirst()) == nil, "unknown layout")
+    #expect(PackedEvent.decode([]) == nil)
+  }
+}

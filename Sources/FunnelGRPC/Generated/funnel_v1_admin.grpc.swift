@@ -8,8 +8,13 @@
 ///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION. With a
 ///   model registry (--models), the newest model version is loaded too, before the old one is released;
 ///   requests in flight finish on the model they started with.
-/// - ForgetUser removes a user's profile and behaviour history (right to be forgotten); it is
-///   idempotent, and NOT_FOUND is never returned for an unknown user (forgetting twice is fine).
+/// - ForgetUser removes a user's real-time features, behaviour history, queued events, exposures and
+///   cached profile (right to be forgotten); events for the user are accepted again only if they
+///   arrive after the call. Idempotent; NOT_FOUND is never returned for an unknown user.
+/// - ExperimentReport joins the exposure log with later clicks, carts and purchases (by request id,
+///   else same user and item within the attribution window) and reports per arm, with 95% intervals
+///   and a two-proportion z-test against the experiment's control. FAILED_PRECONDITION when the
+///   server keeps no exposure log.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -72,11 +77,25 @@ public enum Funnel_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExperimentReport" metadata.
+        public enum ExperimentReport: Sendable {
+            /// Request type for "ExperimentReport".
+            public typealias Input = Funnel_V1_ExperimentReportRequest
+            /// Response type for "ExperimentReport".
+            public typealias Output = Funnel_V1_ExperimentReportResponse
+            /// Descriptor for "ExperimentReport".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "funnel.v1.Admin"),
+                method: "ExperimentReport",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "funnel.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             Reload.descriptor,
-            ForgetUser.descriptor
+            ForgetUser.descriptor,
+            ExperimentReport.descriptor
         ]
     }
 }
@@ -144,6 +163,20 @@ extension Funnel_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Funnel_V1_ForgetUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_ForgetUserResponse>
+
+        /// Handle the "ExperimentReport" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Funnel_V1_ExperimentReportRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Funnel_V1_ExperimentReportResponse` messages.
+        func experimentReport(
+            request: GRPCCore.StreamingServerRequest<Funnel_V1_ExperimentReportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_ExperimentReportResponse>
     }
 
     /// Service protocol for the "funnel.v1.Admin" service.
@@ -195,6 +228,20 @@ extension Funnel_V1_Admin {
             request: GRPCCore.ServerRequest<Funnel_V1_ForgetUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ForgetUserResponse>
+
+        /// Handle the "ExperimentReport" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_ExperimentReportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Funnel_V1_ExperimentReportResponse` message.
+        func experimentReport(
+            request: GRPCCore.ServerRequest<Funnel_V1_ExperimentReportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse>
     }
 
     /// Simple service protocol for the "funnel.v1.Admin" service.
@@ -244,6 +291,20 @@ extension Funnel_V1_Admin {
             request: Funnel_V1_ForgetUserRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Funnel_V1_ForgetUserResponse
+
+        /// Handle the "ExperimentReport" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Funnel_V1_ExperimentReportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Funnel_V1_ExperimentReportResponse` to respond with.
+        func experimentReport(
+            request: Funnel_V1_ExperimentReportRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Funnel_V1_ExperimentReportResponse
     }
 }
 
@@ -279,6 +340,17 @@ extension Funnel_V1_Admin.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_ForgetUserResponse>(),
             handler: { request, context in
                 try await self.forgetUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Funnel_V1_Admin.Method.ExperimentReport.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_ExperimentReportRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_ExperimentReportResponse>(),
+            handler: { request, context in
+                try await self.experimentReport(
                     request: request,
                     context: context
                 )
@@ -322,6 +394,17 @@ extension Funnel_V1_Admin.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func experimentReport(
+        request: GRPCCore.StreamingServerRequest<Funnel_V1_ExperimentReportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_ExperimentReportResponse> {
+        let response = try await self.experimentReport(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -359,6 +442,19 @@ extension Funnel_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ForgetUserResponse> {
         return GRPCCore.ServerResponse<Funnel_V1_ForgetUserResponse>(
             message: try await self.forgetUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func experimentReport(
+        request: GRPCCore.ServerRequest<Funnel_V1_ExperimentReportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse> {
+        return GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse>(
+            message: try await self.experimentReport(
                 request: request.message,
                 context: context
             ),
@@ -431,6 +527,25 @@ extension Funnel_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_ForgetUserResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ForgetUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExperimentReport" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_ExperimentReportRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_ExperimentReportRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_ExperimentReportResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func experimentReport<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_ExperimentReportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_ExperimentReportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_ExperimentReportResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ExperimentReportResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -539,6 +654,36 @@ extension Funnel_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ExperimentReport" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_ExperimentReportRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_ExperimentReportRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_ExperimentReportResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func experimentReport<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_ExperimentReportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_ExperimentReportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_ExperimentReportResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ExperimentReportResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Funnel_V1_Admin.Method.ExperimentReport.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -615,6 +760,31 @@ extension Funnel_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_ForgetUserRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_ForgetUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExperimentReport" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Funnel_V1_ExperimentReportRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func experimentReport<Result>(
+        request: GRPCCore.ClientRequest<Funnel_V1_ExperimentReportRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ExperimentReportResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.experimentReport(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_ExperimentReportRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_ExperimentReportResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -705,6 +875,35 @@ extension Funnel_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.forgetUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExperimentReport" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func experimentReport<Result>(
+        _ message: Funnel_V1_ExperimentReportRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ExperimentReportResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Funnel_V1_ExperimentReportRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.experimentReport(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -18,8 +18,13 @@
 ///   naming the file at fault). A Reload while another runs fails with FAILED_PRECONDITION. With a
 ///   model registry (--models), the newest model version is loaded too, before the old one is released;
 ///   requests in flight finish on the model they started with.
-/// - ForgetUser removes a user's profile and behaviour history (right to be forgotten); it is
-///   idempotent, and NOT_FOUND is never returned for an unknown user (forgetting twice is fine).
+/// - ForgetUser removes a user's real-time features, behaviour history, queued events, exposures and
+///   cached profile (right to be forgotten); events for the user are accepted again only if they
+///   arrive after the call. Idempotent; NOT_FOUND is never returned for an unknown user.
+/// - ExperimentReport joins the exposure log with later clicks, carts and purchases (by request id,
+///   else same user and item within the attribution window) and reports per arm, with 95% intervals
+///   and a two-proportion z-test against the experiment's control. FAILED_PRECONDITION when the
+///   server keeps no exposure log.
 
 import SwiftProtobuf
 
@@ -138,6 +143,153 @@ public nonisolated struct Funnel_V1_ForgetUserResponse: Sendable {
   // methods supported on all messages.
 
   public var eventsRemoved: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_ExperimentReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every experiment, and traffic outside them ("default")
+  public var experiment: String = String()
+
+  /// exposures at or after this Unix ms time (0: all kept)
+  public var sinceMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_Proportion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var successes: UInt64 = 0
+
+  public var trials: UInt64 = 0
+
+  public var value: Double = 0
+
+  /// 95% interval
+  public var ciLow: Double = 0
+
+  public var ciHigh: Double = 0
+
+  /// against control (0, and tested false, for the control arm)
+  public var z: Double = 0
+
+  public var pValue: Double = 0
+
+  public var tested: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_ArmResult: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var experiment: String {
+    get {_storage._experiment}
+    set {_uniqueStorage()._experiment = newValue}
+  }
+
+  public var arm: String {
+    get {_storage._arm}
+    set {_uniqueStorage()._arm = newValue}
+  }
+
+  public var control: Bool {
+    get {_storage._control}
+    set {_uniqueStorage()._control = newValue}
+  }
+
+  /// served lists
+  public var exposures: UInt64 {
+    get {_storage._exposures}
+    set {_uniqueStorage()._exposures = newValue}
+  }
+
+  /// lists with at least one attributed click
+  public var clickThrough: Funnel_V1_Proportion {
+    get {_storage._clickThrough ?? Funnel_V1_Proportion()}
+    set {_uniqueStorage()._clickThrough = newValue}
+  }
+  /// Returns true if `clickThrough` has been explicitly set.
+  public var hasClickThrough: Bool {_storage._clickThrough != nil}
+  /// Clears the value of `clickThrough`. Subsequent reads from it will return its default value.
+  public mutating func clearClickThrough() {_uniqueStorage()._clickThrough = nil}
+
+  public var addToCart: Funnel_V1_Proportion {
+    get {_storage._addToCart ?? Funnel_V1_Proportion()}
+    set {_uniqueStorage()._addToCart = newValue}
+  }
+  /// Returns true if `addToCart` has been explicitly set.
+  public var hasAddToCart: Bool {_storage._addToCart != nil}
+  /// Clears the value of `addToCart`. Subsequent reads from it will return its default value.
+  public mutating func clearAddToCart() {_uniqueStorage()._addToCart = nil}
+
+  public var conversion: Funnel_V1_Proportion {
+    get {_storage._conversion ?? Funnel_V1_Proportion()}
+    set {_uniqueStorage()._conversion = newValue}
+  }
+  /// Returns true if `conversion` has been explicitly set.
+  public var hasConversion: Bool {_storage._conversion != nil}
+  /// Clears the value of `conversion`. Subsequent reads from it will return its default value.
+  public mutating func clearConversion() {_uniqueStorage()._conversion = nil}
+
+  public var revenuePerExposure: Double {
+    get {_storage._revenuePerExposure}
+    set {_uniqueStorage()._revenuePerExposure = newValue}
+  }
+
+  public var revenueCiLow: Double {
+    get {_storage._revenueCiLow}
+    set {_uniqueStorage()._revenueCiLow = newValue}
+  }
+
+  public var revenueCiHigh: Double {
+    get {_storage._revenueCiHigh}
+    set {_uniqueStorage()._revenueCiHigh = newValue}
+  }
+
+  public var revenueZ: Double {
+    get {_storage._revenueZ}
+    set {_uniqueStorage()._revenueZ = newValue}
+  }
+
+  public var revenuePValue: Double {
+    get {_storage._revenuePValue}
+    set {_uniqueStorage()._revenuePValue = newValue}
+  }
+
+  public var revenue: Double {
+    get {_storage._revenue}
+    set {_uniqueStorage()._revenue = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Funnel_V1_ExperimentReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var arms: [Funnel_V1_ArmResult] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -386,6 +538,290 @@ nonisolated extension Funnel_V1_ForgetUserResponse: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Funnel_V1_ForgetUserResponse, rhs: Funnel_V1_ForgetUserResponse) -> Bool {
     if lhs.eventsRemoved != rhs.eventsRemoved {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_ExperimentReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExperimentReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}experiment\0\u{3}since_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.experiment) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.sinceMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.experiment.isEmpty {
+      try visitor.visitSingularStringField(value: self.experiment, fieldNumber: 1)
+    }
+    if self.sinceMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.sinceMs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_ExperimentReportRequest, rhs: Funnel_V1_ExperimentReportRequest) -> Bool {
+    if lhs.experiment != rhs.experiment {return false}
+    if lhs.sinceMs != rhs.sinceMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_Proportion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Proportion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}successes\0\u{1}trials\0\u{1}value\0\u{3}ci_low\0\u{3}ci_high\0\u{1}z\0\u{3}p_value\0\u{1}tested\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.successes) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.trials) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.ciLow) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.ciHigh) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.z) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.pValue) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.tested) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.successes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.successes, fieldNumber: 1)
+    }
+    if self.trials != 0 {
+      try visitor.visitSingularUInt64Field(value: self.trials, fieldNumber: 2)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
+    }
+    if self.ciLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ciLow, fieldNumber: 4)
+    }
+    if self.ciHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ciHigh, fieldNumber: 5)
+    }
+    if self.z.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.z, fieldNumber: 6)
+    }
+    if self.pValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.pValue, fieldNumber: 7)
+    }
+    if self.tested != false {
+      try visitor.visitSingularBoolField(value: self.tested, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_Proportion, rhs: Funnel_V1_Proportion) -> Bool {
+    if lhs.successes != rhs.successes {return false}
+    if lhs.trials != rhs.trials {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.ciLow != rhs.ciLow {return false}
+    if lhs.ciHigh != rhs.ciHigh {return false}
+    if lhs.z != rhs.z {return false}
+    if lhs.pValue != rhs.pValue {return false}
+    if lhs.tested != rhs.tested {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_ArmResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArmResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}experiment\0\u{1}arm\0\u{1}control\0\u{1}exposures\0\u{3}click_through\0\u{3}add_to_cart\0\u{1}conversion\0\u{3}revenue_per_exposure\0\u{3}revenue_ci_low\0\u{3}revenue_ci_high\0\u{3}revenue_z\0\u{3}revenue_p_value\0\u{1}revenue\0")
+
+  fileprivate class _StorageClass {
+    var _experiment: String = String()
+    var _arm: String = String()
+    var _control: Bool = false
+    var _exposures: UInt64 = 0
+    var _clickThrough: Funnel_V1_Proportion? = nil
+    var _addToCart: Funnel_V1_Proportion? = nil
+    var _conversion: Funnel_V1_Proportion? = nil
+    var _revenuePerExposure: Double = 0
+    var _revenueCiLow: Double = 0
+    var _revenueCiHigh: Double = 0
+    var _revenueZ: Double = 0
+    var _revenuePValue: Double = 0
+    var _revenue: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _experiment = source._experiment
+      _arm = source._arm
+      _control = source._control
+      _exposures = source._exposures
+      _clickThrough = source._clickThrough
+      _addToCart = source._addToCart
+      _conversion = source._conversion
+      _revenuePerExposure = source._revenuePerExposure
+      _revenueCiLow = source._revenueCiLow
+      _revenueCiHigh = source._revenueCiHigh
+      _revenueZ = source._revenueZ
+      _revenuePValue = source._revenuePValue
+      _revenue = source._revenue
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._experiment) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._arm) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._control) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._exposures) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._clickThrough) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._addToCart) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._conversion) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._revenuePerExposure) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._revenueCiLow) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._revenueCiHigh) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._revenueZ) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._revenuePValue) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._revenue) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._experiment.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._experiment, fieldNumber: 1)
+      }
+      if !_storage._arm.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._arm, fieldNumber: 2)
+      }
+      if _storage._control != false {
+        try visitor.visitSingularBoolField(value: _storage._control, fieldNumber: 3)
+      }
+      if _storage._exposures != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._exposures, fieldNumber: 4)
+      }
+      try { if let v = _storage._clickThrough {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._addToCart {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._conversion {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._revenuePerExposure.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenuePerExposure, fieldNumber: 8)
+      }
+      if _storage._revenueCiLow.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenueCiLow, fieldNumber: 9)
+      }
+      if _storage._revenueCiHigh.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenueCiHigh, fieldNumber: 10)
+      }
+      if _storage._revenueZ.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenueZ, fieldNumber: 11)
+      }
+      if _storage._revenuePValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenuePValue, fieldNumber: 12)
+      }
+      if _storage._revenue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._revenue, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_ArmResult, rhs: Funnel_V1_ArmResult) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._experiment != rhs_storage._experiment {return false}
+        if _storage._arm != rhs_storage._arm {return false}
+        if _storage._control != rhs_storage._control {return false}
+        if _storage._exposures != rhs_storage._exposures {return false}
+        if _storage._clickThrough != rhs_storage._clickThrough {return false}
+        if _storage._addToCart != rhs_storage._addToCart {return false}
+        if _storage._conversion != rhs_storage._conversion {return false}
+        if _storage._revenuePerExposure != rhs_storage._revenuePerExposure {return false}
+        if _storage._revenueCiLow != rhs_storage._revenueCiLow {return false}
+        if _storage._revenueCiHigh != rhs_storage._revenueCiHigh {return false}
+        if _storage._revenueZ != rhs_storage._revenueZ {return false}
+        if _storage._revenuePValue != rhs_storage._revenuePValue {return false}
+        if _storage._revenue != rhs_storage._revenue {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_ExperimentReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExperimentReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}arms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.arms) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.arms.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.arms, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_ExperimentReportResponse, rhs: Funnel_V1_ExperimentReportResponse) -> Bool {
+    if lhs.arms != rhs.arms {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -9,7 +9,11 @@
 /// - user_id and item_id are 1..256 bytes; timestamp is Unix milliseconds, not more than 5 minutes in
 ///   the future nor older than 30 days (0 = the server's clock); quantity 0..10000 (0 = 1);
 ///   price >= 0 and finite.
-/// - An accepted event is reflected in the user's next Recommend within a second.
+/// - An event is accepted once durably stored: with Redis, appended to the event stream, from which
+///   the real-time updater applies it; it is reflected in the user's next Recommend within a second.
+/// - The same contract over HTTP: POST /v1/events with {"events": [{"event_id": ..., "user_id": ...,
+///   "item_id": ..., "type": "click", "timestamp_ms": ..., "quantity": ..., "price": ...,
+///   "request_id": ..., "session_id": ..., "country": ...}]} answers the TrackResponse as JSON.
 
 // DO NOT EDIT.
 // swift-format-ignore-file

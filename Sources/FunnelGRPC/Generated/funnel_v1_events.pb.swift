@@ -19,7 +19,11 @@
 /// - user_id and item_id are 1..256 bytes; timestamp is Unix milliseconds, not more than 5 minutes in
 ///   the future nor older than 30 days (0 = the server's clock); quantity 0..10000 (0 = 1);
 ///   price >= 0 and finite.
-/// - An accepted event is reflected in the user's next Recommend within a second.
+/// - An event is accepted once durably stored: with Redis, appended to the event stream, from which
+///   the real-time updater applies it; it is reflected in the user's next Recommend within a second.
+/// - The same contract over HTTP: POST /v1/events with {"events": [{"event_id": ..., "user_id": ...,
+///   "item_id": ..., "type": "click", "timestamp_ms": ..., "quantity": ..., "price": ...,
+///   "request_id": ..., "session_id": ..., "country": ...}]} answers the TrackResponse as JSON.
 
 import SwiftProtobuf
 
@@ -107,6 +111,9 @@ public nonisolated struct Funnel_V1_Event: Sendable {
   /// the Recommend/Search answer that led to this event, if any
   public var requestID: String = String()
 
+  /// ISO 3166 code of the order or visit (business counters), optional
+  public var country: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -167,7 +174,7 @@ nonisolated extension Funnel_V1_EventType: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}user_id\0\u{3}session_id\0\u{3}item_id\0\u{1}type\0\u{3}timestamp_ms\0\u{1}quantity\0\u{1}price\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}user_id\0\u{3}session_id\0\u{3}item_id\0\u{1}type\0\u{3}timestamp_ms\0\u{1}quantity\0\u{1}price\0\u{3}request_id\0\u{1}country\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -184,6 +191,7 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.quantity) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.price) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.country) }()
       default: break
       }
     }
@@ -217,6 +225,9 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 9)
     }
+    if !self.country.isEmpty {
+      try visitor.visitSingularStringField(value: self.country, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -230,6 +241,7 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.quantity != rhs.quantity {return false}
     if lhs.price != rhs.price {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.country != rhs.country {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

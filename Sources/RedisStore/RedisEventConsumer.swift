@@ -1,0 +1,147 @@
+import FeatureStore
+import FunnelCore
+
+/// One member of the consumer group that updates real-time features from the event stream.
+///
+/// Each `step()` first re-reads this consumer's own unacknowledged entries when the last apply
+/// failed (or at start), then claims entries another consumer has held longer than `claimIdleMs`
+/// (a crashed replica's; `XAUTOCLAIM`), then reads new entries (`XREADGROUP ... >`, blocking up to
+/// `blockMs`). Entries are acknowledged only after `apply` stored them, so a consumer killed
+/// mid-batch loses nothing: its pending entries are claimed by another and applied again, which the
+/// store's idempotence by event id makes harmless.
+///
+/// Not thread-safe: one task drives one consumer. Give it a `RedisClient` of its own whose timeout
+/// exceeds `blockMs` (a blocked read holds its connection).
+public final class RedisEventConsumer {
+  /// Group membership and pacing.
+  public struct Settings: Hashable, Sendable {
+    /// The consumer group (shared by every replica).
+    public var group = "funnel-updaters"
+    /// This consumer's name, unique per replica (e.g. host and pid).
+    public var consumer: String
+    /// Most entries per read.
+    public var batchSize = 500
+    /// How long a read waits for new entries, in ms.
+    public var blockMs = 50
+    /// Entries pending this long on another consumer are claimed, in ms.
+    public var claimIdleMs = 5_000
+
+    /// Settings for consumer `consumer`.
+    public init(consumer: String) { self.consumer = consumer }
+  }
+
+  /// What one `step()` did.
+  public struct StepOutcome: Hashable, Sendable {
+    /// Entries read (own pending, claimed and new).
+    public var read = 0
+    /// Of which claimed from other consumers.
+    public var claimed = 0
+    /// Entries without an event (deleted while queued, or not a `PackedEvent`): acknowledged, skipped.
+    public var malformed = 0
+    /// What the store did with the events.
+    public var applied = RedisFeatureStore.ApplyOutcome()
+  }
+
+  /// Stores a batch of events; must be idempotent by event id. Throwing leaves the batch pending.
+  public typealias Apply = ([StreamedEvent]) async throws -> RedisFeatureStore.ApplyOutcome
+
+  public let settings: Settings
+  let client: RedisClient
+  let streamKey: String
+  var rereadOwn = true
+  var nextClaimMs: Int64 = 0
+
+  /// A consumer of `stream` over `client`.
+  public init(client: RedisClient, stream: RedisEventStream, settings: Settings) {
+    self.client = client
+    self.streamKey = stream.streamKey
+    self.settings = settings
+  }
+
+  /// Creates the group at the start of the stream if it does not exist (idempotent).
+  public func joinGroup() async throws {
+    let reply = try await client.command(["XGROUP", "CREATE", streamKey, settings.group, "0", "MKSTREAM"])
+    if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") {
+      throw RedisError("XGROUP CREATE \(streamKey) \(settings.group): \(message)")
+    }
+  }
+
+  /// Reads, applies and acknowledges one round of entries. `nowMs` paces the claiming of idle entries.
+  public func step(nowMs: Int64, apply: Apply) async throws -> StepOutcome {
+    var outcome = StepOutcome()
+    if rereadOwn {
+      let own = try await read(id: "0", block: false)
+      try await handle(own, apply: apply, into: &outcome)
+      rereadOwn = own.count == settings.batchSize
+    }
+    if nowMs >= nextClaimMs {
+      let claimed = try await claimIdle()
+      outcome.claimed = claimed.count
+      try await handle(claimed, apply: apply, into: &outcome)
+      nextClaimMs = nowMs + Int64(max(100, settings.claimIdleMs / 2))
+    }
+    if outcome.read == 0 {
+      try await handle(try await read(id: ">", block: true), apply: apply, into: &outcome)
+    }
+    return outcome
+  }
+
+  /// Entries pending in the group (read by some consumer, not yet acknowledged).
+  public func pendingCount() async throws -> Int {
+    let reply = try await client.command(["XPENDING", streamKey, settings.group])
+    if case .array(let parts) = reply, case .integer(let n) = parts.first { return Int(n) }
+    return 0
+  }
+
+  private func handle(_ entries: [RedisStreamReply.Entry], apply: Apply, into outcome: inout StepOutcome) async throws {
+    guard !entries.isEmpty else { return }
+    outcome.read += entries.count
+    let events = entries.compactMap(\.streamed)
+    outcome.malformed += entries.count - events.count
+    do {
+      let applied = try await apply(events)
+      outcome.applied.applied += applied.applied
+      outcome.applied.duplicates += applied.duplicates
+      outcome.applied.dropped += applied.dropped
+    } catch {
+      rereadOwn = true
+      throw error
+    }
+    _ = try await client.command(["XACK", streamKey, settings.group] + entries.map(\.id))
+  }
+
+  private func read(id: String, block: Bool) async throws -> [RedisStreamReply.Entry] {
+    var arguments = ["XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", String(settings.batchSize)]
+    if block { arguments += ["BLOCK", String(settings.blockMs)] }
+    let reply = try await client.command(arguments + ["STREAMS", streamKey, id])
+    switch reply {
+    case .array(let streams):
+      guard case .array(let pair) = streams.first, pair.count == 2 else { return [] }
+      return RedisStreamReply.entries(pair[1])
+    case .error(let message):
+      if message.hasPrefix("NOGROUP") { try await joinGroup(); return [] }
+      throw RedisError("XREADGROUP \(streamKey): \(message)")
+    default:
+      return []  // timed out with nothing new
+    }
+  }
+
+  private func claimIdle() async throws -> [RedisStreamReply.Entry] {
+    let reply = try await client.command(["XAUTOCLAIM", streamKey, settings.group, settings.consumer,
+                                          String(settings.claimIdleMs), "0-0", "COUNT", String(settings.batchSize)])
+    switch reply {
+    case .array(let parts) where parts.count >= 2:
+      // Entries deleted while pending come back in the third part (Redis 7): acknowledge them too.
+      var entries = RedisStreamReply.entries(parts[1])
+      if parts.count > 2, case .array(let deleted) = parts[2] {
+        entries += deleted.compactMap { $0.string.map { RedisStreamReply.Entry(id: $0, event: nil) } }
+      }
+      return entries
+    case .error(let message):
+      if message.hasPrefix("NOGROUP") { try await joinGroup(); return [] }
+      throw RedisError("XAUTOCLAIM \(streamKey): \(message)")
+    default:
+      return []
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import FeatureStore
+import FunnelCore
+
+/// The collector's side of the event stream: validated events are appended to one Redis Stream
+/// (`PREFIX events`, field `e` = `PackedEvent`), idempotently by event id (an id is remembered for
+/// `eventIDTTLSeconds`; a replayed event is a duplicate and appends nothing). An event counts as
+/// accepted once Redis has appended it: with `appendonly yes` it survives a Redis restart. The
+/// real-time features are updated by `RedisEventConsumer`s reading the stream in a consumer group.
+///
+/// The stream is capped near `maxLength` entries (approximate trimming): consumers more than that
+/// far behind lose the oldest entries, which `Admin.Status`' stream lag shows first. Thread-safe.
+public final class RedisEventStream: EventSink {
+  /// The stream's key.
+  public let streamKey: String
+  let keyPrefix: String
+  let client: RedisClient
+  let store: RedisFeatureStore
+  let eventIDTTLSeconds: Int
+  let maxLength: Int
+
+  /// Remembers the event id (NX) and only then appends the entry; returns 1 (appended) or 0 (duplicate).
+  static let ingestScript = """
+    if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+      return 1
+    end
+    return 0
+    """
+
+  /// A stream under `store`'s key prefix; `forget` also clears the user in `store`.
+  public init(client: RedisClient, store: RedisFeatureStore, eventIDTTLSeconds: Int = 7 * 86_400,
+              maxLength: Int = 1_000_000) {
+    self.client = client
+    self.store = store
+    self.keyPrefix = store.keyPrefix
+    self.streamKey = store.keyPrefix + "events"
+    self.eventIDTTLSeconds = eventIDTTLSeconds
+    self.maxLength = maxLength
+  }
+
+  /// Appends `events` in one pipelined round trip. Returns once Redis has appended them.
+  public func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult {
+    guard !events.isEmpty else { return EventAppendResult(accepted: 0, duplicates: 0) }
+    let script = Array(Self.ingestScript.utf8)
+    let commands: [[[UInt8]]] = events.map { event in
+      [Array("EVAL".utf8), script, Array("2".utf8), Array((keyPrefix + "in:" + event.eventID).utf8),
+       Array(streamKey.utf8), Array(String(eventIDTTLSeconds).utf8), PackedEvent.encode(event),
+       Array(String(maxLength).utf8)]
+    }
+    var result = EventAppendResult(accepted: 0, duplicates: 0)
+    for (event, reply) in zip(events, try await client.pipeline(bytes: commands)) {
+      switch reply {
+      case .integer(1): result.accepted += 1
+      case .integer: result.duplicates += 1
+      case .error(let message): throw RedisError("appending event \(event.eventID) to \(streamKey): \(message)")
+      default: throw RedisError("appending event \(event.eventID) to \(streamKey): unexpected reply \(reply)")
+      }
+    }
+    return result
+  }
+
+  /// Forgets `user`: marks them forgotten in the real-time store (queued events accepted before now
+  /// are dropped when applied), removes their interactions, and deletes their entries still in the
+  /// stream (O(stream length), pages of 1,000). Returns interactions plus stream entries removed.
+  public func forget(user: UserID) async throws -> Int {
+    var removed = try await store.forget(user: user)
+    try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
+      entries.compactMap { entry in entry.event?.userID == user ? entry.id : nil }
+    } delete: { removed += $0 }
+    return removed
+  }
+
+  /// Entries in the stream now (`XLEN`).
+  public func length() async throws -> Int {
+    if case .integer(let n) = try await client.command(["XLEN", streamKey]) { return Int(n) }
+    return 0
+  }
+}
+
+/// Decoding of stream replies (`XRANGE`, `XREADGROUP`, `XAUTOCLAIM` entries).
+enum RedisStreamReply {
+  /// One entry: its id and its event (nil: deleted, or not a `PackedEvent`).
+  struct Entry {
+    var id: String
+    var event: BehaviourEvent?
+    var fields: [RedisReply] = []
+
+    /// The bytes of field `name`, if present.
+    func field(_ name: String) -> [UInt8]? {
+      for i in stride(from: 0, to: fields.count - 1, by: 2) where fields[i].string == name {
+        if case .bulk(let bytes) = fields[i + 1] { return bytes }
+      }
+      return nil
+    }
+
+    /// The entry as a `StreamedEvent` (acceptance time from the id's time part).
+    var streamed: StreamedEvent? {
+      guard let event else { return nil }
+      let ms = Int64(id.split(separator: "-").first ?? "") ?? 0
+      return StreamedEvent(entryID: id, acceptedMs: ms, event: event)
+    }
+  }
+
+  /// Entries of an `[[id, [field, value, ...]], ...]` array; entries without data keep their id.
+  static func entries(_ reply: RedisReply) -> [Entry] {
+    guard case .array(let items) = reply else { return [] }
+    return items.compactMap { item in
+      guard case .array(let pair) = item, let id = pair.first?.string else { return nil }
+      var entry = Entry(id: id, event: nil)
+      if pair.count > 1, case .array(let fields) = pair[1] {
+        entry.fields = fields
+        entry.event = entry.field("e").flatMap(PackedEvent.decode)
+      }
+      return entry
+    }
+  }
+
+  /// Walks `key` from entry id `from` (`-`: the start; a bare ms time: entries from then) in pages
+  /// of 1,000 (`XRANGE`); `visit` returns ids to delete (`XDEL`), whose count goes to `delete`.
+  static func scan(_ client: RedisClient, _ key: String, from: String,
+                   visit: ([Entry]) throws -> [String], delete: (Int) -> Void = { _ in }) async throws {
+    var start = from
+    while true {
+      let reply = try await client.command(["XRANGE", key, start, "+", "COUNT", "1000"])
+      if case .error(let message) = reply { throw RedisError("XRANGE \(key): \(message)") }
+      let page = entries(reply)
+      let doomed = try visit(page)
+      if !doomed.isEmpty, case .integer(let n) = try await client.command(["XDEL", key] + doomed) { delete(Int(n)) }
+      guard page.count == 1000, let last = page.last else { return }
+      start = "(" + last.id
+    }
+  }
+}

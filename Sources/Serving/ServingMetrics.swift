@@ -1,0 +1,44 @@
+import FunnelCore
+
+/// The counters and histograms `/metrics` exposes, shared by the engine, the event updater and the
+/// exposure logger. Thread-safe (every metric is).
+public final class ServingMetrics: Sendable {
+  /// Recommend and Search answers, and degraded ones among them.
+  public let answers = MetricCounter(), degradedAnswers = MetricCounter()
+  /// Time to answer Recommend/Search inside the engine, ms.
+  public let answerLatencyMs = MetricHistogram.milliseconds()
+  /// Events accepted by Track (first sightings), duplicates, and rejected as invalid.
+  public let eventsAccepted = MetricCounter(), eventsDuplicate = MetricCounter(), eventsRejected = MetricCounter()
+  /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
+  public let updaterApplied = MetricCounter(), updaterDuplicate = MetricCounter(), updaterDropped = MetricCounter()
+  /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
+  public let updaterMalformed = MetricCounter(), updaterClaimed = MetricCounter(), updaterErrors = MetricCounter()
+  /// Event accepted -> applied to the real-time features (read by the next request), ms.
+  public let freshnessMs = MetricHistogram.milliseconds()
+  /// Exposures written to the exposure log, and dropped because the log's buffer was full.
+  public let exposuresLogged = MetricCounter(), exposuresDropped = MetricCounter()
+
+  /// All zero.
+  public init() {}
+
+  /// Every metric in the Prometheus text format.
+  public func prometheus() -> String {
+    var out = PrometheusText()
+    out.counter("funnel_answers_total", "Recommend and Search answers.", answers.count)
+    out.counter("funnel_degraded_answers_total", "Answers given without a slow or failed store.", degradedAnswers.count)
+    out.histogram("funnel_answer_latency_ms", "Engine time per Recommend or Search answer, ms.", answerLatencyMs)
+    out.counter("funnel_events_accepted_total", "Events accepted by Track or POST /v1/events.", eventsAccepted.count)
+    out.counter("funnel_events_duplicate_total", "Events whose id had been accepted before.", eventsDuplicate.count)
+    out.counter("funnel_events_rejected_total", "Events refused as invalid.", eventsRejected.count)
+    out.counter("funnel_updater_applied_total", "Stream events applied to real-time features.", updaterApplied.count)
+    out.counter("funnel_updater_duplicate_total", "Stream events already applied (replays).", updaterDuplicate.count)
+    out.counter("funnel_updater_dropped_total", "Stream events of forgotten users, dropped.", updaterDropped.count)
+    out.counter("funnel_updater_malformed_total", "Stream entries without a readable event.", updaterMalformed.count)
+    out.counter("funnel_updater_claimed_total", "Stream entries claimed from idle consumers.", updaterClaimed.count)
+    out.counter("funnel_updater_errors_total", "Updater rounds that failed (retried).", updaterErrors.count)
+    out.histogram("funnel_event_freshness_ms", "Event accepted to applied to real-time features, ms.", freshnessMs)
+    out.counter("funnel_exposures_logged_total", "Served lists written to the exposure log.", exposuresLogged.count)
+    out.counter("funnel_exposures_dropped_total", "Exposures dropped on a full log buffer.", exposuresDropped.count)
+    return out.text
+  }
+}

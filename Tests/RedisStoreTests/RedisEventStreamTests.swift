@@ -1,0 +1,136 @@
+import FeatureStore
+import FunnelCore
+import FunnelTestSupport
+import RedisStore
+import Testing
+
+/// The event stream and its consumer group against the real Redis named by REDIS_URL.
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisEventStreamTests {
+  struct Fixture {
+    let client: RedisClient
+    let store: RedisFeatureStore
+    let stream: RedisEventStream
+
+    func consumer(_ name: String, claimIdleMs: Int = 5_000, batch: Int = 500, group: String = "g") -> RedisEventConsumer {
+      var settings = RedisEventConsumer.Settings(consumer: name)
+      settings.claimIdleMs = claimIdleMs
+      settings.batchSize = batch
+      settings.blockMs = 10
+      settings.group = group
+      return RedisEventConsumer(client: client, stream: stream, settings: settings)
+    }
+
+    /// Steps `consumer` until a step reads nothing; returns the summed outcome.
+    func drain(_ consumer: RedisEventConsumer, nowMs: Int64 = 0) async throws -> RedisFeatureStore.ApplyOutcome {
+      var total = RedisFeatureStore.ApplyOutcome()
+      while true {
+        let step = try await consumer.step(nowMs: nowMs) { try await store.apply($0, category: { "cat-" + $0.prefix(1) }) }
+        total.applied += step.applied.applied
+        total.duplicates += step.applied.duplicates
+        total.dropped += step.applied.dropped
+        if step.read == 0 { return total }
+      }
+    }
+  }
+
+  func fixture() throws -> Fixture {
+    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+    let client = try RedisClient(url: url, timeoutMs: 2_000)
+    let store = RedisFeatureStore(client: client, keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):")
+    return Fixture(client: client, store: store, stream: RedisEventStream(client: client, store: store))
+  }
+
+  static func events(_ count: Int, users: Int = 7, from: Int = 0) -> [BehaviourEvent] {
+    (from..<from + count).map { (i: Int) -> BehaviourEvent in
+      let kind: EventKind = i % 5 == 0 ? .purchase : .view
+      let time: Int64 = 1_790_000_000_000 + Int64(i) * 1_000
+      return BehaviourEvent(eventID: "ev-\(i)", userID: "u\(i % users)", itemID: "I\(i % 13)", kind: kind, timestampMs: time,
+                            quantity: UInt32(1 + i % 3), price: 2.5, country: i % 2 == 0 ? "GB" : "FR")
+    }
+  }
+
+  @Test func appendsOnceByEventID() async throws {
+    let f = try fixture()
+    let batch = Self.events(5)
+    #expect(try await f.stream.append(batch) == EventAppendResult(accepted: 5, duplicates: 0))
+    #expect(try await f.stream.append(batch + Self.events(1, from: 5)) == EventAppendResult(accepted: 1, duplicates: 5))
+    #expect(try await f.stream.length() == 6)
+  }
+
+  @Test func aConsumerKilledMidStreamLosesNoEvent() async throws {
+    let f = try fixture()
+    let events = Self.events(120)
+    _ = try await f.stream.append(events)
+    let doomed = f.consumer("a", claimIdleMs: 60_000, batch: 50)
+    try await doomed.joinGroup()
+    // It reads a batch and dies before storing or acknowledging it.
+    struct Killed: Error {}
+    await #expect(throws: Killed.self) { _ = try await doomed.step(nowMs: 0) { _ in throw Killed() } }
+    #expect(try await doomed.pendingCount() == 50)
+    let survivor = f.consumer("b", claimIdleMs: 30, batch: 50)
+    try await Task.sleep(for: .milliseconds(60))
+    let outcome = try await f.drain(survivor, nowMs: 0)
+    #expect(outcome.applied == 120 && outcome.duplicates == 0)
+    #expect(try await survivor.pendingCount() == 0)
+    for user in 0..<7 {
+      let want = events.filter { $0.userID == "u\(user)" }.count
+      #expect(try await f.store.recentActivity(of: "u\(user)", limit: 500).count == want)
+    }
+  }
+
+  @Test func replayingTheStreamChangesNoCounter() async throws {
+    let f = try fixture()
+    let events = Self.events(60)
+    _ = try await f.stream.append(events)
+    #expect(try await f.drain(f.consumer("first")).applied == 60)
+    func snapshot() async throws -> [String] {
+      var lines: [String] = []
+      for u in 0..<7 { lines.append("\(try await f.store.recentActivity(of: "u\(u)", limit: 500))") }
+      lines.append("\(try await f.store.itemActivity((0..<13).map { "I\($0)" }))")
+      for minute in Set(events.map { $0.timestampMs / 60_000 }).sorted() {
+        lines.append("\(try await f.store.businessCounters(minute: minute).sorted { $0.key < $1.key })")
+      }
+      return lines
+    }
+    let before = try await snapshot()
+    // A second group reads the whole stream again from the start (a replay).
+    let replay = try await f.drain(f.consumer("again", group: "replay"))
+    #expect(replay.applied == 0 && replay.duplicates == 60)
+    #expect(try await snapshot() == before)
+  }
+
+  @Test func businessCountersEqualAHandSum() async throws {
+    let f = try fixture()
+    let events = Self.events(60)
+    _ = try await f.stream.append(events)
+    _ = try await f.drain(f.consumer("c"))
+    let minute = events[0].timestampMs / 60_000
+    let purchases = events.filter { $0.kind == .purchase && $0.timestampMs / 60_000 == minute }
+    let counters = try await f.store.businessCounters(minute: minute)
+    #expect(counters["orders"] == Double(purchases.count))
+    #expect(counters["units"] == Double(purchases.map(\.quantity).reduce(0, +)))
+    #expect(abs((counters["revenue"] ?? 0) - purchases.map { Double($0.quantity) * $0.price }.reduce(0, +)) < 1e-9)
+    let gb = purchases.filter { $0.country == "GB" }
+    #expect(counters["country:GB:orders"] == Double(gb.count))
+    #expect(counters["category:cat-I:units"] == Double(purchases.map(\.quantity).reduce(0, +)))
+  }
+
+  @Test func forgettingDropsQueuedEventsButAcceptsLaterOnes() async throws {
+    let f = try fixture()
+    let queued = Self.events(14, users: 2)
+    _ = try await f.stream.append(queued)
+    #expect(try await f.stream.forget(user: "u0") == 7, "the user's 7 queued entries leave the stream")
+    try await Task.sleep(for: .milliseconds(5))
+    let later = BehaviourEvent(eventID: "after", userID: "u0", itemID: "I1", kind: .click, timestampMs: 1_790_000_100_000)
+    _ = try await f.stream.append([later])
+    let outcome = try await f.drain(f.consumer("d"))
+    #expect(outcome.applied == 8)
+    #expect(try await f.store.recentActivity(of: "u0", limit: 50).map(\.itemID) == ["I1"])
+    #expect(try await f.store.recentActivity(of: "u1", limit: 50).count == 7)
+    // An event accepted before the forget but applied after it is dropped by the store itself.
+    let early = StreamedEvent(entryID: "1-0", acceptedMs: 1, event: queued[0])
+    #expect(try await f.store.apply([early]).dropped == 1)
+  }
+}
