@@ -3,11 +3,12 @@
 
 Compiles the committed funnel/v1 .proto files with grpcio-tools at run time (health uses the
 grpcio-health-checking package, i.e. the upstream grpc.health.v1 definition), then calls Recommend,
-Search, BatchRecommend, Track, Admin.Status and Health.Check and checks the answers are well formed;
+Search, BatchRecommend, Track, Admin.Status, Admin.ExperimentReport and Health.Check (and, with
+--http, POST /v1/events, /healthz and /metrics) and checks the answers are well formed;
 sends N malformed requests, each of which must fail with INVALID_ARGUMENT and a message naming the
 field; and checks the server still answers afterwards. Prints 'N passed, N failed'; exit 0 when all pass.
 
-    python3 Scripts/api-check.py --target 127.0.0.1:50051 [--malformed 1000]
+    python3 Scripts/api-check.py --target 127.0.0.1:50051 [--http 127.0.0.1:8080] [--malformed 1000]
 Needs grpcio, grpcio-tools and grpcio-health-checking (Scripts/test makes a venv with them).
 """
 import argparse
@@ -79,6 +80,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", default="127.0.0.1:50051")
     ap.add_argument("--malformed", type=int, default=1000)
+    ap.add_argument("--http", help="HOST:PORT of the HTTP listener (POST /v1/events, /healthz, /metrics)")
     args = ap.parse_args()
 
     compile_protos(tempfile.mkdtemp(prefix="funnel-api-check-"))
@@ -143,6 +145,31 @@ def main():
     r.check("track", t.accepted == 3 and len(t.rejected) == 1 and t.rejected[0].index == 3, str(t))
     t = events.Track(ev.TrackRequest(events=evs[:3]), timeout=5)
     r.check("track idempotent", t.accepted == 0 and t.duplicates == 3, str(t))
+
+    # The served lists were logged as exposures; a click with the answer's request id is attributed.
+    click = ev.Event(event_id=f"api-check-click-{now}", user_id="U-1", item_id=ids[0], type=ev.EVENT_TYPE_CLICK,
+                     timestamp_ms=now, request_id=resp.request_id)
+    r.check("track click", events.Track(ev.TrackRequest(events=[click]), timeout=5).accepted == 1)
+    report = admin.ExperimentReport(adm.ExperimentReportRequest(), timeout=10)
+    default = [a for a in report.arms if a.arm == "default"]
+    r.check("experiment report", len(default) == 1 and default[0].exposures >= 5
+            and default[0].click_through.successes >= 1, str(report))
+
+    if args.http:
+        import json
+        import urllib.request
+        body = json.dumps({"events": [{"event_id": f"api-check-http-{now}", "user_id": "api-check-user",
+                                       "item_id": ids[1], "type": "add_to_cart", "timestamp_ms": now},
+                                      {"event_id": "http-bad", "user_id": "api-check-user", "item_id": ids[1],
+                                       "type": "teleport"}]}).encode()
+        req = urllib.request.Request(f"http://{args.http}/v1/events", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+        answer = json.loads(urllib.request.urlopen(req, timeout=5).read())
+        r.check("http events", answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
+                and "type" in answer["rejected"][0]["reason"], str(answer))
+        r.check("http healthz", urllib.request.urlopen(f"http://{args.http}/healthz", timeout=5).read() == b"ok\n")
+        metrics = urllib.request.urlopen(f"http://{args.http}/metrics", timeout=5).read().decode()
+        r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])
 
     rng = random.Random(7)
     for k, (request, field) in enumerate(malformed_requests(pb, rng, args.malformed)):

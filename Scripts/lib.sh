@@ -95,12 +95,13 @@ funnel_stop_stores() {
 # exports FUNNEL_TARGET=127.0.0.1:PORT. Its PID goes to $FUNNEL_RUN/funnel.pid.
 funnel_start_server() {
   local binary=$1; shift
-  local port
+  local port http
   port=$(funnel_free_port)
-  "$binary" serve --port "$port" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
+  http=$(funnel_free_port)
+  "$binary" serve --port "$port" --http-port "$http" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/funnel.pid"
   for _ in $(seq 1 600); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
     kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null || break; done
   grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" || { echo "funnel: server did not start" >&2; cat "$FUNNEL_RUN/funnel.log" >&2; return 1; }
-  export FUNNEL_TARGET="127.0.0.1:$port"
+  export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http"
 }
