@@ -41,3 +41,13 @@ import Testing
     #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
   }
 }
+
+/// The documented example configuration is a valid one.
+@Suite struct ExampleConfigTests {
+  @Test func deployExampleParses() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    var options = ServerOptions()
+    try options.apply(configFile: root.appendingPathComponent("Deploy/funnel.example.json").path)
+    #expect(options.httpPort == 8080 && options.experiments.map(\.name) == ["diversity"])
+  }
+}
