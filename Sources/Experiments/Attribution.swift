@@ -3,8 +3,11 @@ import FunnelCore
 
 /// What happened to one shown item after an exposure.
 public struct ItemOutcome: Hashable, Sendable {
+  /// Attributed clicks, add-to-carts and purchases of the item.
   public var clicks = 0
+  /// See `clicks`.
   public var carts = 0
+  /// See `clicks`.
   public var purchases = 0
   /// Sum of quantity x price of attributed purchases.
   public var revenue = 0.0
@@ -15,13 +18,18 @@ public struct ItemOutcome: Hashable, Sendable {
 
 /// An exposure with the outcomes attributed to it, one per shown item (same order as `items`).
 public struct AttributedExposure: Hashable, Sendable {
+  /// The served list.
   public var exposure: Exposure
+  /// Per shown item, in list order.
   public var outcomes: [ItemOutcome]
 
   /// Whether any shown item was clicked / carted / bought.
   public var clicked: Bool { outcomes.contains { $0.clicks > 0 } }
+  /// See `clicked`.
   public var carted: Bool { outcomes.contains { $0.carts > 0 } }
+  /// See `clicked`.
   public var converted: Bool { outcomes.contains { $0.purchases > 0 } }
+  /// Attributed purchase revenue of the list.
   public var revenue: Double { outcomes.reduce(0) { $0 + $1.revenue } }
 }
 

@@ -7,6 +7,7 @@ import FunnelCore
 public struct ExperimentPlan: Hashable, Sendable {
   /// One arm: its share of the experiment's traffic and what it changes.
   public struct Arm: Hashable, Sendable {
+    /// Unique within its experiment.
     public var name: String
     /// Fraction of the experiment's users, 0...1.
     public var share: Double
@@ -30,10 +31,13 @@ public struct ExperimentPlan: Hashable, Sendable {
 
   /// One experiment.
   public struct Experiment: Hashable, Sendable {
+    /// Unique, without ':'.
     public var name: String
+    /// Mixed into the hash: a new salt reshuffles the users.
     public var salt: String
     /// Scenes it applies to (raw values); empty: every scene.
     public var scenes: Set<String>
+    /// Arms in assignment order; shares sum to 1.
     public var arms: [Arm]
     /// The arm others are compared with in reports.
     public var control: String
@@ -50,7 +54,9 @@ public struct ExperimentPlan: Hashable, Sendable {
 
   /// Where a request falls.
   public struct Assignment: Hashable, Sendable {
+    /// The experiment's name.
     public var experiment: String
+    /// The arm the unit falls in.
     public var arm: Arm
     /// `EXPERIMENT:ARM`, as answers and exposures report it.
     public var label: String { experiment + ":" + arm.name }
@@ -59,6 +65,7 @@ public struct ExperimentPlan: Hashable, Sendable {
   /// Channel names arms may set quotas for.
   public static let quotaChannels: Set<String> = ["similar", "category", "popular", "trending", "vector", "repeat", "text", "rule"]
 
+  /// The checked experiments.
   public let experiments: [Experiment]
 
   /// No experiments: every request is served by the default configuration.

@@ -9,33 +9,53 @@ import FeatureStore
 public struct ArmReport: Hashable, Sendable {
   /// A proportion with its interval and test.
   public struct Rate: Hashable, Sendable {
+    /// Lists with the event, and lists.
     public var successes: Int
+    /// See `successes`.
     public var trials: Int
+    /// successes / trials.
     public var value: Double
+    /// The 95% interval, clamped to 0...1.
     public var low: Double
+    /// See `low`.
     public var high: Double
     /// Against control (nil for the control arm, or without one).
     public var z: Double?
+    /// Two-sided p-value of `z`.
     public var pValue: Double?
   }
 
   /// A mean with its interval and test.
   public struct Mean: Hashable, Sendable {
+    /// The mean per list.
     public var value: Double
+    /// The 95% interval.
     public var low: Double
+    /// See `low`.
     public var high: Double
+    /// Welch's z against control (nil for control).
     public var z: Double?
+    /// Two-sided p-value of `z`.
     public var pValue: Double?
   }
 
+  /// Experiment name ("" outside experiments).
   public var experiment: String
+  /// Arm name (`default` outside experiments).
   public var arm: String
+  /// Whether this is the experiment's control.
   public var isControl: Bool
+  /// Served lists.
   public var exposures: Int
+  /// Lists with an attributed click.
   public var clickThrough: Rate
+  /// Lists with an attributed add-to-cart.
   public var addToCart: Rate
+  /// Lists with an attributed purchase.
   public var conversion: Rate
+  /// Attributed revenue per list.
   public var revenuePerExposure: Mean
+  /// Attributed revenue in total.
   public var revenue: Double
 
   /// One report per arm seen in `attributed` (labels `EXPERIMENT:ARM`; exposures outside

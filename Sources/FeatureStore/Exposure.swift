@@ -6,12 +6,15 @@ import FunnelCore
 public struct Exposure: Hashable, Sendable {
   /// The answer's request id.
   public var requestID: String
+  /// Who saw it (session id: empty when unknown).
   public var userID: UserID
+  /// See `userID`.
   public var sessionID: String
   /// The scene's raw value (`home`, `item_page`, ...).
   public var scene: String
   /// `EXPERIMENT:ARM`, or `default` outside experiments.
   public var arm: String
+  /// The model that ranked the list.
   public var modelVersion: String
   /// Unix ms of the answer.
   public var timestampMs: Int64
@@ -20,6 +23,7 @@ public struct Exposure: Hashable, Sendable {
   /// The model's feature names, and per shown item its inputs in that order (NaN: missing); empty
   /// when feature logging is off.
   public var featureNames: [String]
+  /// See `featureNames`.
   public var features: [[Float]]
 
   /// Creates an exposure.

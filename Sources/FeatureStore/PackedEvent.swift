@@ -59,6 +59,7 @@ public struct StreamedEvent: Hashable, Sendable {
   public var entryID: String
   /// Unix ms at which the event was durably appended.
   public var acceptedMs: Int64
+  /// The event as accepted.
   public var event: BehaviourEvent
 
   /// Creates a streamed event.

@@ -1,10 +1,13 @@
 import NIOPosix
 import Synchronization
 
-/// An async Redis client over a few hiredis connections. Blocking hiredis calls run on a
-/// `NIOThreadPool`, never on Swift's cooperative pool; calls take the connections in turn (each
-/// serialises its own calls), and a broken connection is re-opened on its next call. (Back-off and a
-/// pool state machine come with the stores issue.)
+/// An async Redis client over a small pool of hiredis connections. Blocking hiredis calls run on a
+/// `NIOThreadPool`, never on Swift's cooperative pool. Which connection a call uses, when it waits
+/// and when it fails fast is decided by `RedisPoolStateMachine` under one lock: a free open
+/// connection first, else a new one (opened lazily), else the call waits for the next release; a
+/// broken connection is closed and re-opened by a later call, and after a failed connect the client
+/// backs off (50 ms doubling to 1 s) and fails calls needing a connection at once meanwhile, so a
+/// dead Redis costs each call microseconds, not a connect timeout.
 ///
 /// Thread-safe.
 public final class RedisClient: Sendable {
@@ -13,16 +16,32 @@ public final class RedisClient: Sendable {
   private let timeoutMs: Int
   private let threadPool: NIOThreadPool
   private let slots: [ConnectionSlot]
-  private let next = Atomic<Int>(0)
+  private let now: @Sendable () -> Int64
+  private let pool: Mutex<PoolState>
+
+  private struct PoolState {
+    var machine: RedisPoolStateMachine
+    var waiters: [UInt64: CheckedContinuation<(Int, Bool), any Error>] = [:]
+  }
 
   /// A client for `url` (`redis://host:port/db`) with up to `connections` connections, each opened
-  /// lazily on its first command.
-  public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool = .singleton) throws {
+  /// on demand. `now` is a monotonic clock in ms (for the back-off).
+  public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool = .singleton,
+              now: @escaping @Sendable () -> Int64 = RedisClient.monotonicMs) throws {
     self.endpoint = try RedisEndpoint(url: url)
     self.timeoutMs = timeoutMs
     self.threadPool = threadPool
     self.slots = (0..<max(1, connections)).map { _ in ConnectionSlot() }
+    self.now = now
+    self.pool = Mutex(PoolState(machine: RedisPoolStateMachine(capacity: max(1, connections))))
   }
+
+  /// Milliseconds of a monotonic clock.
+  @Sendable public static func monotonicMs() -> Int64 {
+    let d = ContinuousClock.now - origin
+    return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+  }
+  private static let origin = ContinuousClock.now
 
   /// Sends one command, e.g. `["PING"]`; returns the reply (Redis error replies come back as `.error`).
   public func command(_ arguments: [String]) async throws -> RedisReply {
@@ -37,22 +56,73 @@ public final class RedisClient: Sendable {
   /// `pipeline` with binary-safe arguments (e.g. serialised bitmaps).
   public func pipeline(bytes commands: [[[UInt8]]]) async throws -> [RedisReply] {
     precondition(!commands.isEmpty, "a pipeline needs at least one command")
+    let (index, connect) = try await lease()
+    let slot = slots[index]
     let endpoint = self.endpoint, timeoutMs = self.timeoutMs
-    let turn = UInt(bitPattern: next.wrappingAdd(1, ordering: .relaxed).oldValue)
-    let slot = slots[Int(turn % UInt(slots.count))]
-    return try await threadPool.runIfActive {
-      try slot.connection.withLock { slot in
-        let conn = try slot ?? RedisConnection(endpoint: endpoint, timeoutMs: timeoutMs)
-        do {
-          let replies = try conn.pipeline(commands)
-          slot = conn
-          return replies
-        } catch {
-          slot = nil  // the stream is in an unknown state: reconnect next time
-          throw error
+    do {
+      let replies = try await threadPool.runIfActive {
+        try slot.connection.withLock { connection -> [RedisReply] in
+          if connect || connection == nil {
+            connection = nil
+            do {
+              connection = try RedisConnection(endpoint: endpoint, timeoutMs: timeoutMs)
+            } catch {
+              throw ConnectFailure(error: error)
+            }
+          }
+          do {
+            return try connection!.pipeline(commands)
+          } catch {
+            connection = nil  // the stream is in an unknown state: reconnect next time
+            throw error
+          }
         }
       }
+      release(index, .ok)
+      return replies
+    } catch let failure as ConnectFailure {
+      release(index, .connectFailed)
+      throw failure.error
+    } catch {
+      release(index, .broken)
+      throw error
     }
+  }
+
+  private struct ConnectFailure: Error { let error: any Error }
+
+  private func lease() async throws -> (Int, Bool) {
+    try await withCheckedThrowingContinuation { continuation in
+      let decision = pool.withLock { state -> RedisPoolStateMachine.Lease in
+        let lease = state.machine.lease(nowMs: now())
+        if case .wait(let id) = lease { state.waiters[id] = continuation }
+        return lease
+      }
+      switch decision {
+      case .use(let index, let connect): continuation.resume(returning: (index, connect))
+      case .wait: break  // resumed by a release
+      case .fail(let retryInMs, let failures): continuation.resume(throwing: backingOff(retryInMs, failures))
+      }
+    }
+  }
+
+  private func release(_ index: Int, _ outcome: RedisPoolStateMachine.Outcome) {
+    let (handoff, waiter) = pool.withLock { state -> (RedisPoolStateMachine.Handoff, CheckedContinuation<(Int, Bool), any Error>?) in
+      let handoff = state.machine.release(index, outcome, nowMs: now())
+      switch handoff {
+      case .none: return (handoff, nil)
+      case .resume(let id, _, _), .fail(let id, _, _): return (handoff, state.waiters.removeValue(forKey: id))
+      }
+    }
+    switch handoff {
+    case .none: break
+    case .resume(_, let index, let connect): waiter?.resume(returning: (index, connect))
+    case .fail(_, let retryInMs, let failures): waiter?.resume(throwing: backingOff(retryInMs, failures))
+    }
+  }
+
+  private func backingOff(_ retryInMs: Int64, _ failures: Int) -> RedisError {
+    RedisError("redis \(endpoint.host):\(endpoint.port): not reconnecting for \(retryInMs) ms after \(failures) failed connect(s)")
   }
 }
 

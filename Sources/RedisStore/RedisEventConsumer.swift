@@ -25,6 +25,10 @@ public final class RedisEventConsumer {
     public var blockMs = 50
     /// Entries pending this long on another consumer are claimed, in ms.
     public var claimIdleMs = 5_000
+    /// Entries older than this are trimmed from the stream (checked every minute), in ms. Kept below
+    /// the event-id memory (7 days) so a new group replaying the stream never meets an event whose
+    /// id has been forgotten (it would be counted twice).
+    public var retentionMs: Int64 = 6 * 86_400_000
 
     /// Settings for consumer `consumer`.
     public init(consumer: String) { self.consumer = consumer }
@@ -50,6 +54,7 @@ public final class RedisEventConsumer {
   let streamKey: String
   var rereadOwn = true
   var nextClaimMs: Int64 = 0
+  var nextTrimMs: Int64 = 0
 
   /// A consumer of `stream` over `client`.
   public init(client: RedisClient, stream: RedisEventStream, settings: Settings) {
@@ -82,6 +87,10 @@ public final class RedisEventConsumer {
     }
     if outcome.read == 0 {
       try await handle(try await read(id: ">", block: true), apply: apply, into: &outcome)
+    }
+    if nowMs >= nextTrimMs {
+      nextTrimMs = nowMs + 60_000
+      _ = try await client.command(["XTRIM", streamKey, "MINID", "~", String(max(0, nowMs - settings.retentionMs))])
     }
     return outcome
   }

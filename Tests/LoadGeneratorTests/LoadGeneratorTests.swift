@@ -1,4 +1,7 @@
 import Foundation
+import FunnelServer
+import Logging
+import ServiceLifecycle
 import FunnelCore
 import FunnelTestSupport
 import LoadGenerator
@@ -46,6 +49,49 @@ import Testing
       #expect(report.succeeded + report.errorCount == report.sent)
       #expect(report.errorCount == 0, "\(report.errors)")
       #expect(report.latency.totalCount == 40)
+    }
+  }
+}
+
+/// A server that stops mid-run: the run ends on schedule and reports the failures by status code.
+@Suite struct LoadRunStopTests {
+  @Test func aServerStoppedMidRunShowsErrorsByCodeNotAHang() async throws {
+    let (engine, store) = TestEngines.engine()
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      // Warm up first: under the full parallel suite a debug server on two cores can take seconds to
+      // answer its first calls.
+      var warmUp = LoadRun(host: "127.0.0.1", port: port, rate: 10, seconds: 1)
+      warmUp.scenario.users = 200
+      warmUp.scenario.itemIDs = LoadScenario.demoItemIDs(400)
+      let warming = ContinuousClock.now
+      while try await warmUp.run().succeeded == 0, ContinuousClock.now - warming < .seconds(60) {}
+      var run = warmUp
+      run.rate = 50
+      run.seconds = 3
+      let answered = engine.metrics.answers.count
+      let started = ContinuousClock.now
+      async let report = run.run()
+      // Stop once the server has answered some calls (not at a fixed time: a busy machine is slow to start).
+      while engine.metrics.answers.count < answered + 10, ContinuousClock.now - started < .seconds(3) {
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      await group.triggerGracefulShutdown()
+      let result = try await report
+      let took = ContinuousClock.now - started
+      print("stopped mid-run: \(result.succeeded) ok, errors \(result.errors), \(took)")
+      #expect(took < .seconds(9), "the run ends on schedule (+ the call timeout), it does not hang")
+      #expect(result.sent == 150 && result.succeeded + result.errorCount == 150)
+      #expect(result.succeeded >= 10 && result.errorCount > 10, "\(result.errors)")
+      let codes: Set<String> = ["unavailable", "cancelled", "deadlineExceeded", "unknown", "internalError", "aborted",
+                                "UNKNOWN", "CLIENT_OVERLOADED"]
+      #expect(Set(result.errors.keys).isSubset(of: codes), "errors are named by status code: \(result.errors)")
+      try await tasks.waitForAll()
     }
   }
 }
