@@ -61,10 +61,12 @@ funnel_start_stores() {
   export REDIS_URL="redis://127.0.0.1:$redis_port"
 
   mongo_port=$(funnel_free_port)
+  # FUNNEL_MONGO_ARGS adds wire-server options, e.g. "--db F.sqlite --seed funnel.items=items.jsonl".
+  # shellcheck disable=SC2086
   "$root/.venv-funnel/bin/python" "$root/Scripts/mongo-wire-server.py" --port "$mongo_port" \
-    --pidfile "$FUNNEL_RUN/mongo.pid" >"$FUNNEL_RUN/mongo.log" 2>&1 &
+    --pidfile "$FUNNEL_RUN/mongo.pid" ${FUNNEL_MONGO_ARGS:-} >"$FUNNEL_RUN/mongo.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/mongo.pid"
-  for _ in $(seq 1 100); do grep -q READY "$FUNNEL_RUN/mongo.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 ${FUNNEL_MONGO_WAIT_TENTHS:-100}); do grep -q READY "$FUNNEL_RUN/mongo.log" 2>/dev/null && break; sleep 0.1; done
   grep -q READY "$FUNNEL_RUN/mongo.log" || { echo "funnel: mongo wire server did not start" >&2; cat "$FUNNEL_RUN/mongo.log" >&2; return 1; }
   export MONGO_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
   echo "== stores: REDIS_URL=$REDIS_URL MONGO_URI=$MONGO_URI"
@@ -100,7 +102,7 @@ funnel_start_server() {
   http=$(funnel_free_port)
   "$binary" serve --port "$port" --http-port "$http" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/funnel.pid"
-  for _ in $(seq 1 600); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
+  for _ in $(seq 1 ${FUNNEL_SERVE_WAIT_TENTHS:-600}); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
     kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null || break; done
   grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" || { echo "funnel: server did not start" >&2; cat "$FUNNEL_RUN/funnel.log" >&2; return 1; }
   export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http"

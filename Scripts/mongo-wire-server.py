@@ -6,17 +6,41 @@ real wire protocol to the real libmongoc driver. Production points --mongo at a 
 nothing in Funnel depends on this stand-in's quirks.
 
     .venv-funnel/bin/python Scripts/mongo-wire-server.py --port 27790 [--db FILE.sqlite] [--pidfile F]
+        [--seed DB.COLL=FILE.jsonl]...   # bulk-load in process first (inserts over the wire slow down)
 Prints 'READY mongodb://127.0.0.1:PORT' once listening; SIGTERM or SIGINT stop it cleanly.
 Known limits: a $in with more than ~250 values fails on the SQLite engine (send chunks); inserts over
 the wire slow down as a collection grows.
 """
 import argparse
 import asyncio
+import json
 import os
 import signal
 
+from mongoeco.api import AsyncMongoClient
 from mongoeco.engines import MemoryEngine, SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
+
+
+async def seed(engine, specs):
+    """Loads JSON-lines files into DB.COLLECTION in process, replacing what was there; a document's
+    `id` becomes its `_id` (the layout `funnel features load` writes)."""
+    async with AsyncMongoClient(engine) as client:
+        for spec in specs:
+            target, path = spec.split("=", 1)
+            db_name, coll_name = target.split(".", 1)
+            docs = []
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        doc = json.loads(line)
+                        doc["_id"] = doc.pop("id", doc.get("_id"))
+                        docs.append(doc)
+            coll = client[db_name][coll_name]
+            await coll.drop()
+            for start in range(0, len(docs), 10_000):
+                await coll.insert_many(docs[start:start + 10_000])
+            print(f"seeded {len(docs)} documents into {target}", flush=True)
 
 
 async def main():
@@ -25,7 +49,13 @@ async def main():
     ap.add_argument("--port", type=int, default=27790)
     ap.add_argument("--db", help="SQLite file for persistent data (default: in memory)")
     ap.add_argument("--pidfile")
+    ap.add_argument("--seed", action="append", default=[], metavar="DB.COLL=FILE.jsonl",
+                    help="bulk-load a JSON-lines file first (needs --db: the memory engine would forget it)")
     args = ap.parse_args()
+    if args.seed and not args.db:
+        ap.error("--seed needs --db FILE")
+    if args.seed:
+        await seed(SQLiteEngine(args.db), args.seed)
 
     engine = SQLiteEngine(args.db) if args.db else MemoryEngine()
     server = AsyncMongoEcoProxyServer(engine=engine, host=args.host, port=args.port)

@@ -77,7 +77,7 @@ struct ExperimentsReport: AsyncParsableCommand {
       print("  add-to-cart \(rate(arm.addToCart))")
       print("  conversion  \(rate(arm.conversion))")
       print(String(format: "  revenue/exposure %.4f [%.4f, %.4f]%@  (revenue %.2f)", arm.revenuePerExposure, arm.revenueCiLow,
-                   arm.revenueCiHigh, arm.control ? "" : String(format: " z=%+.2f p=%.4f", arm.revenueZ, arm.revenuePValue), arm.revenue))
+                   arm.revenueCiHigh, arm.clickThrough.tested ? String(format: " z=%+.2f p=%.4f", arm.revenueZ, arm.revenuePValue) : "", arm.revenue))
     }
     if report.arms.isEmpty { print("no exposures yet") }
   }
