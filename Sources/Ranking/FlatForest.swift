@@ -27,6 +27,8 @@ struct FlatForest: Sendable {
   let depths: [Int32]
   /// Sum of the trees that are a single leaf.
   let constant: Double
+  /// The same trees padded to complete ones, when they are shallow enough (the faster walk).
+  private(set) var complete: CompleteForest?
 
   static let nanLeftBit: UInt32 = 1 << 31
 
@@ -87,6 +89,8 @@ struct FlatForest: Sendable {
     }
     (self.nodes, self.value) = (nodes, value)
     (self.roots, self.depths, self.constant) = (roots, depths, constant)
+    self.complete = nil
+    self.complete = CompleteForest(self)
   }
 
   /// Margins (`base` + sum of leaves) of every row of `values` (row-major, `columns` wide) into `out`.
@@ -95,6 +99,10 @@ struct FlatForest: Sendable {
                into out: UnsafeMutableBufferPointer<Double>) {
     guard rows > 0, let data = values.baseAddress else { return }
     for r in 0..<rows { out[r] = base + constant }
+    if let complete {
+      complete.addMargins(data, rows: rows, columns: columns, into: out.baseAddress!)
+      return
+    }
     nodes.withUnsafeBufferPointer { nodes in
       value.withUnsafeBufferPointer { value in
         let (n, v) = (nodes.baseAddress!, value.baseAddress!)

@@ -101,6 +101,10 @@ public struct TreeEnsemble: ScoringModel {
   /// Whether scoring takes the flat, branch-free layout (`FlatForest`) rather than the general one.
   public var usesFlatLayout: Bool { flat != nil }
 
+  /// The layout batch scoring walks: `complete` (shallow trees padded to heap order, `CompleteForest`),
+  /// `flat` (`FlatForest`) or `packed` (`PackedForest`: categorical splits and other cases).
+  public var layout: String { flat.map { $0.complete == nil ? "flat" : "complete" } ?? "packed" }
+
   public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
     precondition(matrix.columns == schema.count, "matrix has \(matrix.columns) columns, model \(schema.count)")
     precondition(scores.count >= matrix.rows, "score buffer too small")

@@ -45,6 +45,14 @@ struct EventFreshnessTests {
     let group = ServiceGroup(configuration: .init(services: [.init(service: updater)], logger: Logger(label: "test")))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
+      // Warm up (untimed): the updater's thread, connection and group are ready once a first event
+      // went through; under the parallel suite that can take seconds of a busy machine.
+      _ = try await engine.track([EventInput(eventID: "warm-up", userID: "warm-up-user", itemID: members[0].id, kind: .view,
+                                             timestampMs: TestEngines.nowMs)])
+      let warming = ContinuousClock.now
+      while engine.metrics.updaterApplied.count < 1, ContinuousClock.now - warming < .seconds(30) {
+        try await Task.sleep(for: .milliseconds(10))
+      }
       let clicked = members.prefix(3).map(\.id)
       let outcome = try await engine.track(clicked.enumerated().map { i, id in
         EventInput(eventID: "fresh-\(i)", userID: user, itemID: id, kind: .click, timestampMs: TestEngines.nowMs - Int64(3 - i) * 1_000)

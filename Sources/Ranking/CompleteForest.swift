@@ -1,0 +1,128 @@
+/// `FlatForest`'s trees padded to complete binary trees in heap order (children of node h at 2h + 1
+/// and 2h + 2), for shallow ensembles (at most `maxDepth`, e.g. XGBoost's depth-6 trees): a step
+/// loads one 8-byte node and one value and needs no child pointer and no NaN test, because each row
+/// is first copied as value pairs (NaN -> -inf, NaN -> +inf) and a node reads the copy that sends
+/// NaN its way (`x <= T` holds for -inf, never for +inf; other values are the same in both copies).
+/// A leaf above the bottom becomes nodes that always go left (T = +inf) down to the leftmost bottom
+/// slot, which holds its value. Every decision is `FlatForest`'s, so scores are identical.
+/// Immutable; thread-safe; scoring allocates nothing beyond a stack buffer.
+struct CompleteForest: Sendable {
+  static let maxDepth: Int32 = 10
+
+  /// A node: the index in the paired row (2 x feature + 0 when NaN goes left, + 1 when right), and T.
+  struct Node: Sendable {
+    var pair: UInt32
+    var threshold: Float
+  }
+  let nodes: [Node]
+  let leaves: [Double]
+  /// Per tree: first node, first leaf, depth.
+  let nodeOffsets: [Int32]
+  let leafOffsets: [Int32]
+  let depths: [Int32]
+
+  /// The complete layout of `flat`'s trees, or nil when one is deeper than `maxDepth` (or a split at
+  /// T = +inf sends NaN right, which the paired copy cannot express).
+  init?(_ flat: FlatForest) {
+    guard !flat.roots.isEmpty, flat.depths.allSatisfy({ (1...Self.maxDepth).contains($0) }) else { return nil }
+    var nodes: [Node] = [], leaves: [Double] = []
+    var nodeOffsets: [Int32] = [], leafOffsets: [Int32] = []
+    for (root, depth) in zip(flat.roots, flat.depths) {
+      let base = nodes.count, leafBase = leaves.count
+      let inner = (1 << Int(depth)) - 1
+      nodeOffsets.append(Int32(base))
+      leafOffsets.append(Int32(leafBase))
+      nodes += [Node](repeating: Node(pair: 0, threshold: .infinity), count: inner)
+      leaves += [Double](repeating: 0, count: inner + 1)
+      var stack: [(Int, Int, Int32)] = [(Int(root), 0, 0)]  // (flat slot, heap index, level)
+      while let (i, h, level) = stack.popLast() {
+        let node = flat.nodes[i]
+        if Int(node.left) == i {  // a leaf: its value goes to the leftmost bottom slot below h
+          var bottom = h
+          for _ in level..<depth { bottom = 2 * bottom + 1 }
+          leaves[leafBase + bottom - inner] = flat.value[i]
+          continue
+        }
+        let feature = node.word & ~FlatForest.nanLeftBit
+        let nanLeft = node.word & FlatForest.nanLeftBit != 0
+        // NaN read as +inf must go right: impossible past T = +inf (then keep the flat walk).
+        guard nanLeft || node.threshold < .infinity else { return nil }
+        nodes[base + h] = Node(pair: 2 * feature + (nanLeft ? 0 : 1), threshold: node.threshold)
+        stack.append((Int(node.left), 2 * h + 1, level + 1))
+        stack.append((Int(node.left) + 1, 2 * h + 2, level + 1))
+      }
+    }
+    (self.nodes, self.leaves) = (nodes, leaves)
+    (self.nodeOffsets, self.leafOffsets, self.depths) = (nodeOffsets, leafOffsets, flat.depths)
+  }
+
+  /// Adds every tree's leaf to `out[r]` for the `rows` rows of `values` (row-major, `columns` wide),
+  /// in blocks of 64 rows, trees in order. O(rows x trees x depth).
+  func addMargins(_ values: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Double>) {
+    let width = 2 * columns
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 64 * width) { pairs in
+      let p = pairs.baseAddress!
+      nodes.withUnsafeBufferPointer { nodeBuffer in
+        leaves.withUnsafeBufferPointer { leafBuffer in
+          let (n, l) = (nodeBuffer.baseAddress!, leafBuffer.baseAddress!)
+          var start = 0
+          while start < rows {
+            let count = min(64, rows - start)
+            for r in 0..<count {
+              let row = values + (start + r) * columns, pair = p + r * width
+              for c in 0..<columns {
+                let x = row[c]
+                pair[2 * c] = x.isNaN ? -.infinity : x
+                pair[2 * c + 1] = x.isNaN ? .infinity : x
+              }
+            }
+            for t in 0..<depths.count {
+              let (tree, leaf, depth) = (n + Int(nodeOffsets[t]), l + Int(leafOffsets[t]), Int(depths[t]))
+              let firstLeaf = (1 << depth) - 1
+              var r = 0
+              while r + 8 <= count {
+                Self.walk8(p + r * width, width, tree, depth, leaf - firstLeaf, out + start + r)
+                r += 8
+              }
+              while r < count {
+                let row = p + r * width
+                var h = 0
+                for _ in 0..<depth { h = Self.step(h, row, tree) }
+                out[start + r] += leaf[h - firstLeaf]
+                r += 1
+              }
+            }
+            start += count
+          }
+        }
+      }
+    }
+  }
+
+  @inline(__always)
+  static func step(_ h: Int, _ row: UnsafePointer<Float>, _ tree: UnsafePointer<Node>) -> Int {
+    let node = tree[h]
+    let left = row[Int(node.pair)] <= node.threshold ? 1 : 0
+    return 2 &* h &+ 2 &- left
+  }
+
+  /// Eight rows through one tree, their steps interleaved; `leaf` is indexed by heap index.
+  @inline(__always)
+  static func walk8(_ rows: UnsafePointer<Float>, _ width: Int, _ tree: UnsafePointer<Node>, _ depth: Int,
+                    _ leaf: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+    let w = width
+    var (h0, h1, h2, h3, h4, h5, h6, h7) = (0, 0, 0, 0, 0, 0, 0, 0)
+    for _ in 0..<depth {
+      h0 = step(h0, rows, tree)
+      h1 = step(h1, rows + w, tree)
+      h2 = step(h2, rows + 2 * w, tree)
+      h3 = step(h3, rows + 3 * w, tree)
+      h4 = step(h4, rows + 4 * w, tree)
+      h5 = step(h5, rows + 5 * w, tree)
+      h6 = step(h6, rows + 6 * w, tree)
+      h7 = step(h7, rows + 7 * w, tree)
+    }
+    out[0] += leaf[h0]; out[1] += leaf[h1]; out[2] += leaf[h2]; out[3] += leaf[h3]
+    out[4] += leaf[h4]; out[5] += leaf[h5]; out[6] += leaf[h6]; out[7] += leaf[h7]
+  }
+}
