@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Trains the benchmark models with the real libraries and times their own single-threaded predict
-on the same 1000 x 64 batch that Funnel scores (Benchmarks/ranking/run.sh runs both sides).
+on the same 1000 x 64 batch that Funnel scores (Benchmarks/ranking/run.sh runs both sides), and the
+model compilers: treelite + tl2cgen (XGBoost model -> C -> shared library, gcc -O3) and lleaves
+(LightGBM model -> LLVM), each single-threaded, when installed (Benchmarks/ranking/requirements-compilers.txt).
 
     compare.py prepare DIR                 # models + batch.csv into DIR
     compare.py peers DIR FUNNEL_XGB.json FUNNEL_LGB.json
@@ -51,6 +53,39 @@ def peers(directory, funnel_xgb, funnel_lgb):
           f"funnel is {xgb_us / ours_xgb:.2f}x as fast ({ours_xgb * 1000 / (1000 * 500):.2f} ns per row x tree)")
     print(f"LightGBM 500 trees 63 leaves, 1000 x 64: lightgbm predict {lgb_us:.0f} µs, funnel {ours_lgb:.0f} µs, "
           f"funnel is {lgb_us / ours_lgb:.2f}x as fast ({ours_lgb * 1000 / (1000 * 500):.2f} ns per row x tree)")
+    compilers(directory, batch, booster, gbm, ours_xgb, ours_lgb)
+
+
+def compilers(directory, batch, booster, gbm, ours_xgb, ours_lgb):
+    try:
+        import tl2cgen
+        import treelite
+    except ImportError:
+        print("treelite/tl2cgen not installed: compiled XGBoost comparison skipped")
+    else:
+        model = treelite.frontend.load_xgboost_model(f"{directory}/xgb_500_depth6.json")
+        tl2cgen.export_lib(model, toolchain="gcc", libpath=f"{directory}/xgb_tl2cgen.so", params={"parallel_comp": 8},
+                           nthread=2)
+        predictor = tl2cgen.Predictor(f"{directory}/xgb_tl2cgen.so", nthread=1)
+        dmat = tl2cgen.DMatrix(batch.astype(np.float32), dtype="float32")
+        want = booster.inplace_predict(batch)
+        got = predictor.predict(dmat).reshape(-1)
+        assert np.allclose(got, want, rtol=1e-4, atol=1e-4), "tl2cgen disagrees with xgboost"
+        tl_us = timed(lambda: predictor.predict(dmat))
+        print(f"XGBoost model compiled by treelite {treelite.__version__} + tl2cgen {tl2cgen.__version__} (gcc), 1 thread: "
+              f"{tl_us:.0f} µs, funnel {ours_xgb:.0f} µs, funnel is {tl_us / ours_xgb:.2f}x as fast")
+    try:
+        import lleaves
+    except ImportError:
+        print("lleaves not installed: compiled LightGBM comparison skipped")
+    else:
+        compiled = lleaves.Model(model_file=f"{directory}/lgb_500_63leaves.txt")
+        compiled.compile(cache=f"{directory}/lgb_lleaves.o")
+        want = gbm.predict(batch, num_threads=1)
+        assert np.allclose(compiled.predict(batch, n_jobs=1), want, rtol=1e-9, atol=1e-9), "lleaves disagrees with lightgbm"
+        ll_us = timed(lambda: compiled.predict(batch, n_jobs=1))
+        print(f"LightGBM model compiled by lleaves {getattr(lleaves, '__version__', '1.3.0')} (LLVM), 1 thread: "
+              f"{ll_us:.0f} µs, funnel {ours_lgb:.0f} µs, funnel is {ll_us / ours_lgb:.2f}x as fast")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Funnel's batch scoring against XGBoost's and LightGBM's own single-threaded predict, and against
-# ONNX Runtime for an MLP; same models, same 1000 x 64 batches, one run:   Benchmarks/ranking/run.sh
+# ONNX Runtime for an MLP, and the model compilers treelite/tl2cgen and lleaves; same models, same
+# 1000 x 64 batches, one run:   Benchmarks/ranking/run.sh
 # Needs Python 3.12+ (Training/requirements.txt pins the libraries; makes .venv-training) and, for the
 # MLP, Python 3.11 with torch 2.13.0+cpu (Training/requirements-onnx.txt; makes .venv-onnx, else skips).
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$root"
 work=$(mktemp -d /tmp/funnel-ranking-bench.XXXXXX)
 py=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || command -v python3)
 [ -x .venv-training/bin/python ] || { "$py" -m venv .venv-training && .venv-training/bin/pip install -q -r Training/requirements.txt; }
+# The model compilers (treelite + tl2cgen, lleaves) are peers of the benchmark only.
+.venv-training/bin/pip install -q -r Benchmarks/ranking/requirements-compilers.txt || echo "model compilers not installed"
 .venv-training/bin/python Benchmarks/ranking/compare.py prepare "$work"
 swift build -c release --product funnel-bench-ranking 2>&1 | tail -n 1
 .build/release/funnel-bench-ranking "$work/xgb_500_depth6.json" "$work/batch.csv" 100 | tee "$work/funnel_xgb.json"

@@ -10,12 +10,14 @@ public enum BatchBenchmark {
     public var repeats: Int
     public var medianMicros: Double
     public var p99Micros: Double
+    /// The tree layout scored (`TreeEnsemble.layout`), empty for other models.
+    public var layout = ""
     /// Median nanoseconds per (row x tree).
     public var nanosPerRowTree: Double { medianMicros * 1000 / Double(max(1, rows * trees)) }
 
     /// The result as one JSON object.
     public func json(model: String) -> String {
-      let perTree = trees > 0 ? ",\"trees\":\(trees),\"ns_per_row_tree\":\(nanosPerRowTree)" : ""
+      let perTree = trees > 0 ? ",\"trees\":\(trees),\"layout\":\"\(layout)\",\"ns_per_row_tree\":\(nanosPerRowTree)" : ""
       return "{\"model\":\"\(model)\",\"rows\":\(rows),\"features\":\(columns),\"repeat\":\(repeats),"
         + "\"median_us\":\(medianMicros),\"p99_us\":\(p99Micros),\"ns_per_row\":\(medianMicros * 1000 / Double(max(1, rows)))\(perTree)}"
     }
@@ -35,8 +37,10 @@ public enum BatchBenchmark {
       samples.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
     }
     samples.sort()
-    return Result(rows: matrix.rows, columns: matrix.columns, trees: (model as? TreeEnsemble)?.treeCount ?? 0,
-                  repeats: samples.count, medianMicros: samples[samples.count / 2],
-                  p99Micros: samples[min(samples.count - 1, samples.count * 99 / 100)])
+    var result = Result(rows: matrix.rows, columns: matrix.columns, trees: (model as? TreeEnsemble)?.treeCount ?? 0,
+                        repeats: samples.count, medianMicros: samples[samples.count / 2],
+                        p99Micros: samples[min(samples.count - 1, samples.count * 99 / 100)])
+    result.layout = (model as? TreeEnsemble)?.layout ?? ""
+    return result
   }
 }

@@ -8,6 +8,8 @@
 /// Immutable; thread-safe; scoring allocates nothing beyond a stack buffer.
 struct CompleteForest: Sendable {
   static let maxDepth: Int32 = 10
+  /// Rows per block: their value pairs (2 x columns floats each) stay in L1 while every tree passes.
+  static let blockRows = 32
 
   /// A node: the index in the paired row (2 x feature + 0 when NaN goes left, + 1 when right), and T.
   struct Node: Sendable {
@@ -21,10 +23,16 @@ struct CompleteForest: Sendable {
   let leafOffsets: [Int32]
   let depths: [Int32]
 
-  /// The complete layout of `flat`'s trees, or nil when one is deeper than `maxDepth` (or a split at
-  /// T = +inf sends NaN right, which the paired copy cannot express).
+  /// The complete layout of `flat`'s trees, or nil when one is deeper than `maxDepth`, padding would
+  /// more than double the splits, or a split at T = +inf sends NaN right (which the paired copy cannot
+  /// express).
   init?(_ flat: FlatForest) {
     guard !flat.roots.isEmpty, flat.depths.allSatisfy({ (1...Self.maxDepth).contains($0) }) else { return nil }
+    // Padding must not blow the trees out of cache: sparse deep trees (LightGBM's leaf-wise ones)
+    // stay flat, where a walk costs the same number of steps in a smaller footprint.
+    let splits = flat.nodes.indices.filter { Int(flat.nodes[$0].left) != $0 }.count
+    let padded = flat.depths.reduce(0) { $0 + (1 << Int($1)) - 1 }
+    guard padded <= 2 * splits else { return nil }
     var nodes: [Node] = [], leaves: [Double] = []
     var nodeOffsets: [Int32] = [], leafOffsets: [Int32] = []
     for (root, depth) in zip(flat.roots, flat.depths) {
@@ -57,17 +65,17 @@ struct CompleteForest: Sendable {
   }
 
   /// Adds every tree's leaf to `out[r]` for the `rows` rows of `values` (row-major, `columns` wide),
-  /// in blocks of 64 rows, trees in order. O(rows x trees x depth).
+  /// in blocks of `blockRows` rows, trees in order. O(rows x trees x depth).
   func addMargins(_ values: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Double>) {
     let width = 2 * columns
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 64 * width) { pairs in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.blockRows * width) { pairs in
       let p = pairs.baseAddress!
       nodes.withUnsafeBufferPointer { nodeBuffer in
         leaves.withUnsafeBufferPointer { leafBuffer in
           let (n, l) = (nodeBuffer.baseAddress!, leafBuffer.baseAddress!)
           var start = 0
           while start < rows {
-            let count = min(64, rows - start)
+            let count = min(Self.blockRows, rows - start)
             for r in 0..<count {
               let row = values + (start + r) * columns, pair = p + r * width
               for c in 0..<columns {
