@@ -21,7 +21,8 @@ import Testing
   static let inputs: [Float] = [-1.5, 0, -0.0, 0.1, 0.3, Float(1.0 / 3), Float(1.0 / 3).nextUp, Float(1.0 / 3).nextDown,
                                 2.5, Float(2.5).nextDown, .nan, .infinity, -.infinity, 1e30, 7]
 
-  static func forest(_ semantics: TreeEnsemble.Semantics, seed: UInt64, missingTypes: [UInt8], maxDepth: Int = 8) throws -> TreeEnsemble {
+  static func forest(_ semantics: TreeEnsemble.Semantics, seed: UInt64, missingTypes: [UInt8], maxDepth: Int = 8,
+                     stopOneIn: UInt64 = 4) throws -> TreeEnsemble {
     var rng = Rng(state: seed)
     var nodes: [TreeEnsemble.Node] = []
     var roots: [Int32] = []
@@ -29,7 +30,7 @@ import Testing
       let index = Int32(nodes.count)
       nodes.append(.leaf(Double(rng.next() % 1000) / 100 - 5))
       // Uneven trees: some branches stop early, some go eight deep.
-      guard depth < maxDepth, depth == 0 || rng.next() % (maxDepth > 8 ? 8 : 4) != 0 else { return index }
+      guard depth < maxDepth, depth == 0 || rng.next() % stopOneIn != 0 else { return index }
       let left = grow(depth + 1), right = grow(depth + 1)
       var split = TreeEnsemble.Node.leaf(0)
       (split.feature, split.threshold, split.left, split.right) = (Int32(rng.next() % 4), rng.pick(thresholds), left, right)
@@ -44,10 +45,12 @@ import Testing
 
   @Test(arguments: [(TreeEnsemble.Semantics.xgboost, [UInt8(0)]), (.lightgbm, [0, 2])])
   func flatScoringEqualsTheReferenceTraversal(semantics: TreeEnsemble.Semantics, missingTypes: [UInt8]) throws {
-    // Depth 8: padded to complete trees; depth 14: too deep for that, the flat walk.
-    for (seed, maxDepth) in [(1, 8), (2, 8), (3, 8), (4, 8), (5, 8), (6, 14), (7, 14)] {
-      let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth)
-      #expect(model.layout == (maxDepth == 8 ? "complete" : "flat"))
+    // Nearly full trees of depth 6 (a few early leaves): padded to complete trees; uneven trees up to
+    // 8 or 14 deep: the flat walk.
+    for (seed, maxDepth, stopOneIn) in [(1, 6, 40), (2, 6, 40), (3, 6, 30), (4, 8, 4), (5, 8, 4), (6, 14, 8)] as [(Int, Int, UInt64)] {
+      let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth,
+                                  stopOneIn: stopOneIn)
+      #expect(model.layout == (maxDepth == 6 ? "complete" : "flat"), "seed \(seed)")
       var rng = Rng(state: UInt64(seed) * 77)
       let rows = 203  // not a multiple of the eight interleaved rows or the 64-row block
       var matrix = FeatureMatrix(columns: 4)
