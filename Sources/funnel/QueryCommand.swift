@@ -120,6 +120,10 @@ struct TrackQuery: AsyncParsableCommand {
   @Option(help: "Item id; repeatable (one event per item).") var item: [String]
   @Option(help: "Event type: view, click, add_to_cart, purchase, exposure.") var type = "view"
   @Option(help: "Prefix of the event ids (ids are PREFIX-N); reuse it to see idempotency.") var eventIDPrefix: String?
+  @Option(help: "The answer that led to the events (its request_id), for attribution.") var requestID = ""
+  @Option(help: "Units and unit price (purchases: business counters and attributed revenue).") var quantity: UInt32 = 0
+  @Option(help: "Unit price.") var price = 0.0
+  @Option(help: "ISO 3166 country code of the order or visit.") var country = ""
 
   func run() async throws {
     let kind: Funnel_V1_EventType = switch type {
@@ -138,6 +142,10 @@ struct TrackQuery: AsyncParsableCommand {
       event.userID = user
       event.itemID = id
       event.type = kind
+      event.requestID = requestID
+      event.quantity = quantity
+      event.price = price
+      event.country = country
       return event
     }
     let options = connection.callOptions
