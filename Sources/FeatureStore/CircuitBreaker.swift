@@ -119,4 +119,8 @@ public struct GuardedOfflineSource: OfflineFeatureSource {
   public func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]] {
     try await breaker.run { try await source.userFeatures(users) }
   }
+
+  public func forgetUser(_ user: UserID) async throws -> Int {
+    try await breaker.run { try await source.forgetUser(user) }
+  }
 }

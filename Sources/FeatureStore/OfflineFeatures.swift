@@ -72,4 +72,11 @@ public protocol OfflineFeatureSource: Sendable {
   /// The numeric profile features of `users` (segments, lifetime value, price band, ...); users
   /// without a profile are absent from the result.
   func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]]
+  /// Deletes `user`'s profile (ForgetUser); returns how many documents went. Idempotent.
+  func forgetUser(_ user: UserID) async throws -> Int
+}
+
+extension OfflineFeatureSource {
+  /// Sources without deletable profiles (fixed fakes) have nothing to forget.
+  public func forgetUser(_ user: UserID) async throws -> Int { 0 }
 }

@@ -39,6 +39,22 @@ public struct MongoFeatureStore: OfflineFeatureSource {
     return result
   }
 
+  /// Deletes the user's profile document (`delete` with `limit: 1`); returns how many were deleted.
+  public func forgetUser(_ user: UserID) async throws -> Int {
+    // Written by hand: the command name must be the document's first key.
+    var bytes = Array("{\"delete\": ".utf8)
+    JSONText.appendString(usersCollection, to: &bytes)
+    bytes += Array(", \"deletes\": [{\"q\": {\"_id\": ".utf8)
+    JSONText.appendString(user, to: &bytes)
+    bytes += Array("}, \"limit\": 1}]}".utf8)
+    let json = String(decoding: bytes, as: UTF8.self)
+    let reply = try await client.command(database: database, json: json)
+    guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else { return 0 }
+    if let n = object["n"] as? Int { return n }
+    if let n = object["n"] as? [String: Any], let text = (n["$numberInt"] ?? n["$numberLong"]) as? String { return Int(text) ?? 0 }
+    return 0
+  }
+
   /// Writes JSON-lines files of features: one object per line with `id` (string), the rest fields.
   /// Upserts by id (idempotent). Returns the number of documents written; errors name the line.
   public func load(lines: [String], into collection: String, source: String) async throws -> Int {

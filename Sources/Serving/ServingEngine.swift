@@ -182,8 +182,9 @@ public final class ServingEngine: Sendable {
   }
 
   /// Forgets a user: real-time features and history (and, with an event stream, the user's queued
-  /// events; later events are accepted only if they arrive after this call), exposures, the cached
-  /// offline profile. Idempotent; returns the number of events and exposures removed.
+  /// events; later events are accepted only if they arrive after this call), exposures, the offline
+  /// profile (MongoDB) and its cached copy. Idempotent; returns the events, exposures and profile
+  /// documents removed.
   public func forget(user: String) async throws -> Int {
     try validator.checkID(user, field: "user_id", required: true)
     var removed = try await events.forget(user: user)
@@ -191,7 +192,11 @@ public final class ServingEngine: Sendable {
       exposureRecorder?.discard(user: user)
       removed += try await log.forget(user: user)
     }
-    offline?.users.forget(user)
+    if let offline {
+      // The offline profile too (a failure here fails the call: forgetting is retried, it is idempotent).
+      removed += try await offline.source.forgetUser(user)
+      offline.users.forget(user)
+    }
     return removed
   }
 

@@ -74,6 +74,9 @@ struct MongoFeatureStoreTests {
     let row = try #require(table.itemIDs.firstIndex(of: "SKU-2"))
     #expect(table.value(row: row, column: try #require(table.column("margin"))) == 0.1)
     #expect(try await store.userFeatures(["U-1", "U-404"]) == ["U-1": ["ltv": 1234.5, "vip": 1]])
+    #expect(try await store.forgetUser("U-1") == 1, "ForgetUser deletes the profile")
+    #expect(try await store.userFeatures(["U-1"]).isEmpty)
+    #expect(try await store.forgetUser("U-1") == 0, "forgetting twice is harmless")
     let error = await #expect(throws: FunnelError.self) {
       try await store.load(lines: ["{\"margin\": 1}"], into: store.itemsCollection, source: "bad.jsonl")
     }
