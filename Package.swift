@@ -155,7 +155,7 @@ let package = Package(
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "LoadGeneratorTests",
-                dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore", "FunnelServer", logging, lifecycle],
+                dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
                 swiftSettings: swiftSettings),

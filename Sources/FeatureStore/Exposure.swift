@@ -66,61 +66,47 @@ public enum PackedExposure {
   /// Encodes `exposure`.
   public static func encode(_ exposure: Exposure) -> [UInt8] {
     var out: [UInt8] = [1]
-    func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { out += $0 } }
-    func put(_ text: String) {
-      let utf8 = Array(text.utf8.prefix(Int(UInt16.max)))
-      put(UInt16(utf8.count))
-      out += utf8
-    }
-    put(exposure.timestampMs)
+    PackedBytes.append(exposure.timestampMs, to: &out)
     for text in [exposure.requestID, exposure.userID, exposure.sessionID, exposure.scene, exposure.arm, exposure.modelVersion] {
-      put(text)
+      PackedBytes.append(text, to: &out)
     }
-    put(UInt16(exposure.items.count))
-    exposure.items.forEach(put)
+    PackedBytes.append(UInt16(exposure.items.count), to: &out)
+    for item in exposure.items { PackedBytes.append(item, to: &out) }
     let names = exposure.features.isEmpty ? [] : exposure.featureNames
-    put(UInt16(names.count))
-    names.forEach(put)
-    if !names.isEmpty {
-      for row in exposure.features { for i in 0..<names.count { put((i < row.count ? row[i] : .nan).bitPattern) } }
+    PackedBytes.append(UInt16(names.count), to: &out)
+    for name in names { PackedBytes.append(name, to: &out) }
+    for row in names.isEmpty ? [] : exposure.features {
+      for i in 0..<names.count { PackedBytes.append((i < row.count ? row[i] : .nan).bitPattern, to: &out) }
     }
     return out
   }
 
   /// Decodes bytes written by `encode`; nil for anything else.
   public static func decode(_ bytes: [UInt8]) -> Exposure? {
-    var at = 1
     guard bytes.first == 1 else { return nil }
-    func integer(_ width: Int) -> UInt64? {
-      guard at + width <= bytes.count else { return nil }
-      defer { at += width }
-      return (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
-    }
-    func text() -> String? {
-      guard let n = integer(2), at + Int(n) <= bytes.count else { return nil }
-      defer { at += Int(n) }
-      return String(decoding: bytes[at..<at + Int(n)], as: UTF8.self)
-    }
-    guard let time = integer(8) else { return nil }
-    var texts: [String] = []
-    for _ in 0..<6 { guard let t = text() else { return nil }; texts.append(t) }
-    guard let itemCount = integer(2) else { return nil }
-    var items: [String] = []
-    for _ in 0..<itemCount { guard let t = text() else { return nil }; items.append(t) }
-    guard let nameCount = integer(2) else { return nil }
-    var names: [String] = []
-    for _ in 0..<nameCount { guard let t = text() else { return nil }; names.append(t) }
-    var rows: [[Float]] = []
-    if !names.isEmpty {
-      for _ in 0..<itemCount {
-        var row: [Float] = []
-        for _ in 0..<names.count { guard let v = integer(4) else { return nil }; row.append(Float(bitPattern: UInt32(v))) }
-        rows.append(row)
+    var reader = PackedBytes.Reader(bytes, at: 1)
+    func texts(_ count: UInt64) -> [String]? {
+      var out: [String] = []
+      for _ in 0..<count {
+        guard let t = reader.text() else { return nil }
+        out.append(t)
       }
+      return out
     }
-    guard at == bytes.count else { return nil }
-    return Exposure(requestID: texts[0], userID: texts[1], sessionID: texts[2], scene: texts[3], arm: texts[4],
-                    modelVersion: texts[5], timestampMs: Int64(bitPattern: time), items: items, featureNames: names,
+    guard let time = reader.integer(8), let head = texts(6), let itemCount = reader.integer(2), let items = texts(itemCount),
+          let nameCount = reader.integer(2), let names = texts(nameCount) else { return nil }
+    var rows: [[Float]] = []
+    for _ in 0..<(names.isEmpty ? 0 : itemCount) {
+      var row: [Float] = []
+      for _ in 0..<names.count {
+        guard let v = reader.integer(4) else { return nil }
+        row.append(Float(bitPattern: UInt32(v)))
+      }
+      rows.append(row)
+    }
+    guard reader.atEnd else { return nil }
+    return Exposure(requestID: head[0], userID: head[1], sessionID: head[2], scene: head[3], arm: head[4],
+                    modelVersion: head[5], timestampMs: Int64(bitPattern: time), items: items, featureNames: names,
                     features: rows)
   }
 }

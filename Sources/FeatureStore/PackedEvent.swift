@@ -14,13 +14,11 @@ public enum PackedEvent {
     var bytes: [UInt8] = [layoutVersion, UInt8(EventKind.allCases.firstIndex(of: event.kind) ?? 0)]
     bytes.reserveCapacity(34 + event.eventID.utf8.count + event.userID.utf8.count + event.itemID.utf8.count
                           + event.sessionID.utf8.count + event.requestID.utf8.count + event.country.utf8.count)
-    withUnsafeBytes(of: event.timestampMs.littleEndian) { bytes += $0 }
-    withUnsafeBytes(of: event.quantity.littleEndian) { bytes += $0 }
-    withUnsafeBytes(of: event.price.bitPattern.littleEndian) { bytes += $0 }
+    PackedBytes.append(event.timestampMs, to: &bytes)
+    PackedBytes.append(event.quantity, to: &bytes)
+    PackedBytes.append(event.price.bitPattern, to: &bytes)
     for text in [event.eventID, event.userID, event.sessionID, event.itemID, event.requestID, event.country] {
-      let utf8 = Array(text.utf8.prefix(Int(UInt16.max)))
-      withUnsafeBytes(of: UInt16(utf8.count).littleEndian) { bytes += $0 }
-      bytes += utf8
+      PackedBytes.append(text, to: &bytes)
     }
     return bytes
   }
@@ -29,26 +27,18 @@ public enum PackedEvent {
   /// over-long buffer), so a corrupt entry is reported and skipped rather than trusted.
   public static func decode(_ bytes: [UInt8]) -> BehaviourEvent? {
     guard bytes.count >= 22 + 12, bytes[0] == layoutVersion, Int(bytes[1]) < EventKind.allCases.count else { return nil }
-    func integer(_ at: Int, _ width: Int) -> UInt64 {
-      (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
-    }
-    let timestamp = Int64(bitPattern: integer(2, 8))
-    let quantity = UInt32(integer(10, 4))
-    let price = Double(bitPattern: integer(14, 8))
-    var at = 22
+    var reader = PackedBytes.Reader(bytes, at: 2)
+    guard let timestamp = reader.integer(8), let quantity = reader.integer(4), let price = reader.integer(8) else { return nil }
     var texts: [String] = []
     for _ in 0..<6 {
-      guard at + 2 <= bytes.count else { return nil }
-      let count = Int(integer(at, 2))
-      at += 2
-      guard at + count <= bytes.count else { return nil }
-      texts.append(String(decoding: bytes[at..<at + count], as: UTF8.self))
-      at += count
+      guard let text = reader.text() else { return nil }
+      texts.append(text)
     }
-    guard at == bytes.count, !texts[0].isEmpty, !texts[1].isEmpty, !texts[3].isEmpty else { return nil }
+    guard reader.atEnd, !texts[0].isEmpty, !texts[1].isEmpty, !texts[3].isEmpty else { return nil }
     return BehaviourEvent(eventID: texts[0], userID: texts[1], sessionID: texts[2], itemID: texts[3],
-                          kind: EventKind.allCases[Int(bytes[1])], timestampMs: timestamp, quantity: quantity,
-                          price: price, requestID: texts[4], country: texts[5])
+                          kind: EventKind.allCases[Int(bytes[1])], timestampMs: Int64(bitPattern: timestamp),
+                          quantity: UInt32(quantity), price: Double(bitPattern: price), requestID: texts[4],
+                          country: texts[5])
   }
 }
 

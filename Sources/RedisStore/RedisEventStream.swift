@@ -2,8 +2,8 @@ import FeatureStore
 import FunnelCore
 
 /// The collector's side of the event stream: validated events are appended to one Redis Stream
-/// (`PREFIX events`, field `e` = `PackedEvent`), idempotently by event id (an id is remembered for
-/// `eventIDTTLSeconds`; a replayed event is a duplicate and appends nothing). An event counts as
+/// (`PREFIX events`, field `e` = `PackedEvent`), idempotently by event id (an id is remembered as
+/// long as the store remembers applied ones; a replayed event is a duplicate and appends nothing). An event counts as
 /// accepted once Redis has appended it: with `appendonly yes` it survives a Redis restart. The
 /// real-time features are updated by `RedisEventConsumer`s reading the stream in a consumer group.
 ///
@@ -15,7 +15,6 @@ public final class RedisEventStream: EventSink {
   let keyPrefix: String
   let client: RedisClient
   let store: RedisFeatureStore
-  let eventIDTTLSeconds: Int
   let maxLength: Int
 
   /// Remembers the event id (NX) and only then appends the entry; returns 1 (appended) or 0 (duplicate).
@@ -28,13 +27,11 @@ public final class RedisEventStream: EventSink {
     """
 
   /// A stream under `store`'s key prefix; `forget` also clears the user in `store`.
-  public init(client: RedisClient, store: RedisFeatureStore, eventIDTTLSeconds: Int = 7 * 86_400,
-              maxLength: Int = 1_000_000) {
+  public init(client: RedisClient, store: RedisFeatureStore, maxLength: Int = 1_000_000) {
     self.client = client
     self.store = store
     self.keyPrefix = store.keyPrefix
     self.streamKey = store.keyPrefix + "events"
-    self.eventIDTTLSeconds = eventIDTTLSeconds
     self.maxLength = maxLength
   }
 
@@ -44,7 +41,7 @@ public final class RedisEventStream: EventSink {
     let script = Array(Self.ingestScript.utf8)
     let commands: [[[UInt8]]] = events.map { event in
       [Array("EVAL".utf8), script, Array("2".utf8), Array((keyPrefix + "in:" + event.eventID).utf8),
-       Array(streamKey.utf8), Array(String(eventIDTTLSeconds).utf8), PackedEvent.encode(event),
+       Array(streamKey.utf8), Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event),
        Array(String(maxLength).utf8)]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)

@@ -26,7 +26,8 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
   /// Keys start with this (e.g. `funnel:` -> `funnel:u:USER`, `funnel:e:EVENT`).
   public let keyPrefix: String
   private let client: RedisClient
-  private let limits: Limits
+  /// Capacity and retention (the event stream remembers ingested ids as long as this store does).
+  public let limits: Limits
 
   /// Drops the event (returns 2) if its user was forgotten at or after the time it was accepted
   /// (KEYS[4] holds the forget time, ARGV[7] the acceptance time). Otherwise remembers the event id

@@ -10,13 +10,20 @@ public enum TestServers {
   /// server down gracefully and waits for it.
   public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore,
                                 _ body: (Int) async throws -> Void) async throws {
+    try await withServer(engine: engine, store: store) { port, _ in try await body(port) }
+  }
+
+  /// `withServer` whose body also gets `stop`, which begins the graceful shutdown while the body
+  /// still runs (a server going away mid-test); stopping twice is harmless.
+  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore,
+                                _ body: (Int, _ stop: @Sendable () async -> Void) async throws -> Void) async throws {
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
                                   statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
-      try await body(try await server.listeningPort())
+      try await body(try await server.listeningPort(), { await group.triggerGracefulShutdown() })
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
     }

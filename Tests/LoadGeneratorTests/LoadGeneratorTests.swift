@@ -1,7 +1,4 @@
 import Foundation
-import FunnelServer
-import Logging
-import ServiceLifecycle
 import FunnelCore
 import FunnelTestSupport
 import LoadGenerator
@@ -57,13 +54,7 @@ import Testing
 @Suite struct LoadRunStopTests {
   @Test func aServerStoppedMidRunShowsErrorsByCodeNotAHang() async throws {
     let (engine, store) = TestEngines.engine()
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store) { port, stop in
       // Warm up first: under the full parallel suite a debug server on two cores can take seconds to
       // answer its first calls.
       var warmUp = LoadRun(host: "127.0.0.1", port: port, rate: 10, seconds: 1)
@@ -81,7 +72,7 @@ import Testing
       while engine.metrics.answers.count < answered + 10, ContinuousClock.now - started < .seconds(3) {
         try await Task.sleep(for: .milliseconds(20))
       }
-      await group.triggerGracefulShutdown()
+      await stop()
       let result = try await report
       let took = ContinuousClock.now - started
       print("stopped mid-run: \(result.succeeded) ok, errors \(result.errors), \(took)")
@@ -91,7 +82,6 @@ import Testing
       let codes: Set<String> = ["unavailable", "cancelled", "deadlineExceeded", "unknown", "internalError", "aborted",
                                 "UNKNOWN", "CLIENT_OVERLOADED"]
       #expect(Set(result.errors.keys).isSubset(of: codes), "errors are named by status code: \(result.errors)")
-      try await tasks.waitForAll()
     }
   }
 }
