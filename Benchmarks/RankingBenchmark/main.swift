@@ -1,16 +1,21 @@
 // Batch scoring of model files over a CSV batch, release build, for Benchmarks/ranking/run.sh:
 //   swift build -c release --product funnel-bench-ranking
-//   .build/release/funnel-bench-ranking MODEL BATCH.csv [REPEATS]
-// Prints the same JSON as `funnel model bench` (without building the whole server).
+//   .build/release/funnel-bench-ranking MODEL BATCH.csv [REPEATS [LAYOUT]]
+// Prints the same JSON as `funnel model bench` (without building the whole server); LAYOUT times a
+// tree layout other than the chosen one (`TreeEnsemble.availableLayouts`).
 import Ranking
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-  print("usage: funnel-bench-ranking MODEL BATCH.csv [REPEATS]")
+  print("usage: funnel-bench-ranking MODEL BATCH.csv [REPEATS [LAYOUT]]")
   exit(64)
 }
 do {
-  let model = try ModelFile.load(path: arguments[1])
+  var model = try ModelFile.load(path: arguments[1])
+  if arguments.count > 4 {
+    guard let ensemble = model as? TreeEnsemble else { throw RankingError("a layout applies to tree ensembles only") }
+    model = try ensemble.scoring(with: arguments[4])
+  }
   let matrix = try FeatureCSV(path: arguments[2], schema: model.schema).matrix
   print(BatchBenchmark.run(model, matrix, repeats: arguments.count > 3 ? Int(arguments[3]) ?? 200 : 200).json(model: model.version))
 } catch {

@@ -16,6 +16,8 @@ py=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V |
 swift build -c release --product funnel-bench-ranking 2>&1 | tail -n 1
 .build/release/funnel-bench-ranking "$work/xgb_500_depth6.json" "$work/batch.csv" 100 | tee "$work/funnel_xgb.json"
 .build/release/funnel-bench-ranking "$work/lgb_500_63leaves.txt" "$work/batch.csv" 100 | tee "$work/funnel_lgb.json"
+# The flat walk on the same model, for the layout comparison in the README.
+.build/release/funnel-bench-ranking "$work/lgb_500_63leaves.txt" "$work/batch.csv" 100 flat
 .venv-training/bin/python Benchmarks/ranking/compare.py peers "$work" "$work/funnel_xgb.json" "$work/funnel_lgb.json"
 py311=$(ls -d "$HOME"/.pyenv/versions/3.11*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
 if [ ! -x .venv-onnx/bin/python ] && [ -n "$py311" ]; then

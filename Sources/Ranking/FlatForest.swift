@@ -27,8 +27,10 @@ struct FlatForest: Sendable {
   let depths: [Int32]
   /// Sum of the trees that are a single leaf.
   let constant: Double
-  /// The same trees padded to complete ones, when they are shallow enough (the faster walk).
-  private(set) var complete: CompleteForest?
+  /// The same trees padded to complete ones, when they are shallow enough (the fastest walk).
+  var complete: CompleteForest?
+  /// The same trees in QuickScorer form, when they are not complete-able but have at most 64 leaves.
+  var quick: QuickScorerForest?
 
   static let nanLeftBit: UInt32 = 1 << 31
 
@@ -89,8 +91,11 @@ struct FlatForest: Sendable {
     }
     (self.nodes, self.value) = (nodes, value)
     (self.roots, self.depths, self.constant) = (roots, depths, constant)
-    self.complete = nil
+    (self.complete, self.quick) = (nil, nil)
     self.complete = CompleteForest(self)
+    // Without AVX-512, QuickScorer's portable kernel is no faster than the flat walk (13.6 against
+    // 13.1 ns per row x tree on the LightGBM benchmark model), so it is chosen only with AVX-512.
+    if complete == nil, QuickScorerForest.cpuHasAVX512 { self.quick = QuickScorerForest(self) }
   }
 
   /// Margins (`base` + sum of leaves) of every row of `values` (row-major, `columns` wide) into `out`.
@@ -101,6 +106,10 @@ struct FlatForest: Sendable {
     for r in 0..<rows { out[r] = base + constant }
     if let complete {
       complete.addMargins(data, rows: rows, columns: columns, into: out.baseAddress!)
+      return
+    }
+    if let quick {
+      quick.addMargins(data, rows: rows, columns: columns, into: out.baseAddress!)
       return
     }
     nodes.withUnsafeBufferPointer { nodes in

@@ -53,7 +53,7 @@ public struct TreeEnsemble: ScoringModel {
   public let categoryBitsets: [[UInt32]]
   /// The same trees in the layout `score` walks: the flat, branch-free one when every split can be
   /// expressed exactly there, else the general packed one.
-  let flat: FlatForest?
+  var flat: FlatForest?
   let packed: PackedForest
 
   /// Checks the structure: children in range and acyclic by construction order is not assumed, so
@@ -101,9 +101,50 @@ public struct TreeEnsemble: ScoringModel {
   /// Whether scoring takes the flat, branch-free layout (`FlatForest`) rather than the general one.
   public var usesFlatLayout: Bool { flat != nil }
 
-  /// The layout batch scoring walks: `complete` (shallow trees padded to heap order, `CompleteForest`),
-  /// `flat` (`FlatForest`) or `packed` (`PackedForest`: categorical splits and other cases).
-  public var layout: String { flat.map { $0.complete == nil ? "flat" : "complete" } ?? "packed" }
+  /// The layout batch scoring takes: `complete` (shallow trees padded to heap order, `CompleteForest`),
+  /// `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
+  /// kernel), `quickscorer-portable` (the same without AVX-512), `flat` (`FlatForest`) or `packed`
+  /// (`PackedForest`: categorical splits and other cases).
+  public var layout: String {
+    guard let flat else { return "packed" }
+    if flat.complete != nil { return "complete" }
+    if let quick = flat.quick { return quick.kernel == .avx512 ? "quickscorer" : "quickscorer-portable" }
+    return "flat"
+  }
+
+  /// The layouts this model can be scored with, fastest first (`layout` is the first).
+  public var availableLayouts: [String] {
+    var names: [String] = []
+    if let flat {
+      if flat.complete != nil { names.append("complete") }
+      if let quick = flat.quick ?? QuickScorerForest(flat) {
+        if quick.kernel == .avx512 { names.append("quickscorer") }
+        names.append("quickscorer-portable")
+      }
+      names.append("flat")
+    }
+    return names + ["packed"]
+  }
+
+  /// The same model scored with `layout` (one of `availableLayouts`), for benchmarks and for tests
+  /// that hold the layouts to one another. Scores differ only in the last bits of float rounding
+  /// between `packed` (double comparisons) and the others, which are bit-identical.
+  public func scoring(with layout: String) throws -> TreeEnsemble {
+    guard availableLayouts.contains(layout) else {
+      throw RankingError("model \(version): layout '\(layout)' is not one of \(availableLayouts.joined(separator: ", "))")
+    }
+    var copy = self
+    switch layout {
+    case "packed": copy.flat = nil
+    case "flat": (copy.flat!.complete, copy.flat!.quick) = (nil, nil)
+    case "quickscorer", "quickscorer-portable":
+      var quick = flat!.quick ?? QuickScorerForest(flat!)!
+      quick.kernel = layout == "quickscorer" ? .avx512 : .portable
+      (copy.flat!.complete, copy.flat!.quick) = (nil, quick)
+    default: break  // complete: as built
+    }
+    return copy
+  }
 
   public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {
     precondition(matrix.columns == schema.count, "matrix has \(matrix.columns) columns, model \(schema.count)")

@@ -49,10 +49,16 @@ struct ModelBench: AsyncParsableCommand {
   @Option(help: "Model file.") var model: String
   @Option(help: "Input CSV (one batch).") var input: String
   @Option(help: "Timed repetitions.") var `repeat` = 200
+  @Option(help: "Tree layout to time instead of the one chosen (complete, quickscorer, quickscorer-portable, flat, packed).")
+  var layout: String?
 
   func run() async throws {
     do {
-      let loaded = try ModelFile.load(path: model)
+      var loaded = try ModelFile.load(path: model)
+      if let layout {
+        guard let ensemble = loaded as? TreeEnsemble else { throw RankingError("--layout applies to tree ensembles only") }
+        loaded = try ensemble.scoring(with: layout)
+      }
       let matrix = try FeatureCSV(path: input, schema: loaded.schema).matrix
       print(BatchBenchmark.run(loaded, matrix, repeats: `repeat`).json(model: loaded.version))
     } catch let error as RankingError {

@@ -22,47 +22,86 @@ import Testing
                                 2.5, Float(2.5).nextDown, .nan, .infinity, -.infinity, 1e30, 7]
 
   static func forest(_ semantics: TreeEnsemble.Semantics, seed: UInt64, missingTypes: [UInt8], maxDepth: Int = 8,
-                     stopOneIn: UInt64 = 4) throws -> TreeEnsemble {
+                     stopOneIn: UInt64 = 4, trees: Int = 40, features: Int = 4, maxLeaves: Int = .max,
+                     thresholds: [Double] = Self.thresholds) throws -> TreeEnsemble {
     var rng = Rng(state: seed)
     var nodes: [TreeEnsemble.Node] = []
     var roots: [Int32] = []
+    var leaves = 1  // of the tree being grown
     func grow(_ depth: Int) -> Int32 {
       let index = Int32(nodes.count)
       nodes.append(.leaf(Double(rng.next() % 1000) / 100 - 5))
       // Uneven trees: some branches stop early, some go eight deep.
-      guard depth < maxDepth, depth == 0 || rng.next() % stopOneIn != 0 else { return index }
+      guard depth < maxDepth, depth == 0 || rng.next() % stopOneIn != 0, leaves < maxLeaves else { return index }
+      leaves += 1
       let left = grow(depth + 1), right = grow(depth + 1)
       var split = TreeEnsemble.Node.leaf(0)
-      (split.feature, split.threshold, split.left, split.right) = (Int32(rng.next() % 4), rng.pick(thresholds), left, right)
+      (split.feature, split.threshold, split.left, split.right) = (Int32(rng.next() % UInt64(features)), rng.pick(thresholds), left, right)
       (split.defaultLeft, split.missingType) = (rng.next() % 2 == 0, rng.pick(missingTypes))
       nodes[Int(index)] = split
       return index
     }
-    for t in 0..<40 { roots.append(t % 13 == 0 ? { nodes.append(.leaf(0.25)); return Int32(nodes.count - 1) }() : grow(0)) }
-    return try TreeEnsemble(version: "random", schema: FeatureSchema(["a", "b", "c", "d"]), semantics: semantics,
+    for t in 0..<trees {
+      leaves = 1
+      roots.append(t % 13 == 0 ? { nodes.append(.leaf(0.25)); return Int32(nodes.count - 1) }() : grow(0))
+    }
+    return try TreeEnsemble(version: "random", schema: FeatureSchema((0..<features).map { "f\($0)" }), semantics: semantics,
                             nodes: nodes, roots: roots, baseMargin: 0.5, output: .identity)
   }
 
+  /// Random inputs over `columns` features drawn from `inputs`.
+  static func matrix(rows: Int, columns: Int, seed: UInt64) -> FeatureMatrix {
+    var rng = Rng(state: seed)
+    var matrix = FeatureMatrix(columns: columns)
+    matrix.reset(rows: rows)
+    for r in 0..<rows { for c in 0..<columns { matrix[r, c] = rng.pick(Self.inputs) } }
+    return matrix
+  }
+
   @Test(arguments: [(TreeEnsemble.Semantics.xgboost, [UInt8(0)]), (.lightgbm, [0, 2])])
-  func flatScoringEqualsTheReferenceTraversal(semantics: TreeEnsemble.Semantics, missingTypes: [UInt8]) throws {
+  func everyLayoutEqualsTheReferenceTraversal(semantics: TreeEnsemble.Semantics, missingTypes: [UInt8]) throws {
     // Nearly full trees of depth 6 (a few early leaves): padded to complete trees; uneven trees up to
-    // 8 or 14 deep: the flat walk.
-    for (seed, maxDepth, stopOneIn) in [(1, 6, 40), (2, 6, 40), (3, 6, 30), (4, 8, 4), (5, 8, 4), (6, 14, 8)] as [(Int, Int, UInt64)] {
+    // 8 or 14 deep with more than 64 leaves: the flat walk; sparser ones: QuickScorer. Every layout
+    // the model offers is held to the reference, and the fast ones to each other bit for bit.
+    for (seed, maxDepth, stopOneIn, expected) in [(1, 6, 40, "complete"), (2, 6, 40, "complete"), (3, 6, 30, "complete"),
+                                                  (4, 8, 4, "flat"), (5, 8, 4, "flat"), (6, 14, 8, "flat"),
+                                                  (7, 14, 3, "quickscorer"), (8, 20, 2, "quickscorer")] as [(Int, Int, UInt64, String)] {
       let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth,
-                                  stopOneIn: stopOneIn)
-      #expect(model.layout == (maxDepth == 6 ? "complete" : "flat"), "seed \(seed)")
-      var rng = Rng(state: UInt64(seed) * 77)
+                                  stopOneIn: stopOneIn, maxLeaves: expected == "quickscorer" ? 64 : .max)
+      #expect(model.layout.hasPrefix(expected), "seed \(seed): \(model.layout)")
       let rows = 203  // not a multiple of the eight interleaved rows or the 64-row block
-      var matrix = FeatureMatrix(columns: 4)
-      matrix.reset(rows: rows)
-      for r in 0..<rows { for c in 0..<4 { matrix[r, c] = rng.pick(Self.inputs) } }
-      var scores = [Float](repeating: 0, count: rows)
-      model.score(matrix, into: &scores)
-      for r in 0..<rows {
-        let expected = model.predict(doubles: (0..<4).map { Double(matrix[r, $0]) })
-        #expect(abs(Double(scores[r]) - expected) <= 1e-6 * max(1, abs(expected)), "row \(r): \(scores[r]) vs \(expected)")
+      let matrix = Self.matrix(rows: rows, columns: 4, seed: UInt64(seed) * 77)
+      var flatScores = [Float](repeating: 0, count: rows)
+      try model.scoring(with: "flat").score(matrix, into: &flatScores)
+      for layout in model.availableLayouts {
+        var scores = [Float](repeating: 0, count: rows)
+        try model.scoring(with: layout).score(matrix, into: &scores)
+        for r in 0..<rows {
+          let expected = model.predict(doubles: (0..<4).map { Double(matrix[r, $0]) })
+          #expect(abs(Double(scores[r]) - expected) <= 1e-6 * max(1, abs(expected)), "\(layout) row \(r): \(scores[r]) vs \(expected)")
+          if layout != "packed" { #expect(scores[r].bitPattern == flatScores[r].bitPattern, "\(layout) row \(r)") }
+        }
       }
     }
+  }
+
+  /// QuickScorer over several blocks of trees (more than 256) and more features, with LightGBM's
+  /// "is it NaN?" splits (T = +inf, NaN right): the AVX-512 kernel (where the CPU has it) and the
+  /// portable one against the flat walk, bit for bit.
+  @Test func quickScorerAcrossTreeBlocks() throws {
+    let model = try Self.forest(.lightgbm, seed: 11, missingTypes: [0, 2], maxDepth: 12, stopOneIn: 3, trees: 600, features: 9,
+                                maxLeaves: 63, thresholds: Self.thresholds + [.infinity])
+    #expect(model.availableLayouts.contains("quickscorer-portable"))
+    let rows = 61
+    let matrix = Self.matrix(rows: rows, columns: 9, seed: 5)
+    var flatScores = [Float](repeating: 0, count: rows)
+    try model.scoring(with: "flat").score(matrix, into: &flatScores)
+    for layout in model.availableLayouts where layout.hasPrefix("quickscorer") {
+      var scores = [Float](repeating: 0, count: rows)
+      try model.scoring(with: layout).score(matrix, into: &scores)
+      #expect(scores.map(\.bitPattern) == flatScores.map(\.bitPattern), "\(layout)")
+    }
+    #expect(throws: RankingError.self) { try model.scoring(with: "no-such-layout") }
   }
 
   @Test func zeroAsMissingAndCategoricalSplitsKeepTheGeneralLayout() throws {
