@@ -42,5 +42,6 @@ headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 # One call first: the answer must carry grpc-status 0.
 nghttp -v "${headers[@]}" -d "$work/body.bin" "$url" 2>&1 | grep -q 'grpc-status: 0' \
   || { echo "h2load: the server did not answer the probe call with grpc-status 0" >&2; exit 1; }
-h2load -n "$requests" -c "$connections" -m "$streams" "${headers[@]}" -d "$work/body.bin" "$url" \
+# H2LOAD_LOG=FILE: h2load's per-request log (start, status, microseconds), for percentiles.
+h2load -n "$requests" -c "$connections" -m "$streams" "${headers[@]}" -d "$work/body.bin" ${H2LOAD_LOG:+--log-file="$H2LOAD_LOG"} "$url" \
   | grep -E "finished in|requests:|status codes|time for request|req/s"

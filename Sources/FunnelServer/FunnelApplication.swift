@@ -116,6 +116,7 @@ public enum FunnelApplication {
     description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, eventLoopThreads: options.eventLoopThreads,
+                                flushDelayMicros: options.flushDelayMicros,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)
     let group = ServiceGroup(configuration: .init(

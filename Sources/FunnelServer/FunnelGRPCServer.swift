@@ -24,13 +24,25 @@ public final class FunnelGRPCServer: Service {
   /// A server on `host:port` (port 0 = any free port) answering from `engine`. `eventLoopThreads`:
   /// 0 for NIO's shared group with calls on the cooperative pool; 1 for one loop that also runs the
   /// calls (`EventLoopExecutor`); N for a group of its own (README "The transport floor").
+  /// `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick (`NextTickFlushHandler`),
+  /// N > 0 holds them up to N µs (grpc-swift's timer), -1 writes every response at once.
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String, eventLoopThreads: Int = 0,
+              flushDelayMicros: Int = 0,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
     let oneLoop = eventLoopThreads == 1
     let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
+    let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+      config.connection.flushCoalescing = flushDelayMicros > 0
+        ? .init(maxFlushDelay: .microseconds(flushDelayMicros), maxBytes: 64 * 1024) : nil
+      if flushDelayMicros == 0 {
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+          channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(NextTickFlushHandler(), position: .first) }
+        }
+      }
+    }
     let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
-                                               eventLoopGroup: group)
+                                               config: config, eventLoopGroup: group)
     self.executor = oneLoop ? EventLoopExecutor(group.next()) : nil
     self.group = group
     self.ownsGroup = eventLoopThreads != 0

@@ -15,6 +15,11 @@ public struct ServerOptions: Sendable {
   /// and back per call: less CPU per call and a lower median, about 30% less throughput on 2 cores);
   /// N for a group of its own.
   public var eventLoopThreads = 0
+  /// How the listener coalesces responses into writes: 0 (the default) once per event-loop tick (no
+  /// timer: answers produced together leave together, a lone one at once); N > 0 holds them up to N
+  /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits
+  /// the full delay); -1 writes each at once (README "The transport floor").
+  public var flushDelayMicros = 0
   /// Redis URL for real-time user and item features and the shared sub-query cache.
   public var redisURL: String?
   /// MongoDB URI for offline item and user features.
@@ -50,7 +55,7 @@ public struct ServerOptions: Sendable {
 
   /// Config keys by section: the file's schema, and the names environment variables map to.
   public static let configKeys: [String: [String]] = [
-    "server": ["host", "port", "eventLoopThreads", "httpPort"],
+    "server": ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros"],
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
@@ -134,11 +139,12 @@ public struct ServerOptions: Sendable {
       }
     }
     if let server = try reader.object(root, "server") {
-      try reader.check(server, allowed: ["host", "port", "eventLoopThreads", "httpPort"], at: "server")
+      try reader.check(server, allowed: ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros"], at: "server")
       httpPort = try reader.int(server, "httpPort", at: "server", range: -1...65_535) ?? httpPort
       host = try reader.string(server, "host", at: "server") ?? host
       port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
       eventLoopThreads = try reader.int(server, "eventLoopThreads", at: "server", range: 0...64) ?? eventLoopThreads
+      flushDelayMicros = try reader.int(server, "flushDelayMicros", at: "server", range: -1...100_000) ?? flushDelayMicros
     }
     if let stores = try reader.object(root, "stores") {
       try reader.check(stores, allowed: ["redis", "mongo"], at: "stores")

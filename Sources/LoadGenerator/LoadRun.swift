@@ -53,8 +53,12 @@ public struct LoadRun: Sendable {
   /// Runs the schedule; `progress` receives a line about once a second. Throws only when it cannot
   /// connect at all.
   public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> LoadReport {
+    // Each request is written at once: grpc-swift's default flush coalescing would hold every
+    // request up to 100 µs, which the latencies (measured from the intended send time) would include.
+    let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
     let clients = try (0..<max(1, connections)).map { _ in
-      GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
+      GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
+                                                           config: config))
     }
     let shared = Shared(LoadReport(intendedRate: rate, seconds: seconds))
     let clock = ContinuousClock()
@@ -90,7 +94,10 @@ public struct LoadRun: Sendable {
               var code: String?
               do {
                 let service = Funnel_V1_Recommender.Client(wrapping: client)
-                if kind == .search, let search {
+                if kind == .health {
+                  _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest(),
+                                                                                      options: callOptions)
+                } else if kind == .search, let search {
                   _ = try await service.search(search, options: callOptions)
                 } else if let recommend {
                   _ = try await service.recommend(recommend, options: callOptions)

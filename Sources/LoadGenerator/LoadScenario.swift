@@ -9,9 +9,11 @@ import FunnelGRPC
 /// `{"mix": {"home": 70, "item_page": 20, "search": 10}, "users": 3000, "items": "catalog.jsonl",
 ///   "itemCount": 5000, "queries": ["mug", "lamp"], "filters": ["price:<50"], "filterShare": 0.1, "count": 20}`
 /// Items come from a catalog file (its `id`s) or are the demo's ids `SKU-100000`...; users are `U-1`...
+/// The call `health` (`grpc.health.v1.Health/Check`, no work) measures the transport floor:
+/// `{"mix": {"health": 1}}`.
 public struct LoadScenario: Sendable {
   /// One kind of call.
-  public enum Call: String, CaseIterable, Sendable { case home, itemPage = "item_page", search }
+  public enum Call: String, CaseIterable, Sendable { case home, itemPage = "item_page", search, health }
 
   public var mix: [(Call, Double)] = [(.home, 70), (.itemPage, 20), (.search, 10)]
   public var users = 3_000
@@ -45,7 +47,7 @@ public struct LoadScenario: Sendable {
       }
       self.mix = try weights.sorted { $0.key < $1.key }.map { name, weight in
         guard let call = Call(rawValue: name), weight.doubleValue >= 0 else {
-          throw FunnelError(.invalidArgument, "scenario \(path): mix '\(name)' (calls: home, item_page, search; weights >= 0)")
+          throw FunnelError(.invalidArgument, "scenario \(path): mix '\(name)' (calls: home, item_page, search, health; weights >= 0)")
         }
         return (call, weight.doubleValue)
       }
@@ -85,6 +87,8 @@ public struct LoadScenario: Sendable {
     }
     let user = "U-\(rng.zipfIndex(users, s: 1.0) + 1)"
     switch call {
+    case .health:
+      return (call, nil, nil)
     case .search:
       var request = Funnel_V1_SearchRequest()
       request.query = queries[rng.zipfIndex(queries.count, s: 1.0)]

@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Address to listen on.") var host: String?
   @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
   @Option(help: "Listener threads: 0 = one per core, calls on the Swift pool (default); 1 = one loop that runs the calls too.") var eventLoopThreads: Int?
+  @Option(name: .customLong("flush-delay-us"), help: "Response write coalescing: 0 = once per event-loop tick (default), N = up to N µs (grpc-swift's timer), -1 = off.")
+  var flushDelayMicros: Int?
   @Option(name: .customLong("redis"), help: "Redis URL: real-time features, the event stream, the exposure log and the shared filter sub-query cache.") var redisURL: String?
   @Option(name: .customLong("mongo"), help: "MongoDB URI for offline item and user features (database funnel; see funnel features load).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
@@ -46,6 +48,7 @@ struct Serve: AsyncParsableCommand {
   func validate() throws {
     if let port, !(0...65_535).contains(port) { throw ValidationError("--port \(port) is outside 0...65535") }
     if let eventLoopThreads, !(0...64).contains(eventLoopThreads) { throw ValidationError("--event-loop-threads must be 0...64") }
+    if let flushDelayMicros, !(-1...100_000).contains(flushDelayMicros) { throw ValidationError("--flush-delay-us must be -1...100000") }
     if let indexPollSeconds, indexPollSeconds < 1 { throw ValidationError("--index-poll-seconds must be at least 1") }
     if let demoItems, demoItems < 1 { throw ValidationError("--demo-items must be at least 1") }
     if let demoUsers, demoUsers < 0 { throw ValidationError("--demo-users must not be negative") }
@@ -67,6 +70,7 @@ struct Serve: AsyncParsableCommand {
       if let host { options.host = host }
       if let port { options.port = port }
       if let eventLoopThreads { options.eventLoopThreads = eventLoopThreads }
+      if let flushDelayMicros { options.flushDelayMicros = flushDelayMicros }
       if let redisURL { options.redisURL = redisURL }
       if let mongoURI { options.mongoURI = mongoURI }
       if let demoItems { options.demoItems = demoItems }

@@ -46,6 +46,13 @@ import Testing
       #expect(report.succeeded + report.errorCount == report.sent)
       #expect(report.errorCount == 0, "\(report.errors)")
       #expect(report.latency.totalCount == 40)
+      // The transport floor's call: health checks only, none of them a Recommend.
+      let answers = engine.metrics.answers.count
+      run.scenario.mix = [(.health, 1)]
+      run.seconds = 0.5
+      let health = try await run.run()
+      #expect(health.sent == 20 && health.succeeded == 20, "\(health.errors)")
+      #expect(engine.metrics.answers.count == answers)
     }
   }
 }
