@@ -100,6 +100,8 @@ funnel_start_server() {
   local port http
   port=$(funnel_free_port)
   http=$(funnel_free_port)
+  # The kernel may hand out the just-released port again: the two listeners need different ones.
+  while [ "$http" = "$port" ]; do http=$(funnel_free_port); done
   "$binary" serve --port "$port" --http-port "$http" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/funnel.pid"
   for _ in $(seq 1 ${FUNNEL_SERVE_WAIT_TENTHS:-600}); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1

@@ -7,7 +7,8 @@
 #   e.g. Benchmarks/h2load/floor.sh 3 -- --event-loop-threads 1
 #        SERVER_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 Benchmarks/h2load/floor.sh 3
 # (SERVER_PRELOAD: LD_PRELOAD for the server only, e.g. Debian's libjemalloc2).
-# Needs a release build (swift build -c release --product funnel) and h2load (nghttp2-client).
+# Needs a release build (swift build -c release --product funnel; FUNNEL_BINARY=PATH for another) and
+# h2load (nghttp2-client).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -15,7 +16,7 @@ cd "$root"
 rounds=${1:-3}
 shift || true
 [ "${1:-}" = -- ] && shift
-funnel="$root/.build/release/funnel"
+funnel=${FUNNEL_BINARY:-$root/.build/release/funnel}
 [ -x "$funnel" ] || { echo "floor: $funnel missing (swift build -c release --product funnel)" >&2; exit 1; }
 export FUNNEL_RUN=$(mktemp -d /tmp/funnel-floor.XXXXXX)
 trap 'kill $(cat "$FUNNEL_RUN/funnel.pid" 2>/dev/null) 2>/dev/null; rm -rf "$FUNNEL_RUN"' EXIT
