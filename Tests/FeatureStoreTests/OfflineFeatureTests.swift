@@ -7,6 +7,8 @@ import Testing
 /// A user feature source that counts fetches and can be slowed down or broken.
 final class CountingUserSource: OfflineFeatureSource {
   let fetches = Atomic<Int>(0)
+  /// Users asked for, summed over fetches.
+  let usersFetched = Atomic<Int>(0)
   let delay: Duration
   let failing: Bool
 
@@ -19,6 +21,7 @@ final class CountingUserSource: OfflineFeatureSource {
 
   func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]] {
     fetches.add(1, ordering: .relaxed)
+    usersFetched.add(users.count, ordering: .relaxed)
     if delay > .zero { try await Task.sleep(for: delay) }
     if failing { throw FunnelError(.unavailable, "store down") }
     return Dictionary(uniqueKeysWithValues: users.filter { $0 != "nobody" }.map { ($0, ["ltv": Float($0.count)]) })
@@ -47,6 +50,23 @@ final class ManualClock: Sendable {
     _ = try await cache.features(of: "alice")
     #expect(source.fetches.load(ordering: .relaxed) == 2, "expired after the TTL")
     #expect(try await cache.features(of: "nobody") == [:], "no profile is an empty profile")
+  }
+
+  @Test func missesDuringBusyFetchesShareTheNextOne() async throws {
+    let source = CountingUserSource(delay: .milliseconds(200))
+    let cache = UserFeatureCache(source: source, capacity: 100, ttlMs: 60_000, now: ManualClock().now)
+    let users = (0..<30).map { "user-\($0)" }
+    let answers = try await withThrowingTaskGroup(of: (String, [String: Float]).self) { group in
+      for user in users { group.addTask { (user, try await cache.features(of: user)) } }
+      return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+    }
+    #expect(users.allSatisfy { answers[$0] == ["ltv": Float($0.count)] })
+    #expect(source.usersFetched.load(ordering: .relaxed) == 30, "each user fetched once")
+    let fetches = source.fetches.load(ordering: .relaxed)
+    #expect(fetches == cache.fetches)
+    // At most four fetches start at once; the other misses wait for one of them and go together.
+    #expect(fetches < 30 && fetches <= 12, "\(fetches) fetches for 30 users")
+    #expect(cache.counts.misses == 30)
   }
 
   @Test func failuresReachEveryWaiterAndAreNotCached() async throws {
