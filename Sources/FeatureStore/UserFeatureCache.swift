@@ -5,7 +5,8 @@ import Synchronization
 /// entries live `ttlMs`, request coalescing (concurrent reads of one user share one fetch) and
 /// batching (users missed while `maxConcurrentFetches` fetches are in flight are read together in
 /// the next one, up to `maxBatch` ids: one `$in` query instead of one query per user, so the store
-/// sees fewer, larger reads exactly when it is busiest; at low load every miss is fetched at once).
+/// sees fewer, larger reads exactly when it is busiest; at low load every miss is fetched at once,
+/// by its caller, with no extra task hop).
 ///
 /// Thread-safe. A fetch failure is returned to every caller waiting on it and not cached.
 public final class UserFeatureCache: Sendable {
@@ -52,49 +53,88 @@ public final class UserFeatureCache: Sendable {
   /// Fetches made so far (each for one batch of users).
   public var fetches: Int { state.withLock { $0.fetches } }
 
-  /// The features of `user` (empty for a user without a profile).
+  /// The features of `user` (empty for a user without a profile). A miss with a fetch slot free is
+  /// fetched by the caller itself, together with the users queued so far; otherwise the caller
+  /// waits for its user's turn in a fetch already running.
   public func features(of user: UserID) async throws -> [String: Float] {
     let nowMs = now()
-    let hit: [String: Float]? = state.withLock { s in
+    enum Step { case hit([String: Float]), fetch([UserID]), wait }
+    let step: Step = state.withLock { s in
       s.tick += 1
-      guard var entry = s.entries[user], entry.expiresMs > nowMs else { return nil }
-      entry.lastUse = s.tick
-      s.entries[user] = entry
-      s.hits += 1
-      return entry.features
-    }
-    if let hit { return hit }
-    return try await withCheckedThrowingContinuation { (waiter: Waiter) in
-      enum Step { case hit([String: Float]), wait, fetch }
-      let step: Step = state.withLock { s in
-        // Filled between the two locks: a hit after all.
-        if let entry = s.entries[user], entry.expiresMs > nowMs {
-          s.hits += 1
-          return .hit(entry.features)
-        }
-        if s.waiting[user] != nil {
-          s.waiting[user]!.append(waiter)
-          s.coalesced += 1
-          return .wait
-        }
-        s.waiting[user] = [waiter]
-        s.queued.append(user)
-        s.misses += 1
-        guard s.fetchesInFlight < Self.maxConcurrentFetches else { return .wait }
-        s.fetchesInFlight += 1
-        return .fetch
+      if var entry = s.entries[user], entry.expiresMs > nowMs {
+        entry.lastUse = s.tick
+        s.entries[user] = entry
+        s.hits += 1
+        return .hit(entry.features)
       }
-      switch step {
-      case .hit(let features): waiter.resume(returning: features)
-      case .wait: break
-      // A short-lived task: it ends when the queue is empty (no caller waits on it as a whole;
-      // each caller waits for its own user).
-      case .fetch: Task { await self.fetchQueued() }
+      if s.waiting[user] != nil {
+        s.coalesced += 1
+        return .wait
+      }
+      s.waiting[user] = []
+      s.misses += 1
+      guard s.fetchesInFlight < Self.maxConcurrentFetches else {
+        s.queued.append(user)
+        return .wait
+      }
+      s.fetchesInFlight += 1
+      s.fetches += 1
+      let others = s.queued.prefix(Self.maxBatch - 1)
+      s.queued.removeFirst(others.count)
+      return .fetch([user] + others)
+    }
+    switch step {
+    case .hit(let features):
+      return features
+    case .fetch(let batch):
+      let result = await fetch(batch)
+      // Users queued meanwhile keep this fetch slot: a short-lived task reads them in batches.
+      let more = state.withLock { s -> Bool in
+        if s.queued.isEmpty { s.fetchesInFlight -= 1 }
+        return !s.queued.isEmpty
+      }
+      if more { Task { await self.fetchQueued() } }
+      return try result.map { $0[user] ?? [:] }.get()
+    case .wait:
+      return try await withCheckedThrowingContinuation { (waiter: Waiter) in
+        let joined = state.withLock { s -> Bool in
+          guard s.waiting[user] != nil else { return false }
+          s.waiting[user]!.append(waiter)
+          return true
+        }
+        // The fetch finished between the two locks: read what it left, or ask again.
+        if !joined {
+          Task { waiter.resume(with: await Result { try await self.features(of: user) }) }
+        }
       }
     }
   }
 
-  /// Fetches batches of queued users until none is left, resuming each user's callers.
+  /// Reads `batch` in one fetch, caches what came back, and resumes every waiter of those users.
+  private func fetch(_ batch: [UserID]) async -> Result<[UserID: [String: Float]], any Error> {
+    let fetchedAtMs = now()
+    let result = await Result { try await source.userFeatures(batch) }
+    let resumes = state.withLock { s -> [(Waiter, Result<[String: Float], any Error>)] in
+      var resumes: [(Waiter, Result<[String: Float], any Error>)] = []
+      for user in batch {
+        let features = result.map { $0[user] ?? [:] }
+        if case .success(let value) = features {
+          s.entries[user] = Entry(features: value, expiresMs: fetchedAtMs + ttlMs, lastUse: s.tick)
+        }
+        for waiter in s.waiting.removeValue(forKey: user) ?? [] { resumes.append((waiter, features)) }
+      }
+      if s.entries.count > capacity {
+        // Evict the least recently used tenth at once: O(n log n) every capacity / 10 inserts.
+        let byAge = s.entries.sorted { $0.value.lastUse < $1.value.lastUse }
+        for (key, _) in byAge.prefix(s.entries.count - capacity * 9 / 10) { s.entries[key] = nil }
+      }
+      return resumes
+    }
+    for (waiter, features) in resumes { waiter.resume(with: features) }
+    return result
+  }
+
+  /// Fetches batches of queued users until none is left (holding one fetch slot).
   private func fetchQueued() async {
     while true {
       let batch: [UserID] = state.withLock { s in
@@ -104,25 +144,7 @@ public final class UserFeatureCache: Sendable {
         return batch
       }
       guard !batch.isEmpty else { return }
-      let fetchedAtMs = now()
-      let result = await Result { try await source.userFeatures(batch) }
-      let resumes = state.withLock { s -> [(Waiter, Result<[String: Float], any Error>)] in
-        var resumes: [(Waiter, Result<[String: Float], any Error>)] = []
-        for user in batch {
-          let features = result.map { $0[user] ?? [:] }
-          if case .success(let value) = features {
-            s.entries[user] = Entry(features: value, expiresMs: fetchedAtMs + ttlMs, lastUse: s.tick)
-          }
-          for waiter in s.waiting.removeValue(forKey: user) ?? [] { resumes.append((waiter, features)) }
-        }
-        if s.entries.count > capacity {
-          // Evict the least recently used tenth at once: O(n log n) every capacity / 10 inserts.
-          let byAge = s.entries.sorted { $0.value.lastUse < $1.value.lastUse }
-          for (key, _) in byAge.prefix(s.entries.count - capacity * 9 / 10) { s.entries[key] = nil }
-        }
-        return resumes
-      }
-      for (waiter, features) in resumes { waiter.resume(with: features) }
+      _ = await fetch(batch)
     }
   }
 
