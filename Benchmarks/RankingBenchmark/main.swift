@@ -11,11 +11,7 @@ guard arguments.count >= 3 else {
   exit(64)
 }
 do {
-  var model = try ModelFile.load(path: arguments[1])
-  if arguments.count > 4 {
-    guard let ensemble = model as? TreeEnsemble else { throw RankingError("a layout applies to tree ensembles only") }
-    model = try ensemble.scoring(with: arguments[4])
-  }
+  let model = try ModelFile.load(path: arguments[1], layout: arguments.count > 4 ? arguments[4] : nil)
   let matrix = try FeatureCSV(path: arguments[2], schema: model.schema).matrix
   print(BatchBenchmark.run(model, matrix, repeats: arguments.count > 3 ? Int(arguments[3]) ?? 200 : 200).json(model: model.version))
 } catch {

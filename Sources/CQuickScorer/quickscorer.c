@@ -17,7 +17,7 @@
 int funnel_qs_has_avx512(void) {
 #ifdef FUNNEL_QS_X86
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  return __builtin_cpu_supports("avx512f");
 #else
   return 0;
 #endif
@@ -54,7 +54,7 @@ static inline void add_leaves(const funnel_qs_forest *forest, const funnel_qs_bl
 }
 
 static void pass_portable(const funnel_qs_forest *forest, const float *xt, const float *maxes, size_t lanes,
-                            double *out) {
+                          double *out) {
   uint64_t v[FUNNEL_QS_MAX_BLOCK_TREES * LANES] __attribute__((aligned(64)));
   for (uint32_t b = 0; b < forest->block_count; b++) {
     const funnel_qs_block *block = &forest->blocks[b];
@@ -89,7 +89,7 @@ static void pass_portable(const funnel_qs_forest *forest, const float *xt, const
 #ifdef FUNNEL_QS_X86
 __attribute__((target("avx512f")))
 static void pass_avx512(const funnel_qs_forest *forest, const float *xt, const float *maxes, size_t lanes,
-                          double *out) {
+                        double *out) {
   uint64_t v[FUNNEL_QS_MAX_BLOCK_TREES * LANES] __attribute__((aligned(64)));
   const __m512i ones = _mm512_set1_epi64(-1);
   for (uint32_t b = 0; b < forest->block_count; b++) {

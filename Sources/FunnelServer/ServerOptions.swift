@@ -109,6 +109,9 @@ public struct ServerOptions: Sendable {
     try apply(root, source: path)
   }
 
+  /// The keys of `section` in `configKeys` (one list for the file and the environment).
+  private static func allowedKeys(_ section: String) -> Set<String> { Set(configKeys[section] ?? []) }
+
   private mutating func apply(_ root: [String: Any], source path: String) throws {
     let reader = ConfigReader(path: path)
     try reader.check(root, allowed: Set(Self.configKeys.keys).union(["experiments"]), at: "")
@@ -116,7 +119,7 @@ public struct ServerOptions: Sendable {
       experiments = try ExperimentConfig.parse(list, path: path)
     }
     if let events = try reader.object(root, "events") {
-      try reader.check(events, allowed: ["consume", "attributionWindowSeconds"], at: "events")
+      try reader.check(events, allowed: Self.allowedKeys("events"), at: "events")
       if let consume = events["consume"] {
         guard String(describing: type(of: consume)).contains("Boolean"), let flag = consume as? Bool else {
           throw FunnelError(.invalidArgument, "config \(path): 'events.consume' must be true or false")
@@ -128,7 +131,7 @@ public struct ServerOptions: Sendable {
       }
     }
     if let index = try reader.object(root, "index") {
-      try reader.check(index, allowed: ["directory", "pollSeconds", "verifyChecksums"], at: "index")
+      try reader.check(index, allowed: Self.allowedKeys("index"), at: "index")
       indexDirectory = try reader.string(index, "directory", at: "index") ?? indexDirectory
       indexPollSeconds = try reader.int(index, "pollSeconds", at: "index", range: 1...86_400) ?? indexPollSeconds
       if let verify = index["verifyChecksums"] {
@@ -139,7 +142,7 @@ public struct ServerOptions: Sendable {
       }
     }
     if let server = try reader.object(root, "server") {
-      try reader.check(server, allowed: ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros"], at: "server")
+      try reader.check(server, allowed: Self.allowedKeys("server"), at: "server")
       httpPort = try reader.int(server, "httpPort", at: "server", range: -1...65_535) ?? httpPort
       host = try reader.string(server, "host", at: "server") ?? host
       port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
@@ -147,19 +150,18 @@ public struct ServerOptions: Sendable {
       flushDelayMicros = try reader.int(server, "flushDelayMicros", at: "server", range: -1...100_000) ?? flushDelayMicros
     }
     if let stores = try reader.object(root, "stores") {
-      try reader.check(stores, allowed: ["redis", "mongo"], at: "stores")
+      try reader.check(stores, allowed: Self.allowedKeys("stores"), at: "stores")
       redisURL = try reader.string(stores, "redis", at: "stores") ?? redisURL
       mongoURI = try reader.string(stores, "mongo", at: "stores") ?? mongoURI
     }
     if let demo = try reader.object(root, "demo") {
-      try reader.check(demo, allowed: ["items", "users", "seed"], at: "demo")
+      try reader.check(demo, allowed: Self.allowedKeys("demo"), at: "demo")
       demoItems = try reader.int(demo, "items", at: "demo", range: 1...10_000_000) ?? demoItems
       demoUsers = try reader.int(demo, "users", at: "demo", range: 0...10_000_000) ?? demoUsers
       demoSeed = try reader.int(demo, "seed", at: "demo", range: 0...Int.max).map(UInt64.init) ?? demoSeed
     }
     if let s = try reader.object(root, "serving") {
-      try reader.check(s, allowed: ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions"],
-                       at: "serving")
+      try reader.check(s, allowed: Self.allowedKeys("serving"), at: "serving")
       if let ms = try reader.int(s, "profileBudgetMs", at: "serving", range: 1...10_000) {
         serving.profileBudget = .milliseconds(ms)
       }

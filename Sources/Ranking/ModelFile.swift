@@ -5,6 +5,17 @@ import Foundation
 /// an ONNX MLP (`.onnx`, or a protobuf starting with the `ir_version` field).
 /// Every failure is a `RankingError` naming the file.
 public enum ModelFile {
+  /// Loads `path` and, for benchmarks, scores it with tree layout `layout` instead of the one it
+  /// chose (`TreeEnsemble.scoring(with:)`); a layout given for another kind of model is an error.
+  public static func load(path: String, layout: String?) throws -> any ScoringModel {
+    let model = try load(path: path)
+    guard let layout else { return model }
+    guard let ensemble = model as? TreeEnsemble else {
+      throw RankingError("\(path): a tree layout ('\(layout)') applies to tree ensembles only")
+    }
+    return try ensemble.scoring(with: layout)
+  }
+
   /// Loads `path`; the model's version is `version`, or the file name without extension.
   public static func load(path: String, version: String? = nil) throws -> any ScoringModel {
     let name = version ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

@@ -17,7 +17,7 @@ import CQuickScorer
 struct QuickScorerForest: Sendable {
   /// Which kernel runs the passes.
   enum Kernel: String, Sendable {
-    /// AVX-512 F+VL masked ANDs (selected when the CPU has them).
+    /// AVX-512 F masked ANDs (selected when the CPU has them).
     case avx512
     /// Plain 32-lane loops: any CPU; the reference the AVX-512 kernel is tested against.
     case portable

@@ -113,37 +113,42 @@ public struct TreeEnsemble: ScoringModel {
   }
 
   /// The layouts this model can be scored with, fastest first (`layout` is the first).
-  public var availableLayouts: [String] {
-    var names: [String] = []
-    if let flat {
-      if flat.complete != nil { names.append("complete") }
-      if let quick = flat.quick ?? QuickScorerForest(flat) {
-        if quick.kernel == .avx512 { names.append("quickscorer") }
-        names.append("quickscorer-portable")
-      }
-      names.append("flat")
-    }
-    return names + ["packed"]
-  }
+  public var availableLayouts: [String] { Self.layouts(flat, quick: quickScorer()) }
 
   /// The same model scored with `layout` (one of `availableLayouts`), for benchmarks and for tests
   /// that hold the layouts to one another. Scores differ only in the last bits of float rounding
   /// between `packed` (double comparisons) and the others, which are bit-identical.
   public func scoring(with layout: String) throws -> TreeEnsemble {
-    guard availableLayouts.contains(layout) else {
-      throw RankingError("model \(version): layout '\(layout)' is not one of \(availableLayouts.joined(separator: ", "))")
+    let quick = quickScorer()
+    let available = Self.layouts(flat, quick: quick)
+    guard available.contains(layout) else {
+      throw RankingError("model \(version): layout '\(layout)' is not one of \(available.joined(separator: ", "))")
     }
     var copy = self
     switch layout {
     case "packed": copy.flat = nil
     case "flat": (copy.flat!.complete, copy.flat!.quick) = (nil, nil)
     case "quickscorer", "quickscorer-portable":
-      var quick = flat!.quick ?? QuickScorerForest(flat!)!
+      var quick = quick!
       quick.kernel = layout == "quickscorer" ? .avx512 : .portable
       (copy.flat!.complete, copy.flat!.quick) = (nil, quick)
     default: break  // complete: as built
     }
     return copy
+  }
+
+  /// The QuickScorer form of the trees: the one scoring uses, or one built for `scoring(with:)`
+  /// (nil when a tree has more than 64 leaves or the flat layout does not apply).
+  private func quickScorer() -> QuickScorerForest? { flat.flatMap { $0.quick ?? QuickScorerForest($0) } }
+
+  private static func layouts(_ flat: FlatForest?, quick: QuickScorerForest?) -> [String] {
+    guard let flat else { return ["packed"] }
+    var names = flat.complete != nil ? ["complete"] : []
+    if let quick {
+      if quick.kernel == .avx512 { names.append("quickscorer") }
+      names.append("quickscorer-portable")
+    }
+    return names + ["flat", "packed"]
   }
 
   public func score(_ matrix: FeatureMatrix, into scores: inout [Float]) {

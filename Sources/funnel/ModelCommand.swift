@@ -54,11 +54,7 @@ struct ModelBench: AsyncParsableCommand {
 
   func run() async throws {
     do {
-      var loaded = try ModelFile.load(path: model)
-      if let layout {
-        guard let ensemble = loaded as? TreeEnsemble else { throw RankingError("--layout applies to tree ensembles only") }
-        loaded = try ensemble.scoring(with: layout)
-      }
+      let loaded = try ModelFile.load(path: model, layout: layout)
       let matrix = try FeatureCSV(path: input, schema: loaded.schema).matrix
       print(BatchBenchmark.run(loaded, matrix, repeats: `repeat`).json(model: loaded.version))
     } catch let error as RankingError {

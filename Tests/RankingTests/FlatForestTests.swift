@@ -68,7 +68,11 @@ import Testing
                                                   (7, 14, 3, "quickscorer"), (8, 20, 2, "quickscorer")] as [(Int, Int, UInt64, String)] {
       let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth,
                                   stopOneIn: stopOneIn, maxLeaves: expected == "quickscorer" ? 64 : .max)
-      #expect(model.layout.hasPrefix(expected), "seed \(seed): \(model.layout)")
+      // QuickScorer is chosen only where the CPU has AVX-512 (elsewhere the flat walk is as fast);
+      // its portable kernel is offered, and tested below, everywhere.
+      let chosen = expected == "quickscorer" && !model.availableLayouts.contains("quickscorer") ? "flat" : expected
+      #expect(model.layout == chosen, "seed \(seed): \(model.layout)")
+      if expected == "quickscorer" { #expect(model.availableLayouts.contains("quickscorer-portable"), "seed \(seed)") }
       let rows = 203  // not a multiple of the eight interleaved rows or the 64-row block
       let matrix = Self.matrix(rows: rows, columns: 4, seed: UInt64(seed) * 77)
       var flatScores = [Float](repeating: 0, count: rows)

@@ -57,7 +57,7 @@ typedef struct {
 /// Trees per block: their masks for 32 rows (256 bytes a tree) fill half of a 32 KiB L1 cache.
 #define FUNNEL_QS_MAX_BLOCK_TREES 64
 
-/// Whether this CPU runs the AVX-512 kernel (AVX-512 F and VL).
+/// Whether this CPU runs the AVX-512 kernel (AVX-512 F: 512-bit compares into masks, masked ANDs).
 int funnel_qs_has_avx512(void);
 
 /// Floats of scratch space `funnel_qs_add_margins` needs for `columns` features.
