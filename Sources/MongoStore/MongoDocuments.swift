@@ -26,12 +26,15 @@ extension MongoClient {
     return total
   }
 
-  /// Every document of `collection` matching `filter` (a JSON query), read through a cursor in
-  /// batches of `batchSize`. O(matches) memory.
-  public func findAll(database: String, collection: String, filter: String = "{}", batchSize: Int = 5_000) async throws -> [Data] {
+  /// Every document of `collection` matching `filter` (a JSON query), at most `limit` of them (nil:
+  /// no limit), read through a cursor in batches of `batchSize`. O(matches) memory.
+  public func findAll(database: String, collection: String, filter: String = "{}", limit: Int? = nil,
+                      batchSize: Int = 5_000) async throws -> [Data] {
     let quoted = String(decoding: try JSONEncoder().encode(collection), as: UTF8.self)
+    let limitField = limit.map { ",\"limit\":\($0)" } ?? ""
     var reply = try Self.object(
-      try await command(database: database, json: "{\"find\":\(quoted),\"filter\":\(filter),\"batchSize\":\(batchSize)}"),
+      try await command(database: database,
+                        json: "{\"find\":\(quoted),\"filter\":\(filter)\(limitField),\"batchSize\":\(batchSize)}"),
       "find \(collection)")
     var documents: [Data] = []
     var key = "firstBatch"
@@ -50,12 +53,19 @@ extension MongoClient {
     }
   }
 
-  /// The documents whose `_id` is in `ids`, in `$in` chunks of `chunk` ids.
-  public func find(database: String, collection: String, ids: [String], chunk: Int = 500) async throws -> [Data] {
+  /// The documents whose `_id` is in `ids`, in `$in` chunks of `chunk` ids. Each
+  /// query carries `limit` = its id count (at most one document per `_id`), so the server stops once
+  /// it has them all and the cursor closes with the first batch; a single id is an equality match
+  /// (a point read on the `_id` index, like a driver's `findOne`). One round trip per chunk.
+  public func find(database: String, collection: String, ids: [String], chunk: Int = 200) async throws -> [Data] {
     var documents: [Data] = []
     for start in stride(from: 0, to: ids.count, by: max(1, chunk)) {
-      let list = String(decoding: try JSONEncoder().encode(Array(ids[start..<min(ids.count, start + max(1, chunk))])), as: UTF8.self)
-      documents += try await findAll(database: database, collection: collection, filter: "{\"_id\":{\"$in\":\(list)}}")
+      let part = Array(ids[start..<min(ids.count, start + max(1, chunk))])
+      let filter = part.count == 1
+        ? "{\"_id\":\(String(decoding: try JSONEncoder().encode(part[0]), as: UTF8.self))}"
+        : "{\"_id\":{\"$in\":\(String(decoding: try JSONEncoder().encode(part), as: UTF8.self))}}"
+      documents += try await findAll(database: database, collection: collection, filter: filter, limit: part.count,
+                                     batchSize: part.count)
     }
     return documents
   }

@@ -43,8 +43,17 @@ struct MongoDocumentTests {
             "a replay matches the same 250 documents and adds none")
     let all = try await client.findAll(database: database, collection: "items", batchSize: 64)
     #expect(all.count == 250, "several getMore batches")
-    let some = try await client.find(database: database, collection: "items", ids: ["I3", "I249", "nope"], chunk: 2)
-    #expect(some.count == 2)
+    func ids(_ documents: [Data]) -> Set<String> {
+      Set(documents.compactMap { (try? JSONSerialization.jsonObject(with: $0) as? [String: Any])?["_id"] as? String })
+    }
+    // Chunks of two: an `$in` of two ids, then one id alone (the equality form).
+    let some = try await client.find(database: database, collection: "items", ids: ["I3", "I249", "I17"], chunk: 2)
+    #expect(ids(some) == ["I3", "I249", "I17"] && some.count == 3)
+    #expect(ids(try await client.find(database: database, collection: "items", ids: ["nope", "I5"], chunk: 1)) == ["I5"])
+    #expect(try await client.find(database: database, collection: "items", ids: ["nope"]).isEmpty)
+    let limited = try await client.findAll(database: database, collection: "items", filter: "{\"sales\": {\"$gte\": 10}}",
+                                           limit: 5, batchSize: 2)
+    #expect(limited.count == 5, "the limit holds across getMore batches")
     _ = try await client.command(database: database, json: "{\"dropDatabase\": 1}")
   }
 
