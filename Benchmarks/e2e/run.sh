@@ -9,7 +9,9 @@
 # the Redis event stream); one debug Recommend (candidates, stages); `funnel load` at RATES for
 # DURATION each, then `--find-max` for the highest rate with p99 < 10 ms.
 #
-#   Benchmarks/e2e/run.sh [WORKDIR=/tmp/funnel-e2e]   (env: ITEMS=1000000 RATES="50 100 200" DURATION=20s USER_PROFILES=yes|no)
+#   Benchmarks/e2e/run.sh [WORKDIR=/tmp/funnel-e2e]   (env: ITEMS=1000000 RATES="50 100 200" DURATION=20s USER_PROFILES=yes|no
+#                                                      FIND_MAX=yes|no HOLD=no|yes)
+# HOLD=yes keeps the server and stores up at the end (for perf, `funnel load` by hand) until interrupted.
 # Needs a release build: swift build -c release --product funnel
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +19,7 @@ cd "$root"
 . Scripts/lib.sh
 work=${1:-/tmp/funnel-e2e}
 items=${ITEMS:-1000000}
-rates=${RATES:-50 100 200}
+rates=${RATES-50 100 200}
 duration=${DURATION:-20s}
 funnel="$root/.build/release/funnel"
 [ -x "$funnel" ] || { echo "e2e: $funnel missing (swift build -c release --product funnel)" >&2; exit 1; }
@@ -74,7 +76,13 @@ for rate in $rates; do
   "$funnel" load --target "$FUNNEL_TARGET" --scenario "$FUNNEL_RUN/scenario.json" --rate "$rate" --duration "$duration" \
     --quiet --slo 'p99<10ms,errors<0.1%' --json "$work/load-$rate.json" || true
 done
-echo "== funnel load --find-max --slo 'p99<10ms'"
-"$funnel" load --target "$FUNNEL_TARGET" --scenario "$FUNNEL_RUN/scenario.json" --rate "${rates%% *}" --duration 10s \
-  --quiet --find-max --slo 'p99<10ms,errors<0.1%' --json "$work/find-max.json" || true
-curl -s "http://$FUNNEL_HTTP/metrics" | grep -E '^funnel_(answers|degraded_answers)_total|^funnel_updater_applied_total'
+if [ "${FIND_MAX:-yes}" = yes ]; then
+  echo "== funnel load --find-max --slo 'p99<10ms'"
+  "$funnel" load --target "$FUNNEL_TARGET" --scenario "$FUNNEL_RUN/scenario.json" --rate "${rates%% *}" --duration 10s \
+    --quiet --find-max --slo 'p99<10ms,errors<0.1%' --json "$work/find-max.json" || true
+fi
+curl -s "http://$FUNNEL_HTTP/metrics" | grep -E '^funnel_(answers|degraded)_.*total|^funnel_updater_applied_total'
+if [ "${HOLD:-no}" = yes ]; then
+  echo "HOLDING FUNNEL_TARGET=$FUNNEL_TARGET FUNNEL_HTTP=$FUNNEL_HTTP pid $(cat "$FUNNEL_RUN/funnel.pid") scenario $FUNNEL_RUN/scenario.json"
+  while kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null; do sleep 1; done
+fi

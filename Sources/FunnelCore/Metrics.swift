@@ -81,6 +81,12 @@ public struct PrometheusText {
     text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"
   }
 
+  /// One counter family with a line per label value (`name{label="value"} n`), HELP and TYPE once.
+  public mutating func counters(_ name: String, _ help: String, label: String, _ values: [(String, UInt64)]) {
+    text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+    for (value, count) in values { text += "\(name){\(label)=\"\(value)\"} \(count)\n" }
+  }
+
   /// A gauge line with its HELP and TYPE.
   public mutating func gauge(_ name: String, _ help: String, _ value: Double) {
     text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"

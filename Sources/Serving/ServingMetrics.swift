@@ -5,6 +5,10 @@ import FunnelCore
 public final class ServingMetrics: Sendable {
   /// Recommend and Search answers, and degraded ones among them.
   public let answers = MetricCounter(), degradedAnswers = MetricCounter()
+  /// Store reads an answer went without, by stage: the user's recent activity (Redis), the offline
+  /// profile (MongoDB, through its cache), the candidates' real-time counts (Redis). Each is a
+  /// timeout (over the stage's budget) or an error (store down, circuit open).
+  public let storeTimeouts = StageCounters(), storeErrors = StageCounters()
   /// Time to answer Recommend/Search inside the engine, ms.
   public let answerLatencyMs = MetricHistogram.milliseconds()
   /// Events accepted by Track (first sightings), duplicates, and rejected as invalid.
@@ -26,6 +30,9 @@ public final class ServingMetrics: Sendable {
     var out = PrometheusText()
     out.counter("funnel_answers_total", "Recommend and Search answers.", answers.count)
     out.counter("funnel_degraded_answers_total", "Answers given without a slow or failed store.", degradedAnswers.count)
+    out.counters("funnel_store_timeouts_total", "Store reads over their stage budget, answered without.", label: "stage",
+                 storeTimeouts.values)
+    out.counters("funnel_store_errors_total", "Store reads that failed, answered without.", label: "stage", storeErrors.values)
     out.histogram("funnel_answer_latency_ms", "Engine time per Recommend or Search answer, ms.", answerLatencyMs)
     out.counter("funnel_events_accepted_total", "Events accepted by Track or POST /v1/events.", eventsAccepted.count)
     out.counter("funnel_events_duplicate_total", "Events whose id had been accepted before.", eventsDuplicate.count)
@@ -41,4 +48,23 @@ public final class ServingMetrics: Sendable {
     out.counter("funnel_exposures_dropped_total", "Exposures dropped on a full log buffer.", exposuresDropped.count)
     return out.text
   }
+}
+
+/// One counter per store stage of the pipeline. Thread-safe.
+public final class StageCounters: Sendable {
+  /// The stages, as named in the metrics.
+  public enum Stage: String, Sendable, CaseIterable { case recent, profile, itemFeatures = "item_features" }
+  private let counters = Stage.allCases.map { _ in MetricCounter() }
+
+  /// All zero.
+  public init() {}
+
+  /// Adds one to `stage`.
+  public func add(_ stage: Stage) { counters[Stage.allCases.firstIndex(of: stage)!].add() }
+
+  /// The count of `stage`.
+  public func count(_ stage: Stage) -> UInt64 { counters[Stage.allCases.firstIndex(of: stage)!].count }
+
+  /// (stage name, count) for every stage, in declaration order.
+  public var values: [(String, UInt64)] { zip(Stage.allCases, counters).map { ($0.rawValue, $1.count) } }
 }

@@ -106,12 +106,13 @@ extension ServingEngine {
       switch await fetchRecent(request.userID, budget: budgets.profile) {
       case .some(.success(let recent)):
         profile = UserProfile(recent: recent, generation: generation, nowMs: now())
-      case .some(.failure), .none:
-        degraded = true
+      case .some(.failure): degraded = true; metrics.storeErrors.add(.recent)
+      case .none: degraded = true; metrics.storeTimeouts.add(.recent)
       }
       switch await offlineProfile {
       case .some(.success(let features)): userFeatures = features
-      case .some(.failure), .none: degraded = degraded || offline != nil
+      case .some(.failure): degraded = true; metrics.storeErrors.add(.profile)
+      case .none: degraded = true; metrics.storeTimeouts.add(.profile)
       }
     }
     debug.timings.append(.init(stage: "context", micros: stage.elapsedMicros))
@@ -167,7 +168,8 @@ extension ServingEngine {
       let ids = kept.map { items.id($0.doc) }
       switch await Budget.race(budgets.itemFeatures(), { try await source.itemActivity(ids) }) {
       case .some(.success(let counts)): activity = counts
-      case .some(.failure), .none: degraded = true
+      case .some(.failure): degraded = true; metrics.storeErrors.add(.itemFeatures)
+      case .none: degraded = true; metrics.storeTimeouts.add(.itemFeatures)
       }
       debug.timings.append(.init(stage: "item_features", micros: stage.elapsedMicros))
     }

@@ -145,6 +145,10 @@ import Testing
     #expect(answer.items.count == 10)
     let status = engine.status(users: 0, events: 0)
     #expect(status.answers == 1 && status.degradedAnswers == 1, "degraded answers are counted")
+    // The dead store is an error of the recent-activity stage; the slow ones are timeouts.
+    let (errors, timeouts) = (engine.metrics.storeErrors.count(.recent), engine.metrics.storeTimeouts.count(.recent))
+    #expect(kind == 0 ? (errors, timeouts) == (1, 0) : (errors, timeouts) == (0, 1))
+    #expect(engine.metrics.prometheus().contains("funnel_store_\(kind == 0 ? "errors" : "timeouts")_total{stage=\"recent\"} 1"))
   }
 
   @Test func aLoadedModelRanksWithTheFeaturesItNames() async throws {
