@@ -56,7 +56,7 @@ let package = Package(
                    providers: [.apt(["libopenblas-dev"])]),
 
     // QuickScorer's bit-mask kernel in C: AVX-512 intrinsics chosen at run time, a portable fallback.
-    .target(name: "CQuickScorer", path: "Sources/CQuickScorer"),
+    .target(name: "CForestKernels", path: "Sources/CForestKernels"),
 
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
@@ -65,7 +65,7 @@ let package = Package(
     // Layer 2
     .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
-    .target(name: "Ranking", dependencies: ["FunnelCore", "DenseMath", "CQuickScorer", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
+    .target(name: "Ranking", dependencies: ["FunnelCore", "DenseMath", "CForestKernels", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
             swiftSettings: swiftSettings),
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),

@@ -1,3 +1,5 @@
+import CForestKernels
+
 /// `FlatForest`'s trees padded to complete binary trees in heap order (children of node h at 2h + 1
 /// and 2h + 2), for shallow ensembles (at most `maxDepth`, e.g. XGBoost's depth-6 trees): a step
 /// loads one 8-byte node and one value and needs no child pointer and no NaN test, because each row
@@ -5,8 +7,22 @@
 /// NaN its way (`x <= T` holds for -inf, never for +inf; other values are the same in both copies).
 /// A leaf above the bottom becomes nodes that always go left (T = +inf) down to the leftmost bottom
 /// slot, which holds its value. Every decision is `FlatForest`'s, so scores are identical.
+/// Two kernels: an AVX-512 one in C (`CForestKernels`: 16 rows per vector, nodes of the first six
+/// levels picked by register permutes) where the CPU has it, and a portable walk of eight rows at a
+/// time; both add leaves tree by tree, so their sums are bit-identical.
 /// Immutable; thread-safe; scoring allocates nothing beyond a stack buffer.
 struct CompleteForest: Sendable {
+  /// Which kernel walks the trees.
+  enum Kernel: String, Sendable {
+    /// AVX-512 F permutes and gathers (selected when the CPU has them).
+    case avx512
+    /// Eight rows interleaved in Swift: any CPU; the reference the AVX-512 kernel is tested against.
+    case portable
+  }
+
+  /// Whether this CPU has the AVX-512 kernel's instructions.
+  static let cpuHasAVX512 = funnel_cf_has_avx512() != 0
+
   static let maxDepth: Int32 = 10
   /// Rows per block: their value pairs (2 x columns floats each) stay in L1 while every tree passes.
   static let blockRows = 32
@@ -17,7 +33,11 @@ struct CompleteForest: Sendable {
     var threshold: Float
   }
   let nodes: [Node]
+  /// The nodes again as two arrays (the C kernel loads a level's thresholds or slots as a vector).
+  let thresholds: [Float]
+  let slots: [UInt32]
   let leaves: [Double]
+  var kernel: Kernel = cpuHasAVX512 ? .avx512 : .portable
   /// Per tree: first node, first leaf, depth.
   let nodeOffsets: [Int32]
   let leafOffsets: [Int32]
@@ -61,6 +81,7 @@ struct CompleteForest: Sendable {
       }
     }
     (self.nodes, self.leaves) = (nodes, leaves)
+    (self.thresholds, self.slots) = (nodes.map(\.threshold), nodes.map(\.pair))
     (self.nodeOffsets, self.leafOffsets, self.depths) = (nodeOffsets, leafOffsets, flat.depths)
   }
 
@@ -76,6 +97,20 @@ struct CompleteForest: Sendable {
           var start = 0
           while start < rows {
             let count = min(Self.blockRows, rows - start)
+            if kernel == .avx512 {
+              // Slot-major for the C kernel: slot k of row r at k x 32 + r.
+              for r in 0..<count {
+                let row = values + (start + r) * columns
+                for c in 0..<columns {
+                  let x = row[c]
+                  p[2 * c * Self.blockRows + r] = x.isNaN ? -.infinity : x
+                  p[(2 * c + 1) * Self.blockRows + r] = x.isNaN ? .infinity : x
+                }
+              }
+              addMarginsAVX512(p, rows: count, into: out + start)
+              start += count
+              continue
+            }
             for r in 0..<count {
               let row = values + (start + r) * columns, pair = p + r * width
               for c in 0..<columns {
@@ -101,6 +136,26 @@ struct CompleteForest: Sendable {
               }
             }
             start += count
+          }
+        }
+      }
+    }
+  }
+
+  /// The C kernel over one block of paired rows, slot-major.
+  private func addMarginsAVX512(_ pairs: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+    thresholds.withUnsafeBufferPointer { t in
+      slots.withUnsafeBufferPointer { s in
+        leaves.withUnsafeBufferPointer { l in
+          nodeOffsets.withUnsafeBufferPointer { n in
+            leafOffsets.withUnsafeBufferPointer { lo in
+              depths.withUnsafeBufferPointer { d in
+                var forest = funnel_cf_forest(thresholds: t.baseAddress, slots: s.baseAddress, leaves: l.baseAddress,
+                                              node_offsets: n.baseAddress, leaf_offsets: lo.baseAddress,
+                                              depths: d.baseAddress, tree_count: d.count)
+                funnel_cf_add_avx512(&forest, pairs, rows, out)
+              }
+            }
           }
         }
       }

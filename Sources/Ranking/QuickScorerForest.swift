@@ -1,4 +1,4 @@
-import CQuickScorer
+import CForestKernels
 
 /// `FlatForest`'s trees in QuickScorer form (Lucchese et al., SIGIR 2015, vectorised over 32 rows
 /// as in V-QuickScorer/RapidScorer), for ensembles of trees with at most 64 leaves that are too deep
@@ -8,7 +8,7 @@ import CQuickScorer
 /// a row does not go left (`x > T` clears the leaves of its left subtree). Splits are grouped by
 /// block of trees, feature and missing-value direction, sorted by threshold: a row visits only the
 /// splits it fails, with no data-dependent walk, and its exit leaf is the lowest bit left. The
-/// kernel (`CQuickScorer`) does 32 rows per pass with AVX-512 masked ANDs where the CPU has them.
+/// kernel (`CForestKernels`) does 32 rows per pass with AVX-512 masked ANDs where the CPU has them.
 ///
 /// Every decision is `FlatForest`'s (go left when `x <= T` in float, NaN by its split's direction),
 /// and leaves are added in tree order, so scores are bit-identical to the flat walk. Immutable;

@@ -101,13 +101,13 @@ public struct TreeEnsemble: ScoringModel {
   /// Whether scoring takes the flat, branch-free layout (`FlatForest`) rather than the general one.
   public var usesFlatLayout: Bool { flat != nil }
 
-  /// The layout batch scoring takes: `complete` (shallow trees padded to heap order, `CompleteForest`),
-  /// `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
+  /// The layout batch scoring takes: `complete` (shallow trees padded to heap order, `CompleteForest`,
+  /// with the AVX-512 kernel), `complete-portable` (the same without AVX-512), `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
   /// kernel), `quickscorer-portable` (the same without AVX-512), `flat` (`FlatForest`) or `packed`
   /// (`PackedForest`: categorical splits and other cases).
   public var layout: String {
     guard let flat else { return "packed" }
-    if flat.complete != nil { return "complete" }
+    if let complete = flat.complete { return complete.kernel == .avx512 ? "complete" : "complete-portable" }
     if let quick = flat.quick { return quick.kernel == .avx512 ? "quickscorer" : "quickscorer-portable" }
     return "flat"
   }
@@ -132,7 +132,8 @@ public struct TreeEnsemble: ScoringModel {
       var quick = quick!
       quick.kernel = layout == "quickscorer" ? .avx512 : .portable
       (copy.flat!.complete, copy.flat!.quick) = (nil, quick)
-    default: break  // complete: as built
+    case "complete", "complete-portable": copy.flat!.complete!.kernel = layout == "complete" ? .avx512 : .portable
+    default: break
     }
     return copy
   }
@@ -143,7 +144,11 @@ public struct TreeEnsemble: ScoringModel {
 
   private static func layouts(_ flat: FlatForest?, quick: QuickScorerForest?) -> [String] {
     guard let flat else { return ["packed"] }
-    var names = flat.complete != nil ? ["complete"] : []
+    var names: [String] = []
+    if let complete = flat.complete {
+      if complete.kernel == .avx512 { names.append("complete") }
+      names.append("complete-portable")
+    }
     if let quick {
       if quick.kernel == .avx512 { names.append("quickscorer") }
       names.append("quickscorer-portable")

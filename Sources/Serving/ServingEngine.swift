@@ -108,15 +108,18 @@ public final class ServingEngine: Sendable {
   /// `deadline` (the call's, when the client sent one) shortens the store budgets so the answer
   /// comes in time from what is available.
   public func recommend(_ input: RecommendInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
-    counted(try await run(validator.validate(input), deadline: deadline))
+    let watch = Stopwatch()
+    return counted(try await run(validator.validate(input), deadline: deadline), watch)
   }
 
   /// Answers a Search call. Throws `FunnelError` for invalid input.
   public func search(_ input: SearchInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
-    counted(try await run(validator.validate(input), deadline: deadline))
+    let watch = Stopwatch()
+    return counted(try await run(validator.validate(input), deadline: deadline), watch)
   }
 
-  private func counted(_ answer: ServingAnswer) -> ServingAnswer {
+  private func counted(_ answer: ServingAnswer, _ watch: Stopwatch) -> ServingAnswer {
+    metrics.answerLatencyMs.observe(Double(watch.elapsedMicros) / 1_000)
     metrics.answers.add()
     if answer.degraded { metrics.degradedAnswers.add() }
     return answer

@@ -63,27 +63,35 @@ import Testing
     // Nearly full trees of depth 6 (a few early leaves): padded to complete trees; uneven trees up to
     // 8 or 14 deep with more than 64 leaves: the flat walk; sparser ones: QuickScorer. Every layout
     // the model offers is held to the reference, and the fast ones to each other bit for bit.
+    // Complete trees of depth 3 and 6 take the AVX-512 kernel's register permutes only; depth 8 its
+    // gathers for the levels past the sixth.
     for (seed, maxDepth, stopOneIn, expected) in [(1, 6, 40, "complete"), (2, 6, 40, "complete"), (3, 6, 30, "complete"),
-                                                  (4, 8, 4, "flat"), (5, 8, 4, "flat"), (6, 14, 8, "flat"),
+                                                  (9, 3, 40, "complete"), (10, 8, 80, "complete"), (4, 8, 4, "flat"), (5, 8, 4, "flat"), (6, 14, 8, "flat"),
                                                   (7, 14, 3, "quickscorer"), (8, 20, 2, "quickscorer")] as [(Int, Int, UInt64, String)] {
       let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth,
                                   stopOneIn: stopOneIn, maxLeaves: expected == "quickscorer" ? 64 : .max)
       // QuickScorer is chosen only where the CPU has AVX-512 (elsewhere the flat walk is as fast);
       // its portable kernel is offered, and tested below, everywhere.
-      let chosen = expected == "quickscorer" && !model.availableLayouts.contains("quickscorer") ? "flat" : expected
+      // The complete layout's AVX-512 kernel is chosen where the CPU has it, its portable walk elsewhere.
+      let chosen = expected == "quickscorer" && !model.availableLayouts.contains("quickscorer") ? "flat"
+        : expected == "complete" && !model.availableLayouts.contains("complete") ? "complete-portable" : expected
       #expect(model.layout == chosen, "seed \(seed): \(model.layout)")
-      if expected == "quickscorer" { #expect(model.availableLayouts.contains("quickscorer-portable"), "seed \(seed)") }
-      let rows = 203  // not a multiple of the eight interleaved rows or the 64-row block
-      let matrix = Self.matrix(rows: rows, columns: 4, seed: UInt64(seed) * 77)
-      var flatScores = [Float](repeating: 0, count: rows)
-      try model.scoring(with: "flat").score(matrix, into: &flatScores)
-      for layout in model.availableLayouts {
-        var scores = [Float](repeating: 0, count: rows)
-        try model.scoring(with: layout).score(matrix, into: &scores)
-        for r in 0..<rows {
-          let expected = model.predict(doubles: (0..<4).map { Double(matrix[r, $0]) })
-          #expect(abs(Double(scores[r]) - expected) <= 1e-6 * max(1, abs(expected)), "\(layout) row \(r): \(scores[r]) vs \(expected)")
-          if layout != "packed" { #expect(scores[r].bitPattern == flatScores[r].bitPattern, "\(layout) row \(r)") }
+      if expected == "quickscorer" || expected == "complete" {
+        #expect(model.availableLayouts.contains("\(expected)-portable"), "seed \(seed)")
+      }
+      // Not multiples of the eight interleaved rows, the 16-row vector or the 32-row block.
+      for rows in [203, 29] {
+        let matrix = Self.matrix(rows: rows, columns: 4, seed: UInt64(seed * 77 + rows))
+        var flatScores = [Float](repeating: 0, count: rows)
+        try model.scoring(with: "flat").score(matrix, into: &flatScores)
+        for layout in model.availableLayouts {
+          var scores = [Float](repeating: 0, count: rows)
+          try model.scoring(with: layout).score(matrix, into: &scores)
+          for r in 0..<rows {
+            let expected = model.predict(doubles: (0..<4).map { Double(matrix[r, $0]) })
+            #expect(abs(Double(scores[r]) - expected) <= 1e-6 * max(1, abs(expected)), "\(layout) row \(r): \(scores[r]) vs \(expected)")
+            if layout != "packed" { #expect(scores[r].bitPattern == flatScores[r].bitPattern, "\(layout) row \(r)") }
+          }
         }
       }
     }

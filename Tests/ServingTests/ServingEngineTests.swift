@@ -145,6 +145,7 @@ import Testing
     #expect(answer.items.count == 10)
     let status = engine.status(users: 0, events: 0)
     #expect(status.answers == 1 && status.degradedAnswers == 1, "degraded answers are counted")
+    #expect(engine.metrics.answerLatencyMs.snapshot().count == 1, "every answer's engine time is observed")
     // The dead store is an error of the recent-activity stage; the slow ones are timeouts.
     let (errors, timeouts) = (engine.metrics.storeErrors.count(.recent), engine.metrics.storeTimeouts.count(.recent))
     #expect(kind == 0 ? (errors, timeouts) == (1, 0) : (errors, timeouts) == (0, 1))
