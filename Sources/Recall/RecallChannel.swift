@@ -150,20 +150,20 @@ public struct TextRecall: RecallChannel {
   public static func exhaustiveTop(terms: [String], index: TextIndex, k: Int, k1: Float = BM25.k1,
                                    b: Float = BM25.b) -> [(DocID, Float)] {
     guard k > 0 else { return [] }
-    var accumulator = [Float](repeating: 0, count: index.documentCount)
-    var touched: [UInt32] = []
-    accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
-    var heap = TopK(capacity: k)
-    for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
-    return heap.sortedDescending()
+    return ScoreAccumulators.shared.withAccumulator(count: index.documentCount) { accumulator, touched in
+      accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
+      var heap = TopK(capacity: k)
+      for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+      return heap.sortedDescending()
+    }
   }
 
   /// BM25 score of every document matching at least one of `terms` (for tests and tools).
   public static func scores(terms: [String], index: TextIndex, k1: Float = BM25.k1, b: Float = BM25.b) -> [DocID: Float] {
-    var accumulator = [Float](repeating: 0, count: index.documentCount)
-    var touched: [UInt32] = []
-    accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
-    return Dictionary(uniqueKeysWithValues: touched.map { (DocID(rawValue: $0), accumulator[Int($0)]) })
+    ScoreAccumulators.shared.withAccumulator(count: index.documentCount) { accumulator, touched in
+      accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
+      return Dictionary(uniqueKeysWithValues: touched.map { (DocID(rawValue: $0), accumulator[Int($0)]) })
+    }
   }
 
   private static func accumulate(terms: [String], index: TextIndex, k1: Float, b: Float,

@@ -49,4 +49,15 @@ import Glibc
     let cut = reference.last?.1 ?? 0
     #expect(got.allSatisfy { Double(exact[DocID($0)] ?? 0) >= cut - 1e-4 }, "every returned doc scores at least the 10th reference score")
   }
+
+  /// Score arrays are lent and taken back clean: a query after others scores exactly as it did first.
+  @Test func reusedAccumulatorsCarryNothingOver() {
+    let text = Self.generation.text
+    let first = TextRecall.scores(terms: ["ceramic", "mug"], index: text)
+    #expect(!first.isEmpty)
+    for query in [["yoga"], ["mug"], ["red", "scarf", "mug"]] { _ = TextRecall.exhaustiveTop(terms: query, index: text, k: 5) }
+    #expect(TextRecall.scores(terms: ["ceramic", "mug"], index: text) == first)
+    #expect(TextRecall.exhaustiveTop(terms: ["ceramic", "mug"], index: text, k: 3).map(\.1) ==
+            first.values.sorted(by: >).prefix(3).map { $0 })
+  }
 }
