@@ -48,7 +48,8 @@ public struct EmbeddedDefault: Sendable {
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, offlineFeatures: offlineFeatures,
-                                itemActivity: realtime ?? featureStore, feedback: feedback, now: now)
+                                itemActivity: realtime.map { configuration.itemActivity(remote: $0) } ?? featureStore,
+                                feedback: feedback, now: now)
   }
 }
 
@@ -69,5 +70,13 @@ struct EmbeddedGenerationSource: IndexGenerationSource {
     let nowMs = now()
     return try GenerationBuilder().build(items: items, events: featureStore.loggedEvents(), nowMs: nowMs,
                                          version: "embedded-\(nowMs)").open()
+  }
+}
+
+extension ServingConfiguration {
+  /// The candidates' real-time counts from a remote store, behind an `ItemActivityCache` unless
+  /// `itemActivityMaxAgeMs` is 0.
+  func itemActivity(remote store: any ItemActivitySource) -> any ItemActivitySource {
+    itemActivityMaxAgeMs > 0 ? ItemActivityCache(store, maxAgeMs: Int64(itemActivityMaxAgeMs)) : store
   }
 }

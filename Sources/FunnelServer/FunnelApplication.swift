@@ -70,7 +70,8 @@ public enum FunnelApplication {
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                             itemActivity: realtime ?? featureStore, feedback: feedback, now: now)
+                             itemActivity: realtime.map { serving.itemActivity(remote: $0) } ?? featureStore,
+                             feedback: feedback, now: now)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,

@@ -59,7 +59,7 @@ public struct ServerOptions: Sendable {
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
-    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions"],
+    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs"],
     "index": ["directory", "pollSeconds", "verifyChecksums"],
   ]
 
@@ -169,6 +169,8 @@ public struct ServerOptions: Sendable {
       serving.batchConcurrency = try reader.int(s, "batchConcurrency", at: "serving", range: 1...256) ?? serving.batchConcurrency
       serving.recentInteractions = try reader.int(s, "recentInteractions", at: "serving", range: 1...1_000)
         ?? serving.recentInteractions
+      serving.itemActivityMaxAgeMs = try reader.int(s, "itemActivityMaxAgeMs", at: "serving", range: 0...60_000)
+        ?? serving.itemActivityMaxAgeMs
     }
   }
 }

@@ -61,6 +61,9 @@ public struct ServingConfiguration: Hashable, Sendable {
   public var profileBudget: Duration = .milliseconds(50)
   /// Recent interactions read per request.
   public var recentInteractions = 100
+  /// How long a candidate's real-time counts read from a remote store (Redis) are reused by later
+  /// requests, ms (0: read every time). See `ItemActivityCache`.
+  public var itemActivityMaxAgeMs = 250
   /// Most items of one leaf category in an answer before others are preferred (scaled up for big counts).
   public var maxPerCategory = 4
   /// Events older than this are refused by Track.

@@ -1,0 +1,64 @@
+import FeatureStore
+import FunnelCore
+import Synchronization
+import Testing
+
+/// `ItemActivityCache` on a fake clock over a source that records what it is asked.
+@Suite struct ItemActivityCacheTests {
+  final class RecordingSource: ItemActivitySource {
+    let asked = Mutex<[[ItemID]]>([])
+    let failing = Atomic<Bool>(false)
+    let reads = Atomic<Int>(0)
+
+    func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
+      asked.withLock { $0.append(items) }
+      let n = reads.add(1, ordering: .relaxed).newValue
+      if failing.load(ordering: .relaxed) { throw FunnelError(.unavailable, "redis is down") }
+      // Item "none" has no activity; the others a count that says which read produced it.
+      return items.map { $0 == "none" ? nil : ItemActivity(updatedMs: Double(n), counts: [Double(n)] + [Double](repeating: 0, count: 7)) }
+    }
+  }
+
+  final class FakeClock: Sendable {
+    let ms = Atomic<Int64>(1_000)
+    func advance(_ by: Int64) { ms.add(by, ordering: .relaxed) }
+  }
+
+  @Test func freshItemsComeFromMemoryAndOnlyTheRestAreRead() async throws {
+    let (source, clock) = (RecordingSource(), FakeClock())
+    let cache = ItemActivityCache(source, maxAgeMs: 250, now: { clock.ms.load(ordering: .relaxed) })
+    let first = try await cache.itemActivity(["a", "b", "none"])
+    #expect(first.map { $0?.counts[0] } == [1, 1, nil])
+    clock.advance(100)
+    let second = try await cache.itemActivity(["c", "b", "a", "none"])
+    #expect(second.map { $0?.counts[0] } == [2, 1, 1, nil], "a, b and the absent item are still fresh; only c is read")
+    #expect(source.asked.withLock { $0 } == [["a", "b", "none"], ["c"]])
+    clock.advance(200)  // a, b, none are 300 ms old now; c 200 ms
+    let third = try await cache.itemActivity(["a", "c"])
+    #expect(third.map { $0?.counts[0] } == [3, 2])
+    #expect(source.asked.withLock { $0.last } == ["a"])
+    #expect(cache.counts == (hits: 4, misses: 5))
+  }
+
+  @Test func aFailedReadIsThrownAndNotCached() async throws {
+    let (source, clock) = (RecordingSource(), FakeClock())
+    let cache = ItemActivityCache(source, maxAgeMs: 250, now: { clock.ms.load(ordering: .relaxed) })
+    source.failing.store(true, ordering: .relaxed)
+    await #expect(throws: FunnelError.self) { try await cache.itemActivity(["a"]) }
+    source.failing.store(false, ordering: .relaxed)
+    #expect(try await cache.itemActivity(["a"]).first??.counts[0] == 2, "read again once the store answers")
+  }
+
+  @Test func aFullCacheDropsExpiredEntriesFirst() async throws {
+    let (source, clock) = (RecordingSource(), FakeClock())
+    let cache = ItemActivityCache(source, maxAgeMs: 250, capacity: 3, now: { clock.ms.load(ordering: .relaxed) })
+    _ = try await cache.itemActivity(["a", "b"])
+    clock.advance(300)
+    _ = try await cache.itemActivity(["c"])  // a and b expired: dropped to make room
+    _ = try await cache.itemActivity(["d", "c"])
+    #expect(source.asked.withLock { $0 } == [["a", "b"], ["c"], ["d"]], "c stayed")
+    _ = try await cache.itemActivity(["e", "f", "c"])  // over capacity with nothing expired: start over
+    _ = try await cache.itemActivity(["e", "f"])
+    #expect(source.asked.withLock { $0 }.suffix(2) == [["d"], ["e", "f"]], "e and f were kept after the reset: no fifth read")
+  }
+}
