@@ -52,6 +52,13 @@ public struct ItemActivity: Hashable, Sendable {
     return counts.enumerated().map { i, c in c * pow(0.5, dt / Self.halfLivesMs[i % 2]) }
   }
 
+  /// The factors that decay the 1 h and the 24 h counts to `nowMs`: `count(i, at: nowMs)` is
+  /// `counts[i]` times the first (even `i`) or the second (odd `i`). Two powers, no allocation.
+  @inline(__always) public func decayFactors(to nowMs: Double) -> (Double, Double) {
+    let age = max(0, nowMs - updatedMs)
+    return (pow(0.5, age / Self.halfLivesMs[0]), pow(0.5, age / Self.halfLivesMs[1]))
+  }
+
   /// Count `index` (`featureNames` order) decayed to `nowMs`. O(1), no allocation.
   @inline(__always) public func count(_ index: Int, at nowMs: Double) -> Double {
     counts[index] * pow(0.5, max(0, nowMs - updatedMs) / Self.halfLivesMs[index % 2])

@@ -43,6 +43,12 @@ public struct FeatureMatrix: Sendable {
     values.append(contentsOf: repeatElement(Float.nan, count: rows * columns))
   }
 
+  /// Runs `body` over the row-major cells (`rows * columns`), for filling loops that should not
+  /// pay an index and uniqueness check per cell.
+  public mutating func withUnsafeMutableCells<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    try values.withUnsafeMutableBufferPointer { try body($0) }
+  }
+
   /// The value at `row`, `column`.
   public subscript(row: Int, column: Int) -> Float {
     get { values[row * columns + column] }

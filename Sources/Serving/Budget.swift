@@ -15,12 +15,17 @@ enum Budget {
     let once = ResumeOnce<Result<T, any Error>?>()
     return await withCheckedContinuation { continuation in
       once.arm(continuation)
-      Task {
-        do { once.resume(.success(try await read())) } catch { once.resume(.failure(error)) }
-      }
-      Task {
+      let timer = Task {
         try? await Task.sleep(for: budget)
         once.resume(nil)
+      }
+      Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await read()) } catch { result = .failure(error) }
+        once.resume(result)
+        // A read that wins stops its timer (resumed first, so the timer cannot win the race now):
+        // otherwise every request would leave its timers to wake a thread when their budgets pass.
+        timer.cancel()
       }
     }
   }

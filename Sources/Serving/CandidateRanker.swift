@@ -107,19 +107,37 @@ public struct CandidateRanker: Sendable {
       guard case .item(let name) = source else { return nil }
       return itemFeatures?.table.column(name)
     }
-    for (row, candidate) in candidates.enumerated() {
-      let itemRow = itemFeatures?.row(candidate.doc)
-      let activity = row < itemActivity.count ? itemActivity[row] : nil
+    let n = candidates.count
+    let itemRows: [Int?] = itemFeatures.map { features in candidates.map { features.row($0.doc) } } ?? []
+    // Per candidate, the decay of its 1 h and 24 h counts to now (two powers, not one per count).
+    var decays = [Double](repeating: 0, count: needsItemActivity ? 2 * n : 0)
+    if needsItemActivity {
+      for row in 0..<min(n, itemActivity.count) {
+        guard let activity = itemActivity[row] else { continue }
+        (decays[2 * row], decays[2 * row + 1]) = activity.decayFactors(to: Double(nowMs))
+      }
+    }
+    // Column by column: each source's branch is taken once per column, not once per cell.
+    let width = plan.count
+    matrix.withUnsafeMutableCells { cells in
       for (column, source) in plan.enumerated() {
         switch source {
-        case .computed(let kind): matrix[row, column] = value(kind, candidate, profile, generation)
-        case .context, .user: matrix[row, column] = constants[column] ?? .nan
+        case .computed(let kind):
+          for row in 0..<n { cells[row * width + column] = value(kind, candidates[row], profile, generation) }
+        case .context, .user:
+          let constant = constants[column] ?? .nan
+          for row in 0..<n { cells[row * width + column] = constant }
         case .item:
-          if let itemRow, let c = itemColumns[column], let table = itemFeatures?.table {
-            matrix[row, column] = table.value(row: itemRow, column: c)
+          guard let c = itemColumns[column], let table = itemFeatures?.table else { continue }
+          for row in 0..<n {
+            if let itemRow = itemRows[row] { cells[row * width + column] = table.value(row: itemRow, column: c) }
           }
         case .realtime(let index):
-          if let activity { matrix[row, column] = Float(activity.count(index, at: Double(nowMs))) }
+          for row in 0..<min(n, itemActivity.count) {
+            if let activity = itemActivity[row] {
+              cells[row * width + column] = Float(activity.counts[index] * decays[2 * row + index % 2])
+            }
+          }
         case .missing: continue
         }
       }

@@ -132,6 +132,10 @@ final class ManualClock: Sendable {
     #expect(a.count(0, at: 0) == 2 && a.count(6, at: 0) == 1)
     #expect(abs(a.count(0, at: 3_600_000) - 1) < 1e-12, "one hour halves the 1 h count")
     #expect(abs(a.count(1, at: 86_400_000) - 1) < 1e-12, "one day halves the 24 h count")
+    for now in [-5.0, 0, 1_234_567, 90_000_000] {
+      let (hour, day) = a.decayFactors(to: now)
+      for i in 0..<8 { #expect(a.counts[i] * (i % 2 == 0 ? hour : day) == a.count(i, at: now), "count \(i) at \(now)") }
+    }
     // A late event counts as much as its age allows, and does not move the clock back.
     a.add(.click, at: -3_600_000)
     #expect(abs(a.count(2, at: 0) - 0.5) < 1e-12)

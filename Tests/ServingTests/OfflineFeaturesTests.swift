@@ -1,4 +1,5 @@
 import FeatureStore
+import Foundation
 import FunnelCore
 import FunnelTestSupport
 import IndexFormat
@@ -63,5 +64,30 @@ struct FixedOfflineSource: OfflineFeatureSource {
     #expect(answer.degraded, "no user profile")
     #expect(engine.metrics.storeErrors.count(.profile) == 1 && engine.metrics.storeTimeouts.count(.profile) == 0)
     #expect(answer.items.count == 10)
+  }
+
+  /// Real-time counts reach the model decayed to the request's time: two hours after four views,
+  /// the 1 h count is a quarter and the 24 h count 0.5^(2/24) of four, exactly as `ItemActivity.count`.
+  @Test func realTimeCountsAreDecayedToTheRequestTime() async throws {
+    let store = EmbeddedFeatureStore()
+    let model = try LinearModel(version: "rt", schema: FeatureSchema(["rt.views_1h", "rt.views_24h", "rt.clicks_24h"]),
+                                weights: [1, 0, 0], bias: 0, logistic: false)
+    let generation = TestEngines.sharedGeneration
+    let viewedAt = TestEngines.nowMs - 7_200_000
+    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                               activity: store, events: store, model: model, storeName: "embedded",
+                               itemActivity: store, now: { TestEngines.nowMs })
+    let hot = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound + 3))
+    _ = try await engine.track((0..<4).map { i in
+      EventInput(eventID: "v-\(i)", userID: "viewer-\(i)", itemID: hot, kind: .view, timestampMs: viewedAt)
+    })
+    let answer = try await engine.recommend(RecommendInput(userID: "someone", scene: .home, count: 5, debug: true))
+    let top = try #require(answer.debug?.features.first)
+    #expect(top.itemID == hot)
+    var expected = ItemActivity()
+    for _ in 0..<4 { expected.add(.view, at: viewedAt) }
+    let now = Double(TestEngines.nowMs)
+    #expect(top.values.map(\.value) == [Float(expected.count(0, at: now)), Float(expected.count(1, at: now)), 0])
+    #expect(abs(top.values[0].value - 1) < 1e-6 && abs(top.values[1].value - 4 * Float(pow(0.5, 2.0 / 24))) < 1e-5)
   }
 }
