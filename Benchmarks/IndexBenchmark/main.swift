@@ -3,6 +3,7 @@
 //   swift build -c release --product funnel-bench-index
 //   .build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
 //                                     [--no-vectors] [--export DIR] [--redis redis://127.0.0.1:6379]
+//   .build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200]   (BM25 only, an existing index)
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
 // without an embedding model).
 //
@@ -29,6 +30,32 @@ func stringArgument(_ name: String, _ value: String) -> String {
 }
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 func micros(_ d: Duration) -> Double { seconds(d) * 1e6 }
+
+/// `--text-on DIR [--k K] [--rounds R]`: only BM25 text recall, on the newest generation already under
+/// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of `exhaustiveTop`.
+if CommandLine.arguments.contains("--text-on") {
+  let directory = stringArgument("--text-on", "")
+  guard let newest = GenerationDirectory.newest(under: directory) else {
+    FileHandle.standardError.write(Data("no generation under '\(directory)'\n".utf8))
+    exit(66)
+  }
+  let opened = try IndexGeneration.open(directory: newest, verifyChecksums: false)
+  let (k, rounds) = (argument("--k", 1_000), argument("--rounds", 200))
+  let timer = ContinuousClock()
+  for query in ["mug", "ceramic mug", "lamp", "yoga mat", "notebook", "espresso", "linen cushion", "oak"] {
+    let terms = Tokenizer.tokens(query)
+    var samples: [Double] = []
+    var hits = 0
+    for _ in 0..<rounds {
+      let start = timer.now
+      hits = TextRecall.exhaustiveTop(terms: terms, index: opened.text, k: k).count
+      samples.append(micros(timer.now - start))
+    }
+    samples.sort()
+    print("{\"text_query\":\"\(query)\",\"k\":\(k),\"hits\":\(hits),\"p50_us\":\(Int(samples[rounds / 2])),\"p99_us\":\(Int(samples[rounds * 99 / 100]))}")
+  }
+  exit(0)
+}
 
 let itemCount = argument("--items", 1_000_000)
 let userCount = argument("--users", 100_000)
