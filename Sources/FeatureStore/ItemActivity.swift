@@ -75,10 +75,10 @@ public struct ItemActivity: Hashable, Sendable {
   /// Reads the packed form; nil if it is not 72 bytes.
   public init?(packed bytes: [UInt8]) {
     guard bytes.count == 72 else { return nil }
-    let values = (0..<9).map { i in
+    func double(_ i: Int) -> Double {
       Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 8 + $1]) << (8 * UInt64($1)) })
     }
-    self.init(updatedMs: values[0], counts: Array(values[1...]))
+    self.init(updatedMs: double(0), counts: (1..<9).map(double))
   }
 }
 
@@ -87,4 +87,15 @@ public struct ItemActivity: Hashable, Sendable {
 public protocol ItemActivitySource: Sendable {
   /// The activity of each of `items` (nil: none recorded), in the same order.
   func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?]
+
+  /// The activity of each of `docs`, documents of the index generation named `generation` whose
+  /// item ids `id` gives, in the same order. A cache may key by document and name only the items
+  /// it has to read; by default every id is named and `itemActivity(_:)` answers.
+  func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?]
+}
+
+extension ItemActivitySource {
+  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
+    try await itemActivity(docs.map(id))
+  }
 }

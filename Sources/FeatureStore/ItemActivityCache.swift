@@ -16,7 +16,11 @@ public final class ItemActivityCache: ItemActivitySource {
     var readMs: Int64
   }
   private struct State {
-    var entries: [ItemID: Entry] = [:]
+    /// By document of `generation` (ids are named only for the items read).
+    var entries: [DocID: Entry] = [:]
+    var generation = ""
+    /// By item id, for callers without documents.
+    var byID: [ItemID: Entry] = [:]
     var hits = 0, misses = 0
   }
 
@@ -45,36 +49,55 @@ public final class ItemActivityCache: ItemActivitySource {
   /// Items served from the cache and read from the source, since start.
   public var counts: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
-  /// The activity of each of `items`, in order: fresh entries from memory, the rest in one read.
+  /// The activity of each of `docs` (of the generation named `generation`), in order: fresh
+  /// entries from memory, the rest in one read naming only them. A new generation starts empty
+  /// (its documents number items anew).
+  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
+    try await cached(docs, in: \.entries, generation: generation) { id(docs[$0]) }
+  }
+
+  /// The activity of each of `items`, in order (for callers without documents; kept apart from
+  /// the by-document entries).
   public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
+    try await cached(items, in: \.byID, generation: nil) { items[$0] }
+  }
+
+  /// Fresh entries of `keys` from `table`, the others read in one call (`name(i)`: the item id of
+  /// `keys[i]`) and stored. With a `generation`, `table` belongs to it and is emptied on a change.
+  private func cached<Key: Hashable>(_ keys: [Key], in table: WritableKeyPath<State, [Key: Entry]>, generation: String?,
+                                     name: (Int) -> ItemID) async throws -> [ItemActivity?] {
     let startMs = now()
-    var result = [ItemActivity?](repeating: nil, count: items.count)
-    var missing: [Int] = []
-    state.withLock { s in
-      for (i, item) in items.enumerated() {
-        if let entry = s.entries[item], startMs - entry.readMs < maxAgeMs {
-          result[i] = entry.activity
-        } else {
-          missing.append(i)
-        }
+    var result = [ItemActivity?](repeating: nil, count: keys.count)
+    let missing: [Int] = state.withLock { s in
+      if let generation, s.generation != generation { (s.generation, s.entries) = (generation, [:]) }
+      var missing: [Int] = []
+      for (i, key) in keys.enumerated() {
+        if let entry = s[keyPath: table][key], startMs - entry.readMs < maxAgeMs { result[i] = entry.activity } else { missing.append(i) }
       }
-      s.hits += items.count - missing.count
+      s.hits += keys.count - missing.count
       s.misses += missing.count
+      return missing
     }
     guard !missing.isEmpty else { return result }
-    let read = try await source.itemActivity(missing.map { items[$0] })
-    guard read.count == missing.count else {
-      throw FunnelError(.internal, "item activity: \(read.count) answers for \(missing.count) items")
+    let ids = missing.map(name)
+    let read = try await source.itemActivity(ids)
+    guard read.count == ids.count else {
+      throw FunnelError(.internal, "item activity: \(read.count) answers for \(ids.count) items")
     }
     for (i, activity) in zip(missing, read) { result[i] = activity }
     state.withLock { s in
-      if s.entries.count + missing.count > capacity {
-        s.entries = s.entries.filter { startMs - $0.value.readMs < maxAgeMs }
-        if s.entries.count + missing.count > capacity { s.entries.removeAll(keepingCapacity: true) }
-      }
+      if let generation, s.generation != generation { return }  // a newer generation came meanwhile
+      Self.makeRoom(&s[keyPath: table], adding: missing.count, capacity: capacity, nowMs: startMs, maxAgeMs: maxAgeMs)
       // Stamped with the time the read started: an entry never claims to be fresher than it is.
-      for (i, activity) in zip(missing, read) { s.entries[items[i]] = Entry(activity: activity, readMs: startMs) }
+      for (i, activity) in zip(missing, read) { s[keyPath: table][keys[i]] = Entry(activity: activity, readMs: startMs) }
     }
     return result
+  }
+
+  /// When `adding` more would pass `capacity`: drops the expired entries, and all if that is not enough.
+  private static func makeRoom<Key>(_ entries: inout [Key: Entry], adding: Int, capacity: Int, nowMs: Int64, maxAgeMs: Int64) {
+    guard entries.count + adding > capacity else { return }
+    entries = entries.filter { nowMs - $0.value.readMs < maxAgeMs }
+    if entries.count + adding > capacity { entries.removeAll(keepingCapacity: true) }
   }
 }

@@ -165,8 +165,10 @@ extension ServingEngine {
     stage = Stopwatch()
     var activity: [ItemActivity?] = []
     if ranker.needsItemActivity, let source = itemActivity, !kept.isEmpty {
-      let ids = kept.map { items.id($0.doc) }
-      switch await Budget.race(budgets.itemFeatures(), { try await source.itemActivity(ids) }) {
+      let docs = kept.map(\.doc), version = generation.version
+      switch await Budget.race(budgets.itemFeatures(), {
+        try await source.itemActivity(of: docs, generation: version) { items.id($0) }
+      }) {
       case .some(.success(let counts)): activity = counts
       case .some(.failure): degraded = true; metrics.storeErrors.add(.itemFeatures)
       case .none: degraded = true; metrics.storeTimeouts.add(.itemFeatures)

@@ -61,4 +61,25 @@ import Testing
     _ = try await cache.itemActivity(["e", "f"])
     #expect(source.asked.withLock { $0 }.suffix(2) == [["d"], ["e", "f"]], "e and f were kept after the reset: no fifth read")
   }
+
+  /// By document: only the missing items are named (their ids made), and a new index generation,
+  /// whose documents number items anew, starts empty.
+  @Test func byDocumentNamesOnlyWhatItReadsAndForgetsAnOldGeneration() async throws {
+    let (source, clock) = (RecordingSource(), FakeClock())
+    let cache = ItemActivityCache(source, maxAgeMs: 250, now: { clock.ms.load(ordering: .relaxed) })
+    let named = Mutex<[DocID]>([])
+    func name(_ doc: DocID) -> ItemID {
+      named.withLock { $0.append(doc) }
+      return doc.rawValue == 9 ? "none" : "item-\(doc.rawValue)"
+    }
+    let first = try await cache.itemActivity(of: [DocID(1), DocID(2), DocID(9)], generation: "g1", id: name)
+    #expect(first.map { $0?.counts[0] } == [1, 1, nil])
+    let second = try await cache.itemActivity(of: [DocID(2), DocID(3), DocID(9)], generation: "g1", id: name)
+    #expect(second.map { $0?.counts[0] } == [1, 2, nil])
+    #expect(named.withLock { $0 } == [DocID(1), DocID(2), DocID(9), DocID(3)], "fresh documents are not named again")
+    _ = try await cache.itemActivity(of: [DocID(2)], generation: "g2", id: name)
+    #expect(source.asked.withLock { $0 } == [["item-1", "item-2", "none"], ["item-3"], ["item-2"]],
+            "document 2 of generation g2 is read anew")
+    #expect(cache.counts == (hits: 2, misses: 5))
+  }
 }
