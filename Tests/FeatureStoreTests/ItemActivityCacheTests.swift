@@ -49,17 +49,22 @@ import Testing
     #expect(try await cache.itemActivity(["a"]).first??.counts[0] == 2, "read again once the store answers")
   }
 
-  @Test func aFullCacheDropsExpiredEntriesFirst() async throws {
+  /// Entries rotate through two tables: a full or `maxAgeMs`-old current table becomes the
+  /// previous one (still served while fresh), and the previous one is dropped.
+  @Test func tablesRotateWhenFullOrOldAndFreshEntriesSurviveOneRotation() async throws {
     let (source, clock) = (RecordingSource(), FakeClock())
     let cache = ItemActivityCache(source, maxAgeMs: 250, capacity: 3, now: { clock.ms.load(ordering: .relaxed) })
     _ = try await cache.itemActivity(["a", "b"])
     clock.advance(300)
-    _ = try await cache.itemActivity(["c"])  // a and b expired: dropped to make room
+    _ = try await cache.itemActivity(["c"])  // rotation by age: a and b (expired) move to the previous table
     _ = try await cache.itemActivity(["d", "c"])
     #expect(source.asked.withLock { $0 } == [["a", "b"], ["c"], ["d"]], "c stayed")
-    _ = try await cache.itemActivity(["e", "f", "c"])  // over capacity with nothing expired: start over
-    _ = try await cache.itemActivity(["e", "f"])
-    #expect(source.asked.withLock { $0 }.suffix(2) == [["d"], ["e", "f"]], "e and f were kept after the reset: no fifth read")
+    _ = try await cache.itemActivity(["e", "f", "c"])  // the current table now holds c, d, e, f
+    _ = try await cache.itemActivity(["e", "f"])  // full: rotated, e and f served from the previous table
+    #expect(source.asked.withLock { $0 }.suffix(2) == [["d"], ["e", "f"]], "no read for e and f")
+    _ = try await cache.itemActivity(["g", "h", "i"])  // the current table is full again
+    _ = try await cache.itemActivity(["e"])  // second rotation: the table holding e is dropped
+    #expect(source.asked.withLock { $0 }.suffix(2) == [["g", "h", "i"], ["e"]])
   }
 
   /// By document: only the missing items are named (their ids made), and a new index generation,
