@@ -95,6 +95,8 @@ public protocol ItemActivitySource: Sendable {
 }
 
 extension ItemActivitySource {
+  /// Names every document (`id`) and asks `itemActivity(_:)`: for sources without a per-document
+  /// cache. O(docs) ids made.
   public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
     try await itemActivity(docs.map(id))
   }
