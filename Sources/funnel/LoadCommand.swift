@@ -21,7 +21,10 @@ struct Load: AsyncParsableCommand {
   @Option(help: "HTTP/2 connections.") var connections = 4
   @Option(help: "Arrival process: constant or poisson.") var arrivals = "constant"
   @Option(help: "Write the JSON report here.") var json: String?
-  @Flag(help: "Search for the highest rate that meets --slo (each step runs for --duration).") var findMax = false
+  @Flag(help: "Search for the highest rate that meets --slo (each step runs for --duration, longer for --min-calls, up to 6x).")
+  var findMax = false
+  @Option(help: "With --find-max: calls per step at least (a p99 from 2,000 calls rests on its 20 worst; from 500, on 5).")
+  var minCalls = 2_000
   @Flag(help: "No progress line.") var quiet = false
 
   func run() async throws {
@@ -40,7 +43,8 @@ struct Load: AsyncParsableCommand {
       let progress: (@Sendable (String) -> Void)? = quiet ? nil : printLine
       if findMax {
         guard let slo else { throw ValidationError("--find-max needs --slo") }
-        let (best, report) = try await Self.findMax(run, slo: slo, progress: progress)
+        guard minCalls >= 1 else { throw ValidationError("--min-calls must be at least 1") }
+        let (best, report) = try await Self.findMax(run, slo: slo, minCalls: minCalls, progress: progress)
         print("highest rate meeting \(slo): \(best.map { String(format: "%.0f/s", $0) } ?? "none (the lowest rate tried missed)")")
         if let report { finish(report, slo: slo) }
         if best == nil { throw ExitCode(1) }
@@ -63,8 +67,11 @@ struct Load: AsyncParsableCommand {
   }
 
   /// Doubles the rate until the SLO breaks, then bisects (5 steps) between the last pass and the
-  /// first failure. Returns the best passing rate and its report.
-  static func findMax(_ base: LoadRun, slo: LoadSLO, progress: (@Sendable (String) -> Void)?) async throws
+  /// first failure. Each step runs for the base duration or for `minCalls` calls, whichever is
+  /// longer (up to six base durations): at low rates a short step gives a p99 that rests on a
+  /// handful of calls. Returns the
+  /// best passing rate and its report.
+  static func findMax(_ base: LoadRun, slo: LoadSLO, minCalls: Int, progress: (@Sendable (String) -> Void)?) async throws
     -> (Double?, LoadReport?)
   {
     var run = base
@@ -72,6 +79,8 @@ struct Load: AsyncParsableCommand {
     var fail: Double?
     func attempt(_ rate: Double) async throws -> Bool {
       run.rate = rate
+      // At most six times the base duration, so that halving down to a few calls/s stays bounded.
+      run.seconds = max(base.seconds, min(Double(minCalls) / rate, 6 * base.seconds))
       let report = try await run.run(progress: nil)
       let ok = slo.misses(report).isEmpty && report.achievedRate >= rate * 0.95
       progress?(String(format: "rate %.0f/s: p99 %.2f ms, achieved %.0f/s, errors %d -> %@", rate, report.millis(99),
