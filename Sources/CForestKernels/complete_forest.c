@@ -7,15 +7,6 @@
 #include <immintrin.h>
 #endif
 
-int funnel_cf_has_avx512(void) {
-#ifdef FUNNEL_CF_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-#else
-  return 0;
-#endif
-}
-
 #ifdef FUNNEL_CF_X86
 // The node of each lane at `level` (h: heap indices within the tree): threshold and slot.
 __attribute__((target("avx512f"), always_inline)) static inline void
@@ -130,6 +121,6 @@ void funnel_cf_add_avx512(const funnel_cf_forest *f, const float *pairs, size_t 
 #else
 void funnel_cf_add_avx512(const funnel_cf_forest *f, const float *pairs, size_t count, double *out) {
   (void)f; (void)pairs; (void)count; (void)out;
-  __builtin_trap();  // callers check funnel_cf_has_avx512() first
+  __builtin_trap();  // callers check funnel_cpu_has_avx512f() first
 }
 #endif

@@ -14,15 +14,6 @@
 #include <immintrin.h>
 #endif
 
-int funnel_qs_has_avx512(void) {
-#ifdef FUNNEL_QS_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-#else
-  return 0;
-#endif
-}
-
 // Copies `lanes` rows into xt[c * LANES + lane]; unused lanes read -inf, which fails no split. Each
 // list stops at its first threshold >= the largest value it sees: maxes[2 c] is the largest non-NaN
 // value (splits that send NaN left), maxes[2 c + 1] the same, or NaN when a lane is NaN (splits that

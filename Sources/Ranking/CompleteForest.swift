@@ -20,9 +20,6 @@ struct CompleteForest: Sendable {
     case portable
   }
 
-  /// Whether this CPU has the AVX-512 kernel's instructions.
-  static let cpuHasAVX512 = funnel_cf_has_avx512() != 0
-
   static let maxDepth: Int32 = 10
   /// Rows per block: their value pairs (2 x columns floats each) stay in L1 while every tree passes.
   static let blockRows = 32
@@ -37,7 +34,7 @@ struct CompleteForest: Sendable {
   let thresholds: [Float]
   let slots: [UInt32]
   let leaves: [Double]
-  var kernel: Kernel = cpuHasAVX512 ? .avx512 : .portable
+  var kernel: Kernel = CPUFeatures.avx512f ? .avx512 : .portable
   /// Per tree: first node, first leaf, depth.
   let nodeOffsets: [Int32]
   let leafOffsets: [Int32]
@@ -97,27 +94,21 @@ struct CompleteForest: Sendable {
           var start = 0
           while start < rows {
             let count = min(Self.blockRows, rows - start)
-            if kernel == .avx512 {
-              // Slot-major for the C kernel: slot k of row r at k x 32 + r.
-              for r in 0..<count {
-                let row = values + (start + r) * columns
-                for c in 0..<columns {
-                  let x = row[c]
-                  p[2 * c * Self.blockRows + r] = x.isNaN ? -.infinity : x
-                  p[(2 * c + 1) * Self.blockRows + r] = x.isNaN ? .infinity : x
-                }
+            // Row-major for the Swift walk (slot k of row r at r x width + k); slot-major for the C
+            // kernel (at k x 32 + r).
+            let (rowStride, slotStride) = kernel == .avx512 ? (1, Self.blockRows) : (width, 1)
+            for r in 0..<count {
+              let row = values + (start + r) * columns, pair = p + r * rowStride
+              for c in 0..<columns {
+                let x = row[c]
+                pair[2 * c * slotStride] = x.isNaN ? -.infinity : x
+                pair[(2 * c + 1) * slotStride] = x.isNaN ? .infinity : x
               }
+            }
+            if kernel == .avx512 {
               addMarginsAVX512(p, rows: count, into: out + start)
               start += count
               continue
-            }
-            for r in 0..<count {
-              let row = values + (start + r) * columns, pair = p + r * width
-              for c in 0..<columns {
-                let x = row[c]
-                pair[2 * c] = x.isNaN ? -.infinity : x
-                pair[2 * c + 1] = x.isNaN ? .infinity : x
-              }
             }
             for t in 0..<depths.count {
               let (tree, leaf, depth) = (n + Int(nodeOffsets[t]), l + Int(leafOffsets[t]), Int(depths[t]))

@@ -95,7 +95,7 @@ struct FlatForest: Sendable {
     self.complete = CompleteForest(self)
     // Without AVX-512, QuickScorer's portable kernel is no faster than the flat walk (13.6 against
     // 13.1 ns per row x tree on the LightGBM benchmark model), so it is chosen only with AVX-512.
-    if complete == nil, QuickScorerForest.cpuHasAVX512 { self.quick = QuickScorerForest(self) }
+    if complete == nil, CPUFeatures.avx512f { self.quick = QuickScorerForest(self) }
   }
 
   /// Margins (`base` + sum of leaves) of every row of `values` (row-major, `columns` wide) into `out`.

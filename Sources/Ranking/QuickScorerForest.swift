@@ -24,8 +24,6 @@ struct QuickScorerForest: Sendable {
   }
 
   static let maxLeaves = 64
-  /// Whether this CPU has the AVX-512 kernel's instructions.
-  static let cpuHasAVX512 = funnel_qs_has_avx512() != 0
 
   let nodes: [funnel_qs_node]
   let lists: [funnel_qs_list]
@@ -96,7 +94,7 @@ struct QuickScorerForest: Sendable {
       blocks[block].list_count += 1
     }
     (self.nodes, self.lists, self.blocks, self.leaves) = (nodes, lists, blocks, leaves)
-    self.kernel = Self.cpuHasAVX512 ? .avx512 : .portable
+    self.kernel = CPUFeatures.avx512f ? .avx512 : .portable
   }
 
   /// Adds every tree's leaf to `out[r]` for the `rows` rows of `values` (row-major, `columns` wide),
@@ -110,7 +108,7 @@ struct QuickScorerForest: Sendable {
               var forest = funnel_qs_forest(nodes: nodes.baseAddress, lists: lists.baseAddress, blocks: blocks.baseAddress,
                                             block_count: UInt32(blocks.count), leaves: leaves.baseAddress)
               funnel_qs_add_margins(&forest, values, rows, columns, out, scratch.baseAddress,
-                                     kernel == .avx512 && Self.cpuHasAVX512 ? 1 : 0)
+                                     kernel == .avx512 && CPUFeatures.avx512f ? 1 : 0)
             }
           }
         }

@@ -69,8 +69,7 @@ struct Load: AsyncParsableCommand {
   /// Doubles the rate until the SLO breaks, then bisects (5 steps) between the last pass and the
   /// first failure. Each step runs for the base duration or for `minCalls` calls, whichever is
   /// longer (up to six base durations): at low rates a short step gives a p99 that rests on a
-  /// handful of calls. Returns the
-  /// best passing rate and its report.
+  /// handful of calls. Returns the best passing rate and its report.
   static func findMax(_ base: LoadRun, slo: LoadSLO, minCalls: Int, progress: (@Sendable (String) -> Void)?) async throws
     -> (Double?, LoadReport?)
   {

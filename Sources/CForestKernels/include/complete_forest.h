@@ -30,11 +30,8 @@ typedef struct {
   size_t tree_count;
 } funnel_cf_forest;
 
-/// Whether this CPU runs `funnel_cf_add_avx512` (AVX-512 F). 0 on other architectures.
-int funnel_cf_has_avx512(void);
-
 /// Adds every tree's leaf to out[r] for the `count` rows (at most 32) of one block of `pairs`, stored
-/// slot-major: slot k of row r at pairs[k x 32 + r]. Trees in order. Requires funnel_cf_has_avx512().
+/// slot-major: slot k of row r at pairs[k x 32 + r]. Trees in order. Requires funnel_cpu_has_avx512f() (cpu_features.h).
 void funnel_cf_add_avx512(const funnel_cf_forest *forest, const float *pairs, size_t count, double *out);
 
 #endif

@@ -57,15 +57,12 @@ typedef struct {
 /// Trees per block: their masks for 32 rows (256 bytes a tree) fill half of a 32 KiB L1 cache.
 #define FUNNEL_QS_MAX_BLOCK_TREES 64
 
-/// Whether this CPU runs the AVX-512 kernel (AVX-512 F: 512-bit compares into masks, masked ANDs).
-int funnel_qs_has_avx512(void);
-
 /// Floats of scratch space `funnel_qs_add_margins` needs for `columns` features.
 static inline size_t funnel_qs_scratch_floats(size_t columns) { return 32 * columns + 2 * columns; }
 
 /// Adds the exit leaf of every tree, trees in order, to out[r] for each of the `rows` rows of
 /// `values` (row-major, `columns` floats a row). `scratch` holds funnel_qs_scratch_floats(columns)
-/// floats. `use_avx512` selects the AVX-512 kernel (only when funnel_qs_has_avx512()); otherwise a
+/// floats. `use_avx512` selects the AVX-512 kernel (only when funnel_cpu_has_avx512f(), cpu_features.h); otherwise a
 /// portable one. Both give the same sums, bit for bit. O(rows x splits) in the worst case.
 void funnel_qs_add_margins(const funnel_qs_forest *forest, const float *values, size_t rows, size_t columns,
                            double *out, float *scratch, int use_avx512);
