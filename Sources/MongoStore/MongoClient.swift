@@ -11,7 +11,9 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An async MongoDB client over libmongoc's thread-safe `mongoc_client_pool_t`. Every blocking
-/// driver call runs on a `NIOThreadPool`, never on Swift's cooperative pool. C documents are
+/// driver call runs on a `NIOThreadPool`, never on Swift's cooperative pool: by default one of the
+/// client's own, so a slow MongoDB (or a long snapshot cursor) holds only its own threads and never
+/// delays another store's calls (a bulkhead). C documents are
 /// converted to Swift values (relaxed extended JSON) before they are freed.
 ///
 /// Thread-safe.
@@ -20,6 +22,8 @@ public final class MongoClient: @unchecked Sendable {
   private let pool: OpaquePointer
   private let uri: OpaquePointer
   private let threadPool: NIOThreadPool
+  /// Whether `threadPool` was started by this client (and is shut down with it).
+  private let ownsThreadPool: Bool
   /// The connection string, as given.
   public let uriString: String
 
@@ -36,11 +40,19 @@ public final class MongoClient: @unchecked Sendable {
   private static let bsonSize = 128
 
   /// Parses `uri` (e.g. `mongodb://127.0.0.1:27017/?directConnection=true`) and creates a pool.
-  /// Connects lazily. Throws `MongoError` for a malformed URI.
-  public init(uri uriString: String, threadPool: NIOThreadPool = .singleton) throws {
+  /// Connects lazily. `threadPool`: where the blocking driver calls run; nil (the default) starts
+  /// one of the client's own with `threads` threads (at most that many calls at once), shut down
+  /// when the client goes. Throws `MongoError` for a malformed URI.
+  public init(uri uriString: String, threadPool: NIOThreadPool? = nil, threads: Int = 4) throws {
     _ = Self.initialised
     self.uriString = uriString
-    self.threadPool = threadPool
+    if let threadPool {
+      self.threadPool = threadPool
+      self.ownsThreadPool = false
+    } else {
+      self.threadPool = NIOThreadPool(numberOfThreads: max(1, threads))
+      self.ownsThreadPool = true
+    }
     let error = UnsafeMutablePointer<bson_error_t>.allocate(capacity: 1)
     defer { error.deallocate() }
     guard let uri = mongoc_uri_new_with_error(uriString, error) else {
@@ -57,9 +69,11 @@ public final class MongoClient: @unchecked Sendable {
     mongoc_client_pool_set_appname(pool, "funnel")
     self.uri = uri
     self.pool = pool
+    if ownsThreadPool { self.threadPool.start() }
   }
 
   deinit {
+    if ownsThreadPool { threadPool.shutdownGracefully { _ in } }
     mongoc_client_pool_destroy(pool)
     mongoc_uri_destroy(uri)
   }

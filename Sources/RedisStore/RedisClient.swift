@@ -2,7 +2,9 @@ import NIOPosix
 import Synchronization
 
 /// An async Redis client over a small pool of hiredis connections. Blocking hiredis calls run on a
-/// `NIOThreadPool`, never on Swift's cooperative pool. Which connection a call uses, when it waits
+/// `NIOThreadPool`, never on Swift's cooperative pool: by default one of the client's own, a thread
+/// per connection, so a slow store sharing a pool (a MongoDB read, a snapshot load) never queues
+/// Redis calls behind it (a bulkhead; README "End to end"). Which connection a call uses, when it waits
 /// and when it fails fast is decided by `RedisPoolStateMachine` under one lock: a free open
 /// connection first, else a new one (opened lazily), else the call waits for the next release; a
 /// broken connection is closed and re-opened by a later call, and after a failed connect the client
@@ -15,6 +17,8 @@ public final class RedisClient: Sendable {
   public let endpoint: RedisEndpoint
   private let timeoutMs: Int
   private let threadPool: NIOThreadPool
+  /// Whether `threadPool` was started by this client (and is shut down with it).
+  private let ownsThreadPool: Bool
   private let slots: [ConnectionSlot]
   private let now: @Sendable () -> Int64
   private let pool: Mutex<PoolState>
@@ -25,15 +29,28 @@ public final class RedisClient: Sendable {
   }
 
   /// A client for `url` (`redis://host:port/db`) with up to `connections` connections, each opened
-  /// on demand. `now` is a monotonic clock in ms (for the back-off).
-  public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool = .singleton,
+  /// on demand. `threadPool`: where the blocking calls run; nil (the default) starts one of the
+  /// client's own with a thread per connection, shut down when the client goes. `now` is a
+  /// monotonic clock in ms (for the back-off).
+  public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool? = nil,
               now: @escaping @Sendable () -> Int64 = RedisClient.monotonicMs) throws {
     self.endpoint = try RedisEndpoint(url: url)
     self.timeoutMs = timeoutMs
-    self.threadPool = threadPool
+    if let threadPool {
+      self.threadPool = threadPool
+      self.ownsThreadPool = false
+    } else {
+      self.threadPool = NIOThreadPool(numberOfThreads: max(1, connections))
+      self.threadPool.start()
+      self.ownsThreadPool = true
+    }
     self.slots = (0..<max(1, connections)).map { _ in ConnectionSlot() }
     self.now = now
     self.pool = Mutex(PoolState(machine: RedisPoolStateMachine(capacity: max(1, connections))))
+  }
+
+  deinit {
+    if ownsThreadPool { threadPool.shutdownGracefully { _ in } }
   }
 
   /// Milliseconds of a monotonic clock.

@@ -15,6 +15,17 @@ struct MongoClientTests {
     let reply = try await MongoClient(uri: uri).ping()
     #expect(reply.contains("\"ok\""), "\(reply)")
   }
+
+  /// A bulkhead: driver calls run on the client's own threads, not behind work filling NIO's shared pool.
+  @Test func answersWhileTheSharedThreadPoolIsBusy() async throws {
+    let client = try MongoClient(uri: try #require(StoreEnvironment.mongoURI, "MONGO_URI must be set under CI"))
+    _ = try await client.ping()
+    let blocker = await SharedPoolBlocker.occupy()
+    defer { blocker.release() }
+    let start = ContinuousClock.now
+    _ = try await client.ping()
+    #expect(ContinuousClock.now - start < .seconds(3), "waited behind the shared pool's blocked threads")
+  }
 }
 
 @Suite struct MongoURITests {

@@ -42,6 +42,18 @@ struct RedisClientTests {
     #expect(message.contains("unknown command"))
   }
 
+  /// A bulkhead: the client's blocking calls run on threads of its own, so blocking work filling
+  /// NIO's shared pool (a slow MongoDB read, a snapshot load) does not hold Redis reads up.
+  @Test func answersWhileTheSharedThreadPoolIsBusy() async throws {
+    let redis = try client()
+    #expect(try await redis.command(["PING"]) == .status("PONG"))
+    let blocker = await SharedPoolBlocker.occupy()
+    defer { blocker.release() }
+    let start = ContinuousClock.now
+    #expect(try await redis.command(["PING"]) == .status("PONG"))
+    #expect(ContinuousClock.now - start < .seconds(3), "waited behind the shared pool's blocked threads")
+  }
+
   @Test func unreachableServerFailsWithTheAddress() async throws {
     let redis = try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 200)
     let error = await #expect(throws: RedisError.self) { try await redis.command(["PING"]) }
