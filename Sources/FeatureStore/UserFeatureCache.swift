@@ -2,7 +2,9 @@ import FunnelCore
 import Synchronization
 
 /// User profile features in front of an `OfflineFeatureSource`: an LRU of `capacity` users whose
-/// entries live `ttlMs`, request coalescing (concurrent reads of one user share one fetch) and
+/// entries are fresh for `ttlMs`, then served stale for up to `staleMs` more while one background
+/// fetch refreshes them (a known user never waits on the store again once cached, and a store
+/// outage shorter than `staleMs` goes unnoticed), request coalescing (concurrent reads of one user share one fetch) and
 /// batching (users missed while `maxConcurrentFetches` fetches are in flight are read together in
 /// the next one, up to `maxBatch` ids: one `$in` query instead of one query per user, so the store
 /// sees fewer, larger reads exactly when it is busiest; at low load every miss is fetched at once,
@@ -24,7 +26,7 @@ public final class UserFeatureCache: Sendable {
     var queued: [UserID] = []
     var fetchesInFlight = 0
     var tick: UInt64 = 0
-    var hits = 0, misses = 0, coalesced = 0, fetches = 0
+    var hits = 0, misses = 0, coalesced = 0, fetches = 0, stale = 0
   }
 
   /// Ids per fetch at most (the source chunks large `$in` lists further).
@@ -35,20 +37,26 @@ public final class UserFeatureCache: Sendable {
   private let source: any OfflineFeatureSource
   private let capacity: Int
   private let ttlMs: Int64
+  private let staleMs: Int64
   private let now: @Sendable () -> Int64
   private let state = Mutex(State())
 
-  /// A cache of at most `capacity` users for `ttlMs` each, over `source`.
-  public init(source: any OfflineFeatureSource, capacity: Int = 100_000, ttlMs: Int64 = 300_000,
+  /// A cache of at most `capacity` users, fresh for `ttlMs` each and then served stale for up to
+  /// `staleMs` while refreshed (0: an expired entry is a miss), over `source`.
+  public init(source: any OfflineFeatureSource, capacity: Int = 100_000, ttlMs: Int64 = 300_000, staleMs: Int64 = 0,
               now: @escaping @Sendable () -> Int64) {
     self.source = source
     self.capacity = max(1, capacity)
     self.ttlMs = ttlMs
+    self.staleMs = max(0, staleMs)
     self.now = now
   }
 
   /// Hits, misses (users fetched) and callers that joined another caller's fetch, since start.
   public var counts: (hits: Int, misses: Int, coalesced: Int) { state.withLock { ($0.hits, $0.misses, $0.coalesced) } }
+
+  /// Reads answered from an expired entry while it was refreshed, since start.
+  public var staleHits: Int { state.withLock { $0.stale } }
 
   /// Fetches made so far (each for one batch of users).
   public var fetches: Int { state.withLock { $0.fetches } }
@@ -58,14 +66,24 @@ public final class UserFeatureCache: Sendable {
   /// waits for its user's turn in a fetch already running.
   public func features(of user: UserID) async throws -> [String: Float] {
     let nowMs = now()
-    enum Step { case hit([String: Float]), fetch([UserID]), wait }
+    enum Step { case hit([String: Float]), stale([String: Float], refresh: Bool), fetch([UserID]), wait }
     let step: Step = state.withLock { s in
       s.tick += 1
-      if var entry = s.entries[user], entry.expiresMs > nowMs {
+      if var entry = s.entries[user], entry.expiresMs + staleMs > nowMs {
         entry.lastUse = s.tick
         s.entries[user] = entry
-        s.hits += 1
-        return .hit(entry.features)
+        guard entry.expiresMs <= nowMs else {
+          s.hits += 1
+          return .hit(entry.features)
+        }
+        // Stale: answer now; queue one refresh of the user unless one is queued or in flight.
+        s.stale += 1
+        guard s.waiting[user] == nil else { return .stale(entry.features, refresh: false) }
+        s.waiting[user] = []
+        s.queued.append(user)
+        guard s.fetchesInFlight < Self.maxConcurrentFetches else { return .stale(entry.features, refresh: false) }
+        s.fetchesInFlight += 1
+        return .stale(entry.features, refresh: true)
       }
       if s.waiting[user] != nil {
         s.coalesced += 1
@@ -85,6 +103,10 @@ public final class UserFeatureCache: Sendable {
     }
     switch step {
     case .hit(let features):
+      return features
+    case .stale(let features, let refresh):
+      // The refresh holds the fetch slot taken above; a short-lived task, so this caller answers now.
+      if refresh { Task { await self.fetchQueued() } }
       return features
     case .fetch(let batch):
       let result = await fetch(batch)

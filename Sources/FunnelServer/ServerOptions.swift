@@ -59,7 +59,8 @@ public struct ServerOptions: Sendable {
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
-    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs"],
+    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs",
+                "profileCacheTTLMs", "profileStaleMs"],
     "index": ["directory", "pollSeconds", "verifyChecksums"],
   ]
 
@@ -171,6 +172,10 @@ public struct ServerOptions: Sendable {
         ?? serving.recentInteractions
       serving.itemActivityMaxAgeMs = try reader.int(s, "itemActivityMaxAgeMs", at: "serving", range: 0...60_000)
         ?? serving.itemActivityMaxAgeMs
+      serving.profileCacheTTLMs = try reader.int(s, "profileCacheTTLMs", at: "serving", range: 0...86_400_000)
+        ?? serving.profileCacheTTLMs
+      serving.profileStaleMs = try reader.int(s, "profileStaleMs", at: "serving", range: 0...604_800_000)
+        ?? serving.profileStaleMs
     }
   }
 }

@@ -59,6 +59,14 @@ public struct ServingConfiguration: Hashable, Sendable {
   ]
   /// Time allowed for fetching the user's real-time profile before answering without it.
   public var profileBudget: Duration = .milliseconds(50)
+  /// How long a user's offline profile (MongoDB `users`) is served from the process's cache before
+  /// it is read again, ms. See `UserFeatureCache`.
+  public var profileCacheTTLMs = 300_000
+  /// How much longer an expired profile is still served while one background read refreshes it, ms
+  /// (0: an expired profile is read before answering). Offline profiles change with batch jobs, not
+  /// per request; this keeps store reads off the request path for known users and rides out
+  /// MongoDB outages shorter than it.
+  public var profileStaleMs = 3_600_000
   /// Recent interactions read per request.
   public var recentInteractions = 100
   /// How long a candidate's real-time counts read from a remote store (Redis) are reused by later

@@ -78,7 +78,10 @@ public final class ServingEngine: Sendable {
     self.subQueries = subQueries
     self.now = now
     self.itemActivity = itemActivity
-    self.offline = offlineFeatures.map { OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, now: now)) }
+    self.offline = offlineFeatures.map {
+      OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, ttlMs: Int64(configuration.profileCacheTTLMs),
+                                                              staleMs: Int64(configuration.profileStaleMs), now: now))
+    }
   }
 
   /// Loads the offline items snapshot (at start, and on `Admin.Reload`) and swaps it in. Returns

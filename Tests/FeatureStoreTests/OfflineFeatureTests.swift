@@ -28,6 +28,57 @@ final class CountingUserSource: OfflineFeatureSource {
   }
 }
 
+/// A user source whose answers change with every fetch (`version` = fetches so far), can fail, and
+/// can hold its fetches until the test opens its gate.
+final class ChangingUserSource: OfflineFeatureSource {
+  let fetches = Atomic<Int>(0)
+  /// Fetches that have answered or failed.
+  let finished = Atomic<Int>(0)
+  let failing = Atomic<Bool>(false)
+  private let gate = Mutex<(open: Bool, held: [CheckedContinuation<Void, Never>])>((true, []))
+
+  func loadItemFeatures() async throws -> ItemFeatureTable { .empty }
+
+  func userFeatures(_ users: [UserID]) async throws -> [UserID: [String: Float]] {
+    let version = fetches.add(1, ordering: .relaxed).newValue
+    defer { finished.add(1, ordering: .relaxed) }
+    await withCheckedContinuation { continuation in
+      let open = gate.withLock { g in
+        if !g.open { g.held.append(continuation) }
+        return g.open
+      }
+      if open { continuation.resume() }
+    }
+    if failing.load(ordering: .relaxed) { throw FunnelError(.unavailable, "store down") }
+    return Dictionary(uniqueKeysWithValues: users.map { ($0, ["version": Float(version)]) })
+  }
+
+  /// Holds later fetches (`open: false`) or lets them and every held one go.
+  func setGate(open: Bool) {
+    let held = gate.withLock { g in
+      g.open = open
+      return open ? g.held.removeAllAndReturn() : []
+    }
+    for continuation in held { continuation.resume() }
+  }
+}
+
+extension Array {
+  mutating func removeAllAndReturn() -> [Element] {
+    defer { removeAll() }
+    return self
+  }
+}
+
+/// Polls `condition` every 5 ms for up to 5 s.
+func waitUntil(_ condition: () -> Bool) async throws {
+  let end = ContinuousClock.now + .seconds(5)
+  while !condition() {
+    guard ContinuousClock.now < end else { Issue.record("condition not met within 5 s"); return }
+    try await Task.sleep(for: .milliseconds(5))
+  }
+}
+
 final class ManualClock: Sendable {
   let ms = Atomic<Int64>(1_000)
   var now: @Sendable () -> Int64 { { self.ms.load(ordering: .relaxed) } }
@@ -50,6 +101,37 @@ final class ManualClock: Sendable {
     _ = try await cache.features(of: "alice")
     #expect(source.fetches.load(ordering: .relaxed) == 2, "expired after the TTL")
     #expect(try await cache.features(of: "nobody") == [:], "no profile is an empty profile")
+  }
+
+  @Test func expiredProfilesAreServedStaleWhileOneReadRefreshesThem() async throws {
+    let source = ChangingUserSource()
+    let clock = ManualClock()
+    let cache = UserFeatureCache(source: source, capacity: 10, ttlMs: 1_000, staleMs: 10_000, now: clock.now)
+    #expect(try await cache.features(of: "alice") == ["version": 1])
+    clock.ms.add(1_001, ordering: .relaxed)
+    // Expired, and the store holds every fetch: readers still answer, from the old entry, and one
+    // background fetch is sent to refresh it.
+    source.setGate(open: false)
+    let answers = try await withThrowingTaskGroup(of: [String: Float].self) { group in
+      for _ in 0..<10 { group.addTask { try await cache.features(of: "alice") } }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(answers.allSatisfy { $0 == ["version": 1] })
+    #expect(cache.staleHits == 10)
+    #expect(source.finished.load(ordering: .relaxed) == 1, "answered before the refresh")
+    try await waitUntil { source.fetches.load(ordering: .relaxed) == 2 }
+    source.setGate(open: true)
+    try await waitUntil { source.finished.load(ordering: .relaxed) == 2 }
+    try await Task.sleep(for: .milliseconds(20))  // the refreshed entry is stored after the source answers
+    #expect(source.fetches.load(ordering: .relaxed) == 2, "ten stale reads, one refresh")
+    #expect(try await cache.features(of: "alice") == ["version": 2], "the refreshed entry is fresh")
+    // A refresh that fails leaves the stale entry serving; past ttl + stale a read waits for the store.
+    source.failing.store(true, ordering: .relaxed)
+    clock.ms.add(1_001, ordering: .relaxed)
+    #expect(try await cache.features(of: "alice") == ["version": 2])
+    try await waitUntil { source.finished.load(ordering: .relaxed) == 3 }
+    clock.ms.add(10_000, ordering: .relaxed)
+    await #expect(throws: FunnelError.self) { try await cache.features(of: "alice") }
   }
 
   @Test func missesDuringBusyFetchesShareTheNextOne() async throws {
