@@ -10,7 +10,11 @@
 # DURATION each, then `--find-max` for the highest rate with p99 < 10 ms.
 #
 #   Benchmarks/e2e/run.sh [WORKDIR=/tmp/funnel-e2e]   (env: ITEMS=1000000 RATES="50 100 200" DURATION=20s USER_PROFILES=yes|no
-#                                                      FIND_MAX=yes|no HOLD=no|yes)
+#                                                      FIND_MAX=yes|no HOLD=no|yes PROFILE_TTL_MS=3600000)
+# PROFILE_TTL_MS is the server's serving.profileCacheTTLMs: offline profiles come from daily batch
+# jobs, and the stand-in costs ~1 ms of Python CPU per profile read (a real mongod's _id lookup is
+# ~10x cheaper), so with the 5-minute default every 20 s run re-reads most of its users and
+# measures the stand-in.
 # HOLD=yes keeps the server and stores up at the end (for perf, `funnel load` by hand) until interrupted.
 # Needs a release build: swift build -c release --product funnel
 set -euo pipefail
@@ -48,7 +52,8 @@ if [ "${USER_PROFILES:-yes}" = no ]; then
 fi
 # Reading 1M documents through the Python stand-in's cursor takes minutes at start.
 export FUNNEL_SERVE_WAIT_TENTHS=18000
-echo "== funnel serve --index --redis --mongo --model (500 trees)"
+export FUNNEL_SERVING_PROFILE_CACHE_TTL_MS=${PROFILE_TTL_MS:-3600000}
+echo "== funnel serve --index --redis --mongo --model (500 trees), profile TTL $FUNNEL_SERVING_PROFILE_CACHE_TTL_MS ms"
 funnel_start_server "$funnel" --index "$work/index" --redis "$REDIS_URL" --mongo "$MONGO_URI" --model "$work/inputs/model.json"
 grep -E "offline item features|ranking model|funnel serving" "$FUNNEL_RUN/funnel.log" | cut -c1-300
 echo "== histories of 20,000 users through POST /v1/events"
