@@ -101,15 +101,28 @@ public struct SimilarItemsRecall: RecallChannel {
                      into collector: inout CandidateCollector) {
     guard !request.seeds.isEmpty, quota > 0 else { return }
     let table = generation.neighbours
-    var scores: [DocID: Float] = [:]
-    let seedSet = Set(request.seeds.map(\.doc))
-    for seed in request.seeds {
-      for i in table.row(seed.doc) {
-        let neighbour = DocID(rawValue: table.neighbours[i])
-        if !seedSet.contains(neighbour) { scores[neighbour, default: 0] += seed.weight * table.scores[i] }
+    // Scores add up in a pooled dense array (no hashing per neighbour); the seeds are marked below
+    // zero first so that they are never their own neighbours' candidates, and listed to be cleared.
+    let best = ScoreAccumulators.shared.withAccumulator(count: generation.items.count) { scores, touched in
+      scores.withUnsafeMutableBufferPointer { acc in
+        for seed in request.seeds where acc[seed.doc.index] == 0 {
+          acc[seed.doc.index] = -1
+          touched.append(seed.doc.rawValue)
+        }
+        for seed in request.seeds {
+          for i in table.row(seed.doc) {
+            let neighbour = Int(table.neighbours[i])
+            let add = seed.weight * table.scores[i]
+            guard add > 0, acc[neighbour] >= 0 else { continue }
+            if acc[neighbour] == 0 { touched.append(UInt32(neighbour)) }
+            acc[neighbour] += add
+          }
+        }
       }
+      var heap = TopK(capacity: quota)
+      for doc in touched where scores[Int(doc)] > 0 { heap.offer(DocID(rawValue: doc), scores[Int(doc)]) }
+      return heap.sortedDescending()
     }
-    let best = TopK.best(scores, k: quota)
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .similar, score: score / top) }
   }

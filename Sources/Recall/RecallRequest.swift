@@ -25,29 +25,42 @@ public struct RecallRequest: Sendable {
 public struct CandidateCollector: Sendable {
   /// The merged candidates, in first-recalled order.
   public private(set) var candidates: [Candidate] = []
-  private var position: [DocID: Int] = [:]
+  private var position: DocPositionTable
+  /// Offers per single channel, by the channel's bit (a fixed array: no hashing per add).
+  private var offered = [Int](repeating: 0, count: ChannelSet.RawValue.bitWidth)
+  /// Offers made under a set of several channels at once (not done by the built-in channels).
+  private var offeredBySet: [ChannelSet: Int] = [:]
+
   /// Candidates each channel offered before de-duplication, by channel.
-  public private(set) var offeredByChannel: [ChannelSet: Int] = [:]
+  public var offeredByChannel: [ChannelSet: Int] {
+    var counts = offeredBySet
+    for (bit, n) in offered.enumerated() where n > 0 { counts[ChannelSet(rawValue: 1 << bit), default: 0] += n }
+    return counts
+  }
 
   /// An empty collector sized for about `capacity` candidates.
   public init(capacity: Int = 1_024) {
     candidates.reserveCapacity(capacity)
-    position.reserveCapacity(capacity)
+    position = DocPositionTable(capacity: capacity)
   }
 
   /// Adds `doc` as recalled by `channel` with `score`.
   public mutating func add(_ doc: DocID, channel: ChannelSet, score: Float) {
-    offeredByChannel[channel, default: 0] += 1
-    if let i = position[doc] {
+    if channel.rawValue.nonzeroBitCount == 1 {
+      offered[channel.rawValue.trailingZeroBitCount] += 1
+    } else {
+      offeredBySet[channel, default: 0] += 1
+    }
+    if let i = position.position(of: doc) {
       candidates[i].add(channel, score: score)
     } else {
       var candidate = Candidate(doc: doc)
       candidate.add(channel, score: score)
-      position[doc] = candidates.count
+      position.insert(doc, position: candidates.count)
       candidates.append(candidate)
     }
   }
 
   /// Whether `doc` is already a candidate.
-  public func contains(_ doc: DocID) -> Bool { position[doc] != nil }
+  public func contains(_ doc: DocID) -> Bool { position.position(of: doc) != nil }
 }

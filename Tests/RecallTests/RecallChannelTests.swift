@@ -105,6 +105,26 @@ import Testing
     #expect(collector.offeredByChannel[.popular] == 2)
   }
 
+  /// The collector's own hash table: thousands of documents (it grows from 16 slots several times),
+  /// ids 0 and near the top of the range, clustered and scattered ids, absent ones.
+  @Test func collectorKeepsEveryDocumentOnceThroughGrowth() {
+    var collector = CandidateCollector(capacity: 4)
+    var rng = SplitMix64(seed: 7)
+    var docs: [DocID] = [DocID(0), DocID(rawValue: UInt32.max - 1)] + (1..<2_000).map { DocID(rawValue: UInt32($0) * 1_024) }
+    docs += (0..<2_999).map { _ in DocID(rawValue: UInt32(truncatingIfNeeded: rng.next() % 1_000_000_000)) }
+    for (i, doc) in docs.enumerated() { collector.add(doc, channel: i % 2 == 0 ? .popular : .trending, score: 1) }
+    for doc in docs { collector.add(doc, channel: .similar, score: 0.5) }
+    let unique = Set(docs)
+    #expect(collector.candidates.count == unique.count)
+    #expect(Set(collector.candidates.map(\.doc)) == unique)
+    #expect(collector.candidates.allSatisfy { $0.channels.contains(.similar) })
+    #expect(unique.allSatisfy { collector.contains($0) })
+    #expect(!collector.contains(DocID(3)) && !collector.contains(DocID(rawValue: 1_025)))
+    #expect(collector.offeredByChannel == [.popular: 2_500, .trending: 2_500, .similar: 5_000])
+    collector.add(DocID(3), channel: [.popular, .rule], score: 1)
+    #expect(collector.offeredByChannel[[.popular, .rule]] == 1 && collector.contains(DocID(3)))
+  }
+
   @Test(arguments: [("Hello, World!", ["hello", "world"]), ("3D puzzle", ["3d", "puzzle"]),
                     ("heavy-duty  TOTE", ["heavy", "duty", "tote"]), ("", []), ("Crème brûlée", ["crème", "brûlée"])])
   func tokenizer(text: String, tokens: [String]) {
