@@ -4,11 +4,11 @@ import Synchronization
 /// User profile features in front of an `OfflineFeatureSource`: an LRU of `capacity` users whose
 /// entries are fresh for `ttlMs`, then served stale for up to `staleMs` more while one background
 /// fetch refreshes them (a known user never waits on the store again once cached, and a store
-/// outage shorter than `staleMs` goes unnoticed), request coalescing (concurrent reads of one user share one fetch) and
-/// batching (users missed while `maxConcurrentFetches` fetches are in flight are read together in
-/// the next one, up to `maxBatch` ids: one `$in` query instead of one query per user, so the store
-/// sees fewer, larger reads exactly when it is busiest; at low load every miss is fetched at once,
-/// by its caller, with no extra task hop).
+/// outage shorter than `staleMs` goes unnoticed), request coalescing (concurrent reads of one user
+/// share one fetch) and batching (users missed while `maxConcurrentFetches` fetches are in flight
+/// are read together in the next one, up to `maxBatch` ids: one `$in` query instead of one query
+/// per user, so the store sees fewer, larger reads exactly when it is busiest; at low load every
+/// miss is fetched at once, by its caller, with no extra task hop).
 ///
 /// Thread-safe. A fetch failure is returned to every caller waiting on it and not cached.
 public final class UserFeatureCache: Sendable {
