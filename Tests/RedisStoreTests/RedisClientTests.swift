@@ -23,7 +23,7 @@ struct RedisClientTests {
     let replies = try await redis.pipeline([
       ["SET", key, "v\u{0}binary"], ["GET", key], ["INCR", key + ":n"], ["INCR", key + ":n"],
       ["LPUSH", key + ":l", "a", "b"], ["LRANGE", key + ":l", "0", "-1"], ["GET", key + ":missing"],
-      ["DEL", key, key + ":n", key + ":l"],
+      ["DEL", key, key + ":n", key + ":l"], ["SET", key + ":e", ""], ["GET", key + ":e"], ["DEL", key + ":e"],
     ])
     #expect(replies[0] == .status("OK"))
     #expect(replies[1] == .bulk(Array("v\u{0}binary".utf8)), "bulk strings are binary-safe")
@@ -31,6 +31,7 @@ struct RedisClientTests {
     #expect(replies[5] == .array([.bulk(Array("b".utf8)), .bulk(Array("a".utf8))]))
     #expect(replies[6] == .null)
     #expect(replies[7] == .integer(3))
+    #expect(replies[9] == .bulk([]), "an empty argument is an empty value")
   }
 
   @Test func serverErrorsAreRepliesNotFailures() async throws {
