@@ -42,7 +42,10 @@ public final class ItemActivityCache: ItemActivitySource {
       }
       guard nowMs - started >= maxAgeMs || current.count >= capacity else { return [:] }
       let dropped = previous
-      (previous, current, rotatedMs) = (current, [:], nowMs)
+      // The new table starts at the size the last one reached: growing it by doubling would rehash
+      // every entry so far under the lock at each doubling (a millisecond at tens of thousands).
+      let reserved = [Key: Entry](minimumCapacity: min(current.count, capacity))
+      (previous, current, rotatedMs) = (current, reserved, nowMs)
       return dropped
     }
   }
