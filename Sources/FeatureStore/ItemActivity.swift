@@ -41,27 +41,33 @@ public struct ItemActivity: Hashable, Sendable {
       counts[2 * k] += 1
       counts[2 * k + 1] += 1
     } else {
-      counts[2 * k] += pow(0.5, (updatedMs - t) / Self.halfLivesMs[0])
-      counts[2 * k + 1] += pow(0.5, (updatedMs - t) / Self.halfLivesMs[1])
+      let (hour, day) = Self.decayFactors(age: updatedMs - t)
+      counts[2 * k] += hour
+      counts[2 * k + 1] += day
     }
   }
 
   /// The counts decayed to `nowMs` (unchanged if `nowMs` is not later).
   public func decayed(to nowMs: Double) -> [Double] {
-    let dt = max(0, nowMs - updatedMs)
-    return counts.enumerated().map { i, c in c * pow(0.5, dt / Self.halfLivesMs[i % 2]) }
+    let (hour, day) = decayFactors(to: nowMs)
+    return counts.enumerated().map { i, c in c * (i % 2 == 0 ? hour : day) }
   }
 
   /// The factors that decay the 1 h and the 24 h counts to `nowMs`: `count(i, at: nowMs)` is
   /// `counts[i]` times the first (even `i`) or the second (odd `i`). Two powers, no allocation.
   @inline(__always) public func decayFactors(to nowMs: Double) -> (Double, Double) {
-    let age = max(0, nowMs - updatedMs)
-    return (pow(0.5, age / Self.halfLivesMs[0]), pow(0.5, age / Self.halfLivesMs[1]))
+    Self.decayFactors(age: max(0, nowMs - updatedMs))
+  }
+
+  /// The one decay formula: what `age` ms leave of a count in the 1 h and in the 24 h window.
+  @inline(__always) static func decayFactors(age: Double) -> (Double, Double) {
+    (pow(0.5, age / halfLivesMs[0]), pow(0.5, age / halfLivesMs[1]))
   }
 
   /// Count `index` (`featureNames` order) decayed to `nowMs`. O(1), no allocation.
   @inline(__always) public func count(_ index: Int, at nowMs: Double) -> Double {
-    counts[index] * pow(0.5, max(0, nowMs - updatedMs) / Self.halfLivesMs[index % 2])
+    let (hour, day) = decayFactors(to: nowMs)
+    return counts[index] * (index % 2 == 0 ? hour : day)
   }
 
   /// The packed form: 9 little-endian doubles (72 bytes).

@@ -13,6 +13,9 @@ import Synchronization
 /// costs O(1) under the lock, never a sweep of every entry (a sweep of 200,000 entries held the
 /// lock for milliseconds). A lookup takes the current entry, else the previous one, if fresh.
 ///
+/// Entries are keyed by document of the serving index generation (the request path has documents,
+/// so item ids are made only for the items read); reads by item id pass straight through.
+///
 /// Thread-safe. At most 2 x `capacity` items are kept. A failed read is passed to the caller and
 /// caches nothing.
 public final class ItemActivityCache: ItemActivitySource {
@@ -20,22 +23,24 @@ public final class ItemActivityCache: ItemActivitySource {
     var activity: ItemActivity?
     var readMs: Int64
   }
-  /// The entries of one key kind in two generations (see the type's comment).
-  private struct Table<Key: Hashable & Sendable>: Sendable {
-    var current: [Key: Entry] = [:]
-    var previous: [Key: Entry] = [:]
+  private struct State: Sendable {
+    var current: [DocID: Entry] = [:]
+    var previous: [DocID: Entry] = [:]
     /// When the current table started (nil: never used).
     var rotatedMs: Int64?
+    /// The index generation the documents belong to.
+    var generation = ""
+    var hits = 0, misses = 0
 
-    /// The fresh entry of `key` at `nowMs`, if any.
-    func fresh(_ key: Key, nowMs: Int64, maxAgeMs: Int64) -> Entry? {
-      if let entry = current[key] ?? previous[key], nowMs - entry.readMs < maxAgeMs { return entry }
+    /// The fresh entry of `doc` at `nowMs`, if any.
+    func fresh(_ doc: DocID, nowMs: Int64, maxAgeMs: Int64) -> Entry? {
+      if let entry = current[doc] ?? previous[doc], nowMs - entry.readMs < maxAgeMs { return entry }
       return nil
     }
 
     /// Rotates when the current table is `maxAgeMs` old or full; returns the dropped table, for the
     /// caller to free after unlocking.
-    mutating func rotate(nowMs: Int64, maxAgeMs: Int64, capacity: Int) -> [Key: Entry] {
+    mutating func rotate(nowMs: Int64, maxAgeMs: Int64, capacity: Int) -> [DocID: Entry] {
       guard let started = rotatedMs else {
         rotatedMs = nowMs
         return [:]
@@ -44,18 +49,10 @@ public final class ItemActivityCache: ItemActivitySource {
       let dropped = previous
       // The new table starts at the size the last one reached: growing it by doubling would rehash
       // every entry so far under the lock at each doubling (a millisecond at tens of thousands).
-      let reserved = [Key: Entry](minimumCapacity: min(current.count, capacity))
+      let reserved = [DocID: Entry](minimumCapacity: min(current.count, capacity))
       (previous, current, rotatedMs) = (current, reserved, nowMs)
       return dropped
     }
-  }
-  private struct State: Sendable {
-    /// By document of `generation` (ids are named only for the items read).
-    var byDoc = Table<DocID>()
-    var generation = ""
-    /// By item id, for callers without documents.
-    var byID = Table<ItemID>()
-    var hits = 0, misses = 0
   }
 
   private let source: any ItemActivitySource
@@ -83,54 +80,45 @@ public final class ItemActivityCache: ItemActivitySource {
   /// Items served from the cache and read from the source, since start.
   public var counts: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
-  /// The activity of each of `docs` (of the generation named `generation`), in order: fresh
-  /// entries from memory, the rest in one read naming only them. A new generation starts empty
-  /// (its documents number items anew).
-  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
-    try await cached(docs, in: \.byDoc, generation: generation) { id(docs[$0]) }
-  }
-
-  /// The activity of each of `items`, in order (for callers without documents; kept apart from
-  /// the by-document entries).
+  /// The activity of each of `items`, in order, read from the source (callers without documents
+  /// are not on the request path; nothing is cached for them).
   public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
-    try await cached(items, in: \.byID, generation: nil) { items[$0] }
+    try await source.itemActivity(items)
   }
 
-  /// Fresh entries of `keys` from `table`, the others read in one call (`name(i)`: the item id of
-  /// `keys[i]`) and stored. With a `generation`, `table` belongs to it and is emptied on a change.
-  private func cached<Key: Hashable & Sendable>(_ keys: [Key], in table: WritableKeyPath<State, Table<Key>>, generation: String?,
-                                     name: (Int) -> ItemID) async throws -> [ItemActivity?] {
+  /// The activity of each of `docs` (of the generation named `generation`), in order: fresh
+  /// entries from memory, the rest in one read naming only them (`id`). A new generation starts
+  /// empty (its documents number items anew).
+  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
     let startMs = now()
-    var result = [ItemActivity?](repeating: nil, count: keys.count)
+    var result = [ItemActivity?](repeating: nil, count: docs.count)
     // The table a rotation drops is returned and freed after the lock is released.
-    let (missing, _) = state.withLock { s -> ([Int], [Key: Entry]) in
-      if let generation, s.generation != generation { (s.generation, s.byDoc) = (generation, Table()) }
-      let dropped = s[keyPath: table].rotate(nowMs: startMs, maxAgeMs: maxAgeMs, capacity: capacity)
+    let (missing, _) = state.withLock { s -> ([Int], [DocID: Entry]) in
+      if s.generation != generation { s = State(generation: generation, hits: s.hits, misses: s.misses) }
+      let dropped = s.rotate(nowMs: startMs, maxAgeMs: maxAgeMs, capacity: capacity)
       var missing: [Int] = []
-      for (i, key) in keys.enumerated() {
-        if let entry = s[keyPath: table].fresh(key, nowMs: startMs, maxAgeMs: maxAgeMs) {
+      for (i, doc) in docs.enumerated() {
+        if let entry = s.fresh(doc, nowMs: startMs, maxAgeMs: maxAgeMs) {
           result[i] = entry.activity
         } else {
           missing.append(i)
         }
       }
-      s.hits += keys.count - missing.count
+      s.hits += docs.count - missing.count
       s.misses += missing.count
       return (missing, dropped)
     }
     guard !missing.isEmpty else { return result }
-    let ids = missing.map(name)
+    let ids = missing.map { id(docs[$0]) }
     let read = try await source.itemActivity(ids)
     guard read.count == ids.count else {
       throw FunnelError(.internal, "item activity: \(read.count) answers for \(ids.count) items")
     }
     for (i, activity) in zip(missing, read) { result[i] = activity }
     state.withLock { s in
-      if let generation, s.generation != generation { return }  // a newer generation came meanwhile
+      guard s.generation == generation else { return }  // a newer generation came meanwhile
       // Stamped with the time the read started: an entry never claims to be fresher than it is.
-      for (i, activity) in zip(missing, read) {
-        s[keyPath: table].current[keys[i]] = Entry(activity: activity, readMs: startMs)
-      }
+      for (i, activity) in zip(missing, read) { s.current[docs[i]] = Entry(activity: activity, readMs: startMs) }
     }
     return result
   }

@@ -1,14 +1,15 @@
 import Synchronization
 
-/// Dense per-document score arrays (one float per document of an index) lent to BM25 scoring and
-/// taken back clean: a search touches a few thousand of a million documents, so zeroing only the
-/// touched entries on return replaces allocating and zeroing 4 MB per query (and the page faults of
-/// a fresh mapping) with work proportional to the postings read.
+/// Dense per-document score arrays (one float per document of an index) lent to BM25 scoring and to
+/// item-to-item recall, and taken back clean: a query touches a few thousand of a million
+/// documents, so zeroing only the touched entries on return replaces allocating and zeroing 4 MB
+/// per query (and the page faults of a fresh mapping, or a hash per neighbour) with work
+/// proportional to the postings or neighbours read.
 ///
 /// Thread-safe: each caller gets its own array; at most `retained` idle arrays are kept per size
 /// (concurrent searches beyond that allocate, and the extra arrays are freed on return).
 final class ScoreAccumulators: Sendable {
-  /// Process-wide pool used by `TextRecall`.
+  /// Process-wide pool used by `TextRecall` and `SimilarItemsRecall` (the same size per generation).
   static let shared = ScoreAccumulators(retained: 4)
 
   private let retained: Int
