@@ -60,7 +60,7 @@ public struct ServerOptions: Sendable {
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
     "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs",
-                "profileCacheTTLMs", "profileStaleMs"],
+                "profileCacheTTLMs", "profileStaleMs", "searchRankCount"],
     "index": ["directory", "pollSeconds", "verifyChecksums"],
   ]
 
@@ -176,6 +176,8 @@ public struct ServerOptions: Sendable {
         ?? serving.profileCacheTTLMs
       serving.profileStaleMs = try reader.int(s, "profileStaleMs", at: "serving", range: 0...604_800_000)
         ?? serving.profileStaleMs
+      serving.searchRankCount = try reader.int(s, "searchRankCount", at: "serving", range: 0...100_000)
+        ?? serving.searchRankCount
     }
   }
 }

@@ -13,6 +13,9 @@ struct GatheredCandidates {
   /// Items no answer may hold (anchors, exclusions, and purchases in discovery scenes).
   var dropped: Set<DocID> = []
   var kept: [Candidate] = []
+  /// How many of `kept`, from the front, the model ranks (search's first phase may keep fewer; the
+  /// rest follow in first-phase order).
+  var modelRanked = 0
   var activity: [ItemActivity?] = []
   var degraded = false
 }
@@ -36,11 +39,18 @@ extension ServingEngine {
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     var stage = Stopwatch()
     let nowMs = now()
-    let ranked = try request.rules.boost(ranker.rank(kept, profile: profile, generation: generation, context: request.context,
-                                                     itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
-                                                     itemActivity: activity, nowMs: nowMs),
-                                         candidates: kept, generation: generation)
-    debug.rankedCandidates = ranked.count
+    let scored = gathered.modelRanked
+    var modelOrder = ranker.rank(scored == kept.count ? kept : Array(kept.prefix(scored)), profile: profile,
+                                 generation: generation, context: request.context,
+                                 itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                                 itemActivity: activity, nowMs: nowMs)
+    if scored < kept.count {
+      // Matches the first phase left out follow in its order, below every model-ranked one.
+      let floor = modelOrder.last?.1 ?? 0
+      modelOrder += (scored..<kept.count).map { ($0, floor) }
+    }
+    let ranked = try request.rules.boost(modelOrder, candidates: kept, generation: generation)
+    debug.rankedCandidates = scored
     debug.timings.append(.init(stage: "rank", micros: stage.elapsedMicros))
     stage = Stopwatch()
     let chosen = request.scene == .search
@@ -154,29 +164,42 @@ extension ServingEngine {
     // Discovery scenes (no repeat-purchase quota) drop what the user already bought; search does not.
     var dropped = Set(anchors).union(request.excluded.compactMap { items.doc(for: $0) })
     if quotas.repeatPurchase == 0 && request.scene != .search { dropped.formUnion(profile.purchased) }
-    let kept = collector.candidates.filter { candidate in
+    var kept = collector.candidates.filter { candidate in
       items.inStock(candidate.doc) && !dropped.contains(candidate.doc) && (filter?.matches(candidate.doc) ?? true)
     }
     debug.filteredCandidates = collector.candidates.count - kept.count
+    let modelRanked = request.scene == .search ? Self.searchFirstPhase(&kept, keep: configuration.searchRankCount)
+                                               : kept.count
     debug.timings.append(.init(stage: "filter", micros: stage.elapsedMicros))
     try Task.checkCancellation()
 
     // Real-time item counts come in one round trip for every candidate, within the profile budget.
     stage = Stopwatch()
     var activity: [ItemActivity?] = []
-    if ranker.needsItemActivity, let source = itemActivity, !kept.isEmpty {
-      let docs = kept.map(\.doc), version = generation.version
+    if ranker.needsItemActivity, let source = itemActivity, modelRanked > 0 {
+      let docs = kept.prefix(modelRanked).map(\.doc), version = generation.version
       switch await Budget.race(budgets.itemFeatures(), {
         try await source.itemActivity(of: docs, generation: version) { items.id($0) }
       }) {
-      case .some(.success(let counts)): activity = counts
+      case .some(.success(let counts)):
+        // One slot per kept candidate (nil past the model-ranked ones): indices stay those of `kept`.
+        activity = counts + repeatElement(nil, count: kept.count - counts.count)
       case .some(.failure): degraded = true; metrics.storeErrors.add(.itemFeatures)
       case .none: degraded = true; metrics.storeTimeouts.add(.itemFeatures)
       }
       debug.timings.append(.init(stage: "item_features", micros: stage.elapsedMicros))
     }
     return GatheredCandidates(profile: profile, userFeatures: userFeatures, anchors: anchors, dropped: dropped,
-                              kept: kept, activity: activity, degraded: degraded)
+                              kept: kept, modelRanked: modelRanked, activity: activity, degraded: degraded)
+  }
+
+  /// Search's first phase: orders `matches` by BM25 (best first, ties by document) and returns how
+  /// many from the front the model ranks: `keep`, or all of them when `keep` is 0 or more than there
+  /// are. Sorting costs O(n log n) in the matches (n <= the text quota), a sliver of scoring them.
+  static func searchFirstPhase(_ matches: inout [Candidate], keep: Int) -> Int {
+    guard keep > 0, matches.count > keep else { return matches.count }
+    matches.sort { $0.textScore != $1.textScore ? $0.textScore > $1.textScore : $0.doc < $1.doc }
+    return keep
   }
 
   /// The model inputs of every candidate the pipeline would rank for `input`, filled by the plan of
@@ -189,10 +212,12 @@ extension ServingEngine {
     var debug = DebugReport()
     let gathered = try await gather(request, budgets: StageBudgets(configured: configuration.profileBudget, deadline: nil),
                                     generation: generation, ranker: ranker, debug: &debug)
-    let rows = ranker.featureRows(gathered.kept, profile: gathered.profile, generation: generation, context: request.context,
+    // Only what the model would rank: search's first phase leaves the other matches out.
+    let ranked = Array(gathered.kept.prefix(gathered.modelRanked))
+    let rows = ranker.featureRows(ranked, profile: gathered.profile, generation: generation, context: request.context,
                                   itemFeatures: offline?.items(for: generation), userFeatures: gathered.userFeatures,
-                                  itemActivity: gathered.activity, nowMs: now())
-    return (gathered.kept.map { generation.items.id($0.doc) }, rows)
+                                  itemActivity: Array(gathered.activity.prefix(ranked.count)), nowMs: now())
+    return (ranked.map { generation.items.id($0.doc) }, rows)
   }
 
   /// The user's recent interactions within the profile budget (nil: out of time).

@@ -19,7 +19,9 @@ import Testing
     #expect(options.port == 6000)
     try options.apply(environment: ["FUNNEL_SERVER_PORT": "7000", "FUNNEL_SERVING_PROFILE_BUDGET_MS": "25",
                                     "FUNNEL_STORES_REDIS": "redis://10.0.0.1:6379", "FUNNEL_INDEX_VERIFY_CHECKSUMS": "false",
-                                    "FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-1", "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
+                                    "FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-1", "FUNNEL_SERVING_SEARCH_RANK_COUNT": "0",
+                                    "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
+    #expect(options.serving.searchRankCount == 0)
     #expect(options.flushDelayMicros == -1)
     #expect(options.port == 7000)
     #expect(options.serving.profileBudget == .milliseconds(25))
@@ -33,6 +35,7 @@ import Testing
     (["FUNNEL_SERVER_PORT": "70000"], "'server.port' must be an integer in 0...65535"),
     (["FUNNEL_INDEX_VERIFY_CHECKSUMS": "yes"], "'index.verifyChecksums' must be true or false"),
     (["FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-2"], "'server.flushDelayMicros' must be an integer in -1...100000"),
+    (["FUNNEL_SERVING_SEARCH_RANK_COUNT": "-1"], "'serving.searchRankCount' must be an integer in 0...100000"),
   ])
   func badEnvironmentValuesNameTheKey(environment: [String: String], expected: String) {
     var options = ServerOptions()

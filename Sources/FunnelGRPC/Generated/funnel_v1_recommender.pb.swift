@@ -237,6 +237,7 @@ public nonisolated struct Funnel_V1_DebugInfo: Sendable {
   /// dropped by filter, exclusions, stock
   public var filteredCandidates: UInt32 = 0
 
+  /// scored by the model (search: the best serving.searchRankCount by BM25)
   public var rankedCandidates: UInt32 = 0
 
   /// the model's inputs for the top items
