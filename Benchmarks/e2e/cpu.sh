@@ -9,7 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 target=$1 scenario=$2 rate=${3:-200} seconds=${4:-20}
 snapshot() {
-  for pid in $(pgrep -f "funnel serve") $(pgrep redis-server) $(pgrep -f mongo-wire-server); do
+  # Every server (a second one beside the held one, e.g. a copied binary `funnel-old serve`), by pid.
+  for pid in $(pgrep -f "funnel[^ /]* serve") $(pgrep redis-server) $(pgrep -f mongo-wire-server); do
     echo "$pid $(cat /proc/$pid/comm) $(awk '{print $14 + $15}' /proc/$pid/stat)"
   done
 }
@@ -18,4 +19,4 @@ before=$(snapshot)
   grep -E "latency|calls"
 after=$(snapshot)
 paste <(echo "$before") <(echo "$after") | awk -v n=$((rate * seconds)) -v hz="$(getconf CLK_TCK)" \
-  '{printf "%s %.2f ms CPU per call\n", $2, ($6 - $3) / hz / n * 1000}'
+  '{printf "%s (pid %s) %.2f ms CPU per call\n", $2, $1, ($6 - $3) / hz / n * 1000}'

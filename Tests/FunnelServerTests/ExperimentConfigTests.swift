@@ -49,6 +49,6 @@ import Testing
     var options = ServerOptions()
     try options.apply(configFile: root.appendingPathComponent("Deploy/funnel.example.json").path)
     #expect(options.httpPort == 8080 && options.experiments.map(\.name) == ["diversity"])
-    #expect(options.serving.searchRankCount == 300 && options.serving.profileStaleMs == 3_600_000)
+    #expect(options.serving.searchRankCount == 0 && options.serving.profileStaleMs == 3_600_000)
   }
 }
