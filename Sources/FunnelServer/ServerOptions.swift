@@ -60,7 +60,8 @@ public struct ServerOptions: Sendable {
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
     "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs",
-                "profileCacheTTLMs", "profileStaleMs", "searchRankCount"],
+                "profileCacheTTLMs", "profileStaleMs", "searchRankCount",
+                "searchCacheEntries"],
     "index": ["directory", "pollSeconds", "verifyChecksums"],
   ]
 
@@ -178,6 +179,8 @@ public struct ServerOptions: Sendable {
         ?? serving.profileStaleMs
       serving.searchRankCount = try reader.int(s, "searchRankCount", at: "serving", range: 0...100_000)
         ?? serving.searchRankCount
+      serving.searchCacheEntries = try reader.int(s, "searchCacheEntries", at: "serving", range: 0...1_000_000)
+        ?? serving.searchCacheEntries
     }
   }
 }

@@ -138,16 +138,24 @@ public struct TextRecall: RecallChannel {
   /// How the top k is found; both are exact.
   public enum Strategy: Sendable { case exhaustive, blockMaxWAND }
   public let strategy: Strategy
+  /// Matches of earlier queries (nil: every query is scored).
+  public let cache: TextMatchCache?
 
-  /// A text channel using `strategy`.
-  public init(strategy: Strategy = .exhaustive) { self.strategy = strategy }
+  /// A text channel using `strategy`, answering repeated queries from `cache` when given.
+  public init(strategy: Strategy = .exhaustive, cache: TextMatchCache? = nil) {
+    self.strategy = strategy
+    self.cache = cache
+  }
   public var channel: ChannelSet { .text }
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
-    let best = strategy == .blockMaxWAND
-      ? Self.top(terms: request.queryTerms, index: generation.text, k: quota)
-      : Self.exhaustiveTop(terms: request.queryTerms, index: generation.text, k: quota)
+    let terms = request.queryTerms, index = generation.text, strategy = self.strategy
+    let compute = {
+      strategy == .blockMaxWAND ? Self.top(terms: terms, index: index, k: quota)
+                                : Self.exhaustiveTop(terms: terms, index: index, k: quota)
+    }
+    let best = cache?.top(terms: terms, version: generation.version, k: quota, compute: compute) ?? compute()
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
   }

@@ -64,6 +64,10 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// text score; on the synthetic 1M catalog it does not (300 of ~950 saved ~1.2 ms of CPU per
   /// search and kept 32% of the top 20: README, "End to end").
   public var searchRankCount = 0
+  /// Queries whose text matches are kept for later searches of the same generation (0: none). The
+  /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer
+  /// the same; ~8 KB per query at the search quota. See `TextMatchCache`.
+  public var searchCacheEntries = 1_024
   /// Time allowed for fetching the user's real-time profile before answering without it.
   public var profileBudget: Duration = .milliseconds(50)
   /// How long a user's offline profile (MongoDB `users`) is served from the process's cache before

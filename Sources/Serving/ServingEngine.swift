@@ -51,6 +51,8 @@ public final class ServingEngine: Sendable {
   let offline: OfflineFeatureState?
   /// Real-time item counts (`rt.*` features), when configured.
   let itemActivity: (any ItemActivitySource)?
+  /// The text channel's matches of recent queries (nil when `searchCacheEntries` is 0).
+  let textMatches: TextMatchCache?
 
   /// Creates an engine serving `generation` until the first reload.
   /// - Parameters:
@@ -78,6 +80,9 @@ public final class ServingEngine: Sendable {
     self.subQueries = subQueries
     self.now = now
     self.itemActivity = itemActivity
+    self.textMatches = configuration.searchCacheEntries > 0
+      ? TextMatchCache(capacity: configuration.searchCacheEntries, hits: metrics.searchCacheHits,
+                       misses: metrics.searchCacheMisses) : nil
     self.offline = offlineFeatures.map {
       OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, ttlMs: Int64(configuration.profileCacheTTLMs),
                                                               staleMs: Int64(configuration.profileStaleMs), now: now))

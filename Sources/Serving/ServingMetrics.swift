@@ -21,6 +21,8 @@ public final class ServingMetrics: Sendable {
   public let freshnessMs = MetricHistogram.milliseconds()
   /// Exposures written to the exposure log, and dropped because the log's buffer was full.
   public let exposuresLogged = MetricCounter(), exposuresDropped = MetricCounter()
+  /// Searches whose text matches came from the query cache, and that were scored (`TextMatchCache`).
+  public let searchCacheHits = MetricCounter(), searchCacheMisses = MetricCounter()
 
   /// All zero.
   public init() {}
@@ -46,6 +48,8 @@ public final class ServingMetrics: Sendable {
     out.histogram("funnel_event_freshness_ms", "Event accepted to applied to real-time features, ms.", freshnessMs)
     out.counter("funnel_exposures_logged_total", "Served lists written to the exposure log.", exposuresLogged.count)
     out.counter("funnel_exposures_dropped_total", "Exposures dropped on a full log buffer.", exposuresDropped.count)
+    out.counter("funnel_search_cache_hits_total", "Searches whose text matches came from the query cache.", searchCacheHits.count)
+    out.counter("funnel_search_cache_misses_total", "Searches whose text matches were scored (BM25).", searchCacheMisses.count)
     return out.text
   }
 }

@@ -139,7 +139,7 @@ extension ServingEngine {
     var quotas = configuration.quotas[request.scene] ?? .init(similar: 0, category: 0, popular: 100, text: 0)
     if let arm = request.assignment?.arm { quotas.override(with: arm.quotas) }
     let channels: [(any RecallChannel, Int)] = [
-      (TextRecall(), quotas.text), (SimilarItemsRecall(), quotas.similar),
+      (TextRecall(cache: textMatches), quotas.text), (SimilarItemsRecall(), quotas.similar),
       (CategoryRecall(), quotas.category), (PopularRecall(), quotas.popular), (TrendingRecall(), quotas.trending),
       (VectorRecall(), quotas.vector),
     ]

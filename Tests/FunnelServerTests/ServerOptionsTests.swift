@@ -20,8 +20,9 @@ import Testing
     try options.apply(environment: ["FUNNEL_SERVER_PORT": "7000", "FUNNEL_SERVING_PROFILE_BUDGET_MS": "25",
                                     "FUNNEL_STORES_REDIS": "redis://10.0.0.1:6379", "FUNNEL_INDEX_VERIFY_CHECKSUMS": "false",
                                     "FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-1", "FUNNEL_SERVING_SEARCH_RANK_COUNT": "300",
+                                    "FUNNEL_SERVING_SEARCH_CACHE_ENTRIES": "0",
                                     "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
-    #expect(options.serving.searchRankCount == 300)
+    #expect(options.serving.searchRankCount == 300 && options.serving.searchCacheEntries == 0)
     #expect(options.flushDelayMicros == -1)
     #expect(options.port == 7000)
     #expect(options.serving.profileBudget == .milliseconds(25))

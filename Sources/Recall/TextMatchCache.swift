@@ -1,0 +1,46 @@
+import FunnelCore
+
+/// The text channel's ranked matches by query, for the generation that computed them. Shop search
+/// traffic repeats a head of queries, and exhaustive BM25 over a large catalog reads every posting
+/// of every query term (on the 1M-item benchmark catalog ~30% of a search's CPU); the matches do not
+/// depend on the user, the filter or the model, so a hit is exactly what a miss would compute.
+///
+/// Keys are the generation's version, k and the query's distinct terms sorted (BM25 sums per term,
+/// so order and repeats do not change the matches): a new generation never sees an old entry, and
+/// old entries age out of the LRU. Memory: at most `capacity` lists of k (doc, score) pairs, 8 bytes
+/// each (8 KB per query at the search quota of 1,000). Two concurrent misses of one query both
+/// compute it. Thread-safe.
+public final class TextMatchCache: Sendable {
+  private let lru: LRUCache<[(DocID, Float)]>
+  /// Lookups answered from the cache, and computed.
+  public let hits: MetricCounter, misses: MetricCounter
+
+  /// A cache of at most `capacity` (>= 1) queries, counting into `hits` and `misses`.
+  public init(capacity: Int, hits: MetricCounter = MetricCounter(), misses: MetricCounter = MetricCounter()) {
+    self.lru = LRUCache(capacity: capacity)
+    self.hits = hits
+    self.misses = misses
+  }
+
+  /// The best `k` matches of `terms` in generation `version`: cached, or computed by `compute`
+  /// (which must depend on nothing else) and kept. O(terms log terms) for the key plus a lock.
+  public func top(terms: [String], version: String, k: Int, compute: () -> [(DocID, Float)]) -> [(DocID, Float)] {
+    let key = Self.key(terms: terms, version: version, k: k)
+    if let hit = lru.get(key) {
+      hits.add()
+      return hit
+    }
+    misses.add()
+    let computed = compute()
+    lru.put(key, computed)
+    return computed
+  }
+
+  /// Queries cached.
+  public var count: Int { lru.count }
+
+  static func key(terms: [String], version: String, k: Int) -> String {
+    // Unit separators cannot occur in tokens (the tokenizer keeps letters and digits only).
+    ([version, String(k)] + Set(terms).sorted()).joined(separator: "\u{1F}")
+  }
+}
