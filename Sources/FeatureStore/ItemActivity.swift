@@ -22,11 +22,12 @@ public struct ItemActivity: Hashable, Sendable {
 
   /// Unix ms of the newest event counted.
   public var updatedMs: Double
-  /// Decayed counts as of `updatedMs`, `featureNames` order.
-  public var counts: [Double]
+  /// Decayed counts as of `updatedMs`, `featureNames` order. Inline (no heap storage): a request
+  /// copies hundreds of these, and a cache holds and drops tens of thousands at a time.
+  public var counts: SIMD8<Double>
 
   /// No activity.
-  public init(updatedMs: Double = 0, counts: [Double] = [Double](repeating: 0, count: 8)) {
+  public init(updatedMs: Double = 0, counts: SIMD8<Double> = .zero) {
     self.updatedMs = updatedMs
     self.counts = counts
   }
@@ -48,9 +49,9 @@ public struct ItemActivity: Hashable, Sendable {
   }
 
   /// The counts decayed to `nowMs` (unchanged if `nowMs` is not later).
-  public func decayed(to nowMs: Double) -> [Double] {
+  public func decayed(to nowMs: Double) -> SIMD8<Double> {
     let (hour, day) = decayFactors(to: nowMs)
-    return counts.enumerated().map { i, c in c * (i % 2 == 0 ? hour : day) }
+    return counts * SIMD8(hour, day, hour, day, hour, day, hour, day)
   }
 
   /// The factors that decay the 1 h and the 24 h counts to `nowMs`: `count(i, at: nowMs)` is
@@ -74,7 +75,8 @@ public struct ItemActivity: Hashable, Sendable {
   public var packed: [UInt8] {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(72)
-    for x in [updatedMs] + counts { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
+    withUnsafeBytes(of: updatedMs.bitPattern.littleEndian) { bytes += $0 }
+    for i in 0..<8 { withUnsafeBytes(of: counts[i].bitPattern.littleEndian) { bytes += $0 } }
     return bytes
   }
 
@@ -84,7 +86,9 @@ public struct ItemActivity: Hashable, Sendable {
     func double(_ i: Int) -> Double {
       Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 8 + $1]) << (8 * UInt64($1)) })
     }
-    self.init(updatedMs: double(0), counts: (1..<9).map(double))
+    var counts = SIMD8<Double>.zero
+    for i in 0..<8 { counts[i] = double(i + 1) }
+    self.init(updatedMs: double(0), counts: counts)
   }
 }
 

@@ -15,7 +15,7 @@ import Testing
       let n = reads.add(1, ordering: .relaxed).newValue
       if failing.load(ordering: .relaxed) { throw FunnelError(.unavailable, "redis is down") }
       // Item "none" has no activity; the others a count that says which read produced it.
-      return items.map { $0 == "none" ? nil : ItemActivity(updatedMs: Double(n), counts: [Double(n)] + [Double](repeating: 0, count: 7)) }
+      return items.map { $0 == "none" ? nil : ItemActivity(updatedMs: Double(n), counts: SIMD8(Double(n), 0, 0, 0, 0, 0, 0, 0)) }
     }
   }
 
