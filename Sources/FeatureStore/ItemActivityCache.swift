@@ -23,9 +23,33 @@ public final class ItemActivityCache: ItemActivitySource {
     var activity: ItemActivity?
     var readMs: Int64
   }
+  /// Entries by document: positions in an open-addressing table (no SipHash per lookup; a request
+  /// looks up hundreds of candidates under the lock), entries in an array.
+  private struct EntryTable: Sendable {
+    var positions: DocPositionTable
+    var entries: [Entry] = []
+
+    init(capacity: Int) {
+      positions = DocPositionTable(capacity: max(16, capacity))
+      entries.reserveCapacity(capacity)
+    }
+
+    var count: Int { entries.count }
+
+    func entry(_ doc: DocID) -> Entry? { positions.position(of: doc).map { entries[$0] } }
+
+    mutating func set(_ doc: DocID, _ entry: Entry) {
+      if let position = positions.position(of: doc) {
+        entries[position] = entry
+      } else {
+        positions.insert(doc, position: entries.count)
+        entries.append(entry)
+      }
+    }
+  }
   private struct State: Sendable {
-    var current: [DocID: Entry] = [:]
-    var previous: [DocID: Entry] = [:]
+    var current = EntryTable(capacity: 16)
+    var previous = EntryTable(capacity: 16)
     /// When the current table started (nil: never used).
     var rotatedMs: Int64?
     /// The index generation the documents belong to.
@@ -34,22 +58,22 @@ public final class ItemActivityCache: ItemActivitySource {
 
     /// The fresh entry of `doc` at `nowMs`, if any.
     func fresh(_ doc: DocID, nowMs: Int64, maxAgeMs: Int64) -> Entry? {
-      if let entry = current[doc] ?? previous[doc], nowMs - entry.readMs < maxAgeMs { return entry }
+      if let entry = current.entry(doc) ?? previous.entry(doc), nowMs - entry.readMs < maxAgeMs { return entry }
       return nil
     }
 
     /// Rotates when the current table is `maxAgeMs` old or full; returns the dropped table, for the
     /// caller to free after unlocking.
-    mutating func rotate(nowMs: Int64, maxAgeMs: Int64, capacity: Int) -> [DocID: Entry] {
+    mutating func rotate(nowMs: Int64, maxAgeMs: Int64, capacity: Int) -> EntryTable? {
       guard let started = rotatedMs else {
         rotatedMs = nowMs
-        return [:]
+        return nil
       }
-      guard nowMs - started >= maxAgeMs || current.count >= capacity else { return [:] }
+      guard nowMs - started >= maxAgeMs || current.count >= capacity else { return nil }
       let dropped = previous
       // The new table starts at the size the last one reached: growing it by doubling would rehash
       // every entry so far under the lock at each doubling (a millisecond at tens of thousands).
-      let reserved = [DocID: Entry](minimumCapacity: min(current.count, capacity))
+      let reserved = EntryTable(capacity: min(current.count, capacity))
       (previous, current, rotatedMs) = (current, reserved, nowMs)
       return dropped
     }
@@ -93,7 +117,7 @@ public final class ItemActivityCache: ItemActivitySource {
     let startMs = now()
     var result = [ItemActivity?](repeating: nil, count: docs.count)
     // The table a rotation drops is returned and freed after the lock is released.
-    let (missing, _) = state.withLock { s -> ([Int], [DocID: Entry]) in
+    let (missing, _) = state.withLock { s -> ([Int], EntryTable?) in
       if s.generation != generation { s = State(generation: generation, hits: s.hits, misses: s.misses) }
       let dropped = s.rotate(nowMs: startMs, maxAgeMs: maxAgeMs, capacity: capacity)
       var missing: [Int] = []
@@ -118,7 +142,7 @@ public final class ItemActivityCache: ItemActivitySource {
     state.withLock { s in
       guard s.generation == generation else { return }  // a newer generation came meanwhile
       // Stamped with the time the read started: an entry never claims to be fresher than it is.
-      for (i, activity) in zip(missing, read) { s.current[docs[i]] = Entry(activity: activity, readMs: startMs) }
+      for (i, activity) in zip(missing, read) { s.current.set(docs[i], Entry(activity: activity, readMs: startMs)) }
     }
     return result
   }

@@ -117,13 +117,15 @@ public struct CandidateRanker: Sendable {
         (decays[2 * row], decays[2 * row + 1]) = activity.decayFactors(to: Double(nowMs))
       }
     }
+    // The profile's per-item facts and affinities, indexed once for every candidate's lookups.
+    let lookup = ProfileLookup(profile, generation: generation)
     // Column by column: each source's branch is taken once per column, not once per cell.
     let width = plan.count
     matrix.withUnsafeMutableCells { cells in
       for (column, source) in plan.enumerated() {
         switch source {
         case .computed(let kind):
-          for row in 0..<n { cells[row * width + column] = value(kind, candidates[row], profile, generation) }
+          for row in 0..<n { cells[row * width + column] = value(kind, candidates[row], profile, lookup, generation) }
         case .context, .user:
           let constant = constants[column] ?? .nan
           for row in 0..<n { cells[row * width + column] = constant }
@@ -145,7 +147,7 @@ public struct CandidateRanker: Sendable {
     return matrix
   }
 
-  private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile,
+  private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile, _ lookup: ProfileLookup,
                      _ generation: IndexGeneration) -> Float {
     let items = generation.items
     switch kind {
@@ -158,20 +160,18 @@ public struct CandidateRanker: Sendable {
     case .recallTrending: return c.trendingScore
     case .recallVector: return c.vectorScore
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
-    case .affinity: return profile.affinity(to: c.doc, in: generation)
+    case .affinity: return lookup.affinity(to: c.doc, in: items)
     case .priceRatio:
       let price = items.price(c.doc)
       guard let typical = profile.typicalPrice, typical > 0, price > 0 else { return .nan }
       return Float(abs(log(price / typical)))
-    case .purchased: return profile.purchased.contains(c.doc) ? 1 : 0
-    case .viewed: return profile.viewed.contains(c.doc) ? 1 : 0
-    case .purchaseCount: return Float(profile.purchaseCounts[c.doc] ?? 0)
+    case .purchased: return lookup.facts(c.doc)?.purchased == true ? 1 : 0
+    case .viewed: return lookup.facts(c.doc)?.viewed == true ? 1 : 0
+    case .purchaseCount: return Float(lookup.facts(c.doc)?.purchases ?? 0)
     case .price: return Float(items.price(c.doc))
     case .inStock: return items.inStock(c.doc) ? 1 : 0
     case .popularity: return generation.popularity.itemPopularity[c.doc.index]
-    case .secondsSinceSeen:
-      guard let seen = profile.lastSeenMs[c.doc] else { return .nan }
-      return Float(max(0, profile.asOfMs - seen)) / 1000
+    case .secondsSinceSeen: return lookup.secondsSinceSeen(c.doc)
     }
   }
 

@@ -1,20 +1,19 @@
-import FunnelCore
-
 /// A map from document to a small index (a candidate's position), by open addressing with linear
 /// probing and a multiplicative hash of the 32-bit id: recall adds ~1,000-1,500 candidates per
-/// request and looks each up, and Swift's `Dictionary` spends most of that time in SipHash.
-/// Expected O(1) per operation; the table doubles at half full. Not thread-safe (one per request).
-struct DocPositionTable: Sendable {
+/// request and looks each up, and Swift's `Dictionary` spends most of that time in SipHash (the
+/// counter cache and the ranker's profile lookups use it for the same reason).
+/// Expected O(1) per operation; the table doubles at half full. A value type: not shared, no lock.
+public struct DocPositionTable: Sendable {
   /// Document ids plus one (0 = an empty slot), then positions, in the same slots.
-  private var keys: [UInt32]
-  private var values: [Int32]
-  private var mask: Int
-  private var shift: UInt32
+  @usableFromInline var keys: [UInt32]
+  @usableFromInline var values: [Int32]
+  @usableFromInline var mask: Int
+  @usableFromInline var shift: UInt32
   /// Entries stored.
-  private(set) var count = 0
+  public private(set) var count = 0
 
   /// A table for about `capacity` entries before it first grows.
-  init(capacity: Int = 1_024) {
+  public init(capacity: Int = 1_024) {
     var size = 16
     while size < capacity * 2 { size <<= 1 }
     keys = [UInt32](repeating: 0, count: size)
@@ -24,7 +23,7 @@ struct DocPositionTable: Sendable {
   }
 
   /// The position stored for `doc`, if any.
-  func position(of doc: DocID) -> Int? {
+  @inlinable public func position(of doc: DocID) -> Int? {
     let key = doc.rawValue &+ 1
     var slot = home(key)
     while true {
@@ -36,7 +35,7 @@ struct DocPositionTable: Sendable {
   }
 
   /// Stores `position` for `doc` (which must not be in the table yet).
-  mutating func insert(_ doc: DocID, position: Int) {
+  public mutating func insert(_ doc: DocID, position: Int) {
     if (count + 1) * 2 > keys.count { grow() }
     let key = doc.rawValue &+ 1
     var slot = home(key)
@@ -46,7 +45,7 @@ struct DocPositionTable: Sendable {
     count += 1
   }
 
-  private func home(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> shift) & mask }
+  @usableFromInline @inline(__always) func home(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> shift) & mask }
 
   private mutating func grow() {
     let (oldKeys, oldValues) = (keys, values)
