@@ -99,6 +99,11 @@ public struct GuardedRealtimeStore: UserActivitySource, EventSink, ItemActivityS
   public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
     try await breaker.run { try await store.itemActivity(items) }
   }
+
+  public func itemActivity(of docs: [DocID], generation: String,
+                           appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
+    try await breaker.run { try await store.itemActivity(of: docs, generation: generation, appendID: appendID) }
+  }
 }
 
 /// An offline feature source behind a circuit breaker. Thread-safe.

@@ -80,6 +80,15 @@ public struct ItemActivity: Hashable, Sendable {
     return bytes
   }
 
+  /// Reads the packed form from raw bytes (e.g. a store's reply buffer); nil if it is not 72 bytes.
+  public init?(packed raw: UnsafeRawBufferPointer) {
+    guard raw.count == 72 else { return nil }
+    var counts = SIMD8<Double>.zero
+    for i in 0..<8 { counts[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * (i + 1), as: UInt64.self))) }
+    self.init(updatedMs: Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))),
+              counts: counts)
+  }
+
   /// Reads the packed form; nil if it is not 72 bytes.
   public init?(packed bytes: [UInt8]) {
     guard bytes.count == 72 else { return nil }
@@ -98,16 +107,26 @@ public protocol ItemActivitySource: Sendable {
   /// The activity of each of `items` (nil: none recorded), in the same order.
   func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?]
 
-  /// The activity of each of `docs`, documents of the index generation named `generation` whose
-  /// item ids `id` gives, in the same order. A cache may key by document and name only the items
-  /// it has to read; by default every id is named and `itemActivity(_:)` answers.
-  func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?]
+  /// The activity of each of `docs`, documents of the index generation named `generation`, in the
+  /// same order; `appendID` appends a document's item id, UTF-8, to a buffer. A cache may key by
+  /// document and read only the items it has to; a network store may write its keys straight from
+  /// those bytes (no `String` per item: a search reads up to 1,000). By default every id is made
+  /// and `itemActivity(_:)` answers.
+  func itemActivity(of docs: [DocID], generation: String,
+                    appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?]
 }
 
 extension ItemActivitySource {
-  /// Names every document (`id`) and asks `itemActivity(_:)`: for sources without a per-document
-  /// cache. O(docs) ids made.
-  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
-    try await itemActivity(docs.map(id))
+  /// Makes every document's id (`appendID`) and asks `itemActivity(_:)`: for sources without a
+  /// per-document path. O(docs) ids made.
+  public func itemActivity(of docs: [DocID], generation: String,
+                           appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
+    var bytes: [UInt8] = []
+    let ids = docs.map { doc -> ItemID in
+      bytes.removeAll(keepingCapacity: true)
+      appendID(doc, &bytes)
+      return String(decoding: bytes, as: UTF8.self)
+    }
+    return try await itemActivity(ids)
   }
 }

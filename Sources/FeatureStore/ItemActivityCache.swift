@@ -14,7 +14,8 @@ import Synchronization
 /// lock for milliseconds). A lookup takes the current entry, else the previous one, if fresh.
 ///
 /// Entries are keyed by document of the serving index generation (the request path has documents,
-/// so item ids are made only for the items read); reads by item id pass straight through.
+/// and only the items read are named, through the source's by-document path); reads by item id pass
+/// straight through.
 ///
 /// Thread-safe. At most 2 x `capacity` items are kept. A failed read is passed to the caller and
 /// caches nothing.
@@ -111,9 +112,10 @@ public final class ItemActivityCache: ItemActivitySource {
   }
 
   /// The activity of each of `docs` (of the generation named `generation`), in order: fresh
-  /// entries from memory, the rest in one read naming only them (`id`). A new generation starts
-  /// empty (its documents number items anew).
-  public func itemActivity(of docs: [DocID], generation: String, id: (DocID) -> ItemID) async throws -> [ItemActivity?] {
+  /// entries from memory, the rest in one read of the source's by-document path naming only them
+  /// (`appendID`). A new generation starts empty (its documents number items anew).
+  public func itemActivity(of docs: [DocID], generation: String,
+                           appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
     let startMs = now()
     var result = [ItemActivity?](repeating: nil, count: docs.count)
     // The table a rotation drops is returned and freed after the lock is released.
@@ -133,10 +135,9 @@ public final class ItemActivityCache: ItemActivitySource {
       return (missing, dropped)
     }
     guard !missing.isEmpty else { return result }
-    let ids = missing.map { id(docs[$0]) }
-    let read = try await source.itemActivity(ids)
-    guard read.count == ids.count else {
-      throw FunnelError(.internal, "item activity: \(read.count) answers for \(ids.count) items")
+    let read = try await source.itemActivity(of: missing.map { docs[$0] }, generation: generation, appendID: appendID)
+    guard read.count == missing.count else {
+      throw FunnelError(.internal, "item activity: \(read.count) answers for \(missing.count) items")
     }
     for (i, activity) in zip(missing, read) { result[i] = activity }
     state.withLock { s in

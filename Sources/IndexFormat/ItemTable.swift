@@ -163,6 +163,8 @@ public struct ItemTable: Sendable {
 
   /// External id of `doc`.
   public func id(_ doc: DocID) -> String { ids[doc.index] }
+  /// Appends the item id of `doc` as UTF-8 to `buffer` (keys for many items without a `String` each).
+  @inline(__always) public func appendID(_ doc: DocID, to buffer: inout [UInt8]) { ids.appendUTF8(doc.index, to: &buffer) }
   /// Price of `doc`.
   @inline(__always) public func price(_ doc: DocID) -> Double { prices[doc.index] }
   /// Whether `doc` is in stock.

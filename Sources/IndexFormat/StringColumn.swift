@@ -75,6 +75,13 @@ public struct StringColumn: Sendable {
     return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
   }
 
+  /// Appends string `i`'s UTF-8 bytes to `buffer`: no `String` made (no allocation of its own, no
+  /// validation), for building keys of many strings at once. O(length).
+  @inline(__always) public func appendUTF8(_ i: Int, to buffer: inout [UInt8]) {
+    let start = Int(offsets[i]), end = Int(offsets[i + 1])
+    bytes.withUnsafeBufferPointer { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+  }
+
   /// Index of `key` in a sorted column, or nil. O(log count), no allocation.
   public func find(_ key: String) -> Int? {
     var key = key

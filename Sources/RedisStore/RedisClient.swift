@@ -73,12 +73,27 @@ public final class RedisClient: Sendable {
   /// `pipeline` with binary-safe arguments (e.g. serialised bitmaps).
   public func pipeline(bytes commands: [[[UInt8]]]) async throws -> [RedisReply] {
     precondition(!commands.isEmpty, "a pipeline needs at least one command")
+    return try await withConnection { try $0.pipeline(commands) }
+  }
+
+  /// `MGET` of keys packed end to end in `packedKeys` (`ends[i]` is where key `i` ends; at least
+  /// one), each value decoded by `decode` on the connection's thread while hiredis holds it (nil:
+  /// no such key): no `String`, argument buffer or reply value per key. Throws on I/O errors and
+  /// on an error reply.
+  public func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
+                                decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {
+    try await withConnection { try $0.mget(packedKeys: packedKeys, ends: ends, decode: decode) }
+  }
+
+  /// Runs `body` with a leased connection on the client's thread pool, connecting first when the
+  /// pool says so; a failure marks the connection for reconnecting.
+  private func withConnection<R: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> R) async throws -> R {
     let (index, connect) = try await lease()
     let slot = slots[index]
     let endpoint = self.endpoint, timeoutMs = self.timeoutMs
     do {
-      let replies = try await threadPool.runIfActive {
-        try slot.connection.withLock { connection -> [RedisReply] in
+      let result = try await threadPool.runIfActive {
+        try slot.connection.withLock { connection -> R in
           if connect || connection == nil {
             connection = nil
             do {
@@ -88,7 +103,7 @@ public final class RedisClient: Sendable {
             }
           }
           do {
-            return try connection!.pipeline(commands)
+            return try body(connection!)
           } catch {
             connection = nil  // the stream is in an unknown state: reconnect next time
             throw error
@@ -96,7 +111,7 @@ public final class RedisClient: Sendable {
         }
       }
       release(index, .ok)
-      return replies
+      return result
     } catch let failure as ConnectFailure {
       release(index, .connectFailed)
       throw failure.error

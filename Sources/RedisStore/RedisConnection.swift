@@ -60,6 +60,48 @@ final class RedisConnection {
     return replies
   }
 
+  /// `MGET` of keys packed end to end in `keys` (`ends[i]` is where key `i` ends; at least one),
+  /// each value handed to `decode` while hiredis still holds it (nil: no such key, or not a
+  /// string): one round trip, and no allocation per key or per value beyond what `decode` returns.
+  /// Throws on I/O errors and on an error or malformed reply.
+  func mget<T>(packedKeys keys: [UInt8], ends: [Int], decode: (UnsafeRawBufferPointer?) -> T) throws -> [T] {
+    precondition(!ends.isEmpty && ends.last! <= keys.count, "MGET needs keys inside the buffer")
+    var lengths = [Int](repeating: 0, count: ends.count + 1)
+    var argv = [UnsafePointer<CChar>?](repeating: nil, count: ends.count + 1)
+    let status = keys.withUnsafeBufferPointer { keyBytes in
+      Self.mgetName.withUnsafeBufferPointer { name in
+        // The arguments point into the two buffers; hiredis copies them into its output buffer here.
+        argv[0] = UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self)
+        lengths[0] = name.count
+        var start = 0
+        for (i, end) in ends.enumerated() {
+          argv[i + 1] = UnsafeRawPointer(keyBytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+          lengths[i + 1] = end - start
+          start = end
+        }
+        return argv.withUnsafeMutableBufferPointer { a in
+          lengths.withUnsafeBufferPointer { l in redisAppendCommandArgv(context, Int32(a.count), a.baseAddress, l.baseAddress) }
+        }
+      }
+    }
+    guard status == REDIS_OK else { throw ioError("queueing MGET of \(ends.count) keys") }
+    var raw: UnsafeMutableRawPointer?
+    guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("reading an MGET reply") }
+    defer { freeReplyObject(raw) }
+    let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
+    guard reply.type == REDIS_REPLY_ARRAY, Int(reply.elements) == ends.count else {
+      let message = reply.type == REDIS_REPLY_ERROR && reply.str != nil ? String(cString: reply.str) : "type \(reply.type)"
+      throw RedisError("redis \(endpoint.host):\(endpoint.port): MGET of \(ends.count) keys: unexpected reply (\(message))")
+    }
+    return (0..<ends.count).map { i in
+      guard let element = reply.element[i]?.pointee, element.type == REDIS_REPLY_STRING, let bytes = element.str else {
+        return decode(nil)
+      }
+      return decode(UnsafeRawBufferPointer(start: bytes, count: Int(element.len)))
+    }
+  }
+  private static let mgetName: [UInt8] = Array("MGET".utf8)
+
   private func append(_ arguments: [[UInt8]]) throws {
     let buffers = arguments
     let lengths = buffers.map(\.count)

@@ -178,6 +178,24 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
   }
 
   /// One `MGET` for all of `items`.
+  /// The counters of `docs`, their keys written straight from the ids' bytes (`appendID`) into one
+  /// buffer and their values decoded from hiredis's reply: one MGET, no `String` per item.
+  public func itemActivity(of docs: [DocID], generation: String,
+                           appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
+    guard !docs.isEmpty else { return [] }
+    let prefix = Array(itemKey("").utf8)
+    var keys: [UInt8] = []
+    keys.reserveCapacity(docs.count * (prefix.count + 12))
+    var ends: [Int] = []
+    ends.reserveCapacity(docs.count)
+    for doc in docs {
+      keys += prefix
+      appendID(doc, &keys)
+      ends.append(keys.count)
+    }
+    return try await client.mget(packedKeys: keys, ends: ends) { raw in raw.flatMap { ItemActivity(packed: $0) } }
+  }
+
   public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
     guard !items.isEmpty else { return [] }
     let reply = try await client.command(["MGET"] + items.map(itemKey))

@@ -179,7 +179,7 @@ extension ServingEngine {
     if ranker.needsItemActivity, let source = itemActivity, modelRanked > 0 {
       let docs = kept.prefix(modelRanked).map(\.doc), version = generation.version
       switch await Budget.race(budgets.itemFeatures(), {
-        try await source.itemActivity(of: docs, generation: version) { items.id($0) }
+        try await source.itemActivity(of: docs, generation: version) { items.appendID($0, to: &$1) }
       }) {
       case .some(.success(let counts)):
         // One slot per kept candidate (nil past the model-ranked ones): indices stay those of `kept`.

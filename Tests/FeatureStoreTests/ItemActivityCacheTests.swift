@@ -30,7 +30,9 @@ import Testing
         return DocID(rawValue: UInt32(known.count - 1))
       }
     }
-    return try await cache.itemActivity(of: docs, generation: "g") { doc in documents.withLock { $0[doc.index] } }
+    return try await cache.itemActivity(of: docs, generation: "g") { doc, bytes in
+      bytes += documents.withLock { $0[doc.index] }.utf8
+    }
   }
 
   final class FakeClock: Sendable {
@@ -96,16 +98,16 @@ import Testing
     let (source, clock) = (RecordingSource(), FakeClock())
     let cache = ItemActivityCache(source, maxAgeMs: 250, now: { clock.ms.load(ordering: .relaxed) })
     let named = Mutex<[DocID]>([])
-    func name(_ doc: DocID) -> ItemID {
+    func name(_ doc: DocID, _ bytes: inout [UInt8]) {
       named.withLock { $0.append(doc) }
-      return doc.rawValue == 9 ? "none" : "item-\(doc.rawValue)"
+      bytes += (doc.rawValue == 9 ? "none" : "item-\(doc.rawValue)").utf8
     }
-    let first = try await cache.itemActivity(of: [DocID(1), DocID(2), DocID(9)], generation: "g1", id: name)
+    let first = try await cache.itemActivity(of: [DocID(1), DocID(2), DocID(9)], generation: "g1", appendID: name)
     #expect(first.map { $0?.counts[0] } == [1, 1, nil])
-    let second = try await cache.itemActivity(of: [DocID(2), DocID(3), DocID(9)], generation: "g1", id: name)
+    let second = try await cache.itemActivity(of: [DocID(2), DocID(3), DocID(9)], generation: "g1", appendID: name)
     #expect(second.map { $0?.counts[0] } == [1, 2, nil])
     #expect(named.withLock { $0 } == [DocID(1), DocID(2), DocID(9), DocID(3)], "fresh documents are not named again")
-    _ = try await cache.itemActivity(of: [DocID(2)], generation: "g2", id: name)
+    _ = try await cache.itemActivity(of: [DocID(2)], generation: "g2", appendID: name)
     #expect(source.asked.withLock { $0 } == [["item-1", "item-2", "none"], ["item-3"], ["item-2"]],
             "document 2 of generation g2 is read anew")
     #expect(cache.counts == (hits: 2, misses: 5))

@@ -9,12 +9,11 @@ import Testing
 @Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
                 "REDIS_URL is not set: start Redis or run Scripts/test"))
 struct RedisFeatureStoreTests {
-  func store(cap: Int = 200) throws -> RedisFeatureStore {
+  func store(cap: Int = 200, keyPrefix: String = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):") throws -> RedisFeatureStore {
     let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
     var limits = RedisFeatureStore.Limits()
     limits.interactionsPerUser = cap
-    return RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):",
-                             limits: limits)
+    return RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: keyPrefix, limits: limits)
   }
 
   static func event(_ id: String, user: String = "u1", item: String, _ kind: EventKind = .view, at ms: Int64) -> BehaviourEvent {
@@ -59,7 +58,8 @@ struct RedisFeatureStoreTests {
 
   /// The Lua update in Redis and `ItemActivity.add` in Swift must agree on every count.
   @Test func itemCountersInRedisEqualTheSwiftDefinition() async throws {
-    let redis = try store()
+    let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
+    let redis = try store(keyPrefix: prefix)
     let events = [Self.event("a1", item: "X", .view, at: 10_000_000), Self.event("a2", item: "X", .view, at: 10_600_000),
                   Self.event("a3", item: "X", .purchase, at: 12_000_000), Self.event("a4", item: "X", .click, at: 9_000_000),
                   Self.event("a5", item: "X", .exposure, at: 12_500_000), Self.event("a6", item: "Y", .addToCart, at: 1)]
@@ -75,6 +75,16 @@ struct RedisFeatureStoreTests {
       #expect(got.updatedMs == want.updatedMs)
       for i in 0..<8 { #expect(abs(got.counts[i] - want.counts[i]) < 1e-9, "count \(i): \(got.counts[i]) vs \(want.counts[i])") }
     }
+    // The by-document path (keys packed in one buffer, values decoded from the reply) reads the same,
+    // an item without counters as nil, and a key holding something else as nil.
+    let ids: [ItemID] = ["X", "Z", "Y", "junk", "X"]
+    let url = try #require(StoreEnvironment.redisURL)
+    _ = try await RedisClient(url: url).command(["SET", prefix + "i:junk", "not 72 bytes"])
+    let byDocument = try await redis.itemActivity(of: ids.indices.map { DocID(rawValue: UInt32($0)) }, generation: "g") { doc, bytes in
+      bytes += ids[doc.index].utf8
+    }
+    #expect(byDocument == [read[0], nil, read[1], nil, read[0]])
+    #expect(try await redis.itemActivity(ids) == byDocument)
   }
 
   /// The packed layout against the same interaction as JSON (what the issue asks to report).
