@@ -91,13 +91,8 @@ public struct ItemActivity: Hashable, Sendable {
 
   /// Reads the packed form; nil if it is not 72 bytes.
   public init?(packed bytes: [UInt8]) {
-    guard bytes.count == 72 else { return nil }
-    func double(_ i: Int) -> Double {
-      Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 8 + $1]) << (8 * UInt64($1)) })
-    }
-    var counts = SIMD8<Double>.zero
-    for i in 0..<8 { counts[i] = double(i + 1) }
-    self.init(updatedMs: double(0), counts: counts)
+    guard let activity = bytes.withUnsafeBytes({ ItemActivity(packed: $0) }) else { return nil }
+    self = activity
   }
 }
 

@@ -15,7 +15,7 @@ struct ProfileLookup {
   }
 
   private var positions: DocPositionTable
-  private var facts: [ItemFacts] = []
+  private var itemFacts: [ItemFacts] = []
   /// Affinity per category key; NaN where the user touched nothing (empty for a cold user).
   private var affinity: [Float] = []
   private let asOfMs: Int64
@@ -25,14 +25,14 @@ struct ProfileLookup {
     positions = DocPositionTable(capacity: max(8, profile.lastSeenMs.count))
     func slot(_ doc: DocID) -> Int {
       if let p = positions.position(of: doc) { return p }
-      positions.insert(doc, position: facts.count)
-      facts.append(ItemFacts())
-      return facts.count - 1
+      positions.insert(doc, position: itemFacts.count)
+      itemFacts.append(ItemFacts())
+      return itemFacts.count - 1
     }
-    for (doc, ms) in profile.lastSeenMs { facts[slot(doc)].lastSeenMs = ms }
-    for doc in profile.purchased { facts[slot(doc)].purchased = true }
-    for doc in profile.viewed { facts[slot(doc)].viewed = true }
-    for (doc, n) in profile.purchaseCounts { facts[slot(doc)].purchases = Int32(clamping: n) }
+    for (doc, ms) in profile.lastSeenMs { itemFacts[slot(doc)].lastSeenMs = ms }
+    for doc in profile.purchased { itemFacts[slot(doc)].purchased = true }
+    for doc in profile.viewed { itemFacts[slot(doc)].viewed = true }
+    for (doc, n) in profile.purchaseCounts { itemFacts[slot(doc)].purchases = Int32(clamping: n) }
     if !profile.categoryAffinity.isEmpty {
       affinity = [Float](repeating: .nan, count: generation.items.categoryKeys.count)
       for (key, a) in profile.categoryAffinity where Int(key) < affinity.count { affinity[Int(key)] = a }
@@ -40,7 +40,7 @@ struct ProfileLookup {
   }
 
   /// The facts about `doc`, if it is one of the user's items.
-  @inline(__always) func facts(_ doc: DocID) -> ItemFacts? { positions.position(of: doc).map { facts[$0] } }
+  @inline(__always) func facts(_ doc: DocID) -> ItemFacts? { positions.position(of: doc).map { itemFacts[$0] } }
 
   /// Seconds since the user last saw `doc`, NaN if never (as `UserProfile.lastSeenMs`).
   @inline(__always) func secondsSinceSeen(_ doc: DocID) -> Float {
