@@ -59,10 +59,24 @@ public struct ServerOptions: Sendable {
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
-    "serving": ["profileBudgetMs", "maxPerCategory", "batchConcurrency", "recentInteractions", "itemActivityMaxAgeMs",
-                "profileCacheTTLMs", "profileStaleMs", "searchRankCount",
-                "searchCacheEntries"],
+    "serving": ["profileBudgetMs"] + servingIntegers.map(\.key),
     "index": ["directory", "pollSeconds", "verifyChecksums"],
+  ]
+
+  /// A settable integer of `ServingConfiguration`.
+  typealias ServingSetting = any WritableKeyPath<ServingConfiguration, Int> & Sendable
+
+  /// The serving section's integer keys: the allowed range of each and the setting it sets (one
+  /// table, so a new key is one line here, its check and its schema entry included).
+  static let servingIntegers: [(key: String, range: ClosedRange<Int>, setting: ServingSetting)] = [
+    ("maxPerCategory", 1...1_000, \.maxPerCategory),
+    ("batchConcurrency", 1...256, \.batchConcurrency),
+    ("recentInteractions", 1...1_000, \.recentInteractions),
+    ("itemActivityMaxAgeMs", 0...60_000, \.itemActivityMaxAgeMs),
+    ("profileCacheTTLMs", 0...86_400_000, \.profileCacheTTLMs),
+    ("profileStaleMs", 0...604_800_000, \.profileStaleMs),
+    ("searchRankCount", 0...100_000, \.searchRankCount),
+    ("searchCacheEntries", 0...1_000_000, \.searchCacheEntries),
   ]
 
   /// Applies `FUNNEL_SECTION_KEY` environment variables (`FUNNEL_SERVER_PORT=50052`,
@@ -167,20 +181,9 @@ public struct ServerOptions: Sendable {
       if let ms = try reader.int(s, "profileBudgetMs", at: "serving", range: 1...10_000) {
         serving.profileBudget = .milliseconds(ms)
       }
-      serving.maxPerCategory = try reader.int(s, "maxPerCategory", at: "serving", range: 1...1_000) ?? serving.maxPerCategory
-      serving.batchConcurrency = try reader.int(s, "batchConcurrency", at: "serving", range: 1...256) ?? serving.batchConcurrency
-      serving.recentInteractions = try reader.int(s, "recentInteractions", at: "serving", range: 1...1_000)
-        ?? serving.recentInteractions
-      serving.itemActivityMaxAgeMs = try reader.int(s, "itemActivityMaxAgeMs", at: "serving", range: 0...60_000)
-        ?? serving.itemActivityMaxAgeMs
-      serving.profileCacheTTLMs = try reader.int(s, "profileCacheTTLMs", at: "serving", range: 0...86_400_000)
-        ?? serving.profileCacheTTLMs
-      serving.profileStaleMs = try reader.int(s, "profileStaleMs", at: "serving", range: 0...604_800_000)
-        ?? serving.profileStaleMs
-      serving.searchRankCount = try reader.int(s, "searchRankCount", at: "serving", range: 0...100_000)
-        ?? serving.searchRankCount
-      serving.searchCacheEntries = try reader.int(s, "searchCacheEntries", at: "serving", range: 0...1_000_000)
-        ?? serving.searchCacheEntries
+      for (key, range, setting) in Self.servingIntegers {
+        if let value = try reader.int(s, key, at: "serving", range: range) { serving[keyPath: setting] = value }
+      }
     }
   }
 }
