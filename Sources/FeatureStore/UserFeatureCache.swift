@@ -61,13 +61,26 @@ public final class UserFeatureCache: Sendable {
   /// Fetches made so far (each for one batch of users).
   public var fetches: Int { state.withLock { $0.fetches } }
 
-  /// The features of `user` (empty for a user without a profile). A miss with a fetch slot free is
-  /// fetched by the caller itself, together with the users queued so far; otherwise the caller
-  /// waits for its user's turn in a fetch already running.
-  public func features(of user: UserID) async throws -> [String: Float] {
+  /// The features of `user` when the cache can answer at once (a fresh entry, or a stale one whose
+  /// refresh this call queues), else nil without counting a miss: lets a caller skip the machinery
+  /// of waiting on a store when the answer is in memory. O(1); never blocks.
+  public func cachedFeatures(of user: UserID) -> [String: Float]? {
+    switch lookup(user, claimingMiss: false) {
+    case .hit(let features): return features
+    case .stale(let features, let refresh):
+      if refresh { Task { await self.fetchQueued() } }
+      return features
+    case .fetch, .wait, .absent: return nil
+    }
+  }
+
+  private enum Step { case hit([String: Float]), stale([String: Float], refresh: Bool), fetch([UserID]), wait, absent }
+
+  /// What a read of `user` does, decided under the lock. `claimingMiss`: a miss is counted and
+  /// queued or fetched by the caller; otherwise a miss is `.absent` and nothing changes.
+  private func lookup(_ user: UserID, claimingMiss: Bool) -> Step {
     let nowMs = now()
-    enum Step { case hit([String: Float]), stale([String: Float], refresh: Bool), fetch([UserID]), wait }
-    let step: Step = state.withLock { s in
+    return state.withLock { s in
       s.tick += 1
       if var entry = s.entries[user], entry.expiresMs + staleMs > nowMs {
         entry.lastUse = s.tick
@@ -85,6 +98,7 @@ public final class UserFeatureCache: Sendable {
         s.fetchesInFlight += 1
         return .stale(entry.features, refresh: true)
       }
+      guard claimingMiss else { return .absent }
       if s.waiting[user] != nil {
         s.coalesced += 1
         return .wait
@@ -101,6 +115,13 @@ public final class UserFeatureCache: Sendable {
       s.queued.removeFirst(others.count)
       return .fetch([user] + others)
     }
+  }
+
+  /// The features of `user` (empty for a user without a profile). A miss with a fetch slot free is
+  /// fetched by the caller itself, together with the users queued so far; otherwise the caller
+  /// waits for its user's turn in a fetch already running.
+  public func features(of user: UserID) async throws -> [String: Float] {
+    let step = lookup(user, claimingMiss: true)
     switch step {
     case .hit(let features):
       return features
@@ -129,6 +150,8 @@ public final class UserFeatureCache: Sendable {
           Task { waiter.resume(with: await Result { try await self.features(of: user) }) }
         }
       }
+    case .absent:
+      preconditionFailure("a lookup that claims misses is never absent")
     }
   }
 

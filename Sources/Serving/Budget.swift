@@ -6,26 +6,25 @@ import Synchronization
 /// calls (hiredis, libmongoc) that ignore cancellation, and a task group waits for every child
 /// before it returns, so a slow store would hold the request until its own timeout. Here the read
 /// runs in a short-lived task of its own; a late result is dropped (the store's own timeout bounds
-/// how long that task lives). Not for long-lived work.
+/// how long that task lives). The budget is an entry of `BudgetTimer`, not a sleeping task. Not for
+/// long-lived work.
 enum Budget {
-  /// The result of `read`, or nil when `budget` passes first.
+  /// The result of `read`, or nil when `budget` passes first (up to `BudgetTimer.tolerance(for:)`
+  /// later). A budget of zero or less returns nil without reading.
   static func race<T: Sendable>(_ budget: Duration, _ read: @escaping @Sendable () async throws -> T) async
     -> Result<T, any Error>?
   {
+    guard budget > .zero else { return nil }
     let once = ResumeOnce<Result<T, any Error>?>()
     return await withCheckedContinuation { continuation in
       once.arm(continuation)
-      let timer = Task {
-        try? await Task.sleep(for: budget)
-        once.resume(nil)
-      }
       Task {
+        // The budget starts with the read: it bounds the store, not a wait for a thread of a busy
+        // pool (which would turn a CPU-bound moment into answers without the user's context).
+        BudgetTimer.shared.schedule(after: budget) { once.resume(nil) }
         let result: Result<T, any Error>
         do { result = .success(try await read()) } catch { result = .failure(error) }
         once.resume(result)
-        // A read that wins stops its timer (resumed first, so the timer cannot win the race now):
-        // otherwise every request would leave its timers to wake a thread when their budgets pass.
-        timer.cancel()
       }
     }
   }

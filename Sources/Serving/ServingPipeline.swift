@@ -112,14 +112,14 @@ extension ServingEngine {
     var profile = UserProfile()
     var userFeatures: [String: Float] = [:]
     if !request.userID.isEmpty {
-      async let offlineProfile = fetchUserFeatures(request.userID, budget: budgets.profile)
-      switch await fetchRecent(request.userID, budget: budgets.profile) {
+      let (recent, offlineProfile) = await userContext(request.userID, budget: budgets.profile)
+      switch recent {
       case .some(.success(let recent)):
         profile = UserProfile(recent: recent, generation: generation, nowMs: now())
       case .some(.failure): degraded = true; metrics.storeErrors.add(.recent)
       case .none: degraded = true; metrics.storeTimeouts.add(.recent)
       }
-      switch await offlineProfile {
+      switch offlineProfile {
       case .some(.success(let features)): userFeatures = features
       case .some(.failure): degraded = true; metrics.storeErrors.add(.profile)
       case .none: degraded = true; metrics.storeTimeouts.add(.profile)
@@ -227,10 +227,16 @@ extension ServingEngine {
     return await Budget.race(budget) { try await source.recentActivity(of: user, limit: limit) }
   }
 
-  /// The user's offline profile features within the profile budget (nil: out of time).
-  private func fetchUserFeatures(_ user: UserID, budget: Duration) async -> Result<[String: Float], any Error>? {
-    guard let cache = offline?.users else { return .success([:]) }
-    return await Budget.race(budget) { try await cache.features(of: user) }
+  /// The user's recent activity and offline profile features, read in parallel within `budget`
+  /// (nil: out of time). A profile the cache holds is taken at once, with no second read to race.
+  private func userContext(_ user: UserID, budget: Duration)
+    async -> (recent: Result<[RecentInteraction], any Error>?, offline: Result<[String: Float], any Error>?)
+  {
+    guard let cache = offline?.users else { return (await fetchRecent(user, budget: budget), .success([:])) }
+    if let cached = cache.cachedFeatures(of: user) { return (await fetchRecent(user, budget: budget), .success(cached)) }
+    async let offlineProfile = Budget.race(budget) { try await cache.features(of: user) }
+    let recent = await fetchRecent(user, budget: budget)
+    return (recent, await offlineProfile)
   }
 
   private func resolveAnchors(_ request: ValidatedRequest, _ generation: IndexGeneration) throws -> [DocID] {

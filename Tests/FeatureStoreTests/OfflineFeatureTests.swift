@@ -134,6 +134,26 @@ final class ManualClock: Sendable {
     await #expect(throws: FunnelError.self) { try await cache.features(of: "alice") }
   }
 
+  @Test func cachedFeaturesAnswersOnlyFromMemory() async throws {
+    let source = ChangingUserSource()
+    let clock = ManualClock()
+    let cache = UserFeatureCache(source: source, capacity: 10, ttlMs: 1_000, staleMs: 5_000, now: clock.now)
+    #expect(cache.cachedFeatures(of: "alice") == nil, "nothing cached yet")
+    #expect(cache.counts.misses == 0 && source.fetches.load(ordering: .relaxed) == 0, "a memory-only look is not a miss")
+    #expect(try await cache.features(of: "alice") == ["version": 1])
+    #expect(cache.cachedFeatures(of: "alice") == ["version": 1])
+    #expect(cache.counts.hits == 1 && source.fetches.load(ordering: .relaxed) == 1)
+    // Stale: answered from memory, and one refresh goes out.
+    clock.ms.add(1_001, ordering: .relaxed)
+    #expect(cache.cachedFeatures(of: "alice") == ["version": 1])
+    try await waitUntil { source.finished.load(ordering: .relaxed) == 2 }
+    try await waitUntil { cache.cachedFeatures(of: "alice") == ["version": 2] }
+    #expect(source.fetches.load(ordering: .relaxed) == 2, "one refresh")
+    // Past its stale window an entry is gone for a memory-only look too.
+    clock.ms.add(6_001, ordering: .relaxed)
+    #expect(cache.cachedFeatures(of: "alice") == nil)
+  }
+
   @Test func missesDuringBusyFetchesShareTheNextOne() async throws {
     let source = CountingUserSource(delay: .milliseconds(200))
     let cache = UserFeatureCache(source: source, capacity: 100, ttlMs: 60_000, now: ManualClock().now)
