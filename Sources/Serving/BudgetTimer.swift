@@ -85,7 +85,7 @@ package final class BudgetTimer: @unchecked Sendable {
         state = .sleeping(until: wakeAt)
         // A Date for NSCondition; capped so a wall-clock step cannot stall the timer for long.
         let seconds = Double((wakeAt - now) / .microseconds(1)) / 1e6
-        _ = condition.wait(until: Date(timeIntervalSinceNow: min(max(seconds, 0), 0.1)))
+        _ = condition.wait(until: Date(timeIntervalSinceNow: min(max(seconds, 0), 1)))
       } else {
         state = .idle
         condition.wait()

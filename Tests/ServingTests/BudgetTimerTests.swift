@@ -24,13 +24,14 @@ import Testing
     #expect(times.count == 100)
     for (index, at) in times { #expect(at - start >= budgets[index], "budget \(index) fired early") }
     // Each wake-up fires every budget due: with a tolerance of 4 ms (an eighth of 40 ms, at most 4)
-    // 20 ms of endings need about six, not one hundred.
-    #expect(timer.wakeUps < 40, "\(timer.wakeUps) wake-ups for 100 budgets")
+    // 20 ms of endings need about six (checked: 5-6; 90-100 with no tolerance).
+    #expect(timer.wakeUps < 30, "\(timer.wakeUps) wake-ups for 100 budgets")
   }
 
   @Test func aShorterBudgetScheduledLaterWakesTheTimerEarlier() async throws {
     let timer = BudgetTimer()
     let firings = Firings()
+    try await Task.sleep(for: .milliseconds(20))  // the thread now waits, idle, for a first budget
     timer.schedule(after: .seconds(30)) { firings.record(0) }
     try await Task.sleep(for: .milliseconds(20))  // the thread now sleeps towards the 30 s budget
     let start = ContinuousClock.now
@@ -39,7 +40,8 @@ import Testing
     while firings.count < 1 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(2)) }
     let times = firings.times.withLock { $0 }
     #expect(times.map(\.index) == [1], "the 10 ms budget fires; the 30 s one waits")
-    #expect(times.first.map { $0.at - start < .seconds(5) } == true, "fired long before the 30 s budget")
+    // Without the signal the thread would sleep on to its one-second cap.
+    #expect(times.first.map { $0.at - start < .milliseconds(500) } == true, "the timer was woken for it")
   }
 
   @Test func toleranceIsAnEighthOfTheBudgetAtMostFourMilliseconds() {
