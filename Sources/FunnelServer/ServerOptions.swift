@@ -77,6 +77,7 @@ public struct ServerOptions: Sendable {
     ("profileStaleMs", 0...604_800_000, \.profileStaleMs),
     ("searchRankCount", 0...100_000, \.searchRankCount),
     ("searchCacheEntries", 0...1_000_000, \.searchCacheEntries),
+    ("parallelScoringRows", 0...1_000_000, \.parallelScoringRows),
   ]
 
   /// Applies `FUNNEL_SECTION_KEY` environment variables (`FUNNEL_SERVER_PORT=50052`,

@@ -73,11 +73,26 @@ public struct CandidateRanker: Sendable {
   public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                    context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
                    userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [(Int, Float)] {
+    Self.order(scores(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
+                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs), of: candidates)
+  }
+
+  /// The model's score of each of `candidates`, in order (`itemActivity`: empty, or one per
+  /// candidate). A row's score depends on that row alone, so scoring a list in parts gives the same
+  /// scores. O(candidates * features) plus the model's cost.
+  public func scores(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
+                     context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
+                     userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [Float] {
     let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
                       userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
     var scores = [Float](repeating: 0, count: candidates.count)
     model.score(matrix, into: &scores)
-    return scores.enumerated().map { ($0.offset, $0.element) }
+    return scores
+  }
+
+  /// (candidate index, score) best first; ties by document. O(n log n).
+  public static func order(_ scores: [Float], of candidates: [Candidate]) -> [(Int, Float)] {
+    scores.enumerated().map { ($0.offset, $0.element) }
       .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
   }
 

@@ -69,6 +69,11 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer
   /// the same; ~8 KB per query at the search quota. See `TextMatchCache`.
   public var searchCacheEntries = 1_024
+  /// Candidates from which a request's scoring is split in two halves scored at once on two threads
+  /// (0: never). A request then waits for about half its scoring time, which on two cores is most
+  /// of a ranking request's CPU; the scores and the order are the same. Below it the hop to a
+  /// second thread costs more than it saves.
+  public var parallelScoringRows = 256
   /// Time allowed for fetching the user's real-time profile before answering without it.
   public var profileBudget: Duration = .milliseconds(50)
   /// How long a user's offline profile (MongoDB `users`) is served from the process's cache before

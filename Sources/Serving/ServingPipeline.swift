@@ -40,10 +40,11 @@ extension ServingEngine {
     var stage = Stopwatch()
     let nowMs = now()
     let scored = gathered.modelRanked
-    var modelOrder = ranker.rank(scored == kept.count ? kept : Array(kept.prefix(scored)), profile: profile,
-                                 generation: generation, context: request.context,
-                                 itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
-                                 itemActivity: activity, nowMs: nowMs)
+    let toScore = scored == kept.count ? kept : Array(kept.prefix(scored))
+    var modelOrder = CandidateRanker.order(
+      await scores(toScore, ranker: ranker, profile: profile, generation: generation, context: request.context,
+                   itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
+                   itemActivity: Array(activity.prefix(scored)), nowMs: nowMs), of: toScore)
     if scored < kept.count {
       // Matches the first phase left out follow in its order, below every model-ranked one.
       let floor = modelOrder.last?.1 ?? 0
@@ -191,6 +192,30 @@ extension ServingEngine {
     }
     return GatheredCandidates(profile: profile, userFeatures: userFeatures, anchors: anchors, dropped: dropped,
                               kept: kept, modelRanked: modelRanked, activity: activity, degraded: degraded)
+  }
+
+  /// The model's scores of `candidates`: from `parallelScoringRows` candidates on, the second half
+  /// is scored by a child task while this one scores the first (same scores as one pass).
+  func scores(_ candidates: [Candidate], ranker: CandidateRanker, profile: UserProfile, generation: IndexGeneration,
+              context: [String: String], itemFeatures: BoundItemFeatures?, userFeatures: [String: Float],
+              itemActivity: [ItemActivity?], nowMs: Int64) async -> [Float] {
+    let split = configuration.parallelScoringRows
+    guard split > 0, candidates.count >= split else {
+      return ranker.scores(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
+                           userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
+    }
+    let half = candidates.count / 2
+    func part(_ range: Range<Int>) -> (candidates: [Candidate], activity: [ItemActivity?]) {
+      (Array(candidates[range]), itemActivity.isEmpty ? [] : Array(itemActivity[range]))
+    }
+    let (head, tail) = (part(0..<half), part(half..<candidates.count))
+    async let tailScores = ranker.scores(tail.candidates, profile: profile, generation: generation, context: context,
+                                         itemFeatures: itemFeatures, userFeatures: userFeatures,
+                                         itemActivity: tail.activity, nowMs: nowMs)
+    let headScores = ranker.scores(head.candidates, profile: profile, generation: generation, context: context,
+                                   itemFeatures: itemFeatures, userFeatures: userFeatures,
+                                   itemActivity: head.activity, nowMs: nowMs)
+    return headScores + (await tailScores)
   }
 
   /// Search's first phase: orders `matches` by BM25 (best first, ties by document) and returns how
