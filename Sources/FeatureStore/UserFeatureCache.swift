@@ -64,8 +64,12 @@ public final class UserFeatureCache: Sendable {
   /// The features of `user` when the cache can answer at once (a fresh entry, or a stale one whose
   /// refresh this call queues), else nil without counting a miss: lets a caller skip the machinery
   /// of waiting on a store when the answer is in memory. O(1); never blocks.
-  public func cachedFeatures(of user: UserID) -> [String: Float]? {
-    switch lookup(user, claimingMiss: false) {
+  public func cachedFeatures(of user: UserID) -> [String: Float]? { answerNow(lookup(user, claimingMiss: false)) }
+
+  /// The features a hit or a stale entry answers with (starting the refresh the stale lookup claimed:
+  /// it holds a fetch slot, in a short-lived task so the caller answers now); nil for other steps.
+  private func answerNow(_ step: Step) -> [String: Float]? {
+    switch step {
     case .hit(let features): return features
     case .stale(let features, let refresh):
       if refresh { Task { await self.fetchQueued() } }
@@ -122,13 +126,8 @@ public final class UserFeatureCache: Sendable {
   /// waits for its user's turn in a fetch already running.
   public func features(of user: UserID) async throws -> [String: Float] {
     let step = lookup(user, claimingMiss: true)
+    if let features = answerNow(step) { return features }
     switch step {
-    case .hit(let features):
-      return features
-    case .stale(let features, let refresh):
-      // The refresh holds the fetch slot taken above; a short-lived task, so this caller answers now.
-      if refresh { Task { await self.fetchQueued() } }
-      return features
     case .fetch(let batch):
       let result = await fetch(batch)
       // Users queued meanwhile keep this fetch slot: a short-lived task reads them in batches.
@@ -150,8 +149,8 @@ public final class UserFeatureCache: Sendable {
           Task { waiter.resume(with: await Result { try await self.features(of: user) }) }
         }
       }
-    case .absent:
-      preconditionFailure("a lookup that claims misses is never absent")
+    case .hit, .stale, .absent:
+      preconditionFailure("hits and stale entries are answered above; a lookup that claims misses is never absent")
     }
   }
 

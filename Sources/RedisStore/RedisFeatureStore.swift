@@ -177,35 +177,33 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
     return out
   }
 
-  /// One `MGET` for all of `items`.
-  /// The counters of `docs`, their keys written straight from the ids' bytes (`appendID`) into one
-  /// buffer and their values decoded from hiredis's reply: one MGET, no `String` per item.
+  /// The counters of `docs`, their keys written straight from the ids' bytes (`appendID`): no
+  /// `String` per item.
   public func itemActivity(of docs: [DocID], generation: String,
                            appendID: (DocID, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
-    guard !docs.isEmpty else { return [] }
+    try await counters(count: docs.count) { appendID(docs[$0], &$1) }
+  }
+
+  /// The counters of `items`, by id.
+  public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
+    try await counters(count: items.count) { $1 += items[$0].utf8 }
+  }
+
+  /// One `MGET` of `count` item counters, the keys packed into one buffer (`appendID(i, &buffer)`
+  /// writes item i's id after the key prefix) and the values decoded from hiredis's reply in place.
+  private func counters(count: Int, appendID: (Int, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
+    guard count > 0 else { return [] }
     let prefix = Array(itemKey("").utf8)
     var keys: [UInt8] = []
-    keys.reserveCapacity(docs.count * (prefix.count + 12))
+    keys.reserveCapacity(count * (prefix.count + 12))
     var ends: [Int] = []
-    ends.reserveCapacity(docs.count)
-    for doc in docs {
+    ends.reserveCapacity(count)
+    for i in 0..<count {
       keys += prefix
-      appendID(doc, &keys)
+      appendID(i, &keys)
       ends.append(keys.count)
     }
     return try await client.mget(packedKeys: keys, ends: ends) { raw in raw.flatMap { ItemActivity(packed: $0) } }
-  }
-
-  public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
-    guard !items.isEmpty else { return [] }
-    let reply = try await client.command(["MGET"] + items.map(itemKey))
-    guard case .array(let values) = reply, values.count == items.count else {
-      throw RedisError("MGET of \(items.count) item counters: unexpected reply")
-    }
-    return values.map { value in
-      guard case .bulk(let bytes) = value else { return nil }
-      return ItemActivity(packed: bytes)
-    }
   }
 
   /// Marks the user forgotten as of Redis's clock (the clock stream entry ids use), so events accepted

@@ -104,7 +104,8 @@ package final class BudgetTimer: @unchecked Sendable {
     while let i = stack.popLast() {
       guard heap[i].deadline < best else { continue }
       best = min(best, heap[i].latest)
-      for child in [2 * i + 1, 2 * i + 2] where child < heap.count { stack.append(child) }
+      if 2 * i + 1 < heap.count { stack.append(2 * i + 1) }
+      if 2 * i + 2 < heap.count { stack.append(2 * i + 2) }
     }
     return best
   }

@@ -77,9 +77,9 @@ public struct CandidateRanker: Sendable {
                       userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs), of: candidates)
   }
 
-  /// The model's score of each of `candidates`, in order (`itemActivity`: empty, or one per
-  /// candidate). A row's score depends on that row alone, so scoring a list in parts gives the same
-  /// scores. O(candidates * features) plus the model's cost.
+  /// The model's score of each of `candidates`, in order (`itemActivity`: empty, or indexed like
+  /// `candidates`; entries past them are ignored). A row's score depends on that row alone, so
+  /// scoring a list in parts gives the same scores. O(candidates * features) plus the model's cost.
   public func scores(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
                      context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
                      userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [Float] {

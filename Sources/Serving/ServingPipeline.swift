@@ -44,7 +44,7 @@ extension ServingEngine {
     var modelOrder = CandidateRanker.order(
       await scores(toScore, ranker: ranker, profile: profile, generation: generation, context: request.context,
                    itemFeatures: offline?.items(for: generation), userFeatures: userFeatures,
-                   itemActivity: Array(activity.prefix(scored)), nowMs: nowMs), of: toScore)
+                   itemActivity: activity, nowMs: nowMs), of: toScore)
     if scored < kept.count {
       // Matches the first phase left out follow in its order, below every model-ranked one.
       let floor = modelOrder.last?.1 ?? 0
@@ -196,6 +196,7 @@ extension ServingEngine {
 
   /// The model's scores of `candidates`: from `parallelScoringRows` candidates on, the second half
   /// is scored by a child task while this one scores the first (same scores as one pass).
+  /// `itemActivity`: empty, or indexed like `candidates` (entries past them are ignored).
   func scores(_ candidates: [Candidate], ranker: CandidateRanker, profile: UserProfile, generation: IndexGeneration,
               context: [String: String], itemFeatures: BoundItemFeatures?, userFeatures: [String: Float],
               itemActivity: [ItemActivity?], nowMs: Int64) async -> [Float] {
