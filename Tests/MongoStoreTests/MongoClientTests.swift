@@ -24,7 +24,9 @@ struct MongoClientTests {
     defer { blocker.release() }
     let start = ContinuousClock.now
     _ = try await client.ping()
-    #expect(ContinuousClock.now - start < .seconds(3), "waited behind the shared pool's blocked threads")
+    // Behind the blocked pool the call would wait out the blocker's 10 s; a debug build under the
+    // parallel suite on a slow two-core machine has taken 3.9 s without it.
+    #expect(ContinuousClock.now - start < .seconds(8), "waited behind the shared pool's blocked threads")
   }
 }
 
