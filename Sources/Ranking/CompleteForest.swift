@@ -7,15 +7,20 @@ import CForestKernels
 /// NaN its way (`x <= T` holds for -inf, never for +inf; other values are the same in both copies).
 /// A leaf above the bottom becomes nodes that always go left (T = +inf) down to the leftmost bottom
 /// slot, which holds its value. Every decision is `FlatForest`'s, so scores are identical.
-/// Two kernels: an AVX-512 one in C (`CForestKernels`: 16 rows per vector, nodes of the first six
-/// levels picked by register permutes) where the CPU has it, and a portable walk of eight rows at a
-/// time; both add leaves tree by tree, so their sums are bit-identical.
+/// Three kernels: an AVX-512 one in C (`CForestKernels`: 16 rows per vector, nodes of the first six
+/// levels picked by register permutes) where the CPU has it, an AVX2 one (eight rows per vector:
+/// every node of a tree's top four levels compared and the lanes' results picked by blends, the
+/// levels below walked row by row) where it has only that, and a portable walk of eight rows at a
+/// time; all add leaves tree by tree, so their sums are bit-identical.
 /// Immutable; thread-safe; scoring allocates nothing beyond a stack buffer.
 struct CompleteForest: Sendable {
   /// Which kernel walks the trees.
   enum Kernel: String, Sendable {
     /// AVX-512 F permutes and gathers (selected when the CPU has them).
     case avx512
+    /// AVX2 compares and blends for the top levels, scalar steps below (selected when the CPU has
+    /// AVX2 but not AVX-512).
+    case avx2
     /// Eight rows interleaved in Swift: any CPU; the reference the AVX-512 kernel is tested against.
     case portable
   }
@@ -34,7 +39,12 @@ struct CompleteForest: Sendable {
   let thresholds: [Float]
   let slots: [UInt32]
   let leaves: [Double]
-  var kernel: Kernel = CPUFeatures.avx512f ? .avx512 : .portable
+  var kernel: Kernel = CPUFeatures.avx512f ? .avx512 : CPUFeatures.avx2 ? .avx2 : .portable
+
+  /// The kernels this CPU can run, fastest first.
+  static var availableKernels: [Kernel] {
+    (CPUFeatures.avx512f ? [.avx512] : []) + (CPUFeatures.avx2 ? [.avx2] : []) + [.portable]
+  }
   /// Per tree: first node, first leaf, depth.
   let nodeOffsets: [Int32]
   let leafOffsets: [Int32]
@@ -96,7 +106,7 @@ struct CompleteForest: Sendable {
             let count = min(Self.blockRows, rows - start)
             // Row-major for the Swift walk (slot k of row r at r x width + k); slot-major for the C
             // kernel (at k x 32 + r).
-            let (rowStride, slotStride) = kernel == .avx512 ? (1, Self.blockRows) : (width, 1)
+            let (rowStride, slotStride) = kernel == .portable ? (width, 1) : (1, Self.blockRows)
             for r in 0..<count {
               let row = values + (start + r) * columns, pair = p + r * rowStride
               for c in 0..<columns {
@@ -105,8 +115,12 @@ struct CompleteForest: Sendable {
                 pair[(2 * c + 1) * slotStride] = x.isNaN ? .infinity : x
               }
             }
-            if kernel == .avx512 {
-              addMarginsAVX512(p, rows: count, into: out + start)
+            if kernel != .portable {
+              // The AVX2 kernel reads whole vectors of eight rows: rows past the block's last are zeros.
+              if kernel == .avx2, count < Self.blockRows {
+                for k in 0..<width { (p + k * Self.blockRows + count).update(repeating: 0, count: Self.blockRows - count) }
+              }
+              addMarginsInC(p, rows: count, into: out + start)
               start += count
               continue
             }
@@ -133,8 +147,8 @@ struct CompleteForest: Sendable {
     }
   }
 
-  /// The C kernel over one block of paired rows, slot-major.
-  private func addMarginsAVX512(_ pairs: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
+  /// The C kernel (`kernel`, not portable) over one block of paired rows, slot-major.
+  private func addMarginsInC(_ pairs: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Double>) {
     thresholds.withUnsafeBufferPointer { t in
       slots.withUnsafeBufferPointer { s in
         leaves.withUnsafeBufferPointer { l in
@@ -144,7 +158,11 @@ struct CompleteForest: Sendable {
                 var forest = funnel_cf_forest(thresholds: t.baseAddress, slots: s.baseAddress, leaves: l.baseAddress,
                                               node_offsets: n.baseAddress, leaf_offsets: lo.baseAddress,
                                               depths: d.baseAddress, tree_count: d.count)
-                funnel_cf_add_avx512(&forest, pairs, rows, out)
+                if kernel == .avx512 {
+                  funnel_cf_add_avx512(&forest, pairs, rows, out)
+                } else {
+                  funnel_cf_add_avx2(&forest, pairs, rows, out)
+                }
               }
             }
           }

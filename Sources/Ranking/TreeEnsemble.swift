@@ -102,12 +102,13 @@ public struct TreeEnsemble: ScoringModel {
   public var usesFlatLayout: Bool { flat != nil }
 
   /// The layout batch scoring takes: `complete` (shallow trees padded to heap order, `CompleteForest`,
-  /// with the AVX-512 kernel), `complete-portable` (the same without AVX-512), `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
+  /// with the AVX-512 kernel), `complete-avx2` (the same with the AVX2 kernel), `complete-portable`
+  /// (the same in Swift), `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
   /// kernel), `quickscorer-portable` (the same without AVX-512), `flat` (`FlatForest`) or `packed`
   /// (`PackedForest`: categorical splits and other cases).
   public var layout: String {
     guard let flat else { return "packed" }
-    if let complete = flat.complete { return complete.kernel == .avx512 ? "complete" : "complete-portable" }
+    if let complete = flat.complete { return Self.completeLayoutNames[complete.kernel]! }
     if let quick = flat.quick { return quick.kernel == .avx512 ? "quickscorer" : "quickscorer-portable" }
     return "flat"
   }
@@ -132,11 +133,16 @@ public struct TreeEnsemble: ScoringModel {
       var quick = quick!
       quick.kernel = layout == "quickscorer" ? .avx512 : .portable
       (copy.flat!.complete, copy.flat!.quick) = (nil, quick)
-    case "complete", "complete-portable": copy.flat!.complete!.kernel = layout == "complete" ? .avx512 : .portable
+    case "complete", "complete-avx2", "complete-portable":
+      copy.flat!.complete!.kernel = Self.completeLayoutNames.first { $0.value == layout }!.key
     default: break
     }
     return copy
   }
+
+  /// The layout name of each kernel of the complete walk.
+  private static let completeLayoutNames: [CompleteForest.Kernel: String] =
+    [.avx512: "complete", .avx2: "complete-avx2", .portable: "complete-portable"]
 
   /// The QuickScorer form of the trees: the one scoring uses, or one built for `scoring(with:)`
   /// (nil when a tree has more than 64 leaves or the flat layout does not apply).
@@ -145,10 +151,7 @@ public struct TreeEnsemble: ScoringModel {
   private static func layouts(_ flat: FlatForest?, quick: QuickScorerForest?) -> [String] {
     guard let flat else { return ["packed"] }
     var names: [String] = []
-    if let complete = flat.complete {
-      if complete.kernel == .avx512 { names.append("complete") }
-      names.append("complete-portable")
-    }
+    if flat.complete != nil { names += CompleteForest.availableKernels.map { completeLayoutNames[$0]! } }
     if let quick {
       if quick.kernel == .avx512 { names.append("quickscorer") }
       names.append("quickscorer-portable")

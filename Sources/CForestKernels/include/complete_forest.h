@@ -34,4 +34,10 @@ typedef struct {
 /// slot-major: slot k of row r at pairs[k x 32 + r]. Trees in order. Requires funnel_cpu_has_avx512f() (cpu_features.h).
 void funnel_cf_add_avx512(const funnel_cf_forest *forest, const float *pairs, size_t count, double *out);
 
+/// The same sums with AVX2 (see complete_forest_avx2.c): each tree's top four levels for eight rows
+/// at once by comparing every node of those levels and blending, the levels below row by row;
+/// bit-identical sums. Lanes past `count` in the last vector of eight are read and ignored, so the
+/// block holds 32 rows' slots. Requires funnel_cpu_has_avx2() (cpu_features.h).
+void funnel_cf_add_avx2(const funnel_cf_forest *forest, const float *pairs, size_t count, double *out);
+
 #endif

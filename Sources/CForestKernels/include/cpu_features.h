@@ -6,4 +6,7 @@
 /// Whether this CPU has AVX-512 F (the only AVX-512 subset the kernels use). 0 on other architectures.
 int funnel_cpu_has_avx512f(void);
 
+/// Whether this CPU has AVX2 (the complete-tree walk's kernel where AVX-512 is missing). 0 on other architectures.
+int funnel_cpu_has_avx2(void);
+
 #endif
