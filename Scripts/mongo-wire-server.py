@@ -25,7 +25,8 @@ from mongoeco.wire import AsyncMongoEcoProxyServer
 async def seed(engine, specs):
     """Loads JSON-lines files into DB.COLLECTION in process, replacing what was there; a document's
     `id` becomes its `_id` (the layout `funnel features load` writes)."""
-    async with AsyncMongoClient(engine) as client:
+    client = await AsyncMongoClient(engine).__aenter__()  # connects; closed below, not by `async with`
+    try:
         for spec in specs:
             target, path = spec.split("=", 1)
             db_name, coll_name = target.split(".", 1)
@@ -41,6 +42,13 @@ async def seed(engine, specs):
             for start in range(0, len(docs), 10_000):
                 await coll.insert_many(docs[start:start + 10_000])
             print(f"seeded {len(docs)} documents into {target}", flush=True)
+    finally:
+        # Every insert has returned by now; mongoeco's close also drops its lease row, which SQLite
+        # refused once after a 1M-document load ("database is locked") and took the server down.
+        try:
+            await client.close()
+        except Exception as error:  # noqa: BLE001 - the documents are written; serve them
+            print(f"seed: closing the loading client failed, continuing: {error!r}", flush=True)
 
 
 async def main():
