@@ -21,7 +21,7 @@ struct CompleteForest: Sendable {
     /// AVX2 compares and blends for the top levels, scalar steps below (selected when the CPU has
     /// AVX2 but not AVX-512).
     case avx2
-    /// Eight rows interleaved in Swift: any CPU; the reference the AVX-512 kernel is tested against.
+    /// Eight rows interleaved in Swift: any CPU; the reference the C kernels are tested against.
     case portable
   }
 
@@ -105,7 +105,7 @@ struct CompleteForest: Sendable {
           while start < rows {
             let count = min(Self.blockRows, rows - start)
             // Row-major for the Swift walk (slot k of row r at r x width + k); slot-major for the C
-            // kernel (at k x 32 + r).
+            // kernels (at k x 32 + r).
             let (rowStride, slotStride) = kernel == .portable ? (width, 1) : (1, Self.blockRows)
             for r in 0..<count {
               let row = values + (start + r) * columns, pair = p + r * rowStride
