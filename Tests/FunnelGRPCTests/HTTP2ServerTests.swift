@@ -95,8 +95,8 @@ import Testing
 @Suite struct CallDeadlineTests {
   @Test func aSlowStoreStillAnswersBeforeTheCallsDeadline() async throws {
     var configuration = ServingConfiguration()
-    configuration.profileBudget = .seconds(100)  // would outlast the call without the deadline
-    let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .seconds(60)), configuration: configuration)
+    configuration.profileBudget = .seconds(300)  // would outlast the call without the deadline
+    let (engine, store) = TestEngines.engine(activity: SlowActivitySource(delay: .seconds(180)), configuration: configuration)
     try await TestServers.withServer(engine: engine, store: store) { port in
       let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                      transportSecurity: .plaintext)
@@ -106,9 +106,11 @@ import Testing
         request.scene = .home
         request.count = 5
         var options = CallOptions.defaults
-        // Long enough for a debug build under a parallel suite; the store (60 s) and the configured
-        // budget (100 s) are far longer, so only the deadline's cut can make the answer arrive.
-        options.timeout = .seconds(15)
+        // Long enough for a debug build under a parallel suite on two slow cores (answers there have
+        // waited 15-20 s for the cooperative pool while other tests computed); the store (180 s) and
+        // the configured budget (300 s) are far longer, so only the deadline's cut can make the
+        // answer arrive.
+        options.timeout = .seconds(45)
         return try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request, options: options)
       }
       #expect(response.degraded)

@@ -121,7 +121,7 @@ import Testing
   final class StubbornSlowSource: UserActivitySource {
     func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
       await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(30)) { done.resume() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(120)) { done.resume() }
       }
       return []
     }
@@ -131,16 +131,17 @@ import Testing
   func deadStoreOrSlowStoreStillAnswersDegraded(kind: Int) async throws {
     var configuration = ServingConfiguration()
     configuration.profileBudget = .milliseconds(20)
-    let sources: [any UserActivitySource] = [FailingActivitySource(), SlowActivitySource(delay: .seconds(60)), StubbornSlowSource()]
+    let sources: [any UserActivitySource] = [FailingActivitySource(), SlowActivitySource(delay: .seconds(180)), StubbornSlowSource()]
     let source = sources[kind]
     let (engine, _) = TestEngines.engine(activity: source, configuration: configuration)
     let user = Self.activeUser()
     let clock = ContinuousClock()
     let start = clock.now
     let answer = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
-    // Generous for loaded machines (a debug build, tests in parallel): what matters is that the slow
-    // stores (60 s, 30 s) do not hold the answer.
-    #expect(clock.now - start < .seconds(15), "the slow store must not hold the answer")
+    // Generous for loaded machines (a debug build, tests in parallel on two slow cores, where an
+    // answer has waited 15-20 s for the cooperative pool): what matters is that the slow stores
+    // (180 s, 120 s) do not hold the answer.
+    #expect(clock.now - start < .seconds(45), "the slow store must not hold the answer")
     #expect(answer.degraded)
     #expect(answer.items.count == 10)
     let status = engine.status(users: 0, events: 0)
