@@ -77,7 +77,8 @@ void funnel_cf_add_avx2(const funnel_cf_forest *f, const float *pairs, size_t co
       }
       _mm256_store_si256((__m256i *)(h + 8 * v), index);
     }
-    const double *leaves = f->leaves + f->leaf_offsets[tree] - ((1 << depth) - 1);
+    const double *leaves = f->leaves + f->leaf_offsets[tree];
+    const int32_t first_leaf = (1 << depth) - 1;  // heap index of the tree's first leaf
     size_t r = 0;
     for (; r + 8 <= count; r += 8) {
       const float *row = pairs + r;
@@ -96,13 +97,15 @@ void funnel_cf_add_avx2(const funnel_cf_forest *f, const float *pairs, size_t co
         // extracts each lane for its loads, which cost more than the steps.
         __asm__("" : "+r"(h0), "+r"(h1), "+r"(h2), "+r"(h3), "+r"(h4), "+r"(h5), "+r"(h6), "+r"(h7));
       }
-      out[r] += leaves[h0]; out[r + 1] += leaves[h1]; out[r + 2] += leaves[h2]; out[r + 3] += leaves[h3];
-      out[r + 4] += leaves[h4]; out[r + 5] += leaves[h5]; out[r + 6] += leaves[h6]; out[r + 7] += leaves[h7];
+      out[r] += leaves[h0 - first_leaf]; out[r + 1] += leaves[h1 - first_leaf];
+      out[r + 2] += leaves[h2 - first_leaf]; out[r + 3] += leaves[h3 - first_leaf];
+      out[r + 4] += leaves[h4 - first_leaf]; out[r + 5] += leaves[h5 - first_leaf];
+      out[r + 6] += leaves[h6 - first_leaf]; out[r + 7] += leaves[h7 - first_leaf];
     }
     for (; r < count; r++) {
       int32_t x = h[r];
       for (int level = top; level < depth; level++) x = step(x, pairs + r, t, s);
-      out[r] += leaves[x];
+      out[r] += leaves[x - first_leaf];
     }
   }
 }
