@@ -18,7 +18,9 @@ enum Budget {
     let once = ResumeOnce<Result<T, any Error>?>()
     return await withCheckedContinuation { continuation in
       once.arm(continuation)
-      Task {
+      // Inline: the read starts on this thread and finishes on the thread that completes it (see
+      // `InlineTaskExecutor`), saving two hand-offs through the cooperative pool per store read.
+      Task(executorPreference: InlineTaskExecutor.shared) {
         // The budget starts with the read: it bounds the store, not a wait for a thread of a busy
         // pool (which would turn a CPU-bound moment into answers without the user's context).
         BudgetTimer.shared.schedule(after: budget) { once.resume(nil) }
