@@ -164,7 +164,8 @@ let package = Package(
     .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
-                dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO],
+                dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO,
+                               nioCore, nioPosix],
                 swiftSettings: swiftSettings),
   ]
 )

@@ -43,8 +43,13 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     try await ErrorStatusMapping.mapping(logger, "Reload") {
       let clock = ContinuousClock()
       let start = clock.now
-      let (previous, current) = try await engine.reload()
-      let (previousModel, currentModel) = try await engine.reloadModel()
+      // Loading a generation, a model and the offline snapshot is seconds of CPU: on Swift's pool,
+      // not on the event loop that may be running calls (`--event-loop-threads`).
+      let (previous, current, previousModel, currentModel) = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+        let (previous, current) = try await engine.reload()
+        let (previousModel, currentModel) = try await engine.reloadModel()
+        return (previous, current, previousModel, currentModel)
+      }
       let took = clock.now - start
       logger.info("reloaded index", metadata: ["previous": "\(previous)", "current": "\(current)", "took": "\(took)"])
       var out = Funnel_V1_ReloadResponse()
@@ -72,8 +77,11 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
   {
     try await ErrorStatusMapping.mapping(logger, "ExperimentReport") {
       var out = Funnel_V1_ExperimentReportResponse()
-      let reports = try await engine.experimentReport(experiment: request.experiment.isEmpty ? nil : request.experiment,
-                                                      sinceMs: request.sinceMs)
+      // Scans the exposure and outcome logs: off the event loops, as reload.
+      let reports = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+        try await engine.experimentReport(experiment: request.experiment.isEmpty ? nil : request.experiment,
+                                          sinceMs: request.sinceMs)
+      }
       out.arms = reports.map(ProtoMapping.output)
       return out
     }

@@ -13,7 +13,7 @@ public final class FunnelGRPCServer: Service {
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let transport: HTTP2ServerTransport.Posix
   private let logger: Logger
-  /// With one event loop, the executor that runs calls on it.
+  /// With a group of the server's own, the executor that runs calls on its loops.
   private let executor: EventLoopExecutor?
   /// The listener's loops; its own ones are shut down when the server stops (never the shared group).
   private let group: MultiThreadedEventLoopGroup
@@ -22,15 +22,15 @@ public final class FunnelGRPCServer: Service {
   public let health: HealthState
 
   /// A server on `host:port` (port 0 = any free port) answering from `engine`. `eventLoopThreads`:
-  /// 0 for NIO's shared group with calls on the cooperative pool; 1 for one loop that also runs the
-  /// calls (`EventLoopExecutor`); N for a group of its own (README "The transport floor").
+  /// 0 for NIO's shared group with calls on the cooperative pool; N for a group of N loops of its own
+  /// that also run the calls (`EventLoopExecutor`: a call stays on its connection's loop; README
+  /// "The transport floor").
   /// `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick (`NextTickFlushHandler`),
   /// N > 0 holds them up to N µs (grpc-swift's timer), -1 writes every response at once.
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String, eventLoopThreads: Int = 0,
               flushDelayMicros: Int = 0,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
-    let oneLoop = eventLoopThreads == 1
     let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
     let config = HTTP2ServerTransport.Posix.Config.defaults { config in
       config.connection.flushCoalescing = flushDelayMicros > 0
@@ -43,7 +43,7 @@ public final class FunnelGRPCServer: Service {
     }
     let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
                                                config: config, eventLoopGroup: group)
-    self.executor = oneLoop ? EventLoopExecutor(group.next()) : nil
+    self.executor = eventLoopThreads == 0 ? nil : EventLoopExecutor(loops: Array(group.makeIterator()))
     self.group = group
     self.ownsGroup = eventLoopThreads != 0
     self.transport = transport

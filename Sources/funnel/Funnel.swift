@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Address to listen on.") var host: String?
   @Option(help: "Port to listen on (0 = any free port; the bound port is logged).") var port: Int?
-  @Option(help: "Listener threads: 0 = one per core, calls on the Swift pool (default); 1 = one loop that runs the calls too.") var eventLoopThreads: Int?
+  @Option(help: "Listener loops, which run the calls too (default: one per core); 0 = NIO's shared loops with calls on the Swift pool.") var eventLoopThreads: Int?
   @Option(name: .customLong("flush-delay-us"), help: "Response write coalescing: 0 = once per event-loop tick (default), N = up to N µs (grpc-swift's timer), -1 = off.")
   var flushDelayMicros: Int?
   @Option(name: .customLong("redis"), help: "Redis URL: real-time features, the event stream, the exposure log and the shared filter sub-query cache.") var redisURL: String?

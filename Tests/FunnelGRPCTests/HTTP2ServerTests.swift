@@ -11,11 +11,13 @@ import Testing
 /// The real server: HTTP/2 on an ephemeral loopback port, run as a Service in a ServiceGroup, and
 /// shut down gracefully.
 @Suite struct HTTP2ServerTests {
-  @Test func servesOverHTTP2AndShutsDownGracefully() async throws {
+  /// 0: NIO's shared loops, calls on the cooperative pool; 1 and 2: loops of the server's own that
+  /// run the calls (`EventLoopExecutor`).
+  @Test(arguments: [0, 1, 2]) func servesOverHTTP2AndShutsDownGracefully(eventLoopThreads: Int) async throws {
     let (engine, store) = TestEngines.engine()
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
+                                  eventLoopThreads: eventLoopThreads, statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }

@@ -1,0 +1,55 @@
+import FunnelGRPC
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Where `EventLoopExecutor` runs tasks: always on one of its loops, and a task started while one
+/// loop is busy goes to an idle one.
+@Suite struct EventLoopExecutorTests {
+  /// Index of the executor's loop the calling thread belongs to (nil: none of them).
+  private static func loopIndex(_ executor: EventLoopExecutor) -> Int? {
+    executor.eventLoops.firstIndex { $0.inEventLoop }
+  }
+
+  @Test func tasksRunOnTheExecutorsLoops() async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let executor = EventLoopExecutor(loops: Array(group.makeIterator()))
+    for _ in 0..<20 {
+      let index = await Task(executorPreference: executor) { () async -> Int? in
+        let before = Self.loopIndex(executor)
+        await Task.yield()  // resumes through the executor again
+        return before == nil ? nil : Self.loopIndex(executor)
+      }.value
+      #expect(index != nil)
+    }
+    // One loop: every job runs on it.
+    let single = EventLoopExecutor(group.next())
+    let onIt = await Task(executorPreference: single) { single.eventLoops[0].inEventLoop }.value
+    #expect(onIt)
+    try await group.shutdownGracefully()
+  }
+
+  @Test func aTaskStartedWhileOneLoopIsBusyRunsOnTheOther() async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let executor = EventLoopExecutor(loops: Array(group.makeIterator()))
+    let release = Mutex(false)
+    let busyLoop = Mutex<Int?>(nil)
+    // Holds its loop (blocking the loop's thread is what a long scoring job does) until released.
+    let busy = Task(executorPreference: executor) {
+      busyLoop.withLock { $0 = Self.loopIndex(executor) }
+      while !release.withLock({ $0 }) { usleep(1_000) }
+    }
+    while busyLoop.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
+    for _ in 0..<10 {
+      let other = await Task(executorPreference: executor) { Self.loopIndex(executor) }.value
+      #expect(other != nil && other != busyLoop.withLock { $0 })
+    }
+    release.withLock { $0 = true }
+    await busy.value
+    try await group.shutdownGracefully()
+  }
+}
