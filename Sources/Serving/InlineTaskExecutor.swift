@@ -13,14 +13,14 @@
 /// lock the task's code takes (the store clients resume outside their locks), and the code must not
 /// block (the blocking calls are in the store's thread pool, which this executor never runs on
 /// unless called from there). Thread-safe; stateless.
-final class InlineTaskExecutor: TaskExecutor {
+package final class InlineTaskExecutor: TaskExecutor {
   /// The one instance (stateless).
-  static let shared = InlineTaskExecutor()
+  package static let shared = InlineTaskExecutor()
 
   private init() {}
 
   /// Runs `job` now, on the calling thread.
-  func enqueue(_ job: consuming ExecutorJob) {
+  package func enqueue(_ job: consuming ExecutorJob) {
     job.runSynchronously(on: asUnownedTaskExecutor())
   }
 }
