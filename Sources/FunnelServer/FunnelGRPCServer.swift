@@ -13,11 +13,11 @@ public final class FunnelGRPCServer: Service {
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let transport: HTTP2ServerTransport.Posix
   private let logger: Logger
-  /// With a group of the server's own, the executor that runs calls on its loops.
+  /// With a group of the server's own (which is then shut down when the server stops), the executor
+  /// that runs calls on its loops; nil on NIO's shared group.
   private let executor: EventLoopExecutor?
   /// The listener's loops; its own ones are shut down when the server stops (never the shared group).
   private let group: MultiThreadedEventLoopGroup
-  private let ownsGroup: Bool
   /// Health status of this server (flip it to drain before shutdown).
   public let health: HealthState
 
@@ -45,7 +45,6 @@ public final class FunnelGRPCServer: Service {
                                                config: config, eventLoopGroup: group)
     self.executor = eventLoopThreads == 0 ? nil : EventLoopExecutor(loops: Array(group.makeIterator()))
     self.group = group
-    self.ownsGroup = eventLoopThreads != 0
     self.transport = transport
     self.health = health
     self.logger = logger
@@ -69,7 +68,7 @@ public final class FunnelGRPCServer: Service {
 
   public func run() async throws {
     try await withGracefulShutdownHandler {
-      defer { if ownsGroup { group.shutdownGracefully { _ in } } }
+      defer { if executor != nil { group.shutdownGracefully { _ in } } }
       if let executor {
         try await withTaskExecutorPreference(executor) { try await server.serve() }
       } else {

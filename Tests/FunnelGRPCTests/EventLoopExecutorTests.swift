@@ -38,10 +38,13 @@ import Testing
     let executor = EventLoopExecutor(loops: Array(group.makeIterator()))
     let release = Mutex(false)
     let busyLoop = Mutex<Int?>(nil)
-    // Holds its loop (blocking the loop's thread is what a long scoring job does) until released.
+    // Holds its loop (blocking the loop's thread is what a long scoring job does) until released,
+    // or for 3 s at most: a task sent to this loop by mistake then runs late and fails the check
+    // below instead of hanging the test.
     let busy = Task(executorPreference: executor) {
       busyLoop.withLock { $0 = Self.loopIndex(executor) }
-      while !release.withLock({ $0 }) { usleep(1_000) }
+      let until = ContinuousClock.now + .seconds(3)
+      while !release.withLock({ $0 }) && ContinuousClock.now < until { usleep(1_000) }
     }
     while busyLoop.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
     for _ in 0..<10 {
