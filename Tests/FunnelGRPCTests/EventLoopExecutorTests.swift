@@ -39,12 +39,17 @@ import Testing
     let release = Mutex(false)
     let busyLoop = Mutex<Int?>(nil)
     // Holds its loop (blocking the loop's thread is what a long scoring job does) until released,
-    // or for 3 s at most: a task sent to this loop by mistake then runs late and fails the check
-    // below instead of hanging the test.
-    let busy = Task(executorPreference: executor) {
+    // or for 60 s at most: a task sent to this loop by mistake then runs late and fails the checks
+    // below instead of hanging the test. (3 s was too short: in the parallel debug suite on two
+    // cores the ten checks below took longer, the loop came free, and checks ran on it.)
+    let busy = Task(executorPreference: executor) { () -> Bool in
       busyLoop.withLock { $0 = Self.loopIndex(executor) }
-      let until = ContinuousClock.now + .seconds(3)
-      while !release.withLock({ $0 }) && ContinuousClock.now < until { usleep(1_000) }
+      let until = ContinuousClock.now + .seconds(60)
+      while !release.withLock({ $0 }) {
+        if ContinuousClock.now >= until { return false }
+        usleep(1_000)
+      }
+      return true
     }
     while busyLoop.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
     for _ in 0..<10 {
@@ -52,7 +57,7 @@ import Testing
       #expect(other != nil && other != busyLoop.withLock { $0 })
     }
     release.withLock { $0 = true }
-    await busy.value
+    #expect(await busy.value, "the busy loop was held through every check")
     try await group.shutdownGracefully()
   }
 }
