@@ -50,6 +50,33 @@ add_leaves(const double *leaves, __m512i index, __mmask16 active, __m512d *low, 
   *high = _mm512_add_pd(*high, b);
 }
 
+// Picks, per lane, `yes` where `pick` is set and `no` elsewhere.
+static inline __mmask16 select16(__mmask16 pick, __mmask16 yes, __mmask16 no) {
+  return (__mmask16)((pick & yes) | (~pick & no));
+}
+
+// The first three levels of one tree for one row vector, without gathers: each of their seven nodes
+// is compared for all 16 rows (its slot's values are one contiguous load), and each lane keeps the
+// results on its own path (go left at level l: L_l). A gather costs about ten loads and compares on
+// the CPUs measured (AMD Zen 4), so comparing seven nodes beats gathering two levels' values.
+// Returns the lane's heap index at level 3 (7...14).
+__attribute__((target("avx512f"), always_inline)) static inline __m512i
+first_three_levels(const float *t, const uint32_t *s, const float *pairs, int v, __mmask16 active) {
+  __mmask16 m[7];
+  for (int i = 0; i < 7; i++) {
+    __m512 x = _mm512_maskz_loadu_ps(active, pairs + (size_t)s[i] * 32 + 16 * v);
+    m[i] = _mm512_cmp_ps_mask(x, _mm512_set1_ps(t[i]), _CMP_LE_OQ);
+  }
+  __mmask16 l0 = m[0];
+  __mmask16 l1 = select16(l0, m[1], m[2]);
+  __mmask16 l2 = select16(l0, select16(l1, m[3], m[4]), select16(l1, m[5], m[6]));
+  // h = 7 + 4 (right at 0) + 2 (right at 1) + (right at 2).
+  __m512i h = _mm512_set1_epi32(7);
+  h = _mm512_mask_add_epi32(h, (__mmask16)~l0, h, _mm512_set1_epi32(4));
+  h = _mm512_mask_add_epi32(h, (__mmask16)~l1, h, _mm512_set1_epi32(2));
+  return _mm512_mask_add_epi32(h, (__mmask16)~l2, h, _mm512_set1_epi32(1));
+}
+
 // `trees` (1 or 2, constant after inlining) trees of one depth for the block's two row vectors:
 // 2 x trees independent chains of gathers in flight. Leaves are added tree by tree.
 __attribute__((target("avx512f"), always_inline)) static inline void
@@ -57,18 +84,28 @@ walk(const funnel_cf_forest *f, size_t tree, int trees, const float *pairs, cons
      const __mmask16 active[2], __m512d sums[4]) {
   int depth = f->depths[tree];
   __m512i h[2][2];
-  for (int k = 0; k < trees; k++) {
-    // The root is every lane's node: its slot's values are one contiguous load per vector.
-    const float *t = f->thresholds + f->node_offsets[tree + k];
-    const uint32_t *s = f->slots + f->node_offsets[tree + k];
-    __m512 root = _mm512_set1_ps(t[0]);
-    __m512i two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
-    for (int v = 0; v < 2; v++) {
-      __m512 x = _mm512_maskz_loadu_ps(active[v], pairs + (size_t)s[0] * 32 + 16 * v);
-      h[k][v] = _mm512_mask_sub_epi32(two, _mm512_cmp_ps_mask(x, root, _CMP_LE_OQ), two, one);
+  int level = 1;
+  if (depth >= 3) {
+    for (int k = 0; k < trees; k++) {
+      const float *t = f->thresholds + f->node_offsets[tree + k];
+      const uint32_t *s = f->slots + f->node_offsets[tree + k];
+      for (int v = 0; v < 2; v++) h[k][v] = first_three_levels(t, s, pairs, v, active[v]);
+    }
+    level = 3;
+  } else {
+    for (int k = 0; k < trees; k++) {
+      // The root is every lane's node: its slot's values are one contiguous load per vector.
+      const float *t = f->thresholds + f->node_offsets[tree + k];
+      const uint32_t *s = f->slots + f->node_offsets[tree + k];
+      __m512 root = _mm512_set1_ps(t[0]);
+      __m512i two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
+      for (int v = 0; v < 2; v++) {
+        __m512 x = _mm512_maskz_loadu_ps(active[v], pairs + (size_t)s[0] * 32 + 16 * v);
+        h[k][v] = _mm512_mask_sub_epi32(two, _mm512_cmp_ps_mask(x, root, _CMP_LE_OQ), two, one);
+      }
     }
   }
-  for (int level = 1; level < depth; level++) {
+  for (; level < depth; level++) {
     for (int k = 0; k < trees; k++) {
       const float *t = f->thresholds + f->node_offsets[tree + k];
       const uint32_t *s = f->slots + f->node_offsets[tree + k];

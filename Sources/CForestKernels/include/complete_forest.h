@@ -1,10 +1,12 @@
 // Complete binary trees in heap order (children of node h at 2h + 1 and 2h + 2), walked 16 rows per
-// AVX-512 vector: at each level a lane's node is picked by a permute of the level's thresholds and
-// feature slots (levels 0-5 hold at most 32 nodes: one or two registers) or a gather (deeper
-// levels), the lane's value by a gather from its row, and the step is h = 2h + 2 - (x <= T).
-// A block of 32 rows (two vectors) goes through two trees of one depth at a time, so four chains of
-// gathers overlap; the root's values are a plain load (rows are stored slot-major). Margins
-// accumulate in registers in tree order: sums are bit-identical to a scalar walk tree by tree.
+// AVX-512 vector. A tree's first three levels (seven nodes) are compared whole: each node against
+// its slot's 16 values (one contiguous load: rows are stored slot-major), each lane keeping the
+// results on its own path, so those levels need no gather. Below them a lane's node is picked by a
+// permute of the level's thresholds and feature slots (levels 3-5 hold at most 32 nodes: one or two
+// registers) or a gather (deeper levels), the lane's value by a gather from its row, and the step
+// is h = 2h + 2 - (x <= T). A block of 32 rows (two vectors) goes through two trees of one depth at
+// a time, so four chains of gathers overlap. Margins accumulate in registers in tree order: sums
+// are bit-identical to a scalar walk tree by tree.
 //
 // Rows come as value pairs (see Ranking's CompleteForest): slot 2c is feature c with NaN -> -inf,
 // slot 2c + 1 the same with NaN -> +inf; a node's slot picks the copy that sends NaN its way, so no
