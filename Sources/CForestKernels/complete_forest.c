@@ -77,6 +77,29 @@ first_three_levels(const float *t, const uint32_t *s, const float *pairs, int v,
   return _mm512_mask_add_epi32(h, (__mmask16)~l2, h, _mm512_set1_epi32(1));
 }
 
+// Adds lanes' leaves to two 8-double accumulators for a tree of at most 64 leaves that are all
+// floats (`float_leaves`): they sit in at most four registers, so a lane's leaf is a permute (two
+// and a blend for 64), not two gathers. Widening a float to double is exact: the same sums.
+__attribute__((target("avx512f"), always_inline)) static inline void
+add_float_leaves(const float *leaves, int depth, __m512i index, __m512d *low, __m512d *high) {
+  int n = 1 << depth;
+  __m512 value;
+  if (n <= 16) {
+    value = _mm512_permutexvar_ps(index, _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), leaves));
+  } else {
+    __m512 lo = _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), index,
+                                       _mm512_maskz_loadu_ps((__mmask16)((1u << (n - 16)) - 1), leaves + 16));
+    if (n <= 32) {
+      value = lo;
+    } else {
+      __m512 hi = _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 32), index, _mm512_loadu_ps(leaves + 48));
+      value = _mm512_mask_blend_ps(_mm512_test_epi32_mask(index, _mm512_set1_epi32(32)), lo, hi);
+    }
+  }
+  *low = _mm512_add_pd(*low, _mm512_cvtps_pd(_mm512_castps512_ps256(value)));
+  *high = _mm512_add_pd(*high, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(value), 1))));
+}
+
 // `trees` (1 or 2, constant after inlining) trees of one depth for the block's two row vectors:
 // 2 x trees independent chains of gathers in flight. Leaves are added tree by tree.
 __attribute__((target("avx512f"), always_inline)) static inline void
@@ -119,6 +142,13 @@ walk(const funnel_cf_forest *f, size_t tree, int trees, const float *pairs, cons
   }
   __m512i first = _mm512_set1_epi32((1 << depth) - 1);
   for (int k = 0; k < trees; k++) {
+    if (f->float_leaves && depth <= 6) {
+      const float *leaves = f->float_leaves + f->leaf_offsets[tree + k];
+      for (int v = 0; v < 2; v++) {
+        add_float_leaves(leaves, depth, _mm512_sub_epi32(h[k][v], first), &sums[2 * v], &sums[2 * v + 1]);
+      }
+      continue;
+    }
     const double *leaves = f->leaves + f->leaf_offsets[tree + k];
     for (int v = 0; v < 2; v++) {
       add_leaves(leaves, _mm512_sub_epi32(h[k][v], first), active[v], &sums[2 * v], &sums[2 * v + 1]);

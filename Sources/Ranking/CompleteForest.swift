@@ -39,6 +39,9 @@ struct CompleteForest: Sendable {
   let thresholds: [Float]
   let slots: [UInt32]
   let leaves: [Double]
+  /// `leaves` as floats when every one is a float (XGBoost's are), else empty: the AVX-512 kernel
+  /// then picks a tree's leaves from registers instead of gathering them.
+  let floatLeaves: [Float]
   var kernel: Kernel = CPUFeatures.avx512f ? .avx512 : CPUFeatures.avx2 ? .avx2 : .portable
 
   /// The kernels this CPU can run, fastest first.
@@ -88,6 +91,7 @@ struct CompleteForest: Sendable {
       }
     }
     (self.nodes, self.leaves) = (nodes, leaves)
+    self.floatLeaves = leaves.allSatisfy { Double(Float($0)) == $0 } ? leaves.map { Float($0) } : []
     (self.thresholds, self.slots) = (nodes.map(\.threshold), nodes.map(\.pair))
     (self.nodeOffsets, self.leafOffsets, self.depths) = (nodeOffsets, leafOffsets, flat.depths)
   }
@@ -152,16 +156,19 @@ struct CompleteForest: Sendable {
     thresholds.withUnsafeBufferPointer { t in
       slots.withUnsafeBufferPointer { s in
         leaves.withUnsafeBufferPointer { l in
-          nodeOffsets.withUnsafeBufferPointer { n in
-            leafOffsets.withUnsafeBufferPointer { lo in
-              depths.withUnsafeBufferPointer { d in
-                var forest = funnel_cf_forest(thresholds: t.baseAddress, slots: s.baseAddress, leaves: l.baseAddress,
-                                              node_offsets: n.baseAddress, leaf_offsets: lo.baseAddress,
-                                              depths: d.baseAddress, tree_count: d.count)
-                if kernel == .avx512 {
-                  funnel_cf_add_avx512(&forest, pairs, rows, out)
-                } else {
-                  funnel_cf_add_avx2(&forest, pairs, rows, out)
+          floatLeaves.withUnsafeBufferPointer { fl in
+            nodeOffsets.withUnsafeBufferPointer { n in
+              leafOffsets.withUnsafeBufferPointer { lo in
+                depths.withUnsafeBufferPointer { d in
+                  var forest = funnel_cf_forest(thresholds: t.baseAddress, slots: s.baseAddress, leaves: l.baseAddress,
+                                                float_leaves: fl.isEmpty ? nil : fl.baseAddress,
+                                                node_offsets: n.baseAddress, leaf_offsets: lo.baseAddress,
+                                                depths: d.baseAddress, tree_count: d.count)
+                  if kernel == .avx512 {
+                    funnel_cf_add_avx512(&forest, pairs, rows, out)
+                  } else {
+                    funnel_cf_add_avx2(&forest, pairs, rows, out)
+                  }
                 }
               }
             }

@@ -30,7 +30,10 @@ import Testing
     var leaves = 1  // of the tree being grown
     func grow(_ depth: Int) -> Int32 {
       let index = Int32(nodes.count)
-      nodes.append(.leaf(Double(rng.next() % 1000) / 100 - 5))
+      // XGBoost's leaves are floats (the AVX-512 complete kernel then keeps them in registers);
+      // LightGBM's are doubles (it gathers them): both paths are held to the reference.
+      let value = Double(rng.next() % 1000) / 100 - 5
+      nodes.append(.leaf(semantics == .xgboost ? Double(Float(value)) : value))
       // Uneven trees: some branches stop early, some go eight deep.
       guard depth < maxDepth, depth == 0 || rng.next() % stopOneIn != 0, leaves < maxLeaves else { return index }
       leaves += 1

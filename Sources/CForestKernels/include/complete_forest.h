@@ -26,6 +26,9 @@ typedef struct {
   const float *thresholds;
   const uint32_t *slots;
   const double *leaves;
+  /// The leaves again as floats, or NULL when one is not a float (then `leaves` is read). Trees of
+  /// at most 64 leaves take them from registers (see complete_forest.c).
+  const float *float_leaves;
   const int32_t *node_offsets;
   const int32_t *leaf_offsets;
   const int32_t *depths;
