@@ -66,9 +66,11 @@ import Testing
     // Nearly full trees of depth 6 (a few early leaves): padded to complete trees; uneven trees up to
     // 8 or 14 deep with more than 64 leaves: the flat walk; sparser ones: QuickScorer. Every layout
     // the model offers is held to the reference, and the fast ones to each other bit for bit.
-    // Complete trees of depth 3 and 6 take the AVX-512 kernel's register permutes only, depth 8 its
-    // gathers past the sixth level; the AVX2 kernel compares depth 3 whole and walks below level 4
-    // at depths 6 and 8 (and at the shallower trees that early leaves leave).
+    // Complete trees of depth 3 and 6 take the AVX-512 kernel's whole compares of the first three
+    // levels and register permutes below (and, for XGBoost's float leaves, leaves from registers),
+    // depth 8 its gathers past the sixth level and gathered leaves; the AVX2 kernel compares depth 3
+    // whole and walks below level 4 at depths 6 and 8 (and at the shallower trees that early leaves
+    // leave).
     for (seed, maxDepth, stopOneIn, expected) in [(1, 6, 40, "complete"), (2, 6, 40, "complete"), (3, 6, 30, "complete"),
                                                   (9, 3, 40, "complete"), (10, 8, 80, "complete"), (4, 8, 4, "flat"), (5, 8, 4, "flat"), (6, 14, 8, "flat"),
                                                   (7, 14, 3, "quickscorer"), (8, 20, 2, "quickscorer")] as [(Int, Int, UInt64, String)] {
