@@ -75,20 +75,24 @@ funnel_start_stores() {
 # Stops whatever funnel_start_stores (or a funnel serve started by a script) left running, by PID.
 funnel_stop_stores() {
   [ -n "${FUNNEL_RUN:-}" ] && [ -d "$FUNNEL_RUN" ] || return 0
+  # A server may remove its own pidfile as it exits (redis does), so each read may find it gone.
+  local f pid
   for f in "$FUNNEL_RUN"/*.pid; do
-    [ -f "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pid=$(cat "$f" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null || true
   done
   # Give each a few seconds to exit cleanly before forcing it.
   for _ in $(seq 1 30); do
     alive=no
-    for f in "$FUNNEL_RUN"/*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && alive=yes; done
+    for f in "$FUNNEL_RUN"/*.pid; do
+      pid=$(cat "$f" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && alive=yes
+    done
     [ "$alive" = no ] && break
     sleep 0.1
   done
   for f in "$FUNNEL_RUN"/*.pid; do
-    [ -f "$f" ] || continue
-    kill -9 "$(cat "$f")" 2>/dev/null || true
+    pid=$(cat "$f" 2>/dev/null) || continue
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
 }
