@@ -14,7 +14,10 @@ pids() {
   # Every server (a second one beside the held one, e.g. a copied binary `funnel-old serve`).
   { pgrep -f "funnel[^ /]* serve"; pgrep redis-server; pgrep -f mongo-wire-server; } | sort  # join wants the text order
 }
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
+# Voluntary + involuntary context switches summed over the given /proc status files.
+# (A thread or process that ended meanwhile counts 0.)
+ctxt() { { cat "$@" 2>/dev/null || true; } | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
+switches() { ctxt /proc/"$1"/task/*/status; }
 snapshot() {
   for pid in $(pids); do
     echo "$pid $(cat /proc/$pid/comm) $(awk '{print $14 + $15}' /proc/$pid/stat) $(switches "$pid")"
@@ -24,7 +27,7 @@ threads() {
   # pid thread-name switches, one line per thread of each funnel server
   for pid in $(pgrep -f "funnel[^ /]* serve"); do
     for task in /proc/"$pid"/task/*; do
-      echo "$pid:$(basename "$task") $(tr ' ' '_' < "$task/comm") $(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$task/status")"
+      echo "$pid:$(basename "$task") $(tr ' ' '_' < "$task/comm") $(ctxt "$task/status")"
     done
   done 2>/dev/null | sort
 }

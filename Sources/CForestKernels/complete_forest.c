@@ -57,8 +57,9 @@ static inline __mmask16 select16(__mmask16 pick, __mmask16 yes, __mmask16 no) {
 
 // The first three levels of one tree for one row vector, without gathers: each of their seven nodes
 // is compared for all 16 rows (its slot's values are one contiguous load), and each lane keeps the
-// results on its own path (go left at level l: L_l). A gather costs about ten loads and compares on
-// the CPUs measured (AMD Zen 4), so comparing seven nodes beats gathering two levels' values.
+// results on its own path (go left at level l: L_l). A gather costs about eight loads and compares
+// on AMD Zen 4 (Benchmarks/ranking/gather_cost.c), so comparing seven nodes beats gathering two
+// levels' values; a fourth level compared whole (eight more nodes) measured no faster.
 // Returns the lane's heap index at level 3 (7...14).
 __attribute__((target("avx512f"), always_inline)) static inline __m512i
 first_three_levels(const float *t, const uint32_t *s, const float *pairs, int v, __mmask16 active) {
