@@ -2,6 +2,7 @@ import FunnelGRPC
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Serving
@@ -21,13 +22,17 @@ public final class FunnelGRPCServer: Service {
   /// Health status of this server (flip it to drain before shutdown).
   public let health: HealthState
 
+  /// The listener's loops unless configured: one per core (at most 64), the loops running the calls.
+  public static let defaultEventLoopThreads = min(64, System.coreCount)
+
   /// A server on `host:port` (port 0 = any free port) answering from `engine`. `eventLoopThreads`:
   /// 0 for NIO's shared group with calls on the cooperative pool; N for a group of N loops of its own
   /// that also run the calls (`EventLoopExecutor`: a call stays on its connection's loop; README
-  /// "The transport floor").
+  /// "The transport floor"); by default `defaultEventLoopThreads`, as `funnel serve`.
   /// `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick (`NextTickFlushHandler`),
   /// N > 0 holds them up to N µs (grpc-swift's timer), -1 writes every response at once.
-  public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String, eventLoopThreads: Int = 0,
+  public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String,
+              eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
               flushDelayMicros: Int = 0,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()

@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import FunnelCore
 import Experiments
 import Serving
@@ -17,7 +16,7 @@ public struct ServerOptions: Sendable {
   /// context switches per end-to-end answer, 12-20% less CPU, 4-40% more Recommend throughput
   /// (README "The transport floor"). 0 runs the calls on Swift's cooperative pool behind NIO's
   /// shared group, as before.
-  public var eventLoopThreads = min(64, System.coreCount)
+  public var eventLoopThreads = FunnelGRPCServer.defaultEventLoopThreads
   /// How the listener coalesces responses into writes: 0 (the default) once per event-loop tick (no
   /// timer: answers produced together leave together, a lone one at once); N > 0 holds them up to N
   /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits
