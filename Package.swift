@@ -18,6 +18,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
@@ -43,6 +44,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -77,6 +79,9 @@ let package = Package(
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
 
+    // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
+    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2], swiftSettings: swiftSettings),
+
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
@@ -92,7 +97,7 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore],
+            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
@@ -103,7 +108,7 @@ let package = Package(
     // Layer 7
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore", "MongoStore",
-                           "Recall", "Ranking",
+                           "Recall", "Ranking", "GRPCWire",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
@@ -162,6 +167,10 @@ let package = Package(
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
+                swiftSettings: swiftSettings),
+    .testTarget(name: "GRPCWireTests",
+                dependencies: ["GRPCWire", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
+                               .product(name: "NIOEmbedded", package: "swift-nio")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO,

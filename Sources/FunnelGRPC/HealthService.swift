@@ -13,6 +13,12 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
   public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
     -> Grpc_Health_V1_HealthCheckResponse
   {
+    try check(request)
+  }
+
+  /// The status of the requested service (NOT_FOUND for one this server does not have); every
+  /// transport calls this. O(services).
+  public func check(_ request: Grpc_Health_V1_HealthCheckRequest) throws(RPCError) -> Grpc_Health_V1_HealthCheckResponse {
     guard let status = state.status(of: request.service) else {
       throw RPCError(code: .notFound, message: "unknown service '\(request.service)'")
     }
@@ -57,22 +63,25 @@ public final class HealthState: Sendable {
 
   /// Sets the status of every service and notifies watchers.
   public func setServing(_ serving: Bool) {
-    state.withLock { s in
+    let watchers = state.withLock { s in
       s.serving = serving
-      for (_, (_, c)) in s.watchers { c.yield(serving ? .serving : .notServing) }
+      return s.watchers.values.map(\.1)
     }
+    for c in watchers { c.yield(serving ? .serving : .notServing) }
   }
 
   /// Reports NOT_SERVING and ends every Watch stream (for graceful shutdown).
   public func shutDown() {
-    state.withLock { s in
+    // Finished outside the lock: a stream's termination handler takes it to unregister.
+    let watchers = state.withLock { s in
       s.serving = false
       s.finished = true
-      for (_, (_, c)) in s.watchers {
-        c.yield(.notServing)
-        c.finish()
-      }
-      s.watchers = [:]
+      defer { s.watchers = [:] }
+      return s.watchers.values.map(\.1)
+    }
+    for c in watchers {
+      c.yield(.notServing)
+      c.finish()
     }
   }
 

@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCWire
 import FunnelCore
 import Logging
 import Serving
@@ -17,40 +18,49 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     self.batchWindow = max(1, engine.configuration.batchConcurrency)
   }
 
+  /// Recommend under the call's `deadline` (from `grpc-timeout`), which shortens the store budgets;
+  /// every transport calls this. Errors are already statuses.
+  public func recommend(_ request: Funnel_V1_RecommendRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
+    -> Funnel_V1_RecommendResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "Recommend") {
+      ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request), deadline: deadline))
+    }
+  }
+
+  /// Search under the call's `deadline`; every transport calls this.
+  public func search(_ request: Funnel_V1_SearchRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
+    -> Funnel_V1_SearchResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "Search") {
+      ProtoMapping.searchResponse(try await engine.search(ProtoMapping.input(request), deadline: deadline))
+    }
+  }
+
   /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
   public func recommend(request: ServerRequest<Funnel_V1_RecommendRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_RecommendResponse>
   {
-    let deadline = CallDeadline.parse(request.metadata)
-    return ServerResponse(message: try await ErrorStatusMapping.mapping(logger, "Recommend") {
-      ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request.message), deadline: deadline))
-    })
+    ServerResponse(message: try await recommend(request.message, deadline: CallDeadline.parse(request.metadata)))
   }
 
   public func recommend(request: Funnel_V1_RecommendRequest, context: ServerContext) async throws
     -> Funnel_V1_RecommendResponse
   {
-    try await ErrorStatusMapping.mapping(logger, "Recommend") {
-      ProtoMapping.recommendResponse(try await engine.recommend(ProtoMapping.input(request)))
-    }
+    try await recommend(request, deadline: nil)
   }
 
   /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
   public func search(request: ServerRequest<Funnel_V1_SearchRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_SearchResponse>
   {
-    let deadline = CallDeadline.parse(request.metadata)
-    return ServerResponse(message: try await ErrorStatusMapping.mapping(logger, "Search") {
-      ProtoMapping.searchResponse(try await engine.search(ProtoMapping.input(request.message), deadline: deadline))
-    })
+    ServerResponse(message: try await search(request.message, deadline: CallDeadline.parse(request.metadata)))
   }
 
   public func search(request: Funnel_V1_SearchRequest, context: ServerContext) async throws
     -> Funnel_V1_SearchResponse
   {
-    try await ErrorStatusMapping.mapping(logger, "Search") {
-      ProtoMapping.searchResponse(try await engine.search(ProtoMapping.input(request)))
-    }
+    try await search(request, deadline: nil)
   }
 
   /// Answers rows with up to `batchWindow` in flight, writing answers strictly in request order.
@@ -109,18 +119,8 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
 public enum CallDeadline {
   /// The deadline in `metadata`, or nil when there is none or it is malformed.
   public static func parse(_ metadata: Metadata, now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
-    guard let text = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }), let unit = text.last,
-          let amount = Int64(text.dropLast()), amount >= 0, text.count <= 9 else { return nil }
-    let duration: Duration
-    switch unit {
-    case "H": duration = .seconds(amount * 3_600)
-    case "M": duration = .seconds(amount * 60)
-    case "S": duration = .seconds(amount)
-    case "m": duration = .milliseconds(amount)
-    case "u": duration = .microseconds(amount)
-    case "n": duration = .nanoseconds(amount)
-    default: return nil
-    }
-    return now + duration
+    guard let text = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
+          let timeout = GRPCTimeout.parse(text) else { return nil }
+    return now + timeout
   }
 }

@@ -116,7 +116,7 @@ public enum FunnelApplication {
     if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
-                                version: version, eventLoopThreads: options.eventLoopThreads,
+                                version: version, transport: options.transport, eventLoopThreads: options.eventLoopThreads,
                                 flushDelayMicros: options.flushDelayMicros,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)

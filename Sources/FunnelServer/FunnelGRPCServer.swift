@@ -1,5 +1,6 @@
 import FunnelGRPC
 import GRPCCore
+import GRPCWire
 import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOCore
@@ -7,12 +8,24 @@ import NIOPosix
 import ServiceLifecycle
 import Serving
 
+/// Which code answers gRPC calls.
+public enum GRPCTransportKind: String, Sendable, CaseIterable {
+  /// Funnel's lean transport on swift-nio-http2's frames (`WireServer`): no channel per stream; a
+  /// trivial call costs a fraction of grpc-swift's (README "The transport floor"). The default.
+  case nioHTTP2 = "nio-http2"
+  /// grpc-swift-2's HTTP/2 server transport (`GRPCServer` over `HTTP2ServerTransport.Posix`).
+  case grpcSwift = "grpc-swift"
+}
+
 /// The gRPC listener as a swift-service-lifecycle `Service`: serves Recommender, EventCollector,
 /// Admin and Health until graceful shutdown, then stops accepting calls, reports NOT_SERVING, ends
 /// health watches, and lets in-flight calls finish.
 public final class FunnelGRPCServer: Service {
-  private let server: GRPCServer<HTTP2ServerTransport.Posix>
-  private let transport: HTTP2ServerTransport.Posix
+  private enum Listener {
+    case wire(WireServer)
+    case grpcSwift(GRPCServer<HTTP2ServerTransport.Posix>, HTTP2ServerTransport.Posix)
+  }
+  private let listener: Listener
   private let logger: Logger
   /// With a group of the server's own (which is then shut down when the server stops), the executor
   /// that runs calls on its loops; nil on NIO's shared group.
@@ -25,44 +38,59 @@ public final class FunnelGRPCServer: Service {
   /// The listener's loops unless configured: one per core (at most 64), the loops running the calls.
   public static let defaultEventLoopThreads = min(64, System.coreCount)
 
-  /// A server on `host:port` (port 0 = any free port) answering from `engine`. `eventLoopThreads`:
-  /// 0 for NIO's shared group with calls on the cooperative pool; N for a group of N loops of its own
-  /// that also run the calls (`EventLoopExecutor`: a call stays on its connection's loop; README
-  /// "The transport floor"); by default `defaultEventLoopThreads`, as `funnel serve`.
-  /// `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick (`NextTickFlushHandler`),
-  /// N > 0 holds them up to N µs (grpc-swift's timer), -1 writes every response at once.
+  /// A server on `host:port` (port 0 = any free port) answering from `engine` through `transport`.
+  /// `eventLoopThreads`: 0 for NIO's shared group with calls on the cooperative pool; N for a group
+  /// of N loops of its own that also run the calls (`EventLoopExecutor`: a call stays on its
+  /// connection's loop; README "The transport floor"); by default `defaultEventLoopThreads`, as
+  /// `funnel serve`. `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick
+  /// (`NextTickFlushHandler`), -1 writes every response at once; N > 0 holds them up to N µs
+  /// (grpc-swift's timer; the nio-http2 transport coalesces per tick then).
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String,
+              transport: GRPCTransportKind = .nioHTTP2,
               eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
               flushDelayMicros: Int = 0,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
     let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
-    let config = HTTP2ServerTransport.Posix.Config.defaults { config in
-      config.connection.flushCoalescing = flushDelayMicros > 0
-        ? .init(maxFlushDelay: .microseconds(flushDelayMicros), maxBytes: 64 * 1024) : nil
-      if flushDelayMicros == 0 {
-        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-          channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(NextTickFlushHandler(), position: .first) }
+    let executor = eventLoopThreads == 0 ? nil : EventLoopExecutor(loops: Array(group.makeIterator()))
+    let recommender = RecommenderService(engine: engine, logger: logger)
+    let events = EventCollectorService(engine: engine, logger: logger)
+    let admin = AdminService(engine: engine, logger: logger, serverVersion: version, statistics: statistics)
+    let healthService = HealthService(state: health)
+    switch transport {
+    case .nioHTTP2:
+      var configuration = WireServer.Configuration()
+      configuration.coalesceFlushes = flushDelayMicros >= 0
+      let router = FunnelWireRoutes.router(recommender: recommender, events: events, admin: admin, health: healthService)
+      listener = .wire(WireServer(host: host, port: port, group: group, router: router, executor: executor,
+                                  configuration: configuration, logger: logger))
+    case .grpcSwift:
+      let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+        config.connection.flushCoalescing = flushDelayMicros > 0
+          ? .init(maxFlushDelay: .microseconds(flushDelayMicros), maxBytes: 64 * 1024) : nil
+        if flushDelayMicros == 0 {
+          config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+            channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(NextTickFlushHandler(), position: .first) }
+          }
         }
       }
+      let posix = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
+                                             config: config, eventLoopGroup: group)
+      listener = .grpcSwift(GRPCServer(transport: posix, services: [recommender, events, admin, healthService]), posix)
     }
-    let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
-                                               config: config, eventLoopGroup: group)
-    self.executor = eventLoopThreads == 0 ? nil : EventLoopExecutor(loops: Array(group.makeIterator()))
+    self.executor = executor
     self.group = group
-    self.transport = transport
     self.health = health
     self.logger = logger
-    self.server = GRPCServer(transport: transport, services: [
-      RecommenderService(engine: engine, logger: logger),
-      EventCollectorService(engine: engine, logger: logger),
-      AdminService(engine: engine, logger: logger, serverVersion: version, statistics: statistics),
-      HealthService(state: health),
-    ])
   }
 
   /// The bound port, once listening (waits for the listener).
   public func listeningPort() async throws -> Int {
+    let transport: HTTP2ServerTransport.Posix
+    switch listener {
+    case .wire(let server): return try await server.listeningPort()
+    case .grpcSwift(_, let posix): transport = posix
+    }
     let address = try await transport.listeningAddress
     guard let ipv4 = address.ipv4 else {
       if let ipv6 = address.ipv6 { return ipv6.port }
@@ -74,15 +102,23 @@ public final class FunnelGRPCServer: Service {
   public func run() async throws {
     try await withGracefulShutdownHandler {
       defer { if executor != nil { group.shutdownGracefully { _ in } } }
-      if let executor {
-        try await withTaskExecutorPreference(executor) { try await server.serve() }
-      } else {
+      switch listener {
+      case .wire(let server):
         try await server.serve()
+      case .grpcSwift(let server, _):
+        if let executor {
+          try await withTaskExecutorPreference(executor) { try await server.serve() }
+        } else {
+          try await server.serve()
+        }
       }
-    } onGracefulShutdown: { [server, health, logger] in
+    } onGracefulShutdown: { [listener, health, logger] in
       logger.info("graceful shutdown: draining in-flight calls")
       health.shutDown()
-      server.beginGracefulShutdown()
+      switch listener {
+      case .wire(let server): server.beginGracefulShutdown()
+      case .grpcSwift(let server, _): server.beginGracefulShutdown()
+      }
     }
   }
 }

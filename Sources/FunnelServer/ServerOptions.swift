@@ -22,6 +22,10 @@ public struct ServerOptions: Sendable {
   /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits
   /// the full delay); -1 writes each at once (README "The transport floor").
   public var flushDelayMicros = 0
+  /// Which code answers gRPC calls: `nio-http2` (the default: Funnel's lean transport on
+  /// swift-nio-http2's frames, a trivial call at a fraction of the CPU) or `grpc-swift`
+  /// (grpc-swift-2's server transport). Both serve the same API (README "The transport floor").
+  public var transport = GRPCTransportKind.nioHTTP2
   /// Redis URL for real-time user and item features and the shared sub-query cache.
   public var redisURL: String?
   /// MongoDB URI for offline item and user features.
@@ -57,7 +61,7 @@ public struct ServerOptions: Sendable {
 
   /// Config keys by section: the file's schema, and the names environment variables map to.
   public static let configKeys: [String: [String]] = [
-    "server": ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros"],
+    "server": ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros", "transport"],
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
@@ -167,6 +171,13 @@ public struct ServerOptions: Sendable {
       port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
       eventLoopThreads = try reader.int(server, "eventLoopThreads", at: "server", range: 0...64) ?? eventLoopThreads
       flushDelayMicros = try reader.int(server, "flushDelayMicros", at: "server", range: -1...100_000) ?? flushDelayMicros
+      if let name = try reader.string(server, "transport", at: "server") {
+        guard let kind = GRPCTransportKind(rawValue: name) else {
+          throw FunnelError(.invalidArgument, "config \(path): 'server.transport' must be one of "
+            + "\(GRPCTransportKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'")
+        }
+        transport = kind
+      }
     }
     if let stores = try reader.object(root, "stores") {
       try reader.check(stores, allowed: Self.allowedKeys("stores"), at: "stores")

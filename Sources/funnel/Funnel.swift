@@ -30,6 +30,8 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Listener loops, which run the calls too (default: one per core); 0 = NIO's shared loops with calls on the Swift pool.") var eventLoopThreads: Int?
   @Option(name: .customLong("flush-delay-us"), help: "Response write coalescing: 0 = once per event-loop tick (default), N = up to N µs (grpc-swift's timer), -1 = off.")
   var flushDelayMicros: Int?
+  @Option(help: "gRPC transport: nio-http2 (default; Funnel's lean server on swift-nio-http2 frames) or grpc-swift.")
+  var transport: String?
   @Option(name: .customLong("redis"), help: "Redis URL: real-time features, the event stream, the exposure log and the shared filter sub-query cache.") var redisURL: String?
   @Option(name: .customLong("mongo"), help: "MongoDB URI for offline item and user features (database funnel; see funnel features load).") var mongoURI: String?
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json).") var configPath: String?
@@ -71,6 +73,12 @@ struct Serve: AsyncParsableCommand {
       if let port { options.port = port }
       if let eventLoopThreads { options.eventLoopThreads = eventLoopThreads }
       if let flushDelayMicros { options.flushDelayMicros = flushDelayMicros }
+      if let transport {
+        guard let kind = GRPCTransportKind(rawValue: transport) else {
+          throw ValidationError("--transport must be one of \(GRPCTransportKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        options.transport = kind
+      }
       if let redisURL { options.redisURL = redisURL }
       if let mongoURI { options.mongoURI = mongoURI }
       if let demoItems { options.demoItems = demoItems }

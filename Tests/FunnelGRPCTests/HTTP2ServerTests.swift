@@ -11,13 +11,14 @@ import Testing
 /// The real server: HTTP/2 on an ephemeral loopback port, run as a Service in a ServiceGroup, and
 /// shut down gracefully.
 @Suite struct HTTP2ServerTests {
-  /// 0: NIO's shared loops, calls on the cooperative pool; 1 and 2: loops of the server's own that
-  /// run the calls (`EventLoopExecutor`).
-  @Test(arguments: [0, 1, 2]) func servesOverHTTP2AndShutsDownGracefully(eventLoopThreads: Int) async throws {
+  /// Both transports; 0: NIO's shared loops, calls on the cooperative pool; 1 and 2: loops of the
+  /// server's own that run the calls (`EventLoopExecutor`).
+  @Test(arguments: GRPCTransportKind.allCases, [0, 1, 2])
+  func servesOverHTTP2AndShutsDownGracefully(transport: GRPCTransportKind, eventLoopThreads: Int) async throws {
     let (engine, store) = TestEngines.engine()
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  eventLoopThreads: eventLoopThreads, statistics: { store.counts() })
+                                  transport: transport, eventLoopThreads: eventLoopThreads, statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
@@ -50,7 +51,7 @@ import Testing
 
 /// SIGTERM semantics: calls in flight when graceful shutdown starts still get their answers.
 @Suite struct GracefulShutdownTests {
-  @Test func inFlightCallsFinish() async throws {
+  @Test(arguments: GRPCTransportKind.allCases) func inFlightCallsFinish(transport: GRPCTransportKind) async throws {
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(5)
     // Every request waits 300 ms for its profile; shutdown starts once all of them reached the store.
@@ -58,14 +59,14 @@ import Testing
     let (engine, store) = TestEngines.engine(activity: slow, configuration: configuration)
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
+                                  transport: transport, statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
       let port = try await server.listeningPort()
-      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
-                                                     transportSecurity: .plaintext)
-      let answered = try await withGRPCClient(transport: transport) { client in
+      let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                  transportSecurity: .plaintext)
+      let answered = try await withGRPCClient(transport: client) { client in
         try await withThrowingTaskGroup(of: Int.self) { calls in
           for i in 0..<10 {
             calls.addTask {
@@ -128,4 +129,66 @@ import Testing
     let deadline = CallDeadline.parse(metadata, now: now)
     #expect(deadline.map { $0 - now } == (nanoseconds < 0 ? nil : .nanoseconds(nanoseconds)), "\(header)")
   }
+}
+
+/// Methods beyond unary over real HTTP/2, on both transports: Health.Watch streams until shutdown;
+/// a request that is not the method's message is INVALID_ARGUMENT and the connection goes on.
+@Suite struct TransportParityTests {
+  @Test(arguments: GRPCTransportKind.allCases) func healthWatchStreamsUntilShutdown(transport: GRPCTransportKind) async throws {
+    let (engine, store) = TestEngines.engine()
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  transport: transport, statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+      let statuses = try await withGRPCClient(transport: client) { client in
+        try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.init()) { response in
+          var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+          for try await message in response.messages {
+            statuses.append(message.status)
+            if statuses.count == 1 { await group.triggerGracefulShutdown() }
+          }
+          return statuses
+        }
+      }
+      #expect(statuses == [.serving, .notServing])
+      try await tasks.waitForAll()
+    }
+  }
+
+  @Test(arguments: GRPCTransportKind.allCases) func aRequestThatIsNotTheMessageFailsCleanly(transport: GRPCTransportKind) async throws {
+    let (engine, store) = TestEngines.engine()
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
+                                  transport: transport, statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+      try await withGRPCClient(transport: client) { client in
+        let error = await #expect(throws: RPCError.self) {
+          // Field 1 as a varint where a string is expected, then a truncated field.
+          try await client.unary(request: ClientRequest(message: [0x08, 0x01, 0x12]), descriptor: Funnel_V1_Recommender.Method.Recommend.descriptor,
+                                 serializer: RawBytes(), deserializer: RawBytes(), options: .defaults) { try $0.message }
+        }
+        #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        // The server still answers.
+        let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
+        #expect(health.status == .serving)
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
+
+/// Raw bytes as gRPC messages (a request that is not the method's message).
+private struct RawBytes: MessageSerializer, MessageDeserializer {
+  typealias Message = [UInt8]
+  func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+  func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@testable import FunnelServer
+import GRPCWire
 
 /// The listener's write coalescing: flushes wait for the loop's queued work, then leave together.
 @Suite struct NextTickFlushHandlerTests {

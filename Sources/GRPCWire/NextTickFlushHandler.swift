@@ -7,12 +7,15 @@ import NIOCore
 /// coalescing holds every flush up to 100 µs, the whole of a trivial call at concurrency 1).
 ///
 /// Sits first in a connection's pipeline (next to the socket). Used on the event loop only.
-final class NextTickFlushHandler: ChannelOutboundHandler, RemovableChannelHandler {
-  typealias OutboundIn = NIOAny
+public final class NextTickFlushHandler: ChannelOutboundHandler, RemovableChannelHandler {
+  public typealias OutboundIn = NIOAny
+
+  /// A handler with no flush pending.
+  public init() {}
 
   private var scheduled = false
 
-  func flush(context: ChannelHandlerContext) {
+  public func flush(context: ChannelHandlerContext) {
     guard !scheduled else { return }
     scheduled = true
     let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

@@ -1,0 +1,112 @@
+import GRPCCore
+import GRPCWire
+import NIOCore
+import SwiftProtobuf
+
+/// Funnel's methods on the lean transport (`WireServer`): each path from the generated method
+/// descriptors, decoding requests and encoding responses with SwiftProtobuf and calling the same
+/// service code grpc-swift's transport calls.
+public enum FunnelWireRoutes {
+  /// A router serving Recommender, EventCollector, Admin and Health.
+  public static func router(recommender: RecommenderService, events: EventCollectorService, admin: AdminService,
+                            health: HealthService) -> WireRouter {
+    typealias Rec = Funnel_V1_Recommender.Method
+    typealias Adm = Funnel_V1_Admin.Method
+    typealias Hea = Grpc_Health_V1_Health.Method
+    var router = WireRouter()
+    router.register(path(Rec.Recommend.descriptor), unary { (request: Funnel_V1_RecommendRequest, call) in
+      try await recommender.recommend(request, deadline: call.deadline)
+    })
+    router.register(path(Rec.Search.descriptor), unary { (request: Funnel_V1_SearchRequest, call) in
+      try await recommender.search(request, deadline: call.deadline)
+    })
+    router.register(path(Rec.BatchRecommend.descriptor), streaming(Rec.BatchRecommend.descriptor) {
+      (requests: RPCAsyncSequence<Funnel_V1_BatchRecommendRequest, any Error>, responses, context) in
+      try await recommender.batchRecommend(request: requests, response: responses, context: context)
+    })
+    router.register(path(Funnel_V1_EventCollector.Method.Track.descriptor),
+                    unary(Funnel_V1_EventCollector.Method.Track.descriptor) { (request: Funnel_V1_TrackRequest, context) in
+      try await events.track(request: request, context: context)
+    })
+    router.register(path(Adm.Status.descriptor), unary(Adm.Status.descriptor) { (request: Funnel_V1_StatusRequest, context) in
+      try await admin.status(request: request, context: context)
+    })
+    router.register(path(Adm.Reload.descriptor), unary(Adm.Reload.descriptor) { (request: Funnel_V1_ReloadRequest, context) in
+      try await admin.reload(request: request, context: context)
+    })
+    router.register(path(Adm.ForgetUser.descriptor), unary(Adm.ForgetUser.descriptor) { (request: Funnel_V1_ForgetUserRequest, context) in
+      try await admin.forgetUser(request: request, context: context)
+    })
+    router.register(path(Adm.ExperimentReport.descriptor),
+                    unary(Adm.ExperimentReport.descriptor) { (request: Funnel_V1_ExperimentReportRequest, context) in
+      try await admin.experimentReport(request: request, context: context)
+    })
+    router.register(path(Hea.Check.descriptor), unary { (request: Grpc_Health_V1_HealthCheckRequest, _) in
+      try health.check(request)
+    })
+    router.register(path(Hea.Watch.descriptor), streaming(Hea.Watch.descriptor) {
+      (requests: RPCAsyncSequence<Grpc_Health_V1_HealthCheckRequest, any Error>, responses, context) in
+      var iterator = requests.makeAsyncIterator()
+      guard let request = try await iterator.next() else {
+        throw RPCError(code: .internalError, message: "Watch takes one request message; got none")
+      }
+      try await health.watch(request: request, response: responses, context: context)
+    })
+    return router
+  }
+
+  /// `/package.Service/Method`.
+  static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
+
+  /// A unary method whose handler gets the decoded request and the call.
+  static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ body: @escaping @Sendable (Request, WireCall) async throws -> Response
+  ) -> WireMethod {
+    .unary { bytes, call in
+      let response = try await body(try decode(bytes), call)
+      return try response.serializedBytes()
+    }
+  }
+
+  /// A unary method whose handler takes grpc-swift's `ServerContext` (admin and event methods).
+  static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ method: MethodDescriptor, _ body: @escaping @Sendable (Request, ServerContext) async throws -> Response
+  ) -> WireMethod {
+    unary { (request: Request, call: WireCall) in try await body(request, context(method, call)) }
+  }
+
+  /// A streaming method over grpc-swift's stream types, so services keep one implementation.
+  static func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ method: MethodDescriptor,
+    _ body: @escaping @Sendable (RPCAsyncSequence<Request, any Error>, RPCWriter<Response>, ServerContext) async throws -> Void
+  ) -> WireMethod {
+    .streaming { inbound, writer, call in
+      let requests = RPCAsyncSequence<Request, any Error>(wrapping: inbound.map { bytes throws -> Request in try decode(bytes) })
+      try await body(requests, RPCWriter(wrapping: ProtobufWriter<Response>(writer: writer)), context(method, call))
+    }
+  }
+
+  /// A request message from its bytes; INVALID_ARGUMENT naming the message type when they are not one.
+  static func decode<Request: SwiftProtobuf.Message>(_ bytes: ByteBuffer) throws(RPCError) -> Request {
+    do {
+      return try bytes.withUnsafeReadableBytes { raw in try Request(serializedBytes: Array(raw)) }
+    } catch {
+      throw RPCError(code: .invalidArgument, message: "request is not a valid \(Request.protoMessageName): \(error)")
+    }
+  }
+
+  private static func context(_ method: MethodDescriptor, _ call: WireCall) -> ServerContext {
+    ServerContext(descriptor: method, remotePeer: call.remotePeer, localPeer: call.localPeer, cancellation: .init())
+  }
+}
+
+/// grpc-swift's writer protocol over the lean transport's writer, encoding each message.
+private struct ProtobufWriter<Message: SwiftProtobuf.Message>: RPCWriterProtocol {
+  let writer: WireResponseWriter
+
+  func write(_ element: Message) async throws { try await writer.write(try element.serializedBytes()) }
+
+  func write(contentsOf elements: some Sequence<Message>) async throws {
+    for element in elements { try await write(element) }
+  }
+}

@@ -1,0 +1,55 @@
+import NIOCore
+import NIOHPACK
+
+/// What a handler learns about its call besides the request. Sendable; built once per call.
+public struct WireCall: Sendable {
+  /// The method's path, e.g. `/funnel.v1.Recommender/Recommend`.
+  public let path: String
+  /// The request headers (custom metadata included; pseudo-headers too).
+  public let headers: HPACKHeaders
+  /// When the client's `grpc-timeout` runs out, if it sent one. The server also ends the call with
+  /// DEADLINE_EXCEEDED then (and cancels the handler's task); handlers use it to budget their work.
+  public let deadline: ContinuousClock.Instant?
+  /// The client's address, e.g. `ipv4:127.0.0.1:51234`.
+  public let remotePeer: String
+  /// The server's address of the connection.
+  public let localPeer: String
+
+  /// A call description (the server builds these; public for handlers' tests).
+  public init(path: String, headers: HPACKHeaders, deadline: ContinuousClock.Instant?, remotePeer: String, localPeer: String) {
+    self.path = path
+    self.headers = headers
+    self.deadline = deadline
+    self.remotePeer = remotePeer
+    self.localPeer = localPeer
+  }
+}
+
+/// How a method is served. Handlers throw `RPCError` for a status of their choosing; anything else
+/// they throw ends the call with INTERNAL ("internal error"), a `CancellationError` with CANCELLED.
+public enum WireMethod: Sendable {
+  /// One request message in (its bytes, without gRPC's prefix), one response message out.
+  case unary(@Sendable (ByteBuffer, WireCall) async throws -> [UInt8])
+  /// Request messages as they arrive (client streaming or bidirectional; a server-streaming method
+  /// reads its one request from the sequence) and response messages written as produced.
+  case streaming(@Sendable (WireInboundMessages, WireResponseWriter, WireCall) async throws -> Void)
+}
+
+/// Methods by path. Built before the server starts; read-only afterwards (thread-safe then).
+public struct WireRouter: Sendable {
+  private(set) var methods: [String: WireMethod] = [:]
+
+  /// An empty router (every call UNIMPLEMENTED).
+  public init() {}
+
+  /// Serves `path` (`/package.Service/Method`) with `method`; a second registration replaces the first.
+  public mutating func register(_ path: String, _ method: WireMethod) {
+    methods[path] = method
+  }
+
+  /// The paths served, sorted.
+  public var paths: [String] { methods.keys.sorted() }
+
+  /// The method at `path`, if served. O(1).
+  func method(at path: String) -> WireMethod? { methods[path] }
+}

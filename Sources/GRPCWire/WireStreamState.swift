@@ -1,0 +1,60 @@
+import GRPCCore
+import NIOCore
+
+/// One HTTP/2 stream's gRPC call on a connection: its method, the request bytes gathered so far,
+/// the handler's task and where the response stands. Owned by `WireConnectionHandler` on its loop.
+final class WireStreamState {
+  let method: WireMethod
+  let call: WireCall
+  var deframer: GRPCMessageDeframer
+  /// Unary calls: the request messages received (exactly one is valid).
+  var requestMessages: [ByteBuffer] = []
+  /// The client sent END_STREAM.
+  var clientDone = false
+  /// The response headers went out (a later error needs trailers, not a trailers-only response).
+  var headersSent = false
+  /// The call's status went out; nothing more is written on the stream.
+  var responded = false
+  /// The handler's task, cancelled when the stream is reset, the connection closes or the deadline passes.
+  var task: Task<Void, Never>?
+  var deadlineTimer: Scheduled<Void>?
+  /// Streaming calls: where request messages go.
+  var inbound: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+  /// Bytes received on the stream and not yet returned to its flow-control window.
+  var unreturnedBytes = 0
+  /// Streaming calls: bytes of whole messages handed to the handler and not yet taken by it.
+  var queuedBytes = 0
+
+  init(method: WireMethod, call: WireCall, maxMessageBytes: Int) {
+    self.method = method
+    self.call = call
+    self.deframer = GRPCMessageDeframer(maxMessageBytes: maxMessageBytes)
+  }
+
+  /// True for `.streaming` methods.
+  var isStreaming: Bool {
+    if case .streaming = method { return true }
+    return false
+  }
+
+  /// Stops the handler and ends the request messages with `error` (the call is over).
+  func abandon(_ error: RPCError) {
+    task?.cancel()
+    deadlineTimer?.cancel()
+    deadlineTimer = nil
+    inbound?.finish(throwing: error)
+    inbound = nil
+  }
+}
+
+extension RPCError {
+  /// The status a handler's error becomes: `RPCError`s as thrown, cancellation CANCELLED, anything
+  /// else INTERNAL with a generic message (no internal detail leaks to clients).
+  static func wireStatus(for error: any Error) -> RPCError {
+    switch error {
+    case let error as RPCError: error
+    case is CancellationError: RPCError(code: .cancelled, message: "the call was cancelled")
+    default: RPCError(code: .internalError, message: "internal error")
+    }
+  }
+}

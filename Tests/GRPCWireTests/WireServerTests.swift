@@ -1,0 +1,193 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import GRPCWire
+
+/// Raw bytes as gRPC messages, for a grpc-swift client talking to test methods.
+struct RawBytes: MessageSerializer, MessageDeserializer {
+  typealias Message = [UInt8]
+  func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+  func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+}
+
+/// Handlers' observations, shared with the test. Thread-safe.
+final class Observed: Sendable {
+  let cancelled = Atomic<Int>(0)
+  let started = Atomic<Int>(0)
+  let release = Atomic<Bool>(false)
+}
+
+/// The lean transport against grpc-swift-2's client over real loopback HTTP/2.
+@Suite struct WireServerTests {
+  static func method(_ name: String) -> MethodDescriptor { MethodDescriptor(fullyQualifiedService: "t.Test", method: name) }
+
+  static func router(_ observed: Observed) -> WireRouter {
+    var router = WireRouter()
+    router.register("/t.Test/Reverse", .unary { bytes, _ in Array(bytes.readableBytesView.reversed()) })
+    router.register("/t.Test/Fail", .unary { _, _ in throw RPCError(code: .failedPrecondition, message: "nope: é 100%\n") })
+    router.register("/t.Test/Crash", .unary { _, _ in throw CocoaLikeError() })
+    router.register("/t.Test/Slow", .unary { _, _ in
+      observed.started.add(1, ordering: .relaxed)
+      do {
+        try await Task.sleep(for: .seconds(60))
+      } catch {
+        observed.cancelled.add(1, ordering: .relaxed)
+        throw error
+      }
+      return []
+    })
+    router.register("/t.Test/Hold", .unary { bytes, _ in
+      observed.started.add(1, ordering: .relaxed)
+      while !observed.release.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+      return Array(bytes.readableBytesView)
+    })
+    router.register("/t.Test/Numbered", .streaming { requests, responses, _ in
+      var count = 0
+      for try await message in requests {
+        try await responses.write(withUnsafeBytes(of: UInt32(count).bigEndian, Array.init) + Array(message.readableBytesView))
+        count += 1
+      }
+      try await responses.write(Array("done \(count)".utf8))
+    })
+    return router
+  }
+
+  static func withServer(_ observed: Observed = Observed(), maxMessageBytes: Int = 4 << 20,
+                         _ body: (GRPCClient<HTTP2ClientTransport.Posix>, WireServer) async throws -> Void) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    var configuration = WireServer.Configuration()
+    configuration.maxMessageBytes = maxMessageBytes
+    let server = WireServer(host: "127.0.0.1", port: 0, group: group, router: router(observed),
+                            executor: nil, configuration: configuration, logger: Logger(label: "test"))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await server.serve() }
+      let port = try await server.listeningPort()
+      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+      try await withGRPCClient(transport: transport) { client in try await body(client, server) }
+      server.beginGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+    try await group.shutdownGracefully()
+  }
+
+  static func unary(_ client: GRPCClient<HTTP2ClientTransport.Posix>, _ name: String, _ message: [UInt8],
+                    timeout: Duration? = nil) async throws -> [UInt8] {
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    return try await client.unary(request: ClientRequest(message: message), descriptor: method(name), serializer: RawBytes(),
+                                  deserializer: RawBytes(), options: options) { try $0.message }
+  }
+
+  @Test func unaryCallsOfAnySizeRoundTrip() async throws {
+    try await Self.withServer { client, _ in
+      // Empty, small, and larger than the stream's 64 KiB window and the connection's first window.
+      for size in [0, 3, 300_000, 1_100_000] {
+        let message = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(try await Self.unary(client, "Reverse", message) == message.reversed(), "\(size) bytes")
+      }
+      // Many at once on one connection.
+      try await withThrowingTaskGroup(of: Bool.self) { calls in
+        for i in 0..<200 { calls.addTask { try await Self.unary(client, "Reverse", [UInt8(i), 1]) == [1, UInt8(i)] } }
+        for try await ok in calls { #expect(ok) }
+      }
+    }
+  }
+
+  @Test func errorsArriveAsStatuses() async throws {
+    try await Self.withServer(maxMessageBytes: 1_000) { client, _ in
+      let failed = await #expect(throws: RPCError.self) { try await Self.unary(client, "Fail", []) }
+      #expect(failed?.code == .failedPrecondition)
+      #expect(failed?.message == "nope: é 100%\n")
+      let crashed = await #expect(throws: RPCError.self) { try await Self.unary(client, "Crash", []) }
+      #expect(crashed?.code == .internalError)
+      #expect(crashed?.message == "internal error")
+      let unknown = await #expect(throws: RPCError.self) { try await Self.unary(client, "Nope", []) }
+      #expect(unknown?.code == .unimplemented)
+      let large = await #expect(throws: RPCError.self) { try await Self.unary(client, "Reverse", Array(repeating: 1, count: 1_001)) }
+      #expect(large?.code == .resourceExhausted)
+      // The connection still serves after each failure.
+      let reply = try await Self.unary(client, "Reverse", [1, 2])
+      #expect(reply == [2, 1])
+    }
+  }
+
+  @Test func aPassedDeadlineCancelsTheHandler() async throws {
+    let observed = Observed()
+    try await Self.withServer(observed) { client, _ in
+      let error = await #expect(throws: RPCError.self) { try await Self.unary(client, "Slow", [], timeout: .milliseconds(200)) }
+      #expect(error?.code == .deadlineExceeded)
+      let clock = ContinuousClock()
+      let limit = clock.now + .seconds(10)
+      // Under a loaded parallel suite the deadline can pass before the call reaches its handler; a
+      // handler that did start must have been cancelled.
+      while observed.cancelled.load(ordering: .relaxed) != observed.started.load(ordering: .relaxed) && clock.now < limit {
+        try await Task.sleep(for: .milliseconds(10))
+      }
+      #expect(observed.cancelled.load(ordering: .relaxed) == observed.started.load(ordering: .relaxed))
+    }
+  }
+
+  @Test func streamingCallsKeepOrderAndBackPressure() async throws {
+    try await Self.withServer { client, _ in
+      let count = 3_000
+      let payload = Array(repeating: UInt8(7), count: 1_000)  // 3 MB each way: well past every window
+      let replies = try await client.bidirectionalStreaming(
+        request: StreamingClientRequest(of: [UInt8].self) { writer in
+          for i in 0..<count { try await writer.write(withUnsafeBytes(of: UInt16(i).bigEndian, Array.init) + payload) }
+        },
+        descriptor: Self.method("Numbered"), serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
+      ) { response in
+        var replies: [[UInt8]] = []
+        for try await message in response.messages { replies.append(message) }
+        return replies
+      }
+      #expect(replies.count == count + 1)
+      for (i, reply) in replies.prefix(count).enumerated() {
+        let expected = withUnsafeBytes(of: UInt32(i).bigEndian, Array.init) + withUnsafeBytes(of: UInt16(i).bigEndian, Array.init) + payload
+        if reply != expected {
+          Issue.record("reply \(i) out of order or damaged")
+          break
+        }
+      }
+      #expect(replies.last == Array("done \(count)".utf8))
+    }
+  }
+
+  @Test func gracefulShutdownLetsCallsInFlightFinish() async throws {
+    let observed = Observed()
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let server = WireServer(host: "127.0.0.1", port: 0, group: group, router: Self.router(observed), executor: nil,
+                            logger: Logger(label: "test"))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await server.serve() }
+      let port = try await server.listeningPort()
+      let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+      try await withGRPCClient(transport: transport) { client in
+        try await withThrowingTaskGroup(of: [UInt8].self) { calls in
+          for i in 0..<5 { calls.addTask { try await Self.unary(client, "Hold", [UInt8(i)]) } }
+          let clock = ContinuousClock()
+          let limit = clock.now + .seconds(20)
+          while observed.started.load(ordering: .relaxed) < 5 && clock.now < limit { try await Task.sleep(for: .milliseconds(5)) }
+          server.beginGracefulShutdown()
+          try await Task.sleep(for: .milliseconds(50))
+          observed.release.store(true, ordering: .relaxed)
+          var answers: [[UInt8]] = []
+          for try await answer in calls { answers.append(answer) }
+          #expect(answers.sorted { $0[0] < $1[0] } == (0..<5).map { [UInt8($0)] })
+        }
+      }
+      try await tasks.waitForAll()  // serve() returned: drained
+    }
+    try await group.shutdownGracefully()
+  }
+}
+
+/// An error that is not an `RPCError` (it must not leak to the client).
+struct CocoaLikeError: Error, CustomStringConvertible {
+  var description: String { "secret internal detail" }
+}
