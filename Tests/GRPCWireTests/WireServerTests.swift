@@ -75,8 +75,15 @@ final class Observed: Sendable {
     try await group.shutdownGracefully()
   }
 
+  /// Calls end within a minute: a flow-control bug fails the test instead of hanging it.
+  static var oneMinute: CallOptions {
+    var options = CallOptions.defaults
+    options.timeout = .seconds(60)
+    return options
+  }
+
   static func unary(_ client: GRPCClient<HTTP2ClientTransport.Posix>, _ name: String, _ message: [UInt8],
-                    timeout: Duration? = nil) async throws -> [UInt8] {
+                    timeout: Duration = .seconds(60)) async throws -> [UInt8] {
     var options = CallOptions.defaults
     options.timeout = timeout
     return try await client.unary(request: ClientRequest(message: message), descriptor: method(name), serializer: RawBytes(),
@@ -140,7 +147,7 @@ final class Observed: Sendable {
         request: StreamingClientRequest(of: [UInt8].self) { writer in
           for i in 0..<count { try await writer.write(withUnsafeBytes(of: UInt16(i).bigEndian, Array.init) + payload) }
         },
-        descriptor: Self.method("Numbered"), serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
+        descriptor: Self.method("Numbered"), serializer: RawBytes(), deserializer: RawBytes(), options: Self.oneMinute
       ) { response in
         var replies: [[UInt8]] = []
         for try await message in response.messages { replies.append(message) }
