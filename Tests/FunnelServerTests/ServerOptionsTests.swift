@@ -15,15 +15,17 @@ import Testing
     let path = try Self.file(#"{"server": {"port": 6000}, "serving": {"profileBudgetMs": 40}, "index": {"verifyChecksums": true}}"#)
     defer { try? FileManager.default.removeItem(atPath: path) }
     var options = ServerOptions()
+    #expect(options.transport == .nioHTTP2)
     try options.apply(configFile: path)
     #expect(options.port == 6000)
     try options.apply(environment: ["FUNNEL_SERVER_PORT": "7000", "FUNNEL_SERVING_PROFILE_BUDGET_MS": "25",
                                     "FUNNEL_STORES_REDIS": "redis://10.0.0.1:6379", "FUNNEL_INDEX_VERIFY_CHECKSUMS": "false",
                                     "FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-1", "FUNNEL_SERVING_SEARCH_RANK_COUNT": "300",
-                                    "FUNNEL_SERVING_SEARCH_CACHE_ENTRIES": "0",
+                                    "FUNNEL_SERVING_SEARCH_CACHE_ENTRIES": "0", "FUNNEL_SERVER_TRANSPORT": "grpc-swift",
                                     "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
     #expect(options.serving.searchRankCount == 300 && options.serving.searchCacheEntries == 0)
     #expect(options.flushDelayMicros == -1)
+    #expect(options.transport == .grpcSwift)
     #expect(options.port == 7000)
     #expect(options.serving.profileBudget == .milliseconds(25))
     #expect(options.redisURL == "redis://10.0.0.1:6379")
@@ -37,6 +39,7 @@ import Testing
     (["FUNNEL_INDEX_VERIFY_CHECKSUMS": "yes"], "'index.verifyChecksums' must be true or false"),
     (["FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-2"], "'server.flushDelayMicros' must be an integer in -1...100000"),
     (["FUNNEL_SERVING_SEARCH_RANK_COUNT": "-1"], "'serving.searchRankCount' must be an integer in 0...100000"),
+    (["FUNNEL_SERVER_TRANSPORT": "grpc"], "'server.transport' must be one of nio-http2, grpc-swift, not 'grpc'"),
   ])
   func badEnvironmentValuesNameTheKey(environment: [String: String], expected: String) {
     var options = ServerOptions()
