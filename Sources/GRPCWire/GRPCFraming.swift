@@ -15,7 +15,10 @@ struct GRPCMessageDeframer {
   init(maxMessageBytes: Int) { self.maxMessageBytes = maxMessageBytes }
 
   /// True while bytes of an incomplete message are held.
-  var hasPartialMessage: Bool { (pending?.readableBytes ?? 0) > 0 }
+  var hasPartialMessage: Bool { pendingBytes > 0 }
+
+  /// Bytes of the incomplete message held.
+  var pendingBytes: Int { pending?.readableBytes ?? 0 }
 
   /// Appends `bytes` and moves every message now complete into `messages`, in order. O(bytes).
   /// Throws RESOURCE_EXHAUSTED for a message over the limit and UNIMPLEMENTED for a compressed one

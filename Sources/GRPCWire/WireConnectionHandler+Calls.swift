@@ -11,6 +11,7 @@ extension WireConnectionHandler {
     guard let loop = context?.eventLoop else { return }
     let request = stream.requestMessages[0]
     stream.requestMessages = []
+    release(stream)
     let call = stream.call
     let connection = NIOLoopBound(self, eventLoop: loop)
     let core = self.core
@@ -162,7 +163,7 @@ extension WireConnectionHandler {
     context?.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true)))),
                    promise: promise)
     if !stream.clientDone { write(.rstStream(.noError), on: id) }
-    streams.removeValue(forKey: id)
+    forget(id)
     closeIfDrained()
   }
 

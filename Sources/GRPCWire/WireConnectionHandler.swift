@@ -22,6 +22,8 @@ final class WireConnectionHandler: ChannelInboundHandler {
   private var highestStreamID = HTTP2StreamID.rootStream
   /// Set once GOAWAY went out: no new calls; the connection closes when its streams are done.
   var goAwayStreamID: HTTP2StreamID?
+  /// Request bytes the streams hold (`WireStreamState.heldBytes` summed).
+  var heldRequestBytes = 0
   /// While draining: call statuses written but not yet on the socket (the connection closes after them).
   var unfinishedFinalWrites = 0
   private var remotePeer = ""
@@ -53,6 +55,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     let gone = RPCError(code: .unavailable, message: "the connection closed")
     for stream in streams.values { stream.abandon(gone) }
     streams.removeAll()
+    heldRequestBytes = 0
     core.connectionClosed(self)
     context.fireChannelInactive()
   }
@@ -63,7 +66,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     case .headers(let headers): received(headers, on: frame.streamID)
     case .data(let data): received(data, on: frame.streamID)
     case .rstStream:
-      if let stream = streams.removeValue(forKey: frame.streamID) {
+      if let stream = forget(frame.streamID) {
         stream.abandon(RPCError(code: .cancelled, message: "the client reset the stream"))
         closeIfDrained()
       }
@@ -73,7 +76,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
     // A stream-level protocol error: NIOHTTP2Handler reset the stream already; end its call.
-    if let error = error as? NIOHTTP2Errors.StreamError, let stream = streams.removeValue(forKey: error.streamID) {
+    if let error = error as? NIOHTTP2Errors.StreamError, let stream = forget(error.streamID) {
       stream.abandon(RPCError(code: .internalError, message: "HTTP/2 stream error: \(error.baseError)"))
       closeIfDrained()
       return
@@ -159,6 +162,15 @@ final class WireConnectionHandler: ChannelInboundHandler {
       fail(stream, id, error)
       return
     }
+    let held = stream.deframer.pendingBytes + (stream.isStreaming ? 0 : stream.requestMessages.reduce(0) { $0 + $1.readableBytes }
+                                                                       + messages.reduce(0) { $0 + $1.readableBytes })
+    heldRequestBytes += held - stream.heldBytes
+    stream.heldBytes = held
+    if heldRequestBytes > core.configuration.maxHeldRequestBytesPerConnection {
+      fail(stream, id, RPCError(code: .resourceExhausted, message: "the connection holds more than "
+        + "\(core.configuration.maxHeldRequestBytesPerConnection) bytes of unfinished requests"))
+      return
+    }
     if stream.isStreaming {
       for message in messages {
         stream.queuedBytes += 5 + message.readableBytes
@@ -178,7 +190,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
   private func clientFinished(_ stream: WireStreamState, _ id: HTTP2StreamID) {
     stream.clientDone = true
     if stream.responded {
-      streams.removeValue(forKey: id)
+      forget(id)
       closeIfDrained()
       return
     }
@@ -206,6 +218,20 @@ final class WireConnectionHandler: ChannelInboundHandler {
           stream.queuedBytes < core.configuration.maxQueuedRequestBytes else { return }
     write(.windowUpdate(windowSizeIncrement: stream.unreturnedBytes), on: id)
     stream.unreturnedBytes = 0
+  }
+
+  /// Removes the stream's state and its held request bytes from the connection's count.
+  @discardableResult
+  func forget(_ id: HTTP2StreamID) -> WireStreamState? {
+    guard let stream = streams.removeValue(forKey: id) else { return nil }
+    release(stream)
+    return stream
+  }
+
+  /// The stream's held request bytes no longer count (its handler has them, or it is over).
+  func release(_ stream: WireStreamState) {
+    heldRequestBytes -= stream.heldBytes
+    stream.heldBytes = 0
   }
 
   /// A streaming handler took `bytes` of its messages.

@@ -26,6 +26,10 @@ public final class WireServer: Sendable {
     public var streamWindowBytes = 65_535
     /// Request bytes a streaming handler may leave untaken before its client is held back.
     public var maxQueuedRequestBytes = 256 * 1024
+    /// Bytes of requests not yet complete (and unary requests not yet started) one connection may
+    /// hold over all its streams; the stream that goes over fails with RESOURCE_EXHAUSTED. Without
+    /// it, a client could park a 4 MiB message on each of thousands of streams.
+    public var maxHeldRequestBytesPerConnection = 64 * 1024 * 1024
     /// Coalesce a connection's writes per event-loop tick (`NextTickFlushHandler`); false writes each flush.
     public var coalesceFlushes = true
 

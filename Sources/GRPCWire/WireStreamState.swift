@@ -24,6 +24,9 @@ final class WireStreamState {
   var unreturnedBytes = 0
   /// Streaming calls: bytes of whole messages handed to the handler and not yet taken by it.
   var queuedBytes = 0
+  /// Request bytes this stream holds that count against the connection's limit: a partial message,
+  /// and for a unary call its whole message until the handler starts.
+  var heldBytes = 0
 
   init(method: WireMethod, call: WireCall, maxMessageBytes: Int) {
     self.method = method

@@ -57,11 +57,11 @@ final class Observed: Sendable {
     return router
   }
 
-  static func withServer(_ observed: Observed = Observed(), maxMessageBytes: Int = 4 << 20,
+  static func withServer(_ observed: Observed = Observed(), configure: (inout WireServer.Configuration) -> Void = { _ in },
                          _ body: (GRPCClient<HTTP2ClientTransport.Posix>, WireServer) async throws -> Void) async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     var configuration = WireServer.Configuration()
-    configuration.maxMessageBytes = maxMessageBytes
+    configure(&configuration)
     let server = WireServer(host: "127.0.0.1", port: 0, group: group, router: router(observed),
                             executor: nil, configuration: configuration, logger: Logger(label: "test"))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -106,7 +106,7 @@ final class Observed: Sendable {
   }
 
   @Test func errorsArriveAsStatuses() async throws {
-    try await Self.withServer(maxMessageBytes: 1_000) { client, _ in
+    try await Self.withServer(configure: { $0.maxMessageBytes = 1_000 }) { client, _ in
       let failed = await #expect(throws: RPCError.self) { try await Self.unary(client, "Fail", []) }
       #expect(failed?.code == .failedPrecondition)
       #expect(failed?.message == "nope: é 100%\n")
@@ -120,6 +120,25 @@ final class Observed: Sendable {
       // The connection still serves after each failure.
       let reply = try await Self.unary(client, "Reverse", [1, 2])
       #expect(reply == [2, 1])
+    }
+  }
+
+  /// Unfinished requests a connection may hold are bounded; the stream going over fails alone, and
+  /// a request stops counting once its handler has it (three 60 KB calls in flight under a 100 KB bound).
+  @Test func aConnectionHoldsBoundedUnfinishedRequests() async throws {
+    let observed = Observed()
+    try await Self.withServer(observed, configure: { $0.maxHeldRequestBytesPerConnection = 100_000 }) { client, _ in
+      let error = await #expect(throws: RPCError.self) { try await Self.unary(client, "Reverse", Array(repeating: 1, count: 150_000)) }
+      #expect(error?.code == .resourceExhausted)
+      try await withThrowingTaskGroup(of: Int.self) { calls in
+        for _ in 0..<3 { calls.addTask { try await Self.unary(client, "Hold", Array(repeating: 2, count: 60_000)).count } }
+        let clock = ContinuousClock()
+        let limit = clock.now + .seconds(30)
+        while observed.started.load(ordering: .relaxed) < 3 && clock.now < limit { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(observed.started.load(ordering: .relaxed) == 3)
+        observed.release.store(true, ordering: .relaxed)
+        for try await count in calls { #expect(count == 60_000) }
+      }
     }
   }
 
