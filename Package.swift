@@ -116,7 +116,7 @@ let package = Package(
     .target(name: "BatchClient", dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, grpcProtobuf],
             swiftSettings: swiftSettings),
     .target(name: "LoadGenerator",
-            dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
+            dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
                       dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",

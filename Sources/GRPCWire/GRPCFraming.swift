@@ -84,6 +84,37 @@ enum GRPCWireFormat {
   }
 }
 
+extension GRPCWireFormat {
+  /// `text` with `%XX` sequences decoded (the `grpc-message` trailer); malformed sequences stay as
+  /// they are, and invalid UTF-8 becomes U+FFFD.
+  static func percentDecoded(_ text: String) -> String {
+    guard text.utf8.contains(0x25) else { return text }
+    let bytes = Array(text.utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    var i = 0
+    while i < bytes.count {
+      if bytes[i] == 0x25, i + 2 < bytes.count, let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) {
+        out.append(high << 4 | low)
+        i += 3
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case 0x30...0x39: byte - 0x30
+    case 0x41...0x46: byte - 0x41 + 10
+    case 0x61...0x66: byte - 0x61 + 10
+    default: nil
+    }
+  }
+}
+
 /// The `grpc-timeout` request header: `<1-8 digits><unit>`, unit one of H M S m u n.
 public enum GRPCTimeout {
   /// The duration `text` names, or nil when it is malformed.

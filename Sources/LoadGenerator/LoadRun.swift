@@ -3,6 +3,7 @@ import FunnelCore
 import FunnelGRPC
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import GRPCWire
 import Histogram
 import NIOCore
 import NIOPosix
@@ -18,12 +19,21 @@ import Synchronization
 /// per call, one histogram behind a mutex, no per-call logging.
 public struct LoadRun: Sendable {
   public enum Arrivals: String, Sendable { case constant, poisson }
+  /// Which client code makes the calls.
+  public enum Client: String, Sendable, CaseIterable {
+    /// `WireClientConnection`: frames written and read by one handler per connection, no task or
+    /// channel per call inside the client (the default: the client shares the cores with the server).
+    case nioHTTP2 = "nio-http2"
+    /// grpc-swift-2's client with the generated stubs.
+    case grpcSwift = "grpc-swift"
+  }
 
   public var host: String
   public var port: Int
   public var rate: Double
   public var seconds: Double
   public var connections = 4
+  public var client = Client.nioHTTP2
   public var arrivals = Arrivals.constant
   public var scenario = LoadScenario()
   /// Calls in flight beyond this are not sent and count as `CLIENT_OVERLOADED` (bounds the client's memory).
@@ -57,31 +67,68 @@ public struct LoadRun: Sendable {
   /// Runs the schedule; `progress` receives a line about once a second. Throws only when it cannot
   /// connect at all.
   public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> LoadReport {
-    // Each request is written at once: grpc-swift's default flush coalescing would hold every
-    // request up to 100 µs, which the latencies (measured from the intended send time) would include.
-    let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     defer { group.shutdownGracefully { _ in } }
     let loop = group.next()
-    let clients = try (0..<max(1, connections)).map { _ in
-      GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
-                                                           config: config, eventLoopGroup: group))
-    }
-    return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
-      try await run(clients: clients, loop: loop, progress: progress)
+    switch client {
+    case .nioHTTP2:
+      return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
+        var connections: [WireClientConnection] = []
+        for _ in 0..<max(1, self.connections) {
+          connections.append(try await WireClientConnection.connect(host: host, port: port, on: loop))
+        }
+        let calls = LeanCalls(connections: connections, timeout: callTimeout)
+        let report: Result<LoadReport, any Error>
+        do {
+          report = .success(try await run(loop: loop, progress: progress) { index, kind, recommend, search in
+            try await calls.call(index, kind, recommend, search)
+          })
+        } catch {
+          report = .failure(error)
+        }
+        for connection in connections { await connection.close() }
+        return try report.get()
+      }
+    case .grpcSwift:
+      // Each request is written at once: grpc-swift's default flush coalescing would hold every
+      // request up to 100 µs, which the latencies (measured from the intended send time) would include.
+      let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
+      let clients = try (0..<max(1, connections)).map { _ in
+        GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
+                                                             config: config, eventLoopGroup: group))
+      }
+      var options = CallOptions.defaults
+      options.timeout = callTimeout
+      let callOptions = options
+      return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
+        try await withThrowingTaskGroup(of: Void.self) { connectionTasks in
+          for client in clients { connectionTasks.addTask { try await client.runConnections() } }
+          defer { for client in clients { client.beginGracefulShutdown() } }
+          let report = try await run(loop: loop, progress: progress) { index, kind, recommend, search in
+            let client = clients[index % clients.count]
+            if kind == .health {
+              _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest(), options: callOptions)
+            } else if kind == .search, let search {
+              _ = try await Funnel_V1_Recommender.Client(wrapping: client).search(search, options: callOptions)
+            } else if let recommend {
+              _ = try await Funnel_V1_Recommender.Client(wrapping: client).recommend(recommend, options: callOptions)
+            }
+          }
+          for client in clients { client.beginGracefulShutdown() }
+          try await connectionTasks.waitForAll()
+          return report
+        }
+      }
     }
   }
 
-  private func run(clients: [GRPCClient<HTTP2ClientTransport.Posix>], loop: any EventLoop,
-                   progress: (@Sendable (String) -> Void)?) async throws -> LoadReport {
+  /// One call of the scenario: the call's index (to spread calls over connections), its kind and request.
+  typealias Call = @Sendable (Int, LoadScenario.Call, Funnel_V1_RecommendRequest?, Funnel_V1_SearchRequest?) async throws -> Void
+
+  private func run(loop: any EventLoop, progress: (@Sendable (String) -> Void)?, call: @escaping Call) async throws -> LoadReport {
     let shared = Shared(LoadReport(intendedRate: rate, seconds: seconds))
     let clock = ContinuousClock()
-    var options = CallOptions.defaults
-    options.timeout = callTimeout
-    let callOptions = options
-    try await withThrowingTaskGroup(of: Void.self) { connectionTasks in
-      for client in clients { connectionTasks.addTask { try await client.runConnections() } }
-      defer { for client in clients { client.beginGracefulShutdown() } }
+    do {
       let start = clock.now
       let end = start + .milliseconds(Int64(seconds * 1_000))
       await withDiscardingTaskGroup { calls in
@@ -101,7 +148,7 @@ public struct LoadRun: Sendable {
           }
           let (kind, recommend, search) = scenario.next(&rng)
           let sendAt = intended
-          let client = clients[index % clients.count]
+          let callIndex = index
           index += 1
           shared.withLock { $0.report.sent += 1 }
           if shared.inFlight.add(1, ordering: .relaxed).newValue > maxInFlight {
@@ -111,15 +158,7 @@ public struct LoadRun: Sendable {
             calls.addTask {
               var code: String?
               do {
-                let service = Funnel_V1_Recommender.Client(wrapping: client)
-                if kind == .health {
-                  _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest(),
-                                                                                      options: callOptions)
-                } else if kind == .search, let search {
-                  _ = try await service.search(search, options: callOptions)
-                } else if let recommend {
-                  _ = try await service.recommend(recommend, options: callOptions)
-                }
+                try await call(callIndex, kind, recommend, search)
               } catch let error as RPCError {
                 code = "\(error.code)"
               } catch {
@@ -139,8 +178,6 @@ public struct LoadRun: Sendable {
         }
       }
       shared.withLock { $0.report.seconds = (clock.now - start) / .seconds(1) }
-      for client in clients { client.beginGracefulShutdown() }
-      try await connectionTasks.waitForAll()
     }
     return shared.withLock { $0.report }
   }

@@ -19,6 +19,8 @@ struct Load: AsyncParsableCommand {
   var scenario: String?
   @Option(help: "SLOs, e.g. 'p99<10ms,errors<0.1%'.") var slo: String?
   @Option(help: "HTTP/2 connections.") var connections = 4
+  @Option(help: "Client code: nio-http2 (default; Funnel's lean client, frames on swift-nio-http2) or grpc-swift.")
+  var client = "nio-http2"
   @Option(help: "Arrival process: constant or poisson.") var arrivals = "constant"
   @Option(help: "Write the JSON report here.") var json: String?
   @Flag(help: "Search for the highest rate that meets --slo (each step runs for --duration, longer for --min-calls, up to 6x).")
@@ -37,6 +39,10 @@ struct Load: AsyncParsableCommand {
       guard let arrivals = LoadRun.Arrivals(rawValue: arrivals) else { throw ValidationError("--arrivals: constant or poisson") }
       var run = LoadRun(host: String(parts[0]), port: port, rate: rate, seconds: seconds)
       run.connections = connections
+      guard let kind = LoadRun.Client(rawValue: client) else {
+        throw ValidationError("--client must be one of \(LoadRun.Client.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      run.client = kind
       run.arrivals = arrivals
       if let scenario { run.scenario = try LoadScenario(file: scenario) }
       let printLine: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }

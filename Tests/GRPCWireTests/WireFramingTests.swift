@@ -52,6 +52,11 @@ import Testing
     #expect(GRPCWireFormat.percentEncoded("plain text") == "plain text")
     #expect(GRPCWireFormat.percentEncoded("50% off\n") == "50%25 off%0A")
     #expect(GRPCWireFormat.percentEncoded("é") == "%C3%A9")
+    for text in ["plain", "50% off\n", "é ü 100%", "%", "%%41", "tab\there"] {
+      #expect(GRPCWireFormat.percentDecoded(GRPCWireFormat.percentEncoded(text)) == text)
+    }
+    #expect(GRPCWireFormat.percentDecoded("%4") == "%4")
+    #expect(GRPCWireFormat.percentDecoded("%zz%41") == "%zzA")
   }
 
   @Test(arguments: [("250m", Duration.milliseconds(250)), ("2S", .seconds(2)), ("1M", .seconds(60)), ("3H", .seconds(10_800)),

@@ -105,6 +105,39 @@ final class Observed: Sendable {
     }
   }
 
+  /// The lean client against the lean server: responses past its windows, statuses, deadlines.
+  @Test func theLeanClientCallsUnaryMethods() async throws {
+    let observed = Observed()
+    try await Self.withServer(observed) { _, server in
+      let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+      let connection = try await WireClientConnection.connect(host: "127.0.0.1", port: try await server.listeningPort(), on: group.next())
+      for size in [0, 5, 300_000, 1_200_000] {
+        let message = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let reply = try await connection.unary(path: "/t.Test/Reverse", request: message, timeout: .seconds(60))
+        #expect(Array(reply.readableBytesView) == message.reversed(), "\(size) bytes")
+      }
+      let failed = await #expect(throws: RPCError.self) { try await connection.unary(path: "/t.Test/Fail", request: [], timeout: nil) }
+      #expect(failed?.code == .failedPrecondition)
+      #expect(failed?.message == "nope: é 100%\n")
+      let unknown = await #expect(throws: RPCError.self) { try await connection.unary(path: "/t.Test/Nope", request: [], timeout: nil) }
+      #expect(unknown?.code == .unimplemented)
+      let slow = await #expect(throws: RPCError.self) {
+        try await connection.unary(path: "/t.Test/Slow", request: [], timeout: .milliseconds(100))
+      }
+      #expect(slow?.code == .deadlineExceeded)
+      try await withThrowingTaskGroup(of: Bool.self) { calls in
+        for i in 0..<300 {
+          calls.addTask { Array(try await connection.unary(path: "/t.Test/Reverse", request: [UInt8(i % 256), 9], timeout: .seconds(60)).readableBytesView) == [9, UInt8(i % 256)] }
+        }
+        for try await ok in calls { #expect(ok) }
+      }
+      await connection.close()
+      let closed = await #expect(throws: RPCError.self) { try await connection.unary(path: "/t.Test/Reverse", request: [], timeout: nil) }
+      #expect(closed?.code == .unavailable)
+      try await group.shutdownGracefully()
+    }
+  }
+
   @Test func errorsArriveAsStatuses() async throws {
     try await Self.withServer(configure: { $0.maxMessageBytes = 1_000 }) { client, _ in
       let failed = await #expect(throws: RPCError.self) { try await Self.unary(client, "Fail", []) }
