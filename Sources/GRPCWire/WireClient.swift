@@ -21,8 +21,22 @@ public final class WireClientConnection: Sendable {
   }
 
   /// Connects to `host:port` on `loop` (the connection's frames and calls' completions run there).
+  /// Throws UNAVAILABLE naming the address when it cannot connect.
   public static func connect(host: String, port: Int, on loop: any EventLoop) async throws -> WireClientConnection {
-    let channel = try await ClientBootstrap(group: loop)
+    let channel: any Channel
+    do {
+      channel = try await bootstrap(loop).connect(host: host, port: port).get()
+    } catch {
+      throw RPCError(code: .unavailable, message: "cannot connect to \(host):\(port): \(error)")
+    }
+    let handler = try await channel.eventLoop.submit {
+      NIOLoopBound(try channel.pipeline.syncOperations.handler(type: WireClientHandler.self), eventLoop: channel.eventLoop)
+    }.get()
+    return WireClientConnection(channel: channel, handler: handler, authority: "\(host):\(port)")
+  }
+
+  private static func bootstrap(_ loop: any EventLoop) -> ClientBootstrap {
+    ClientBootstrap(group: loop)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
@@ -35,11 +49,6 @@ public final class WireClientConnection: Sendable {
           try pipeline.addHandler(WireClientHandler())
         }
       }
-      .connect(host: host, port: port).get()
-    let handler = try await channel.eventLoop.submit {
-      NIOLoopBound(try channel.pipeline.syncOperations.handler(type: WireClientHandler.self), eventLoop: channel.eventLoop)
-    }.get()
-    return WireClientConnection(channel: channel, handler: handler, authority: "\(host):\(port)")
   }
 
   /// Calls `path` (`/package.Service/Method`) with one serialized request message; returns the
