@@ -98,6 +98,9 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
   func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
+  /// Drops the context (the pipeline holds the handler; this breaks the cycle when the channel goes).
+  func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
   func channelActive(context: ChannelHandlerContext) {
     context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
                                              payload: .windowUpdate(windowSizeIncrement: Self.connectionWindowBytes - 65_535))),
@@ -128,6 +131,11 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
   func start(path: String, authority: String, request: [UInt8], timeout: Duration?, promise: EventLoopPromise<ByteBuffer>) {
     guard !closed, let context else {
       promise.fail(RPCError(code: .unavailable, message: "the connection is closed"))
+      return
+    }
+    // Client stream IDs are odd and at most 2^31 - 1: after about a billion calls the connection is spent.
+    guard Int32(nextStreamID) <= Int32.max - 2 else {
+      promise.fail(RPCError(code: .unavailable, message: "the connection has used all its stream IDs; connect again"))
       return
     }
     let id = nextStreamID

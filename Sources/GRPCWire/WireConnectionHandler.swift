@@ -30,12 +30,15 @@ final class WireConnectionHandler: ChannelInboundHandler {
   private var localPeer = ""
 
   static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc",
-                                                      "grpc-accept-encoding": "identity"]
+                                              "grpc-accept-encoding": "identity"]
   static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 
   init(core: WireServerCore) { self.core = core }
 
   func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+  /// Drops the context (the pipeline holds the handler; this breaks the cycle when the channel goes).
+  func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
   func channelActive(context: ChannelHandlerContext) {
     remotePeer = Self.describe(context.channel.remoteAddress)

@@ -78,6 +78,7 @@ public final class WireServer: Sendable {
     core.listening(channel)
     try await withTaskCancellationHandler {
       try await channel.closeFuture.get()
+      core.drain()  // a listener closed for any reason: its connections finish their calls and go too
       await core.waitUntilIdle()
     } onCancel: {
       core.closeAll()
@@ -123,7 +124,7 @@ final class WireServerCore: Sendable {
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     mutating func takeWaitersIfIdle() -> [CheckedContinuation<Void, Never>] {
-      guard connections.isEmpty, calls == 0, listener == nil || draining else { return [] }
+      guard connections.isEmpty, calls == 0 else { return [] }
       defer { idleWaiters = [] }
       return idleWaiters
     }
