@@ -42,6 +42,8 @@ public final class WireServer: Sendable {
   private let group: any EventLoopGroup
   private let core: WireServerCore
   private let bound: EventLoopPromise<Int>
+  /// Set once `bound` is completed (NIO traps on a promise dropped unfulfilled in debug builds).
+  private let boundCompleted = Atomic<Bool>(false)
 
   /// A server for `router` on `host:port` (0 = any free port) over `group`'s loops; handlers' tasks
   /// prefer `executor` (nil: Swift's cooperative pool).
@@ -71,10 +73,10 @@ public final class WireServer: Sendable {
         }
         .bind(host: host, port: port).get()
     } catch {
-      bound.fail(error)
+      if !boundCompleted.exchange(true, ordering: .acquiringAndReleasing) { bound.fail(error) }
       throw error
     }
-    bound.succeed(channel.localAddress?.port ?? port)
+    if !boundCompleted.exchange(true, ordering: .acquiringAndReleasing) { bound.succeed(channel.localAddress?.port ?? port) }
     core.listening(channel)
     try await withTaskCancellationHandler {
       try await channel.closeFuture.get()
@@ -82,6 +84,12 @@ public final class WireServer: Sendable {
       await core.waitUntilIdle()
     } onCancel: {
       core.closeAll()
+    }
+  }
+
+  deinit {
+    if !boundCompleted.exchange(true, ordering: .acquiringAndReleasing) {
+      bound.fail(RPCError(code: .unavailable, message: "the server was never started"))
     }
   }
 

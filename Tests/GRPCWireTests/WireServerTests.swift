@@ -217,6 +217,17 @@ final class Observed: Sendable {
     }
   }
 
+  /// A server built and dropped without serving (e.g. start-up failed elsewhere) releases its
+  /// listening-port promise (NIO traps on an unfulfilled promise in debug builds).
+  @Test func aServerNeverStartedIsDroppedQuietly() async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    var server: WireServer? = WireServer(host: "127.0.0.1", port: 0, group: group, router: WireRouter(), executor: nil,
+                                         logger: Logger(label: "test"))
+    #expect(server != nil)
+    server = nil
+    try await group.shutdownGracefully()
+  }
+
   @Test func gracefulShutdownLetsCallsInFlightFinish() async throws {
     let observed = Observed()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
