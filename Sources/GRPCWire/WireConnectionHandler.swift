@@ -1,4 +1,5 @@
 import GRPCCore
+import Logging
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -84,7 +85,9 @@ final class WireConnectionHandler: ChannelInboundHandler {
       closeIfDrained()
       return
     }
-    // Connection-level errors: NIOHTTP2Handler sent GOAWAY; nothing more can be served here.
+    // Connection-level errors (a client speaking something else than HTTP/2, a protocol violation):
+    // NIOHTTP2Handler sent GOAWAY; nothing more can be served here. Debug level: clients cause these.
+    core.logger.debug("closing a gRPC connection after an error", metadata: ["peer": "\(remotePeer)", "error": "\(error)"])
     context.close(promise: nil)
   }
 
