@@ -21,6 +21,8 @@ final class WireConnectionHandler: ChannelInboundHandler {
   /// Bytes received on the connection not yet returned to its window.
   private var unreturnedConnectionBytes = 0
   private var highestStreamID = HTTP2StreamID.rootStream
+  /// Calls started on this connection (for `maxCallsPerConnection`).
+  private var callsStarted = 0
   /// Set once GOAWAY went out: no new calls; the connection closes when its streams are done.
   var goAwayStreamID: HTTP2StreamID?
   /// Request bytes the streams hold (`WireStreamState.heldBytes` summed).
@@ -80,9 +82,12 @@ final class WireConnectionHandler: ChannelInboundHandler {
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
     // A stream-level protocol error: NIOHTTP2Handler reset the stream already; end its call.
-    if let error = error as? NIOHTTP2Errors.StreamError, let stream = forget(error.streamID) {
-      stream.abandon(RPCError(code: .internalError, message: "HTTP/2 stream error: \(error.baseError)"))
-      closeIfDrained()
+    // (Also streams refused after GOAWAY, which never reached the table.)
+    if let error = error as? NIOHTTP2Errors.StreamError {
+      if let stream = forget(error.streamID) {
+        stream.abandon(RPCError(code: .internalError, message: "HTTP/2 stream error: \(error.baseError)"))
+        closeIfDrained()
+      }
       return
     }
     // Connection-level errors (a client speaking something else than HTTP/2, a protocol violation):
@@ -91,14 +96,13 @@ final class WireConnectionHandler: ChannelInboundHandler {
     context.close(promise: nil)
   }
 
-  /// Sends GOAWAY (calls already started finish; later ones are refused) and closes the connection
-  /// once its calls are done. Graceful shutdown calls this on every connection.
+  /// Sends GOAWAY (calls already started finish; streams the client opens later are refused by
+  /// swift-nio-http2) and closes the connection once its calls are done. Graceful shutdown and
+  /// `maxCallsPerConnection` call this.
   func beginDraining() {
     guard goAwayStreamID == nil, let context else { return }
     goAwayStreamID = highestStreamID
-    context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
-                                             payload: .goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil))),
-                  promise: nil)
+    write(.goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil), on: .rootStream)
     context.flush()
     closeIfDrained()
   }
@@ -113,10 +117,9 @@ final class WireConnectionHandler: ChannelInboundHandler {
       if frame.endStream { clientFinished(stream, id) }
       return
     }
-    if let goAway = goAwayStreamID, id > goAway {
-      write(.rstStream(.refusedStream), on: id)
-      return
-    }
+    // After GOAWAY, swift-nio-http2 refuses streams above its last ID itself (RST_STREAM
+    // REFUSED_STREAM, reported here as a stream error); a frame of ours on one would be an error.
+    if let goAway = goAwayStreamID, id > goAway { return }
     if id > highestStreamID { highestStreamID = id }
     let headers = frame.headers
     guard headers.first(name: ":method") == "POST" else {
@@ -150,6 +153,8 @@ final class WireConnectionHandler: ChannelInboundHandler {
     }
     if case .streaming(let handler) = method { startStreaming(handler, stream, id) }
     if frame.endStream { clientFinished(stream, id) }
+    callsStarted += 1
+    if core.configuration.maxCallsPerConnection > 0, callsStarted >= core.configuration.maxCallsPerConnection { beginDraining() }
   }
 
   private func received(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID) {

@@ -30,6 +30,12 @@ public final class WireServer: Sendable {
     /// hold over all its streams; the stream that goes over fails with RESOURCE_EXHAUSTED. Without
     /// it, a client could park a 4 MiB message on each of thousands of streams.
     public var maxHeldRequestBytesPerConnection = 64 * 1024 * 1024
+    /// Calls one connection may start before the server sends GOAWAY on it (0, the default: no
+    /// limit); the calls already started finish. Internal: it exists to exercise clients' GOAWAY
+    /// handling (as nginx's 1,000 calls per connection do). Not offered as a setting because calls
+    /// racing the GOAWAY are not safe yet: swift-nio-http2 refuses their streams, then treats their
+    /// DATA frames as a connection error, and the connection ends with its calls (seen in tests).
+    var maxCallsPerConnection = 0
     /// Coalesce a connection's writes per event-loop tick (`NextTickFlushHandler`); false writes each flush.
     public var coalesceFlushes = true
 
