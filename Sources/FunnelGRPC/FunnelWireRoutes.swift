@@ -55,8 +55,8 @@ public enum FunnelWireRoutes {
     return router
   }
 
-  /// `/package.Service/Method`.
-  static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
+  /// `/package.Service/Method`, the HTTP/2 path of `method` (the lean client calls these too).
+  public static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
 
   /// A unary method whose handler gets the decoded request and the call.
   static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -86,12 +86,14 @@ public enum FunnelWireRoutes {
     }
   }
 
-  /// A request message from its bytes; INVALID_ARGUMENT naming the message type when they are not one.
-  static func decode<Request: SwiftProtobuf.Message>(_ bytes: ByteBuffer) throws(RPCError) -> Request {
+  /// A message from its bytes; an `RPCError` with `code` naming the message type when they are not
+  /// one (INVALID_ARGUMENT for a request the server got; the lean client uses INTERNAL for a response).
+  public static func decode<Message: SwiftProtobuf.Message>(_ bytes: ByteBuffer, as: Message.Type = Message.self,
+                                                            invalid code: RPCError.Code = .invalidArgument) throws(RPCError) -> Message {
     do {
-      return try bytes.withUnsafeReadableBytes { raw in try Request(serializedBytes: Array(raw)) }
+      return try bytes.withUnsafeReadableBytes { raw in try Message(serializedBytes: Array(raw)) }
     } catch {
-      throw RPCError(code: .invalidArgument, message: "request is not a valid \(Request.protoMessageName): \(error)")
+      throw RPCError(code: code, message: "\(code == .invalidArgument ? "request" : "response") is not a valid \(Message.protoMessageName): \(error)")
     }
   }
 

@@ -47,9 +47,6 @@ public struct WireRouter: Sendable {
     methods[path] = method
   }
 
-  /// The paths served, sorted.
-  public var paths: [String] { methods.keys.sorted() }
-
   /// The method at `path`, if served. O(1).
   func method(at path: String) -> WireMethod? { methods[path] }
 }

@@ -188,23 +188,20 @@ final class WireServerCore: Sendable {
   }
 
   /// Closes the listener and sends GOAWAY on every connection.
-  func drain() {
-    let (listener, connections) = state.withLock { s in
-      s.draining = true
-      return (s.listener, Array(s.connections.values))
-    }
-    listener?.close(promise: nil)
-    for (loop, handler) in connections { loop.execute { handler.value.beginDraining() } }
-  }
+  func drain() { stopListening { $0.beginDraining() } }
 
   /// Closes the listener and every connection (their calls are cancelled).
-  func closeAll() {
+  func closeAll() { stopListening { $0.closeNow() } }
+
+  /// Marks the server draining, closes the listener and runs `action` on every connection's handler
+  /// on its loop.
+  private func stopListening(then action: @escaping @Sendable (WireConnectionHandler) -> Void) {
     let (listener, connections) = state.withLock { s in
       s.draining = true
       return (s.listener, Array(s.connections.values))
     }
     listener?.close(promise: nil)
-    for (loop, handler) in connections { loop.execute { handler.value.closeNow() } }
+    for (loop, handler) in connections { loop.execute { action(handler.value) } }
   }
 
   /// Returns once no connection and no call is left (after the listener closed).

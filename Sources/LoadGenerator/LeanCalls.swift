@@ -11,9 +11,9 @@ struct LeanCalls: Sendable {
   let connections: [WireClientConnection]
   let timeout: Duration
 
-  private static let recommend = "/" + Funnel_V1_Recommender.Method.Recommend.descriptor.fullyQualifiedMethod
-  private static let search = "/" + Funnel_V1_Recommender.Method.Search.descriptor.fullyQualifiedMethod
-  private static let health = "/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod
+  private static let recommend = FunnelWireRoutes.path(Funnel_V1_Recommender.Method.Recommend.descriptor)
+  private static let search = FunnelWireRoutes.path(Funnel_V1_Recommender.Method.Search.descriptor)
+  private static let health = FunnelWireRoutes.path(Grpc_Health_V1_Health.Method.Check.descriptor)
   private static let healthRequest: [UInt8] = (try? Grpc_Health_V1_HealthCheckRequest().serializedBytes()) ?? []
 
   /// Makes call number `index` (round robin over the connections); throws its status.
@@ -22,21 +22,14 @@ struct LeanCalls: Sendable {
     let connection = connections[index % connections.count]
     if kind == .health {
       let reply = try await connection.unary(path: Self.health, request: Self.healthRequest, timeout: timeout)
-      _ = try Self.decode(reply, as: Grpc_Health_V1_HealthCheckResponse.self)
+      _ = try FunnelWireRoutes.decode(reply, as: Grpc_Health_V1_HealthCheckResponse.self, invalid: .internalError)
     } else if kind == .search, let search {
       let reply = try await connection.unary(path: Self.search, request: try search.serializedBytes(), timeout: timeout)
-      _ = try Self.decode(reply, as: Funnel_V1_SearchResponse.self)
+      _ = try FunnelWireRoutes.decode(reply, as: Funnel_V1_SearchResponse.self, invalid: .internalError)
     } else if let recommend {
       let reply = try await connection.unary(path: Self.recommend, request: try recommend.serializedBytes(), timeout: timeout)
-      _ = try Self.decode(reply, as: Funnel_V1_RecommendResponse.self)
+      _ = try FunnelWireRoutes.decode(reply, as: Funnel_V1_RecommendResponse.self, invalid: .internalError)
     }
   }
 
-  private static func decode<Response: SwiftProtobuf.Message>(_ bytes: ByteBuffer, as: Response.Type) throws -> Response {
-    do {
-      return try bytes.withUnsafeReadableBytes { try Response(serializedBytes: Array($0)) }
-    } catch {
-      throw RPCError(code: .internalError, message: "the response is not a \(Response.protoMessageName): \(error)")
-    }
-  }
 }

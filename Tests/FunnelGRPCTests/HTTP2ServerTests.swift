@@ -57,13 +57,7 @@ import Testing
     // Every request waits 300 ms for its profile; shutdown starts once all of them reached the store.
     let slow = SlowActivitySource(delay: .milliseconds(300))
     let (engine, store) = TestEngines.engine(activity: slow, configuration: configuration)
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  transport: transport, statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store, transport: transport) { port, stop in
       let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                   transportSecurity: .plaintext)
       let answered = try await withGRPCClient(transport: client) { client in
@@ -81,14 +75,13 @@ import Testing
           let deadline = clock.now + .seconds(30)
           while slow.started < 10 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
           #expect(slow.started == 10, "all calls are in flight before shutdown")
-          await group.triggerGracefulShutdown()
+          await stop()
           var counts: [Int] = []
           for try await c in calls { counts.append(c) }
           return counts
         }
       }
       #expect(answered == Array(repeating: 5, count: 10))
-      try await tasks.waitForAll()
     }
   }
 }
@@ -136,38 +129,25 @@ import Testing
 @Suite struct TransportParityTests {
   @Test(arguments: GRPCTransportKind.allCases) func healthWatchStreamsUntilShutdown(transport: GRPCTransportKind) async throws {
     let (engine, store) = TestEngines.engine()
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  transport: transport, statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store, transport: transport) { port, stop in
       let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
       let statuses = try await withGRPCClient(transport: client) { client in
         try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.init()) { response in
           var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
           for try await message in response.messages {
             statuses.append(message.status)
-            if statuses.count == 1 { await group.triggerGracefulShutdown() }
+            if statuses.count == 1 { await stop() }
           }
           return statuses
         }
       }
       #expect(statuses == [.serving, .notServing])
-      try await tasks.waitForAll()
     }
   }
 
   @Test(arguments: GRPCTransportKind.allCases) func aRequestThatIsNotTheMessageFailsCleanly(transport: GRPCTransportKind) async throws {
     let (engine, store) = TestEngines.engine()
-    let logger = Logger(label: "test")
-    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  transport: transport, statistics: { store.counts() })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await server.listeningPort()
+    try await TestServers.withServer(engine: engine, store: store, transport: transport) { port in
       let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
       try await withGRPCClient(transport: client) { client in
         let error = await #expect(throws: RPCError.self) {
@@ -180,8 +160,6 @@ import Testing
         let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
         #expect(health.status == .serving)
       }
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }

@@ -4,22 +4,23 @@ import Logging
 import ServiceLifecycle
 import Serving
 
-/// A real Funnel gRPC server over HTTP/2 on an ephemeral loopback port, for client-side tests.
+/// A real Funnel gRPC server over HTTP/2 on an ephemeral loopback port (either transport; the
+/// default is `funnel serve`'s), for client-side tests.
 public enum TestServers {
   /// Runs `engine` behind a server in a `ServiceGroup`, calls `body` with its port, then shuts the
   /// server down gracefully and waits for it.
-  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore,
+  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore, transport: GRPCTransportKind = .nioHTTP2,
                                 _ body: (Int) async throws -> Void) async throws {
-    try await withServer(engine: engine, store: store) { port, _ in try await body(port) }
+    try await withServer(engine: engine, store: store, transport: transport) { port, _ in try await body(port) }
   }
 
   /// `withServer` whose body also gets `stop`, which begins the graceful shutdown while the body
   /// still runs (a server going away mid-test); stopping twice is harmless.
-  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore,
-                                _ body: (Int, _ stop: @Sendable () async -> Void) async throws -> Void) async throws {
+  public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore, transport: GRPCTransportKind = .nioHTTP2,
+                                _ body: (Int, _ stop: @escaping @Sendable () async -> Void) async throws -> Void) async throws {
     let logger = Logger(label: "test")
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  statistics: { store.counts() })
+                                  transport: transport, statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
