@@ -20,6 +20,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
 
 let package = Package(
   name: "Funnel",
@@ -45,6 +46,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+    .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -80,7 +82,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
-    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2], swiftSettings: swiftSettings),
+    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, compressNIO], swiftSettings: swiftSettings),
 
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
@@ -169,7 +171,7 @@ let package = Package(
     .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
-                dependencies: ["GRPCWire", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
+                dependencies: [compressNIO, "GRPCWire", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
                                .product(name: "NIOEmbedded", package: "swift-nio")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",

@@ -41,9 +41,11 @@ public enum FunnelWireRoutes {
                     unary(Adm.ExperimentReport.descriptor) { (request: Funnel_V1_ExperimentReportRequest, context) in
       try await admin.experimentReport(request: request, context: context)
     })
+    // Health checks never wait behind work (admission control exempts them): they are cheap, and a
+    // balancer must see a busy replica as alive.
     router.register(path(Hea.Check.descriptor), unary { (request: Grpc_Health_V1_HealthCheckRequest, _) in
       try health.check(request)
-    })
+    }, admitted: false)
     router.register(path(Hea.Watch.descriptor), streaming(Hea.Watch.descriptor) {
       (requests: RPCAsyncSequence<Grpc_Health_V1_HealthCheckRequest, any Error>, responses, context) in
       var iterator = requests.makeAsyncIterator()
@@ -51,7 +53,7 @@ public enum FunnelWireRoutes {
         throw RPCError(code: .internalError, message: "Watch takes one request message; got none")
       }
       try await health.watch(request: request, response: responses, context: context)
-    })
+    }, admitted: false)
     return router
   }
 

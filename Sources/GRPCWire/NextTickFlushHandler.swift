@@ -7,6 +7,9 @@ import NIOCore
 /// coalescing holds every flush up to 100 µs, the whole of a trivial call at concurrency 1).
 ///
 /// Sits first in a connection's pipeline (next to the socket). Used on the event loop only.
+///
+/// A close flushes first: frames written just before it (a GOAWAY naming the last stream processed)
+/// reach the peer instead of being dropped with the deferred flush.
 public final class NextTickFlushHandler: ChannelOutboundHandler, RemovableChannelHandler {
   public typealias OutboundIn = NIOAny
 
@@ -24,5 +27,10 @@ public final class NextTickFlushHandler: ChannelOutboundHandler, RemovableChanne
       handler.scheduled = false
       context.flush()
     }
+  }
+
+  public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    if scheduled { context.flush() }
+    context.close(mode: mode, promise: promise)
   }
 }

@@ -27,7 +27,7 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     let request: Request
     let onRefused: (Request) -> Void
     var deframer = GRPCMessageDeframer(maxMessageBytes: 64 * 1024 * 1024)
-    var messages: [ByteBuffer] = []
+    var messages: [GRPCMessage] = []
     var timer: Scheduled<Void>?
     var unreturnedBytes = 0
     init(request: Request, onRefused: @escaping (Request) -> Void) {
@@ -187,7 +187,7 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
     guard let code = RPCError.Code(statusCode) else {  // OK
       return call.messages.count == 1
-        ? .success(call.messages[0])
+        ? .success(call.messages[0].bytes)
         : .failure(RPCError(code: .internalError, message: "a unary response needs one message; got \(call.messages.count)"))
     }
     return .failure(RPCError(code: code, message: message.map(GRPCWireFormat.percentDecoded) ?? ""))

@@ -3,26 +3,84 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// Running calls and writing their responses. All on the connection's loop; handlers' tasks come
-/// back to it through `NIOLoopBound` (directly when the task already runs on that loop).
+/// Admitting and running calls and writing their responses. All on the connection's loop;
+/// handlers' tasks come back to it through `NIOLoopBound` (directly when the task already runs on
+/// that loop).
 extension WireConnectionHandler {
-  func startUnary(_ handler: @escaping @Sendable (ByteBuffer, WireCall) async throws -> [UInt8],
-                  _ stream: WireStreamState, _ id: HTTP2StreamID) {
+  /// Starts the call when admission control lets it run (at once, or when its turn comes); refuses
+  /// it when the queues are full. Methods registered `admitted: false` start at once.
+  func admitAndStart(_ stream: WireStreamState, _ id: HTTP2StreamID) {
+    guard stream.route.admitted else {
+      start(stream, id)
+      return
+    }
+    guard let loop = context?.eventLoop else { return }
+    let connection = NIOLoopBound(self, eventLoop: loop)
+    let (decision, ticket) = core.admit(key) { loop.execute { connection.value.admitted(id) } }
+    switch decision {
+    case .run:
+      stream.admission = .running
+      start(stream, id)
+    case .wait:
+      stream.admission = .waiting(ticket)
+      let wait = core.configuration.maxQueueWait
+      stream.queueTimer = loop.assumeIsolated().scheduleTask(in: .nanoseconds(GRPCTimeout.nanoseconds(wait))) { [self] in
+        queueWaitPassed(id, ticket: ticket, wait: wait)
+      }
+    case .refuse(let reason):
+      refused(stream, id, RPCError(code: .resourceExhausted, message: "the server is busy: \(reason); retry later"))
+    }
+  }
+
+  /// The waiting call's turn came: start it, or, if it ended meanwhile, give the slot back.
+  private func admitted(_ id: HTTP2StreamID) {
+    guard let stream = streams[id], case .waiting = stream.admission, !stream.responded else {
+      core.admittedCallEnded(key)
+      return
+    }
+    stream.queueTimer?.cancel()
+    stream.queueTimer = nil
+    stream.admission = .running
+    start(stream, id)
+  }
+
+  private func queueWaitPassed(_ id: HTTP2StreamID, ticket: UInt64, wait: Duration) {
+    guard let stream = streams[id], stream.admission == .waiting(ticket) else { return }
+    stream.queueTimer = nil
+    guard core.withdraw(key, ticket: ticket) else { return }  // admitted meanwhile: it starts
+    stream.admission = .none
+    refused(stream, id, RPCError(code: .resourceExhausted, message: "the server is busy: the call waited \(wait) for a slot; retry later"))
+  }
+
+  private func start(_ stream: WireStreamState, _ id: HTTP2StreamID) {
+    switch stream.method {
+    case .unary(let handler): startUnary(handler, stream, id)
+    case .streaming(let handler): startStreaming(handler, stream, id)
+    }
+  }
+
+  private func startUnary(_ handler: @escaping @Sendable (ByteBuffer, WireCall) async throws -> [UInt8],
+                          _ stream: WireStreamState, _ id: HTTP2StreamID) {
     guard let loop = context?.eventLoop else { return }
     let request = stream.requestMessages[0]
     stream.requestMessages = []
     release(stream)
-    let call = stream.call
+    let (call, encoding, responseEncoding, admitted) = (stream.call, stream.encoding, stream.responseEncoding,
+                                                        stream.admission == .running)
+    let maxBytes = core.configuration.maxMessageBytes
     let connection = NIOLoopBound(self, eventLoop: loop)
-    let core = self.core
+    let (core, key) = (self.core, self.key)
     core.callStarted()
     // A task per call rather than a task group's child: the stream needs the handle to cancel it
     // on RST_STREAM, a closed connection or a passed deadline; the server awaits every such task
-    // (`WireServerCore` counts them) before graceful shutdown completes.
+    // (`WireServerCore` counts them) before graceful shutdown completes. Inflating the request and
+    // framing (and compressing) the response happen here, off the event loop.
     stream.task = Task(executorPreference: core.executor) {
-      let result: Result<[UInt8], RPCError>
+      let result: Result<ByteBuffer, RPCError>
       do {
-        result = .success(try await handler(request, call))
+        let message = request.compressed ? try encoding.decompress(request.bytes, maxBytes: maxBytes) : request.bytes
+        let response = try await handler(message, call)
+        result = .success(GRPCWireFormat.frame(response, encoding: responseEncoding, allocator: ByteBufferAllocator()))
       } catch {
         result = .failure(.wireStatus(for: error))
       }
@@ -31,27 +89,35 @@ extension WireConnectionHandler {
       } else {
         loop.execute { connection.value.finishUnary(id, result) }
       }
+      if admitted { core.admittedCallEnded(key) }
       core.callEnded()
     }
   }
 
-  func startStreaming(_ handler: @escaping @Sendable (WireInboundMessages, WireResponseWriter, WireCall) async throws -> Void,
-                      _ stream: WireStreamState, _ id: HTTP2StreamID) {
-    guard let loop = context?.eventLoop else { return }
-    let connection = NIOLoopBound(self, eventLoop: loop)
-    let (messages, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+  /// Makes the streaming call's inbound message stream when its headers arrive, so messages queue
+  /// (bounded by its flow-control window) while it waits for a slot.
+  func prepareStreaming(_ stream: WireStreamState, _ id: HTTP2StreamID) {
+    let (messages, continuation) = AsyncThrowingStream.makeStream(of: GRPCMessage.self, throwing: (any Error).self)
     stream.inbound = continuation
-    let inbound = WireInboundMessages(messages: messages) { bytes in
+    stream.inboundMessages = messages
+  }
+
+  private func startStreaming(_ handler: @escaping @Sendable (WireInboundMessages, WireResponseWriter, WireCall) async throws -> Void,
+                              _ stream: WireStreamState, _ id: HTTP2StreamID) {
+    guard let loop = context?.eventLoop, let messages = stream.inboundMessages else { return }
+    stream.inboundMessages = nil
+    let connection = NIOLoopBound(self, eventLoop: loop)
+    let inbound = WireInboundMessages(messages: messages, encoding: stream.encoding,
+                                      maxMessageBytes: core.configuration.maxMessageBytes) { bytes in
       loop.execute { connection.value.consumed(bytes, on: id) }
     }
     // Messages and the final status always queue on the loop, so they leave in the order written.
-    let writer = WireResponseWriter { message in
+    let writer = WireResponseWriter(encoding: stream.responseEncoding) { message in
       let promise = loop.makePromise(of: Void.self)
       loop.execute { connection.value.sendMessage(message, on: id, promise: promise) }
       return promise.futureResult
     }
-    let call = stream.call
-    let core = self.core
+    let (call, core, key, admitted) = (stream.call, self.core, self.key, stream.admission == .running)
     core.callStarted()
     stream.task = Task(executorPreference: core.executor) {
       let status: RPCError?
@@ -62,16 +128,21 @@ extension WireConnectionHandler {
         status = .wireStatus(for: error)
       }
       loop.execute { connection.value.finishStreaming(id, status) }
+      if admitted { core.admittedCallEnded(key) }
       core.callEnded()
     }
   }
 
-  private func finishUnary(_ id: HTTP2StreamID, _ result: Result<[UInt8], RPCError>) {
+  private func finishUnary(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
     guard let stream = streams[id], !stream.responded, let context else { return }
     switch result {
     case .success(let message):
-      write(.headers(.init(headers: Self.responseHeaders)), on: id)
-      write(.data(.init(data: .byteBuffer(GRPCWireFormat.frame(message, allocator: context.channel.allocator)))), on: id)
+      guard let promise = reserveResponse(message.readableBytes, on: id) else {
+        refused(stream, id, unreadResponsesError)
+        break
+      }
+      write(.headers(.init(headers: responseHeaders(stream))), on: id)
+      context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: promise)
       end(stream, id, trailers: Self.okTrailers)
     case .failure(let error):
       fail(stream, id, error)
@@ -79,18 +150,34 @@ extension WireConnectionHandler {
     context.flush()
   }
 
-  private func sendMessage(_ message: [UInt8], on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
+  private func sendMessage(_ message: ByteBuffer, on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
     guard let stream = streams[id], !stream.responded, let context else {
       promise.fail(RPCError(code: .cancelled, message: "the call has ended"))
       return
     }
+    guard let counted = reserveResponse(message.readableBytes, on: id) else {
+      promise.fail(unreadResponsesError)
+      return
+    }
+    counted.futureResult.cascade(to: promise)
     if !stream.headersSent {
       stream.headersSent = true
-      write(.headers(.init(headers: Self.responseHeaders)), on: id)
+      write(.headers(.init(headers: responseHeaders(stream))), on: id)
     }
-    let frame = HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(GRPCWireFormat.frame(message, allocator: context.channel.allocator)))))
-    context.write(wrapOutboundOut(frame), promise: promise)
+    context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: counted)
     context.flush()
+  }
+
+  private var unreadResponsesError: RPCError {
+    RPCError(code: .resourceExhausted, message: "the server holds more than \(core.configuration.maxBufferedBytes) bytes of "
+      + "unfinished requests and unread responses; retry later")
+  }
+
+  private func responseHeaders(_ stream: WireStreamState) -> HPACKHeaders {
+    guard stream.responseEncoding != .identity else { return Self.responseHeaders }
+    var headers = Self.responseHeaders
+    headers.add(name: "grpc-encoding", value: stream.responseEncoding.rawValue)
+    return headers
   }
 
   private func finishStreaming(_ id: HTTP2StreamID, _ status: RPCError?) {
@@ -100,7 +187,7 @@ extension WireConnectionHandler {
     } else if stream.headersSent {
       end(stream, id, trailers: Self.okTrailers)
     } else {
-      var headers = Self.responseHeaders
+      var headers = responseHeaders(stream)
       headers.add(name: "grpc-status", value: "0")
       end(stream, id, trailers: headers)
     }
@@ -122,6 +209,30 @@ extension WireConnectionHandler {
     trailers.add(name: "grpc-status", value: String(error.code.rawValue))
     if !error.message.isEmpty { trailers.add(name: "grpc-message", value: GRPCWireFormat.percentEncoded(error.message)) }
     end(stream, id, trailers: trailers)
+  }
+
+  /// Fails a call refused for a budget and counts the refusal against its connection.
+  func refused(_ stream: WireStreamState, _ id: HTTP2StreamID, _ error: RPCError) {
+    fail(stream, id, error)
+    context?.flush()
+    countRefusal()
+  }
+
+  /// Refuses a call that has no state yet and counts the refusal against its connection.
+  func refused(_ error: RPCError, on id: HTTP2StreamID, clientDone: Bool) {
+    reject(error, on: id, clientDone: clientDone)
+    countRefusal()
+  }
+
+  /// A client that keeps pushing past its budgets gets GOAWAY (ENHANCE_YOUR_CALM): its calls in
+  /// flight finish, new ones must come on a new connection.
+  private func countRefusal() {
+    refusals += 1
+    if refusals == core.configuration.maxRefusalsPerConnection {
+      core.logger.info("sending a gRPC connection away after too many refused calls",
+                       metadata: ["peer": "\(remotePeer)", "refused": "\(refusals)"])
+      beginDraining(.enhanceYourCalm, reason: "\(refusals) calls refused for the server's limits")
+    }
   }
 
   /// A call refused before it has state (unknown method, bad encoding): a trailers-only response.

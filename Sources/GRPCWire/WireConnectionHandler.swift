@@ -10,6 +10,10 @@ import NIOHTTP2
 /// connection window is returned as data arrives; a stream's window is returned once half of it is
 /// used, except while a streaming handler has not taken `maxQueuedRequestBytes` of its messages.
 ///
+/// Everything a client sends is bounded here or in `WireServerCore`: request bytes held (per
+/// connection and server-wide), metadata per call, calls admitted to run, calls refused before the
+/// connection is sent away, and the time a connection may sit idle or a response unread.
+///
 /// Lives on the connection's event loop; every method runs there.
 final class WireConnectionHandler: ChannelInboundHandler {
   typealias InboundIn = HTTP2Frame
@@ -18,6 +22,8 @@ final class WireConnectionHandler: ChannelInboundHandler {
   let core: WireServerCore
   var streams: [HTTP2StreamID: WireStreamState] = [:]
   var context: ChannelHandlerContext?
+  /// This connection's key in the server's admission state.
+  var key: ObjectIdentifier { ObjectIdentifier(self) }
   /// Bytes received on the connection not yet returned to its window.
   private var unreturnedConnectionBytes = 0
   private var highestStreamID = HTTP2StreamID.rootStream
@@ -25,15 +31,25 @@ final class WireConnectionHandler: ChannelInboundHandler {
   private var callsStarted = 0
   /// Set once GOAWAY went out: no new calls; the connection closes when its streams are done.
   var goAwayStreamID: HTTP2StreamID?
-  /// Request bytes the streams hold (`WireStreamState.heldBytes` summed).
+  /// Request bytes the streams hold (`WireStreamState.heldBytes` summed), also counted server-wide.
   var heldRequestBytes = 0
   /// While draining: call statuses written but not yet on the socket (the connection closes after them).
   var unfinishedFinalWrites = 0
-  private var remotePeer = ""
+  /// Calls refused for a budget; at `maxRefusalsPerConnection` the connection gets GOAWAY.
+  var refusals = 0
+  /// Response bytes written and not yet on the socket, by stream, with when the oldest was written.
+  var unwrittenResponses: [HTTP2StreamID: WireUnwrittenResponse] = [:]
+  /// Timers (`WireConnectionHandler+Housekeeping`).
+  var housekeeping = WireHousekeeping()
+  /// Whether the server counted this connection (false: refused as over a connection limit).
+  private var counted = false
+  var remotePeer = ""
   private var localPeer = ""
+  /// The peer's address without its port: what `maxConnectionsPerPeer` counts.
+  private var peerHost = ""
 
   static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc",
-                                              "grpc-accept-encoding": "identity"]
+                                              "grpc-accept-encoding": WireMessageEncoding.accepted]
   static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 
   init(core: WireServerCore) { self.core = core }
@@ -46,7 +62,21 @@ final class WireConnectionHandler: ChannelInboundHandler {
   func channelActive(context: ChannelHandlerContext) {
     remotePeer = Self.describe(context.channel.remoteAddress)
     localPeer = Self.describe(context.channel.localAddress)
-    core.connectionOpened(self, on: context.eventLoop)
+    peerHost = context.channel.remoteAddress?.ipAddress ?? remotePeer
+    do {
+      try core.connectionOpened(self, peer: peerHost, on: context.eventLoop)
+      counted = true
+    } catch {
+      let reason = switch error {
+      case .serverFull(let limit): "the server has \(limit) connections open, its limit"
+      case .peerFull(let limit): "\(peerHost) has \(limit) connections open, the limit per peer"
+      }
+      core.logger.debug("refusing a gRPC connection", metadata: ["peer": "\(remotePeer)", "reason": "\(reason)"])
+      goAwayStreamID = .rootStream
+      write(.goAway(lastStreamID: .rootStream, errorCode: .enhanceYourCalm, opaqueData: ByteBuffer(string: reason)), on: .rootStream)
+      context.close(promise: nil)
+      return
+    }
     // Open the connection window beyond HTTP/2's initial 64 KiB (NIOHTTP2Handler sent its preface already).
     let increment = core.configuration.connectionWindowBytes - 65_535
     if increment > 0 {
@@ -54,20 +84,22 @@ final class WireConnectionHandler: ChannelInboundHandler {
                     promise: nil)
       context.flush()
     }
+    startHousekeeping(context)
     context.fireChannelActive()
   }
 
   func channelInactive(context: ChannelHandlerContext) {
     let gone = RPCError(code: .unavailable, message: "the connection closed")
-    for stream in streams.values { stream.abandon(gone) }
-    streams.removeAll()
-    heldRequestBytes = 0
-    core.connectionClosed(self)
+    for id in Array(streams.keys) { forget(id)?.abandon(gone) }
+    housekeeping.stop()
+    if counted { core.connectionClosed(self, peer: peerHost) }
+    counted = false
     context.fireChannelInactive()
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     let frame = unwrapInboundIn(data)
+    housekeeping.lastFrame = .now()
     switch frame.payload {
     case .headers(let headers): received(headers, on: frame.streamID)
     case .data(let data): received(data, on: frame.streamID)
@@ -91,18 +123,21 @@ final class WireConnectionHandler: ChannelInboundHandler {
       return
     }
     // Connection-level errors (a client speaking something else than HTTP/2, a protocol violation):
-    // NIOHTTP2Handler sent GOAWAY; nothing more can be served here. Debug level: clients cause these.
+    // NIOHTTP2Handler wrote GOAWAY with the last stream it processed; closing flushes it first
+    // (`NextTickFlushHandler`), so the client learns which calls are safe to retry. Debug level:
+    // clients cause these.
     core.logger.debug("closing a gRPC connection after an error", metadata: ["peer": "\(remotePeer)", "error": "\(error)"])
+    context.flush()
     context.close(promise: nil)
   }
 
   /// Sends GOAWAY (calls already started finish; streams the client opens later are refused by
-  /// swift-nio-http2) and closes the connection once its calls are done. Graceful shutdown and
-  /// `maxCallsPerConnection` call this.
-  func beginDraining() {
+  /// swift-nio-http2) and closes the connection once its calls are done. Graceful shutdown, idle
+  /// connections, `maxCallsPerConnection` and too many refusals (`.enhanceYourCalm`) call this.
+  func beginDraining(_ code: HTTP2ErrorCode = .noError, reason: String? = nil) {
     guard goAwayStreamID == nil, let context else { return }
     goAwayStreamID = highestStreamID
-    write(.goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil), on: .rootStream)
+    write(.goAway(lastStreamID: highestStreamID, errorCode: code, opaqueData: reason.map { ByteBuffer(string: $0) }), on: .rootStream)
     context.flush()
     closeIfDrained()
   }
@@ -121,6 +156,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     // REFUSED_STREAM, reported here as a stream error); a frame of ours on one would be an error.
     if let goAway = goAwayStreamID, id > goAway { return }
     if id > highestStreamID { highestStreamID = id }
+    housekeeping.idleSince = nil
     let headers = frame.headers
     guard headers.first(name: ":method") == "POST" else {
       rejectHTTP(status: "405", on: id, clientDone: frame.endStream)
@@ -131,27 +167,45 @@ final class WireConnectionHandler: ChannelInboundHandler {
       return
     }
     let path = headers.first(name: ":path") ?? ""
-    guard let method = core.router.method(at: path) else {
+    guard let route = core.router.route(at: path) else {
       reject(RPCError(code: .unimplemented, message: "unknown method '\(path)'"), on: id, clientDone: frame.endStream)
       return
     }
-    if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
-      reject(RPCError(code: .unimplemented, message: "grpc-encoding '\(encoding)' is not supported (identity only)"),
-             on: id, clientDone: frame.endStream)
+    // A call with too much metadata fails alone; its connection and the calls on it go on.
+    let headerBytes = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+    guard headerBytes <= core.configuration.maxRequestHeaderBytes else {
+      refused(RPCError(code: .resourceExhausted, message: "request metadata of \(headerBytes) bytes exceeds the limit of "
+        + "\(core.configuration.maxRequestHeaderBytes) bytes"), on: id, clientDone: frame.endStream)
       return
     }
-    let timeout = headers.first(name: "grpc-timeout").flatMap { GRPCTimeout.parse($0) }
+    guard let encoding = WireMessageEncoding(header: headers.first(name: "grpc-encoding")) else {
+      reject(RPCError(code: .unimplemented, message: "grpc-encoding '\(headers.first(name: "grpc-encoding") ?? "")' is not "
+        + "supported (\(WireMessageEncoding.accepted))"), on: id, clientDone: frame.endStream)
+      return
+    }
+    guard core.account(headerBytes) else {
+      _ = core.account(-headerBytes)
+      refused(RPCError(code: .resourceExhausted, message: "the server holds too many unfinished requests; retry later"),
+              on: id, clientDone: frame.endStream)
+      return
+    }
+    let timeout = headers.first(name: "grpc-timeout").flatMap { GRPCTimeout.parse($0, maximum: core.configuration.maxCallTimeout) }
     let call = WireCall(path: path, headers: headers, deadline: timeout.map { .now + $0 },
                         remotePeer: remotePeer, localPeer: localPeer)
-    let stream = WireStreamState(method: method, call: call, maxMessageBytes: core.configuration.maxMessageBytes)
+    let stream = WireStreamState(route: route, call: call, maxMessageBytes: core.configuration.maxMessageBytes, encoding: encoding,
+                                 responseEncoding: .response(request: encoding, accepts: headers.first(name: "grpc-accept-encoding")))
+    stream.headerBytes = headerBytes
+    heldRequestBytes += headerBytes
     streams[id] = stream
     if let timeout, let context {
-      let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-      stream.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
-        deadlinePassed(id)
+      stream.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(GRPCTimeout.nanoseconds(timeout))) {
+        [self] in deadlinePassed(id)
       }
     }
-    if case .streaming(let handler) = method { startStreaming(handler, stream, id) }
+    if stream.isStreaming {
+      prepareStreaming(stream, id)
+      admitAndStart(stream, id)
+    }
     if frame.endStream { clientFinished(stream, id) }
     callsStarted += 1
     if core.configuration.maxCallsPerConnection > 0, callsStarted >= core.configuration.maxCallsPerConnection { beginDraining() }
@@ -166,25 +220,28 @@ final class WireConnectionHandler: ChannelInboundHandler {
     }
     guard let stream = streams[id], !stream.responded, case .byteBuffer(let bytes) = frame.data else { return }
     stream.unreturnedBytes += size
-    var messages: [ByteBuffer] = []
+    var messages: [GRPCMessage] = []
     do {
       try stream.deframer.append(bytes, into: &messages)
     } catch {
       fail(stream, id, error)
       return
     }
-    let held = stream.deframer.pendingBytes + (stream.isStreaming ? 0 : stream.requestMessages.reduce(0) { $0 + $1.readableBytes }
-                                                                       + messages.reduce(0) { $0 + $1.readableBytes })
+    let held = stream.deframer.heldCapacity + (stream.isStreaming ? 0 : stream.requestMessages.reduce(0) { $0 + $1.bytes.readableBytes }
+                                                                         + messages.reduce(0) { $0 + $1.bytes.readableBytes })
+    let withinServer = core.account(held - stream.heldBytes)
     heldRequestBytes += held - stream.heldBytes
     stream.heldBytes = held
-    if heldRequestBytes > core.configuration.maxHeldRequestBytesPerConnection {
-      fail(stream, id, RPCError(code: .resourceExhausted, message: "the connection holds more than "
-        + "\(core.configuration.maxHeldRequestBytesPerConnection) bytes of unfinished requests"))
+    if heldRequestBytes > core.configuration.maxHeldRequestBytesPerConnection || !withinServer {
+      let limit = withinServer
+        ? "the connection holds more than \(core.configuration.maxHeldRequestBytesPerConnection) bytes of unfinished requests"
+        : "the server holds more than \(core.configuration.maxBufferedBytes) bytes of unfinished requests and unread responses"
+      refused(stream, id, RPCError(code: .resourceExhausted, message: limit))
       return
     }
     if stream.isStreaming {
       for message in messages {
-        stream.queuedBytes += 5 + message.readableBytes
+        stream.queuedBytes += 5 + message.bytes.readableBytes
         stream.inbound?.yield(message)
       }
     } else if !messages.isEmpty {
@@ -209,17 +266,16 @@ final class WireConnectionHandler: ChannelInboundHandler {
       fail(stream, id, RPCError(code: .internalError, message: "the request ended inside a message"))
       return
     }
-    switch stream.method {
-    case .streaming:
+    if stream.isStreaming {
       stream.inbound?.finish()
       stream.inbound = nil
-    case .unary(let handler):
-      guard stream.requestMessages.count == 1 else {
-        fail(stream, id, RPCError(code: .internalError, message: "a unary call takes one request message; got none"))
-        return
-      }
-      startUnary(handler, stream, id)
+      return
     }
+    guard stream.requestMessages.count == 1 else {
+      fail(stream, id, RPCError(code: .internalError, message: "a unary call takes one request message; got none"))
+      return
+    }
+    admitAndStart(stream, id)
   }
 
   /// Returns the stream's received bytes to its window once half of it is used (a client sending one
@@ -231,17 +287,28 @@ final class WireConnectionHandler: ChannelInboundHandler {
     stream.unreturnedBytes = 0
   }
 
-  /// Removes the stream's state and its held request bytes from the connection's count.
+  /// Removes the stream's state, its held request bytes from the connection's and the server's
+  /// counts, and its place in the admission queue if it was waiting.
   @discardableResult
   func forget(_ id: HTTP2StreamID) -> WireStreamState? {
     guard let stream = streams.removeValue(forKey: id) else { return nil }
     release(stream)
+    heldRequestBytes -= stream.headerBytes
+    _ = core.account(-stream.headerBytes)
+    stream.headerBytes = 0
+    if case .waiting(let ticket) = stream.admission {
+      stream.queueTimer?.cancel()
+      // False: it was admitted meanwhile; `admitted(_:)` finds the stream gone and frees the slot.
+      _ = core.withdraw(key, ticket: ticket)
+    }
+    if streams.isEmpty { housekeeping.idleSince = .now() }
     return stream
   }
 
   /// The stream's held request bytes no longer count (its handler has them, or it is over).
   func release(_ stream: WireStreamState) {
     heldRequestBytes -= stream.heldBytes
+    _ = core.account(-stream.heldBytes)
     stream.heldBytes = 0
   }
 

@@ -35,18 +35,28 @@ public enum WireMethod: Sendable {
   case streaming(@Sendable (WireInboundMessages, WireResponseWriter, WireCall) async throws -> Void)
 }
 
+/// A method as registered: how it is served, and whether its calls go through admission control.
+public struct WireRoute: Sendable {
+  /// The handler.
+  public let method: WireMethod
+  /// False for methods that must answer however busy the server is (health checks): their calls
+  /// never wait for a slot. They should be cheap.
+  public let admitted: Bool
+}
+
 /// Methods by path. Built before the server starts; read-only afterwards (thread-safe then).
 public struct WireRouter: Sendable {
-  private(set) var methods: [String: WireMethod] = [:]
+  private(set) var routes: [String: WireRoute] = [:]
 
   /// An empty router (every call UNIMPLEMENTED).
   public init() {}
 
-  /// Serves `path` (`/package.Service/Method`) with `method`; a second registration replaces the first.
-  public mutating func register(_ path: String, _ method: WireMethod) {
-    methods[path] = method
+  /// Serves `path` (`/package.Service/Method`) with `method`; a second registration replaces the
+  /// first. `admitted: false` exempts its calls from admission control (see `WireRoute.admitted`).
+  public mutating func register(_ path: String, _ method: WireMethod, admitted: Bool = true) {
+    routes[path] = WireRoute(method: method, admitted: admitted)
   }
 
-  /// The method at `path`, if served. O(1).
-  func method(at path: String) -> WireMethod? { methods[path] }
+  /// The route at `path`, if served. O(1).
+  func route(at path: String) -> WireRoute? { routes[path] }
 }

@@ -7,18 +7,22 @@ import Synchronization
 
 /// A lean gRPC server over HTTP/2: `swift-nio-http2`'s frame handler and one `WireConnectionHandler`
 /// per connection, no channel per stream and no per-call async sequences for unary calls. On two
-/// cores a call that does no work costs a fraction of grpc-swift's transport (README "The
-/// transport floor"). Unary and streaming methods from a `WireRouter`; identity encoding only;
-/// plaintext (h2c with prior knowledge, as gRPC clients speak it).
+/// cores a call that does no work costs a fraction of grpc-swift's transport. Unary and streaming
+/// methods from a `WireRouter`; identity, gzip and deflate message encodings; plaintext (h2c with
+/// prior knowledge, as gRPC clients speak it). Hostile clients are bounded by `Configuration`:
+/// connections, buffered bytes, admitted calls, header sizes, timeouts and idle connections.
 ///
 /// `serve()` listens until `beginGracefulShutdown()` (GOAWAY to every connection; calls in flight
 /// finish) or cancellation (connections closed, calls cancelled). Thread-safe.
 public final class WireServer: Sendable {
-  /// Limits and windows.
+  /// Limits, budgets, windows and timers. Every number a client could otherwise push without bound
+  /// has a limit here; the defaults keep the process's memory bounded whatever clients do (README
+  /// "Hostile clients").
   public struct Configuration: Sendable {
-    /// Streams a client may have open on one connection.
-    public var maxConcurrentStreams = 4_096
-    /// Largest request message accepted, in bytes (gRPC's customary 4 MiB).
+    /// Streams a client may have open on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+    public var maxConcurrentStreams = 1_024
+    /// Largest request message accepted, in bytes (gRPC's customary 4 MiB); also the largest a
+    /// compressed message may inflate to.
     public var maxMessageBytes = 4 * 1024 * 1024
     /// The connection's receive window, in bytes.
     public var connectionWindowBytes = 1024 * 1024
@@ -27,9 +31,44 @@ public final class WireServer: Sendable {
     /// Request bytes a streaming handler may leave untaken before its client is held back.
     public var maxQueuedRequestBytes = 256 * 1024
     /// Bytes of requests not yet complete (and unary requests not yet started) one connection may
-    /// hold over all its streams; the stream that goes over fails with RESOURCE_EXHAUSTED. Without
-    /// it, a client could park a 4 MiB message on each of thousands of streams.
-    public var maxHeldRequestBytesPerConnection = 64 * 1024 * 1024
+    /// hold over all its streams; the stream that goes over fails with RESOURCE_EXHAUSTED.
+    public var maxHeldRequestBytesPerConnection = 32 * 1024 * 1024
+    /// Request and response bytes the whole server may buffer: unfinished requests, and responses
+    /// written but not yet taken by their clients (flow control or TCP). A stream that would go over
+    /// fails with RESOURCE_EXHAUSTED; the budget bounds memory whatever the number of connections.
+    public var maxBufferedBytes = 192 * 1024 * 1024
+    /// Connections open at once; more are answered with GOAWAY and closed.
+    public var maxConnections = 4_096
+    /// Connections open at once from one peer address.
+    public var maxConnectionsPerPeer = 1_024
+    /// Admitted calls (every method but those registered `admitted: false`, e.g. health) whose
+    /// handlers run at once, server-wide; more wait in per-connection queues served round-robin.
+    public var maxRunningCalls = 64
+    /// Admitted calls one connection may run at once, so another connection always finds a slot.
+    public var maxRunningCallsPerConnection = 48
+    /// Calls waiting for a slot, server-wide; more are refused with RESOURCE_EXHAUSTED.
+    public var maxQueuedCalls = 2_048
+    /// Calls waiting for a slot on one connection.
+    public var maxQueuedCallsPerConnection = 256
+    /// How long a call may wait for a slot before it is refused with RESOURCE_EXHAUSTED.
+    public var maxQueueWait: Duration = .seconds(1)
+    /// Calls one connection may have refused for its budgets (RESOURCE_EXHAUSTED) before it gets
+    /// GOAWAY (ENHANCE_YOUR_CALM): a client that keeps pushing past its share is disconnected.
+    public var maxRefusalsPerConnection = 1_000
+    /// Longest `grpc-timeout` honoured; a longer one counts as this.
+    public var maxCallTimeout: Duration = .seconds(86_400)
+    /// Request headers (gRPC metadata) one call may send, in bytes as HTTP/2 counts them; a call
+    /// over it fails alone with RESOURCE_EXHAUSTED (its connection goes on).
+    public var maxRequestHeaderBytes = 16 * 1024
+    /// A connection with no open stream for this long gets GOAWAY and is closed (nil: never).
+    public var idleTimeout: Duration? = .seconds(300)
+    /// After this long without a frame from the client the server sends a PING (nil: never) ...
+    public var keepaliveInterval: Duration? = .seconds(60)
+    /// ... and closes the connection if nothing arrives within this long after it.
+    public var keepaliveTimeout: Duration = .seconds(20)
+    /// A response the client has not taken (zero flow-control window, or no TCP reads) for this long
+    /// has its stream reset; when the socket itself is blocked the connection is closed.
+    public var responseWriteTimeout: Duration = .seconds(30)
     /// Calls one connection may start before the server sends GOAWAY on it (0, the default: no
     /// limit); the calls already started finish. Internal: it exists to exercise clients' GOAWAY
     /// handling (as nginx's 1,000 calls per connection do). Not offered as a setting because calls
@@ -41,6 +80,17 @@ public final class WireServer: Sendable {
 
     /// The defaults above.
     public init() {}
+
+    /// The HPACK decoder's hard limit, advertised as SETTINGS_MAX_HEADER_LIST_SIZE: well above
+    /// `maxRequestHeaderBytes`, so that a call with too much metadata is refused alone (a stream
+    /// error) rather than by the decoder (which swift-nio-http2 treats as a connection error).
+    var decoderHeaderListBytes: Int { max(256 * 1024, maxRequestHeaderBytes * 4) }
+
+    /// How often a connection checks its timers: a quarter of the shortest one, 100 ms to 10 s.
+    var housekeepingInterval: Duration {
+      let shortest = [idleTimeout, keepaliveInterval, responseWriteTimeout].compactMap { $0 }.min() ?? .seconds(40)
+      return min(max(shortest / 4, .milliseconds(100)), .seconds(10))
+    }
   }
 
   private let host: String
@@ -108,111 +158,10 @@ public final class WireServer: Sendable {
     if core.configuration.coalesceFlushes { try pipeline.addHandler(NextTickFlushHandler()) }
     let settings: HTTP2Settings = [
       HTTP2Setting(parameter: .maxConcurrentStreams, value: core.configuration.maxConcurrentStreams),
-      HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
+      HTTP2Setting(parameter: .maxHeaderListSize, value: core.configuration.decoderHeaderListBytes),
       HTTP2Setting(parameter: .initialWindowSize, value: core.configuration.streamWindowBytes),
     ]
     try pipeline.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
     try pipeline.addHandler(WireConnectionHandler(core: core))
-  }
-}
-
-private enum HPACKDecoderDefaults {
-  /// 16 KiB of request headers, NIO's default limit.
-  static let maxHeaderListSize = 16_384
-}
-
-/// What the server's connections share: the router, limits, and which connections and calls are
-/// open (for graceful shutdown). Thread-safe (a mutex; connections touch it when they open and
-/// close, calls when they start and end).
-final class WireServerCore: Sendable {
-  let router: WireRouter
-  let executor: (any TaskExecutor)?
-  let configuration: WireServer.Configuration
-  let logger: Logger
-
-  private struct State {
-    var listener: (any Channel)?
-    var connections: [ObjectIdentifier: (any EventLoop, NIOLoopBound<WireConnectionHandler>)] = [:]
-    var calls = 0
-    var draining = false
-    var idleWaiters: [CheckedContinuation<Void, Never>] = []
-
-    mutating func takeWaitersIfIdle() -> [CheckedContinuation<Void, Never>] {
-      guard connections.isEmpty, calls == 0 else { return [] }
-      defer { idleWaiters = [] }
-      return idleWaiters
-    }
-  }
-  private let state = Mutex(State())
-
-  init(router: WireRouter, executor: (any TaskExecutor)?, configuration: WireServer.Configuration, logger: Logger) {
-    self.router = router
-    self.executor = executor
-    self.configuration = configuration
-    self.logger = logger
-  }
-
-  func listening(_ channel: any Channel) {
-    let closeNow = state.withLock { s in
-      s.listener = channel
-      return s.draining
-    }
-    if closeNow { channel.close(promise: nil) }
-  }
-
-  /// Called on `handler`'s loop when its connection becomes active; drains it at once if the server is draining.
-  func connectionOpened(_ handler: WireConnectionHandler, on loop: any EventLoop) {
-    let draining = state.withLock { s in
-      s.connections[ObjectIdentifier(handler)] = (loop, NIOLoopBound(handler, eventLoop: loop))
-      return s.draining
-    }
-    if draining { handler.beginDraining() }
-  }
-
-  func connectionClosed(_ handler: WireConnectionHandler) {
-    let waiters = state.withLock { s in
-      s.connections.removeValue(forKey: ObjectIdentifier(handler))
-      return s.takeWaitersIfIdle()
-    }
-    for waiter in waiters { waiter.resume() }
-  }
-
-  func callStarted() { state.withLock { $0.calls += 1 } }
-
-  func callEnded() {
-    let waiters = state.withLock { s in
-      s.calls -= 1
-      return s.takeWaitersIfIdle()
-    }
-    for waiter in waiters { waiter.resume() }
-  }
-
-  /// Closes the listener and sends GOAWAY on every connection.
-  func drain() { stopListening { $0.beginDraining() } }
-
-  /// Closes the listener and every connection (their calls are cancelled).
-  func closeAll() { stopListening { $0.closeNow() } }
-
-  /// Marks the server draining, closes the listener and runs `action` on every connection's handler
-  /// on its loop.
-  private func stopListening(then action: @escaping @Sendable (WireConnectionHandler) -> Void) {
-    let (listener, connections) = state.withLock { s in
-      s.draining = true
-      return (s.listener, Array(s.connections.values))
-    }
-    listener?.close(promise: nil)
-    for (loop, handler) in connections { loop.execute { action(handler.value) } }
-  }
-
-  /// Returns once no connection and no call is left (after the listener closed).
-  func waitUntilIdle() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-      let idle = state.withLock { s in
-        if s.connections.isEmpty && s.calls == 0 { return true }
-        s.idleWaiters.append(continuation)
-        return false
-      }
-      if idle { continuation.resume() }
-    }
   }
 }

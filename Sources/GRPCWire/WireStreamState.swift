@@ -2,13 +2,35 @@ import GRPCCore
 import NIOCore
 
 /// One HTTP/2 stream's gRPC call on a connection: its method, the request bytes gathered so far,
-/// the handler's task and where the response stands. Owned by `WireConnectionHandler` on its loop.
+/// its place in admission, the handler's task and where the response stands. Owned by
+/// `WireConnectionHandler` on its loop.
 final class WireStreamState {
-  let method: WireMethod
+  /// Where a call stands in admission control.
+  enum Admission: Equatable {
+    /// Not asked yet (a unary request still arriving), or exempt.
+    case none
+    /// Waiting for a slot under this ticket.
+    case waiting(UInt64)
+    /// Holds a slot; the handler's task frees it when it ends.
+    case running
+  }
+
+  let route: WireRoute
+  var method: WireMethod { route.method }
   let call: WireCall
   var deframer: GRPCMessageDeframer
+  /// The request's message encoding (`grpc-encoding`).
+  let encoding: WireMessageEncoding
+  /// The encoding of the response messages (the request's, when the client accepts it).
+  let responseEncoding: WireMessageEncoding
+  var admission = Admission.none
+  /// Fails the call if it waits for a slot longer than `maxQueueWait`.
+  var queueTimer: Scheduled<Void>?
+  /// Bytes of the request's headers, counted against the connection's and the server's budgets
+  /// until the stream ends.
+  var headerBytes = 0
   /// Unary calls: the request messages received (exactly one is valid).
-  var requestMessages: [ByteBuffer] = []
+  var requestMessages: [GRPCMessage] = []
   /// The client sent END_STREAM.
   var clientDone = false
   /// The response headers went out (a later error needs trailers, not a trailers-only response).
@@ -18,8 +40,11 @@ final class WireStreamState {
   /// The handler's task, cancelled when the stream is reset, the connection closes or the deadline passes.
   var task: Task<Void, Never>?
   var deadlineTimer: Scheduled<Void>?
-  /// Streaming calls: where request messages go.
-  var inbound: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+  /// Streaming calls: where request messages go (made when the call arrives, so messages queue
+  /// while it waits for a slot)...
+  var inbound: AsyncThrowingStream<GRPCMessage, any Error>.Continuation?
+  /// ... and where its handler will read them.
+  var inboundMessages: AsyncThrowingStream<GRPCMessage, any Error>?
   /// Bytes received on the stream and not yet returned to its flow-control window.
   var unreturnedBytes = 0
   /// Streaming calls: bytes of whole messages handed to the handler and not yet taken by it.
@@ -28,10 +53,13 @@ final class WireStreamState {
   /// and for a unary call its whole message until the handler starts.
   var heldBytes = 0
 
-  init(method: WireMethod, call: WireCall, maxMessageBytes: Int) {
-    self.method = method
+  init(route: WireRoute, call: WireCall, maxMessageBytes: Int, encoding: WireMessageEncoding = .identity,
+       responseEncoding: WireMessageEncoding = .identity) {
+    self.route = route
     self.call = call
-    self.deframer = GRPCMessageDeframer(maxMessageBytes: maxMessageBytes)
+    self.encoding = encoding
+    self.responseEncoding = responseEncoding
+    self.deframer = GRPCMessageDeframer(maxMessageBytes: maxMessageBytes, compressionAllowed: encoding != .identity)
   }
 
   /// True for `.streaming` methods.
@@ -45,6 +73,8 @@ final class WireStreamState {
     task?.cancel()
     deadlineTimer?.cancel()
     deadlineTimer = nil
+    queueTimer?.cancel()
+    queueTimer = nil
     inbound?.finish(throwing: error)
     inbound = nil
   }
