@@ -112,6 +112,24 @@ public final class WireServer: Sendable {
     self.bound = group.next().makePromise(of: Int.self)
   }
 
+  /// What the server holds now, for metrics and tests.
+  public struct Load: Sendable, Hashable {
+    /// Connections open.
+    public var connections: Int
+    /// Request and response bytes buffered (counted against `maxBufferedBytes`).
+    public var bufferedBytes: Int
+    /// Admitted calls running and waiting for a slot.
+    public var runningCalls: Int
+    public var queuedCalls: Int
+  }
+
+  /// The server's current load. Takes the core's lock briefly; thread-safe.
+  public var load: Load {
+    let admission = core.admissionLoad
+    return Load(connections: core.connectionCount, bufferedBytes: core.buffered, runningCalls: admission.running,
+                queuedCalls: admission.queued)
+  }
+
   /// The bound port, once listening (waits for `serve()` to bind; throws if binding failed).
   public func listeningPort() async throws -> Int { try await bound.futureResult.get() }
 

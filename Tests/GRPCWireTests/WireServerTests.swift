@@ -46,6 +46,10 @@ final class Observed: Sendable {
       while !observed.release.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
       return Array(bytes.readableBytesView)
     })
+    router.register("/t.Test/Big", .unary { bytes, _ in
+      Array(repeating: 7, count: Int(bytes.getInteger(at: bytes.readerIndex, as: UInt32.self) ?? 0))
+    })
+    router.register("/t.Test/Ping", .unary { _, _ in [1] }, admitted: false)
     router.register("/t.Test/Numbered", .streaming { requests, responses, _ in
       var count = 0
       for try await message in requests {
