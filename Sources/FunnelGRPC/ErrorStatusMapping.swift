@@ -4,9 +4,10 @@ import Logging
 
 /// The one place where errors become gRPC statuses.
 ///
-/// `FunnelError`s map by kind; `RPCError`s pass through; cancellation (the deadline passed or the
-/// client went away) is DEADLINE_EXCEEDED; anything else is INTERNAL with a generic message, so no
-/// internal detail leaks to callers.
+/// `FunnelError`s map by kind; `RPCError`s pass through; a store that is down (`StoreFailure`) is
+/// UNAVAILABLE with gRPC's retry pushback (`grpc-retry-pushback-ms`) and no address in the message;
+/// cancellation (the deadline passed or the client went away) is DEADLINE_EXCEEDED; anything else
+/// is INTERNAL with a generic message, so no internal detail leaks to callers.
 public enum ErrorStatusMapping {
   /// The status code for a domain error kind.
   public static func code(for kind: FunnelError.Kind) -> RPCError.Code {
@@ -25,11 +26,22 @@ public enum ErrorStatusMapping {
   public static func rpcError(from error: any Error) -> RPCError {
     switch error {
     case let error as RPCError: return error
-    case let error as FunnelError: return RPCError(code: code(for: error.kind), message: error.message)
+    case let error as FunnelError:
+      var mapped = RPCError(code: code(for: error.kind), message: error.message)
+      if error.kind == .unavailable || error.kind == .resourceExhausted { mapped.metadata = retryPushback }
+      return mapped
+    case let error as any StoreFailure:
+      return RPCError(code: .unavailable, message: error.clientMessage, metadata: retryPushback, cause: error)
     case is CancellationError: return RPCError(code: .deadlineExceeded, message: "the call was cancelled or its deadline passed")
     default: return RPCError(code: .internalError, message: "internal error", cause: error)
     }
   }
+
+  /// Milliseconds a client should wait before retrying an UNAVAILABLE or RESOURCE_EXHAUSTED call.
+  public static let retryAfterMs = 1_000
+
+  /// gRPC's server pushback (the retry design, A6): the client's retry policy waits this long.
+  static var retryPushback: Metadata { ["grpc-retry-pushback-ms": "\(retryAfterMs)"] }
 
   /// The status-code name used in per-row batch errors, e.g. `INVALID_ARGUMENT`.
   public static func codeName(_ code: RPCError.Code) -> String {
@@ -55,6 +67,8 @@ public enum ErrorStatusMapping {
       let mapped = rpcError(from: error)
       if mapped.code == .internalError {
         logger.error("handler failed", metadata: ["method": "\(method)", "error": "\(String(reflecting: error))"])
+      } else if let failure = error as? any StoreFailure {
+        logger.warning("a store failed", metadata: ["method": "\(method)", "error": "\(failure)"])
       }
       throw mapped
     }

@@ -90,12 +90,28 @@ public enum FunnelWireRoutes {
 
   /// A message from its bytes; an `RPCError` with `code` naming the message type when they are not
   /// one (INVALID_ARGUMENT for a request the server got; the lean client uses INTERNAL for a response).
+  /// Requests with more than `UnknownFieldGuard.maxUnknownBytes` of unknown top-level fields are
+  /// refused before decoding; unknown fields deeper down are skipped, not kept.
   public static func decode<Message: SwiftProtobuf.Message>(_ bytes: ByteBuffer, as: Message.Type = Message.self,
                                                             invalid code: RPCError.Code = .invalidArgument) throws(RPCError) -> Message {
+    let kind = code == .invalidArgument ? "request" : "response"
     do {
-      return try bytes.withUnsafeReadableBytes { raw in try Message(serializedBytes: Array(raw)) }
+      return try bytes.withUnsafeReadableBytes { raw in
+        if code == .invalidArgument {
+          let unknown = UnknownFieldGuard.unknownBytes(raw, as: Message.self)
+          guard unknown <= UnknownFieldGuard.maxUnknownBytes else {
+            throw RPCError(code: code, message: "request carries \(unknown) bytes of fields unknown to \(Message.protoMessageName) "
+              + "(limit \(UnknownFieldGuard.maxUnknownBytes))")
+          }
+        }
+        var options = BinaryDecodingOptions()
+        options.discardUnknownFields = true
+        return try Message(serializedBytes: Array(raw), options: options)
+      }
+    } catch let error as RPCError {
+      throw error
     } catch {
-      throw RPCError(code: code, message: "\(code == .invalidArgument ? "request" : "response") is not a valid \(Message.protoMessageName): \(error)")
+      throw RPCError(code: code, message: "\(kind) is not a valid \(Message.protoMessageName): \(error)")
     }
   }
 

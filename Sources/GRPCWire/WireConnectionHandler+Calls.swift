@@ -208,6 +208,11 @@ extension WireConnectionHandler {
     var trailers: HPACKHeaders = stream.headersSent ? [:] : Self.responseHeaders
     trailers.add(name: "grpc-status", value: String(error.code.rawValue))
     if !error.message.isEmpty { trailers.add(name: "grpc-message", value: GRPCWireFormat.percentEncoded(error.message)) }
+    for (name, value) in error.metadata {
+      // Text metadata only (e.g. `grpc-retry-pushback-ms`); reserved names stay the transport's.
+      guard case .string(let text) = value, !name.hasPrefix(":"), name != "grpc-status", name != "grpc-message" else { continue }
+      trailers.add(name: name, value: text)
+    }
     end(stream, id, trailers: trailers)
   }
 

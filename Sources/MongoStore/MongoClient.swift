@@ -1,10 +1,13 @@
+import FunnelCore
 internal import CMongoC
 import NIOPosix
 import Synchronization
 
 /// A MongoDB failure, naming the server or command and the driver's message.
-public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct MongoError: StoreFailure, Hashable {
   public let message: String
+  /// Always `mongodb`.
+  public var store: String { "mongodb" }
   /// Creates an error.
   public init(_ message: String) { self.message = message }
   public var description: String { message }

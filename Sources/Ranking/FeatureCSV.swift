@@ -2,7 +2,8 @@ import Foundation
 
 /// A batch of feature rows read from CSV for a model: a header row of feature names, one row per
 /// candidate, empty cell = missing. Columns are matched to the model's schema by name (columns the
-/// model does not use are ignored; features the file lacks are missing).
+/// model does not use are ignored; features the file lacks are missing; a header with none of the
+/// model's features is an error).
 public struct FeatureCSV: Sendable {
   /// Rows in the model's column order, double precision, NaN = missing.
   public let rows: [[Double]]
@@ -23,6 +24,12 @@ public struct FeatureCSV: Sendable {
     let position = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
     let sources = schema.names.map { position[$0] }
     absentFeatures = zip(schema.names, sources).filter { $0.1 == nil }.map(\.0)
+    // Scores of rows with every feature missing would all be the model's constant: garbage, not a result.
+    guard schema.names.isEmpty || absentFeatures.count < schema.names.count else {
+      throw RankingError("\(path): no column of the header is a feature of the model (it has "
+        + "\(schema.names.prefix(5).joined(separator: ", "))\(schema.names.count > 5 ? ", ..." : "")); header: "
+        + "\(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", ..." : "")")
+    }
     var rows: [[Double]] = []
     var lineNumber = 1
     while let line = lines.next() {

@@ -1,3 +1,4 @@
+import Foundation
 import FeatureStore
 import FunnelCore
 
@@ -8,7 +9,11 @@ import FunnelCore
 /// real-time features are updated by `RedisEventConsumer`s reading the stream in a consumer group.
 ///
 /// The stream is capped near `maxLength` entries (approximate trimming): consumers more than that
-/// far behind lose the oldest entries, which `Admin.Status`' stream lag shows first. Thread-safe.
+/// far behind lose the oldest entries, which `Admin.Status`' stream lag shows first.
+///
+/// Each user's entry ids are also listed (`PREFIX ue:USER`, at most `maxEntriesPerUser`, expiring
+/// `entryIndexTTLSeconds` after the user's last event), so forgetting a user deletes their entries
+/// in O(their entries), not O(the stream). Thread-safe.
 public final class RedisEventStream: EventSink {
   /// The stream's key.
   public let streamKey: String
@@ -17,32 +22,51 @@ public final class RedisEventStream: EventSink {
   let store: RedisFeatureStore
   let maxLength: Int
 
-  /// Remembers the event id (NX) and only then appends the entry; returns 1 (appended) or 0 (duplicate).
+  /// Entry ids listed per user (a bot's flood keeps only its newest; `forget` then scans the stream).
+  let maxEntriesPerUser: Int
+  /// How long a user's entry list outlives their last event. A forget falls back to scanning the
+  /// stream when the stream holds entries older than this.
+  let entryIndexTTLSeconds: Int
+
+  /// Remembers the event id (NX) and only then appends the entry and lists its id under the user
+  /// (marking the list overflowed when it drops an id); returns 1 (appended) or 0 (duplicate).
   static let ingestScript = """
     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+      local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+      if redis.call('RPUSH', KEYS[3], id) > tonumber(ARGV[4]) then
+        redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
+        redis.call('SET', KEYS[4], '1', 'EX', ARGV[5])
+      end
+      redis.call('EXPIRE', KEYS[3], ARGV[5])
       return 1
     end
     return 0
     """
 
   /// A stream under `store`'s key prefix; `forget` also clears the user in `store`.
-  public init(client: RedisClient, store: RedisFeatureStore, maxLength: Int = 1_000_000) {
+  public init(client: RedisClient, store: RedisFeatureStore, maxLength: Int = 1_000_000, maxEntriesPerUser: Int = 10_000,
+              entryIndexTTLSeconds: Int = 30 * 86_400) {
     self.client = client
     self.store = store
     self.keyPrefix = store.keyPrefix
     self.streamKey = store.keyPrefix + "events"
     self.maxLength = maxLength
+    self.maxEntriesPerUser = max(1, maxEntriesPerUser)
+    self.entryIndexTTLSeconds = max(1, entryIndexTTLSeconds)
   }
+
+  private func entriesKey(_ user: UserID) -> String { keyPrefix + "ue:" + user }
+  private func overflowKey(_ user: UserID) -> String { keyPrefix + "ue-over:" + user }
 
   /// Appends `events` in one pipelined round trip. Returns once Redis has appended them.
   public func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult {
     guard !events.isEmpty else { return EventAppendResult(accepted: 0, duplicates: 0) }
     let script = Array(Self.ingestScript.utf8)
+    let (cap, ttl) = (Array(String(maxEntriesPerUser).utf8), Array(String(entryIndexTTLSeconds).utf8))
     let commands: [[[UInt8]]] = events.map { event in
-      [Array("EVAL".utf8), script, Array("2".utf8), Array((keyPrefix + "in:" + event.eventID).utf8),
-       Array(streamKey.utf8), Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event),
-       Array(String(maxLength).utf8)]
+      [Array("EVAL".utf8), script, Array("4".utf8), Array((keyPrefix + "in:" + event.eventID).utf8),
+       Array(streamKey.utf8), Array(entriesKey(event.userID).utf8), Array(overflowKey(event.userID).utf8),
+       Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event), Array(String(maxLength).utf8), cap, ttl]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)
     for (event, reply) in zip(events, try await client.pipeline(bytes: commands)) {
@@ -58,13 +82,37 @@ public final class RedisEventStream: EventSink {
 
   /// Forgets `user`: marks them forgotten in the real-time store (queued events accepted before now
   /// are dropped when applied), removes their interactions, and deletes their entries still in the
-  /// stream (O(stream length), pages of 1,000). Returns interactions plus stream entries removed.
+  /// stream. O(the user's entries) through their entry list; O(the stream) (pages of 1,000) only
+  /// when the list cannot be complete: it overflowed, or the stream holds entries older than the
+  /// list's lifetime. Returns interactions plus stream entries removed.
   public func forget(user: UserID) async throws -> Int {
     var removed = try await store.forget(user: user)
-    try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
-      entries.compactMap { entry in entry.event?.userID == user ? entry.id : nil }
-    } delete: { removed += $0 }
+    if try await entryListIsComplete(user) {
+      let reply = try await client.command(["LRANGE", entriesKey(user), "0", "-1"])
+      if case .error(let message) = reply { throw RedisError("LRANGE \(entriesKey(user)): \(message)") }
+      let ids = (reply.array ?? []).compactMap(\.string)
+      for chunk in stride(from: 0, to: ids.count, by: 1_000).map({ Array(ids[$0..<min(ids.count, $0 + 1_000)]) }) {
+        if case .integer(let n) = try await client.command(["XDEL", streamKey] + chunk) { removed += Int(n) }
+      }
+    } else {
+      try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
+        entries.compactMap { entry in entry.event?.userID == user ? entry.id : nil }
+      } delete: { removed += $0 }
+    }
+    _ = try await client.command(["DEL", entriesKey(user), overflowKey(user)])
     return removed
+  }
+
+  /// Whether `user`'s entry list holds every entry of theirs still in the stream: it never dropped
+  /// an id, and the stream's oldest entry is younger than a list's lifetime (so any entry of the
+  /// user in the stream was listed by an event that refreshed the list since).
+  private func entryListIsComplete(_ user: UserID) async throws -> Bool {
+    if case .integer(let n) = try await client.command(["EXISTS", overflowKey(user)]), n > 0 { return false }
+    let first = try await client.command(["XRANGE", streamKey, "-", "+", "COUNT", "1"])
+    guard let oldest = RedisStreamReply.entries(first).first,
+          let ms = Int64(oldest.id.split(separator: "-").first ?? "") else { return true }  // empty stream
+    let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+    return nowMs - ms < Int64(entryIndexTTLSeconds) * 1000
   }
 
   /// Entries in the stream now (`XLEN`).

@@ -1,3 +1,4 @@
+import FunnelCore
 /// A decoded Redis reply, copied out of hiredis memory before it is freed.
 public indirect enum RedisReply: Hashable, Sendable {
   case status(String)
@@ -15,6 +16,12 @@ public indirect enum RedisReply: Hashable, Sendable {
     case .bulk(let b): String(decoding: b, as: UTF8.self)
     default: nil
     }
+  }
+
+  /// The elements, for array replies.
+  public var array: [RedisReply]? {
+    if case .array(let items) = self { return items }
+    return nil
   }
 }
 
@@ -60,8 +67,10 @@ public struct RedisEndpoint: Hashable, Sendable {
 }
 
 /// A Redis connection or protocol failure, with the endpoint and what failed.
-public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RedisError: StoreFailure, Hashable {
   public let message: String
+  /// Always `redis`.
+  public var store: String { "redis" }
   /// Creates an error.
   public init(_ message: String) { self.message = message }
   public var description: String { message }

@@ -62,8 +62,12 @@ extension RequestValidator {
     guard input.quantity <= 10_000 else {
       throw FunnelError.invalidArgument(field: "quantity", "\(input.quantity) is more than 10000")
     }
-    guard input.country.utf8.count <= 8, input.country.utf8.allSatisfy({ $0 >= 0x21 && $0 < 0x7f }) else {
-      throw FunnelError.invalidArgument(field: "country", "'\(input.country)' is not a country code (up to 8 printable ASCII)")
+    var country = ""
+    if !input.country.isEmpty {
+      guard let code = CountryCode.normalised(input.country) else {
+        throw FunnelError.invalidArgument(field: "country", "'\(input.country.prefix(16))' is not an ISO 3166-1 alpha-2 country code")
+      }
+      country = code
     }
     guard input.price.isFinite, input.price >= 0 else {
       throw FunnelError.invalidArgument(field: "price", "\(input.price) is not a finite non-negative number")
@@ -71,6 +75,6 @@ extension RequestValidator {
     return BehaviourEvent(eventID: input.eventID, userID: input.userID, sessionID: input.sessionID,
                           itemID: input.itemID, kind: kind, timestampMs: timestamp,
                           quantity: max(1, input.quantity), price: input.price, requestID: input.requestID,
-                          country: input.country)
+                          country: country)
   }
 }

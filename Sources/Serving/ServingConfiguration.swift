@@ -97,6 +97,10 @@ public struct ServingConfiguration: Hashable, Sendable {
   public var maxEventSkew: Duration = .seconds(300)
   /// Most events in one Track call.
   public var maxEventsPerBatch = 500
+  /// Events for items the serving generation does not have: refused per event and counted (the
+  /// default: a typo or a bot's invention must not grow the real-time state), or accepted and
+  /// counted (for shops whose new items reach events before the next generation is built).
+  public var acceptUnknownItems = false
   /// Concurrent users of one BatchRecommend stream.
   public var batchConcurrency = 8
   /// The arm answers outside every experiment report.

@@ -133,24 +133,43 @@ public final class ServingEngine: Sendable {
     return answer
   }
 
-  /// Validates and stores a batch of events; invalid events are reported, valid ones stored.
-  /// Throws `invalidArgument` when the batch itself is empty or too large.
+  /// Validates and stores a batch of events; invalid events (and, unless `acceptUnknownItems`, events
+  /// for items not in the serving generation) are reported, valid ones stored. Throws
+  /// `invalidArgument` when the batch itself is empty or too large, and the store's error
+  /// (`StoreFailure`: UNAVAILABLE to callers) when it cannot store them: then no event of the call
+  /// counts as accepted and the caller retries the call; events stored before the failure come back
+  /// as duplicates (idempotent by event id), so none is lost or counted twice.
   public func track(_ inputs: [EventInput]) async throws -> TrackOutcome {
     guard !inputs.isEmpty else { throw FunnelError.invalidArgument(field: "events", "is empty") }
     guard inputs.count <= configuration.maxEventsPerBatch else {
       throw FunnelError.invalidArgument(field: "events", "\(inputs.count) events, more than \(configuration.maxEventsPerBatch)")
     }
     let nowMs = now()
+    let items = generation.items
     var valid: [BehaviourEvent] = []
     var rejected: [TrackOutcome.Rejection] = []
     for (i, input) in inputs.enumerated() {
       do {
-        valid.append(try validator.validate(input, nowMs: nowMs, configuration: configuration))
+        let event = try validator.validate(input, nowMs: nowMs, configuration: configuration)
+        if items.doc(for: event.itemID) == nil {
+          metrics.eventsUnknownItem.add()
+          guard configuration.acceptUnknownItems else {
+            throw FunnelError.invalidArgument(field: "item_id", "'\(event.itemID)' is not in the catalog (index \(generation.version))")
+          }
+        }
+        valid.append(event)
       } catch let error as FunnelError {
         rejected.append(.init(index: i, eventID: input.eventID, reason: "events[\(i)].\(error.message)"))
       }
     }
-    let stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
+    let stored: EventAppendResult
+    do {
+      stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
+    } catch {
+      // Nothing is reported accepted: the caller retries the whole call (idempotent by event id).
+      metrics.eventsUnavailable.add(valid.count)
+      throw error
+    }
     metrics.eventsAccepted.add(stored.accepted)
     metrics.eventsDuplicate.add(stored.duplicates)
     metrics.eventsRejected.add(rejected.count)

@@ -13,6 +13,9 @@ public final class ServingMetrics: Sendable {
   public let answerLatencyMs = MetricHistogram.milliseconds()
   /// Events accepted by Track (first sightings), duplicates, and rejected as invalid.
   public let eventsAccepted = MetricCounter(), eventsDuplicate = MetricCounter(), eventsRejected = MetricCounter()
+  /// Events naming an item the serving generation does not have (refused or accepted, per
+  /// `ServingConfiguration.acceptUnknownItems`), and Track calls refused because the store was down.
+  public let eventsUnknownItem = MetricCounter(), eventsUnavailable = MetricCounter()
   /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
   public let updaterApplied = MetricCounter(), updaterDuplicate = MetricCounter(), updaterDropped = MetricCounter()
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
@@ -39,6 +42,9 @@ public final class ServingMetrics: Sendable {
     out.counter("funnel_events_accepted_total", "Events accepted by Track or POST /v1/events.", eventsAccepted.count)
     out.counter("funnel_events_duplicate_total", "Events whose id had been accepted before.", eventsDuplicate.count)
     out.counter("funnel_events_rejected_total", "Events refused as invalid.", eventsRejected.count)
+    out.counter("funnel_events_unknown_item_total", "Events naming an item not in the serving generation.", eventsUnknownItem.count)
+    out.counter("funnel_events_unavailable_total", "Events refused because the event store was unavailable.",
+                eventsUnavailable.count)
     out.counter("funnel_updater_applied_total", "Stream events applied to real-time features.", updaterApplied.count)
     out.counter("funnel_updater_duplicate_total", "Stream events already applied (replays).", updaterDuplicate.count)
     out.counter("funnel_updater_dropped_total", "Stream events of forgotten users, dropped.", updaterDropped.count)

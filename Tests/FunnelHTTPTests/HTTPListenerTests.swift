@@ -28,10 +28,14 @@ import Testing
 }
 
 @Suite struct HTTPListenerTests {
-  func post(_ port: Int, _ path: String, _ body: String, method: String = "POST") async throws -> (Int, String) {
+  func post(_ port: Int, _ path: String, _ body: String, method: String = "POST",
+            contentType: String = "application/json; charset=utf-8") async throws -> (Int, String) {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     request.httpMethod = method
-    if method == "POST" { request.httpBody = Data(body.utf8) }
+    if method == "POST" {
+      request.httpBody = Data(body.utf8)
+      request.setValue(contentType, forHTTPHeaderField: "content-type")
+    }
     let (data, response) = try await URLSession.shared.data(for: request)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
   }
@@ -50,6 +54,9 @@ import Testing
       #expect(try await post(port, "/v1/events", body).1.hasPrefix(#"{"accepted":0,"duplicates":1"#), "idempotent by event id")
       #expect(try await store.recentActivity(of: "http-user", limit: 5).count == 1)
       #expect(try await post(port, "/v1/events", "{").0 == 400)
+      // Only JSON: a form post from a page is refused before it is parsed.
+      let form = try await post(port, "/v1/events", body, contentType: "application/x-www-form-urlencoded")
+      #expect(form.0 == 415 && form.1.contains("application/json"))
       #expect(try await post(port, "/healthz", "", method: "GET") == (200, "ok\n"))
       let metrics = try await post(port, "/metrics", "", method: "GET")
       #expect(metrics.0 == 200 && metrics.1.contains("funnel_events_accepted_total 1") && metrics.1.contains("funnel_events_rejected_total 2"))

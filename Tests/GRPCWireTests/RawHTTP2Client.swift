@@ -58,8 +58,15 @@ final class RawHTTP2Client: Sendable {
     buffer.writeInteger(UInt8(compressed ? 1 : 0))
     buffer.writeInteger(UInt32(message.count))
     buffer.writeBytes(message)
-    try await send(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers))))
-    try await send(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .data(.init(data: .byteBuffer(buffer), endStream: true))))
+    // One flush for both frames. The server may answer from the headers alone (a refusal) and
+    // reset the stream; the DATA frame's write then fails on our side, which a test ignores.
+    let headersWritten = channel.eventLoop.makePromise(of: Void.self)
+    let dataWritten = channel.eventLoop.makePromise(of: Void.self)
+    channel.write(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers))), promise: headersWritten)
+    channel.writeAndFlush(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .data(.init(data: .byteBuffer(buffer), endStream: true))),
+                          promise: dataWritten)
+    try await headersWritten.futureResult.get()
+    _ = try? await dataWritten.futureResult.get()
   }
 
   func send(_ frame: HTTP2Frame) async throws { try await channel.writeAndFlush(frame) }

@@ -133,4 +133,21 @@ struct RedisEventStreamTests {
     let early = StreamedEvent(entryID: "1-0", acceptedMs: 1, event: queued[0])
     #expect(try await f.store.apply([early]).dropped == 1)
   }
+
+  /// Forgetting deletes a user's entries through their entry list (an entry added behind the list's
+  /// back stays, which shows the stream was not scanned); a list that overflowed falls back to
+  /// scanning the stream, which finds every entry.
+  @Test func forgettingCostsTheUsersEntriesNotTheStream() async throws {
+    let f = try fixture()
+    let capped = RedisEventStream(client: f.client, store: f.store, maxEntriesPerUser: 4)
+    _ = try await capped.append(Self.events(14, users: 2))  // 7 each: both lists overflow at 4
+    _ = try await capped.append([BehaviourEvent(eventID: "x", userID: "u9", itemID: "I1", kind: .view, timestampMs: 1_790_000_000_000)])
+    let unlisted = PackedEvent.encode(BehaviourEvent(eventID: "y", userID: "u9", itemID: "I2", kind: .view,
+                                                      timestampMs: 1_790_000_000_000))
+    _ = try await f.client.pipeline(bytes: [[Array("XADD".utf8), Array(capped.streamKey.utf8), Array("*".utf8), Array("e".utf8), unlisted]])
+    #expect(try await capped.forget(user: "u9") == 1, "the listed entry only: the stream was not scanned")
+    #expect(try await capped.forget(user: "u0") == 7, "an overflowed list falls back to the scan")
+    #expect(try await capped.length() == 8)
+    #expect(try await capped.forget(user: "u0") == 0)
+  }
 }
