@@ -175,8 +175,8 @@ let package = Package(
                                .product(name: "NIOEmbedded", package: "swift-nio")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
-                dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", grpcCore, grpcInProcess, grpcNIO,
-                               nioCore, nioPosix],
+                dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", "RedisStore", "FeatureStore", "Serving",
+                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix],
                 swiftSettings: swiftSettings),
   ]
 )

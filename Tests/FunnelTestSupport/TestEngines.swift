@@ -26,8 +26,8 @@ public enum TestEngines {
   }
 
   /// An engine over the small store with an embedded feature store (seeded with the history), or
-  /// with `activity` replacing the feature store for reads.
-  public static func engine(activity: (any UserActivitySource)? = nil,
+  /// with `activity` replacing the feature store for reads and `events` for Track.
+  public static func engine(activity: (any UserActivitySource)? = nil, events: (any EventSink)? = nil,
                             configuration: ServingConfiguration = ServingConfiguration())
     -> (ServingEngine, EmbeddedFeatureStore)
   {
@@ -35,7 +35,7 @@ public enum TestEngines {
     featureStore.seed(store.events)
     let source = FixedGenerationSource(featureStore: featureStore)
     let engine = ServingEngine(configuration: configuration, generation: generation(), generationSource: source,
-                               activity: activity ?? featureStore, events: featureStore, storeName: "embedded",
+                               activity: activity ?? featureStore, events: events ?? featureStore, storeName: "embedded",
                                now: { nowMs })
     return (engine, featureStore)
   }
