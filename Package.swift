@@ -158,7 +158,7 @@ let package = Package(
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
-                dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
+                dependencies: ["FunnelServer", "FunnelTestSupport", "GRPCWire", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
                                "RedisStore", "Ranking", "Ingest", nioCore,
                                .product(name: "NIOEmbedded", package: "swift-nio")],
                 swiftSettings: swiftSettings),

@@ -112,14 +112,15 @@ public enum FunnelApplication {
       }, logger: logger)))
     }
     services.append(.init(service: ExposureWriter(engine: engine, logger: logger)))
-    let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger)
-    if let http { services.append(.init(service: http)) }
-    description["model"] = "\(engine.ranker.model.version)"
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, transport: options.transport, eventLoopThreads: options.eventLoopThreads,
-                                flushDelayMicros: options.flushDelayMicros,
+                                flushDelayMicros: options.flushDelayMicros, limits: options.limits,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)
+    let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
+                                                         extraMetrics: { grpc.prometheus() })
+    if let http { services.append(.init(service: http)) }
+    description["model"] = "\(engine.ranker.model.version)"
     let group = ServiceGroup(configuration: .init(
       services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     let startup = description

@@ -1,3 +1,4 @@
+import FunnelCore
 import FunnelGRPC
 import GRPCCore
 import GRPCWire
@@ -44,11 +45,12 @@ public final class FunnelGRPCServer: Service {
   /// connection's loop; README "The transport floor"); by default `defaultEventLoopThreads`, as
   /// `funnel serve`. `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick
   /// (`NextTickFlushHandler`), -1 writes every response at once; N > 0 holds them up to N µs
-  /// (grpc-swift's timer; the nio-http2 transport coalesces per tick then).
+  /// (grpc-swift's timer; the nio-http2 transport coalesces per tick then). `limits` bound what
+  /// clients can make the nio-http2 transport hold (connections, bytes, admitted calls, timers).
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String,
               transport: GRPCTransportKind = .nioHTTP2,
               eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
-              flushDelayMicros: Int = 0,
+              flushDelayMicros: Int = 0, limits: WireServer.Configuration = .init(),
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
     let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
@@ -59,7 +61,7 @@ public final class FunnelGRPCServer: Service {
     let healthService = HealthService(state: health)
     switch transport {
     case .nioHTTP2:
-      var configuration = WireServer.Configuration()
+      var configuration = limits
       configuration.coalesceFlushes = flushDelayMicros >= 0
       let router = FunnelWireRoutes.router(recommender: recommender, events: events, admin: admin, health: healthService)
       listener = .wire(WireServer(host: host, port: port, group: group, router: router, executor: executor,
@@ -82,6 +84,19 @@ public final class FunnelGRPCServer: Service {
     self.group = group
     self.health = health
     self.logger = logger
+  }
+
+  /// The nio-http2 listener's load as Prometheus gauges (connections, buffered bytes, admitted
+  /// calls running and waiting); empty for the grpc-swift transport.
+  public func prometheus() -> String {
+    guard case .wire(let server) = listener else { return "" }
+    let load = server.load
+    var out = PrometheusText()
+    out.gauge("funnel_grpc_connections", "Open gRPC connections.", Double(load.connections))
+    out.gauge("funnel_grpc_buffered_bytes", "Request and response bytes the gRPC listener buffers.", Double(load.bufferedBytes))
+    out.gauge("funnel_grpc_running_calls", "Admitted gRPC calls running.", Double(load.runningCalls))
+    out.gauge("funnel_grpc_queued_calls", "gRPC calls waiting for a slot.", Double(load.queuedCalls))
+    return out.text
   }
 
   /// The bound port, once listening (waits for the listener).

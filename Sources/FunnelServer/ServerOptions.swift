@@ -1,6 +1,7 @@
 import Foundation
 import FunnelCore
 import Experiments
+import GRPCWire
 import Serving
 
 /// Everything `funnel serve` needs, resolved from defaults, then the config file, then `FUNNEL_*`
@@ -26,6 +27,9 @@ public struct ServerOptions: Sendable {
   /// swift-nio-http2's frames, a trivial call at a fraction of the CPU) or `grpc-swift`
   /// (grpc-swift-2's server transport). Both serve the same API (README "The transport floor").
   public var transport = GRPCTransportKind.nioHTTP2
+  /// The gRPC listener's limits against hostile and careless clients (the `nio-http2` transport):
+  /// connections, buffered bytes, admitted calls, timers. Config keys under `server`.
+  public var limits = WireServer.Configuration()
   /// Redis URL for real-time user and item features and the shared sub-query cache.
   public var redisURL: String?
   /// MongoDB URI for offline item and user features.
@@ -61,7 +65,9 @@ public struct ServerOptions: Sendable {
 
   /// Config keys by section: the file's schema, and the names environment variables map to.
   public static let configKeys: [String: [String]] = [
-    "server": ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros", "transport"],
+    "server": ["host", "port", "eventLoopThreads", "httpPort", "flushDelayMicros", "transport", "maxConnections",
+               "maxConnectionsPerPeer", "maxRunningCalls", "maxQueueWaitMs", "maxBufferedMegabytes", "idleTimeoutSeconds",
+               "keepaliveSeconds"],
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
@@ -171,6 +177,7 @@ public struct ServerOptions: Sendable {
       port = try reader.int(server, "port", at: "server", range: 0...65_535) ?? port
       eventLoopThreads = try reader.int(server, "eventLoopThreads", at: "server", range: 0...64) ?? eventLoopThreads
       flushDelayMicros = try reader.int(server, "flushDelayMicros", at: "server", range: -1...100_000) ?? flushDelayMicros
+      try applyLimits(server, reader)
       if let name = try reader.string(server, "transport", at: "server") {
         guard let kind = GRPCTransportKind(rawValue: name) else {
           throw FunnelError(.invalidArgument, "config \(path): 'server.transport' must be one of "
@@ -235,5 +242,29 @@ struct ConfigReader {
       throw FunnelError(.invalidArgument, "config \(path): '\(section).\(key)' must be an integer in \(range)")
     }
     return n
+  }
+}
+
+extension ServerOptions {
+  /// The `server` section's limits of the gRPC listener (`WireServer.Configuration`); 0 for the
+  /// idle timeout and keepalive turns them off.
+  mutating func applyLimits(_ server: [String: Any], _ reader: ConfigReader) throws {
+    limits.maxConnections = try reader.int(server, "maxConnections", at: "server", range: 1...1_000_000) ?? limits.maxConnections
+    limits.maxConnectionsPerPeer = try reader.int(server, "maxConnectionsPerPeer", at: "server", range: 1...1_000_000)
+      ?? limits.maxConnectionsPerPeer
+    if let running = try reader.int(server, "maxRunningCalls", at: "server", range: 1...100_000) {
+      limits.maxRunningCalls = running
+      limits.maxRunningCallsPerConnection = max(1, running * 3 / 4)
+    }
+    if let wait = try reader.int(server, "maxQueueWaitMs", at: "server", range: 1...600_000) { limits.maxQueueWait = .milliseconds(wait) }
+    if let megabytes = try reader.int(server, "maxBufferedMegabytes", at: "server", range: 8...1_000_000) {
+      limits.maxBufferedBytes = megabytes << 20
+    }
+    if let idle = try reader.int(server, "idleTimeoutSeconds", at: "server", range: 0...604_800) {
+      limits.idleTimeout = idle == 0 ? nil : .seconds(idle)
+    }
+    if let keepalive = try reader.int(server, "keepaliveSeconds", at: "server", range: 0...604_800) {
+      limits.keepaliveInterval = keepalive == 0 ? nil : .seconds(keepalive)
+    }
   }
 }

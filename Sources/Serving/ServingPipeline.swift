@@ -35,6 +35,8 @@ extension ServingEngine {
     let (profile, userFeatures, anchors, dropped, kept, activity) = (gathered.profile, gathered.userFeatures, gathered.anchors,
                                                                      gathered.dropped, gathered.kept, gathered.activity)
     let items = generation.items
+    // A call whose client left (reset, disconnected, deadline passed) stops here rather than scoring.
+    try Task.checkCancellation()
 
     // 4. Rank, then re-rank for diversity (not in search, where relevance order is the point).
     var stage = Stopwatch()

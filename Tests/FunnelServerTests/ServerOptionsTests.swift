@@ -40,11 +40,28 @@ import Testing
     (["FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-2"], "'server.flushDelayMicros' must be an integer in -1...100000"),
     (["FUNNEL_SERVING_SEARCH_RANK_COUNT": "-1"], "'serving.searchRankCount' must be an integer in 0...100000"),
     (["FUNNEL_SERVER_TRANSPORT": "grpc"], "'server.transport' must be one of nio-http2, grpc-swift, not 'grpc'"),
+    (["FUNNEL_SERVER_MAX_RUNNING_CALLS": "0"], "'server.maxRunningCalls' must be an integer in 1...100000"),
+    (["FUNNEL_SERVER_MAX_BUFFERED_MEGABYTES": "1"], "'server.maxBufferedMegabytes' must be an integer in 8...1000000"),
   ])
   func badEnvironmentValuesNameTheKey(environment: [String: String], expected: String) {
     var options = ServerOptions()
     let error = #expect(throws: FunnelError.self) { try options.apply(environment: environment) }
     #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+  }
+
+  /// The gRPC listener's limits come from the `server` section (or FUNNEL_SERVER_*); 0 turns the
+  /// idle timeout and keepalive off.
+  @Test func listenerLimitsAreConfigured() throws {
+    let path = try Self.file(#"{"server": {"maxConnections": 100, "maxRunningCalls": 8, "maxQueueWaitMs": 250, "maxBufferedMegabytes": 64, "idleTimeoutSeconds": 0}}"#)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var options = ServerOptions()
+    #expect(options.limits.idleTimeout == .seconds(300))
+    try options.apply(configFile: path)
+    try options.apply(environment: ["FUNNEL_SERVER_KEEPALIVE_SECONDS": "0", "FUNNEL_SERVER_MAX_CONNECTIONS_PER_PEER": "10"])
+    #expect(options.limits.maxConnections == 100 && options.limits.maxConnectionsPerPeer == 10)
+    #expect(options.limits.maxRunningCalls == 8 && options.limits.maxRunningCallsPerConnection == 6)
+    #expect(options.limits.maxQueueWait == .milliseconds(250) && options.limits.maxBufferedBytes == 64 << 20)
+    #expect(options.limits.idleTimeout == nil && options.limits.keepaliveInterval == nil)
   }
 
   @Test func unknownFileKeysAreErrors() throws {
