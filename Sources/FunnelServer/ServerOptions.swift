@@ -71,7 +71,7 @@ public struct ServerOptions: Sendable {
     "stores": ["redis", "mongo"],
     "events": ["consume", "attributionWindowSeconds"],
     "demo": ["items", "users", "seed"],
-    "serving": ["profileBudgetMs"] + servingIntegers.map(\.key),
+    "serving": ["profileBudgetMs", "acceptUnknownItems"] + servingIntegers.map(\.key),
     "index": ["directory", "pollSeconds", "verifyChecksums"],
   ]
 
@@ -204,6 +204,12 @@ public struct ServerOptions: Sendable {
       }
       for (key, range, setting) in Self.servingIntegers {
         if let value = try reader.int(s, key, at: "serving", range: range) { serving[keyPath: setting] = value }
+      }
+      if let accept = s["acceptUnknownItems"] {
+        guard String(describing: type(of: accept)).contains("Boolean"), let flag = accept as? Bool else {
+          throw FunnelError(.invalidArgument, "config \(path): 'serving.acceptUnknownItems' must be true or false")
+        }
+        serving.acceptUnknownItems = flag
       }
     }
   }
