@@ -176,7 +176,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", "RedisStore", "FeatureStore", "Serving",
-                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix],
+                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix, swiftProtobuf],
                 swiftSettings: swiftSettings),
   ]
 )

@@ -171,6 +171,26 @@ def main():
         metrics = urllib.request.urlopen(f"http://{args.http}/metrics", timeout=5).read().decode()
         r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])
 
+    # A client configured for gzip (as grpcio users do) and one sending a timeout of ~10 years: both
+    # are ordinary, neither may fail a call or the server (the raw-frame tests send 99999999H).
+    gz = grpc.insecure_channel(args.target, compression=grpc.Compression.Gzip,
+                               options=[("grpc.use_local_subchannel_pool", 1)])
+    zipped = pb_grpc.RecommenderStub(gz).Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=50),
+                                                     timeout=5)
+    r.check("gzip client", len(zipped.items) == 50, str(zipped)[:200])
+    big = events.Track(ev.TrackRequest(events=[ev.Event(event_id=f"api-check-gz-{now}", user_id="api-check-user",
+                                                         item_id=ids[2], type=ev.EVENT_TYPE_VIEW, timestamp_ms=now)]),
+                       timeout=5, compression=grpc.Compression.Deflate)
+    r.check("deflate call", big.accepted == 1, str(big))
+    gz.close()
+    far = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=3e8)
+    r.check("huge timeout", far.status == health_pb2.HealthCheckResponse.SERVING, str(far))
+    unknown_item = events.Track(ev.TrackRequest(events=[ev.Event(event_id=f"api-check-unknown-{now}", user_id="u",
+                                                                 item_id="no-such-item", type=ev.EVENT_TYPE_VIEW)]),
+                                timeout=5)
+    r.check("unknown item refused", unknown_item.accepted == 0 and "catalog" in unknown_item.rejected[0].reason,
+            str(unknown_item))
+
     rng = random.Random(7)
     for k, (request, field) in enumerate(malformed_requests(pb, rng, args.malformed)):
         try:

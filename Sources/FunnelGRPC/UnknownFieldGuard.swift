@@ -8,9 +8,9 @@ import SwiftProtobuf
 /// decoder (`discardUnknownFields`). Every length read from the bytes is checked against what is
 /// left, so a malformed message is left to the decoder to reject.
 ///
-/// Which field numbers a type knows is learned once per type by probing numbers 1...256 with a
-/// one-field message (an unknown number lands in `unknownFields`; a known one does not, or fails
-/// to decode as the wrong wire type). Thread-safe.
+/// Which field numbers a type knows is learned once per type by probing numbers 1...256 with
+/// one-field messages of each wire type (an unknown number always lands in `unknownFields`; a known
+/// one is read from the probe of its own wire type). Thread-safe.
 enum UnknownFieldGuard {
   /// Bytes of unknown top-level fields a request may carry (newer clients adding a field or two
   /// still work against an older server).
@@ -64,22 +64,29 @@ enum UnknownFieldGuard {
     if let cached = known.withLock({ $0[key] }) { return cached }
     var numbers = [Bool](repeating: false, count: probedFieldNumbers + 1)
     for number in 1...probedFieldNumbers {
-      // The field as a varint 0: an unknown number is kept in unknownFields; a known one is read
-      // (or throws: it has another wire type).
+      numbers[number] = isKnown(number, Message.self)
+    }
+    known.withLock { $0[key] = numbers }
+    return numbers
+  }
+
+  /// Whether `Message` defines field `number`: a one-field message of some wire type decodes with
+  /// nothing unknown (SwiftProtobuf keeps a known field sent with another wire type as unknown).
+  private static func isKnown<Message: SwiftProtobuf.Message>(_ number: Int, _ type: Message.Type) -> Bool {
+    // varint 0; fixed64 0; an empty length-delimited value; fixed32 0.
+    let payloads: [(wireType: UInt64, bytes: [UInt8])] = [(0, [0]), (1, [UInt8](repeating: 0, count: 8)), (2, [0]),
+                                                           (5, [0, 0, 0, 0])]
+    for (wireType, payload) in payloads {
       var probe: [UInt8] = []
-      var tag = UInt64(number) << 3
+      var tag = UInt64(number) << 3 | wireType
       while tag >= 0x80 {
         probe.append(UInt8(tag & 0x7F) | 0x80)
         tag >>= 7
       }
-      probe += [UInt8(tag), 0]
-      if let message = try? Message(serializedBytes: probe) {
-        numbers[number] = message.unknownFields.data.isEmpty
-      } else {
-        numbers[number] = true
-      }
+      probe.append(UInt8(tag))
+      guard let message = try? Message(serializedBytes: probe + payload) else { return true }
+      if message.unknownFields.data.isEmpty { return true }
     }
-    known.withLock { $0[key] = numbers }
-    return numbers
+    return false
   }
 }
