@@ -168,7 +168,7 @@ let package = Package(
     .testTarget(name: "LoadGeneratorTests",
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore"],
+    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
                 dependencies: [compressNIO, "GRPCWire", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,

@@ -68,6 +68,8 @@ public final class FunnelGRPCServer: Service {
                                   configuration: configuration, logger: logger))
     case .grpcSwift:
       let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+        // gzip and deflate clients (grpcio configured for compression) are served, not refused.
+        config.compression.enabledAlgorithms = .all
         config.connection.flushCoalescing = flushDelayMicros > 0
           ? .init(maxFlushDelay: .microseconds(flushDelayMicros), maxBytes: 64 * 1024) : nil
         if flushDelayMicros == 0 {

@@ -1,7 +1,11 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import FeatureStore
 import FunnelCore
 import FunnelHTTP
 import FunnelTestSupport
@@ -65,5 +69,75 @@ import Testing
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
     }
+  }
+}
+
+/// A store that is down: its error names an internal address, which clients must not see.
+private struct DownStore: EventSink {
+  struct Down: StoreFailure {
+    var store: String { "redis" }
+    var description: String { "redis 10.1.2.3:6379: connection refused" }
+  }
+  func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult { throw Down() }
+  func forget(user: UserID) async throws -> Int { throw Down() }
+}
+
+@Suite struct HTTPOutageTests {
+  /// A store outage is 503 with Retry-After, and the body names the store but not its address.
+  @Test func aStoreOutageIsUnavailableWithoutTheAddress() async throws {
+    let (engine, _) = TestEngines.engine(events: DownStore())
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/events")!)
+      request.httpMethod = "POST"
+      request.setValue("application/json", forHTTPHeaderField: "content-type")
+      request.httpBody = Data(#"{"events":[{"event_id":"o1","user_id":"u","item_id":"\#(TestEngines.store.items[0].id)","type":"view"}]}"#.utf8)
+      let (data, response) = try await URLSession.shared.data(for: request)
+      let http = try #require(response as? HTTPURLResponse)
+      let body = String(decoding: data, as: UTF8.self)
+      #expect(http.statusCode == 503)
+      #expect(http.value(forHTTPHeaderField: "retry-after") == "1")
+      #expect(body.contains("redis store is unavailable") && !body.contains("10.1.2.3"), "\(body)")
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+
+  /// A connection that sends nothing is closed after the idle timeout.
+  @Test func idleConnectionsAreClosed() async throws {
+    let (engine, _) = TestEngines.engine()
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
+                                idleTimeout: .milliseconds(300))
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      let closed = try await Task.detached { try Self.waitForClose(port: port, limitSeconds: 20) }.value
+      #expect(closed, "the server closed the idle connection")
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+
+  /// Connects to `port` on loopback and blocks until the peer closes (true) or the limit passes.
+  static func waitForClose(port: Int, limitSeconds: Int) throws -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    var timeout = timeval(tv_sec: limitSeconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var byte: UInt8 = 0
+    return recv(fd, &byte, 1, 0) == 0
   }
 }
