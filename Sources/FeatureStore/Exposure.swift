@@ -40,6 +40,17 @@ public struct Exposure: Hashable, Sendable {
     self.featureNames = featureNames
     self.features = features
   }
+
+  /// Roughly the memory this exposure takes, in bytes (strings, the items' ids and the feature rows),
+  /// for logs and buffers bounded by bytes rather than by count: an answer of 1,000 items with their
+  /// features is ~100 KB, one of 10 items ~1 KB. O(items).
+  public var approximateBytes: Int {
+    let strings = requestID.utf8.count + userID.utf8.count + sessionID.utf8.count + scene.utf8.count + arm.utf8.count
+      + modelVersion.utf8.count
+    let ids = items.reduce(0) { $0 + $1.utf8.count + 16 }
+    let rows = features.reduce(0) { $0 + $1.count * 4 + 32 }
+    return 128 + strings + ids + rows + featureNames.count * 16
+  }
 }
 
 /// Where exposures are kept. Thread-safe.

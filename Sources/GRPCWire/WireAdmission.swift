@@ -1,12 +1,13 @@
 /// Admission control for the server's calls, as a pure state machine (no locks, no clocks, no I/O):
 /// at most `Limits.running` admitted handlers run at once over the whole server, one connection
 /// holds at most `Limits.runningPerConnection` of them, and calls beyond that wait in a queue per
-/// connection, served round-robin across connections as slots free up. Queues are bounded per
-/// connection and in total; a call over a bound is refused at once.
+/// connection; a freed slot goes to the waiting connection with the fewest calls running. Queues
+/// are bounded per connection and in total; a call over a bound is refused at once.
 ///
 /// Why per-connection queues rather than one FIFO: a client with thousands of calls in flight must
-/// not push a well-behaved client's call to the back of its backlog. With round-robin turns, a
-/// connection's call waits for at most one call of each other connection with waiters.
+/// not push a well-behaved client's call to the back of its backlog. With the fewest-running rule
+/// (max-min fairness), a connection with nothing running waits only for the next free slot,
+/// however many connections a flooding client opens.
 ///
 /// `Waiter` is what the owner needs to start a call that was admitted later. `WireServerCore`
 /// drives it under its mutex. Not thread-safe by itself.
@@ -42,6 +43,10 @@ struct WireAdmission<Connection: Hashable, Waiter> {
   private var turns: [Connection] = []
   /// Calls waiting now.
   private(set) var queued = 0
+  /// When each busy connection was last given a slot (a sequence number), to break ties in favour
+  /// of the connection served least recently. Dropped when a connection has nothing running or waiting.
+  private var lastServed: [Connection: UInt64] = [:]
+  private var served: UInt64 = 0
 
   /// An empty state machine; limits below 1 are raised to 1.
   init(limits: Limits) {
@@ -59,6 +64,8 @@ struct WireAdmission<Connection: Hashable, Waiter> {
     if running < limits.running, mine < limits.runningPerConnection, queues[connection] == nil {
       running += 1
       runningBy[connection] = mine + 1
+      served += 1
+      lastServed[connection] = served
       return .run
     }
     let waiting = queues[connection]?.count ?? 0
@@ -75,32 +82,43 @@ struct WireAdmission<Connection: Hashable, Waiter> {
   }
 
   /// An admitted call of `connection` ended; returns the waiters admitted in its place (each now
-  /// counts as running, on its own connection). O(connections with waiters) at worst.
+  /// counts as running, on its own connection). The next slot goes to the waiting connection with
+  /// the fewest calls running (max-min fairness), the one served least recently among equals: a
+  /// client with one call waiting is served before thirty connections of one flooding client.
+  /// O(connections with waiters).
   mutating func finished(_ connection: Connection) -> [(Connection, Waiter)] {
     precondition(running > 0, "a call finished that was never admitted")
     running -= 1
     let mine = runningBy[connection, default: 1] - 1
     runningBy[connection] = mine > 0 ? mine : nil
+    if mine == 0, queues[connection] == nil { lastServed[connection] = nil }
     var admitted: [(Connection, Waiter)] = []
-    var skipped = 0
-    // Each connection in turn, skipping those at their own limit; stop when the slots or turns run out.
-    while running < limits.running, skipped < turns.count {
-      let next = turns.removeFirst()
-      let theirs = runningBy[next, default: 0]
-      guard theirs < limits.runningPerConnection, var queue = queues[next], !queue.isEmpty else {
-        turns.append(next)
-        skipped += 1
-        continue
-      }
-      skipped = 0
+    while running < limits.running, let index = nextTurn() {
+      let next = turns.remove(at: index)
+      var queue = queues[next]!
       let (_, waiter) = queue.removeFirst()
       queued -= 1
       running += 1
-      runningBy[next] = theirs + 1
+      runningBy[next, default: 0] += 1
+      served += 1
+      lastServed[next] = served
       admitted.append((next, waiter))
       if queue.isEmpty { queues[next] = nil } else { queues[next] = queue; turns.append(next) }
     }
     return admitted
+  }
+
+  /// The index in `turns` of the waiting connection below its share with the fewest calls running,
+  /// and among those the one served least recently (never served first).
+  private func nextTurn() -> Int? {
+    var best: (index: Int, running: Int, served: UInt64)?
+    for (index, candidate) in turns.enumerated() {
+      let theirs = runningBy[candidate, default: 0]
+      guard theirs < limits.runningPerConnection else { continue }
+      let when = lastServed[candidate] ?? 0
+      if best == nil || (theirs, when) < (best!.running, best!.served) { best = (index, theirs, when) }
+    }
+    return best?.index
   }
 
   /// Takes a waiting call out of the queue (its client left, or it waited too long). False when it
@@ -112,6 +130,7 @@ struct WireAdmission<Connection: Hashable, Waiter> {
     if queue.isEmpty {
       queues[connection] = nil
       turns.removeAll { $0 == connection }
+      if runningBy[connection] == nil { lastServed[connection] = nil }
     } else {
       queues[connection] = queue
     }

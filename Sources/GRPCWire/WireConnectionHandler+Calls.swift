@@ -14,6 +14,11 @@ extension WireConnectionHandler {
       start(stream, id)
       return
     }
+    guard unwrittenResponseBytes <= core.configuration.maxUnreadResponseBytesPerConnection else {
+      refused(stream, id, RPCError(code: .resourceExhausted, message: "the connection has \(unwrittenResponseBytes) bytes of "
+        + "answers it has not read; read them before asking for more"))
+      return
+    }
     guard let loop = context?.eventLoop else { return }
     let connection = NIOLoopBound(self, eventLoop: loop)
     let (decision, ticket) = core.admit(key) { loop.execute { connection.value.admitted(id) } }

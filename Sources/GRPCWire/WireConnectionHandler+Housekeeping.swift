@@ -87,7 +87,12 @@ extension WireConnectionHandler {
   /// returns the write's promise, which returns them when the bytes are on the socket (or dropped).
   /// Nil when the server holds too many unread bytes already.
   func reserveResponse(_ bytes: Int, on id: HTTP2StreamID) -> EventLoopPromise<Void>? {
-    guard let context, core.reserve(bytes) else { return nil }
+    guard let context else { return nil }
+    if !core.reserve(bytes) {
+      guard withinGuarantee(adding: bytes) else { return nil }
+      _ = core.account(bytes)  // a small answer of a connection within its guaranteed share
+    }
+    unwrittenResponseBytes += bytes
     let promise = context.eventLoop.makePromise(of: Void.self)
     if unwrittenResponses[id] == nil {
       unwrittenResponses[id] = WireUnwrittenResponse(bytes: bytes, since: .now())
@@ -96,6 +101,7 @@ extension WireConnectionHandler {
     }
     promise.futureResult.assumeIsolated().whenComplete { [self] _ in
       core.unreserve(bytes)
+      unwrittenResponseBytes -= bytes
       guard var entry = unwrittenResponses[id] else { return }
       entry.bytes -= bytes
       entry.since = .now()  // the client took some: the timeout counts from its last progress

@@ -39,6 +39,13 @@ final class WireConnectionHandler: ChannelInboundHandler {
   var refusals = 0
   /// Response bytes written and not yet on the socket, by stream, with when the oldest was written.
   var unwrittenResponses: [HTTP2StreamID: WireUnwrittenResponse] = [:]
+  /// `unwrittenResponses`' bytes summed.
+  var unwrittenResponseBytes = 0
+  /// Whether this connection holds no more than its guaranteed share of bytes (it may then buffer
+  /// `extra` more even when the server's budget is spent).
+  func withinGuarantee(adding extra: Int) -> Bool {
+    heldRequestBytes + unwrittenResponseBytes + extra <= core.configuration.guaranteedBytesPerConnection
+  }
   /// Timers (`WireConnectionHandler+Housekeeping`).
   var housekeeping = WireHousekeeping()
   /// Whether the server counted this connection (false: refused as over a connection limit).
@@ -183,7 +190,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
         + "supported (\(WireMessageEncoding.accepted))"), on: id, clientDone: frame.endStream)
       return
     }
-    guard core.account(headerBytes) else {
+    guard core.account(headerBytes) || withinGuarantee(adding: headerBytes) else {
       _ = core.account(-headerBytes)
       refused(RPCError(code: .resourceExhausted, message: "the server holds too many unfinished requests; retry later"),
               on: id, clientDone: frame.endStream)
@@ -229,7 +236,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     }
     let held = stream.deframer.heldCapacity + (stream.isStreaming ? 0 : stream.requestMessages.reduce(0) { $0 + $1.bytes.readableBytes }
                                                                          + messages.reduce(0) { $0 + $1.bytes.readableBytes })
-    let withinServer = core.account(held - stream.heldBytes)
+    let withinServer = core.account(held - stream.heldBytes) || withinGuarantee(adding: held - stream.heldBytes)
     heldRequestBytes += held - stream.heldBytes
     stream.heldBytes = held
     if heldRequestBytes > core.configuration.maxHeldRequestBytesPerConnection || !withinServer {

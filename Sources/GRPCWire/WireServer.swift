@@ -37,15 +37,22 @@ public final class WireServer: Sendable {
     /// written but not yet taken by their clients (flow control or TCP). A stream that would go over
     /// fails with RESOURCE_EXHAUSTED; the budget bounds memory whatever the number of connections.
     public var maxBufferedBytes = 192 * 1024 * 1024
+    /// Bytes every connection may buffer even when the server's budget is spent, so a client making
+    /// small calls is never refused because others hold the budget (the process may hold up to
+    /// `maxConnections` times this beyond `maxBufferedBytes`).
+    public var guaranteedBytesPerConnection = 32 * 1024
+    /// Bytes of answers a connection may leave unread before its new calls are refused: a client
+    /// that does not read gets no more work done for it.
+    public var maxUnreadResponseBytesPerConnection = 4 * 1024 * 1024
     /// Connections open at once; more are answered with GOAWAY and closed.
     public var maxConnections = 4_096
     /// Connections open at once from one peer address.
     public var maxConnectionsPerPeer = 1_024
     /// Admitted calls (every method but those registered `admitted: false`, e.g. health) whose
     /// handlers run at once, server-wide; more wait in per-connection queues served round-robin.
-    public var maxRunningCalls = 64
+    public var maxRunningCalls = 8 * System.coreCount
     /// Admitted calls one connection may run at once, so another connection always finds a slot.
-    public var maxRunningCallsPerConnection = 48
+    public var maxRunningCallsPerConnection = 6 * System.coreCount
     /// Calls waiting for a slot, server-wide; more are refused with RESOURCE_EXHAUSTED.
     public var maxQueuedCalls = 2_048
     /// Calls waiting for a slot on one connection.

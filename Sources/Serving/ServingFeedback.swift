@@ -20,37 +20,53 @@ public struct FeedbackSettings: Sendable {
   public var logFeatures = true
   /// Exposures buffered between the request path and the log; more are dropped and counted.
   public var bufferCapacity = 100_000
+  /// Bytes of exposures buffered (`Exposure.approximateBytes`); more are dropped and counted.
+  public var bufferBytes = 32 << 20
 
   /// No experiments, no exposure log.
   public init() {}
 
   /// A recorder when there is a log to drain it into.
-  func makeRecorder() -> ExposureRecorder? { exposureLog == nil ? nil : ExposureRecorder(capacity: bufferCapacity) }
+  func makeRecorder() -> ExposureRecorder? {
+    exposureLog == nil ? nil : ExposureRecorder(capacity: bufferCapacity, maxBytes: bufferBytes)
+  }
 }
 
 /// The bounded hand-off of exposures from requests to the log writer: requests append in O(1)
-/// under a lock and never wait; a writer service drains it. Thread-safe.
+/// under a lock and never wait; a writer service drains it. Bounded by count and by bytes.
+/// Thread-safe.
 public final class ExposureRecorder: Sendable {
   private let capacity: Int
-  private let buffer = Mutex<[Exposure]>([])
+  private let maxBytes: Int
+  private let buffer = Mutex<(exposures: [Exposure], bytes: Int)>(([], 0))
 
-  /// A recorder holding at most `capacity` undrained exposures.
-  public init(capacity: Int) { self.capacity = max(1, capacity) }
+  /// A recorder holding at most `capacity` undrained exposures and `maxBytes` of them.
+  public init(capacity: Int, maxBytes: Int = 32 << 20) {
+    self.capacity = max(1, capacity)
+    self.maxBytes = max(1, maxBytes)
+  }
 
   /// Adds one exposure; false (dropped) when the buffer is full.
   public func record(_ exposure: Exposure) -> Bool {
-    buffer.withLock { b in
-      guard b.count < capacity else { return false }
-      b.append(exposure)
+    let size = exposure.approximateBytes
+    return buffer.withLock { b in
+      guard b.exposures.count < capacity, b.bytes + size <= maxBytes else { return false }
+      b.exposures.append(exposure)
+      b.bytes += size
       return true
     }
   }
 
   /// Drops the buffered exposures of `user` (ForgetUser).
-  public func discard(user: UserID) { buffer.withLock { $0.removeAll { $0.userID == user } } }
+  public func discard(user: UserID) {
+    buffer.withLock { b in
+      b.exposures.removeAll { $0.userID == user }
+      b.bytes = b.exposures.reduce(0) { $0 + $1.approximateBytes }
+    }
+  }
 
   /// Takes everything buffered so far.
-  public func drain() -> [Exposure] { buffer.withLock { b in defer { b = [] }; return b } }
+  public func drain() -> [Exposure] { buffer.withLock { b in defer { b = ([], 0) }; return b.exposures } }
 }
 
 extension ServingEngine {

@@ -31,7 +31,8 @@ import Testing
     #expect(m.running == 2 && m.queued == 3)
   }
 
-  /// The flooding connection cannot take the last slots, and waiters take turns across connections.
+  /// The flooding connection cannot take the last slots, and a freed slot goes to the waiting
+  /// connection with the fewest calls running.
   @Test func connectionsTakeTurns() {
     var m = Self.machine(running: 4, perConnection: 3, queued: 100, queuedPerConnection: 50)
     for t in 1...3 { #expect(m.request("flood", ticket: UInt64(t), waiter: t) == .run) }
@@ -40,14 +41,30 @@ import Testing
     #expect(m.request("polite", ticket: 100, waiter: 100) == .run)
     #expect(m.request("polite", ticket: 101, waiter: 101) == .wait)
     #expect(m.request("other", ticket: 200, waiter: 200) == .wait)
-    // The polite connection's call ends: the flood queued first but is at its share, so polite's
-    // waiter runs; the flood's next call ending lets the other connection in before the flood's own.
+    // The flood's call ends: "other" (nothing running) goes before polite (one running) and the
+    // flood (two); then polite's ends: polite (none running now) before the flood.
     var order: [Int] = []
+    order += m.finished("flood").map(\.1)
     order += m.finished("polite").map(\.1)
-    order += m.finished("flood").map(\.1)
-    order += m.finished("flood").map(\.1)
-    #expect(order == [101, 200, 4])
+    order += m.finished("other").map(\.1)
+    #expect(order == [200, 101, 4])
     #expect(m.running == 4)
+  }
+
+  /// Thirty flooding connections with waiters do not delay a newcomer: it has nothing running.
+  @Test func aNewcomerGoesBeforeManyFloodingConnections() {
+    var m = Self.machine(running: 30, perConnection: 3, queued: 1_000, queuedPerConnection: 50)
+    var ticket: UInt64 = 0
+    for round in 0..<3 {
+      for c in 0..<30 {
+        ticket += 1
+        _ = m.request("flood-\(c)", ticket: ticket, waiter: Int(ticket))
+        _ = round
+      }
+    }
+    #expect(m.running == 30 && m.queued == 60)
+    #expect(m.request("newcomer", ticket: 9_999, waiter: 9_999) == .wait)
+    #expect(m.finished("flood-7").map(\.1) == [9_999])
   }
 
   @Test func aConnectionAtItsShareWaitsEvenWithFreeSlots() {
