@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Hostile clients against a running `funnel serve` (loopback only, bounded in count and time).
 
-Each case attacks for --seconds while a well-behaved bystander (grpcio) calls Health.Check and
-Recommend every 50 ms with a 2 s deadline; then the attacker leaves and the script measures how
+Each case attacks for --seconds while a well-behaved bystander (grpcio, a process of its own) calls
+Health.Check and Recommend every 50 ms with a 2 s deadline; then the attacker leaves and the script measures how
 long until Health answers again. The server's resident memory is sampled from /proc/PID/status.
 
 Cases:
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import multiprocessing
 import os
 import socket
 import sys
@@ -71,32 +72,34 @@ class Sampler(threading.Thread):
             time.sleep(0.05)
 
 
-class Bystander(threading.Thread):
-    """A well-behaved client: Health.Check and Recommend in turn every 50 ms, 2 s deadline."""
-
-    def __init__(self, target, pb, pb_grpc):
-        super().__init__(daemon=True)
-        self.channel = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-        self.health = health_pb2_grpc.HealthStub(self.channel)
-        self.rec = pb_grpc.RecommenderStub(self.channel)
-        self.request = pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=10)
-        self.latencies, self.failures, self.stop = [], [], threading.Event()
-
-    def run(self):
-        i = 0
-        while not self.stop.is_set():
-            start = time.perf_counter()
-            try:
-                if i % 2 == 0:
-                    self.health.Check(health_pb2.HealthCheckRequest(), timeout=2)
-                else:
-                    self.rec.Recommend(self.request, timeout=2)
-                self.latencies.append((time.perf_counter() - start) * 1000)
-            except grpc.RpcError as e:
-                self.failures.append(str(e.code()))
-            i += 1
-            time.sleep(max(0.0, 0.05 - (time.perf_counter() - start)))
-        self.channel.close()
+def bystander(target, stop, results):
+    """A well-behaved client in a process of its own (so the attackers' threads and GIL do not slow
+    it): Health.Check and Recommend in turn every 50 ms with a 2 s deadline, until `stop`."""
+    pb, pb_grpc = load_stubs()
+    channel = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+    health = health_pb2_grpc.HealthStub(channel)
+    rec = pb_grpc.RecommenderStub(channel)
+    request = pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=10)
+    latencies, failures, i = [], [], 0
+    begin, slow = time.perf_counter(), []
+    while not stop.is_set():
+        start = time.perf_counter()
+        try:
+            if i % 2 == 0:
+                health.Check(health_pb2.HealthCheckRequest(), timeout=2)
+            else:
+                rec.Recommend(request, timeout=2)
+            latencies.append((time.perf_counter() - start) * 1000)
+            if latencies[-1] > 100:
+                slow.append((round(start - begin, 2), "health" if i % 2 == 0 else "recommend", round(latencies[-1])))
+        except grpc.RpcError as e:
+            failures.append(str(e.code()))
+        i += 1
+        time.sleep(max(0.0, 0.05 - (time.perf_counter() - start)))
+    channel.close()
+    if slow:
+        print(f"bystander: calls over 100 ms (seconds after it started, call, ms): {slow}", file=sys.stderr, flush=True)
+    results.put((latencies, failures))
 
 
 def grpc_headers(path, extra=()):
@@ -225,7 +228,7 @@ def zero_window(host, port, stop, connections=30, calls=300, pb=None):
 
 def flood(target, stop, pb, pb_grpc, in_flight=8000, channels=2):
     """One client keeping `in_flight` heavy calls open on `channels` connections."""
-    request = pb.RecommendRequest(user_id="U-3", scene=pb.SCENE_HOME, count=1000)
+    request = pb.RecommendRequest(user_id="U-3", scene=pb.SCENE_HOME, count=int(os.environ.get("FLOOD_COUNT", "1000")))
 
     async def main():
         chans = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(channels)]
@@ -300,9 +303,11 @@ def run_case(name, args, pb, pb_grpc):
     sampler = Sampler(args.pid)
     sampler.start()
     rss_before = rss_mb(args.pid)
-    bystander = Bystander(args.target, pb, pb_grpc)
-    bystander.start()
-    time.sleep(0.5)
+    spawn = multiprocessing.get_context("spawn")  # grpc does not survive fork
+    bystander_stop, results = spawn.Event(), spawn.Queue()
+    watcher = spawn.Process(target=bystander, args=(args.target, bystander_stop, results), daemon=True)
+    watcher.start()
+    time.sleep(1.5)
     attackers = {
         "parked": lambda: parked(host, port, stop),
         "zero-window": lambda: zero_window(host, port, stop, pb=pb),
@@ -316,15 +321,17 @@ def run_case(name, args, pb, pb_grpc):
     for a in attackers:
         a.join(timeout=15)
     recovered = recovery_ms(args.target)
-    bystander.stop.set()
-    bystander.join(timeout=5)
+    bystander_stop.set()
+    latencies, failures = results.get(timeout=30)
+    watcher.join(timeout=5)
     time.sleep(1.0)
     sampler.stop.set()
     sampler.join()
     return {"case": name, "rss_before_mb": round(rss_before), "rss_peak_mb": round(sampler.peak),
-            "rss_after_mb": round(rss_mb(args.pid)), "bystander_calls": len(bystander.latencies) + len(bystander.failures),
-            "bystander_failed": len(bystander.failures), "bystander_failures": sorted(set(bystander.failures)),
-            "bystander_p50_ms": percentile(bystander.latencies, 0.5), "bystander_p99_ms": percentile(bystander.latencies, 0.99),
+            "rss_after_mb": round(rss_mb(args.pid)), "bystander_calls": len(latencies) + len(failures),
+            "bystander_failed": len(failures), "bystander_failures": sorted(set(failures)),
+            "bystander_p50_ms": percentile(latencies, 0.5), "bystander_p99_ms": percentile(latencies, 0.99),
+            "bystander_worst_ms": [round(v, 1) for v in sorted(latencies)[-3:]],
             "health_after_ms": recovered}
 
 
