@@ -7,7 +7,7 @@ import Testing
 /// ~100 times one of 10, and clients choose the size.
 @Suite struct ExposureBoundsTests {
   static func exposure(_ i: Int, items: Int, user: String = "u") -> Exposure {
-    Exposure(requestID: "r\(i)", userID: user, sessionID: "", scene: "home", arm: "default", modelVersion: "m",
+    Exposure(requestID: "r\(1_000 + i)", userID: user, sessionID: "", scene: "home", arm: "default", modelVersion: "m",
              timestampMs: Int64(i), items: (0..<items).map { "item-\($0)" }, featureNames: ["a", "b", "c", "d"],
              features: (0..<items).map { _ in [1, 2, 3, 4] })
   }
