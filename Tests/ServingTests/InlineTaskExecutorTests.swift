@@ -12,9 +12,14 @@ import Glibc
     let starter = pthread_self()  // no suspension before the task starts: the same thread
     let task = Task(executorPreference: InlineTaskExecutor.shared) { () async -> (pthread_t, pthread_t, pthread_t) in
       let first = pthread_self()
-      // A thread of its own, as a store's thread pool finishing a C call.
+      // A thread of its own, as a store's thread pool finishing a C call. It resumes after a pause
+      // (the C call's time): resumed before the task has suspended, the task would simply go on on
+      // its own thread (seen once under CI's parallel load).
       let resumer: pthread_t = await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: pthread_self()) }
+        Thread.detachNewThread {
+          usleep(100_000)
+          continuation.resume(returning: pthread_self())
+        }
       }
       return (first, resumer, pthread_self())
     }
