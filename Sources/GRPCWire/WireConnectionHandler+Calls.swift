@@ -80,9 +80,7 @@ extension WireConnectionHandler {
     // on RST_STREAM, a closed connection or a passed deadline; the server awaits every such task
     // (`WireServerCore` counts them) before graceful shutdown completes. Inflating the request and
     // framing (and compressing) the response happen here, off the event loop.
-    // Calls exempt from admission (health checks) run on Swift's pool rather than the loops, whose
-    // queues admitted calls may fill: a balancer's probe is answered however busy the loops are.
-    stream.task = Task(executorPreference: stream.route.admitted ? core.executor : nil) {
+    stream.task = Task(executorPreference: core.executor) {
       let result: Result<ByteBuffer, RPCError>
       do {
         let message = request.compressed ? try encoding.decompress(request.bytes, maxBytes: maxBytes) : request.bytes
@@ -126,7 +124,7 @@ extension WireConnectionHandler {
     }
     let (call, core, key, admitted) = (stream.call, self.core, self.key, stream.admission == .running)
     core.callStarted()
-    stream.task = Task(executorPreference: stream.route.admitted ? core.executor : nil) {
+    stream.task = Task(executorPreference: core.executor) {
       let status: RPCError?
       do {
         try await handler(inbound, writer, call)

@@ -59,8 +59,10 @@ public final class WireServer: Sendable {
     /// hundreds of calls in flight waits, up to `maxQueueWait`, rather than being refused outright,
     /// while a flooding connection is refused early instead of piling up work that expires at once).
     public var maxQueuedCallsPerConnection = 512
-    /// How long a call may wait for a slot before it is refused with RESOURCE_EXHAUSTED.
-    public var maxQueueWait: Duration = .seconds(1)
+    /// How long a call may wait for a slot before it is refused with RESOURCE_EXHAUSTED (a call
+    /// that cannot start within this is better retried elsewhere; longer waits also made a flooded
+    /// server's other clients wait longer in the hostile-client benchmark).
+    public var maxQueueWait: Duration = .milliseconds(300)
     /// Calls one connection may have refused for its budgets (RESOURCE_EXHAUSTED) before it gets
     /// GOAWAY (ENHANCE_YOUR_CALM): a client that keeps pushing past its share is disconnected.
     public var maxRefusalsPerConnection = 1_000
