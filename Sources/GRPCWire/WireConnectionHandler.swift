@@ -163,47 +163,17 @@ final class WireConnectionHandler: ChannelInboundHandler {
     // REFUSED_STREAM, reported here as a stream error); a frame of ours on one would be an error.
     if let goAway = goAwayStreamID, id > goAway { return }
     if id > highestStreamID { highestStreamID = id }
-    housekeeping.idleSince = nil
     let headers = frame.headers
-    guard headers.first(name: ":method") == "POST" else {
-      rejectHTTP(status: "405", on: id, clientDone: frame.endStream)
-      return
-    }
-    guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
-      rejectHTTP(status: "415", on: id, clientDone: frame.endStream)
-      return
-    }
-    let path = headers.first(name: ":path") ?? ""
-    guard let route = core.router.route(at: path) else {
-      reject(RPCError(code: .unimplemented, message: "unknown method '\(path)'"), on: id, clientDone: frame.endStream)
-      return
-    }
-    // A call with too much metadata fails alone; its connection and the calls on it go on.
-    let headerBytes = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
-    guard headerBytes <= core.configuration.maxRequestHeaderBytes else {
-      refused(RPCError(code: .resourceExhausted, message: "request metadata of \(headerBytes) bytes exceeds the limit of "
-        + "\(core.configuration.maxRequestHeaderBytes) bytes"), on: id, clientDone: frame.endStream)
-      return
-    }
-    guard let encoding = WireMessageEncoding(header: headers.first(name: "grpc-encoding")) else {
-      reject(RPCError(code: .unimplemented, message: "grpc-encoding '\(headers.first(name: "grpc-encoding") ?? "")' is not "
-        + "supported (\(WireMessageEncoding.accepted))"), on: id, clientDone: frame.endStream)
-      return
-    }
-    guard core.account(headerBytes) || withinGuarantee(adding: headerBytes) else {
-      _ = core.account(-headerBytes)
-      refused(RPCError(code: .resourceExhausted, message: "the server holds too many unfinished requests; retry later"),
-              on: id, clientDone: frame.endStream)
-      return
-    }
+    guard let (route, encoding, headerBytes) = accepted(headers, on: id, clientDone: frame.endStream) else { return }
     let timeout = headers.first(name: "grpc-timeout").flatMap { GRPCTimeout.parse($0, maximum: core.configuration.maxCallTimeout) }
-    let call = WireCall(path: path, headers: headers, deadline: timeout.map { .now + $0 },
+    let call = WireCall(path: headers.first(name: ":path") ?? "", headers: headers, deadline: timeout.map { .now + $0 },
                         remotePeer: remotePeer, localPeer: localPeer)
     let stream = WireStreamState(route: route, call: call, maxMessageBytes: core.configuration.maxMessageBytes, encoding: encoding,
                                  responseEncoding: .response(request: encoding, accepts: headers.first(name: "grpc-accept-encoding")))
     stream.headerBytes = headerBytes
     heldRequestBytes += headerBytes
     streams[id] = stream
+    housekeeping.idleSince = nil  // a refused request does not make the connection busy
     if let timeout, let context {
       stream.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(GRPCTimeout.nanoseconds(timeout))) {
         [self] in deadlinePassed(id)
@@ -216,6 +186,44 @@ final class WireConnectionHandler: ChannelInboundHandler {
     if frame.endStream { clientFinished(stream, id) }
     callsStarted += 1
     if core.configuration.maxCallsPerConnection > 0, callsStarted >= core.configuration.maxCallsPerConnection { beginDraining() }
+  }
+
+  /// The call's route, request encoding and header bytes (counted against the budgets), or nil after
+  /// answering a request that cannot be served: not gRPC (405/415), an unknown method or encoding
+  /// (UNIMPLEMENTED), too much metadata or no room left (RESOURCE_EXHAUSTED; its connection goes on).
+  private func accepted(_ headers: HPACKHeaders, on id: HTTP2StreamID,
+                        clientDone: Bool) -> (WireRoute, WireMessageEncoding, Int)? {
+    guard headers.first(name: ":method") == "POST" else {
+      rejectHTTP(status: "405", on: id, clientDone: clientDone)
+      return nil
+    }
+    guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+      rejectHTTP(status: "415", on: id, clientDone: clientDone)
+      return nil
+    }
+    let path = headers.first(name: ":path") ?? ""
+    guard let route = core.router.route(at: path) else {
+      reject(RPCError(code: .unimplemented, message: "unknown method '\(path)'"), on: id, clientDone: clientDone)
+      return nil
+    }
+    let headerBytes = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+    guard headerBytes <= core.configuration.maxRequestHeaderBytes else {
+      refused(RPCError(code: .resourceExhausted, message: "request metadata of \(headerBytes) bytes exceeds the limit of "
+        + "\(core.configuration.maxRequestHeaderBytes) bytes"), on: id, clientDone: clientDone)
+      return nil
+    }
+    guard let encoding = WireMessageEncoding(header: headers.first(name: "grpc-encoding")) else {
+      reject(RPCError(code: .unimplemented, message: "grpc-encoding '\(headers.first(name: "grpc-encoding") ?? "")' is not "
+        + "supported (\(WireMessageEncoding.accepted))"), on: id, clientDone: clientDone)
+      return nil
+    }
+    guard core.account(headerBytes) || withinGuarantee(adding: headerBytes) else {
+      _ = core.account(-headerBytes)
+      refused(RPCError(code: .resourceExhausted, message: "the server holds too many unfinished requests; retry later"),
+              on: id, clientDone: clientDone)
+      return nil
+    }
+    return (route, encoding, headerBytes)
   }
 
   private func received(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID) {
