@@ -141,7 +141,7 @@ let package = Package(
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
-                                                     "FunnelServer", lifecycle, logging, nioCore, nioPosix],
+                                                     "FunnelServer", "GRPCWire", lifecycle, logging, nioCore, nioPosix],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage"], swiftSettings: swiftSettings),

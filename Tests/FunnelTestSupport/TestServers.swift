@@ -1,5 +1,6 @@
 import FeatureStore
 import FunnelServer
+import GRPCWire
 import Logging
 import ServiceLifecycle
 import Serving
@@ -19,8 +20,12 @@ public enum TestServers {
   public static func withServer(engine: ServingEngine, store: EmbeddedFeatureStore, transport: GRPCTransportKind = .nioHTTP2,
                                 _ body: (Int, _ stop: @escaping @Sendable () async -> Void) async throws -> Void) async throws {
     let logger = Logger(label: "test")
+    // Calls of a debug build under CI's parallel suite may wait for a slot longer than the default
+    // 300 ms; these servers serve tests of the API, not of admission control (GRPCWireTests has those).
+    var limits = WireServer.Configuration()
+    limits.maxQueueWait = .seconds(60)
     let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test",
-                                  transport: transport, statistics: { store.counts() })
+                                  transport: transport, limits: limits, statistics: { store.counts() })
     let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }

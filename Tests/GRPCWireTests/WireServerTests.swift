@@ -65,6 +65,9 @@ final class Observed: Sendable {
                          _ body: (GRPCClient<HTTP2ClientTransport.Posix>, WireServer) async throws -> Void) async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     var configuration = WireServer.Configuration()
+    // These tests are about the transport, not admission (whose tests set their own limits): calls
+    // of a loaded debug build in CI's parallel suite may wait longer than the default 300 ms.
+    configuration.maxQueueWait = .seconds(60)
     configure(&configuration)
     let server = WireServer(host: "127.0.0.1", port: 0, group: group, router: router(observed),
                             executor: nil, configuration: configuration, logger: Logger(label: "test"))
