@@ -8,7 +8,8 @@ long until Health answers again. The server's resident memory is sampled from /p
 Cases:
   parked       30 connections park unfinished 4 MiB messages on as many streams as they may open
   zero-window  30 connections with an initial window of 0 that never read, asking for large answers
-  flood        one client keeps 8,000 heavy Recommend calls in flight on two connections (grpcio aio)
+  flood        one client keeps 8,000 heavy Recommend calls in flight on two connections (grpcio aio;
+               FLOOD_COUNT sets the items asked for per call, 1,000 by default)
   rapid-reset  streams opened with a whole request and reset at once, as fast as one client can
 
 Prints one JSON line per case: peak RSS (MB), bystander calls, failures, p50/p99 (ms), recovery (ms).

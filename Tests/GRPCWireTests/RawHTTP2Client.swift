@@ -69,8 +69,6 @@ final class RawHTTP2Client: Sendable {
     _ = try? await dataWritten.futureResult.get()
   }
 
-  func send(_ frame: HTTP2Frame) async throws { try await channel.writeAndFlush(frame) }
-
   /// The frames received on stream `id` so far.
   func frames(on id: Int) -> [HTTP2Frame] { received.withLock { $0.filter { $0.streamID == HTTP2StreamID(id) } } }
 

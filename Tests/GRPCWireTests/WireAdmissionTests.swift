@@ -56,11 +56,10 @@ import Testing
   @Test func aNewcomerGoesBeforeManyFloodingConnections() {
     var m = Self.machine(running: 30, perConnection: 3, queued: 1_000, queuedPerConnection: 50)
     var ticket: UInt64 = 0
-    for round in 0..<3 {
+    for _ in 0..<3 {
       for c in 0..<30 {
         ticket += 1
         _ = m.request("flood-\(c)", ticket: ticket, waiter: Int(ticket))
-        _ = round
       }
     }
     #expect(m.running == 30 && m.queued == 60)
