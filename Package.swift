@@ -21,19 +21,21 @@ let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
+let nioHPACK = Target.Dependency.product(name: "NIOHPACK", package: "swift-nio-http2")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 
 let package = Package(
   name: "Funnel",
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "funnel", targets: ["funnel"]),
-    .executable(name: "funnel-bench-pipeline", targets: ["funnel-bench-pipeline"]),
-    .executable(name: "funnel-bench-index", targets: ["funnel-bench-index"]),
-    .executable(name: "funnel-bench-ranking", targets: ["funnel-bench-ranking"]),
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
-    // The kernels, for Benchmarks/Micro (a package of its own).
-    .library(name: "FunnelKernels", targets: ["FunnelCore", "IndexFormat", "IndexBuilder", "Recall", "Ranking", "FeatureStore",
-                                              "Serving", "DemoCatalog", "FunnelGRPC"]),
+    // Libraries for the benchmark packages in Benchmarks/ (never built by the main build or CI).
+    .library(name: "FunnelKernels", targets: ["FunnelCore", "FunnelJSON", "IndexFormat", "IndexBuilder", "Recall", "Ranking",
+                                              "FeatureStore", "DemoCatalog"]),
+    .library(name: "FunnelServing", targets: ["Serving"]),
+    .library(name: "FunnelStores", targets: ["RedisStore", "MongoStore"]),
+    .library(name: "FunnelGRPC", targets: ["FunnelGRPC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -64,12 +66,14 @@ let package = Package(
 
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
+    // JSON without Foundation: the catalog/event parser and the hot writers, shared by IndexBuilder and FunnelHTTP.
+    .target(name: "FunnelJSON", swiftSettings: swiftSettings),
     .target(name: "DenseMath", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
 
     // Layer 2
     .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
-    .target(name: "Ranking", dependencies: ["FunnelCore", "DenseMath", "CForestKernels", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
+    .target(name: "Ranking", dependencies: ["DenseMath", "CForestKernels", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
             swiftSettings: swiftSettings),
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
@@ -78,21 +82,21 @@ let package = Package(
     .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", nioPosix],
             swiftSettings: swiftSettings),
-    .target(name: "MongoStore", dependencies: ["FunnelCore", "FeatureStore", "CMongoC", nioPosix],
+    .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
 
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
-    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, compressNIO], swiftSettings: swiftSettings),
+    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, compressNIO], swiftSettings: swiftSettings),
 
     // Layer 4
-    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
+    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
-    .target(name: "Experiments", dependencies: ["FunnelCore", "FeatureStore"], swiftSettings: swiftSettings),
+    .target(name: "Experiments", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore"], swiftSettings: swiftSettings),
     .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "IndexBuilder", "Experiments"],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Bitmaps", "Experiments"],
             swiftSettings: swiftSettings),
 
     // Layer 6
@@ -104,18 +108,18 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
-            dependencies: ["FunnelCore", "Serving", "IndexBuilder", logging, lifecycle, nioCore, nioPosix, nioHTTP1],
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, nioPosix, nioHTTP1],
             swiftSettings: swiftSettings),
 
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "RedisStore", "MongoStore",
+            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
                            "Recall", "Ranking", "GRPCWire",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
     // Layer 8
-    .target(name: "BatchClient", dependencies: ["FunnelGRPC", "FunnelCore", grpcCore, grpcNIO, grpcProtobuf],
+    .target(name: "BatchClient", dependencies: ["FunnelGRPC", "FunnelCore", "FunnelJSON", grpcCore, grpcNIO],
             swiftSettings: swiftSettings),
     .target(name: "LoadGenerator",
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
@@ -127,40 +131,28 @@ let package = Package(
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
 
-    // Benchmarks (run in release; see README "Benchmarks").
-    .executableTarget(name: "funnel-bench-pipeline",
-                      dependencies: ["Serving", "DemoCatalog", "FeatureStore", "IndexBuilder", "IndexFormat", "FunnelCore"],
-                      path: "Benchmarks/PipelineBenchmark", swiftSettings: swiftSettings),
-
-    .executableTarget(name: "funnel-bench-index",
-                      dependencies: ["Recall", "DemoCatalog", "IndexBuilder", "IndexFormat", "FunnelCore", "RedisStore"],
-                      path: "Benchmarks/IndexBenchmark", swiftSettings: swiftSettings),
-
-    .executableTarget(name: "funnel-bench-ranking", dependencies: ["Ranking"],
-                      path: "Benchmarks/RankingBenchmark", swiftSettings: swiftSettings),
-
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
                                                      "FunnelServer", "GRPCWire", lifecycle, logging, nioCore, nioPosix],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage"], swiftSettings: swiftSettings),
+    .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),
+    .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "BitmapsTests", dependencies: ["Bitmaps"], swiftSettings: swiftSettings),
-    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog"], swiftSettings: swiftSettings),
-    .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
-    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FunnelCore", "Ranking", "Serving", "DemoCatalog"], swiftSettings: swiftSettings),
-    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps"], swiftSettings: swiftSettings),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "Ranking", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
-                dependencies: ["FunnelServer", "FunnelTestSupport", "GRPCWire", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
-                               "RedisStore", "Ranking", "Ingest", nioCore,
-                               .product(name: "NIOEmbedded", package: "swift-nio")],
+                dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
+                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", logging, lifecycle],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],
@@ -168,15 +160,15 @@ let package = Package(
     .testTarget(name: "LoadGeneratorTests",
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore"],
+    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore", logging, lifecycle],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
-                dependencies: [compressNIO, "GRPCWire", "FunnelCore", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, logging,
-                               .product(name: "NIOEmbedded", package: "swift-nio")],
+                dependencies: [compressNIO, "GRPCWire", "FunnelCore", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, nioHPACK, logging,
+                               nioEmbedded],
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", "RedisStore", "FeatureStore", "Serving",
-                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix, swiftProtobuf],
+                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix, swiftProtobuf, logging, lifecycle],
                 swiftSettings: swiftSettings),
   ]
 )

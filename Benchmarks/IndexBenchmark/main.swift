@@ -1,9 +1,9 @@
 // Index build and recall benchmark on a synthetic catalog (the demo generator at scale).
 //
-//   swift build -c release --product funnel-bench-index
-//   .build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
+//   swift build -c release --package-path Benchmarks --product funnel-bench-index
+//   Benchmarks/.build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
 //                                     [--no-vectors] [--export DIR] [--redis redis://127.0.0.1:6379]
-//   .build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--wand]   (BM25 only, an existing index)
+//   Benchmarks/.build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--wand]   (BM25 only, an existing index)
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
 // without an embedding model).
 //

@@ -16,6 +16,8 @@ let package = Package(
       name: "FunnelMicroBenchmarks",
       dependencies: [
         .product(name: "FunnelKernels", package: "Funnel"),
+        .product(name: "FunnelServing", package: "Funnel"),
+        .product(name: "FunnelGRPC", package: "Funnel"),
         .product(name: "Benchmark", package: "swift-benchmark"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],

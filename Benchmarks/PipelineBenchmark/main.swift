@@ -1,6 +1,6 @@
 // In-process latency of the serving pipeline on the embedded demo store (no transport).
 //
-//   swift run -c release funnel-bench-pipeline [--requests N] [--items N] [--users N]
+//   swift run -c release --package-path Benchmarks funnel-bench-pipeline [--requests N] [--items N] [--users N]
 //
 // Prints one JSON line per scene with p50/p90/p99/max in microseconds, so a run is easy to diff.
 import DemoCatalog

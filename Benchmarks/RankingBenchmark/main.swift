@@ -1,6 +1,6 @@
 // Batch scoring of model files over a CSV batch, release build, for Benchmarks/ranking/run.sh:
-//   swift build -c release --product funnel-bench-ranking
-//   .build/release/funnel-bench-ranking MODEL BATCH.csv [REPEATS [LAYOUT]]
+//   swift build -c release --package-path Benchmarks --product funnel-bench-ranking
+//   Benchmarks/.build/release/funnel-bench-ranking MODEL BATCH.csv [REPEATS [LAYOUT]]
 // Prints the same JSON as `funnel model bench` (without building the whole server); LAYOUT times a
 // tree layout other than the chosen one (`TreeEnsemble.availableLayouts`).
 import Ranking

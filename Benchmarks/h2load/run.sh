@@ -8,7 +8,7 @@
 # --health calls grpc.health.v1.Health/Check instead (empty request): the transport floor, a call
 # that does no work; `-c 1 -m 1` (CONNECTIONS=1 STREAMS=1) gives the latency at concurrency 1.
 # h2load measures closed-loop throughput and per-request time; compare its req/s with the rate at
-# which `funnel load` still meets its SLO (README "Benchmarks"). It does not check gRPC status
+# which `funnel load` still meets its SLO (Benchmarks/RESULTS.md). It does not check gRPC status
 # trailers: the script first makes sure one call answers with grpc-status 0.
 set -euo pipefail
 health=no

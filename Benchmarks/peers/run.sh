@@ -9,7 +9,7 @@ items=${1:-1000000}
 users=${2:-100000}
 work=$(mktemp -d /tmp/funnel-peers.XXXXXX)
 [ -x .venv-peers/bin/python ] || { python3 -m venv .venv-peers && .venv-peers/bin/pip install -q -r Benchmarks/peers/requirements.txt; }
-swift build -c release --product funnel-bench-index 2>&1 | tail -n 1
-.build/release/funnel-bench-index --items "$items" --users "$users" --queries 1000 --dir "$work/gens" --export "$work" "${@:3}" | tee "$work/funnel.json"
+swift build -c release --package-path Benchmarks --product funnel-bench-index 2>&1 | tail -n 1
+Benchmarks/.build/release/funnel-bench-index --items "$items" --users "$users" --queries 1000 --dir "$work/gens" --export "$work" "${@:3}" | tee "$work/funnel.json"
 .venv-peers/bin/python Benchmarks/peers/compare.py "$work" "$work/funnel.json"
 rm -rf "$work"

@@ -1,6 +1,7 @@
 import Foundation
 import FunnelCore
 import FunnelGRPC
+import FunnelJSON
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 

@@ -76,7 +76,7 @@ public struct RankingMetrics: Sendable {
   }
 }
 
-/// The evaluation report as a Markdown table (one row per recommender), as the README shows it.
+/// The evaluation report as a Markdown table (one row per recommender), as docs/real-data.md shows it.
 public enum EvaluationTable {
   /// Renders `report`: HitRate, Recall and NDCG at each cut-off, then MRR, coverage and novelty.
   public static func render(_ report: Evaluator.Report) -> String {

@@ -1,5 +1,6 @@
 import FeatureStore
 import FunnelCore
+import FunnelJSON
 
 /// Training rows from attributed exposures: one JSON line per shown item with the features it was
 /// served with and what the user did after (point-in-time correct: no feature is from after the

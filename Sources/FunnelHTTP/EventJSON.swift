@@ -1,5 +1,5 @@
 import FunnelCore
-import IndexBuilder
+import FunnelJSON
 import Serving
 
 /// The JSON body of `POST /v1/events` and its answer (the `TrackRequest`/`TrackResponse` contract of

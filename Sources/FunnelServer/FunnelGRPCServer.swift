@@ -12,7 +12,7 @@ import Serving
 /// Which code answers gRPC calls.
 public enum GRPCTransportKind: String, Sendable, CaseIterable {
   /// Funnel's lean transport on swift-nio-http2's frames (`WireServer`): no channel per stream; a
-  /// trivial call costs a fraction of grpc-swift's (README "The transport floor"). The default.
+  /// trivial call costs a fraction of grpc-swift's (`Benchmarks/h2load/floor.sh`). The default.
   case nioHTTP2 = "nio-http2"
   /// grpc-swift-2's HTTP/2 server transport (`GRPCServer` over `HTTP2ServerTransport.Posix`).
   case grpcSwift = "grpc-swift"
@@ -42,7 +42,7 @@ public final class FunnelGRPCServer: Service {
   /// A server on `host:port` (port 0 = any free port) answering from `engine` through `transport`.
   /// `eventLoopThreads`: 0 for NIO's shared group with calls on the cooperative pool; N for a group
   /// of N loops of its own that also run the calls (`EventLoopExecutor`: a call stays on its
-  /// connection's loop; README "The transport floor"); by default `defaultEventLoopThreads`, as
+  /// connection's loop); by default `defaultEventLoopThreads`, as
   /// `funnel serve`. `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick
   /// (`NextTickFlushHandler`), -1 writes every response at once; N > 0 holds them up to N µs
   /// (grpc-swift's timer; the nio-http2 transport coalesces per tick then). `limits` bound what

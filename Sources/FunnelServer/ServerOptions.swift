@@ -13,19 +13,18 @@ public struct ServerOptions: Sendable {
   public var port = 50051
   /// Event-loop threads of the gRPC listener, which also run the calls (`EventLoopExecutor`: a call
   /// stays on its connection's loop unless that loop has a backlog; no hop to Swift's pool and back
-  /// per call). The default is one per core (at most 64): on 2 cores against 0, 14 instead of 36
-  /// context switches per end-to-end answer, 12-20% less CPU, 4-40% more Recommend throughput
-  /// (README "The transport floor"). 0 runs the calls on Swift's cooperative pool behind NIO's
-  /// shared group, as before.
+  /// per call). The default is one per core (at most 64): fewer context switches and less CPU per
+  /// answer than 0 (`Benchmarks/h2load/floor.sh`, `Benchmarks/e2e/cpu.sh`). 0 runs the calls on
+  /// Swift's cooperative pool behind NIO's shared group.
   public var eventLoopThreads = FunnelGRPCServer.defaultEventLoopThreads
   /// How the listener coalesces responses into writes: 0 (the default) once per event-loop tick (no
   /// timer: answers produced together leave together, a lone one at once); N > 0 holds them up to N
   /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits
-  /// the full delay); -1 writes each at once (README "The transport floor").
+  /// the full delay); -1 writes each at once.
   public var flushDelayMicros = 0
   /// Which code answers gRPC calls: `nio-http2` (the default: Funnel's lean transport on
   /// swift-nio-http2's frames, a trivial call at a fraction of the CPU) or `grpc-swift`
-  /// (grpc-swift-2's server transport). Both serve the same API (README "The transport floor").
+  /// (grpc-swift-2's server transport). Both serve the same API (ARCHITECTURE.md compares them).
   public var transport = GRPCTransportKind.nioHTTP2
   /// The gRPC listener's limits against hostile and careless clients (the `nio-http2` transport):
   /// connections, buffered bytes, admitted calls, timers. Config keys under `server`.

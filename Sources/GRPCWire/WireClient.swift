@@ -5,7 +5,7 @@ import NIOPosix
 
 /// A lean gRPC client for unary calls over HTTP/2 (h2c with prior knowledge) to one address: frames
 /// written and read by one handler, no channel or task per call. For load generators, where the
-/// client shares the machine with the server it measures (README "The transport floor").
+/// client shares the machine with the server it measures (`Benchmarks/h2load/ab.sh clients`).
 ///
 /// Reconnects by itself: when the server sends GOAWAY (nginx does after 1,000 calls on a connection
 /// by default, servers do when they drain) or the connection drops, the next call opens a new one;

@@ -16,8 +16,8 @@ import Synchronization
 /// finish) or cancellation (connections closed, calls cancelled). Thread-safe.
 public final class WireServer: Sendable {
   /// Limits, budgets, windows and timers. Every number a client could otherwise push without bound
-  /// has a limit here; the defaults keep the process's memory bounded whatever clients do (README
-  /// "Hostile clients").
+  /// has a limit here; the defaults keep the process's memory bounded whatever clients do
+  /// (docs/operations.md).
   public struct Configuration: Sendable {
     /// Streams a client may have open on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
     public var maxConcurrentStreams = 1_024

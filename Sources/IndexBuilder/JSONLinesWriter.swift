@@ -1,4 +1,5 @@
 import FunnelCore
+import FunnelJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

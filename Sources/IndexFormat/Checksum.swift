@@ -16,7 +16,7 @@ public enum CRC32C {
   }
 
   /// The CRC-32C of raw bytes, continuing from `seed`: a pointer loop, several times faster than
-  /// the generic version over `Data` or array slices. O(count), ~1 ns a byte.
+  /// the generic version over `Data` or array slices. O(count).
   public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
     var crc = ~seed
     table.withUnsafeBufferPointer { t in

@@ -15,7 +15,7 @@ import Synchronization
 /// coordinated omission). Calls spread over `connections` HTTP/2 connections.
 ///
 /// Cheap on purpose: one event loop of its own runs the connections, the schedule and every call's
-/// task (no thread hand-offs per call: README, client CPU per call 0.83-0.88 -> 0.65-0.85 ms), one small task
+/// task (no thread hand-offs per call, which cost client CPU the measurement then includes), one small task
 /// per call, one histogram behind a mutex, no per-call logging.
 public struct LoadRun: Sendable {
   public enum Arrivals: String, Sendable { case constant, poisson }

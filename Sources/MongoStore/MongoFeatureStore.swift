@@ -1,6 +1,7 @@
 import FeatureStore
 import Foundation
 import FunnelCore
+import FunnelJSON
 
 /// Offline features in MongoDB: `items` (one document per item, `_id` the item id: price, margin,
 /// ctr/cvr over 7 and 30 days, sales, ...) and `users` (`_id` the user id: segments as numbers,

@@ -93,8 +93,8 @@ struct FlatForest: Sendable {
     (self.roots, self.depths, self.constant) = (roots, depths, constant)
     (self.complete, self.quick) = (nil, nil)
     self.complete = CompleteForest(self)
-    // Without AVX-512, QuickScorer's portable kernel is no faster than the flat walk (13.6 against
-    // 13.1 ns per row x tree on the LightGBM benchmark model), so it is chosen only with AVX-512.
+    // Without AVX-512, QuickScorer's portable kernel is no faster than the flat walk on the LightGBM
+    // benchmark model (`funnel model bench --layout`), so it is chosen only with AVX-512.
     if complete == nil, CPUFeatures.avx512f { self.quick = QuickScorerForest(self) }
   }
 

@@ -2,7 +2,7 @@ import FunnelCore
 
 /// The text channel's ranked matches by query, for the generation that computed them. Shop search
 /// traffic repeats a head of queries, and exhaustive BM25 over a large catalog reads every posting
-/// of every query term (on the 1M-item benchmark catalog ~30% of a search's CPU); the matches do not
+/// of every query term (a large part of a search's CPU on a large catalog); the matches do not
 /// depend on the user, the filter or the model, so a hit is exactly what a miss would compute.
 ///
 /// Keys are the generation's version, k and the query's distinct terms sorted (BM25 sums per term,

@@ -4,7 +4,7 @@ import Synchronization
 /// An async Redis client over a small pool of hiredis connections. Blocking hiredis calls run on a
 /// `NIOThreadPool`, never on Swift's cooperative pool: by default one of the client's own, a thread
 /// per connection, so a slow store sharing a pool (a MongoDB read, a snapshot load) never queues
-/// Redis calls behind it (a bulkhead; README "End to end"). Which connection a call uses, when it waits
+/// Redis calls behind it (a bulkhead). Which connection a call uses, when it waits
 /// and when it fails fast is decided by `RedisPoolStateMachine` under one lock: a free open
 /// connection first, else a new one (opened lazily), else the call waits for the next release; a
 /// broken connection is closed and re-opened by a later call, and after a failed connect the client

@@ -62,8 +62,8 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// document) are ranked by the model and only their real-time counts read; the other matches
   /// follow in BM25 order with the lowest model score (business boosts, which re-sort by score,
   /// order those by document). It pays when the model's order follows the
-  /// text score; on the synthetic 1M catalog it does not (300 of ~950 saved ~1.2 ms of CPU per
-  /// search and kept 32% of the top 20: README, "End to end").
+  /// text score; on the synthetic 1M catalog it does not (it saved CPU but kept a minority of the
+  /// model's top 20: `Benchmarks/e2e/search_overlap.py` measures it).
   public var searchRankCount = 0
   /// Queries whose text matches are kept for later searches of the same generation (0: none). The
   /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer

@@ -45,7 +45,7 @@ extension IngestData {
 struct IngestOnlineRetail: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "online-retail",
-    abstract: "Ingest the UCI Online Retail log (README: what each cleaning rule does).",
+    abstract: "Ingest the UCI Online Retail log (docs/real-data.md: what each cleaning rule does).",
     discussion: """
       Writes OUT/catalog.jsonl, OUT/events.jsonl (all dates), OUT/items.jsonl and OUT/users.jsonl (offline \
       features as of --until), OUT/report.json and an index generation under OUT/index built from the events \

@@ -6,7 +6,7 @@ import Serving
 import Testing
 
 // Rows in the fixtures below are from (or edited from) the UCI Online Retail data set, donated by
-// Daqing Chen, CC BY 4.0 (Chen, Sain and Guo 2012); see the README, "Data and licences".
+// Daqing Chen, CC BY 4.0 (Chen, Sain and Guo 2012); see docs/real-data.md, "Data and licences".
 
 /// `funnel serve --index DIR/index` on a directory written by `funnel ingest`: the customers'
 /// pre-cut-off histories are in the store and the clock runs from the data's time, so answers use

@@ -5,7 +5,7 @@ import Ingest
 import Testing
 
 // Rows in the fixtures below are from (or edited from) the UCI Online Retail data set, donated by
-// Daqing Chen, CC BY 4.0 (Chen, Sain and Guo 2012); see the README, "Data and licences".
+// Daqing Chen, CC BY 4.0 (Chen, Sain and Guo 2012); see docs/real-data.md, "Data and licences".
 
 @Suite struct CSVReaderTests {
   @Test func readsQuotesCommasLineBreaksAndCRLF() throws {

@@ -9,6 +9,7 @@
 import FeatureStore
 import FunnelCore
 import FunnelGRPC
+import FunnelJSON
 import IndexBuilder
 import IndexFormat
 import Ranking

@@ -1,5 +1,5 @@
 /// Hand-written JSON text for the hot writers (catalog/event lines, batch output): Foundation's
-/// `JSONSerialization` bridges every value through `NSDictionary`/`NSArray` and took ~70% of
+/// `JSONSerialization` bridges every value through `NSDictionary`/`NSArray`, which dominated
 /// `funnel batch`'s CPU. Pure functions; thread-safe.
 public enum JSONText {
   /// Appends `s` as a JSON string (quotes, backslash and control characters escaped).

@@ -1,5 +1,5 @@
 import Foundation
-import FunnelCore
+import FunnelJSON
 import Testing
 
 @Suite struct JSONTextTests {
