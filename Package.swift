@@ -113,7 +113,7 @@ let package = Package(
 
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
                            "Recall", "Ranking", "GRPCWire",
                            grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
             swiftSettings: swiftSettings),
@@ -125,7 +125,7 @@ let package = Package(
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
+                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
                                      "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Evaluation
+import Experiments
+import FeatureStore
+import Foundation
+import FunnelCore
+import FunnelGRPC
+import FunnelServer
+import GRPCCore
+import IndexBuilder
+import IndexFormat
+import Ingest
+import Logging
+import Ranking
+import RedisStore
+import ServiceLifecycle
+import Serving
+
+/// `funnel export`: data for training.
+struct Export: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write training data.", subcommands: [ExportReplay.self, ExportTraining.self])
+}
+
+struct ExportReplay: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replay",
+    abstract: "Training rows from a replay of the history through the serving pipeline (features as serving computes them).",
+    discussion: """
+      Features as of UNTIL minus DAYS (everything before builds the index and histories); label 1 for \
+      candidates the customer bought between then and UNTIL. Train with Training/train_ranker.py; evaluate \
+      with `funnel eval --split UNTIL --model ...`, so no label the model learnt from is after the split.
+      """)
+  @Option(help: "Directory written by `funnel ingest`.") var data: String
+  @Option(help: "End of the label window (YYYY-MM-DD), normally the evaluation split.") var until: String
+  @Option(help: "Length of the label window in days.") var days = 30
+  @Option(help: "Replay this many customers drawn with a fixed seed (default: all).") var sample: Int?
+  @Option(help: "Output CSV: query,label,item_id,features...") var out: String
+  @Option(help: "Scene the engine answers (as in `funnel eval`).") var scene = "email"
+
+  func run() async throws {
+    do {
+      guard (1...365).contains(days) else { throw FunnelError(.invalidArgument, "--days \(days) must be in 1...365") }
+      let untilMs = try IngestData.parseDay(until)
+      let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
+      let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
+      let summary = try await TrainingReplay(items: items, events: events)
+        .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: out, sample: sample,
+               scene: try Eval.scene(scene))
+      print("wrote \(out): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives; "
+            + "candidates held \(summary.recalledBoughtItems) of \(summary.boughtItems) items bought in the window")
+    } catch let error as FunnelError {
+      print("error: \(error.message)")
+      throw ExitCode(2)
+    }
+  }
+}
+
+/// `funnel export training`: served features joined with what users did next.
+struct ExportTraining: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "training",
+    abstract: "Training rows: features at serving time (the exposure log) joined with later clicks, carts and purchases.",
+    discussion: """
+      Reads the exposure log and the event stream from Redis (the servers' --redis). One JSON line per \
+      shown item; see Experiments/TrainingRows for the fields.
+      """)
+  @Option(name: .customLong("redis"), help: "Redis URL of the servers.") var redisURL: String
+  @Option(help: "Exposures since this day (YYYY-MM-DD, UTC).") var since: String
+  @Option(help: "Attribution window in seconds for events without a request id.") var windowSeconds = 86_400
+  @Option(help: "Output JSON lines.") var out: String
+
+  func run() async throws {
+    do {
+      let sinceMs = try IngestData.parseDay(since)
+      let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
+      let store = RedisFeatureStore(client: client)
+      let exposures = try await RedisExposureLog(client: client).exposures(sinceMs: sinceMs)
+      let events = try await RedisEventStream(client: client, store: store).events(sinceMs: sinceMs)
+      let attributed = Attribution.attribute(exposures: exposures, events: events, windowMs: Int64(windowSeconds) * 1000)
+      guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {
+        throw FunnelError(.invalidArgument, "--out \(out): cannot create the file")
+      }
+      var rows = 0, positives = 0
+      var buffer: [UInt8] = []
+      for a in attributed {
+        let counts = TrainingRows.append(a, to: &buffer)
+        rows += counts.rows
+        positives += counts.positives
+        if buffer.count > 1 << 20 { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+      }
+      try file.write(contentsOf: buffer)
+      try file.close()
+      print("wrote \(out): \(exposures.count) exposures, \(events.count) events, \(rows) rows, \(positives) with a click, cart or purchase")
+    } catch let error as FunnelError {
+      throw ValidationError(error.message)
+    } catch let error as RedisError {
+      throw ValidationError("--redis \(redisURL): \(error)")
+    }
+  }
+}
