@@ -41,9 +41,9 @@ struct Source: IndexGenerationSource {
   let generation: IndexGeneration
   func loadGeneration() async throws -> IndexGeneration { generation }
 }
-let engine = ServingEngine(generation: generation, generationSource: Source(generation: generation),
+let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: Source(generation: generation),
                            activity: featureStore, events: featureStore, storeName: "embedded",
-                           now: { nowMs })
+                           now: { nowMs }))
 let setup = buildClock.now - start
 print("{\"setup_seconds\":\(Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18),\"items\":\(store.items.count),\"events\":\(store.events.count)}")
 

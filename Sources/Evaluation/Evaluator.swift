@@ -189,9 +189,9 @@ extension Evaluator {
                      now: @escaping @Sendable () -> Int64) -> ServingEngine {
     var configuration = ServingConfiguration()
     configuration.recentInteractions = interactionsPerUser
-    return ServingEngine(configuration: configuration, generation: generation,
+    return ServingEngine(dependencies: ServingDependencies(generation: generation,
                          generationSource: FixedGeneration(generation: generation), activity: activity, events: activity,
-                         model: model, storeName: "evaluation", itemActivity: activity, now: now)
+                         model: model, storeName: "evaluation", itemActivity: activity, now: now), configuration: configuration)
   }
 
   /// Candidates in recall order: the sum of their recall channels' scores (a linear model over the

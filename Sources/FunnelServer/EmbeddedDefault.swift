@@ -42,14 +42,14 @@ public struct EmbeddedDefault: Sendable {
     var feedback = feedback
     if feedback.history == nil { feedback.history = featureStore }
     let primary: (any EventSink)? = ingest ?? realtime
-    self.engine = ServingEngine(configuration: configuration, generation: generation, generationSource: source,
+    self.engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: source,
                                 activity: realtime ?? featureStore,
                                 events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, offlineFeatures: offlineFeatures,
                                 itemActivity: realtime.map { configuration.itemActivity(remote: $0) } ?? featureStore,
-                                feedback: feedback, now: now)
+                                feedback: feedback, now: now), configuration: configuration)
   }
 }
 

@@ -64,14 +64,14 @@ public enum FunnelApplication {
       var feedback = feedback
       if feedback.history == nil { feedback.history = featureStore }
       let primary: (any EventSink)? = eventStream ?? realtime
-      engine = ServingEngine(configuration: serving, generation: generation, generationSource: source,
+      engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: source,
                              activity: realtime ?? featureStore,
                              events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
                              itemActivity: realtime.map { serving.itemActivity(remote: $0) } ?? featureStore,
-                             feedback: feedback, now: now)
+                             feedback: feedback, now: now), configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,

@@ -1,9 +1,8 @@
-import Bitmaps
+import Foundation
 import FunnelCore
-import IndexFormat
 
-/// Business re-ranking from the request context, applied after the model: boosts multiply the scores
-/// of items of a brand or category, pins put named items first in the given order.
+/// Business re-ranking rules from the request context, applied by `RerankStage` after the model:
+/// boosts multiply the scores of items of a brand or category, pins put named items first in order.
 ///
 /// Context keys: `boost.brand.NAME` / `boost.category.PATH` = factor in (0, 10] (below 1 demotes),
 /// `pin` = up to 10 comma-separated item ids. Parsed and validated with the request.
@@ -50,15 +49,4 @@ public struct BusinessRules: Hashable, Sendable {
 
   /// Whether there is anything to apply.
   public var isEmpty: Bool { boosts.isEmpty && pins.isEmpty }
-
-  /// Multiplies the scores in `ranked` (candidate index, score) by every matching boost and re-sorts.
-  func boost(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration) throws -> [(Int, Float)] {
-    guard !boosts.isEmpty else { return ranked }
-    let sets = try boosts.map { (try generation.keywords.documents($0.field, $0.value), $0.factor) }
-    return ranked.map { entry in
-      var score = entry.1
-      for (set, factor) in sets where set.contains(candidates[entry.0].doc.rawValue) { score *= factor }
-      return (entry.0, score)
-    }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
-  }
 }

@@ -8,8 +8,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Fills the feature matrix for a set of candidates, scores it with a model, and applies business
-/// re-ranking (category diversity). One per request; not thread-safe.
+/// Fills the feature matrix for a set of candidates through a plan compiled once per model, and
+/// scores it with the model. Immutable; thread-safe (a request keeps the ranker it started with).
 public struct CandidateRanker: Sendable {
   /// The model that scores; its schema decides which features are filled.
   public let model: any ScoringModel
@@ -68,23 +68,16 @@ public struct CandidateRanker: Sendable {
     }
   }
 
-  /// Scores `candidates` for `profile`; returns (candidate index, score) best first.
+  /// Scores `candidates`; returns (candidate index, score) best first.
   /// O(candidates * features + candidates log candidates).
-  public func rank(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
-                   context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
-                   userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [(Int, Float)] {
-    Self.order(scores(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
-                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs), of: candidates)
+  public func rank(_ candidates: [Candidate], _ inputs: RankingInputs) -> [(Int, Float)] {
+    Self.order(scores(candidates, inputs), of: candidates)
   }
 
-  /// The model's score of each of `candidates`, in order (`itemActivity`: empty, or indexed like
-  /// `candidates`; entries past them are ignored). A row's score depends on that row alone, so
-  /// scoring a list in parts gives the same scores. O(candidates * features) plus the model's cost.
-  public func scores(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
-                     context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
-                     userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [Float] {
-    let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
-                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
+  /// The model's score of each of `candidates`, in order. A row's score depends on that row alone,
+  /// so scoring a list in parts gives the same scores. O(candidates * features) plus the model's cost.
+  public func scores(_ candidates: [Candidate], _ inputs: RankingInputs) -> [Float] {
+    let matrix = fill(candidates, inputs)
     var scores = [Float](repeating: 0, count: candidates.count)
     model.score(matrix, into: &scores)
     return scores
@@ -96,42 +89,20 @@ public struct CandidateRanker: Sendable {
       .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
   }
 
-  /// The model's input rows for `candidates` (debug output: what the top items were scored with).
-  public func featureRows(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
-                          context: [String: String] = [:], itemFeatures: BoundItemFeatures? = nil,
-                          userFeatures: [String: Float] = [:], itemActivity: [ItemActivity?] = [], nowMs: Int64 = 0) -> [[Float]] {
-    let matrix = fill(candidates, profile: profile, generation: generation, context: context, itemFeatures: itemFeatures,
-                      userFeatures: userFeatures, itemActivity: itemActivity, nowMs: nowMs)
+  /// The model's input rows for `candidates` (debug output and exposure logs: what items were scored with).
+  public func featureRows(_ candidates: [Candidate], _ inputs: RankingInputs) -> [[Float]] {
+    let matrix = fill(candidates, inputs)
     return (0..<matrix.rows).map { r in (0..<matrix.columns).map { matrix[r, $0] } }
   }
 
-  private func fill(_ candidates: [Candidate], profile: UserProfile, generation: IndexGeneration,
-                    context: [String: String], itemFeatures: BoundItemFeatures?,
-                    userFeatures: [String: Float], itemActivity: [ItemActivity?], nowMs: Int64) -> FeatureMatrix {
+  private func fill(_ candidates: [Candidate], _ inputs: RankingInputs) -> FeatureMatrix {
+    let (profile, generation, itemFeatures, itemActivity) = (inputs.profile, inputs.generation, inputs.itemFeatures, inputs.itemActivity)
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
-    // Request-level columns and snapshot columns are looked up once, not per cell.
-    let constants: [Float?] = plan.map { source in
-      switch source {
-      case .context(let key): context[key].flatMap(Float.init) ?? .nan
-      case .user(let name): userFeatures[name] ?? .nan
-      default: nil
-      }
-    }
-    let itemColumns: [Int?] = plan.map { source in
-      guard case .item(let name) = source else { return nil }
-      return itemFeatures?.table.column(name)
-    }
+    let (constants, itemColumns) = requestColumns(inputs)
     let n = candidates.count
     let itemRows: [Int?] = itemFeatures.map { features in candidates.map { features.row($0.doc) } } ?? []
-    // Per candidate, the decay of its 1 h and 24 h counts to now (two powers, not one per count).
-    var decays = [Double](repeating: 0, count: needsItemActivity ? 2 * n : 0)
-    if needsItemActivity {
-      for row in 0..<min(n, itemActivity.count) {
-        guard let activity = itemActivity[row] else { continue }
-        (decays[2 * row], decays[2 * row + 1]) = activity.decayFactors(to: Double(nowMs))
-      }
-    }
+    let decays = decayFactors(n, inputs)
     // The profile's per-item facts and affinities, indexed once for every candidate's lookups.
     let lookup = ProfileLookup(profile, generation: generation)
     // Column by column: each source's branch is taken once per column, not once per cell.
@@ -162,6 +133,35 @@ public struct CandidateRanker: Sendable {
     return matrix
   }
 
+  /// Request-level columns (`context.*`, `user.*`: one value for every row) and the items snapshot's
+  /// column of each `item.*` feature, looked up once per request, not per cell.
+  private func requestColumns(_ inputs: RankingInputs) -> (constants: [Float?], itemColumns: [Int?]) {
+    let constants: [Float?] = plan.map { source in
+      switch source {
+      case .context(let key): inputs.context[key].flatMap(Float.init) ?? .nan
+      case .user(let name): inputs.userFeatures[name] ?? .nan
+      default: nil
+      }
+    }
+    let itemColumns: [Int?] = plan.map { source in
+      guard case .item(let name) = source else { return nil }
+      return inputs.itemFeatures?.table.column(name)
+    }
+    return (constants, itemColumns)
+  }
+
+  /// Per candidate, the decay of its 1 h and 24 h counts to now (two powers, not one per count);
+  /// empty when the model reads no real-time counts.
+  private func decayFactors(_ n: Int, _ inputs: RankingInputs) -> [Double] {
+    guard needsItemActivity else { return [] }
+    var decays = [Double](repeating: 0, count: 2 * n)
+    for row in 0..<min(n, inputs.itemActivity.count) {
+      guard let activity = inputs.itemActivity[row] else { continue }
+      (decays[2 * row], decays[2 * row + 1]) = activity.decayFactors(to: Double(inputs.nowMs))
+    }
+    return decays
+  }
+
   private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile, _ lookup: ProfileLookup,
                      _ generation: IndexGeneration) -> Float {
     let items = generation.items
@@ -188,61 +188,5 @@ public struct CandidateRanker: Sendable {
     case .popularity: return generation.popularity.itemPopularity[c.doc.index]
     case .secondsSinceSeen: return lookup.secondsSinceSeen(c.doc)
     }
-  }
-
-  /// Greedy category diversity: walks `ranked` best first and defers an item whose leaf category
-  /// already holds `maxPerCategory` of the chosen ones; deferred items fill up if too few remain.
-  /// Returns the chosen candidate indices, at most `count`. O(ranked).
-  public static func diversify(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
-                               count: Int, maxPerCategory: Int) -> [(Int, Float)] {
-    var chosen: [(Int, Float)] = []
-    var deferred: [(Int, Float)] = []
-    var perCategory: [UInt32: Int] = [:]
-    var groups = ProductGroups(generation)
-    for entry in ranked {
-      guard chosen.count < count else { break }
-      guard groups.firstOfItsGroup(candidates[entry.0].doc) else { continue }
-      let leaf = generation.items.leafCategory(candidates[entry.0].doc)
-      if perCategory[leaf, default: 0] < maxPerCategory {
-        perCategory[leaf, default: 0] += 1
-        chosen.append(entry)
-      } else {
-        deferred.append(entry)
-      }
-    }
-    for entry in deferred where chosen.count < count { chosen.append(entry) }
-    return chosen
-  }
-
-  /// The best `count` of `ranked` in order, one item per product group (search, where relevance
-  /// order is kept).
-  public static func dedupe(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
-                            count: Int) -> [(Int, Float)] {
-    var groups = ProductGroups(generation)
-    var chosen: [(Int, Float)] = []
-    for entry in ranked where chosen.count < count && groups.firstOfItsGroup(candidates[entry.0].doc) {
-      chosen.append(entry)
-    }
-    return chosen
-  }
-}
-
-/// Product groups (the catalog attribute `group`: sizes and colours of one product share it): the
-/// first, best-ranked item of a group is shown, its siblings are not. A catalog without groups costs
-/// one keyword lookup per request; otherwise only the items looked at are decoded, not every candidate.
-struct ProductGroups {
-  let generation: IndexGeneration
-  let active: Bool
-  var seen: Set<String> = []
-
-  init(_ generation: IndexGeneration) {
-    self.generation = generation
-    self.active = generation.keywords.hasField("attr.group")
-  }
-
-  /// Whether `doc` is the first item of its group seen (items without a group always are).
-  mutating func firstOfItsGroup(_ doc: DocID) -> Bool {
-    guard active, let group = generation.items.attribute(doc, "group")?.keyword else { return true }
-    return seen.insert(group).inserted
   }
 }

@@ -23,10 +23,10 @@ struct EventFreshnessTests {
     let generation = TestEngines.sharedGeneration
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(10)
-    let engine = ServingEngine(configuration: configuration, generation: generation,
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation,
                                generationSource: StaticGenerationSource(generation: generation),
                                activity: realtime, events: stream, storeName: "redis", itemActivity: realtime,
-                               now: { TestEngines.nowMs })
+                               now: { TestEngines.nowMs }), configuration: configuration)
     // A user with a history in some categories, and a category they never touched.
     let store = TestEngines.store
     let user = try #require(store.userIDs.first { u in store.events.filter { $0.userID == u }.count >= 5 })

@@ -21,8 +21,8 @@ import Testing
     let source = IndexDirectorySource(root: root, verifyChecksums: true)
     let store = EmbeddedFeatureStore()
     store.seed(TestEngines.store.events)
-    return ServingEngine(generation: try await source.loadGeneration(), generationSource: source, activity: store,
-                         events: store, storeName: "embedded", now: { TestEngines.nowMs })
+    return ServingEngine(dependencies: ServingDependencies(generation: try await source.loadGeneration(), generationSource: source, activity: store,
+                         events: store, storeName: "embedded", now: { TestEngines.nowMs }))
   }
 
   @Test func corruptGenerationIsRefusedAndTheOldOneKeepsServing() async throws {

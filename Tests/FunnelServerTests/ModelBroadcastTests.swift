@@ -21,9 +21,9 @@ struct ModelBroadcastTests {
     let registry = ModelRegistrySource(root: root, name: "ranker")
     func replica() async throws -> ServingEngine {
       let (base, store) = TestEngines.engine()
-      return ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+      return ServingEngine(dependencies: ServingDependencies(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
                            activity: store, events: store, model: try await registry.loadModel(), modelSource: registry,
-                           storeName: "embedded", now: { TestEngines.nowMs })
+                           storeName: "embedded", now: { TestEngines.nowMs }))
     }
     let a = try await replica(), b = try await replica()
     let channel = "funnel:test:models:\(UInt64.random(in: 0...UInt64.max))"

@@ -26,9 +26,9 @@ import Testing
     try Self.write(root, version: "1", body: Self.linear(1))
     let registry = ModelRegistrySource(root: root, name: "ranker")
     let (base, store) = TestEngines.engine()
-    let engine = ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
                                activity: store, events: store, model: try await registry.loadModel(), modelSource: registry,
-                               storeName: "embedded", now: { TestEngines.nowMs })
+                               storeName: "embedded", now: { TestEngines.nowMs }))
     #expect(engine.ranker.model.version == "ranker/1")
 
     let versions = try await withThrowingTaskGroup(of: String.self) { group in

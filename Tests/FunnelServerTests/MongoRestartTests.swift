@@ -48,10 +48,10 @@ struct MongoRestartTests {
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(2)
     let (base, events) = TestEngines.engine()
-    let engine = ServingEngine(configuration: configuration, generation: base.generation,
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: base.generation,
                                generationSource: StaticGenerationSource(generation: base.generation),
                                activity: events, events: events, model: Self.model, storeName: "embedded",
-                               offlineFeatures: GuardedOfflineSource(store, breaker: breaker), now: { TestEngines.nowMs })
+                               offlineFeatures: GuardedOfflineSource(store, breaker: breaker), now: { TestEngines.nowMs }), configuration: configuration)
     var user = 0
     func ask() async throws -> ServingAnswer {
       user += 1  // a new user each time: the profile cache must not hide the store

@@ -25,10 +25,10 @@ struct RedisRealtimeTests {
 
   func engine(_ realtime: RedisFeatureStore) -> ServingEngine {
     let generation = TestEngines.sharedGeneration
-    return ServingEngine(configuration: Self.patient, generation: generation,
+    return ServingEngine(dependencies: ServingDependencies(generation: generation,
                          generationSource: StaticGenerationSource(generation: generation),
                          activity: realtime, events: TeeEventSink(primary: realtime, mirror: EmbeddedFeatureStore()),
-                         model: Self.model, storeName: "redis", now: { TestEngines.nowMs })
+                         model: Self.model, storeName: "redis", now: { TestEngines.nowMs }), configuration: Self.patient)
   }
 
   @Test func trackedEventsReachTheRankingThroughRedis() async throws {
@@ -57,10 +57,10 @@ struct RedisRealtimeTests {
     let generation = TestEngines.sharedGeneration
     var configuration = ServingConfiguration()
     configuration.profileBudget = .seconds(10)  // CI runs the suite in parallel on two cores: no flaky budget
-    let engine = ServingEngine(configuration: configuration, generation: generation,
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation,
                                generationSource: StaticGenerationSource(generation: generation),
                                activity: realtime, events: realtime, model: model, storeName: "redis",
-                               itemActivity: realtime, now: { TestEngines.nowMs })
+                               itemActivity: realtime, now: { TestEngines.nowMs }), configuration: configuration)
     let hot = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound + 3))
     _ = try await engine.track((0..<3).map { i in
       EventInput(eventID: "hot-\(i)", userID: "viewer-\(i)", itemID: hot, kind: .view, timestampMs: TestEngines.nowMs)
@@ -76,9 +76,9 @@ struct RedisRealtimeTests {
     let guarded = GuardedRealtimeStore(RedisFeatureStore(client: try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 50)),
                                        breaker: breaker)
     let generation = TestEngines.sharedGeneration
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: StaticGenerationSource(generation: generation),
                                activity: guarded, events: guarded, storeName: "redis", itemActivity: guarded,
-                               now: { TestEngines.nowMs })
+                               now: { TestEngines.nowMs }))
     for i in 0..<6 {
       let answer = try await engine.recommend(RecommendInput(userID: "U-\(i + 1)", scene: .home, count: 5))
       #expect(answer.degraded && answer.items.count == 5)
@@ -125,10 +125,10 @@ struct RedisRestartTests {
     let breaker = CircuitBreaker(name: "redis", failureThreshold: 2, openMs: 200, now: ServingEngine.wallClockMs)
     let guarded = GuardedRealtimeStore(RedisFeatureStore(client: client), breaker: breaker)
     let generation = TestEngines.sharedGeneration
-    let engine = ServingEngine(configuration: RedisRealtimeTests.patient, generation: generation,
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation,
                                generationSource: StaticGenerationSource(generation: generation),
                                activity: guarded, events: guarded, storeName: "redis", itemActivity: guarded,
-                               now: { TestEngines.nowMs })
+                               now: { TestEngines.nowMs }), configuration: RedisRealtimeTests.patient)
     let ask = { try await engine.recommend(RecommendInput(userID: "U-2", scene: .home, count: 5)) }
     #expect(try await ask().degraded == false)
 

@@ -35,8 +35,8 @@ import Testing
     #expect(replay.history.count == 4 && replay.serving.recentInteractions == 500, "only the events before the cut-off")
     let source = IndexDirectorySource(root: out + "/index", verifyChecksums: true)
     let generation = try await source.loadGeneration()
-    let engine = ServingEngine(configuration: replay.serving, generation: generation, generationSource: source,
-                               activity: replay.store, events: replay.store, storeName: "embedded", now: replay.now)
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: source,
+                               activity: replay.store, events: replay.store, storeName: "embedded", now: replay.now), configuration: replay.serving)
     let answer = try await engine.recommend(RecommendInput(userID: "17850", scene: .email, count: 5))
     let repeats = answer.items.filter { $0.channels.contains("repeat") }.map(\.itemID)
     #expect(Set(repeats) == ["85123A", "71053"], "\(answer.items)")

@@ -34,9 +34,9 @@ public enum TestEngines {
     let featureStore = EmbeddedFeatureStore()
     featureStore.seed(store.events)
     let source = FixedGenerationSource(featureStore: featureStore)
-    let engine = ServingEngine(configuration: configuration, generation: generation(), generationSource: source,
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation(), generationSource: source,
                                activity: activity ?? featureStore, events: events ?? featureStore, storeName: "embedded",
-                               now: { nowMs })
+                               now: { nowMs }), configuration: configuration)
     return (engine, featureStore)
   }
 }

@@ -24,9 +24,9 @@ import Testing
     feedback.history = store
     if let model { feedback.armModels["exp:narrow"] = model }
     let generation = TestEngines.sharedGeneration
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: StaticGenerationSource(generation: generation),
                                activity: store, events: store, storeName: "embedded", feedback: feedback,
-                               now: { TestEngines.nowMs })
+                               now: { TestEngines.nowMs }))
     return (engine, store, log)
   }
 

@@ -32,10 +32,10 @@ struct FixedOfflineSource: OfflineFeatureSource {
 
   func engine(failing: Bool = false) -> ServingEngine {
     let (base, store) = TestEngines.engine()
-    return ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+    return ServingEngine(dependencies: ServingDependencies(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
                          activity: store, events: store, model: Self.model, storeName: "embedded",
                          offlineFeatures: FixedOfflineSource(generation: base.generation, failing: failing),
-                         now: { TestEngines.nowMs })
+                         now: { TestEngines.nowMs }))
   }
 
   @Test func itemAndUserFeaturesReachTheModel() async throws {
@@ -74,9 +74,9 @@ struct FixedOfflineSource: OfflineFeatureSource {
                                 weights: [1, 0, 0], bias: 0, logistic: false)
     let generation = TestEngines.sharedGeneration
     let viewedAt = TestEngines.nowMs - 7_200_000
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: StaticGenerationSource(generation: generation),
                                activity: store, events: store, model: model, storeName: "embedded",
-                               itemActivity: store, now: { TestEngines.nowMs })
+                               itemActivity: store, now: { TestEngines.nowMs }))
     let hot = generation.items.id(generation.popularity.doc(generation.popularity.global.range.lowerBound + 3))
     _ = try await engine.track((0..<4).map { i in
       EventInput(eventID: "v-\(i)", userID: "viewer-\(i)", itemID: hot, kind: .view, timestampMs: viewedAt)

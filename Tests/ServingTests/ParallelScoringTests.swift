@@ -27,9 +27,9 @@ import Testing
     let store = EmbeddedFeatureStore()
     store.seed(TestEngines.store.events)
     let generation = TestEngines.sharedGeneration
-    return ServingEngine(configuration: configuration, generation: generation,
+    return ServingEngine(dependencies: ServingDependencies(generation: generation,
                          generationSource: StaticGenerationSource(generation: generation), activity: store, events: store,
-                         model: model, storeName: "embedded", itemActivity: DistinctActivity(), now: { TestEngines.nowMs })
+                         model: model, storeName: "embedded", itemActivity: DistinctActivity(), now: { TestEngines.nowMs }), configuration: configuration)
   }
 
   @Test func twoHalvesAnswerAsOnePass() async throws {

@@ -20,8 +20,8 @@ import Testing
     let generation = try GenerationBuilder().build(items: items, events: TestEngines.store.events, nowMs: TestEngines.nowMs,
                                                    version: "groups").open()
     let store = EmbeddedFeatureStore()
-    let engine = ServingEngine(generation: generation, generationSource: StaticGenerationSource(generation: generation),
-                               activity: store, events: store, storeName: "embedded", now: { TestEngines.nowMs })
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: StaticGenerationSource(generation: generation),
+                               activity: store, events: store, storeName: "embedded", now: { TestEngines.nowMs }))
     let answer = try await engine.recommend(RecommendInput(userID: "new-user", scene: .home, count: 20))
     let shown = answer.items.map(\.itemID).filter(popular.contains)
     #expect(shown.count == 1, "one of the group's five items, not \(shown)")

@@ -26,7 +26,7 @@ import Testing
     let candidates = (0..<generation.itemCount).map { Candidate(doc: DocID(rawValue: UInt32($0))) }
     let ranker = CandidateRanker(model: try LinearModel(version: "p", schema: Self.schema, weights: [1, 1, 1, 1, 1], bias: 0,
                                                         logistic: false))
-    let rows = ranker.featureRows(candidates, profile: profile, generation: generation)
+    let rows = ranker.featureRows(candidates, RankingInputs(profile: profile, generation: generation))
     var mismatches = 0
     for (candidate, row) in zip(candidates, rows) {
       let doc = candidate.doc

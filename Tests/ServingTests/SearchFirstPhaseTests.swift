@@ -30,9 +30,9 @@ import Testing
     configuration.searchRankCount = rankCount
     let store = EmbeddedFeatureStore()
     let generation = TestEngines.sharedGeneration
-    return ServingEngine(configuration: configuration, generation: generation,
+    return ServingEngine(dependencies: ServingDependencies(generation: generation,
                          generationSource: StaticGenerationSource(generation: generation), activity: store, events: store,
-                         model: model, storeName: "embedded", itemActivity: activity, now: { TestEngines.nowMs })
+                         model: model, storeName: "embedded", itemActivity: activity, now: { TestEngines.nowMs }), configuration: configuration)
   }
 
   /// A query of the test catalog with at least `matches` text matches, and every match in BM25 order.

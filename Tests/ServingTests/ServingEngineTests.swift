@@ -158,8 +158,8 @@ import Testing
     let model = try LinearModel(version: "popularity-only", schema: FeatureSchema(["item_popularity", "unknown_feature"]),
                                 weights: [1, 5], bias: 0, logistic: false)
     let (base, store) = TestEngines.engine()
-    let engine = ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
-                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs })
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs }))
     let answer = try await engine.recommend(RecommendInput(userID: "U-1", scene: .home, count: 10))
     #expect(answer.modelVersion == "popularity-only")
     let g = engine.generation
@@ -173,8 +173,8 @@ import Testing
     let model = try LinearModel(version: "ctx", schema: FeatureSchema(["context.season", "seconds_since_last_seen"]),
                                 weights: [1, 1], bias: 0, logistic: false)
     let (base, store) = TestEngines.engine()
-    let engine = ServingEngine(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
-                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs })
+    let engine = ServingEngine(dependencies: ServingDependencies(generation: base.generation, generationSource: StaticGenerationSource(generation: base.generation),
+                               activity: store, events: store, model: model, storeName: "embedded", now: { TestEngines.nowMs }))
     let seen = base.generation.items.id(base.generation.popularity.doc(base.generation.popularity.global.range.lowerBound))
     _ = try await engine.track([EventInput(eventID: "seen-1", userID: "ctx-user", itemID: seen, kind: .view,
                                            timestampMs: TestEngines.nowMs - 100_000)])

@@ -97,7 +97,7 @@ let features = BenchmarkSuite(name: "features") { suite in
     consume(UserProfile(recent: recent, generation: generation, nowMs: Fixtures.nowMs))
   }
   suite.benchmark("fill and rank \(candidates.count) candidates (built-in model)") {
-    consume(ranker.rank(candidates, profile: profile, generation: generation, nowMs: Fixtures.nowMs))
+    consume(ranker.rank(candidates, RankingInputs(profile: profile, generation: generation, nowMs: Fixtures.nowMs)))
   }
 }
 

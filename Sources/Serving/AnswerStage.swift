@@ -1,0 +1,66 @@
+import FunnelCore
+import IndexFormat
+
+/// Stage 6, the answer: the chosen items with their channels and the reasons they were recalled
+/// (explanations), the pins first (displacing the last items), the debug report with the model's
+/// inputs for the top five items when asked, and the versions and arm that served it. Stateless.
+struct AnswerStage: Sendable {
+  /// The configuration's arm label outside experiments.
+  let defaultArm: String
+
+  func run(_ context: RequestContext, requestID: String) -> ServingAnswer {
+    let (request, generation, candidates) = (context.request, context.generation, context.candidates)
+    let items = generation.items
+    var answerItems = context.chosen.map { (index, score) in
+      let candidate = candidates[index]
+      return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
+                        reasons: reasons(candidate, context))
+    }
+    if !context.pinned.isEmpty {
+      let top = answerItems.first?.score ?? 1
+      answerItems.removeAll { context.pinned.contains($0.itemID) }
+      answerItems.insert(contentsOf: context.pinned.map { RankedItem(itemID: $0, score: top, channels: ["pinned"], reasons: ["pinned"]) },
+                         at: 0)
+      answerItems = Array(answerItems.prefix(request.count))
+    }
+    var debug = context.debug
+    if request.debug, let inputs = context.inputs {
+      // The model's inputs for the top items, recomputed for those rows only (debug requests).
+      let top = context.chosen.prefix(5).map(\.0)
+      let rows = context.ranker.featureRows(top.map { candidates[$0] }, inputs.selecting(top))
+      debug.features = zip(top, rows).map { index, row in
+        DebugReport.ItemFeatures(itemID: items.id(candidates[index].doc),
+                                 values: zip(context.ranker.model.schema.names, row).map { .init(name: $0, value: $1) })
+      }
+    }
+    return ServingAnswer(
+      items: answerItems, requestID: requestID, modelVersion: context.ranker.model.version,
+      indexVersion: generation.version, experimentArm: request.assignment?.label ?? defaultArm,
+      degraded: context.degraded, totalMatches: candidates.count, debug: request.debug ? debug : nil)
+  }
+
+  /// Why `candidate` is in the answer, one reason per channel that recalled it.
+  private func reasons(_ candidate: Candidate, _ context: RequestContext) -> [String] {
+    let (generation, anchors, profile) = (context.generation, context.anchors, context.profile)
+    let items = generation.items
+    let category = items.categoryKeys[Int(items.leafCategory(candidate.doc))]
+    var reasons: [String] = []
+    if candidate.channels.contains(.text) { reasons.append("matches '\(context.request.query)'") }
+    if candidate.channels.contains(.similar) {
+      let table = generation.neighbours
+      let anchor = anchors.first { a in table.row(a).contains { table.neighbours[$0] == candidate.doc.rawValue } }
+      reasons.append(anchor.map { "often bought with \(items.id($0))" } ?? "often bought with items you viewed")
+    }
+    if candidate.channels.contains(.category), profile.affinity(to: candidate.doc, in: generation) > 0 {
+      reasons.append("popular in \(category), which you like")
+    } else if candidate.channels.contains(.category) {
+      reasons.append("popular in \(category)")
+    }
+    if candidate.channels.contains(.rule) { reasons.append("matches your filter") }
+    if candidate.channels.contains(.repeatPurchase) { reasons.append("you bought this before") }
+    if candidate.channels.contains(.popular) { reasons.append("popular right now") }
+    if candidate.channels.contains(.trending) { reasons.append("trending") }
+    if candidate.channels.contains(.vector) { reasons.append("similar to what you looked at") }
+    return reasons
+  }
+}

@@ -1,0 +1,57 @@
+import FeatureStore
+import FunnelCore
+import IndexFormat
+
+/// Track's path: each event validated (and, unless `acceptUnknownItems`, checked against the serving
+/// generation's items), the valid ones stored in one append, every outcome counted. Thread-safe.
+struct EventIntake: Sendable {
+  let configuration: ServingConfiguration
+  let validator: RequestValidator
+  let events: any EventSink
+  let metrics: ServingMetrics
+  let now: @Sendable () -> Int64
+
+  /// Validates and stores `inputs` against `generation`. Throws `invalidArgument` when the batch is
+  /// empty or too large, and the store's error (`StoreFailure`: UNAVAILABLE) when it cannot store
+  /// them: then no event of the call counts as accepted and the caller retries the call; events
+  /// stored before the failure come back as duplicates (idempotent by event id).
+  func track(_ inputs: [EventInput], generation: IndexGeneration) async throws -> TrackOutcome {
+    guard !inputs.isEmpty else { throw FunnelError.invalidArgument(field: "events", "is empty") }
+    guard inputs.count <= configuration.maxEventsPerBatch else {
+      throw FunnelError.invalidArgument(field: "events", "\(inputs.count) events, more than \(configuration.maxEventsPerBatch)")
+    }
+    let nowMs = now()
+    var valid: [BehaviourEvent] = []
+    var rejected: [TrackOutcome.Rejection] = []
+    for (i, input) in inputs.enumerated() {
+      do {
+        valid.append(try validate(input, nowMs: nowMs, generation: generation))
+      } catch let error as FunnelError {
+        rejected.append(.init(index: i, eventID: input.eventID, reason: "events[\(i)].\(error.message)"))
+      }
+    }
+    let stored: EventAppendResult
+    do {
+      stored = valid.isEmpty ? EventAppendResult(accepted: 0, duplicates: 0) : try await events.append(valid)
+    } catch {
+      // Nothing is reported accepted: the caller retries the whole call (idempotent by event id).
+      metrics.eventsUnavailable.add(valid.count)
+      throw error
+    }
+    metrics.eventsAccepted.add(stored.accepted)
+    metrics.eventsDuplicate.add(stored.duplicates)
+    metrics.eventsRejected.add(rejected.count)
+    return TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
+  }
+
+  private func validate(_ input: EventInput, nowMs: Int64, generation: IndexGeneration) throws -> BehaviourEvent {
+    let event = try validator.validate(input, nowMs: nowMs, configuration: configuration)
+    if generation.items.doc(for: event.itemID) == nil {
+      metrics.eventsUnknownItem.add()
+      guard configuration.acceptUnknownItems else {
+        throw FunnelError.invalidArgument(field: "item_id", "'\(event.itemID)' is not in the catalog (index \(generation.version))")
+      }
+    }
+    return event
+  }
+}

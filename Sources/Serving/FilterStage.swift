@@ -1,0 +1,33 @@
+import FunnelCore
+import IndexFormat
+import Recall
+
+/// Stage 3, filtering: out of stock, the anchors, the request's exclusions, purchases on discovery
+/// scenes and the request's filter; then a first phase where the plan has one (the best N matches by
+/// text score go to the model). Stateless.
+struct FilterStage: Sendable {
+  func run(_ context: inout RequestContext) {
+    let watch = Stopwatch()
+    let items = context.generation.items
+    var dropped = Set(context.anchors).union(context.request.excluded.compactMap { items.doc(for: $0) })
+    if context.plan.dropsPurchases { dropped.formUnion(context.profile.purchased) }
+    let filter = context.filter
+    let recalled = context.candidates.count
+    context.candidates.removeAll { candidate in
+      !items.inStock(candidate.doc) || dropped.contains(candidate.doc) || !(filter?.matches(candidate.doc) ?? true)
+    }
+    context.dropped = dropped
+    context.debug.filteredCandidates = recalled - context.candidates.count
+    context.modelRanked = Self.firstPhase(&context.candidates, keep: context.plan.firstPhase)
+    context.timed("filter", since: watch)
+  }
+
+  /// A first phase: orders `matches` by text score (best first, ties by document) and returns how
+  /// many from the front the model ranks: `keep`, or all of them when `keep` is 0 or more than there
+  /// are. Sorting costs O(n log n) in the matches (n <= the text quota), a sliver of scoring them.
+  static func firstPhase(_ matches: inout [Candidate], keep: Int) -> Int {
+    guard keep > 0, matches.count > keep else { return matches.count }
+    matches.sort { $0.textScore != $1.textScore ? $0.textScore > $1.textScore : $0.doc < $1.doc }
+    return keep
+  }
+}

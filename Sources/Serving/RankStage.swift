@@ -1,0 +1,67 @@
+import FeatureStore
+import FunnelCore
+import IndexFormat
+
+/// Stage 4, ranking: the candidates' real-time counts in one round trip within the item-features
+/// budget (only when the model reads them), the model's inputs as one `RankingInputs`, and the
+/// model's scores (from `parallelScoringRows` candidates on, in two halves at once). Candidates a
+/// first phase left out follow, in its order, below every ranked one. Thread-safe; one per engine.
+struct RankStage: Sendable {
+  let itemActivity: (any ItemActivitySource)?
+  let offline: OfflineFeatureState?
+  let parallelScoringRows: Int
+  let metrics: ServingMetrics
+
+  func run(_ context: inout RequestContext) async throws {
+    await fetchActivity(&context)
+    // A call whose client left (reset, disconnected, deadline passed) stops here rather than scoring.
+    try Task.checkCancellation()
+    let watch = Stopwatch()
+    let inputs = RankingInputs(profile: context.profile, generation: context.generation, context: context.request.context,
+                               itemFeatures: offline?.items(for: context.generation), userFeatures: context.userFeatures,
+                               itemActivity: context.activity, nowMs: context.nowMs)
+    let kept = context.candidates, scored = context.modelRanked
+    let toScore = scored == kept.count ? kept : Array(kept.prefix(scored))
+    var order = CandidateRanker.order(await scores(toScore, ranker: context.ranker, inputs), of: toScore)
+    if scored < kept.count {
+      let floor = order.last?.1 ?? 0
+      order += (scored..<kept.count).map { ($0, floor) }
+    }
+    context.inputs = inputs
+    context.ranked = order
+    context.debug.rankedCandidates = scored
+    context.timed("rank", since: watch)
+  }
+
+  /// Real-time item counts of the candidates the model ranks, within the item-features budget;
+  /// a failure or timeout ranks without them and flags the answer degraded.
+  func fetchActivity(_ context: inout RequestContext) async {
+    guard context.ranker.needsItemActivity, let source = itemActivity, context.modelRanked > 0 else { return }
+    let watch = Stopwatch()
+    let items = context.generation.items, version = context.generation.version
+    let docs = context.candidates.prefix(context.modelRanked).map(\.doc)
+    switch await Budget.race(context.budgets.itemFeatures(), {
+      try await source.itemActivity(of: docs, generation: version) { items.appendID($0, to: &$1) }
+    }) {
+    case .some(.success(let counts)):
+      // One slot per candidate (nil past the model-ranked ones): indices stay those of `candidates`.
+      context.activity = counts + repeatElement(nil, count: context.candidates.count - counts.count)
+    case .some(.failure): context.degraded = true; metrics.storeErrors.add(.itemFeatures)
+    case .none: context.degraded = true; metrics.storeTimeouts.add(.itemFeatures)
+    }
+    context.timed("item_features", since: watch)
+  }
+
+  /// The model's scores of `candidates`: from `parallelScoringRows` candidates on, the second half
+  /// is scored by a child task while this one scores the first (same scores as one pass).
+  func scores(_ candidates: [Candidate], ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
+    let split = parallelScoringRows
+    guard split > 0, candidates.count >= split else { return ranker.scores(candidates, inputs) }
+    let half = candidates.count / 2
+    let (head, tail) = (Array(candidates[..<half]), Array(candidates[half...]))
+    let tailInputs = inputs.selecting(half..<candidates.count)
+    async let tailScores = ranker.scores(tail, tailInputs)
+    let headScores = ranker.scores(head, inputs.selecting(0..<half))
+    return headScores + (await tailScores)
+  }
+}

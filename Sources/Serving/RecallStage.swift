@@ -1,0 +1,60 @@
+import FunnelCore
+import IndexFormat
+import Recall
+
+/// Stage 2, recall: the request's filter compiled once (through the sub-query caches), then every
+/// channel of one table, each with its quota from the scene's plan, into one collector (merged and
+/// de-duplicated). Text, rule and repeat purchases are rows of the table like the others; a quota of
+/// 0 skips a channel. Thread-safe; one per engine.
+struct RecallStage: Sendable {
+  let subQueries: SubQueryResolver
+  let textMatches: TextMatchCache?
+
+  func run(_ context: inout RequestContext) async throws {
+    let watch = Stopwatch()
+    let generation = context.generation
+    if let expression = context.request.filter {
+      context.filter = try await subQueries.compile(expression, generation: generation)
+    }
+    let recallRequest = Self.recallRequest(context)
+    var collector = CandidateCollector()
+    for (channel, quota) in channels(context) where quota > 0 {
+      channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+    }
+    for (channel, name) in ChannelSet.named {
+      if let n = collector.offeredByChannel[channel] { context.debug.channelCounts.append(.init(channel: name, candidates: n)) }
+    }
+    context.debug.mergedCandidates = collector.candidates.count
+    context.candidates = collector.candidates
+    context.timed("recall", since: watch)
+  }
+
+  /// The channel table, in the order candidates are merged (which decides ties): every channel the
+  /// engine has, each with the plan's quota; the rule channel only when the request has a filter.
+  func channels(_ context: RequestContext) -> [(any RecallChannel, Int)] {
+    let q = context.plan.quotas
+    var table: [(any RecallChannel, Int)] = [
+      (TextRecall(cache: textMatches), q.text), (SimilarItemsRecall(), q.similar), (CategoryRecall(), q.category),
+      (PopularRecall(), q.popular), (TrendingRecall(), q.trending), (VectorRecall(), q.vector),
+      (RepeatPurchaseRecall(), q.repeatPurchase),
+    ]
+    if let filter = context.filter { table.append((RuleRecall(filter: filter), q.rule)) }
+    return table
+  }
+
+  /// Seeds (anchors first, then the user's history at a lower weight when there are anchors),
+  /// category affinities (the anchors' categories first), query terms and purchases.
+  static func recallRequest(_ context: RequestContext) -> RecallRequest {
+    let (anchors, profile, generation) = (context.anchors, context.profile, context.generation)
+    var seeds = anchors.map { (doc: $0, weight: Float(1)) }
+    let historyWeight: Float = anchors.isEmpty ? 1 : 0.3
+    seeds += profile.seeds.map { (doc: $0.doc, weight: $0.weight * historyWeight) }
+    var affinity = profile.leafAffinities(limit: 8, in: generation)
+    for anchor in anchors {
+      affinity.insert((category: generation.items.leafCategory(anchor), weight: 1), at: 0)
+    }
+    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: context.request.queryTerms)
+    request.purchases = profile.purchases
+    return request
+  }
+}

@@ -1,0 +1,72 @@
+import FunnelCore
+import IndexFormat
+
+/// Stage 5, re-ranking after the model, all in one place: the request's boosts (brand and category
+/// factors, then re-sorted), then one item per product group and, unless the plan keeps the
+/// relevance order, category diversity, then the pins (known, in stock, not dropped) first in their
+/// order. Stateless.
+struct RerankStage: Sendable {
+  func run(_ context: inout RequestContext) throws {
+    let watch = Stopwatch()
+    let (generation, candidates, count) = (context.generation, context.candidates, context.request.count)
+    let boosted = try Self.boost(context.ranked, rules: context.request.rules, candidates: candidates, generation: generation)
+    context.chosen = context.plan.keepsRelevanceOrder
+      ? Self.dedupe(boosted, candidates: candidates, generation: generation, count: count)
+      : Self.diversify(boosted, candidates: candidates, generation: generation, count: count,
+                       maxPerCategory: context.plan.maxPerCategory)
+    let items = generation.items
+    context.pinned = context.request.rules.pins.filter { id in
+      guard let doc = items.doc(for: id) else { return false }
+      return items.inStock(doc) && !context.dropped.contains(doc)
+    }
+    context.timed("rerank", since: watch)
+  }
+
+  /// Multiplies the scores in `ranked` (candidate index, score) by every matching boost of `rules`
+  /// and re-sorts (ties by document). O(ranked x boosts + ranked log ranked).
+  static func boost(_ ranked: [(Int, Float)], rules: BusinessRules, candidates: [Candidate],
+                    generation: IndexGeneration) throws -> [(Int, Float)] {
+    guard !rules.boosts.isEmpty else { return ranked }
+    let sets = try rules.boosts.map { (try generation.keywords.documents($0.field, $0.value), $0.factor) }
+    return ranked.map { entry in
+      var score = entry.1
+      for (set, factor) in sets where set.contains(candidates[entry.0].doc.rawValue) { score *= factor }
+      return (entry.0, score)
+    }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+  }
+
+  /// Greedy category diversity: walks `ranked` best first and defers an item whose leaf category
+  /// already holds `maxPerCategory` of the chosen ones; deferred items fill up if too few remain.
+  /// One item per product group. Returns the chosen (candidate index, score), at most `count`. O(ranked).
+  static func diversify(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+                        count: Int, maxPerCategory: Int) -> [(Int, Float)] {
+    var chosen: [(Int, Float)] = []
+    var deferred: [(Int, Float)] = []
+    var perCategory: [UInt32: Int] = [:]
+    var groups = ProductGroups(generation)
+    for entry in ranked {
+      guard chosen.count < count else { break }
+      guard groups.firstOfItsGroup(candidates[entry.0].doc) else { continue }
+      let leaf = generation.items.leafCategory(candidates[entry.0].doc)
+      if perCategory[leaf, default: 0] < maxPerCategory {
+        perCategory[leaf, default: 0] += 1
+        chosen.append(entry)
+      } else {
+        deferred.append(entry)
+      }
+    }
+    for entry in deferred where chosen.count < count { chosen.append(entry) }
+    return chosen
+  }
+
+  /// The best `count` of `ranked` in order, one item per product group (the relevance order kept).
+  static func dedupe(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+                     count: Int) -> [(Int, Float)] {
+    var groups = ProductGroups(generation)
+    var chosen: [(Int, Float)] = []
+    for entry in ranked where chosen.count < count && groups.firstOfItsGroup(candidates[entry.0].doc) {
+      chosen.append(entry)
+    }
+    return chosen
+  }
+}

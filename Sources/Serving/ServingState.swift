@@ -1,0 +1,74 @@
+import FeatureStore
+import FunnelCore
+import IndexFormat
+import Ranking
+import Synchronization
+
+/// What the engine serves from and how it changes: the current index generation and ranker, each
+/// swapped atomically by a reload (a request keeps the ones it started with), and the offline items
+/// snapshot bound to the generation. Thread-safe.
+final class ServingState: Sendable {
+  private let current: Mutex<IndexGeneration>
+  private let currentRanker: Mutex<CandidateRanker>
+  private let reloading = Mutex(false)
+  private let generationSource: any IndexGenerationSource
+  private let modelSource: (any ModelSource)?
+  let offline: OfflineFeatureState?
+
+  init(generation: IndexGeneration, generationSource: any IndexGenerationSource, model: any ScoringModel,
+       modelSource: (any ModelSource)?, offline: OfflineFeatureState?) {
+    self.current = Mutex(generation)
+    self.currentRanker = Mutex(CandidateRanker(model: model))
+    self.generationSource = generationSource
+    self.modelSource = modelSource
+    self.offline = offline
+  }
+
+  /// The generation serving now.
+  var generation: IndexGeneration { current.withLock { $0 } }
+
+  /// The ranker serving now.
+  var ranker: CandidateRanker { currentRanker.withLock { $0 } }
+
+  /// Loads a new generation and swaps it in; the old one keeps serving if loading fails. Then a
+  /// fresh offline snapshot (if the store fails, the previous one keeps serving). Returns (previous
+  /// version, new version). Throws `failedPrecondition` if a reload is running.
+  func reload() async throws -> (previous: String, current: String) {
+    let busy = reloading.withLock { running in
+      if running { return true }
+      running = true
+      return false
+    }
+    guard !busy else { throw FunnelError(.failedPrecondition, "a reload is already running") }
+    defer { reloading.withLock { $0 = false } }
+    let next = try await generationSource.loadGeneration()
+    let previous = current.withLock { slot in
+      let old = slot.version
+      slot = next
+      return old
+    }
+    _ = try? await refreshItemFeatures()
+    return (previous, next.version)
+  }
+
+  /// Loads the newest model from the model source (if any) and swaps it in: the new model is fully
+  /// loaded before the old one is released; a broken one is refused and the old one keeps serving.
+  func reloadModel() async throws -> (previous: String, current: String) {
+    guard let modelSource else { let v = ranker.model.version; return (v, v) }
+    let next = CandidateRanker(model: try await modelSource.loadModel())
+    let previous = currentRanker.withLock { slot in
+      let old = slot.model.version
+      slot = next
+      return old
+    }
+    return (previous, next.model.version)
+  }
+
+  /// Loads the offline items snapshot and binds it to the serving generation. Returns (snapshot
+  /// version, items), or nil without an offline source. Throws when the store fails.
+  func refreshItemFeatures() async throws -> (version: String, items: Int)? {
+    guard let offline else { return nil }
+    let table = try await offline.refresh(for: generation)
+    return (table.version, table.count)
+  }
+}
