@@ -96,7 +96,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Bitmaps", "Experiments"],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments"],
             swiftSettings: swiftSettings),
 
     // Layer 6

@@ -3,89 +3,95 @@ import GRPCWire
 import NIOCore
 import SwiftProtobuf
 
-/// Funnel's methods on the lean transport (`WireServer`): each path from the generated method
-/// descriptors, decoding requests and encoding responses with SwiftProtobuf and calling the same
-/// service code grpc-swift's transport calls.
+/// Funnel's services on the lean transport (`WireServer`). Each service is implemented once, against
+/// its generated grpc-swift `ServiceProtocol`; the per-method registrations are generated from the
+/// protos (`Generated/funnel_wire_routes.swift`, by `Scripts/generate-wire-routes.py`), and the four
+/// adapters here carry any method of its kind between the wire (bytes, `WireCall`) and grpc-swift's
+/// request, response and context types, so both transports call the same code.
 public enum FunnelWireRoutes {
-  /// A router serving Recommender, EventCollector, Admin and Health.
+  /// A router serving Recommender, EventCollector, Admin and Health. Health checks never wait behind
+  /// work (admission control exempts them): they are cheap, and a balancer must see a busy replica alive.
   public static func router(recommender: RecommenderService, events: EventCollectorService, admin: AdminService,
                             health: HealthService) -> WireRouter {
-    typealias Rec = Funnel_V1_Recommender.Method
-    typealias Adm = Funnel_V1_Admin.Method
-    typealias Hea = Grpc_Health_V1_Health.Method
     var router = WireRouter()
-    router.register(path(Rec.Recommend.descriptor), unary { (request: Funnel_V1_RecommendRequest, call) in
-      try await recommender.recommend(request, deadline: call.deadline)
-    })
-    router.register(path(Rec.Search.descriptor), unary { (request: Funnel_V1_SearchRequest, call) in
-      try await recommender.search(request, deadline: call.deadline)
-    })
-    router.register(path(Rec.BatchRecommend.descriptor), streaming(Rec.BatchRecommend.descriptor) {
-      (requests: RPCAsyncSequence<Funnel_V1_BatchRecommendRequest, any Error>, responses, context) in
-      try await recommender.batchRecommend(request: requests, response: responses, context: context)
-    })
-    router.register(path(Funnel_V1_EventCollector.Method.Track.descriptor),
-                    unary(Funnel_V1_EventCollector.Method.Track.descriptor) { (request: Funnel_V1_TrackRequest, context) in
-      try await events.track(request: request, context: context)
-    })
-    router.register(path(Adm.Status.descriptor), unary(Adm.Status.descriptor) { (request: Funnel_V1_StatusRequest, context) in
-      try await admin.status(request: request, context: context)
-    })
-    router.register(path(Adm.Reload.descriptor), unary(Adm.Reload.descriptor) { (request: Funnel_V1_ReloadRequest, context) in
-      try await admin.reload(request: request, context: context)
-    })
-    router.register(path(Adm.ForgetUser.descriptor), unary(Adm.ForgetUser.descriptor) { (request: Funnel_V1_ForgetUserRequest, context) in
-      try await admin.forgetUser(request: request, context: context)
-    })
-    router.register(path(Adm.ExperimentReport.descriptor),
-                    unary(Adm.ExperimentReport.descriptor) { (request: Funnel_V1_ExperimentReportRequest, context) in
-      try await admin.experimentReport(request: request, context: context)
-    })
-    // Health checks never wait behind work (admission control exempts them): they are cheap, and a
-    // balancer must see a busy replica as alive.
-    router.register(path(Hea.Check.descriptor), unary { (request: Grpc_Health_V1_HealthCheckRequest, _) in
-      try health.check(request)
-    }, admitted: false)
-    router.register(path(Hea.Watch.descriptor), streaming(Hea.Watch.descriptor) {
-      (requests: RPCAsyncSequence<Grpc_Health_V1_HealthCheckRequest, any Error>, responses, context) in
-      var iterator = requests.makeAsyncIterator()
-      guard let request = try await iterator.next() else {
-        throw RPCError(code: .internalError, message: "Watch takes one request message; got none")
-      }
-      try await health.watch(request: request, response: responses, context: context)
-    }, admitted: false)
+    register(recommender, on: &router)
+    register(events, on: &router)
+    register(admin, on: &router)
+    register(health, on: &router, admitted: false)
     return router
   }
 
   /// `/package.Service/Method`, the HTTP/2 path of `method` (the lean client calls these too).
   public static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
 
-  /// A unary method whose handler gets the decoded request and the call.
+  /// One request, one response.
   static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-    _ body: @escaping @Sendable (Request, WireCall) async throws -> Response
+    _ method: MethodDescriptor,
+    _ body: @escaping @Sendable (ServerRequest<Request>, ServerContext) async throws -> ServerResponse<Response>
   ) -> WireMethod {
     .unary { bytes, call in
-      let response = try await body(try decode(bytes), call)
-      return try response.serializedBytes()
+      let response = try await body(ServerRequest(metadata: metadata(call), message: try decode(bytes)), context(method, call))
+      return try response.message.serializedBytes()
     }
   }
 
-  /// A unary method whose handler takes grpc-swift's `ServerContext` (admin and event methods).
-  static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-    _ method: MethodDescriptor, _ body: @escaping @Sendable (Request, ServerContext) async throws -> Response
-  ) -> WireMethod {
-    unary { (request: Request, call: WireCall) in try await body(request, context(method, call)) }
-  }
-
-  /// A streaming method over grpc-swift's stream types, so services keep one implementation.
-  static func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+  /// One request, a stream of responses (Health.Watch).
+  static func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     _ method: MethodDescriptor,
-    _ body: @escaping @Sendable (RPCAsyncSequence<Request, any Error>, RPCWriter<Response>, ServerContext) async throws -> Void
+    _ body: @escaping @Sendable (ServerRequest<Request>, ServerContext) async throws -> StreamingServerResponse<Response>
   ) -> WireMethod {
     .streaming { inbound, writer, call in
-      let requests = RPCAsyncSequence<Request, any Error>(wrapping: inbound.map { bytes throws -> Request in try decode(bytes) })
-      try await body(requests, RPCWriter(wrapping: ProtobufWriter<Response>(writer: writer)), context(method, call))
+      var iterator = inbound.makeAsyncIterator()
+      guard let bytes = try await iterator.next() else {
+        throw RPCError(code: .internalError, message: "\(method.method) takes one request message; got none")
+      }
+      let request = ServerRequest<Request>(metadata: metadata(call), message: try decode(bytes))
+      try await produce(try await body(request, context(method, call)), to: writer)
     }
+  }
+
+  /// A stream of requests, one response.
+  static func clientStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ method: MethodDescriptor,
+    _ body: @escaping @Sendable (StreamingServerRequest<Request>, ServerContext) async throws -> ServerResponse<Response>
+  ) -> WireMethod {
+    .streaming { inbound, writer, call in
+      let response = try await body(streamingRequest(inbound, call), context(method, call))
+      try await writer.write(try response.message.serializedBytes())
+    }
+  }
+
+  /// Streams both ways (BatchRecommend).
+  static func bidirectional<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ method: MethodDescriptor,
+    _ body: @escaping @Sendable (StreamingServerRequest<Request>, ServerContext) async throws -> StreamingServerResponse<Response>
+  ) -> WireMethod {
+    .streaming { inbound, writer, call in
+      try await produce(try await body(streamingRequest(inbound, call), context(method, call)), to: writer)
+    }
+  }
+
+  private static func streamingRequest<Request: SwiftProtobuf.Message>(_ inbound: WireInboundMessages,
+                                                                       _ call: WireCall) -> StreamingServerRequest<Request> {
+    let messages = RPCAsyncSequence<Request, any Error>(wrapping: inbound.map { bytes throws -> Request in try decode(bytes) })
+    return StreamingServerRequest(metadata: metadata(call), messages: messages)
+  }
+
+  /// Runs a streaming response's producer into the wire writer (a rejected response throws its error).
+  private static func produce<Response: SwiftProtobuf.Message>(_ response: StreamingServerResponse<Response>,
+                                                               to writer: WireResponseWriter) async throws {
+    let contents = try response.accepted.get()
+    _ = try await contents.producer(RPCWriter(wrapping: ProtobufWriter<Response>(writer: writer)))
+  }
+
+  /// The call's request metadata as grpc-swift's services read it (`grpc-timeout` included; HTTP/2
+  /// pseudo-headers left out).
+  static func metadata(_ call: WireCall) -> Metadata {
+    var metadata = Metadata()
+    for (name, value, _) in call.headers where !name.hasPrefix(":") {
+      metadata.addString(value, forKey: name)
+    }
+    return metadata
   }
 
   /// A message from its bytes; an `RPCError` with `code` naming the message type when they are not

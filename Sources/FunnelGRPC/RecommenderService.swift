@@ -18,9 +18,9 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     self.batchWindow = max(1, engine.configuration.batchConcurrency)
   }
 
-  /// Recommend under the call's `deadline` (from `grpc-timeout`), which shortens the store budgets;
-  /// every transport calls this. Errors are already statuses.
-  public func recommend(_ request: Funnel_V1_RecommendRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
+  /// Recommend under the call's `deadline` (from `grpc-timeout`), which shortens the store budgets.
+  /// Errors are already statuses.
+  private func recommend(_ request: Funnel_V1_RecommendRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
     -> Funnel_V1_RecommendResponse
   {
     try await ErrorStatusMapping.mapping(logger, "Recommend") {
@@ -28,8 +28,8 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     }
   }
 
-  /// Search under the call's `deadline`; every transport calls this.
-  public func search(_ request: Funnel_V1_SearchRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
+  /// Search under the call's `deadline`.
+  private func search(_ request: Funnel_V1_SearchRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
     -> Funnel_V1_SearchResponse
   {
     try await ErrorStatusMapping.mapping(logger, "Search") {

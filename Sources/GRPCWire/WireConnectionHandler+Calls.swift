@@ -146,6 +146,7 @@ extension WireConnectionHandler {
         refused(stream, id, unreadResponsesError)
         break
       }
+      stream.lifecycle.headersWritten()
       write(.headers(.init(headers: responseHeaders(stream))), on: id)
       context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: promise)
       end(stream, id, trailers: Self.okTrailers)
@@ -165,8 +166,7 @@ extension WireConnectionHandler {
       return
     }
     counted.futureResult.cascade(to: promise)
-    if !stream.headersSent {
-      stream.headersSent = true
+    if stream.lifecycle.headersWritten() {
       write(.headers(.init(headers: responseHeaders(stream))), on: id)
     }
     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: counted)
@@ -266,7 +266,8 @@ extension WireConnectionHandler {
   /// not finished sending, tells it to stop (RST_STREAM NO_ERROR after a complete response, RFC 9113
   /// section 8.1). While draining, the connection closes only once these last writes are out.
   private func end(_ stream: WireStreamState, _ id: HTTP2StreamID, trailers: HPACKHeaders) {
-    stream.responded = true
+    let clientDone = stream.clientDone
+    guard stream.lifecycle.close() else { return }
     stream.deadlineTimer?.cancel()
     stream.deadlineTimer = nil
     let promise: EventLoopPromise<Void>?
@@ -283,7 +284,7 @@ extension WireConnectionHandler {
     }
     context?.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true)))),
                    promise: promise)
-    if !stream.clientDone { write(.rstStream(.noError), on: id) }
+    if !clientDone { write(.rstStream(.noError), on: id) }
     forget(id)
     closeIfDrained()
   }

@@ -271,7 +271,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
   }
 
   private func clientFinished(_ stream: WireStreamState, _ id: HTTP2StreamID) {
-    stream.clientDone = true
+    stream.lifecycle.clientFinished()
     if stream.responded {
       forget(id)
       closeIfDrained()
@@ -307,6 +307,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
   @discardableResult
   func forget(_ id: HTTP2StreamID) -> WireStreamState? {
     guard let stream = streams.removeValue(forKey: id) else { return nil }
+    stream.lifecycle.close()  // reset, refused or answered: nothing more is written on it
     release(stream)
     heldRequestBytes -= stream.headerBytes
     _ = core.account(-stream.headerBytes)

@@ -31,12 +31,14 @@ final class WireStreamState {
   var headerBytes = 0
   /// Unary calls: the request messages received (exactly one is valid).
   var requestMessages: [GRPCMessage] = []
-  /// The client sent END_STREAM.
-  var clientDone = false
+  /// Where the call stands: the client's END_STREAM, the response headers, the status.
+  var lifecycle = WireStreamLifecycle.open
+  /// The client sent END_STREAM (or the call is over).
+  var clientDone: Bool { lifecycle.clientDone }
   /// The response headers went out (a later error needs trailers, not a trailers-only response).
-  var headersSent = false
+  var headersSent: Bool { lifecycle.headersSent }
   /// The call's status went out; nothing more is written on the stream.
-  var responded = false
+  var responded: Bool { lifecycle.isClosed }
   /// The handler's task, cancelled when the stream is reset, the connection closes or the deadline passes.
   var task: Task<Void, Never>?
   var deadlineTimer: Scheduled<Void>?
