@@ -36,6 +36,7 @@ let package = Package(
     .library(name: "FunnelServing", targets: ["Serving"]),
     .library(name: "FunnelStores", targets: ["RedisStore", "MongoStore"]),
     .library(name: "FunnelGRPC", targets: ["FunnelGRPC"]),
+    .library(name: "GRPCWire", targets: ["GRPCWire"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
