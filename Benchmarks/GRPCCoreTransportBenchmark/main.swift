@@ -1,6 +1,8 @@
 // UNFINISHED, DO NOT QUOTE ITS FIGURES: in `grpccore` mode throughput falls with every call served
 // (4,874 -> 737 health calls/s over four runs of 5,000 at 4 x 32; RSS grows), so the adapter below leaks
 // something per call (perf: reabstraction thunks of the stream handler and task-allocator churn grow).
+// Ruled out: the inbound stream's type (a plain array sequence degrades the same) and the
+// cancellation handle (`.init()` instead of `withServerContextRPCCancellationHandle`: same).
 // Issue 24 asks for this measurement; find the fault first.
 //
 // What grpc-swift-2's server machinery (GRPCCore: router, per-call executor, request and response
