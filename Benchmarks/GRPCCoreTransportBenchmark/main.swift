@@ -47,9 +47,7 @@ final class WireServerTransport: ServerTransport {
   func unary(_ descriptor: MethodDescriptor) -> WireMethod {
     .unary { [self] bytes, call in
       guard let handle = self.handler.withLock({ $0 }) else { throw RPCError(code: .unavailable, message: "not listening") }
-      var metadata = Metadata()
-      for (name, value, _) in call.headers where !name.hasPrefix(":") { metadata.addString(value, forKey: name) }
-      let parts: [RPCRequestPart<[UInt8]>] = [.metadata(metadata), .message(Array(bytes.readableBytesView))]
+      let parts: [RPCRequestPart<[UInt8]>] = [.metadata(FunnelWireRoutes.metadata(call)), .message(Array(bytes.readableBytesView))]
       let inbound = RPCAsyncSequence<RPCRequestPart<[UInt8]>, any Error>(wrapping: parts.async)
       let collector = ResponseCollector()
       await withServerContextRPCCancellationHandle { cancellation in

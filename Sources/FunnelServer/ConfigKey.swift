@@ -57,7 +57,6 @@ public struct ConfigKey: Sendable {
   /// `value` checked against the kind; `origin` names where it came from in the error.
   func checked(_ value: Value, origin: String) throws -> Value {
     switch (kind, value) {
-    case (_, .unset) where kind == .string: return .unset
     case (.integer(let range), .integer(let n)) where range.contains(n): return value
     case (.boolean, .boolean), (.string, .string): return value
     case (.choice(let names), .string(let s)) where names.contains(s): return value

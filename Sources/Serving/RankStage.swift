@@ -17,9 +17,7 @@ struct RankStage: Sendable {
     // A call whose client left (reset, disconnected, deadline passed) stops here rather than scoring.
     try Task.checkCancellation()
     let watch = Stopwatch()
-    let inputs = RankingInputs(profile: context.profile, generation: context.generation, context: context.request.context,
-                               itemFeatures: offline?.items(for: context.generation), userFeatures: context.userFeatures,
-                               itemActivity: context.activity, nowMs: context.nowMs)
+    let inputs = inputs(for: context)
     let kept = context.candidates, scored = context.modelRanked
     let toScore = scored == kept.count ? kept : Array(kept.prefix(scored))
     var order = CandidateRanker.order(await scores(toScore, ranker: context.ranker, inputs), of: toScore)
@@ -31,6 +29,13 @@ struct RankStage: Sendable {
     context.ranked = order
     context.debug.rankedCandidates = scored
     context.timed("rank", since: watch)
+  }
+
+  /// The model's inputs from what the earlier stages gathered (real-time counts as fetched).
+  func inputs(for context: RequestContext) -> RankingInputs {
+    RankingInputs(profile: context.profile, generation: context.generation, context: context.request.context,
+                  itemFeatures: offline?.items(for: context.generation), userFeatures: context.userFeatures,
+                  itemActivity: context.activity, nowMs: context.nowMs)
   }
 
   /// Real-time item counts of the candidates the model ranks, within the item-features budget;

@@ -52,9 +52,7 @@ struct ServingPipeline: Sendable {
     await rank.fetchActivity(&context)
     // Only what the model would rank: a first phase leaves the other matches out.
     let ranked = Array(context.candidates.prefix(context.modelRanked))
-    let inputs = RankingInputs(profile: context.profile, generation: generation, context: request.context,
-                               itemFeatures: rank.offline?.items(for: generation), userFeatures: context.userFeatures,
-                               itemActivity: Array(context.activity.prefix(ranked.count)), nowMs: context.nowMs)
+    let inputs = rank.inputs(for: context).selecting(ranked.indices)
     return (ranked.map { generation.items.id($0.doc) }, ranker.featureRows(ranked, inputs))
   }
 
