@@ -1,10 +1,3 @@
-// UNFINISHED, DO NOT QUOTE ITS FIGURES: in `grpccore` mode throughput falls with every call served
-// (4,874 -> 737 health calls/s over four runs of 5,000 at 4 x 32; RSS grows), so the adapter below leaks
-// something per call (perf: reabstraction thunks of the stream handler and task-allocator churn grow).
-// Ruled out: the inbound stream's type (a plain array sequence degrades the same) and the
-// cancellation handle (`.init()` instead of `withServerContextRPCCancellationHandle`: same).
-// Issue 24 asks for this measurement; find the fault first.
-//
 // What grpc-swift-2's server machinery (GRPCCore: router, per-call executor, request and response
 // streams) costs on top of Funnel's lean HTTP/2 transport. Serves the embedded demo shop's Recommender
 // and Health on GRPCWire in one of two ways:
@@ -33,11 +26,15 @@ import Glibc
 final class WireServerTransport: ServerTransport {
   typealias Bytes = [UInt8]
   typealias Handler = @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
-  private let handler = Mutex<Handler?>(nil)
+  /// The handler sits in a struct: a closure stored straight in `Mutex<Handler?>` is reabstracted on
+  /// every `inout` access of `withLock` and written back wrapped in one more thunk, so each call would
+  /// run through a chain of thunks one longer than the last.
+  private struct Listener: Sendable { let handle: Handler }
+  private let handler = Mutex<Listener?>(nil)
   private let stop = AsyncStream<Void>.makeStream()
 
   func listen(streamHandler: @escaping Handler) async throws {
-    handler.withLock { $0 = streamHandler }
+    handler.withLock { $0 = Listener(handle: streamHandler) }
     for await _ in stop.stream {}
   }
 
@@ -46,7 +43,7 @@ final class WireServerTransport: ServerTransport {
   /// The wire method serving `descriptor` through the GRPCServer's stream handler.
   func unary(_ descriptor: MethodDescriptor) -> WireMethod {
     .unary { [self] bytes, call in
-      guard let handle = self.handler.withLock({ $0 }) else { throw RPCError(code: .unavailable, message: "not listening") }
+      guard let handle = self.handler.withLock({ $0?.handle }) else { throw RPCError(code: .unavailable, message: "not listening") }
       let parts: [RPCRequestPart<[UInt8]>] = [.metadata(FunnelWireRoutes.metadata(call)), .message(Array(bytes.readableBytesView))]
       let inbound = RPCAsyncSequence<RPCRequestPart<[UInt8]>, any Error>(wrapping: parts.async)
       let collector = ResponseCollector()

@@ -1,6 +1,4 @@
 #!/usr/bin/env bash
-# UNFINISHED: funnel-bench-grpccore's grpccore mode has a known fault (see its main.swift); its figures
-# mean nothing yet.
 # What grpc-swift-2's server machinery (GRPCCore) would cost on Funnel's lean transport: runs
 # `funnel-bench-grpccore` in each MODE given (alternate them: `grpccore.sh direct grpccore direct
 # grpccore`) and measures with h2load the health check at concurrency 1 (p50) and at saturation, and
