@@ -104,7 +104,7 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore],
+            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 

@@ -9,6 +9,7 @@
 #                                          # at RATE/s for SECONDS_PER_RUN (env; default 2000 and 10) with SCENARIO
 #                                          # (env; default the health check): latency and the client's
 #                                          # CPU per call (/usr/bin/time, start-up included)
+# SERVE_ARGS (env) adds `funnel serve` flags to the servers of `ab.sh servers`.
 # Needs a release build (swift build -c release --product funnel; FUNNEL_BINARY=PATH for another) and
 # h2load (nghttp2-client) for `servers`.
 set -euo pipefail
@@ -26,7 +27,7 @@ ticks=$(getconf CLK_TCK)
 case $mode in
 servers)
   for transport in "$@"; do
-    funnel_start_server "$funnel" --transport "$transport"
+    funnel_start_server "$funnel" --transport "$transport" ${SERVE_ARGS:-}
     pid=$(cat "$FUNNEL_RUN/funnel.pid")
     load=$("$funnel" load --target "$FUNNEL_TARGET" --rate 500 --duration 15s --quiet | awk '/latency/ {print $3, $4, $7, $8}')
     before=$(cpu "$pid")

@@ -11,6 +11,7 @@ extension ConfigKey {
     .integer("server.port", 0...65_535, \.port),
     .integer("server.httpPort", -1...65_535, \.httpPort),
     .integer("server.eventLoopThreads", 0...64, \.eventLoopThreads),
+    .integer("server.loopTickBudgetMicros", 1...1_000_000, \.loopTickBudgetMicros),
     .integer("server.flushDelayMicros", -1...100_000, \.flushDelayMicros),
     ConfigKey(path: "server.transport", kind: .choice(GRPCTransportKind.allCases.map(\.rawValue)),
               read: { .string($0.transport.rawValue) },

@@ -114,6 +114,7 @@ public enum FunnelApplication {
     services.append(.init(service: ExposureWriter(engine: engine, logger: logger)))
     let grpc = FunnelGRPCServer(host: options.host, port: options.port, engine: engine, logger: logger,
                                 version: version, transport: options.transport, eventLoopThreads: options.eventLoopThreads,
+                                loopTickBudgetMicros: options.loopTickBudgetMicros,
                                 flushDelayMicros: options.flushDelayMicros, limits: options.limits,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)

@@ -38,11 +38,15 @@ public final class FunnelGRPCServer: Service {
 
   /// The listener's loops unless configured: one per core (at most 64), the loops running the calls.
   public static let defaultEventLoopThreads = min(64, System.coreCount)
+  /// Microseconds of calls' work a listener loop runs between two polls of its sockets before
+  /// further work goes to Swift's pool (`EventLoopExecutor.makeGroup(threads:tickBudget:)`).
+  public static let defaultLoopTickBudgetMicros = 500
 
   /// A server on `host:port` (port 0 = any free port) answering from `engine` through `transport`.
   /// `eventLoopThreads`: 0 for NIO's shared group with calls on the cooperative pool; N for a group
   /// of N loops of its own that also run the calls (`EventLoopExecutor`: a call stays on its
-  /// connection's loop); by default `defaultEventLoopThreads`, as
+  /// connection's loop until the loop has run `loopTickBudgetMicros` of work since it last polled its
+  /// sockets, then goes to the pool); by default `defaultEventLoopThreads`, as
   /// `funnel serve`. `flushDelayMicros`: 0 coalesces a connection's writes per event-loop tick
   /// (`NextTickFlushHandler`), -1 writes every response at once; N > 0 holds them up to N µs
   /// (grpc-swift's timer; the nio-http2 transport coalesces per tick then). `limits` bound what
@@ -50,11 +54,13 @@ public final class FunnelGRPCServer: Service {
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, version: String,
               transport: GRPCTransportKind = .nioHTTP2,
               eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
+              loopTickBudgetMicros: Int = FunnelGRPCServer.defaultLoopTickBudgetMicros,
               flushDelayMicros: Int = 0, limits: WireServer.Configuration = .init(),
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     let health = HealthState()
-    let group = eventLoopThreads == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
-    let executor = eventLoopThreads == 0 ? nil : EventLoopExecutor(loops: Array(group.makeIterator()))
+    let (group, executor): (MultiThreadedEventLoopGroup, EventLoopExecutor?) = eventLoopThreads == 0
+      ? (MultiThreadedEventLoopGroup.singleton, nil)
+      : EventLoopExecutor.makeGroup(threads: eventLoopThreads, tickBudget: .microseconds(loopTickBudgetMicros))
     let recommender = RecommenderService(engine: engine, logger: logger)
     let events = EventCollectorService(engine: engine, logger: logger)
     let admin = AdminService(engine: engine, logger: logger, serverVersion: version, statistics: statistics)

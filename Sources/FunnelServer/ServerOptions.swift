@@ -18,6 +18,7 @@ public struct ServerOptions: Sendable {
   /// answer than 0 (`Benchmarks/h2load/floor.sh`, `Benchmarks/e2e/cpu.sh`). 0 runs the calls on
   /// Swift's cooperative pool behind NIO's shared group.
   public var eventLoopThreads = FunnelGRPCServer.defaultEventLoopThreads
+  public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
   /// How the listener coalesces responses into writes: 0 (the default) once per event-loop tick (no
   /// timer: answers produced together leave together, a lone one at once); N > 0 holds them up to N
   /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits

@@ -3,32 +3,6 @@ import FunnelCore
 import IndexFormat
 import Synchronization
 
-/// An items snapshot bound to one generation: the snapshot row of every doc id, computed once per
-/// (generation, snapshot) pair so the ranker reads a cell with two array loads and no hashing.
-public struct BoundItemFeatures: Sendable {
-  public let table: ItemFeatureTable
-  /// The generation the rows are for.
-  public let generationVersion: String
-  private let rows: [Int32]
-
-  /// Binds `table` to `generation`. O(snapshot rows * log items).
-  public init(_ table: ItemFeatureTable, to generation: IndexGeneration) {
-    var rows = [Int32](repeating: -1, count: generation.itemCount)
-    for (row, id) in table.itemIDs.enumerated() {
-      if let doc = generation.items.doc(for: id) { rows[doc.index] = Int32(row) }
-    }
-    self.table = table
-    self.generationVersion = generation.version
-    self.rows = rows
-  }
-
-  /// The snapshot row of `doc`, or nil for an item without offline features.
-  @inline(__always) public func row(_ doc: DocID) -> Int? {
-    let r = rows[doc.index]
-    return r < 0 ? nil : Int(r)
-  }
-}
-
 /// Offline features of the engine: the items snapshot (swapped whole on refresh) and the user
 /// profile cache. Thread-safe.
 final class OfflineFeatureState: Sendable {
