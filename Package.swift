@@ -18,6 +18,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
@@ -50,6 +51,7 @@ let package = Package(
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -109,7 +111,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
-            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, nioPosix, nioHTTP1],
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird],
             swiftSettings: swiftSettings),
 
     // Layer 7

@@ -31,6 +31,15 @@ public final class CircuitBreaker: Sendable {
 
   /// The current state.
   public var current: State { state.withLock { $0.state } }
+
+  /// `closed`, `open` or `half_open`, as status pages and readiness show it.
+  public var stateName: String {
+    switch current {
+    case .closed: "closed"
+    case .open: "open"
+    case .halfOpen: "half_open"
+    }
+  }
   /// Calls refused while open, and times the circuit opened, since start.
   public var counts: (rejected: Int, opened: Int) { state.withLock { ($0.rejected, $0.opened) } }
 

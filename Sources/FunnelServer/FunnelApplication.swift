@@ -118,8 +118,16 @@ public enum FunnelApplication {
                                 flushDelayMicros: options.flushDelayMicros, limits: options.limits,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)
+    // Ready while serving (not draining before shutdown); an open store circuit is shown, not
+    // counted against readiness: answers are then degraded, and every replica shares the store.
+    let stores = [(redis != nil, redisBreaker), (offline != nil, mongoBreaker)].filter(\.0).map(\.1)
+    let readiness: @Sendable () -> HTTPReadiness = {
+      var checks = HTTPReadiness(engine: engine).checks
+      for breaker in stores { checks.append(("store.\(breaker.name)", breaker.stateName)) }
+      return HTTPReadiness(ready: grpc.health.status(of: "") == .serving, checks: checks)
+    }
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
-                                                         extraMetrics: { grpc.prometheus() })
+                                                         extraMetrics: { grpc.prometheus() }, readiness: readiness)
     if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"
     let group = ServiceGroup(configuration: .init(

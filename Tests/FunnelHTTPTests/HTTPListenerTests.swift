@@ -62,10 +62,37 @@ import Testing
       let form = try await post(port, "/v1/events", body, contentType: "application/x-www-form-urlencoded")
       #expect(form.0 == 415 && form.1.contains("application/json"))
       #expect(try await post(port, "/healthz", "", method: "GET") == (200, "ok\n"))
+      #expect(try await post(port, "/healthz", "", method: "HEAD") == (200, ""), "probes may send HEAD")
       let metrics = try await post(port, "/metrics", "", method: "GET")
       #expect(metrics.0 == 200 && metrics.1.contains("funnel_events_accepted_total 1") && metrics.1.contains("funnel_events_rejected_total 2"))
-      #expect(try await post(port, "/nope", "", method: "GET").0 == 404)
+      let missing = try await post(port, "/nope", "", method: "GET")
+      #expect(missing.0 == 404 && missing.1.contains("no such path: /nope"), "\(missing)")
       #expect(try await post(port, "/healthz", "x").0 == 405)
+      #expect(try await post(port, "/v1/events", "", method: "GET").0 == 405)
+      let ready = try await post(port, "/readyz", "", method: "GET")
+      #expect(ready.0 == 200 && ready.1.hasPrefix(#"{"ready":true,"index":""#) && ready.1.contains(#""model":"#), "\(ready)")
+      // Over 1 MiB: 413, and nothing was read into the engine.
+      let large = "{\"events\":[" + String(repeating: " ", count: 1 << 20) + "]}"
+      #expect(try await post(port, "/v1/events", large).0 == 413)
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
+
+@Suite struct HTTPReadinessTests {
+  /// A replica that is draining answers /readyz with 503 (the balancer takes it out) and shows its checks.
+  @Test func aDrainingReplicaIsNotReady() async throws {
+    let (engine, _) = TestEngines.engine()
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
+                                readiness: { HTTPReadiness(ready: false, checks: [("store.redis", "open")]) })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!)
+      #expect((response as? HTTPURLResponse)?.statusCode == 503)
+      #expect(String(decoding: data, as: UTF8.self) == #"{"ready":false,"store.redis":"open"}"#)
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
     }
