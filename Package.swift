@@ -19,6 +19,7 @@ let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
@@ -52,6 +53,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -99,26 +101,26 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments"],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus],
             swiftSettings: swiftSettings),
 
     // Layer 6
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix],
+            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
-            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird],
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus],
             swiftSettings: swiftSettings),
 
     // Layer 7
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
                            "Recall", "Ranking", "GRPCWire",
-                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix],
+                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix, prometheus],
             swiftSettings: swiftSettings),
 
     // Layer 8

@@ -20,5 +20,5 @@ funnel_start_stores "$root"
 funnel_start_server "$binary" --redis "$REDIS_URL"
 .venv-funnel/bin/python Benchmarks/freshness/freshness.py --target "$FUNNEL_TARGET" --events-per-s "$rate" \
   --duration "$duration" --json "$FUNNEL_RUN/freshness.json"
-echo "server side (funnel_event_freshness_ms, accepted -> applied by the updater):"
-curl -s "http://$FUNNEL_HTTP/metrics" | grep -E '^funnel_event_freshness_ms_(bucket\{le="(1|5|10|25|50|100|250|1000)\.0"\}|count|sum)|^funnel_updater_(applied|errors)'
+echo "server side (funnel_event_freshness_seconds, accepted -> applied by the updater):"
+curl -s "http://$FUNNEL_HTTP/metrics" | grep -E '^funnel_event_freshness_seconds_(bucket\{le="(0\.001|0\.005|0\.01|0\.025|0\.05|0\.1|0\.25|1\.0)"\}|count|sum)|^funnel_updater_(applied|errors)'

@@ -21,18 +21,16 @@ public final class HTTPListener: Service, Sendable {
   let idleTimeout: TimeAmount
   private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
-  /// A listener on `host:port` (0: any free port) over `engine`; `extraMetrics` appends lines to
-  /// `/metrics`; `readiness` answers `/readyz` (by default: ready, with the engine's index and model).
+  /// A listener on `host:port` (0: any free port) over `engine` (`/metrics` renders its registry);
+  /// `readiness` answers `/readyz` (by default: ready, with the engine's index and model).
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, idleTimeout: Duration = .seconds(60),
-              extraMetrics: @escaping @Sendable () -> String = { "" },
               readiness: (@Sendable () -> HTTPReadiness)? = nil) {
     let (seconds, attoseconds) = idleTimeout.components
     self.idleTimeout = .nanoseconds(min(seconds, 86_400 * 365) * 1_000_000_000 + attoseconds / 1_000_000_000)
     self.host = host
     self.port = port
     self.logger = logger
-    self.routes = HTTPRoutes(engine: engine, extraMetrics: extraMetrics,
-                             readiness: readiness ?? { HTTPReadiness(engine: engine) }, logger: logger)
+    self.routes = HTTPRoutes(engine: engine, readiness: readiness ?? { HTTPReadiness(engine: engine) }, logger: logger)
   }
 
   /// The bound port, once listening.

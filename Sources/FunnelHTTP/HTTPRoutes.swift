@@ -8,7 +8,6 @@ import Serving
 /// router `HTTPListener` serves. Thread-safe.
 struct HTTPRoutes: Sendable {
   let engine: ServingEngine
-  let extraMetrics: @Sendable () -> String
   let readiness: @Sendable () -> HTTPReadiness
   let logger: Logger
   /// Largest request body read, bytes (413 past it).
@@ -18,6 +17,7 @@ struct HTTPRoutes: Sendable {
   /// every error, unknown paths included.
   func router() -> Router<FunnelRequestContext> {
     let router = Router(context: FunnelRequestContext.self)
+    router.middlewares.add(HTTPMetricsMiddleware(metrics: engine.metrics))
     router.middlewares.add(JSONErrorMiddleware())
     router.post("/v1/events") { request, _ in try await self.events(request) }
     let reads: [(String, @Sendable () -> Response)] = [
@@ -27,8 +27,7 @@ struct HTTPRoutes: Sendable {
         return Self.response(readiness.ready ? .ok : .serviceUnavailable, contentType: "application/json", body: readiness.json)
       }),
       ("/metrics", {
-        Self.response(.ok, contentType: "text/plain; version=0.0.4",
-                      body: Array((self.engine.metrics.prometheus() + self.extraMetrics()).utf8))
+        Self.response(.ok, contentType: "text/plain; version=0.0.4", body: self.engine.metrics.exposition())
       }),
     ]
     for (path, answer) in reads {

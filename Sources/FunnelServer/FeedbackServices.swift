@@ -54,7 +54,7 @@ public struct EventUpdaterService: Service {
         let step = try await consumer.step(nowMs: ServingEngine.wallClockMs()) { events in
           let outcome = try await store.apply(events, category: category)
           let now = ServingEngine.wallClockMs()
-          for e in events { metrics.freshnessMs.observe(Double(max(0, now - e.acceptedMs))) }
+          for e in events { metrics.freshness.record(.milliseconds(max(0, now - e.acceptedMs))) }
           return outcome
         }
         metrics.updaterApplied.add(step.applied.applied)
@@ -65,7 +65,7 @@ public struct EventUpdaterService: Service {
         if failures > 0 { logger.info("event updater recovered", metadata: ["failed_rounds": "\(failures)"]) }
         failures = 0
       } catch {
-        metrics.updaterErrors.add()
+        metrics.updaterErrors.increment()
         joined = false
         if failures == 0 { logger.warning("event updater: round failed; retrying", metadata: ["error": "\(error)"]) }
         failures += 1

@@ -126,8 +126,10 @@ public enum FunnelApplication {
       for breaker in stores { checks.append(("store.\(breaker.name)", breaker.stateName)) }
       return HTTPReadiness(ready: grpc.health.status(of: "") == .serving, checks: checks)
     }
+    grpc.registerLoadMetrics(in: engine.metrics)
+    ProcessMetrics.register(in: engine.metrics, engine: engine, breakers: stores)
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
-                                                         extraMetrics: { grpc.prometheus() }, readiness: readiness)
+                                                         readiness: readiness)
     if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"
     let group = ServiceGroup(configuration: .init(

@@ -6,6 +6,7 @@ import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import Serving
 
@@ -65,13 +66,14 @@ public final class FunnelGRPCServer: Service {
     let events = EventCollectorService(engine: engine, logger: logger)
     let admin = AdminService(engine: engine, logger: logger, serverVersion: version, statistics: statistics)
     let healthService = HealthService(state: health)
+    let rpcMetrics = RPCMetrics(engine.metrics)
     switch transport {
     case .nioHTTP2:
       var configuration = limits
       configuration.coalesceFlushes = flushDelayMicros >= 0
       let router = FunnelWireRoutes.router(recommender: recommender, events: events, admin: admin, health: healthService)
       listener = .wire(WireServer(host: host, port: port, group: group, router: router, executor: executor,
-                                  configuration: configuration, logger: logger))
+                                  configuration: configuration, logger: logger, observer: rpcMetrics.observer))
     case .grpcSwift:
       let config = HTTP2ServerTransport.Posix.Config.defaults { config in
         // gzip and deflate clients (grpcio configured for compression) are served, not refused.
@@ -86,7 +88,8 @@ public final class FunnelGRPCServer: Service {
       }
       let posix = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
                                              config: config, eventLoopGroup: group)
-      listener = .grpcSwift(GRPCServer(transport: posix, services: [recommender, events, admin, healthService]), posix)
+      listener = .grpcSwift(GRPCServer(transport: posix, services: [recommender, events, admin, healthService],
+                                       interceptors: [RPCMetricsInterceptor(rpcMetrics)]), posix)
     }
     self.executor = executor
     self.group = group
@@ -94,17 +97,25 @@ public final class FunnelGRPCServer: Service {
     self.logger = logger
   }
 
-  /// The nio-http2 listener's load as Prometheus gauges (connections, buffered bytes, admitted
-  /// calls running and waiting); empty for the grpc-swift transport.
-  public func prometheus() -> String {
-    guard case .wire(let server) = listener else { return "" }
-    let load = server.load
-    var out = PrometheusText()
-    out.gauge("funnel_grpc_connections", "Open gRPC connections.", Double(load.connections))
-    out.gauge("funnel_grpc_buffered_bytes", "Request and response bytes the gRPC listener buffers.", Double(load.bufferedBytes))
-    out.gauge("funnel_grpc_running_calls", "Admitted gRPC calls running.", Double(load.runningCalls))
-    out.gauge("funnel_grpc_queued_calls", "gRPC calls waiting for a slot.", Double(load.queuedCalls))
-    return out.text
+  /// Registers the nio-http2 listener's load as gauges in `metrics` (connections, buffered bytes,
+  /// admitted calls running and waiting), set at each scrape; nothing for the grpc-swift transport.
+  public func registerLoadMetrics(in metrics: ServingMetrics) {
+    guard case .wire(let server) = listener else { return }
+    func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
+      metrics.registry.makeGauge(descriptor: .init(namespace: "funnel", subsystem: "grpc", metricName: name, unitName: unit,
+                                                   helpText: help))
+    }
+    let connections = gauge("connections", "", "Open gRPC connections.")
+    let buffered = gauge("buffered", "bytes", "Request and response bytes the gRPC listener buffers.")
+    let running = gauge("running_calls", "", "Admitted gRPC calls running.")
+    let queued = gauge("queued_calls", "", "gRPC calls waiting for a slot.")
+    metrics.onScrape {
+      let load = server.load
+      connections.set(Double(load.connections))
+      buffered.set(Double(load.bufferedBytes))
+      running.set(Double(load.runningCalls))
+      queued.set(Double(load.queuedCalls))
+    }
   }
 
   /// The bound port, once listening (waits for the listener).

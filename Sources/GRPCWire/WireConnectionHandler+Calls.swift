@@ -268,6 +268,10 @@ extension WireConnectionHandler {
   private func end(_ stream: WireStreamState, _ id: HTTP2StreamID, trailers: HPACKHeaders) {
     let clientDone = stream.clientDone
     guard stream.lifecycle.close() else { return }
+    if let observer = core.observer {
+      let code = trailers.first(name: "grpc-status").flatMap { Int($0) } ?? Status.Code.unknown.rawValue
+      observer(stream.call.path, code, ContinuousClock.now - stream.started)
+    }
     stream.deadlineTimer?.cancel()
     stream.deadlineTimer = nil
     let promise: EventLoopPromise<Void>?

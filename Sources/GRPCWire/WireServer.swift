@@ -113,13 +113,14 @@ public final class WireServer: Sendable {
   private let boundCompleted = Atomic<Bool>(false)
 
   /// A server for `router` on `host:port` (0 = any free port) over `group`'s loops; handlers' tasks
-  /// prefer `executor` (nil: Swift's cooperative pool).
+  /// prefer `executor` (nil: Swift's cooperative pool); `observer` is told of every routed call's end.
   public init(host: String, port: Int, group: any EventLoopGroup, router: WireRouter, executor: (any TaskExecutor)?,
-              configuration: Configuration = Configuration(), logger: Logger) {
+              configuration: Configuration = Configuration(), logger: Logger, observer: WireCallObserver? = nil) {
     self.host = host
     self.port = port
     self.group = group
-    self.core = WireServerCore(router: router, executor: executor, configuration: configuration, logger: logger)
+    self.core = WireServerCore(router: router, executor: executor, configuration: configuration, logger: logger,
+                               observer: observer)
     self.bound = group.next().makePromise(of: Int.self)
   }
 

@@ -35,7 +35,12 @@ final class WireServerCore: Sendable {
   }
   private let state: Mutex<State>
 
-  init(router: WireRouter, executor: (any TaskExecutor)?, configuration: WireServer.Configuration, logger: Logger) {
+  /// Told of every routed call's end.
+  let observer: WireCallObserver?
+
+  init(router: WireRouter, executor: (any TaskExecutor)?, configuration: WireServer.Configuration, logger: Logger,
+       observer: WireCallObserver? = nil) {
+    self.observer = observer
     self.router = router
     self.executor = executor
     self.configuration = configuration

@@ -55,6 +55,9 @@ final class WireStreamState {
   /// and for a unary call its whole message until the handler starts.
   var heldBytes = 0
 
+  /// When the call's headers arrived (its duration for `WireCallObserver`).
+  let started = ContinuousClock.now
+
   init(route: WireRoute, call: WireCall, maxMessageBytes: Int, encoding: WireMessageEncoding = .identity,
        responseEncoding: WireMessageEncoding = .identity) {
     self.route = route

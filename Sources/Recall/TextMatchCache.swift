@@ -12,14 +12,13 @@ import FunnelCore
 /// compute it. Thread-safe.
 public final class TextMatchCache: Sendable {
   private let lru: LRUCache<[(DocID, Float)]>
-  /// Lookups answered from the cache, and computed.
-  public let hits: MetricCounter, misses: MetricCounter
+  /// Told of every lookup: true when the cache answered it, false when it was computed.
+  private let counted: @Sendable (_ hit: Bool) -> Void
 
-  /// A cache of at most `capacity` (>= 1) queries, counting into `hits` and `misses`.
-  public init(capacity: Int, hits: MetricCounter = MetricCounter(), misses: MetricCounter = MetricCounter()) {
+  /// A cache of at most `capacity` (>= 1) queries, telling `counted` of each lookup (a metric).
+  public init(capacity: Int, counted: @escaping @Sendable (_ hit: Bool) -> Void = { _ in }) {
     self.lru = LRUCache(capacity: capacity)
-    self.hits = hits
-    self.misses = misses
+    self.counted = counted
   }
 
   /// The best `k` matches of `terms` in generation `version`: cached, or computed by `compute`
@@ -27,10 +26,10 @@ public final class TextMatchCache: Sendable {
   public func top(terms: [String], version: String, k: Int, compute: () -> [(DocID, Float)]) -> [(DocID, Float)] {
     let key = Self.key(terms: terms, version: version, k: k)
     if let hit = lru.get(key) {
-      hits.add()
+      counted(true)
       return hit
     }
-    misses.add()
+    counted(false)
     let computed = compute()
     lru.put(key, computed)
     return computed

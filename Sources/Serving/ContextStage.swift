@@ -19,13 +19,13 @@ struct ContextStage: Sendable {
       switch recent {
       case .some(.success(let recent)):
         context.profile = UserProfile(recent: recent, generation: context.generation, nowMs: context.nowMs)
-      case .some(.failure): context.degraded = true; metrics.storeErrors.add(.recent)
-      case .none: context.degraded = true; metrics.storeTimeouts.add(.recent)
+      case .some(.failure): context.degraded = true; metrics.storeFailed(.recent)
+      case .none: context.degraded = true; metrics.storeTimedOut(.recent)
       }
       switch offlineProfile {
       case .some(.success(let features)): context.userFeatures = features
-      case .some(.failure): context.degraded = true; metrics.storeErrors.add(.profile)
-      case .none: context.degraded = true; metrics.storeTimeouts.add(.profile)
+      case .some(.failure): context.degraded = true; metrics.storeFailed(.profile)
+      case .none: context.degraded = true; metrics.storeTimedOut(.profile)
       }
     }
     context.anchors = try anchors(of: request, in: context.generation, required: context.plan.requiresAnchors)

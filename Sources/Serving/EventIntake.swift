@@ -47,7 +47,7 @@ struct EventIntake: Sendable {
   private func validate(_ input: EventInput, nowMs: Int64, generation: IndexGeneration) throws -> BehaviourEvent {
     let event = try validator.validate(input, nowMs: nowMs, configuration: configuration)
     if generation.items.doc(for: event.itemID) == nil {
-      metrics.eventsUnknownItem.add()
+      metrics.eventsUnknownItem.increment()
       guard configuration.acceptUnknownItems else {
         throw FunnelError.invalidArgument(field: "item_id", "'\(event.itemID)' is not in the catalog (index \(generation.version))")
       }

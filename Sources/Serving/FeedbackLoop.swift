@@ -55,7 +55,7 @@ public struct FeedbackLoop: Sendable {
     let exposure = Exposure(requestID: answer.requestID, userID: request.userID, sessionID: request.sessionID,
                             scene: request.scene.rawValue, arm: answer.experimentArm, modelVersion: answer.modelVersion,
                             timestampMs: context.nowMs, items: answer.items.map(\.itemID), featureNames: names, features: rows)
-    if recorder.record(exposure) { metrics.exposuresLogged.add() } else { metrics.exposuresDropped.add() }
+    if recorder.record(exposure) { metrics.exposuresLogged.increment() } else { metrics.exposuresDropped.increment() }
   }
 
   /// Writes buffered exposures to the log. Returns how many were written; on a log failure they are

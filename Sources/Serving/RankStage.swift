@@ -51,8 +51,8 @@ struct RankStage: Sendable {
     case .some(.success(let counts)):
       // One slot per candidate (nil past the model-ranked ones): indices stay those of `candidates`.
       context.activity = counts + repeatElement(nil, count: context.candidates.count - counts.count)
-    case .some(.failure): context.degraded = true; metrics.storeErrors.add(.itemFeatures)
-    case .none: context.degraded = true; metrics.storeTimeouts.add(.itemFeatures)
+    case .some(.failure): context.degraded = true; metrics.storeFailed(.itemFeatures)
+    case .none: context.degraded = true; metrics.storeTimedOut(.itemFeatures)
     }
     context.timed("item_features", since: watch)
   }

@@ -56,7 +56,9 @@ public final class ServingEngine: Sendable {
     self.state = ServingState(generation: d.generation, generationSource: d.generationSource, model: d.model,
                               modelSource: d.modelSource, offline: offline)
     let textMatches = configuration.searchCacheEntries > 0
-      ? TextMatchCache(capacity: configuration.searchCacheEntries, hits: metrics.searchCacheHits, misses: metrics.searchCacheMisses)
+      ? TextMatchCache(capacity: configuration.searchCacheEntries) { [metrics] hit in
+        (hit ? metrics.searchCacheHits : metrics.searchCacheMisses).increment()
+      }
       : nil
     self.pipeline = ServingPipeline(
       configuration: configuration,
@@ -100,9 +102,7 @@ public final class ServingEngine: Sendable {
   private func answer(_ request: ValidatedRequest, deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {
     let watch = Stopwatch()
     let answer = try await pipeline.run(request, generation: generation, ranker: ranker, deadline: deadline)
-    metrics.answerLatencyMs.observe(Double(watch.elapsedMicros) / 1_000)
-    metrics.answers.add()
-    if answer.degraded { metrics.degradedAnswers.add() }
+    metrics.answered(request.scene, after: .microseconds(watch.elapsedMicros), degraded: answer.degraded)
     return answer
   }
 
@@ -147,7 +147,7 @@ public final class ServingEngine: Sendable {
       indexVersion: g.version, modelVersion: ranker.model.version, itemCount: g.itemCount, userCount: users,
       eventCount: events, uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
       featureStore: storeName, channels: ChannelSet.named.map(\.1), subQueries: subQueries.stats,
-      answers: Int(metrics.answers.count), degradedAnswers: Int(metrics.degradedAnswers.count))
+      answers: Int(metrics.value("funnel_answers_total")), degradedAnswers: Int(metrics.value("funnel_degraded_answers_total")))
   }
 }
 

@@ -1,80 +1,138 @@
 import FunnelCore
+import Prometheus
+import Synchronization
 
-/// The counters and histograms `/metrics` exposes, shared by the engine, the event updater and the
-/// exposure logger. Thread-safe (every metric is).
+/// The metrics `/metrics` exposes, in one `PrometheusCollectorRegistry` (swift-prometheus) that the
+/// engine, the event updater, the exposure logger and the transports record into; each engine has
+/// its own registry, so engines in one process (tests, benchmarks) do not mix. Every metric has a
+/// help text and base units (seconds), as `promtool check metrics` asks. Label values are Funnel's
+/// own names (scenes, stages, RPC names, status codes), never a client's text, so the number of
+/// series is bounded. Values set from elsewhere at scrape time (listener load, process, versions)
+/// come from `onScrape` hooks. Thread-safe (every metric is; hooks are added at start-up).
 public final class ServingMetrics: Sendable {
-  /// Recommend and Search answers, and degraded ones among them.
-  public let answers = MetricCounter(), degradedAnswers = MetricCounter()
-  /// Store reads an answer went without, by stage: the user's recent activity (Redis), the offline
-  /// profile (MongoDB, through its cache), the candidates' real-time counts (Redis). Each is a
-  /// timeout (over the stage's budget) or an error (store down, circuit open).
-  public let storeTimeouts = StageCounters(), storeErrors = StageCounters()
-  /// Time to answer Recommend/Search inside the engine, ms.
-  public let answerLatencyMs = MetricHistogram.milliseconds()
+  /// Where every metric is registered; `exposition()` renders it.
+  public let registry: PrometheusCollectorRegistry
+  private let answers: [Scene: Counter], degraded: [Scene: Counter]
+  private let answerSeconds: [Scene: DurationHistogram]
+  private let timeouts: [StoreStage: Counter], errors: [StoreStage: Counter]
   /// Events accepted by Track (first sightings), duplicates, and rejected as invalid.
-  public let eventsAccepted = MetricCounter(), eventsDuplicate = MetricCounter(), eventsRejected = MetricCounter()
+  public let eventsAccepted: Counter, eventsDuplicate: Counter, eventsRejected: Counter
   /// Events naming an item the serving generation does not have (refused or accepted, per
   /// `ServingConfiguration.acceptUnknownItems`), and Track calls refused because the store was down.
-  public let eventsUnknownItem = MetricCounter(), eventsUnavailable = MetricCounter()
+  public let eventsUnknownItem: Counter, eventsUnavailable: Counter
   /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
-  public let updaterApplied = MetricCounter(), updaterDuplicate = MetricCounter(), updaterDropped = MetricCounter()
+  public let updaterApplied: Counter, updaterDuplicate: Counter, updaterDropped: Counter
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
-  public let updaterMalformed = MetricCounter(), updaterClaimed = MetricCounter(), updaterErrors = MetricCounter()
-  /// Event accepted -> applied to the real-time features (read by the next request), ms.
-  public let freshnessMs = MetricHistogram.milliseconds()
+  public let updaterMalformed: Counter, updaterClaimed: Counter, updaterErrors: Counter
+  /// Event accepted -> applied to the real-time features (read by the next request).
+  public let freshness: DurationHistogram
   /// Exposures written to the exposure log, and dropped because the log's buffer was full.
-  public let exposuresLogged = MetricCounter(), exposuresDropped = MetricCounter()
+  public let exposuresLogged: Counter, exposuresDropped: Counter
   /// Searches whose text matches came from the query cache, and that were scored (`TextMatchCache`).
-  public let searchCacheHits = MetricCounter(), searchCacheMisses = MetricCounter()
+  public let searchCacheHits: Counter, searchCacheMisses: Counter
+  private let hooks = Mutex<[@Sendable () -> Void]>([])
 
-  /// All zero.
-  public init() {}
+  /// The store reads of the pipeline an answer can go without (its degraded reasons): the user's
+  /// recent activity (Redis), the offline profile (MongoDB, through its cache), the candidates'
+  /// real-time counts (Redis).
+  public enum StoreStage: String, Sendable, CaseIterable { case recent, profile, itemFeatures = "item_features" }
 
-  /// Every metric in the Prometheus text format.
-  public func prometheus() -> String {
-    var out = PrometheusText()
-    out.counter("funnel_answers_total", "Recommend and Search answers.", answers.count)
-    out.counter("funnel_degraded_answers_total", "Answers given without a slow or failed store.", degradedAnswers.count)
-    out.counters("funnel_store_timeouts_total", "Store reads over their stage budget, answered without.", label: "stage",
-                 storeTimeouts.values)
-    out.counters("funnel_store_errors_total", "Store reads that failed, answered without.", label: "stage", storeErrors.values)
-    out.histogram("funnel_answer_latency_ms", "Engine time per Recommend or Search answer, ms.", answerLatencyMs)
-    out.counter("funnel_events_accepted_total", "Events accepted by Track or POST /v1/events.", eventsAccepted.count)
-    out.counter("funnel_events_duplicate_total", "Events whose id had been accepted before.", eventsDuplicate.count)
-    out.counter("funnel_events_rejected_total", "Events refused as invalid.", eventsRejected.count)
-    out.counter("funnel_events_unknown_item_total", "Events naming an item not in the serving generation.", eventsUnknownItem.count)
-    out.counter("funnel_events_unavailable_total", "Events refused because the event store was unavailable.",
-                eventsUnavailable.count)
-    out.counter("funnel_updater_applied_total", "Stream events applied to real-time features.", updaterApplied.count)
-    out.counter("funnel_updater_duplicate_total", "Stream events already applied (replays).", updaterDuplicate.count)
-    out.counter("funnel_updater_dropped_total", "Stream events of forgotten users, dropped.", updaterDropped.count)
-    out.counter("funnel_updater_malformed_total", "Stream entries without a readable event.", updaterMalformed.count)
-    out.counter("funnel_updater_claimed_total", "Stream entries claimed from idle consumers.", updaterClaimed.count)
-    out.counter("funnel_updater_errors_total", "Updater rounds that failed (retried).", updaterErrors.count)
-    out.histogram("funnel_event_freshness_ms", "Event accepted to applied to real-time features, ms.", freshnessMs)
-    out.counter("funnel_exposures_logged_total", "Served lists written to the exposure log.", exposuresLogged.count)
-    out.counter("funnel_exposures_dropped_total", "Exposures dropped on a full log buffer.", exposuresDropped.count)
-    out.counter("funnel_search_cache_hits_total", "Searches whose text matches came from the query cache.", searchCacheHits.count)
-    out.counter("funnel_search_cache_misses_total", "Searches whose text matches were scored (BM25).", searchCacheMisses.count)
-    return out.text
+  /// Latency buckets, seconds: 0.25 ms to 30 s.
+  public static let latencyBuckets: [Duration] = [
+    .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+    .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+    .milliseconds(2_500), .seconds(5), .seconds(10), .seconds(30),
+  ]
+
+  /// Every metric at zero, in `registry` (a new one by default).
+  public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    self.registry = registry
+    func counter(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
+      registry.makeCounter(descriptor: .init(namespace: "funnel", metricName: name, unitName: "total", helpText: help), labels: labels)
+    }
+    let scenes = Scene.allCases
+    answers = Dictionary(uniqueKeysWithValues: scenes.map {
+      ($0, counter("answers", "Recommend and Search answers, by scene.", [("scene", $0.rawValue)]))
+    })
+    degraded = Dictionary(uniqueKeysWithValues: scenes.map {
+      ($0, counter("degraded_answers", "Answers given without a slow or failed store, by scene.", [("scene", $0.rawValue)]))
+    })
+    answerSeconds = Dictionary(uniqueKeysWithValues: scenes.map {
+      ($0, registry.makeDurationHistogram(
+        descriptor: .init(namespace: "funnel", metricName: "answer_duration", unitName: "seconds",
+                          helpText: "Engine time per Recommend or Search answer, by scene."),
+        labels: [("scene", $0.rawValue)], buckets: Self.latencyBuckets))
+    })
+    timeouts = Dictionary(uniqueKeysWithValues: StoreStage.allCases.map {
+      ($0, counter("store_timeouts", "Store reads over their stage budget, answered without (a degraded reason).", [("stage", $0.rawValue)]))
+    })
+    errors = Dictionary(uniqueKeysWithValues: StoreStage.allCases.map {
+      ($0, counter("store_errors", "Store reads that failed, answered without (a degraded reason).", [("stage", $0.rawValue)]))
+    })
+    eventsAccepted = counter("events_accepted", "Events accepted by Track or POST /v1/events.")
+    eventsDuplicate = counter("events_duplicate", "Events whose id had been accepted before.")
+    eventsRejected = counter("events_rejected", "Events refused as invalid.")
+    eventsUnknownItem = counter("events_unknown_item", "Events naming an item not in the serving generation.")
+    eventsUnavailable = counter("events_unavailable", "Events refused because the event store was unavailable.")
+    updaterApplied = counter("updater_applied", "Stream events applied to real-time features.")
+    updaterDuplicate = counter("updater_duplicate", "Stream events already applied (replays).")
+    updaterDropped = counter("updater_dropped", "Stream events of forgotten users, dropped.")
+    updaterMalformed = counter("updater_malformed", "Stream entries without a readable event.")
+    updaterClaimed = counter("updater_claimed", "Stream entries claimed from idle consumers.")
+    updaterErrors = counter("updater_errors", "Updater rounds that failed (retried).")
+    freshness = registry.makeDurationHistogram(
+      descriptor: .init(namespace: "funnel", metricName: "event_freshness", unitName: "seconds",
+                        helpText: "Event accepted to applied to real-time features."),
+      buckets: Self.latencyBuckets)
+    exposuresLogged = counter("exposures_logged", "Served lists written to the exposure log.")
+    exposuresDropped = counter("exposures_dropped", "Exposures dropped on a full log buffer.")
+    searchCacheHits = counter("search_cache_hits", "Searches whose text matches came from the query cache.")
+    searchCacheMisses = counter("search_cache_misses", "Searches whose text matches were scored (BM25).")
+  }
+
+  /// Records one answer of `scene`: its engine time and whether it was degraded.
+  public func answered(_ scene: Scene, after elapsed: Duration, degraded isDegraded: Bool) {
+    answers[scene]?.increment()
+    answerSeconds[scene]?.record(elapsed)
+    if isDegraded { degraded[scene]?.increment() }
+  }
+
+  /// Counts a store read the answer went without because it took over its budget.
+  public func storeTimedOut(_ stage: StoreStage) { timeouts[stage]?.increment() }
+
+  /// Counts a store read the answer went without because it failed (store down, circuit open).
+  public func storeFailed(_ stage: StoreStage) { errors[stage]?.increment() }
+
+  /// Adds `hook`, run before each rendering to set the gauges whose values live elsewhere.
+  public func onScrape(_ hook: @escaping @Sendable () -> Void) { hooks.withLock { $0.append(hook) } }
+
+  /// Every metric in the Prometheus text exposition format (version 0.0.4), after the scrape hooks.
+  public func exposition() -> [UInt8] {
+    for hook in hooks.withLock({ $0 }) { hook() }
+    var out: [UInt8] = []
+    registry.emit(into: &out)
+    return out
+  }
+
+  /// The sum of every series of the family `name` whose labels include `labels` (`name_count` and
+  /// the like for a histogram's parts), from a rendering: what a scrape would show. For status
+  /// pages, command output and tests; O(the exposition's size).
+  public func value(_ name: String, _ labels: [(String, String)] = []) -> Double {
+    var total = 0.0
+    let text = String(decoding: exposition(), as: UTF8.self)
+    let wanted = labels.map { "\($0.0)=\"\($0.1)\"" }
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+      guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+      let series = line[..<space]
+      let family = series.prefix { $0 != "{" }
+      guard family == name, wanted.allSatisfy({ series.contains($0) }) else { continue }
+      total += value
+    }
+    return total
   }
 }
 
-/// One counter per store stage of the pipeline. Thread-safe.
-public final class StageCounters: Sendable {
-  /// The stages, as named in the metrics.
-  public enum Stage: String, Sendable, CaseIterable { case recent, profile, itemFeatures = "item_features" }
-  private let counters = Stage.allCases.map { _ in MetricCounter() }
-
-  /// All zero.
-  public init() {}
-
-  /// Adds one to `stage`.
-  public func add(_ stage: Stage) { counters[Stage.allCases.firstIndex(of: stage)!].add() }
-
-  /// The count of `stage`.
-  public func count(_ stage: Stage) -> UInt64 { counters[Stage.allCases.firstIndex(of: stage)!].count }
-
-  /// (stage name, count) for every stage, in declaration order.
-  public var values: [(String, UInt64)] { zip(Stage.allCases, counters).map { ($0.rawValue, $1.count) } }
+extension Counter {
+  /// Adds `n` when positive (a batch's count, which may be zero).
+  public func add(_ n: Int) { if n > 0 { increment(by: Int64(n)) } }
 }

@@ -39,7 +39,7 @@ struct Consume: AsyncParsableCommand {
     let group = ServiceGroup(configuration: .init(services: [.init(service: updater)],
                                                   gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
-    print("applied \(metrics.updaterApplied.count), duplicates \(metrics.updaterDuplicate.count), "
-          + "dropped \(metrics.updaterDropped.count), claimed \(metrics.updaterClaimed.count)")
+    func count(_ name: String) -> Int { Int(metrics.value("funnel_updater_\(name)_total")) }
+    print("applied \(count("applied")), duplicates \(count("duplicate")), dropped \(count("dropped")), claimed \(count("claimed"))")
   }
 }

@@ -42,6 +42,15 @@ import Testing
         }
         #expect(error?.code == .invalidArgument)
       }
+      // RED metrics per method and status code, from either transport; answers per scene.
+      func calls(_ method: String, _ code: String) -> Double {
+        engine.metrics.value("funnel_grpc_requests_total", [("method", method), ("code", code)])
+      }
+      #expect(calls("funnel.v1.Recommender/Recommend", "OK") == 1)
+      #expect(calls("funnel.v1.Recommender/Recommend", "INVALID_ARGUMENT") == 1, "a failed call counts under its code")
+      #expect(calls("grpc.health.v1.Health/Check", "OK") == 1)
+      #expect(engine.metrics.value("funnel_grpc_request_duration_seconds_count", [("method", "funnel.v1.Recommender/Recommend")]) == 2)
+      #expect(engine.metrics.value("funnel_answers_total", [("scene", "email")]) == 1)
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
       #expect(server.health.status(of: "") == .notServing)

@@ -65,6 +65,12 @@ import Testing
       #expect(try await post(port, "/healthz", "", method: "HEAD") == (200, ""), "probes may send HEAD")
       let metrics = try await post(port, "/metrics", "", method: "GET")
       #expect(metrics.0 == 200 && metrics.1.contains("funnel_events_accepted_total 1") && metrics.1.contains("funnel_events_rejected_total 2"))
+      // Per route, method and code: the two accepted posts, the 400, the 415.
+      func requests(_ route: String, _ method: String, _ code: String) -> Double {
+        engine.metrics.value("funnel_http_requests_total", [("route", route), ("method", method), ("code", code)])
+      }
+      #expect(requests("/v1/events", "POST", "200") == 2 && requests("/v1/events", "POST", "400") == 1
+        && requests("/v1/events", "POST", "415") == 1, "\(metrics.1)")
       let missing = try await post(port, "/nope", "", method: "GET")
       #expect(missing.0 == 404 && missing.1.contains("no such path: /nope"), "\(missing)")
       #expect(try await post(port, "/healthz", "x").0 == 405)

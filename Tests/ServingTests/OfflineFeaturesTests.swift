@@ -62,7 +62,7 @@ struct FixedOfflineSource: OfflineFeatureSource {
     await #expect(throws: FunnelError.self) { try await engine.refreshItemFeatures() }
     let answer = try await engine.recommend(RecommendInput(userID: "U-5", scene: .home, count: 10))
     #expect(answer.degraded, "no user profile")
-    #expect(engine.metrics.storeErrors.count(.profile) == 1 && engine.metrics.storeTimeouts.count(.profile) == 0)
+    #expect(engine.metrics.value("funnel_store_errors_total", [("stage", "profile")]) == 1 && engine.metrics.value("funnel_store_timeouts_total", [("stage", "profile")]) == 0)
     #expect(answer.items.count == 10)
   }
 

@@ -13,14 +13,14 @@ import Testing
     let otherUser = try await engine.search(SearchInput(query: "ceramic mug", userID: "u1", count: 10, filter: "price:<1000"))
     #expect(!first.items.isEmpty && first.items.map(\.itemID) == again.items.map(\.itemID))
     #expect(first.totalMatches == again.totalMatches && otherUser.totalMatches <= first.totalMatches)
-    #expect(engine.metrics.searchCacheMisses.count == 1 && engine.metrics.searchCacheHits.count == 2)
-    #expect(engine.metrics.prometheus().contains("funnel_search_cache_hits_total 2"))
+    #expect(engine.metrics.value("funnel_search_cache_misses_total") == 1 && engine.metrics.value("funnel_search_cache_hits_total") == 2)
+    #expect(String(decoding: engine.metrics.exposition(), as: UTF8.self).contains("funnel_search_cache_hits_total 2"))
 
     _ = try await engine.track([EventInput(eventID: "c-1", userID: "x", itemID: "SKU-100001", kind: .view,
                                            timestampMs: TestEngines.nowMs)])
     _ = try await engine.reload()
     let reloaded = try await engine.search(SearchInput(query: "ceramic mug", count: 10))
-    #expect(engine.metrics.searchCacheMisses.count == 2, "a new generation scores the query again")
+    #expect(engine.metrics.value("funnel_search_cache_misses_total") == 2, "a new generation scores the query again")
     #expect(reloaded.totalMatches == first.totalMatches)
   }
 
@@ -29,6 +29,6 @@ import Testing
     configuration.searchCacheEntries = 0
     let (engine, _) = TestEngines.engine(configuration: configuration)
     for _ in 0..<2 { _ = try await engine.search(SearchInput(query: "mug")) }
-    #expect(engine.metrics.searchCacheHits.count == 0 && engine.metrics.searchCacheMisses.count == 0)
+    #expect(engine.metrics.value("funnel_search_cache_hits_total") == 0 && engine.metrics.value("funnel_search_cache_misses_total") == 0)
   }
 }

@@ -146,11 +146,11 @@ import Testing
     #expect(answer.items.count == 10)
     let status = engine.status(users: 0, events: 0)
     #expect(status.answers == 1 && status.degradedAnswers == 1, "degraded answers are counted")
-    #expect(engine.metrics.answerLatencyMs.snapshot().count == 1, "every answer's engine time is observed")
+    #expect(engine.metrics.value("funnel_answer_duration_seconds_count") == 1, "every answer's engine time is observed")
     // The dead store is an error of the recent-activity stage; the slow ones are timeouts.
-    let (errors, timeouts) = (engine.metrics.storeErrors.count(.recent), engine.metrics.storeTimeouts.count(.recent))
+    let (errors, timeouts) = (engine.metrics.value("funnel_store_errors_total", [("stage", "recent")]), engine.metrics.value("funnel_store_timeouts_total", [("stage", "recent")]))
     #expect(kind == 0 ? (errors, timeouts) == (1, 0) : (errors, timeouts) == (0, 1))
-    #expect(engine.metrics.prometheus().contains("funnel_store_\(kind == 0 ? "errors" : "timeouts")_total{stage=\"recent\"} 1"))
+    #expect(String(decoding: engine.metrics.exposition(), as: UTF8.self).contains("funnel_store_\(kind == 0 ? "errors" : "timeouts")_total{stage=\"recent\"} 1"))
   }
 
   @Test func aLoadedModelRanksWithTheFeaturesItNames() async throws {

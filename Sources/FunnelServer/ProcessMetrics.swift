@@ -1,0 +1,67 @@
+import FeatureStore
+import Foundation
+import Prometheus
+import Serving
+import Synchronization
+
+/// The gauges of the running server set at each scrape: the process (`process_resident_memory_bytes`,
+/// `process_open_fds`, as Prometheus's client libraries name them), the serving index and model as
+/// info metrics (`funnel_index_info{version}` 1; a reload replaces the series) and each store's
+/// circuit (`funnel_store_circuit_open{store}`). Thread-safe.
+enum ProcessMetrics {
+  /// Registers them in `metrics` for `engine` and `breakers`.
+  static func register(in metrics: ServingMetrics, engine: ServingEngine, breakers: [CircuitBreaker]) {
+    let registry = metrics.registry
+    let rss = registry.makeGauge(descriptor: .init(namespace: "process", metricName: "resident_memory", unitName: "bytes",
+                                                   helpText: "Resident memory size in bytes."))
+    let fds = registry.makeGauge(descriptor: .init(namespace: "process", metricName: "open_fds", unitName: "",
+                                                   helpText: "Number of open file descriptors."))
+    let circuits = breakers.map { breaker in
+      (breaker, registry.makeGauge(descriptor: .init(namespace: "funnel", subsystem: "store", metricName: "circuit_open", unitName: "",
+                                                     helpText: "1 while the store's circuit breaker is open (calls fail fast)."),
+                                   labels: [("store", breaker.name)]))
+    }
+    let index = InfoGauge(registry, name: "index", help: "The serving index generation (its version label), 1.")
+    let model = InfoGauge(registry, name: "model", help: "The serving ranking model (its version label), 1.")
+    metrics.onScrape {
+      rss.set(Double(residentBytes()))
+      fds.set(Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0))
+      for (breaker, gauge) in circuits {
+        gauge.set(Double(breaker.stateName == "open" ? 1 : 0))
+      }
+      index.show(engine.generation.version)
+      model.show(engine.ranker.model.version)
+    }
+  }
+
+  /// Resident set size from /proc/self/statm (pages), 0 where there is none.
+  private static func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+  }
+}
+
+/// An info metric (`funnel_NAME_info{version="…"} 1`) whose series follows the current version.
+private final class InfoGauge: Sendable {
+  private let registry: PrometheusCollectorRegistry
+  private let name: String, help: String
+  private let current = Mutex<(version: String, gauge: Gauge)?>(nil)
+
+  init(_ registry: PrometheusCollectorRegistry, name: String, help: String) {
+    self.registry = registry
+    (self.name, self.help) = (name, help)
+  }
+
+  func show(_ version: String) {
+    current.withLock { current in
+      guard current?.version != version else { return }
+      if let old = current?.gauge { registry.unregisterGauge(old) }
+      let gauge = registry.makeGauge(descriptor: .init(namespace: "funnel", metricName: name, unitName: "info", helpText: help),
+                                     labels: [("version", version)])
+      gauge.set(1.0)
+      current = (version, gauge)
+    }
+  }
+}
