@@ -1,5 +1,6 @@
 import Foundation
 import GRPCWire
+import Logging
 import Serving
 
 extension ConfigKey {
@@ -53,6 +54,12 @@ extension ConfigKey {
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
     .boolean("events.consume", \.consumeEvents),
+    ConfigKey(path: "log.format", kind: .choice(LogFormat.allCases.map(\.rawValue)),
+              read: { .string($0.logFormat.rawValue) },
+              write: { if case .string(let s) = $1, let format = LogFormat(rawValue: s) { $0.logFormat = format } }),
+    ConfigKey(path: "log.level", kind: .choice(Logger.Level.allCases.map(\.rawValue)),
+              read: { .string($0.logLevel.rawValue) },
+              write: { if case .string(let s) = $1, let level = Logger.Level(rawValue: s) { $0.logLevel = level } }),
     .integer("events.attributionWindowSeconds", 1...(90 * 86_400), get: { milliseconds($0.serving.attributionWindow) / 1_000 },
              set: { $0.serving.attributionWindow = .seconds($1) }),
   ]

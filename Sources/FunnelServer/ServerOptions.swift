@@ -3,6 +3,7 @@ import Foundation
 import FunnelCore
 import FunnelJSON
 import GRPCWire
+import Logging
 import Serving
 
 /// Everything `funnel serve` needs, resolved from defaults, then the config file, then `FUNNEL_*`
@@ -19,6 +20,10 @@ public struct ServerOptions: Sendable {
   /// Swift's cooperative pool behind NIO's shared group.
   public var eventLoopThreads = FunnelGRPCServer.defaultEventLoopThreads
   public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
+  /// Log lines as text (swift-log's stream format) or as one JSON object per line.
+  public var logFormat = LogFormat.text
+  /// The lowest level logged.
+  public var logLevel = Logger.Level.info
   /// How the listener coalesces responses into writes: 0 (the default) once per event-loop tick (no
   /// timer: answers produced together leave together, a lone one at once); N > 0 holds them up to N
   /// microseconds (grpc-swift's flush coalescing, its own default 100: at low load every answer waits

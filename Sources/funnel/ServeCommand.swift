@@ -33,15 +33,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Model name in the registry (model.name).") var modelName: String?
   @Option(help: "Items in the embedded demo catalog (demo.items).") var demoItems: String?
   @Option(help: "Users with a history in the embedded demo catalog (demo.users).") var demoUsers: String?
-  @Option(help: "HTTP port for POST /v1/events, /healthz and /metrics (server.httpPort; 0 = any free port, -1 = off; default 8080).") var httpPort: String?
+  @Option(help: "HTTP port for POST /v1/events, /healthz, /readyz and /metrics (server.httpPort; 0 = any free port, -1 = off; default 8080).") var httpPort: String?
   @Flag(help: "Do not apply the Redis event stream in this process (events.consume false; run `funnel consume` instead).") var noConsume = false
   @Option(name: .customLong("set"), help: ArgumentHelp("Any configuration key: --set serving.maxPerCategory=3 (repeatable; funnel config print lists the keys).", valueName: "key=value"))
   var settings: [String] = []
-  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
-
-  func validate() throws {
-    guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
-  }
+  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (log.level; default info).") var logLevel: String?
+  @Option(help: "Log lines as text or json, one object per line (log.format; default text).") var logFormat: String?
 
   /// The named flags given, as (flag, key path, text) for `ServerOptions.resolve`: each is checked
   /// against the key's kind and range there, once for every source.
@@ -56,24 +53,20 @@ struct Serve: AsyncParsableCommand {
       ("--model", "model.path", model), ("--models", "model.registry", models), ("--model-name", "model.name", modelName),
       ("--demo-items", "demo.items", demoItems), ("--demo-users", "demo.users", demoUsers),
       ("--http-port", "server.httpPort", httpPort), ("--no-consume", "events.consume", noConsume ? "false" : nil),
+      ("--log-level", "log.level", logLevel), ("--log-format", "log.format", logFormat),
     ]
     return named.compactMap { flag, path, text in text.map { (flag, path, $0) } }
   }
 
   func run() async throws {
-    let level = Logger.Level(rawValue: logLevel) ?? .info
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
-    let logger = Logger(label: "funnel")
     do {
       let options = try ServerOptions.resolve(configFile: configPath, environment: ProcessInfo.processInfo.environment,
                                               flags: flagSettings + ServerOptions.settings(settings))
-      try await FunnelApplication.serve(options, logger: logger)
+      options.logFormat.bootstrap(level: options.logLevel)
+      try await FunnelApplication.serve(options, logger: Logger(label: "funnel"))
     } catch let error as FunnelError {
-      logger.error("funnel serve failed", metadata: ["error": "\(error.message)"])
+      // Also before logging is set up (a bad configuration): straight to standard error.
+      FileHandle.standardError.write(Data("funnel serve failed: \(error.message)\n".utf8))
       throw ExitCode(2)
     }
   }
