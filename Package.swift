@@ -20,6 +20,9 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
+let openAPIHummingbird = Target.Dependency.product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird")
+let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
@@ -54,6 +57,9 @@ let package = Package(
     .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+    .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+    .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -113,7 +119,9 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
-            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus],
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus, openAPIRuntime,
+                           openAPIHummingbird, httpTypes],
+            exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
             swiftSettings: swiftSettings),
 
     // Layer 7
@@ -157,7 +165,7 @@ let package = Package(
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
-                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", logging, lifecycle],
+                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", grpcCore, grpcNIO, logging, lifecycle],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],

@@ -48,7 +48,7 @@ public final class HTTPListener: Service, Sendable {
   public func run() async throws {
     let (host, port) = (self.host, self.port)
     let application = Application(
-      router: routes.router(),
+      router: try routes.router(),
       server: .http1(configuration: .init(idleTimeout: idleTimeout)),
       configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256),
       onServerRunning: { [self] channel in

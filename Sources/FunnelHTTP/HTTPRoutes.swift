@@ -1,6 +1,7 @@
 import FunnelCore
 import Hummingbird
 import Logging
+import OpenAPIHummingbird
 import NIOCore
 import Serving
 
@@ -15,10 +16,10 @@ struct HTTPRoutes: Sendable {
 
   /// The router: the four paths, 405 (with `Allow`) for another method on them, and JSON bodies for
   /// every error, unknown paths included.
-  func router() -> Router<FunnelRequestContext> {
+  func router() throws -> Router<FunnelRequestContext> {
     let router = Router(context: FunnelRequestContext.self)
     router.middlewares.add(HTTPMetricsMiddleware(metrics: engine.metrics))
-    router.middlewares.add(JSONErrorMiddleware())
+    router.middlewares.add(ProblemMiddleware(logger: logger))
     router.post("/v1/events") { request, _ in try await self.events(request) }
     let reads: [(String, @Sendable () -> Response)] = [
       ("/healthz", { Self.response(.ok, contentType: "text/plain", body: Array("ok\n".utf8)) }),
@@ -38,13 +39,19 @@ struct HTTPRoutes: Sendable {
         return Response(status: full.status, headers: full.headers, body: .init())
       }
     }
-    let served: [(String, HTTPRequest.Method)] = [("/v1/events", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get)]
-    let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options]
+    // The JSON API, from the generated stubs (its paths are the document's).
+    try JSONAPI(engine: engine).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: []))
+    router.get("/openapi.yaml") { _, _ in Self.response(.ok, contentType: "application/yaml", body: Array(OpenAPIDocument.yaml.utf8)) }
+    let served: [(String, HTTPRequest.Method)] = [
+      ("/v1/events", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
+      ("/v1/recommend", .post), ("/v1/search", .post), ("/v1/items/{item_id}", .get),
+    ]
+    let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
     for (path, allowed) in served {
       for method in methods where method != allowed && !(method == .head && allowed == .get) {
         router.on(RouterPath(path), method: method) { _, _ in
-          var response = Self.response(.methodNotAllowed, contentType: "application/json",
-                                       body: EventJSON.error("\(method) is not allowed on \(path)", code: "invalidArgument"))
+          var response = HTTPFailure(status: .methodNotAllowed, code: "invalidArgument",
+                                     message: "\(method) is not allowed on \(path)").problem()
           response.headers[.allow] = allowed.rawValue
           return response
         }
@@ -66,64 +73,34 @@ struct HTTPRoutes: Sendable {
     do {
       body = try await request.body.collect(upTo: Self.maxBody)
     } catch let error as HTTPError where error.status == .contentTooLarge {
-      return Self.response(.contentTooLarge, contentType: "application/json",
-                           body: EventJSON.error("body over \(Self.maxBody) bytes", code: "invalidArgument"))
+      return HTTPFailure(status: .contentTooLarge, code: "invalidArgument", message: "body over \(Self.maxBody) bytes").eventsError()
     }
     do {
       let outcome = try await engine.track(try EventJSON.decode(Array(body.readableBytesView)))
       return Self.response(.ok, contentType: "application/json", body: EventJSON.encode(outcome))
     } catch {
-      return failure(error, route: "/v1/events")
+      return HTTPFailure.from(error, route: "/v1/events", logger: logger).eventsError()
     }
   }
 
   static func response(_ status: HTTPResponse.Status, contentType: String, body: [UInt8]) -> Response {
     Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
   }
-
-  /// The one map from errors to HTTP statuses (as `ErrorStatusMapping` is for gRPC): bad input 400,
-  /// limits 429 and a store or deadline 503, both with `Retry-After`; a store failure's detail
-  /// (addresses) is logged, never sent. Nothing was accepted, so the client retries (ingestion is
-  /// idempotent by event id).
-  func failure(_ error: any Error, route: String) -> Response {
-    let retryAfter = "1"
-    switch error {
-    case let error as FunnelError:
-      let status: HTTPResponse.Status = switch error.kind {
-      case .invalidArgument: .badRequest
-      case .notFound: .notFound
-      case .failedPrecondition: .conflict
-      case .unavailable, .deadlineExceeded: .serviceUnavailable
-      case .resourceExhausted: .tooManyRequests
-      case .internal: .internalServerError
-      }
-      var response = Self.response(status, contentType: "application/json", body: EventJSON.error(error.message, code: "\(error.kind)"))
-      if status == .serviceUnavailable || status == .tooManyRequests { response.headers[.retryAfter] = retryAfter }
-      return response
-    case let error as any StoreFailure:
-      logger.warning("a store failed", metadata: ["route": "\(route)", "error": "\(error)"])
-      var response = Self.response(.serviceUnavailable, contentType: "application/json",
-                                   body: EventJSON.error("events not stored: \(error.clientMessage)", code: "unavailable"))
-      response.headers[.retryAfter] = retryAfter
-      return response
-    default:
-      logger.error("request failed", metadata: ["route": "\(route)", "error": "\(String(reflecting: error))"])
-      return Self.response(.internalServerError, contentType: "application/json", body: EventJSON.error("internal error", code: "internal"))
-    }
-  }
 }
 
-/// Hummingbird's own errors (no such path, a malformed request) as the same JSON body as Funnel's.
-struct JSONErrorMiddleware: RouterMiddleware {
+/// Every error a route throws (the JSON API's, a body that does not decode, no such path) as an
+/// RFC 9457 problem through `HTTPFailure`.
+struct ProblemMiddleware: RouterMiddleware {
   typealias Context = FunnelRequestContext
+  let logger: Logger
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
     do {
       return try await next(request, context)
-    } catch let error as any HTTPResponseError {
-      let message = error.status == .notFound ? "no such path: \(request.uri.path)" : "\(error.status.reasonPhrase)"
-      return HTTPRoutes.response(error.status, contentType: "application/json",
-                                 body: EventJSON.error(message, code: error.status == .notFound ? "notFound" : "invalidArgument"))
+    } catch let error as any HTTPResponseError where error.status == .notFound {
+      return HTTPFailure(status: .notFound, code: "notFound", message: "no such path: \(request.uri.path)").problem()
+    } catch {
+      return HTTPFailure.from(error, route: context.endpointPath ?? request.uri.path, logger: logger).problem()
     }
   }
 }

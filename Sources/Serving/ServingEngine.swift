@@ -106,6 +106,12 @@ public final class ServingEngine: Sendable {
     return answer
   }
 
+  /// The catalog item `id` of the serving generation, nil when it has none. O(1) average.
+  public func item(_ id: String) -> CatalogItem? {
+    let items = generation.items
+    return items.doc(for: id).map { items.item($0) }
+  }
+
   /// The model inputs of every candidate the pipeline would rank for `input` under `schema` (the
   /// training rows, computed by the serving stages). Throws as `recommend`.
   public func candidateFeatures(_ input: RecommendInput, schema: FeatureSchema) async throws -> (items: [ItemID], rows: [[Float]]) {

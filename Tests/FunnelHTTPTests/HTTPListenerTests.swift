@@ -86,6 +86,57 @@ import Testing
   }
 }
 
+/// The JSON API of `openapi.yaml`: answers, RFC 9457 problems naming the field, item lookup, the document.
+@Suite struct JSONAPITests {
+  @Test func recommendSearchItemsAndProblems() async throws {
+    let (engine, _) = TestEngines.engine()
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      func call(_ method: String, _ path: String, _ body: String? = nil, contentType: String = "application/json")
+        async throws -> (Int, String?, [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let body {
+          request.httpBody = Data(body.utf8)
+          request.setValue(contentType, forHTTPHeaderField: "content-type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return (http.statusCode, http.value(forHTTPHeaderField: "content-type"), object)
+      }
+      let item = TestEngines.store.items[0]
+      let (status, _, answer) = try await call("POST", "/v1/recommend", #"{"user_id":"U-1","scene":"item_page","count":5,"anchor_item_ids":["\#(item.id)"]}"#)
+      #expect(status == 200 && (answer["items"] as? [[String: Any]])?.count == 5 && answer["request_id"] is String, "\(answer)")
+      let search = try await call("POST", "/v1/search", #"{"query":"\#(item.title.split(separator: " ")[0])","count":3}"#)
+      #expect(search.0 == 200 && (search.2["total_matches"] as? Int ?? 0) > 0, "\(search.2)")
+      let found = try await call("GET", "/v1/items/\(item.id)")
+      #expect(found.0 == 200 && found.2["title"] as? String == item.title && found.2["price"] as? Double == item.price)
+      // Problems: the engine's validation, the JSON decoder's, the content type, an unknown item.
+      let empty = try await call("POST", "/v1/recommend", #"{"user_id":"","scene":"home"}"#)
+      #expect(empty.0 == 400 && empty.1 == "application/problem+json" && empty.2["field"] as? String == "user_id"
+        && empty.2["status"] as? Int == 400 && (empty.2["detail"] as? String)?.contains("is empty") == true, "\(empty)")
+      let typed = try await call("POST", "/v1/recommend", #"{"user_id":"u","scene":"home","count":"ten"}"#)
+      #expect(typed.0 == 400 && typed.2["field"] as? String == "count", "\(typed)")
+      let unknown = try await call("POST", "/v1/recommend", #"{"user_id":"u","scene":"home","colour":"red"}"#)
+      #expect(unknown.0 == 400 && unknown.2["field"] as? String == "colour", "\(unknown)")
+      let missing = try await call("POST", "/v1/search", #"{"count":3}"#)
+      #expect(missing.0 == 400 && missing.2["field"] as? String == "query", "\(missing)")
+      #expect(try await call("POST", "/v1/recommend", "user_id=u", contentType: "application/x-www-form-urlencoded").0 == 415)
+      let nowhere = try await call("GET", "/v1/items/no-such-item")
+      #expect(nowhere.0 == 404 && nowhere.1 == "application/problem+json")
+      #expect(try await call("GET", "/v1/recommend").0 == 405)
+      let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/openapi.yaml")!)
+      #expect(String(decoding: data, as: UTF8.self).hasPrefix("openapi: 3.1.0"))
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
+
 @Suite struct HTTPReadinessTests {
   /// A replica that is draining answers /readyz with 503 (the balancer takes it out) and shows its checks.
   @Test func aDrainingReplicaIsNotReady() async throws {

@@ -1,0 +1,58 @@
+import FunnelCore
+import Logging
+import OpenAPIRuntime
+import Serving
+
+/// The JSON API (`openapi.yaml`, served through swift-openapi-generator's stubs in `Generated/`):
+/// each operation maps its JSON body to the engine's input, calls the same engine method as the gRPC
+/// service (so validation, limits and messages are the same), and maps the answer back. Errors are
+/// thrown and become RFC 9457 problems in `ProblemMiddleware`. Thread-safe.
+struct JSONAPI: APIProtocol {
+  let engine: ServingEngine
+
+  func recommend(_ input: Operations.Recommend.Input) async throws -> Operations.Recommend.Output {
+    guard case .json(let r) = input.body else { throw Self.unsupportedBody }
+    let answer = try await engine.recommend(RecommendInput(
+      userID: r.userId, sessionID: r.sessionId ?? "", scene: Scene(rawValue: r.scene.rawValue), sceneLabel: r.scene.rawValue,
+      count: Int(r.count ?? 0), context: r.context?.additionalProperties ?? [:], filter: r.filter ?? "",
+      excludeItemIDs: r.excludeItemIds ?? [], anchorItemIDs: r.anchorItemIds ?? [], debug: r.debug ?? false))
+    return .ok(.init(body: .json(.init(
+      items: Self.items(answer.items), requestId: answer.requestID, modelVersion: answer.modelVersion,
+      indexVersion: answer.indexVersion, experimentArm: answer.experimentArm, degraded: answer.degraded,
+      debug: answer.debug.map(Self.debug)))))
+  }
+
+  func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output {
+    guard case .json(let r) = input.body else { throw Self.unsupportedBody }
+    let answer = try await engine.search(SearchInput(
+      query: r.query, userID: r.userId ?? "", sessionID: r.sessionId ?? "", count: Int(r.count ?? 0),
+      context: r.context?.additionalProperties ?? [:], filter: r.filter ?? "", excludeItemIDs: r.excludeItemIds ?? [],
+      debug: r.debug ?? false))
+    return .ok(.init(body: .json(.init(
+      items: Self.items(answer.items), requestId: answer.requestID, modelVersion: answer.modelVersion,
+      indexVersion: answer.indexVersion, experimentArm: answer.experimentArm, degraded: answer.degraded,
+      totalMatches: Int32(clamping: answer.totalMatches), debug: answer.debug.map(Self.debug)))))
+  }
+
+  func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {
+    guard let item = engine.item(input.path.itemId) else {
+      throw FunnelError(.notFound, "item_id: \(input.path.itemId) is not in the serving index generation")
+    }
+    return .ok(.init(body: .json(.init(
+      itemId: item.id, title: item.title, categoryPath: item.categoryPath, brand: item.brand, price: item.price,
+      tags: item.tags, inStock: item.inStock))))
+  }
+
+  private static let unsupportedBody = FunnelError(.invalidArgument, "body: must be application/json")
+
+  private static func items(_ items: [RankedItem]) -> [Components.Schemas.RecommendedItem] {
+    items.map { .init(itemId: $0.itemID, score: $0.score, channels: $0.channels, reasons: $0.reasons) }
+  }
+
+  private static func debug(_ report: DebugReport) -> Components.Schemas.DebugInfo {
+    .init(timings: report.timings.map { .init(stage: $0.stage, micros: Int64(clamping: $0.micros)) },
+          channelCounts: report.channelCounts.map { .init(channel: $0.channel, candidates: Int32(clamping: $0.candidates)) },
+          mergedCandidates: Int32(clamping: report.mergedCandidates), filteredCandidates: Int32(clamping: report.filteredCandidates),
+          rankedCandidates: Int32(clamping: report.rankedCandidates))
+  }
+}
