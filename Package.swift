@@ -120,7 +120,7 @@ let package = Package(
 
     .target(name: "FunnelHTTP",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus, openAPIRuntime,
-                           openAPIHummingbird, httpTypes],
+                           openAPIHummingbird, httpTypes, compressNIO],
             exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
             swiftSettings: swiftSettings),
 

@@ -22,15 +22,17 @@ public final class HTTPListener: Service, Sendable {
   private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
   /// A listener on `host:port` (0: any free port) over `engine` (`/metrics` renders its registry);
-  /// `readiness` answers `/readyz` (by default: ready, with the engine's index and model).
+  /// `readiness` answers `/readyz` (by default: ready, with the engine's index and model); pages of
+  /// `corsOrigins` (`https://shop.example`) may call it from a browser.
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, idleTimeout: Duration = .seconds(60),
-              readiness: (@Sendable () -> HTTPReadiness)? = nil) {
+              corsOrigins: [String] = [], readiness: (@Sendable () -> HTTPReadiness)? = nil) {
     let (seconds, attoseconds) = idleTimeout.components
     self.idleTimeout = .nanoseconds(min(seconds, 86_400 * 365) * 1_000_000_000 + attoseconds / 1_000_000_000)
     self.host = host
     self.port = port
     self.logger = logger
-    self.routes = HTTPRoutes(engine: engine, readiness: readiness ?? { HTTPReadiness(engine: engine) }, logger: logger)
+    self.routes = HTTPRoutes(engine: engine, readiness: readiness ?? { HTTPReadiness(engine: engine) }, corsOrigins: corsOrigins,
+                             logger: logger)
   }
 
   /// The bound port, once listening.

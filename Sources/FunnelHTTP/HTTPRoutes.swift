@@ -10,6 +10,8 @@ import Serving
 struct HTTPRoutes: Sendable {
   let engine: ServingEngine
   let readiness: @Sendable () -> HTTPReadiness
+  /// Origins whose pages may call the API from a browser (CORS); empty: none.
+  let corsOrigins: [String]
   let logger: Logger
   /// Largest request body read, bytes (413 past it).
   static let maxBody = 1 << 20
@@ -19,6 +21,8 @@ struct HTTPRoutes: Sendable {
   func router() throws -> Router<FunnelRequestContext> {
     let router = Router(context: FunnelRequestContext.self)
     router.middlewares.add(HTTPMetricsMiddleware(metrics: engine.metrics))
+    router.middlewares.add(GzipResponseMiddleware())
+    if !corsOrigins.isEmpty { router.middlewares.add(CORSOriginsMiddleware(origins: corsOrigins)) }
     router.middlewares.add(ProblemMiddleware(logger: logger))
     router.post("/v1/events") { request, _ in try await self.events(request) }
     let reads: [(String, @Sendable () -> Response)] = [

@@ -11,6 +11,7 @@ extension ConfigKey {
     .string("server.host", \.host),
     .integer("server.port", 0...65_535, \.port),
     .integer("server.httpPort", -1...65_535, \.httpPort),
+    .string("server.corsOrigins", \.corsOrigins),
     .integer("server.eventLoopThreads", 0...64, \.eventLoopThreads),
     .integer("server.loopTickBudgetMicros", 1...1_000_000, \.loopTickBudgetMicros),
     .integer("server.flushDelayMicros", -1...100_000, \.flushDelayMicros),

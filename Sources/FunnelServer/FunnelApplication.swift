@@ -129,6 +129,8 @@ public enum FunnelApplication {
     grpc.registerLoadMetrics(in: engine.metrics)
     ProcessMetrics.register(in: engine.metrics, engine: engine, breakers: stores)
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
+                                                         corsOrigins: options.corsOrigins.split(separator: ",").map {
+                                                           $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
                                                          readiness: readiness)
     if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"

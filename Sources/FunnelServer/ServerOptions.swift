@@ -20,6 +20,8 @@ public struct ServerOptions: Sendable {
   /// Swift's cooperative pool behind NIO's shared group.
   public var eventLoopThreads = FunnelGRPCServer.defaultEventLoopThreads
   public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
+  /// Origins (`https://shop.example`, comma-separated) whose pages may call the HTTP API (CORS).
+  public var corsOrigins = ""
   /// Log lines as text (swift-log's stream format) or as one JSON object per line.
   public var logFormat = LogFormat.text
   /// The lowest level logged.

@@ -137,6 +137,68 @@ import Testing
   }
 }
 
+/// gzip when asked, and CORS for the configured origins only (raw HTTP/1.1, as a browser or curl sends it).
+@Suite struct HTTPEncodingAndCORSTests {
+  /// Sends `request` (CRLF lines) and returns the response's head and body bytes.
+  static func exchange(_ port: Int, _ request: String) throws -> (head: String, body: [UInt8]) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
+    var received: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let n = recv(fd, &chunk, chunk.count, 0)
+      if n <= 0 { break }
+      received += chunk[0..<n]
+    }
+    let separator = Array("\r\n\r\n".utf8)
+    guard let end = (0..<max(0, received.count - 3)).first(where: { Array(received[$0..<$0 + 4]) == separator }) else {
+      return (String(decoding: received, as: UTF8.self), [])
+    }
+    return (String(decoding: received[..<end], as: UTF8.self).lowercased(), Array(received[(end + 4)...]))
+  }
+
+  @Test func gzipWhenAskedAndCORSForTheConfiguredOrigin() async throws {
+    let (engine, _) = TestEngines.engine()
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
+                                corsOrigins: ["https://shop.example"])
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      let body = #"{"user_id":"U-1","scene":"home","count":50}"#
+      func post(_ extra: String) throws -> (head: String, body: [UInt8]) {
+        try Self.exchange(port, "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+          + "Content-Length: \(body.utf8.count)\r\n\(extra)\r\n\(body)")
+      }
+      let zipped = try await Task.detached { try post("Accept-Encoding: gzip, deflate\r\n") }.value
+      #expect(zipped.head.contains("content-encoding: gzip") && zipped.body.starts(with: [0x1f, 0x8b]), "\(zipped.head)")
+      let plain = try await Task.detached { try post("Accept-Encoding: gzip;q=0\r\n") }.value
+      #expect(!plain.head.contains("content-encoding") && plain.body.first == UInt8(ascii: "{"))
+      #expect(zipped.body.count < plain.body.count / 2, "\(zipped.body.count) bytes zipped, \(plain.body.count) plain")
+      let allowed = try await Task.detached { try post("Origin: https://shop.example\r\n") }.value
+      #expect(allowed.head.contains("access-control-allow-origin: https://shop.example"), "\(allowed.head)")
+      let other = try await Task.detached { try post("Origin: https://evil.example\r\n") }.value
+      #expect(!other.head.contains("access-control-allow-origin"), "\(other.head)")
+      let preflight = try await Task.detached {
+        try Self.exchange(port, "OPTIONS /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nOrigin: https://shop.example\r\n"
+          + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n")
+      }.value
+      #expect(preflight.head.hasPrefix("http/1.1 2") && preflight.head.contains("access-control-allow-methods"), "\(preflight.head)")
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
+
 @Suite struct HTTPReadinessTests {
   /// A replica that is draining answers /readyz with 503 (the balancer takes it out) and shows its checks.
   @Test func aDrainingReplicaIsNotReady() async throws {
