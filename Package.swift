@@ -23,6 +23,8 @@ let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-p
 let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
 let openAPIHummingbird = Target.Dependency.product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
+let inMemoryTracing = Target.Dependency.product(name: "InMemoryTracing", package: "swift-distributed-tracing")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
@@ -60,6 +62,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
     .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -107,20 +110,20 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus, tracing],
             swiftSettings: swiftSettings),
 
     // Layer 6
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus],
+            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus, tracing],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus, openAPIRuntime,
-                           openAPIHummingbird, httpTypes, compressNIO],
+                           openAPIHummingbird, httpTypes, compressNIO, tracing],
             exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
             swiftSettings: swiftSettings),
 
@@ -146,7 +149,7 @@ let package = Package(
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
-                                                     "FunnelServer", "GRPCWire", lifecycle, logging, nioCore, nioPosix],
+                                                     "FunnelServer", "GRPCWire", lifecycle, logging, nioCore, nioPosix, tracing],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),
@@ -160,7 +163,7 @@ let package = Package(
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments"], swiftSettings: swiftSettings),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
@@ -173,7 +176,7 @@ let package = Package(
     .testTarget(name: "LoadGeneratorTests",
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore", logging, lifecycle],
+    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore", logging, lifecycle, inMemoryTracing],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
                 dependencies: [compressNIO, "GRPCWire", "FunnelCore", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, nioHPACK, logging,

@@ -37,11 +37,14 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     }
   }
 
-  /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
+  /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets,
+  /// and a caller's trace context (`traceparent`, as the engine's tracer reads it) parents its spans.
   public func recommend(request: ServerRequest<Funnel_V1_RecommendRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_RecommendResponse>
   {
-    ServerResponse(message: try await recommend(request.message, deadline: CallDeadline.parse(request.metadata)))
+    try await TraceContextExtraction.within(request.metadata, tracer: engine.tracer) {
+      ServerResponse(message: try await recommend(request.message, deadline: CallDeadline.parse(request.metadata)))
+    }
   }
 
   public func recommend(request: Funnel_V1_RecommendRequest, context: ServerContext) async throws
@@ -50,11 +53,14 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     try await recommend(request, deadline: nil)
   }
 
-  /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets.
+  /// With the request's metadata: the call's deadline shortens the store budgets; a caller's trace
+  /// context parents its spans.
   public func search(request: ServerRequest<Funnel_V1_SearchRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_SearchResponse>
   {
-    ServerResponse(message: try await search(request.message, deadline: CallDeadline.parse(request.metadata)))
+    try await TraceContextExtraction.within(request.metadata, tracer: engine.tracer) {
+      ServerResponse(message: try await search(request.message, deadline: CallDeadline.parse(request.metadata)))
+    }
   }
 
   public func search(request: Funnel_V1_SearchRequest, context: ServerContext) async throws

@@ -24,6 +24,7 @@ struct HTTPRoutes: Sendable {
     router.middlewares.add(GzipResponseMiddleware())
     if !corsOrigins.isEmpty { router.middlewares.add(CORSOriginsMiddleware(origins: corsOrigins)) }
     router.middlewares.add(ProblemMiddleware(logger: logger))
+    router.middlewares.add(TraceContextMiddleware(tracer: engine.tracer))
     router.post("/v1/events") { request, _ in try await self.events(request) }
     let reads: [(String, @Sendable () -> Response)] = [
       ("/healthz", { Self.response(.ok, contentType: "text/plain", body: Array("ok\n".utf8)) }),

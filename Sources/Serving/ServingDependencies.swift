@@ -1,3 +1,4 @@
+import Tracing
 import FeatureStore
 import FunnelCore
 import IndexFormat
@@ -32,6 +33,9 @@ public struct ServingDependencies: Sendable {
   public var feedback: FeedbackSettings
   /// The wall clock in Unix ms (a dependency so tests can fix time).
   public var now: @Sendable () -> Int64
+  /// Where the request and stage spans go; nil: swift-distributed-tracing's bootstrapped tracer
+  /// (a no-op one unless the process bootstraps another).
+  public var tracer: (any Tracer)?
 
   /// The dependencies; only the generation, its source, the two stores and the store's name are required.
   public init(generation: IndexGeneration, generationSource: any IndexGenerationSource, activity: any UserActivitySource,
@@ -39,7 +43,7 @@ public struct ServingDependencies: Sendable {
               storeName: String, subQueries: SubQueryResolver = SubQueryResolver(shared: nil),
               offlineFeatures: (any OfflineFeatureSource)? = nil, itemActivity: (any ItemActivitySource)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
-              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) {
+              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil) {
     self.generation = generation
     self.generationSource = generationSource
     self.activity = activity
@@ -52,5 +56,6 @@ public struct ServingDependencies: Sendable {
     self.itemActivity = itemActivity
     self.feedback = feedback
     self.now = now
+    self.tracer = tracer
   }
 }

@@ -1,3 +1,4 @@
+import Tracing
 import Experiments
 import FeatureStore
 import FunnelCore
@@ -39,10 +40,15 @@ public final class ServingEngine: Sendable {
   let erasure: UserErasure
   let storeName: String
   let started = ContinuousClock.now
+  /// Where request and stage spans go (`ServingDependencies.tracer`). Transports extract a caller's
+  /// trace context with it so the request span continues the caller's trace.
+  public let tracer: any Tracer
 
   /// An engine built from `dependencies`, serving their generation and model until the first reload.
   public init(dependencies d: ServingDependencies, configuration: ServingConfiguration = ServingConfiguration()) {
     self.configuration = configuration
+    let tracer = d.tracer ?? InstrumentationSystem.tracer
+    self.tracer = tracer
     self.subQueries = d.subQueries
     self.storeName = d.storeName
     let validator = RequestValidator(limits: configuration.limits)
@@ -67,7 +73,7 @@ public final class ServingEngine: Sendable {
       recall: RecallStage(subQueries: d.subQueries, textMatches: textMatches),
       rank: RankStage(itemActivity: d.itemActivity, offline: offline, parallelScoringRows: configuration.parallelScoringRows,
                       metrics: metrics),
-      answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now)
+      answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)
     self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events, metrics: metrics, now: d.now)
     self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline)
   }

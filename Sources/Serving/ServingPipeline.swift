@@ -3,6 +3,7 @@ import FunnelCore
 import IndexFormat
 import Ranking
 import Recall
+import Tracing
 
 /// The request path as stages over one `RequestContext`: context (the user), recall (one channel
 /// table), filter, rank, re-rank, answer; then the answer's exposure is recorded. Recommend and
@@ -18,25 +19,43 @@ struct ServingPipeline: Sendable {
   let answer: AnswerStage
   let feedback: FeedbackLoop
   let now: @Sendable () -> Int64
+  let tracer: any Tracer
 
-  /// Answers a validated request from `generation` with `ranker` (or its experiment arm's).
+  /// Answers a validated request from `generation` with `ranker` (or its experiment arm's), in a
+  /// span (`Recommend` or `Search`, a child of the caller's trace when the transport extracted one)
+  /// with a child span per stage.
   func run(_ request: ValidatedRequest, generation: IndexGeneration, ranker: CandidateRanker,
            deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {
-    let total = Stopwatch()
-    var request = request
-    let ranker = feedback.assign(&request, current: ranker)
-    var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
-    try await self.context.run(&context)
-    try Task.checkCancellation()
-    try await recall.run(&context)
-    filter.run(&context)
-    try Task.checkCancellation()
-    try await rank.run(&context)
-    try rerank.run(&context)
-    context.timed("total", since: total)
-    let answer = answer.run(context, requestID: Self.makeRequestID())
-    feedback.record(answer, context)
-    return answer
+    try await tracer.withSpan(request.scene == .search ? "Search" : "Recommend", ofKind: .server) { span in
+      let total = Stopwatch()
+      var request = request
+      let ranker = feedback.assign(&request, current: ranker)
+      var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
+      try await stage("context") { try await self.context.run(&context) }
+      try Task.checkCancellation()
+      try await stage("recall") { try await recall.run(&context) }
+      try stage("filter") { filter.run(&context) }
+      try Task.checkCancellation()
+      try await stage("rank") { try await rank.run(&context) }
+      try stage("rerank") { try rerank.run(&context) }
+      context.timed("total", since: total)
+      let answer = answer.run(context, requestID: Self.makeRequestID())
+      feedback.record(answer, context)
+      span.attributes["funnel.scene"] = request.scene.rawValue
+      span.attributes["funnel.request_id"] = answer.requestID
+      span.attributes["funnel.items"] = answer.items.count
+      if answer.degraded { span.attributes["funnel.degraded"] = true }
+      return answer
+    }
+  }
+
+  /// Runs one stage in a child span of the request's.
+  private func stage<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+    try await tracer.withSpan(name, ofKind: .internal) { _ in try await body() }
+  }
+
+  private func stage<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    try tracer.withSpan(name, ofKind: .internal) { _ in try body() }
   }
 
   /// The model inputs of every candidate the pipeline would rank for `request`, filled by the plan

@@ -63,28 +63,77 @@ import Testing
   }
 
   /// A task that keeps its loop busy (each step spins, then yields, so its next step is queued on
-  /// the loop while the loop runs it) would keep the loop from its sockets for as long as it runs;
-  /// with a budget its steps past the budget run on the pool, and once the loop has polled again
-  /// they come back to it. Without a budget every step stays on the loop.
-  @Test func workPastTheTickBudgetRunsOnThePoolUntilTheLoopPolls() async throws {
-    func steps(on executor: EventLoopExecutor) async -> (onLoop: Int, offLoop: Int) {
-      await Task(executorPreference: executor) { () async -> (Int, Int) in
-        var (on, off) = (0, 0)
-        for _ in 0..<300 {
-          let until = ContinuousClock.now + .microseconds(100)
-          while ContinuousClock.now < until {}
-          if Self.loopIndex(executor) == nil { off += 1 } else { on += 1 }
-          await Task.yield()
-        }
-        return (on, off)
-      }.value
-    }
+  /// the loop while the loop runs it) keeps an NIO loop from its sockets for as long as it runs,
+  /// since the loop polls only when no task is queued. With a tick budget the loop reads a client's
+  /// byte while the task still runs; without one, only after the task has ended.
+  @Test func aTickBudgetLetsTheLoopReadWhileABusyTaskRuns() async throws {
     let (group, budgeted) = EventLoopExecutor.makeGroup(threads: 1, tickBudget: .milliseconds(1))
-    let withBudget = await steps(on: budgeted)
-    #expect(withBudget.offLoop > 0, "no step left the loop: \(withBudget)")
-    #expect(withBudget.onLoop > withBudget.offLoop / 4, "the steps did not come back to the loop: \(withBudget)")
-    let unbounded = await steps(on: EventLoopExecutor(loops: Array(group.makeIterator())))
-    #expect(unbounded.offLoop == 0, "without a budget a step left the loop: \(unbounded)")
+    let read = try await Self.readTime(group: group, executor: budgeted)
+    #expect(read.byte < read.taskEnded, "with a budget the loop read during the task")
+    let unbounded = try await Self.readTime(group: group, executor: EventLoopExecutor(loops: Array(group.makeIterator())))
+    #expect(unbounded.byte >= unbounded.taskEnded, "without a budget the loop could not read until the task ended")
     try await group.shutdownGracefully()
+  }
+
+  /// Runs a loop-hogging task on `executor` that sends one byte to a server on `group`'s loop a few
+  /// steps in; returns when the server read it and when the task ended.
+  private static func readTime(group: MultiThreadedEventLoopGroup, executor: EventLoopExecutor) async throws
+    -> (byte: ContinuousClock.Instant, taskEnded: ContinuousClock.Instant) {
+    let received = ReadClock.Received()
+    let server = try await ServerBootstrap(group: group)
+      .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ReadClock(received: received)) }
+      }
+      .bind(host: "127.0.0.1", port: 0).get()
+    let port = try #require(server.localAddress?.port)
+    // A plain blocking client, connected (and accepted by the idle loop) before the task starts;
+    // the task itself sends the byte a few steps in, so nothing else needs a thread to run.
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw ReadClock.ConnectFailed() }
+    while !received.accepted.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+    let busy = Task(executorPreference: executor) { () async -> ContinuousClock.Instant in
+      for step in 0..<1_000 {
+        if step == 10 {
+          var byte: UInt8 = 1
+          _ = send(fd, &byte, 1, 0)
+        }
+        let until = ContinuousClock.now + .microseconds(100)
+        while ContinuousClock.now < until {}
+        await Task.yield()
+      }
+      return ContinuousClock.now
+    }
+    let ended = await busy.value
+    try await server.close()
+    return (try #require(received.at.withLock { $0 }, "the server read the byte"), ended)
+  }
+}
+
+/// Notes when the first byte arrives.
+private final class ReadClock: ChannelInboundHandler, Sendable {
+  typealias InboundIn = ByteBuffer
+  /// When the first byte arrived.
+  final class Received: Sendable {
+    let at = Mutex<ContinuousClock.Instant?>(nil)
+    let accepted = Mutex(false)
+  }
+  struct ConnectFailed: Error {}
+  let received: Received
+  init(received: Received) { self.received = received }
+  func channelActive(context: ChannelHandlerContext) {
+    received.accepted.withLock { $0 = true }
+    context.fireChannelActive()
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    received.at.withLock { if $0 == nil { $0 = ContinuousClock.now } }
   }
 }

@@ -12,6 +12,7 @@ import FunnelTestSupport
 import Logging
 import ServiceLifecycle
 import Serving
+import InMemoryTracing
 import Testing
 
 @Suite struct EventJSONTests {
@@ -193,6 +194,33 @@ import Testing
           + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n")
       }.value
       #expect(preflight.head.hasPrefix("http/1.1 2") && preflight.head.contains("access-control-allow-methods"), "\(preflight.head)")
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
+}
+
+/// A caller's trace context sent as headers parents the request's span (the tracer's own keys here;
+/// `traceparent` with a W3C propagator).
+@Suite struct HTTPTraceContextTests {
+  @Test func theCallersTraceParentsTheRecommendSpan() async throws {
+    let tracer = InMemoryTracer()
+    let (engine, _) = TestEngines.engine(tracer: tracer)
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await listener.listeningPort()
+      var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/recommend")!)
+      request.httpMethod = "POST"
+      request.setValue("application/json", forHTTPHeaderField: "content-type")
+      request.setValue("trace-from-the-shop", forHTTPHeaderField: InMemoryTracer.traceIDKey)
+      request.setValue("span-of-the-shop", forHTTPHeaderField: InMemoryTracer.spanIDKey)
+      request.httpBody = Data(#"{"user_id":"U-1","scene":"home","count":3}"#.utf8)
+      let (_, response) = try await URLSession.shared.data(for: request)
+      #expect((response as? HTTPURLResponse)?.statusCode == 200)
+      let span = try #require(tracer.finishedSpans.first { $0.operationName == "Recommend" })
+      #expect(span.spanContext.traceID == "trace-from-the-shop" && span.spanContext.parentSpanID == "span-of-the-shop")
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
     }

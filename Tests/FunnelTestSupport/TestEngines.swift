@@ -1,3 +1,4 @@
+import Tracing
 import DemoCatalog
 import FeatureStore
 import FunnelCore
@@ -28,7 +29,7 @@ public enum TestEngines {
   /// An engine over the small store with an embedded feature store (seeded with the history), or
   /// with `activity` replacing the feature store for reads and `events` for Track.
   public static func engine(activity: (any UserActivitySource)? = nil, events: (any EventSink)? = nil,
-                            configuration: ServingConfiguration = ServingConfiguration())
+                            configuration: ServingConfiguration = ServingConfiguration(), tracer: (any Tracer)? = nil)
     -> (ServingEngine, EmbeddedFeatureStore)
   {
     let featureStore = EmbeddedFeatureStore()
@@ -36,7 +37,7 @@ public enum TestEngines {
     let source = FixedGenerationSource(featureStore: featureStore)
     let engine = ServingEngine(dependencies: ServingDependencies(generation: generation(), generationSource: source,
                                activity: activity ?? featureStore, events: events ?? featureStore, storeName: "embedded",
-                               now: { nowMs }), configuration: configuration)
+                               now: { nowMs }, tracer: tracer), configuration: configuration)
     return (engine, featureStore)
   }
 }

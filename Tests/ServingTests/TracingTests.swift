@@ -1,0 +1,35 @@
+import FunnelCore
+import FunnelTestSupport
+import InMemoryTracing
+import Serving
+import Testing
+import Tracing
+
+/// Spans of one request: a `Recommend` (or `Search`) span, a child of the caller's trace when the
+/// transport put one in the task's service context, with a child span per stage in order.
+@Suite struct TracingTests {
+  @Test func aRequestIsASpanWithAChildPerStageUnderTheCallersTrace() async throws {
+    let tracer = InMemoryTracer()
+    let (engine, _) = TestEngines.engine(tracer: tracer)
+    // The caller's trace, as a transport extracts it from `traceparent`.
+    var caller = ServiceContext.topLevel
+    caller.inMemorySpanContext = InMemorySpanContext(traceID: "caller-trace", spanID: "caller-span", parentSpanID: nil)
+    let answer = try await ServiceContext.withValue(caller) {
+      try await engine.recommend(RecommendInput(userID: "U-1", scene: .home, count: 5))
+    }
+    let spans = tracer.finishedSpans
+    let root = try #require(spans.first { $0.operationName == "Recommend" })
+    #expect(root.kind == .server)
+    #expect(root.spanContext.traceID == "caller-trace" && root.spanContext.parentSpanID == "caller-span",
+            "the request span continues the caller's trace")
+    #expect(root.attributes["funnel.request_id"]?.toSpanAttribute() == .string(answer.requestID))
+    let stages = spans.filter { $0.spanContext.parentSpanID == root.spanContext.spanID }
+    #expect(stages.map(\.operationName) == ["context", "recall", "filter", "rank", "rerank"])
+    #expect(stages.allSatisfy { $0.spanContext.traceID == "caller-trace" && $0.kind == .internal })
+
+    // Without a caller, a search starts a trace of its own.
+    _ = try await engine.search(SearchInput(query: TestEngines.store.items[0].title, count: 3))
+    let search = try #require(tracer.finishedSpans.first { $0.operationName == "Search" })
+    #expect(search.spanContext.parentSpanID == nil && search.spanContext.traceID != "caller-trace")
+  }
+}
