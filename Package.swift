@@ -25,6 +25,7 @@ let openAPIHummingbird = Target.Dependency.product(name: "OpenAPIHummingbird", p
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
 let inMemoryTracing = Target.Dependency.product(name: "InMemoryTracing", package: "swift-distributed-tracing")
+let otel = Target.Dependency.product(name: "OTel", package: "swift-otel")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
@@ -63,6 +64,8 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+    // OTLP over gRPC only (the project has grpc-swift already; the HTTP exporter would add async-http-client).
+    .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPGRPC"]),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -131,7 +134,7 @@ let package = Package(
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
                            "Recall", "Ranking", "GRPCWire",
-                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix, prometheus],
+                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix, prometheus, tracing, otel],
             swiftSettings: swiftSettings),
 
     // Layer 8

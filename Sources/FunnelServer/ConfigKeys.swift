@@ -55,6 +55,8 @@ extension ConfigKey {
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
     .boolean("events.consume", \.consumeEvents),
+    .string("tracing.otlpEndpoint", \.otlpEndpoint),
+    .integer("tracing.samplePerMille", 0...1_000, \.traceSamplePerMille),
     ConfigKey(path: "log.format", kind: .choice(LogFormat.allCases.map(\.rawValue)),
               read: { .string($0.logFormat.rawValue) },
               write: { if case .string(let s) = $1, let format = LogFormat(rawValue: s) { $0.logFormat = format } }),

@@ -7,6 +7,7 @@ import IndexFormat
 import Ranking
 import Recall
 import Serving
+import Tracing
 
 /// The embedded default: a generated demo store, in-process feature store, and an index generation
 /// built from them. `Admin.Reload` rebuilds the generation from the catalog plus every event tracked
@@ -27,7 +28,7 @@ public struct EmbeddedDefault: Sendable {
               modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink & ItemActivitySource)? = nil,
               offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
-              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs) throws {
+              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
     demo.userCount = users
@@ -49,7 +50,7 @@ public struct EmbeddedDefault: Sendable {
                                 storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, offlineFeatures: offlineFeatures,
                                 itemActivity: realtime.map { configuration.itemActivity(remote: $0) } ?? featureStore,
-                                feedback: feedback, now: now), configuration: configuration)
+                                feedback: feedback, now: now, tracer: tracer), configuration: configuration)
   }
 }
 

@@ -11,6 +11,7 @@ import Recall
 import RedisStore
 import ServiceLifecycle
 import Serving
+import Tracing
 
 /// Wiring for `funnel serve`: builds the stores and the engine from `ServerOptions`, runs the gRPC
 /// server (and, with an index directory, the generation watcher) in a `ServiceGroup` that turns
@@ -49,6 +50,8 @@ public enum FunnelApplication {
     let engine: ServingEngine
     let featureStore: EmbeddedFeatureStore
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    let traces = try TraceExport.make(options, logger: logger)
+    if let traces { services.append(.init(service: traces.service)) }
     var description: Logger.Metadata
     if let root = options.indexDirectory {
       let source = IndexDirectorySource(root: root, verifyChecksums: options.verifyIndexChecksums)
@@ -71,14 +74,14 @@ public enum FunnelApplication {
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
                              itemActivity: realtime.map { serving.itemActivity(remote: $0) } ?? featureStore,
-                             feedback: feedback, now: now), configuration: serving)
+                             feedback: feedback, now: now, tracer: traces?.tracer), configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
                                          modelSource: registry, realtime: realtime,
                                          offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                                         ingest: eventStream, feedback: feedback)
+                                         ingest: eventStream, feedback: feedback, tracer: traces?.tracer)
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }

@@ -22,6 +22,10 @@ public struct ServerOptions: Sendable {
   public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
   /// Origins (`https://shop.example`, comma-separated) whose pages may call the HTTP API (CORS).
   public var corsOrigins = ""
+  /// OTLP/gRPC endpoint spans are exported to (`http://collector:4317`); empty: no tracing.
+  public var otlpEndpoint = ""
+  /// New traces sampled per thousand; a caller's `traceparent` decides for its own.
+  public var traceSamplePerMille = 10
   /// Log lines as text (swift-log's stream format) or as one JSON object per line.
   public var logFormat = LogFormat.text
   /// The lowest level logged.

@@ -219,8 +219,13 @@ import Testing
       request.httpBody = Data(#"{"user_id":"U-1","scene":"home","count":3}"#.utf8)
       let (_, response) = try await URLSession.shared.data(for: request)
       #expect((response as? HTTPURLResponse)?.statusCode == 200)
+      let server = try #require(tracer.finishedSpans.first { $0.operationName == "POST /v1/recommend" })
+      #expect(server.kind == .server && server.spanContext.traceID == "trace-from-the-shop"
+        && server.spanContext.parentSpanID == "span-of-the-shop", "the HTTP span continues the caller's trace")
       let span = try #require(tracer.finishedSpans.first { $0.operationName == "Recommend" })
-      #expect(span.spanContext.traceID == "trace-from-the-shop" && span.spanContext.parentSpanID == "span-of-the-shop")
+      #expect(span.spanContext.traceID == "trace-from-the-shop" && span.spanContext.parentSpanID == server.spanContext.spanID)
+      #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: InMemoryTracer.spanIDKey) == server.spanContext.spanID,
+              "the server's span is returned to the caller")
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
     }
