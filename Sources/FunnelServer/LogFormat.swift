@@ -1,4 +1,5 @@
 import Logging
+import OTel
 
 /// How `funnel serve` writes its log lines (`log.format`).
 public enum LogFormat: String, CaseIterable, Sendable {
@@ -7,21 +8,29 @@ public enum LogFormat: String, CaseIterable, Sendable {
   /// One JSON object per line (`JSONLogHandler`), for log collectors.
   case json
 
+  /// Bootstraps swift-log for `options` (`log.format`, `log.level`), writing to standard error; with
+  /// tracing on (`tracing.otlpEndpoint`), every line logged inside a traced request carries its
+  /// `trace_id` and `span_id` (swift-otel's metadata provider). Call once per process.
+  public static func bootstrap(_ options: ServerOptions) {
+    let provider = options.otlpEndpoint.isEmpty ? nil : OTel.makeLoggingMetadataProvider()
+    options.logFormat.bootstrap(level: options.logLevel, metadataProvider: provider)
+  }
+
   /// Bootstraps swift-log with this format at `level`, writing to standard error. Call once per process.
-  public func bootstrap(level: Logger.Level) {
+  public func bootstrap(level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
     switch self {
     case .text:
-      LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+      LoggingSystem.bootstrap({ label, provider in
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
         handler.logLevel = level
         return handler
-      }
+      }, metadataProvider: metadataProvider)
     case .json:
-      LoggingSystem.bootstrap { label in
-        var handler = JSONLogHandler(label: label)
+      LoggingSystem.bootstrap({ label, provider in
+        var handler = JSONLogHandler(label: label, metadataProvider: provider)
         handler.logLevel = level
         return handler
-      }
+      }, metadataProvider: metadataProvider)
     }
   }
 }

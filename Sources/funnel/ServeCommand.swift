@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
     do {
       let options = try ServerOptions.resolve(configFile: configPath, environment: ProcessInfo.processInfo.environment,
                                               flags: flagSettings + ServerOptions.settings(settings))
-      options.logFormat.bootstrap(level: options.logLevel)
+      LogFormat.bootstrap(options)
       try await FunnelApplication.serve(options, logger: Logger(label: "funnel"))
     } catch let error as FunnelError {
       // Also before logging is set up (a bad configuration): straight to standard error.

@@ -1,6 +1,8 @@
 import Foundation
 @testable import FunnelServer
 import Logging
+import OTel
+import Tracing
 import Testing
 
 /// `log.format json`: each line is one JSON object with the fixed fields first and the metadata as
@@ -30,4 +32,28 @@ import Testing
       try ServerOptions.resolve(configFile: nil, environment: [:], flags: [("--log-format", "log.format", "xml")])
     }
   }
+}
+
+/// With tracing on, a line logged inside a request's span carries the span's trace and span ids.
+@Suite struct TraceIDsInLogsTests {
+  @Test func theMetadataProviderNamesTheCurrentSpan() async throws {
+    var options = ServerOptions()
+    options.otlpEndpoint = "http://127.0.0.1:9"
+    options.traceSamplePerMille = 1_000
+    let traces = try #require(try TraceExport.make(options, logger: Logger(label: "test")))
+    let handler = JSONLogHandler(label: "funnel", metadataProvider: OTel.makeLoggingMetadataProvider())
+    let (inside, traceparent) = traces.tracer.withSpan("Recommend") { span -> (Logger.Metadata?, String) in
+      var headers: [String: String] = [:]
+      traces.tracer.inject(span.context, into: &headers, using: DictionaryInjector())
+      return (handler.metadataProvider?.get(), headers["traceparent"] ?? "")
+    }
+    let spanTrace = traceparent.split(separator: "-").dropFirst().first.map(String.init) ?? "none"
+    let traceID = try #require(inside?["trace_id"], "\(String(describing: inside))")
+    #expect("\(traceID)" == spanTrace)
+    #expect(handler.metadataProvider?.get()["trace_id"] == nil, "no trace id outside a span")
+  }
+}
+
+private struct DictionaryInjector: Injector {
+  func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
 }
