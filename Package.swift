@@ -152,7 +152,7 @@ let package = Package(
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
     .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
-                                                     "FunnelServer", "GRPCWire", lifecycle, logging, nioCore, nioPosix, tracing],
+                                                     "FunnelServer", "FunnelHTTP", "GRPCWire", lifecycle, logging, nioCore, nioPosix, tracing],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),

@@ -43,17 +43,26 @@ public enum ErrorStatusMapping {
   /// gRPC's server pushback (the retry design, A6): the client's retry policy waits this long.
   static var retryPushback: Metadata { ["grpc-retry-pushback-ms": "\(retryAfterMs)"] }
 
-  /// The status-code name used in per-row batch errors, e.g. `INVALID_ARGUMENT`.
-  public static func codeName(_ code: RPCError.Code) -> String {
+  /// The status-code name as gRPC spells it (`OK`, `INVALID_ARGUMENT`, ...): per-row batch errors
+  /// and the `code` label of `RPCMetrics`.
+  public static func codeName(_ code: Status.Code) -> String {
     switch code {
-    case .invalidArgument: "INVALID_ARGUMENT"
-    case .notFound: "NOT_FOUND"
-    case .failedPrecondition: "FAILED_PRECONDITION"
-    case .deadlineExceeded: "DEADLINE_EXCEEDED"
-    case .unavailable: "UNAVAILABLE"
-    case .resourceExhausted: "RESOURCE_EXHAUSTED"
+    case .ok: "OK"
     case .cancelled: "CANCELLED"
+    case .invalidArgument: "INVALID_ARGUMENT"
+    case .deadlineExceeded: "DEADLINE_EXCEEDED"
+    case .notFound: "NOT_FOUND"
+    case .alreadyExists: "ALREADY_EXISTS"
+    case .permissionDenied: "PERMISSION_DENIED"
+    case .resourceExhausted: "RESOURCE_EXHAUSTED"
+    case .failedPrecondition: "FAILED_PRECONDITION"
+    case .aborted: "ABORTED"
+    case .outOfRange: "OUT_OF_RANGE"
+    case .unimplemented: "UNIMPLEMENTED"
     case .internalError: "INTERNAL"
+    case .unavailable: "UNAVAILABLE"
+    case .dataLoss: "DATA_LOSS"
+    case .unauthenticated: "UNAUTHENTICATED"
     default: "UNKNOWN"
     }
   }

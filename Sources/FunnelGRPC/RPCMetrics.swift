@@ -11,68 +11,46 @@ import Synchronization
 /// server's own (a call to an unknown method is never routed), so series are bounded by methods x
 /// codes. Thread-safe.
 public final class RPCMetrics: Sendable {
-  private let metrics: ServingMetrics
-  private let calls = Mutex<[String: Counter]>([:])
-  private let durations = Mutex<[String: DurationHistogram]>([:])
+  /// A method as a transport names it: `/package.Service/Method` (the lean transport's path) or
+  /// without the slash (grpc-swift's descriptor); both give the same labels, so the same series.
+  private struct Call: Hashable, Sendable {
+    var method: String
+    var code: Int
+  }
+  private let calls: SeriesCache<Call, Counter>
+  private let durations: SeriesCache<String, DurationHistogram>
 
   /// Metrics in `metrics`' registry.
-  public init(_ metrics: ServingMetrics) { self.metrics = metrics }
-
-  /// Records one call of `method` (`package.Service/Method`) that ended with `code` after `elapsed`.
-  public func record(method: String, code: Status.Code, elapsed: Duration) {
-    let key = method + " " + Self.name(code)
-    let counter = calls.withLock { cached in
-      if let counter = cached[key] { return counter }
-      let counter = metrics.registry.makeCounter(
+  public init(_ metrics: ServingMetrics) {
+    let registry = metrics.registry
+    calls = SeriesCache { call in
+      registry.makeCounter(
         descriptor: .init(namespace: "funnel", subsystem: "grpc", metricName: "requests", unitName: "total",
                           helpText: "gRPC calls, by method and status code."),
-        labels: [("method", method), ("code", Self.name(code))])
-      cached[key] = counter
-      return counter
+        labels: [("method", Self.label(call.method)),
+                 ("code", ErrorStatusMapping.codeName(Status.Code(rawValue: call.code) ?? .unknown))])
     }
-    counter.increment()
-    let histogram = durations.withLock { cached in
-      if let histogram = cached[method] { return histogram }
-      let histogram = metrics.registry.makeDurationHistogram(
+    durations = SeriesCache { method in
+      registry.makeDurationHistogram(
         descriptor: .init(namespace: "funnel", subsystem: "grpc", metricName: "request_duration", unitName: "seconds",
                           helpText: "gRPC call duration, headers in to status out, by method."),
-        labels: [("method", method)], buckets: ServingMetrics.latencyBuckets)
-      cached[method] = histogram
-      return histogram
+        labels: [("method", Self.label(method))], buckets: ServingMetrics.latencyBuckets)
     }
-    histogram.record(elapsed)
+  }
+
+  /// Records one call of `method` (`package.Service/Method`, with or without the leading slash) that
+  /// ended with `code` after `elapsed`. No allocation once the method's series exist.
+  public func record(method: String, code: Status.Code, elapsed: Duration) {
+    calls[Call(method: method, code: code.rawValue)].increment()
+    durations[method].record(elapsed)
   }
 
   /// The lean transport's observer: records each routed call.
   public var observer: WireCallObserver {
-    { [self] path, code, elapsed in
-      record(method: String(path.dropFirst()), code: Status.Code(rawValue: code) ?? .unknown, elapsed: elapsed)
-    }
+    { [self] path, code, elapsed in record(method: path, code: Status.Code(rawValue: code) ?? .unknown, elapsed: elapsed) }
   }
 
-  /// The code's name as gRPC spells it (`OK`, `INVALID_ARGUMENT`, ...).
-  static func name(_ code: Status.Code) -> String {
-    switch code {
-    case .ok: "OK"
-    case .cancelled: "CANCELLED"
-    case .unknown: "UNKNOWN"
-    case .invalidArgument: "INVALID_ARGUMENT"
-    case .deadlineExceeded: "DEADLINE_EXCEEDED"
-    case .notFound: "NOT_FOUND"
-    case .alreadyExists: "ALREADY_EXISTS"
-    case .permissionDenied: "PERMISSION_DENIED"
-    case .resourceExhausted: "RESOURCE_EXHAUSTED"
-    case .failedPrecondition: "FAILED_PRECONDITION"
-    case .aborted: "ABORTED"
-    case .outOfRange: "OUT_OF_RANGE"
-    case .unimplemented: "UNIMPLEMENTED"
-    case .internalError: "INTERNAL"
-    case .unavailable: "UNAVAILABLE"
-    case .dataLoss: "DATA_LOSS"
-    case .unauthenticated: "UNAUTHENTICATED"
-    default: "UNKNOWN"
-    }
-  }
+  private static func label(_ method: String) -> String { method.hasPrefix("/") ? String(method.dropFirst()) : method }
 }
 
 /// `RPCMetrics` for grpc-swift's transport: records each call's status code and duration.

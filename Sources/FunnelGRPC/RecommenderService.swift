@@ -112,7 +112,7 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     } catch {
       let mapped = ErrorStatusMapping.rpcError(from: error)
       var rowError = Funnel_V1_RowError()
-      rowError.code = ErrorStatusMapping.codeName(mapped.code)
+      rowError.code = ErrorStatusMapping.codeName(Status.Code(mapped.code))
       rowError.message = mapped.message
       out.result = .error(rowError)
     }

@@ -27,14 +27,11 @@ struct GzipResponseMiddleware: RouterMiddleware {
   /// True when `header` lists gzip (or `*`) without `q=0`.
   static func acceptsGzip(_ header: String?) -> Bool {
     guard let header else { return false }
-    for part in header.split(separator: ",") {
-      let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-      guard let name = fields.first, name == "gzip" || name == "*" else { continue }
-      let refused = fields.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "").hasPrefix("q=0")
-        && Double($0.split(separator: "=").last ?? "") == 0 }
-      if !refused { return true }
+    return header.split(separator: ",").contains { coding in
+      let fields = coding.split(separator: ";").map { $0.filter { $0 != " " }.lowercased() }
+      guard fields.first == "gzip" || fields.first == "*" else { return false }
+      return !fields.dropFirst().contains { $0.hasPrefix("q=") && Double($0.dropFirst(2)) == 0 }
     }
-    return false
   }
 
   /// The bytes a body writes.

@@ -1,7 +1,6 @@
 import Hummingbird
 import Prometheus
 import Serving
-import Synchronization
 
 /// RED metrics per HTTP route: requests by route, method and status code
 /// (`funnel_http_requests_total`) and their duration (`funnel_http_request_duration_seconds{route}`),
@@ -10,10 +9,29 @@ import Synchronization
 /// Thread-safe.
 struct HTTPMetricsMiddleware: RouterMiddleware {
   typealias Context = FunnelRequestContext
-  let metrics: ServingMetrics
-  private let series = Series()
+  private struct RequestKey: Hashable, Sendable {
+    var route: String
+    var method: String
+    var code: Int
+  }
+  private let requests: SeriesCache<RequestKey, Counter>
+  private let durations: SeriesCache<String, DurationHistogram>
 
-  init(metrics: ServingMetrics) { self.metrics = metrics }
+  init(metrics: ServingMetrics) {
+    let registry = metrics.registry
+    requests = SeriesCache { r in
+      registry.makeCounter(
+        descriptor: .init(namespace: "funnel", subsystem: "http", metricName: "requests", unitName: "total",
+                          helpText: "HTTP requests, by route, method and status code."),
+        labels: [("route", r.route), ("method", r.method), ("code", String(r.code))])
+    }
+    durations = SeriesCache { route in
+      registry.makeDurationHistogram(
+        descriptor: .init(namespace: "funnel", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                          helpText: "HTTP request duration, by route."),
+        labels: [("route", route)], buckets: ServingMetrics.latencyBuckets)
+    }
+  }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
     let started = ContinuousClock.now
@@ -35,38 +53,7 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
 
   private func record(_ context: Context, method: String, code: Int, since started: ContinuousClock.Instant) {
     let route = context.endpointPath ?? "unmatched"
-    series.counter(route: route, method: method, code: code, in: metrics).increment()
-    series.histogram(route: route, in: metrics).record(ContinuousClock.now - started)
-  }
-
-  /// The series made so far (the registry's lookup takes a lock and builds label strings).
-  private final class Series: Sendable {
-    private let counters = Mutex<[String: Counter]>([:])
-    private let histograms = Mutex<[String: DurationHistogram]>([:])
-
-    func counter(route: String, method: String, code: Int, in metrics: ServingMetrics) -> Counter {
-      counters.withLock { cached in
-        let key = "\(route) \(method) \(code)"
-        if let counter = cached[key] { return counter }
-        let counter = metrics.registry.makeCounter(
-          descriptor: .init(namespace: "funnel", subsystem: "http", metricName: "requests", unitName: "total",
-                            helpText: "HTTP requests, by route, method and status code."),
-          labels: [("route", route), ("method", method), ("code", String(code))])
-        cached[key] = counter
-        return counter
-      }
-    }
-
-    func histogram(route: String, in metrics: ServingMetrics) -> DurationHistogram {
-      histograms.withLock { cached in
-        if let histogram = cached[route] { return histogram }
-        let histogram = metrics.registry.makeDurationHistogram(
-          descriptor: .init(namespace: "funnel", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-                            helpText: "HTTP request duration, by route."),
-          labels: [("route", route)], buckets: ServingMetrics.latencyBuckets)
-        cached[route] = histogram
-        return histogram
-      }
-    }
+    requests[RequestKey(route: route, method: method, code: code)].increment()
+    durations[route].record(ContinuousClock.now - started)
   }
 }

@@ -109,17 +109,22 @@ public final class ServingMetrics: Sendable {
   /// Every metric in the Prometheus text exposition format (version 0.0.4), after the scrape hooks.
   public func exposition() -> [UInt8] {
     for hook in hooks.withLock({ $0 }) { hook() }
+    return rendered()
+  }
+
+  private func rendered() -> [UInt8] {
     var out: [UInt8] = []
     registry.emit(into: &out)
     return out
   }
 
   /// The sum of every series of the family `name` whose labels include `labels` (`name_count` and
-  /// the like for a histogram's parts), from a rendering: what a scrape would show. For status
-  /// pages, command output and tests; O(the exposition's size).
+  /// the like for a histogram's parts), from a rendering of the registry (without running the scrape
+  /// hooks: a read has no side effects). For status pages, command output and tests; O(the
+  /// rendering's size).
   public func value(_ name: String, _ labels: [(String, String)] = []) -> Double {
     var total = 0.0
-    let text = String(decoding: exposition(), as: UTF8.self)
+    let text = String(decoding: rendered(), as: UTF8.self)
     let wanted = labels.map { "\($0.0)=\"\($0.1)\"" }
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
       guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }

@@ -1,4 +1,5 @@
 import FunnelGRPC
+import FunnelTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,16 +89,8 @@ import Testing
     let port = try #require(server.localAddress?.port)
     // A plain blocking client, connected (and accepted by the idle loop) before the task starts;
     // the task itself sends the byte a few steps in, so nothing else needs a thread to run.
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = try LoopbackSocket.connect(port: port)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw ReadClock.ConnectFailed() }
     while !received.accepted.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
     let busy = Task(executorPreference: executor) { () async -> ContinuousClock.Instant in
       for step in 0..<1_000 {
@@ -125,7 +118,6 @@ private final class ReadClock: ChannelInboundHandler, Sendable {
     let at = Mutex<ContinuousClock.Instant?>(nil)
     let accepted = Mutex(false)
   }
-  struct ConnectFailed: Error {}
   let received: Received
   init(received: Received) { self.received = received }
   func channelActive(context: ChannelHandlerContext) {

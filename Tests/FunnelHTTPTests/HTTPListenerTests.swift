@@ -48,10 +48,7 @@ import Testing
   @Test func eventsHealthAndMetricsOverHTTP() async throws {
     let (engine, store) = TestEngines.engine()
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       let body = #"{"events":[{"event_id":"h1","user_id":"http-user","item_id":"\#(TestEngines.store.items[0].id)","type":"click"},{"event_id":"h2","user_id":"","item_id":"x","type":"view"}]}"#
       let (status, answer) = try await post(port, "/v1/events", body)
       #expect(status == 200)
@@ -81,8 +78,6 @@ import Testing
       // Over 1 MiB: 413, and nothing was read into the engine.
       let large = "{\"events\":[" + String(repeating: " ", count: 1 << 20) + "]}"
       #expect(try await post(port, "/v1/events", large).0 == 413)
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
@@ -92,10 +87,7 @@ import Testing
   @Test func recommendSearchItemsAndProblems() async throws {
     let (engine, _) = TestEngines.engine()
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       func call(_ method: String, _ path: String, _ body: String? = nil, contentType: String = "application/json")
         async throws -> (Int, String?, [String: Any]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
@@ -132,8 +124,6 @@ import Testing
       #expect(try await call("GET", "/v1/recommend").0 == 405)
       let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/openapi.yaml")!)
       #expect(String(decoding: data, as: UTF8.self).hasPrefix("openapi: 3.1.0"))
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
@@ -142,16 +132,8 @@ import Testing
 @Suite struct HTTPEncodingAndCORSTests {
   /// Sends `request` (CRLF lines) and returns the response's head and body bytes.
   static func exchange(_ port: Int, _ request: String) throws -> (head: String, body: [UInt8]) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = try LoopbackSocket.connect(port: port)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
     _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
     var received: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)
@@ -171,10 +153,7 @@ import Testing
     let (engine, _) = TestEngines.engine()
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
                                 corsOrigins: ["https://shop.example"])
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       let body = #"{"user_id":"U-1","scene":"home","count":50}"#
       func post(_ extra: String) throws -> (head: String, body: [UInt8]) {
         try Self.exchange(port, "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
@@ -194,8 +173,6 @@ import Testing
           + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n")
       }.value
       #expect(preflight.head.hasPrefix("http/1.1 2") && preflight.head.contains("access-control-allow-methods"), "\(preflight.head)")
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
@@ -207,10 +184,7 @@ import Testing
     let tracer = InMemoryTracer()
     let (engine, _) = TestEngines.engine(tracer: tracer)
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/recommend")!)
       request.httpMethod = "POST"
       request.setValue("application/json", forHTTPHeaderField: "content-type")
@@ -226,8 +200,6 @@ import Testing
       #expect(span.spanContext.traceID == "trace-from-the-shop" && span.spanContext.parentSpanID == server.spanContext.spanID)
       #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: InMemoryTracer.spanIDKey) == server.spanContext.spanID,
               "the server's span is returned to the caller")
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
@@ -238,15 +210,10 @@ import Testing
     let (engine, _) = TestEngines.engine()
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
                                 readiness: { HTTPReadiness(ready: false, checks: [("store.redis", "open")]) })
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!)
       #expect((response as? HTTPURLResponse)?.statusCode == 503)
       #expect(String(decoding: data, as: UTF8.self) == #"{"ready":false,"store.redis":"open"}"#)
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
@@ -266,10 +233,7 @@ private struct DownStore: EventSink {
   @Test func aStoreOutageIsUnavailableWithoutTheAddress() async throws {
     let (engine, _) = TestEngines.engine(events: DownStore())
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/events")!)
       request.httpMethod = "POST"
       request.setValue("application/json", forHTTPHeaderField: "content-type")
@@ -280,8 +244,6 @@ private struct DownStore: EventSink {
       #expect(http.statusCode == 503)
       #expect(http.value(forHTTPHeaderField: "retry-after") == "1")
       #expect(body.contains("redis store is unavailable") && !body.contains("10.1.2.3"), "\(body)")
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 
@@ -290,30 +252,16 @@ private struct DownStore: EventSink {
     let (engine, _) = TestEngines.engine()
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"),
                                 idleTimeout: .milliseconds(300))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       let closed = try await Task.detached { try Self.waitForClose(port: port, limitSeconds: 20) }.value
       #expect(closed, "the server closed the idle connection")
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 
   /// Connects to `port` on loopback and blocks until the peer closes (true) or the limit passes.
   static func waitForClose(port: Int, limitSeconds: Int) throws -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    let fd = try LoopbackSocket.connect(port: port)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
     var timeout = timeval(tv_sec: limitSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var byte: UInt8 = 0

@@ -20,13 +20,10 @@ import Testing
   @Test func jsonAndGRPCAnswerTheSameItemsInTheSameOrder() async throws {
     let (engine, store) = TestEngines.engine()
     let http = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: http)], logger: Logger(label: "test")))
     var rng = SplitMix64(seed: 24)
     let items = TestEngines.store.items
     let users = Array(Set(TestEngines.store.events.map(\.userID))).sorted()
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let httpPort = try await http.listeningPort()
+    try await TestListeners.with(http) { httpPort in
       try await TestServers.withServer(engine: engine, store: store) { grpcPort in
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: grpcPort), transportSecurity: .plaintext)
         try await withGRPCClient(transport: transport) { client in
@@ -59,8 +56,6 @@ import Testing
           #expect(compared == 60)
         }
       }
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 

@@ -24,10 +24,7 @@ import Testing
     let traces = try #require(try TraceExport.make(options, logger: Logger(label: "test")))
     let (engine, _) = TestEngines.engine(tracer: traces.tracer)
     let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
-    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await listener.listeningPort()
+    try await TestListeners.with(listener) { port in
       let traceID = "4bf92f3577b34da6a3ce929d0e0e4736", callerSpan = "00f067aa0ba902b7"
       var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/recommend")!)
       request.httpMethod = "POST"
@@ -41,8 +38,6 @@ import Testing
       let parts = returned.split(separator: "-").map(String.init)
       #expect(parts.count == 4 && parts[0] == "00" && parts[1] == traceID, "\(returned)")
       #expect(parts.count == 4 && parts[2] != callerSpan && parts[2].count == 16 && parts[3] == "01", "\(returned)")
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
     }
   }
 }
