@@ -113,7 +113,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus, tracing],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6
@@ -187,7 +187,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "FunnelGRPCTests",
                 dependencies: ["FunnelGRPC", "FunnelServer", "FunnelTestSupport", "RedisStore", "FeatureStore", "Serving",
-                               grpcCore, grpcInProcess, grpcNIO, nioCore, nioPosix, swiftProtobuf, logging, lifecycle],
+                               grpcCore, grpcInProcess, grpcNIO, inMemoryTracing, nioCore, nioPosix, swiftProtobuf, logging, lifecycle],
                 swiftSettings: swiftSettings),
   ]
 )

@@ -53,7 +53,7 @@ final class WireServerTransport: ServerTransport {
         await handle(RPCStream(descriptor: descriptor, inbound: inbound, outbound: RPCWriter.Closable(wrapping: collector)),
                      context)
       }
-      return try collector.result()
+      return WireReply(try collector.result())
     }
   }
 }

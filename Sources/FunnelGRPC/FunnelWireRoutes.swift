@@ -1,13 +1,15 @@
 import GRPCCore
 import GRPCWire
 import NIOCore
+import Serving
 import SwiftProtobuf
 
 /// Funnel's services on the lean transport (`WireServer`). Each service is implemented once, against
 /// its generated grpc-swift `ServiceProtocol`; the per-method registrations are generated from the
 /// protos (`Generated/funnel_wire_routes.swift`, by `Scripts/generate-wire-routes.py`), and the four
 /// adapters here carry any method of its kind between the wire (bytes, `WireCall`) and grpc-swift's
-/// request, response and context types, so both transports call the same code.
+/// request, response and context types, so both transports call the same code. Each call is a request
+/// with a new `RequestID` (BatchRecommend: each row).
 public enum FunnelWireRoutes {
   /// A router serving Recommender, EventCollector, Admin and Health. Health checks never wait behind
   /// work (admission control exempts them): they are cheap, and a balancer must see a busy replica alive.
@@ -30,8 +32,16 @@ public enum FunnelWireRoutes {
     _ body: @escaping @Sendable (ServerRequest<Request>, ServerContext) async throws -> ServerResponse<Response>
   ) -> WireMethod {
     .unary { bytes, call in
-      let response = try await body(ServerRequest(metadata: metadata(call), message: try decode(bytes)), context(method, call))
-      return try response.message.serializedBytes()
+      try await RequestID.withNew {
+        let response = try await body(ServerRequest(metadata: metadata(call), message: try decode(bytes)), context(method, call))
+        guard response.metadata.isEmpty else {
+          return WireReply(try response.message.serializedBytes(),
+                           metadata: response.metadata.compactMap { key, value in
+                             if case .string(let text) = value { (key, text) } else { nil }
+                           })
+        }
+        return WireReply(try response.message.serializedBytes())
+      }
     }
   }
 
@@ -56,7 +66,7 @@ public enum FunnelWireRoutes {
     _ body: @escaping @Sendable (StreamingServerRequest<Request>, ServerContext) async throws -> ServerResponse<Response>
   ) -> WireMethod {
     .streaming { inbound, writer, call in
-      let response = try await body(streamingRequest(inbound, call), context(method, call))
+      let response = try await RequestID.withNew { try await body(streamingRequest(inbound, call), context(method, call)) }
       try await writer.write(try response.message.serializedBytes())
     }
   }

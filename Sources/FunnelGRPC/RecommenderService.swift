@@ -38,12 +38,13 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
   }
 
   /// With the request's metadata: the call's deadline (`grpc-timeout`) shortens the store budgets,
-  /// and a caller's trace context (`traceparent`, as the engine's tracer reads it) parents its spans.
+  /// and the call is a server span continuing a caller's trace (`traceparent`, as the engine's tracer
+  /// reads it), returned in the response metadata.
   public func recommend(request: ServerRequest<Funnel_V1_RecommendRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_RecommendResponse>
   {
-    try await TraceContextExtraction.within(request.metadata, tracer: engine.tracer) {
-      ServerResponse(message: try await recommend(request.message, deadline: CallDeadline.parse(request.metadata)))
+    try await TraceContextExtraction.serving("funnel.v1.Recommender/Recommend", request.metadata, tracer: engine.tracer) {
+      try await recommend(request.message, deadline: CallDeadline.parse(request.metadata))
     }
   }
 
@@ -53,13 +54,13 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     try await recommend(request, deadline: nil)
   }
 
-  /// With the request's metadata: the call's deadline shortens the store budgets; a caller's trace
-  /// context parents its spans.
+  /// With the request's metadata: the call's deadline shortens the store budgets; the call is a server
+  /// span continuing a caller's trace, returned in the response metadata.
   public func search(request: ServerRequest<Funnel_V1_SearchRequest>, context: ServerContext) async throws
     -> ServerResponse<Funnel_V1_SearchResponse>
   {
-    try await TraceContextExtraction.within(request.metadata, tracer: engine.tracer) {
-      ServerResponse(message: try await search(request.message, deadline: CallDeadline.parse(request.metadata)))
+    try await TraceContextExtraction.serving("funnel.v1.Recommender/Search", request.metadata, tracer: engine.tracer) {
+      try await search(request.message, deadline: CallDeadline.parse(request.metadata))
     }
   }
 
@@ -108,7 +109,8 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     do {
       var input = ProtoMapping.input(row.request)
       if row.request.scene == .unspecified { input.scene = .email }  // batch rows default to the email scene
-      out.result = .response(ProtoMapping.recommendResponse(try await engine.recommend(input)))
+      let answer = try await RequestID.withNew { try await engine.recommend(input) }
+      out.result = .response(ProtoMapping.recommendResponse(answer))
     } catch {
       let mapped = ErrorStatusMapping.rpcError(from: error)
       var rowError = Funnel_V1_RowError()

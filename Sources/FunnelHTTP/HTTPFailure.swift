@@ -9,7 +9,7 @@ import OpenAPIRuntime
 /// naming the field, an unknown item 404, limits 429 and a store or deadline 503, both with
 /// `Retry-After`; a store failure's detail (addresses) is logged, never sent. Nothing was done, so
 /// the client may retry (ingestion is idempotent by event id). Rendered as an RFC 9457 problem
-/// (`application/problem+json`), or as the older `{"error","code"}` body of `POST /v1/events`.
+/// (`application/problem+json`).
 struct HTTPFailure: Error {
   var status: HTTPResponse.Status
   /// The gRPC-style code name (`invalidArgument`, `unavailable`, ...).
@@ -76,11 +76,6 @@ struct HTTPFailure: Error {
     }
     body.append(UInt8(ascii: "}"))
     return withRetryHint(HTTPRoutes.response(status, contentType: "application/problem+json", body: body))
-  }
-
-  /// `POST /v1/events`'s error body, `{"error":"…","code":"…"}`.
-  func eventsError() -> Response {
-    withRetryHint(HTTPRoutes.response(status, contentType: "application/json", body: EventJSON.error(message, code: code)))
   }
 
   private func withRetryHint(_ response: Response) -> Response {

@@ -20,12 +20,13 @@ struct HTTPRoutes: Sendable {
   /// every error, unknown paths included.
   func router() throws -> Router<FunnelRequestContext> {
     let router = Router(context: FunnelRequestContext.self)
+    router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(HTTPMetricsMiddleware(metrics: engine.metrics))
     router.middlewares.add(GzipResponseMiddleware())
     if !corsOrigins.isEmpty { router.middlewares.add(CORSOriginsMiddleware(origins: corsOrigins)) }
+    router.middlewares.add(BodyLimitMiddleware(limit: Self.maxBody))
     router.middlewares.add(ProblemMiddleware(logger: logger))
     router.middlewares.add(TraceContextMiddleware(tracer: engine.tracer))
-    router.post("/v1/events") { request, _ in try await self.events(request) }
     let reads: [(String, @Sendable () -> Response)] = [
       ("/healthz", { Self.response(.ok, contentType: "text/plain", body: Array("ok\n".utf8)) }),
       ("/readyz", {
@@ -44,8 +45,9 @@ struct HTTPRoutes: Sendable {
         return Response(status: full.status, headers: full.headers, body: .init())
       }
     }
-    // The JSON API, from the generated stubs (its paths are the document's).
-    try JSONAPI(engine: engine).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: []))
+    // The JSON API, from the generated stubs (its paths are the document's); keys sorted, so an answer's
+    // bytes depend only on its values.
+    try JSONAPI(engine: engine).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
     router.get("/openapi.yaml") { _, _ in Self.response(.ok, contentType: "application/yaml", body: Array(OpenAPIDocument.yaml.utf8)) }
     let served: [(String, HTTPRequest.Method)] = [
       ("/v1/events", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
@@ -63,29 +65,6 @@ struct HTTPRoutes: Sendable {
       }
     }
     return router
-  }
-
-  /// `POST /v1/events`: JSON only (a form post or text/plain from a page is refused before it is parsed).
-  private func events(_ request: Request) async throws -> Response {
-    let contentType = request.headers[.contentType]
-    guard let contentType, contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-            == "application/json" else {
-      return Self.response(.unsupportedMediaType, contentType: "application/json",
-                           body: EventJSON.error("content-type must be application/json, not '\(contentType ?? "")'",
-                                                 code: "invalidArgument"))
-    }
-    let body: ByteBuffer
-    do {
-      body = try await request.body.collect(upTo: Self.maxBody)
-    } catch let error as HTTPError where error.status == .contentTooLarge {
-      return HTTPFailure(status: .contentTooLarge, code: "invalidArgument", message: "body over \(Self.maxBody) bytes").eventsError()
-    }
-    do {
-      let outcome = try await engine.track(try EventJSON.decode(Array(body.readableBytesView)))
-      return Self.response(.ok, contentType: "application/json", body: EventJSON.encode(outcome))
-    } catch {
-      return HTTPFailure.from(error, route: "/v1/events", logger: logger).eventsError()
-    }
   }
 
   static func response(_ status: HTTPResponse.Status, contentType: String, body: [UInt8]) -> Response {

@@ -34,6 +34,34 @@ struct JSONAPI: APIProtocol {
       totalMatches: Int32(clamping: answer.totalMatches), debug: answer.debug.map(Self.debug)))))
   }
 
+  func track(_ input: Operations.Track.Input) async throws -> Operations.Track.Output {
+    guard case .json(let r) = input.body else { throw Self.unsupportedBody }
+    let outcome = try await engine.track(try r.events.enumerated().map(Self.event))
+    return .ok(.init(body: .json(.init(
+      accepted: Int32(clamping: outcome.accepted), duplicates: Int32(clamping: outcome.duplicates),
+      rejected: outcome.rejected.map { .init(index: Int32(clamping: $0.index), eventId: $0.eventID, reason: $0.reason) }))))
+  }
+
+  /// Event `index` of a Track body as the engine's input. Numbers out of their wire range refuse the
+  /// request naming the field (`events[2].quantity`), as the protobuf types would; an unknown `type` is
+  /// the engine's per-event rejection.
+  private static func event(_ index: Int, _ e: Components.Schemas.Event) throws -> EventInput {
+    let at = "events[\(index)]"
+    let timestamp = e.timestampMs ?? 0, quantity = e.quantity ?? 0, price = e.price ?? 0
+    guard (0...9_000_000_000_000_000).contains(timestamp) else {
+      throw FunnelError.invalidArgument(field: "\(at).timestamp_ms", "\(timestamp) is not in 0...9000000000000000")
+    }
+    guard let units = UInt32(exactly: quantity) else {
+      throw FunnelError.invalidArgument(field: "\(at).quantity", "\(quantity) is not in 0...\(UInt32.max)")
+    }
+    guard price >= 0, price.isFinite else { throw FunnelError.invalidArgument(field: "\(at).price", "\(price) is not a price") }
+    let typeName = e._type ?? ""
+    return EventInput(eventID: e.eventId ?? "", userID: e.userId ?? "", sessionID: e.sessionId ?? "", itemID: e.itemId ?? "",
+                      kind: EventKind(rawValue: typeName), kindLabel: typeName.isEmpty ? "missing" : "'\(typeName)'",
+                      timestampMs: timestamp, quantity: units, price: price, requestID: e.requestId ?? "",
+                      country: e.country ?? "")
+  }
+
   func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {
     guard let item = engine.item(input.path.itemId) else {
       throw FunnelError(.notFound, "item_id: \(input.path.itemId) is not in the serving index generation")

@@ -37,6 +37,9 @@ public struct EventUpdaterService: Service {
     "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
   }
 
+  /// How often the group's backlog (pending entries, lag) is read for the metrics.
+  static let backlogInterval = Duration.seconds(5)
+
   public func run() async throws {
     let pool = NIOThreadPool(numberOfThreads: 1)
     pool.start()
@@ -46,6 +49,7 @@ public struct EventUpdaterService: Service {
     let consumer = RedisEventConsumer(client: client, stream: RedisEventStream(client: client, store: store), settings: settings)
     let (metrics, category, logger) = (self.metrics, self.category, self.logger)
     var failures = 0, joined = false
+    var backlogRead = ContinuousClock.now - Self.backlogInterval
     logger.info("event updater consuming", metadata: ["stream": "\(keyPrefix)events", "group": "\(settings.group)",
                                                       "consumer": "\(settings.consumer)"])
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -62,6 +66,12 @@ public struct EventUpdaterService: Service {
         metrics.updaterDropped.add(step.applied.dropped)
         metrics.updaterMalformed.add(step.malformed)
         metrics.updaterClaimed.add(step.claimed)
+        if ContinuousClock.now - backlogRead >= Self.backlogInterval {
+          backlogRead = ContinuousClock.now
+          let backlog = try await consumer.backlog()
+          metrics.updaterPending.set(Int64(backlog.pending))
+          metrics.updaterLag.set(Int64(backlog.lag ?? 0))
+        }
         if failures > 0 { logger.info("event updater recovered", metadata: ["failed_rounds": "\(failures)"]) }
         failures = 0
       } catch {

@@ -130,6 +130,9 @@ public enum FunnelApplication {
       return HTTPReadiness(ready: grpc.health.status(of: "") == .serving, checks: checks)
     }
     grpc.registerLoadMetrics(in: engine.metrics)
+    // After the listener in the list, so it stops first (services stop in reverse order) and never
+    // queues on loops that have shut down.
+    services.append(.init(service: EventLoopLagProbe(group: grpc.eventLoops, metrics: engine.metrics)))
     ProcessMetrics.register(in: engine.metrics, engine: engine, breakers: stores)
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
                                                          corsOrigins: options.corsOrigins.split(separator: ",").map {

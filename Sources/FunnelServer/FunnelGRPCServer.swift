@@ -118,6 +118,9 @@ public final class FunnelGRPCServer: Service {
     }
   }
 
+  /// The event loops the listener runs on (its own, or NIO's shared ones).
+  public var eventLoops: any EventLoopGroup { group }
+
   /// The bound port, once listening (waits for the listener).
   public func listeningPort() async throws -> Int {
     let transport: HTTP2ServerTransport.Posix

@@ -1,5 +1,6 @@
 import Logging
 import OTel
+import Serving
 
 /// How `funnel serve` writes its log lines (`log.format`).
 public enum LogFormat: String, CaseIterable, Sendable {
@@ -8,11 +9,12 @@ public enum LogFormat: String, CaseIterable, Sendable {
   /// One JSON object per line (`JSONLogHandler`), for log collectors.
   case json
 
-  /// Bootstraps swift-log for `options` (`log.format`, `log.level`), writing to standard error; with
-  /// tracing on (`tracing.otlpEndpoint`), every line logged inside a traced request carries its
-  /// `trace_id` and `span_id` (swift-otel's metadata provider). Call once per process.
+  /// Bootstraps swift-log for `options` (`log.format`, `log.level`), writing to standard error. Every
+  /// line logged inside a request carries its `request_id`; with tracing on (`tracing.otlpEndpoint`),
+  /// its `trace_id` and `span_id` too (swift-otel's metadata provider). Call once per process.
   public static func bootstrap(_ options: ServerOptions) {
-    let provider = options.otlpEndpoint.isEmpty ? nil : OTel.makeLoggingMetadataProvider()
+    let traceIDs = options.otlpEndpoint.isEmpty ? nil : OTel.makeLoggingMetadataProvider()
+    let provider = Logger.MetadataProvider.multiplex([RequestID.metadataProvider] + [traceIDs].compactMap { $0 })
     options.logFormat.bootstrap(level: options.logLevel, metadataProvider: provider)
   }
 

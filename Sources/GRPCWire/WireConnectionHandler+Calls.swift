@@ -64,7 +64,7 @@ extension WireConnectionHandler {
     }
   }
 
-  private func startUnary(_ handler: @escaping @Sendable (ByteBuffer, WireCall) async throws -> [UInt8],
+  private func startUnary(_ handler: @escaping @Sendable (ByteBuffer, WireCall) async throws -> WireReply,
                           _ stream: WireStreamState, _ id: HTTP2StreamID) {
     guard let loop = context?.eventLoop else { return }
     let request = stream.requestMessages[0]
@@ -81,11 +81,12 @@ extension WireConnectionHandler {
     // (`WireServerCore` counts them) before graceful shutdown completes. Inflating the request and
     // framing (and compressing) the response happen here, off the event loop.
     stream.task = Task(executorPreference: core.executor) {
-      let result: Result<ByteBuffer, RPCError>
+      let result: Result<(ByteBuffer, [(name: String, value: String)]), RPCError>
       do {
         let message = request.compressed ? try encoding.decompress(request.bytes, maxBytes: maxBytes) : request.bytes
-        let response = try await handler(message, call)
-        result = .success(GRPCWireFormat.frame(response, encoding: responseEncoding, allocator: ByteBufferAllocator()))
+        let reply = try await handler(message, call)
+        result = .success((GRPCWireFormat.frame(reply.message, encoding: responseEncoding, allocator: ByteBufferAllocator()),
+                           reply.metadata))
       } catch {
         result = .failure(.wireStatus(for: error))
       }
@@ -138,16 +139,18 @@ extension WireConnectionHandler {
     }
   }
 
-  private func finishUnary(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, RPCError>) {
+  private func finishUnary(_ id: HTTP2StreamID, _ result: Result<(ByteBuffer, [(name: String, value: String)]), RPCError>) {
     guard let stream = streams[id], !stream.responded, let context else { return }
     switch result {
-    case .success(let message):
+    case .success(let (message, metadata)):
       guard let promise = reserveResponse(message.readableBytes, on: id) else {
         refused(stream, id, unreadResponsesError)
         break
       }
       stream.lifecycle.headersWritten()
-      write(.headers(.init(headers: responseHeaders(stream))), on: id)
+      var headers = responseHeaders(stream)
+      for (name, value) in metadata where WireReply.isCustom(name, value) { headers.add(name: name, value: value) }
+      write(.headers(.init(headers: headers)), on: id)
       context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: promise)
       end(stream, id, trailers: Self.okTrailers)
     case .failure(let error):

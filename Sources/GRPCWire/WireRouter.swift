@@ -28,11 +28,34 @@ public struct WireCall: Sendable {
 /// How a method is served. Handlers throw `RPCError` for a status of their choosing; anything else
 /// they throw ends the call with INTERNAL ("internal error"), a `CancellationError` with CANCELLED.
 public enum WireMethod: Sendable {
-  /// One request message in (its bytes, without gRPC's prefix), one response message out.
-  case unary(@Sendable (ByteBuffer, WireCall) async throws -> [UInt8])
+  /// One request message in (its bytes, without gRPC's prefix), one response message out, with
+  /// response metadata of the handler's.
+  case unary(@Sendable (ByteBuffer, WireCall) async throws -> WireReply)
   /// Request messages as they arrive (client streaming or bidirectional; a server-streaming method
   /// reads its one request from the sequence) and response messages written as produced.
   case streaming(@Sendable (WireInboundMessages, WireResponseWriter, WireCall) async throws -> Void)
+}
+
+/// A unary call's answer: the response message and custom metadata for the response headers
+/// (`traceparent`, say). Names must be lowercase and not reserved (`grpc-*`, pseudo-headers): the
+/// transport's own headers are not overridden; values must be printable ASCII (checked, else dropped).
+public struct WireReply: Sendable {
+  /// The response message's bytes (without gRPC's prefix).
+  public var message: [UInt8]
+  /// Custom response metadata, in order.
+  public var metadata: [(name: String, value: String)]
+
+  public init(_ message: [UInt8], metadata: [(name: String, value: String)] = []) {
+    self.message = message
+    self.metadata = metadata
+  }
+
+  /// Whether `name: value` may go into response headers as custom metadata.
+  static func isCustom(_ name: String, _ value: String) -> Bool {
+    !name.isEmpty && !name.hasPrefix(":") && !name.hasPrefix("grpc-") && name != "content-type"
+      && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e }
+      && value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7f }
+  }
 }
 
 /// A method as registered: how it is served, and whether its calls go through admission control.

@@ -38,6 +38,11 @@ public struct CandidateCollector: Sendable {
     return counts
   }
 
+  /// Candidates the single channel `channel` offered before de-duplication. O(1).
+  public func offered(by channel: ChannelSet) -> Int {
+    channel.rawValue.nonzeroBitCount == 1 ? offered[channel.rawValue.trailingZeroBitCount] : offeredBySet[channel, default: 0]
+  }
+
   /// An empty collector sized for about `capacity` candidates.
   public init(capacity: Int = 1_024) {
     candidates.reserveCapacity(capacity)

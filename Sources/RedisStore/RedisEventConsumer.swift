@@ -95,11 +95,23 @@ public final class RedisEventConsumer {
     return outcome
   }
 
-  /// Entries pending in the group (read by some consumer, not yet acknowledged).
-  public func pendingCount() async throws -> Int {
-    let reply = try await client.command(["XPENDING", streamKey, settings.group])
-    if case .array(let parts) = reply, case .integer(let n) = parts.first { return Int(n) }
-    return 0
+  /// The group's backlog from `XINFO GROUPS`: entries delivered but not acknowledged, and entries in
+  /// the stream not yet delivered to the group (`lag`; nil when Redis cannot tell, e.g. after an
+  /// entry was deleted, or before Redis 7).
+  public func backlog() async throws -> (pending: Int, lag: Int?) {
+    let reply = try await client.command(["XINFO", "GROUPS", streamKey])
+    for group in reply.array ?? [] {
+      let fields = group.array ?? []
+      var values: [String: RedisReply] = [:]
+      for i in stride(from: 0, to: fields.count - 1, by: 2) {
+        if let name = fields[i].string { values[name] = fields[i + 1] }
+      }
+      guard values["name"]?.string == settings.group else { continue }
+      let pending: Int = if case .integer(let n)? = values["pending"] { Int(n) } else { 0 }
+      let lag: Int? = if case .integer(let n)? = values["lag"] { Int(n) } else { nil }
+      return (pending, lag)
+    }
+    return (0, nil)
   }
 
   private func handle(_ entries: [RedisStreamReply.Entry], apply: Apply, into outcome: inout StepOutcome) async throws {

@@ -10,6 +10,7 @@ struct ContextStage: Sendable {
   let offline: OfflineFeatureState?
   let recentInteractions: Int
   let metrics: ServingMetrics
+  let reads: StoreReads
 
   func run(_ context: inout RequestContext) async throws {
     let watch = Stopwatch()
@@ -40,15 +41,16 @@ struct ContextStage: Sendable {
   {
     guard let cache = offline?.users else { return (await recent(user, budget: budget), .success([:])) }
     if let cached = cache.cachedFeatures(of: user) { return (await recent(user, budget: budget), .success(cached)) }
-    async let offlineProfile = Budget.race(budget) { try await cache.features(of: user) }
+    let reads = self.reads
+    async let offlineProfile = Budget.race(budget) { try await reads.read(.profile) { try await cache.features(of: user) } }
     let recent = await recent(user, budget: budget)
     return (recent, await offlineProfile)
   }
 
   /// The user's recent interactions within `budget` (nil: out of time).
   private func recent(_ user: UserID, budget: Duration) async -> Result<[RecentInteraction], any Error>? {
-    let (source, limit) = (activity, recentInteractions)
-    return await Budget.race(budget) { try await source.recentActivity(of: user, limit: limit) }
+    let (source, limit, reads) = (activity, recentInteractions, reads)
+    return await Budget.race(budget) { try await reads.read(.recent) { try await source.recentActivity(of: user, limit: limit) } }
   }
 
   /// The anchors the generation has; with `required`, an unknown one is NOT_FOUND naming it.

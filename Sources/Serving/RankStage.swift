@@ -11,6 +11,7 @@ struct RankStage: Sendable {
   let offline: OfflineFeatureState?
   let parallelScoringRows: Int
   let metrics: ServingMetrics
+  let reads: StoreReads
 
   func run(_ context: inout RequestContext) async throws {
     await fetchActivity(&context)
@@ -43,10 +44,12 @@ struct RankStage: Sendable {
   func fetchActivity(_ context: inout RequestContext) async {
     guard context.ranker.needsItemActivity, let source = itemActivity, context.modelRanked > 0 else { return }
     let watch = Stopwatch()
-    let items = context.generation.items, version = context.generation.version
+    let items = context.generation.items, version = context.generation.version, reads = self.reads
     let docs = context.candidates.prefix(context.modelRanked).map(\.doc)
     switch await Budget.race(context.budgets.itemFeatures(), {
-      try await source.itemActivity(of: docs, generation: version) { items.appendID($0, to: &$1) }
+      try await reads.read(.itemFeatures) {
+        try await source.itemActivity(of: docs, generation: version) { items.appendID($0, to: &$1) }
+      }
     }) {
     case .some(.success(let counts)):
       // One slot per candidate (nil past the model-ranked ones): indices stay those of `candidates`.

@@ -1,6 +1,7 @@
 import FunnelCore
 import IndexFormat
 import Recall
+import Tracing
 
 /// Stage 2, recall: the request's filter compiled once (through the sub-query caches), then every
 /// channel of one table, each with its quota from the scene's plan, into one collector (merged and
@@ -9,6 +10,8 @@ import Recall
 struct RecallStage: Sendable {
   let subQueries: SubQueryResolver
   let textMatches: TextMatchCache?
+  let metrics: ServingMetrics
+  let tracer: any Tracer
 
   func run(_ context: inout RequestContext) async throws {
     let watch = Stopwatch()
@@ -19,7 +22,12 @@ struct RecallStage: Sendable {
     let recallRequest = Self.recallRequest(context)
     var collector = CandidateCollector()
     for (channel, quota) in channels(context) where quota > 0 {
-      channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+      // A span and a timing per channel: which channel made a slow answer is the first question.
+      let start = ContinuousClock.now
+      tracer.withSpan(Self.spanName(channel.channel), ofKind: .internal) { _ in
+        channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+      }
+      metrics.recalled(channel.channel, candidates: collector.offered(by: channel.channel), after: ContinuousClock.now - start)
     }
     for (channel, name) in ChannelSet.named {
       if let n = collector.offeredByChannel[channel] { context.debug.channelCounts.append(.init(channel: name, candidates: n)) }
@@ -27,6 +35,21 @@ struct RecallStage: Sendable {
     context.debug.mergedCandidates = collector.candidates.count
     context.candidates = collector.candidates
     context.timed("recall", since: watch)
+  }
+
+  /// The span of a channel (a literal: a request's spans build no strings).
+  private static func spanName(_ channel: ChannelSet) -> String {
+    switch channel {
+    case .text: "recall text"
+    case .similar: "recall similar"
+    case .category: "recall category"
+    case .popular: "recall popular"
+    case .trending: "recall trending"
+    case .vector: "recall vector"
+    case .repeatPurchase: "recall repeat"
+    case .rule: "recall rule"
+    default: "recall"
+    }
   }
 
   /// The channel table, in the order candidates are merged (which decides ties): every channel the

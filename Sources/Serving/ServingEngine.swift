@@ -66,13 +66,14 @@ public final class ServingEngine: Sendable {
         (hit ? metrics.searchCacheHits : metrics.searchCacheMisses).increment()
       }
       : nil
+    let reads = StoreReads(metrics: metrics, tracer: tracer)
     self.pipeline = ServingPipeline(
       configuration: configuration,
       context: ContextStage(activity: d.activity, offline: offline, recentInteractions: configuration.recentInteractions,
-                            metrics: metrics),
-      recall: RecallStage(subQueries: d.subQueries, textMatches: textMatches),
+                            metrics: metrics, reads: reads),
+      recall: RecallStage(subQueries: d.subQueries, textMatches: textMatches, metrics: metrics, tracer: tracer),
       rank: RankStage(itemActivity: d.itemActivity, offline: offline, parallelScoringRows: configuration.parallelScoringRows,
-                      metrics: metrics),
+                      metrics: metrics, reads: reads),
       answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)
     self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events, metrics: metrics, now: d.now)
     self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline)

@@ -24,12 +24,19 @@ public final class ServingMetrics: Sendable {
   public let updaterApplied: Counter, updaterDuplicate: Counter, updaterDropped: Counter
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
   public let updaterMalformed: Counter, updaterClaimed: Counter, updaterErrors: Counter
+  /// The updater group's backlog, as last read: entries delivered and not acknowledged, and entries
+  /// not yet delivered (consumer lag).
+  public let updaterPending: Gauge, updaterLag: Gauge
   /// Event accepted -> applied to the real-time features (read by the next request).
   public let freshness: DurationHistogram
   /// Exposures written to the exposure log, and dropped because the log's buffer was full.
   public let exposuresLogged: Counter, exposuresDropped: Counter
   /// Searches whose text matches came from the query cache, and that were scored (`TextMatchCache`).
   public let searchCacheHits: Counter, searchCacheMisses: Counter
+  /// Per recall channel, by the channel's bit: candidates offered (before de-duplication) and time.
+  private let recallCandidates: [Counter?], recallSeconds: [DurationHistogram?]
+  /// Per store stage: reads started and their duration (late ones included, when they end).
+  private let storeReads: [StoreStage: Counter], storeReadSeconds: [StoreStage: DurationHistogram]
   private let hooks = Mutex<[@Sendable () -> Void]>([])
 
   /// The store reads of the pipeline an answer can go without (its degraded reasons): the user's
@@ -69,6 +76,26 @@ public final class ServingMetrics: Sendable {
     errors = Dictionary(uniqueKeysWithValues: StoreStage.allCases.map {
       ($0, counter("store_errors", "Store reads that failed, answered without (a degraded reason).", [("stage", $0.rawValue)]))
     })
+    var candidates = [Counter?](repeating: nil, count: ChannelSet.RawValue.bitWidth)
+    var recallTimes = [DurationHistogram?](repeating: nil, count: ChannelSet.RawValue.bitWidth)
+    for (channel, name) in ChannelSet.named {
+      let bit = channel.rawValue.trailingZeroBitCount
+      candidates[bit] = counter("recall_candidates", "Candidates offered by a recall channel, before merging.", [("channel", name)])
+      recallTimes[bit] = registry.makeDurationHistogram(
+        descriptor: .init(namespace: "funnel", metricName: "recall_duration", unitName: "seconds",
+                          helpText: "Time of one recall channel for one request."),
+        labels: [("channel", name)], buckets: Self.latencyBuckets)
+    }
+    (recallCandidates, recallSeconds) = (candidates, recallTimes)
+    storeReads = Dictionary(uniqueKeysWithValues: StoreStage.allCases.map {
+      ($0, counter("store_reads", "Store reads of the request path, by stage.", [("stage", $0.rawValue)]))
+    })
+    storeReadSeconds = Dictionary(uniqueKeysWithValues: StoreStage.allCases.map {
+      ($0, registry.makeDurationHistogram(
+        descriptor: .init(namespace: "funnel", metricName: "store_read_duration", unitName: "seconds",
+                          helpText: "Time of a store read of the request path until it ended (past its budget too), by stage."),
+        labels: [("stage", $0.rawValue)], buckets: Self.latencyBuckets))
+    })
     eventsAccepted = counter("events_accepted", "Events accepted by Track or POST /v1/events.")
     eventsDuplicate = counter("events_duplicate", "Events whose id had been accepted before.")
     eventsRejected = counter("events_rejected", "Events refused as invalid.")
@@ -80,6 +107,10 @@ public final class ServingMetrics: Sendable {
     updaterMalformed = counter("updater_malformed", "Stream entries without a readable event.")
     updaterClaimed = counter("updater_claimed", "Stream entries claimed from idle consumers.")
     updaterErrors = counter("updater_errors", "Updater rounds that failed (retried).")
+    updaterPending = registry.makeGauge(descriptor: .init(namespace: "funnel", metricName: "updater_pending", unitName: "entries",
+                                                          helpText: "Stream entries delivered to the updater group and not yet acknowledged."))
+    updaterLag = registry.makeGauge(descriptor: .init(namespace: "funnel", metricName: "updater_lag", unitName: "entries",
+                                                      helpText: "Stream entries not yet delivered to the updater group (consumer lag)."))
     freshness = registry.makeDurationHistogram(
       descriptor: .init(namespace: "funnel", metricName: "event_freshness", unitName: "seconds",
                         helpText: "Event accepted to applied to real-time features."),
@@ -95,6 +126,20 @@ public final class ServingMetrics: Sendable {
     answers[scene]?.increment()
     answerSeconds[scene]?.record(elapsed)
     if isDegraded { degraded[scene]?.increment() }
+  }
+
+  /// Records one recall channel's work for a request: `candidates` offered, in `elapsed`.
+  public func recalled(_ channel: ChannelSet, candidates: Int, after elapsed: Duration) {
+    guard channel.rawValue.nonzeroBitCount == 1 else { return }
+    let bit = channel.rawValue.trailingZeroBitCount
+    recallCandidates[bit]?.add(candidates)
+    recallSeconds[bit]?.record(elapsed)
+  }
+
+  /// Records a store read of `stage` that ended (returned or failed) after `elapsed`.
+  public func storeRead(_ stage: StoreStage, after elapsed: Duration) {
+    storeReads[stage]?.increment()
+    storeReadSeconds[stage]?.record(elapsed)
   }
 
   /// Counts a store read the answer went without because it took over its budget.

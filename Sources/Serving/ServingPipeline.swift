@@ -26,7 +26,12 @@ struct ServingPipeline: Sendable {
   /// with a child span per stage.
   func run(_ request: ValidatedRequest, generation: IndexGeneration, ranker: CandidateRanker,
            deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {
-    try await tracer.withSpan(request.scene == .search ? "Search" : "Recommend", ofKind: .server) { span in
+    // The transport names the request; a call from elsewhere (a batch job, a test) gets an id here,
+    // so the answer has one and the stages' log lines carry it.
+    guard let requestID = RequestID.current else {
+      return try await RequestID.withNew { try await run(request, generation: generation, ranker: ranker, deadline: deadline) }
+    }
+    return try await tracer.withSpan(request.scene == .search ? "Search" : "Recommend", ofKind: .server) { span in
       let total = Stopwatch()
       var request = request
       let ranker = feedback.assign(&request, current: ranker)
@@ -39,7 +44,7 @@ struct ServingPipeline: Sendable {
       try await stage("rank") { try await rank.run(&context) }
       try stage("rerank") { try rerank.run(&context) }
       context.timed("total", since: total)
-      let answer = answer.run(context, requestID: Self.makeRequestID())
+      let answer = answer.run(context, requestID: requestID)
       feedback.record(answer, context)
       span.attributes["funnel.scene"] = request.scene.rawValue
       span.attributes["funnel.request_id"] = answer.requestID
@@ -81,12 +86,6 @@ struct ServingPipeline: Sendable {
                    plan: ScenePlan(scene: request.scene, configuration: configuration, arm: request.assignment?.arm,
                                    count: request.count),
                    budgets: StageBudgets(configured: configuration.profileBudget, deadline: deadline), nowMs: now())
-  }
-
-  /// A new random request id: 16 hex digits.
-  static func makeRequestID() -> String {
-    let hex = String(UInt64.random(in: 1...UInt64.max), radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
   }
 }
 

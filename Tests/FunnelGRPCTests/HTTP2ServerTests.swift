@@ -3,6 +3,7 @@ import FunnelServer
 import FunnelTestSupport
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import InMemoryTracing
 import Logging
 import ServiceLifecycle
 import Serving
@@ -178,4 +179,40 @@ private struct RawBytes: MessageSerializer, MessageDeserializer {
   typealias Message = [UInt8]
   func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
   func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+
+  /// A caller's trace context in the request metadata parents the call's server span, which comes
+  /// back in the response metadata; the engine's Recommend span is its child (the tracer's own keys
+  /// here; `traceparent` with a W3C propagator, as `TraceExportTests` shows over HTTP).
+  @Test(arguments: GRPCTransportKind.allCases)
+  func theCallersTraceIsContinuedAndReturned(transport: GRPCTransportKind) async throws {
+    let tracer = InMemoryTracer()
+    let (engine, store) = TestEngines.engine(tracer: tracer)
+    let logger = Logger(label: "test")
+    let server = FunnelGRPCServer(host: "127.0.0.1", port: 0, engine: engine, logger: logger, version: "test", transport: transport,
+                                  statistics: { store.counts() })
+    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let port = try await server.listeningPort()
+      let client = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+      try await withGRPCClient(transport: client) { client in
+        var request = Funnel_V1_RecommendRequest()
+        request.userID = "U-5"
+        request.scene = .home
+        request.count = 3
+        let metadata: Metadata = [InMemoryTracer.traceIDKey: "trace-of-the-shop", InMemoryTracer.spanIDKey: "span-of-the-shop"]
+        let returned = try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request, metadata: metadata) { response in
+          (response.metadata[stringValues: InMemoryTracer.traceIDKey].first { _ in true },
+           response.metadata[stringValues: InMemoryTracer.spanIDKey].first { _ in true })
+        }
+        let call = try #require(tracer.finishedSpans.first { $0.operationName == "funnel.v1.Recommender/Recommend" })
+        #expect(call.kind == .server && call.spanContext.traceID == "trace-of-the-shop" && call.spanContext.parentSpanID == "span-of-the-shop")
+        #expect(returned.0 == "trace-of-the-shop" && returned.1 == call.spanContext.spanID, "\(returned)")
+        let recommend = try #require(tracer.finishedSpans.first { $0.operationName == "Recommend" })
+        #expect(recommend.spanContext.parentSpanID == call.spanContext.spanID)
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+    }
+  }
 }

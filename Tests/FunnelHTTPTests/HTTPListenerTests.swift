@@ -14,23 +14,7 @@ import ServiceLifecycle
 import Serving
 import InMemoryTracing
 import Testing
-
-@Suite struct EventJSONTests {
-  @Test func decodesTheTrackContractAndNamesTheBadField() throws {
-    let body = #"{"events":[{"event_id":"e1","user_id":"u","item_id":"I","type":"add_to_cart","timestamp_ms":1790000000000,"quantity":2,"price":3.5,"country":"GB"},{"event_id":"e2","user_id":"u","item_id":"I","type":"teleport"}]}"#
-    let inputs = try EventJSON.decode(Array(body.utf8))
-    #expect(inputs.count == 2 && inputs[0].kind == .addToCart && inputs[0].quantity == 2 && inputs[0].country == "GB")
-    #expect(inputs[1].kind == nil && inputs[1].kindLabel == "'teleport'", "an unknown type is the engine's per-event rejection")
-    func message(_ text: String) -> String {
-      do { _ = try EventJSON.decode(Array(text.utf8)); return "" } catch { return "\(error)" }
-    }
-    #expect(message("[1]").contains("body"))
-    #expect(message(#"{"events":[{"price":"cheap"}]}"#).contains("events[0].price"))
-    #expect(message(#"{"events":[{"quantity":1.5}]}"#).contains("events[0].quantity"))
-    #expect(message(#"{"events":[{"colour":"red"}]}"#).contains("events[0].colour"))
-    #expect(message(#"{"evnts":[]}"#).contains("evnts"))
-  }
-}
+import Synchronization
 
 @Suite struct HTTPListenerTests {
   func post(_ port: Int, _ path: String, _ body: String, method: String = "POST",
@@ -52,13 +36,28 @@ import Testing
       let body = #"{"events":[{"event_id":"h1","user_id":"http-user","item_id":"\#(TestEngines.store.items[0].id)","type":"click"},{"event_id":"h2","user_id":"","item_id":"x","type":"view"}]}"#
       let (status, answer) = try await post(port, "/v1/events", body)
       #expect(status == 200)
-      #expect(answer.hasPrefix(#"{"accepted":1,"duplicates":0,"rejected":[{"index":1,"event_id":"h2","reason":"events[1].user_id"#))
+      #expect(answer.hasPrefix(#"{"accepted":1,"duplicates":0,"rejected":[{"event_id":"h2","index":1,"reason":"events[1].user_id"#), "\(answer)")
       #expect(try await post(port, "/v1/events", body).1.hasPrefix(#"{"accepted":0,"duplicates":1"#), "idempotent by event id")
       #expect(try await store.recentActivity(of: "http-user", limit: 5).count == 1)
       #expect(try await post(port, "/v1/events", "{").0 == 400)
       // Only JSON: a form post from a page is refused before it is parsed.
       let form = try await post(port, "/v1/events", body, contentType: "application/x-www-form-urlencoded")
-      #expect(form.0 == 415 && form.1.contains("application/json"))
+      #expect(form.0 == 415, "\(form)")
+      // The whole request refused, naming the field: a wrong JSON type, a number out of its wire range,
+      // a field the contract does not have.
+      for (bad, field) in [(#"{"events":[{"price":"cheap"}]}"#, "events[0].price"),
+                           (#"{"events":[{"event_id":"a"},{"quantity":true}]}"#, "events[1].quantity"),
+                           (#"{"events":[{"quantity":5000000000}]}"#, "events[0].quantity"),
+                           (#"{"events":[{"timestamp_ms":-1}]}"#, "events[0].timestamp_ms"),
+                           (#"{"evnts":[]}"#, "events"), ("[1]", nil),
+                           // swift-foundation's JSONDecoder drops the path of a fraction where an integer belongs.
+                           (#"{"events":[{"quantity":1.5}]}"#, nil)] as [(String, String?)] {
+        let (status, problem) = try await post(port, "/v1/events", bad)
+        #expect(status == 400 && problem.contains(#""status":400"#), "\(bad): \(problem)")
+        if let field { #expect(problem.contains(#""field":"\#(field)""#), "\(bad): \(problem)") }
+      }
+      let typo = try await post(port, "/v1/events", #"{"events":[{"colour":"red"}]}"#)
+      #expect(typo.0 == 400 && typo.1.contains("colour"), "\(typo)")
       #expect(try await post(port, "/healthz", "", method: "GET") == (200, "ok\n"))
       #expect(try await post(port, "/healthz", "", method: "HEAD") == (200, ""), "probes may send HEAD")
       let metrics = try await post(port, "/metrics", "", method: "GET")
@@ -67,7 +66,7 @@ import Testing
       func requests(_ route: String, _ method: String, _ code: String) -> Double {
         engine.metrics.value("funnel_http_requests_total", [("route", route), ("method", method), ("code", code)])
       }
-      #expect(requests("/v1/events", "POST", "200") == 2 && requests("/v1/events", "POST", "400") == 1
+      #expect(requests("/v1/events", "POST", "200") == 2 && requests("/v1/events", "POST", "400") == 9
         && requests("/v1/events", "POST", "415") == 1, "\(metrics.1)")
       let missing = try await post(port, "/nope", "", method: "GET")
       #expect(missing.0 == 404 && missing.1.contains("no such path: /nope"), "\(missing)")
@@ -78,6 +77,9 @@ import Testing
       // Over 1 MiB: 413, and nothing was read into the engine.
       let large = "{\"events\":[" + String(repeating: " ", count: 1 << 20) + "]}"
       #expect(try await post(port, "/v1/events", large).0 == 413)
+      // The same for every route: the generated stubs would read a body of any size.
+      let huge = #"{"user_id":"u","scene":"home","filter":""# + String(repeating: "x", count: 1 << 20) + #""}"#
+      #expect(try await post(port, "/v1/recommend", huge).0 == 413)
     }
   }
 }
@@ -229,10 +231,13 @@ private struct DownStore: EventSink {
 }
 
 @Suite struct HTTPOutageTests {
-  /// A store outage is 503 with Retry-After, and the body names the store but not its address.
+  /// A store outage is 503 with Retry-After, and the body names the store but not its address; the
+  /// log line about it (with the address) carries the request id the response returns.
   @Test func aStoreOutageIsUnavailableWithoutTheAddress() async throws {
     let (engine, _) = TestEngines.engine(events: DownStore())
-    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: Logger(label: "test"))
+    let lines = LogLines()
+    let logger = Logger(label: "test") { _ in RecordingLogHandler(lines: lines, metadataProvider: RequestID.metadataProvider) }
+    let listener = HTTPListener(host: "127.0.0.1", port: 0, engine: engine, logger: logger)
     try await TestListeners.with(listener) { port in
       var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/events")!)
       request.httpMethod = "POST"
@@ -244,6 +249,10 @@ private struct DownStore: EventSink {
       #expect(http.statusCode == 503)
       #expect(http.value(forHTTPHeaderField: "retry-after") == "1")
       #expect(body.contains("redis store is unavailable") && !body.contains("10.1.2.3"), "\(body)")
+      let id = try #require(http.value(forHTTPHeaderField: "x-request-id"))
+      let logged = lines.all.filter { $0.message.contains("a store failed") }
+      #expect(logged.count == 1 && logged.first?.metadata["request_id"] == id && logged.first?.metadata["error"]?.contains("10.1.2.3") == true,
+              "\(logged) \(id)")
     }
   }
 
@@ -266,5 +275,35 @@ private struct DownStore: EventSink {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var byte: UInt8 = 0
     return recv(fd, &byte, 1, 0) == 0
+  }
+}
+
+/// Log lines kept in memory (message and metadata as text), with the logger's metadata provider applied.
+final class LogLines: Sendable {
+  private let lines = Mutex<[(message: String, metadata: [String: String])]>([])
+  var all: [(message: String, metadata: [String: String])] { lines.withLock { $0 } }
+  func append(_ message: String, _ metadata: [String: String]) { lines.withLock { $0.append((message, metadata)) } }
+}
+
+struct RecordingLogHandler: LogHandler {
+  let lines: LogLines
+  var metadataProvider: Logger.MetadataProvider?
+  var metadata: Logger.Metadata = [:]
+  var logLevel: Logger.Level = .trace
+
+  init(lines: LogLines, metadataProvider: Logger.MetadataProvider?) {
+    self.lines = lines
+    self.metadataProvider = metadataProvider
+  }
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(event: LogEvent) {
+    var all = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }
+    all.merge(event.metadata ?? [:]) { $1 }
+    lines.append("\(event.message)", all.mapValues { "\($0)" })
   }
 }

@@ -28,7 +28,7 @@ final class Observed: Sendable {
 
   static func router(_ observed: Observed) -> WireRouter {
     var router = WireRouter()
-    router.register("/t.Test/Reverse", .unary { bytes, _ in Array(bytes.readableBytesView.reversed()) })
+    router.register("/t.Test/Reverse", .unary { bytes, _ in WireReply(Array(bytes.readableBytesView.reversed())) })
     router.register("/t.Test/Fail", .unary { _, _ in throw RPCError(code: .failedPrecondition, message: "nope: é 100%\n") })
     router.register("/t.Test/Crash", .unary { _, _ in throw CocoaLikeError() })
     router.register("/t.Test/Slow", .unary { _, _ in
@@ -39,17 +39,17 @@ final class Observed: Sendable {
         observed.cancelled.add(1, ordering: .relaxed)
         throw error
       }
-      return []
+      return WireReply([])
     })
     router.register("/t.Test/Hold", .unary { bytes, _ in
       observed.started.add(1, ordering: .relaxed)
       while !observed.release.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
-      return Array(bytes.readableBytesView)
+      return WireReply(Array(bytes.readableBytesView))
     })
     router.register("/t.Test/Big", .unary { bytes, _ in
-      Array(repeating: 7, count: Int(bytes.getInteger(at: bytes.readerIndex, as: UInt32.self) ?? 0))
+      WireReply(Array(repeating: 7, count: Int(bytes.getInteger(at: bytes.readerIndex, as: UInt32.self) ?? 0)))
     })
-    router.register("/t.Test/Ping", .unary { _, _ in [1] }, admitted: false)
+    router.register("/t.Test/Ping", .unary { _, _ in WireReply([1]) }, admitted: false)
     router.register("/t.Test/Numbered", .streaming { requests, responses, _ in
       var count = 0
       for try await message in requests {

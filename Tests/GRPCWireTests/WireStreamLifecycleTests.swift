@@ -146,7 +146,7 @@ import Testing
   /// client had finished).
   @Test func aUnaryCallAfterHalfCloseIsAnsweredAndClosed() async throws {
     var router = WireRouter()
-    router.register(Self.echo, .unary { bytes, _ in Array(bytes.readableBytesView) })
+    router.register(Self.echo, .unary { bytes, _ in WireReply(Array(bytes.readableBytesView)) })
     let channel = try await Self.connection(router)
     try await Self.send(channel, Self.headers(Self.echo))
     try await Self.send(channel, Self.message([1, 2, 3], end: true))
@@ -158,6 +158,26 @@ import Testing
     #expect(Array(bytes.readableBytesView) == [0, 0, 0, 0, 3, 1, 2, 3])
     #expect(Self.status(try await Self.nextFrame(channel)) == "0")
     #expect(try await Self.pendingStreamFrames(channel).isEmpty, "no reset after the client finished")
+  }
+
+  /// A unary reply's metadata goes into the response headers; names the transport owns, or not
+  /// lowercase, and values with control characters are dropped.
+  @Test func aUnaryReplysMetadataIsInTheResponseHeaders() async throws {
+    var router = WireRouter()
+    router.register(Self.echo, .unary { bytes, _ in
+      WireReply(Array(bytes.readableBytesView), metadata: [("traceparent", "00-abc-def-01"), ("grpc-status", "13"),
+                                                           ("content-type", "text/plain"), ("Upper", "x"), ("split", "a\r\nb")])
+    })
+    let channel = try await Self.connection(router)
+    try await Self.send(channel, Self.headers(Self.echo))
+    try await Self.send(channel, Self.message([1], end: true))
+    let head = try await Self.nextFrame(channel)
+    guard case .headers(let response) = head.payload else { Issue.record("expected headers, got \(head)"); return }
+    #expect(response.headers.first(name: "traceparent") == "00-abc-def-01")
+    #expect(response.headers.first(name: "grpc-status") == nil && response.headers[canonicalForm: "content-type"] == ["application/grpc"])
+    #expect(response.headers.first(name: "upper") == nil && response.headers.first(name: "split") == nil)
+    _ = try await Self.nextFrame(channel)
+    #expect(Self.status(try await Self.nextFrame(channel)) == "0")
   }
 
   /// The server answers while the client still sends: after the status it resets the stream
@@ -195,7 +215,7 @@ import Testing
     var router = WireRouter()
     router.register(Self.echo, .unary { _, _ in
       do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.store(true, ordering: .relaxed) }
-      return []
+      return WireReply([])
     })
     let channel = try await Self.connection(router)
     try await Self.send(channel, Self.headers(Self.echo, timeout: "100m"))

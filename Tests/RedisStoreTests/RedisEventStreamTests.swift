@@ -68,12 +68,12 @@ struct RedisEventStreamTests {
     // It reads a batch and dies before storing or acknowledging it.
     struct Killed: Error {}
     await #expect(throws: Killed.self) { _ = try await doomed.step(nowMs: 0) { _ in throw Killed() } }
-    #expect(try await doomed.pendingCount() == 50)
+    #expect(try await doomed.backlog() == (50, 70), "50 delivered and unacknowledged, 70 not delivered")
     let survivor = f.consumer("b", claimIdleMs: 30, batch: 50)
     try await Task.sleep(for: .milliseconds(60))
     let outcome = try await f.drain(survivor, nowMs: 0)
     #expect(outcome.applied == 120 && outcome.duplicates == 0)
-    #expect(try await survivor.pendingCount() == 0)
+    #expect(try await survivor.backlog() == (0, 0))
     for user in 0..<7 {
       let want = events.filter { $0.userID == "u\(user)" }.count
       #expect(try await f.store.recentActivity(of: "u\(user)", limit: 500).count == want)

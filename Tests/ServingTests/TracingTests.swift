@@ -26,6 +26,21 @@ import Tracing
     let stages = spans.filter { $0.spanContext.parentSpanID == root.spanContext.spanID }
     #expect(stages.map(\.operationName) == ["context", "recall", "filter", "rank", "rerank"])
     #expect(stages.allSatisfy { $0.spanContext.traceID == "caller-trace" && $0.kind == .internal })
+    func children(of name: String) throws -> [FinishedInMemorySpan] {
+      let parent = try #require(stages.first { $0.operationName == name })
+      return spans.filter { $0.spanContext.parentSpanID == parent.spanContext.spanID }
+    }
+    // Each recall channel the home scene uses, and each store read, in a span of its stage's.
+    let channels = try children(of: "recall").map(\.operationName)
+    #expect(channels.contains("recall popular") && channels.contains("recall category") && channels.allSatisfy { $0.hasPrefix("recall ") },
+            "\(channels)")
+    let reads = try children(of: "context")
+    #expect(reads.contains { $0.operationName == "store recent" && $0.kind == .client }, "\(reads.map(\.operationName))")
+    // The same work in the metrics: candidates and time per channel, reads per store stage.
+    #expect(engine.metrics.value("funnel_recall_candidates_total", [("channel", "popular")]) > 0)
+    #expect(engine.metrics.value("funnel_recall_duration_seconds_count", [("channel", "popular")]) == 1)
+    #expect(engine.metrics.value("funnel_store_reads_total", [("stage", "recent")]) == 1)
+    #expect(engine.metrics.value("funnel_store_read_duration_seconds_count", [("stage", "recent")]) == 1)
 
     // Without a caller, a search starts a trace of its own.
     _ = try await engine.search(SearchInput(query: TestEngines.store.items[0].title, count: 3))

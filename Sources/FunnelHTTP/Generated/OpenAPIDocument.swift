@@ -53,6 +53,31 @@ paths:
         '400': { $ref: '#/components/responses/Problem' }
         '429': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Problem' }
+  /v1/events:
+    post:
+      operationId: track
+      summary: Behaviour events from a storefront or its pages (EventCollector.Track), idempotent by event_id.
+      description: |
+        Each event is checked on its own: an invalid one (empty user_id, unknown type, an item the catalog
+        does not have, a time outside the accepted window) is listed in `rejected` with the reason naming its
+        field, and the others are accepted. A body that is not such an object, or a value of the wrong JSON
+        type, refuses the whole request (400 naming the field). Bodies are at most 1 MiB.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/TrackRequest' }
+      responses:
+        '200':
+          description: What was accepted, seen before, and refused.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/TrackResponse' }
+        '400': { $ref: '#/components/responses/Problem' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Problem' }
   /v1/items/{item_id}:
     get:
       operationId: getItem
@@ -180,6 +205,41 @@ components:
         price: { type: number, format: double }
         tags: { type: array, items: { type: string } }
         in_stock: { type: boolean }
+    TrackRequest:
+      type: object
+      required: [events]
+      additionalProperties: false
+      properties:
+        events: { type: array, maxItems: 500, description: 'At most serving.maxEventsPerBatch (500 by default).', items: { $ref: '#/components/schemas/Event' } }
+    Event:
+      type: object
+      additionalProperties: false
+      description: One behaviour event (events.proto's Event); checks per event are the engine's.
+      properties:
+        event_id: { type: string, description: 'Unique per event: a repeat is counted as a duplicate, not applied twice.' }
+        user_id: { type: string }
+        session_id: { type: string }
+        item_id: { type: string }
+        type: { type: string, description: 'view, click, add_to_cart, purchase or exposure.' }
+        timestamp_ms: { type: integer, format: int64, minimum: 0, maximum: 9000000000000000, description: 'Unix milliseconds; 0 or absent: now.' }
+        quantity: { type: integer, format: int64, minimum: 0, maximum: 4294967295 }
+        price: { type: number, format: double, minimum: 0 }
+        request_id: { type: string, description: 'The request_id of the answer that showed the item (attribution).' }
+        country: { type: string }
+    TrackResponse:
+      type: object
+      required: [accepted, duplicates, rejected]
+      properties:
+        accepted: { type: integer, format: int32 }
+        duplicates: { type: integer, format: int32 }
+        rejected: { type: array, items: { $ref: '#/components/schemas/RejectedEvent' } }
+    RejectedEvent:
+      type: object
+      required: [index, event_id, reason]
+      properties:
+        index: { type: integer, format: int32, description: 'Position in the request''s events.' }
+        event_id: { type: string }
+        reason: { type: string }
     Problem:
       type: object
       required: [type, title, status, detail]

@@ -557,6 +557,229 @@ extension Components {
                 case inStock = "in_stock"
             }
         }
+        /// - Remark: Generated from `#/components/schemas/TrackRequest`.
+        internal struct TrackRequest: Codable, Hashable, Sendable {
+            /// At most serving.maxEventsPerBatch (500 by default).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrackRequest/events`.
+            internal var events: [Components.Schemas.Event]
+            /// Creates a new `TrackRequest`.
+            ///
+            /// - Parameters:
+            ///   - events: At most serving.maxEventsPerBatch (500 by default).
+            internal init(events: [Components.Schemas.Event]) {
+                self.events = events
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case events
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.events = try container.decode(
+                    [Components.Schemas.Event].self,
+                    forKey: .events
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "events"
+                ])
+            }
+        }
+        /// One behaviour event (events.proto's Event); checks per event are the engine's.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Event`.
+        internal struct Event: Codable, Hashable, Sendable {
+            /// Unique per event: a repeat is counted as a duplicate, not applied twice.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/event_id`.
+            internal var eventId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Event/user_id`.
+            internal var userId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Event/session_id`.
+            internal var sessionId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Event/item_id`.
+            internal var itemId: Swift.String?
+            /// view, click, add_to_cart, purchase or exposure.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/type`.
+            internal var _type: Swift.String?
+            /// Unix milliseconds; 0 or absent: now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/timestamp_ms`.
+            internal var timestampMs: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Event/quantity`.
+            internal var quantity: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Event/price`.
+            internal var price: Swift.Double?
+            /// The request_id of the answer that showed the item (attribution).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/request_id`.
+            internal var requestId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Event/country`.
+            internal var country: Swift.String?
+            /// Creates a new `Event`.
+            ///
+            /// - Parameters:
+            ///   - eventId: Unique per event: a repeat is counted as a duplicate, not applied twice.
+            ///   - userId:
+            ///   - sessionId:
+            ///   - itemId:
+            ///   - _type: view, click, add_to_cart, purchase or exposure.
+            ///   - timestampMs: Unix milliseconds; 0 or absent: now.
+            ///   - quantity:
+            ///   - price:
+            ///   - requestId: The request_id of the answer that showed the item (attribution).
+            ///   - country:
+            internal init(
+                eventId: Swift.String? = nil,
+                userId: Swift.String? = nil,
+                sessionId: Swift.String? = nil,
+                itemId: Swift.String? = nil,
+                _type: Swift.String? = nil,
+                timestampMs: Swift.Int64? = nil,
+                quantity: Swift.Int64? = nil,
+                price: Swift.Double? = nil,
+                requestId: Swift.String? = nil,
+                country: Swift.String? = nil
+            ) {
+                self.eventId = eventId
+                self.userId = userId
+                self.sessionId = sessionId
+                self.itemId = itemId
+                self._type = _type
+                self.timestampMs = timestampMs
+                self.quantity = quantity
+                self.price = price
+                self.requestId = requestId
+                self.country = country
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case eventId = "event_id"
+                case userId = "user_id"
+                case sessionId = "session_id"
+                case itemId = "item_id"
+                case _type = "type"
+                case timestampMs = "timestamp_ms"
+                case quantity
+                case price
+                case requestId = "request_id"
+                case country
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.eventId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .eventId
+                )
+                self.userId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .userId
+                )
+                self.sessionId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sessionId
+                )
+                self.itemId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .itemId
+                )
+                self._type = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: ._type
+                )
+                self.timestampMs = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .timestampMs
+                )
+                self.quantity = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .quantity
+                )
+                self.price = try container.decodeIfPresent(
+                    Swift.Double.self,
+                    forKey: .price
+                )
+                self.requestId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .requestId
+                )
+                self.country = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .country
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "event_id",
+                    "user_id",
+                    "session_id",
+                    "item_id",
+                    "type",
+                    "timestamp_ms",
+                    "quantity",
+                    "price",
+                    "request_id",
+                    "country"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrackResponse`.
+        internal struct TrackResponse: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrackResponse/accepted`.
+            internal var accepted: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/TrackResponse/duplicates`.
+            internal var duplicates: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/TrackResponse/rejected`.
+            internal var rejected: [Components.Schemas.RejectedEvent]
+            /// Creates a new `TrackResponse`.
+            ///
+            /// - Parameters:
+            ///   - accepted:
+            ///   - duplicates:
+            ///   - rejected:
+            internal init(
+                accepted: Swift.Int32,
+                duplicates: Swift.Int32,
+                rejected: [Components.Schemas.RejectedEvent]
+            ) {
+                self.accepted = accepted
+                self.duplicates = duplicates
+                self.rejected = rejected
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case accepted
+                case duplicates
+                case rejected
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RejectedEvent`.
+        internal struct RejectedEvent: Codable, Hashable, Sendable {
+            /// Position in the request's events.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RejectedEvent/index`.
+            internal var index: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/RejectedEvent/event_id`.
+            internal var eventId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RejectedEvent/reason`.
+            internal var reason: Swift.String
+            /// Creates a new `RejectedEvent`.
+            ///
+            /// - Parameters:
+            ///   - index: Position in the request's events.
+            ///   - eventId:
+            ///   - reason:
+            internal init(
+                index: Swift.Int32,
+                eventId: Swift.String,
+                reason: Swift.String
+            ) {
+                self.index = index
+                self.eventId = eventId
+                self.reason = reason
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case index
+                case eventId = "event_id"
+                case reason
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Problem`.
         internal struct Problem: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Problem/type`.

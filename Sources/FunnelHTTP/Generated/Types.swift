@@ -15,6 +15,17 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/search`.
     /// - Remark: Generated from `#/paths//v1/search/post(search)`.
     func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output
+    /// Behaviour events from a storefront or its pages (EventCollector.Track), idempotent by event_id.
+    ///
+    /// Each event is checked on its own: an invalid one (empty user_id, unknown type, an item the catalog
+    /// does not have, a time outside the accepted window) is listed in `rejected` with the reason naming its
+    /// field, and the others are accepted. A body that is not such an object, or a value of the wrong JSON
+    /// type, refuses the whole request (400 naming the field). Bodies are at most 1 MiB.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/events`.
+    /// - Remark: Generated from `#/paths//v1/events/post(track)`.
+    func track(_ input: Operations.Track.Input) async throws -> Operations.Track.Output
     /// One catalog item of the serving index generation.
     ///
     /// - Remark: HTTP `GET /v1/items/{item_id}`.
@@ -46,6 +57,25 @@ extension APIProtocol {
         body: Operations.Search.Input.Body
     ) async throws -> Operations.Search.Output {
         try await search(Operations.Search.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Behaviour events from a storefront or its pages (EventCollector.Track), idempotent by event_id.
+    ///
+    /// Each event is checked on its own: an invalid one (empty user_id, unknown type, an item the catalog
+    /// does not have, a time outside the accepted window) is listed in `rejected` with the reason naming its
+    /// field, and the others are accepted. A body that is not such an object, or a value of the wrong JSON
+    /// type, refuses the whole request (400 naming the field). Bodies are at most 1 MiB.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/events`.
+    /// - Remark: Generated from `#/paths//v1/events/post(track)`.
+    internal func track(
+        headers: Operations.Track.Input.Headers = .init(),
+        body: Operations.Track.Input.Body
+    ) async throws -> Operations.Track.Output {
+        try await track(Operations.Track.Input(
             headers: headers,
             body: body
         ))
