@@ -31,6 +31,11 @@ let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistog
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
 let nioHPACK = Target.Dependency.product(name: "NIOHPACK", package: "swift-nio-http2")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
+let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
   name: "Funnel",
@@ -66,6 +71,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     // OTLP over gRPC only (the project has grpc-swift already; the HTTP exporter would add async-http-client).
     .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPGRPC"]),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "4.5.2"..<"5.0.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -103,7 +111,9 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
-    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, compressNIO], swiftSettings: swiftSettings),
+    .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, compressNIO], swiftSettings: swiftSettings),
+    // TLS contexts with certificate reload, API keys, JWT verification, the access policy.
+    .target(name: "FunnelSecurity", dependencies: [nioCore, nioSSL, jwtKit, crypto], swiftSettings: swiftSettings),
 
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),
@@ -120,21 +130,21 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
-            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", grpcCore, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus, tracing],
+            dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", "FunnelSecurity", grpcCore, grpcNIO, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus, tracing],
             exclude: ["Protos"],
             swiftSettings: swiftSettings),
 
     .target(name: "FunnelHTTP",
-            dependencies: ["FunnelCore", "FunnelJSON", "Serving", logging, lifecycle, nioCore, hummingbird, prometheus, openAPIRuntime,
-                           openAPIHummingbird, httpTypes, compressNIO, tracing],
+            dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelSecurity", logging, lifecycle, nioCore, hummingbird, hummingbirdTLS,
+                           prometheus, openAPIRuntime, openAPIHummingbird, httpTypes, compressNIO, tracing],
             exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
             swiftSettings: swiftSettings),
 
     // Layer 7
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
-                           "Recall", "Ranking", "GRPCWire",
-                           grpcCore, grpcNIO, logging, lifecycle, nioCore, nioPosix, prometheus, tracing, otel],
+                           "Recall", "Ranking", "GRPCWire", "FunnelSecurity",
+                           grpcCore, grpcNIO, logging, lifecycle, unixSignals, nioCore, nioPosix, nioSSL, prometheus, tracing, otel],
             swiftSettings: swiftSettings),
 
     // Layer 8
@@ -144,7 +154,7 @@ let package = Package(
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
+                      dependencies: ["FunnelServer", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
                                      "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
@@ -155,6 +165,7 @@ let package = Package(
                                                      "FunnelServer", "FunnelHTTP", "GRPCWire", lifecycle, logging, nioCore, nioPosix, tracing],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "FunnelSecurityTests", dependencies: ["FunnelSecurity", jwtKit, crypto], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "BitmapsTests", dependencies: ["Bitmaps"], swiftSettings: swiftSettings),

@@ -8,7 +8,7 @@ Search, BatchRecommend, Track, Admin.Status, Admin.ExperimentReport and Health.C
 sends N malformed requests, each of which must fail with INVALID_ARGUMENT and a message naming the
 field; and checks the server still answers afterwards. Prints 'N passed, N failed'; exit 0 when all pass.
 
-    python3 Scripts/api-check.py --target 127.0.0.1:50051 [--http 127.0.0.1:8080] [--malformed 1000]
+    python3 Scripts/api-check.py --target 127.0.0.1:50051 [--admin 127.0.0.1:50052] [--http 127.0.0.1:8080] [--malformed 1000]
 Needs grpcio, grpcio-tools and grpcio-health-checking (Scripts/test makes a venv with them).
 """
 import argparse
@@ -34,6 +34,13 @@ def compile_protos(out):
     if protoc.main(["protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}"] + files):
         sys.exit("api-check: protoc failed")
     sys.path.insert(0, out)
+
+
+def load_protos(out):
+    """The funnel/v1 modules, compiled into `out`: recommender, events and admin, each message and service."""
+    compile_protos(out)
+    names = ["recommender_pb2", "recommender_pb2_grpc", "events_pb2", "events_pb2_grpc", "admin_pb2", "admin_pb2_grpc"]
+    return [importlib.import_module(f"funnel.v1.{n}") for n in names]
 
 
 class Report:
@@ -81,21 +88,24 @@ def main():
     ap.add_argument("--target", default="127.0.0.1:50051")
     ap.add_argument("--malformed", type=int, default=1000)
     ap.add_argument("--http", help="HOST:PORT of the HTTP listener (POST /v1/events, /healthz, /metrics)")
+    ap.add_argument("--admin", help="HOST:PORT of the admin listener (Admin); default: --target's host, port 50052")
     args = ap.parse_args()
 
-    compile_protos(tempfile.mkdtemp(prefix="funnel-api-check-"))
-    pb = importlib.import_module("funnel.v1.recommender_pb2")
-    pb_grpc = importlib.import_module("funnel.v1.recommender_pb2_grpc")
-    ev = importlib.import_module("funnel.v1.events_pb2")
-    ev_grpc = importlib.import_module("funnel.v1.events_pb2_grpc")
-    adm = importlib.import_module("funnel.v1.admin_pb2")
-    adm_grpc = importlib.import_module("funnel.v1.admin_pb2_grpc")
+    pb, pb_grpc, ev, ev_grpc, adm, adm_grpc = load_protos(tempfile.mkdtemp(prefix="funnel-api-check-"))
 
     channel = grpc.insecure_channel(args.target)
     grpc.channel_ready_future(channel).result(timeout=30)
     rec = pb_grpc.RecommenderStub(channel)
     events = ev_grpc.EventCollectorStub(channel)
-    admin = adm_grpc.AdminStub(channel)
+    admin_target = args.admin or f"{args.target.rsplit(':', 1)[0]}:50052"
+    admin_channel = grpc.insecure_channel(admin_target)
+    admin = adm_grpc.AdminStub(admin_channel)
+    # The Admin service is on its own listener only, never on the public one.
+    try:
+        adm_grpc.AdminStub(channel).Status(adm.StatusRequest(), timeout=5)
+        admin_on_public = True
+    except grpc.RpcError as e:
+        admin_on_public = e.code() != grpc.StatusCode.UNIMPLEMENTED
     health = health_pb2_grpc.HealthStub(channel)
     r = Report()
 
@@ -106,6 +116,7 @@ def main():
 
     status = admin.Status(adm.StatusRequest(), timeout=5)
     r.check("status", status.item_count > 0 and status.index_version != "", str(status))
+    r.check("admin not on the public listener", not admin_on_public)
 
     resp = rec.Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=10, debug=True), timeout=5)
     ids = [i.item_id for i in resp.items]

@@ -2,7 +2,7 @@
 
 # Installs the Debian packages Funnel needs, when any is missing.
 funnel_install_packages() {
-  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev protobuf-compiler pkg-config prometheus curl)
+  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev protobuf-compiler pkg-config prometheus curl openssl)
   local missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,7 @@ funnel_venv() {
 
 # .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
 funnel_python_env() {
-  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis" Scripts/requirements.txt \
+  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis, jwt, cryptography" Scripts/requirements.txt \
     "the MongoDB wire server (mongoeco)"
 }
 
@@ -101,15 +101,17 @@ funnel_stop_stores() {
 # exports FUNNEL_TARGET=127.0.0.1:PORT. Its PID goes to $FUNNEL_RUN/funnel.pid.
 funnel_start_server() {
   local binary=$1; shift
-  local port http
+  local port http admin
   port=$(funnel_free_port)
   http=$(funnel_free_port)
-  # The kernel may hand out the just-released port again: the two listeners need different ones.
+  # The kernel may hand out the just-released port again: the listeners need different ones.
   while [ "$http" = "$port" ]; do http=$(funnel_free_port); done
-  "$binary" serve --port "$port" --http-port "$http" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
+  admin=$(funnel_free_port)
+  while [ "$admin" = "$port" ] || [ "$admin" = "$http" ]; do admin=$(funnel_free_port); done
+  "$binary" serve --port "$port" --http-port "$http" --admin-port "$admin" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/funnel.pid"
   for _ in $(seq 1 ${FUNNEL_SERVE_WAIT_TENTHS:-600}); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
     kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null || break; done
   grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" || { echo "funnel: server did not start" >&2; cat "$FUNNEL_RUN/funnel.log" >&2; return 1; }
-  export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http"
+  export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http" FUNNEL_ADMIN="127.0.0.1:$admin"
 }

@@ -23,6 +23,8 @@ public struct BatchJob: Sendable {
   public var concurrency = 4
   public var chunkSize = 2_000
   public var resume = false
+  /// TLS and credential of the connection.
+  public var security = ClientSecurity()
 
   /// A job for `usersPath` into `outputPath` against `host:port`.
   public init(host: String, port: Int, usersPath: String, outputPath: String) {
@@ -73,9 +75,9 @@ public struct BatchJob: Sendable {
     let clock = ContinuousClock()
     let start = clock.now
     var lastProgress = start
-    let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext)
+    let transport = try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: security.transportSecurity)
     let job = self
-    try await withGRPCClient(transport: transport) { client in
+    try await withGRPCClient(transport: transport, interceptors: security.interceptors) { client in
       let service = Funnel_V1_Recommender.Client(wrapping: client)
       try await withThrowingTaskGroup(of: (Int, Data, Int, Int).self) { group in
         var submitted = 0, written = 0

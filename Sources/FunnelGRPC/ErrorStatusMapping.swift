@@ -1,3 +1,4 @@
+import FunnelSecurity
 import GRPCCore
 import FunnelCore
 import Logging
@@ -32,6 +33,11 @@ public enum ErrorStatusMapping {
       return mapped
     case let error as any StoreFailure:
       return RPCError(code: .unavailable, message: error.clientMessage, metadata: retryPushback, cause: error)
+    case let error as AuthFailure:
+      switch error {
+      case .unauthenticated(let message): return RPCError(code: .unauthenticated, message: message)
+      case .permissionDenied(let message): return RPCError(code: .permissionDenied, message: message)
+      }
     case is CancellationError: return RPCError(code: .deadlineExceeded, message: "the call was cancelled or its deadline passed")
     default: return RPCError(code: .internalError, message: "internal error", cause: error)
     }

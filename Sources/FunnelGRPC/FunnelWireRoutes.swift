@@ -11,15 +11,18 @@ import SwiftProtobuf
 /// request, response and context types, so both transports call the same code. Each call is a request
 /// with a new `RequestID` (BatchRecommend: each row).
 public enum FunnelWireRoutes {
-  /// A router serving Recommender, EventCollector, Admin and Health. Health checks never wait behind
-  /// work (admission control exempts them): they are cheap, and a balancer must see a busy replica alive.
-  public static func router(recommender: RecommenderService, events: EventCollectorService, admin: AdminService,
-                            health: HealthService) -> WireRouter {
+  /// A router serving the services given (the public plane: Recommender and EventCollector; the
+  /// admin plane: Admin) and Health, each call checked first by `callGuard` when there is one. Health
+  /// checks never wait behind work (admission control exempts them): they are cheap, and a balancer
+  /// must see a busy replica alive.
+  public static func router(recommender: RecommenderService?, events: EventCollectorService?, admin: AdminService?,
+                            health: HealthService, callGuard: WireCallGuard? = nil) -> WireRouter {
     var router = WireRouter()
-    register(recommender, on: &router)
-    register(events, on: &router)
-    register(admin, on: &router)
+    if let recommender { register(recommender, on: &router) }
+    if let events { register(events, on: &router) }
+    if let admin { register(admin, on: &router) }
     register(health, on: &router, admitted: false)
+    router.callGuard = callGuard
     return router
   }
 

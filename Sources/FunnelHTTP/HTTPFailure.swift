@@ -1,5 +1,6 @@
 import FunnelCore
 import FunnelJSON
+import FunnelSecurity
 import Hummingbird
 import Logging
 import NIOCore
@@ -26,6 +27,11 @@ struct HTTPFailure: Error {
     switch error {
     case let failure as HTTPFailure:
       return failure
+    case let error as AuthFailure:
+      switch error {
+      case .unauthenticated(let message): return HTTPFailure(status: .unauthorized, code: "unauthenticated", message: message)
+      case .permissionDenied(let message): return HTTPFailure(status: .forbidden, code: "permissionDenied", message: message)
+      }
     case let error as FunnelError:
       let status: HTTPResponse.Status = switch error.kind {
       case .invalidArgument: .badRequest
@@ -79,6 +85,11 @@ struct HTTPFailure: Error {
   }
 
   private func withRetryHint(_ response: Response) -> Response {
+    if status == .unauthorized {
+      var response = response
+      response.headers[.wwwAuthenticate] = "Bearer"
+      return response
+    }
     guard status == .serviceUnavailable || status == .tooManyRequests else { return response }
     var response = response
     response.headers[.retryAfter] = Self.retryAfterSeconds

@@ -1,4 +1,6 @@
 import FunnelCore
+import FunnelSecurity
+import HummingbirdTLS
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,9 +9,9 @@ import Serving
 import Synchronization
 
 /// The HTTP/1.1 listener for site JavaScript, order systems, balancers and monitoring (a lifecycle
-/// `Service`), served by Hummingbird: `POST /v1/events` (the Track contract as JSON, see `EventJSON`),
+/// `Service`), served by Hummingbird over HTTP/1.1 or HTTPS: the JSON API of `openapi.yaml`,
 /// `GET /healthz` (liveness), `GET /readyz` (readiness, see `HTTPReadiness`) and `GET /metrics`
-/// (Prometheus text). The routes are `HTTPRoutes`. Bodies over 1 MiB are refused with 413;
+/// (Prometheus text), each checked by the `Authenticator` when one is enabled. The routes are `HTTPRoutes`. Bodies over 1 MiB are refused with 413;
 /// a connection idle for `idleTimeout` is closed. Thread-safe; requests run on Swift's pool, the
 /// sockets on NIO's shared event loops.
 public final class HTTPListener: Service, Sendable {
@@ -19,20 +21,24 @@ public final class HTTPListener: Service, Sendable {
   let logger: Logger
   /// A connection with no request in progress for this long is closed.
   let idleTimeout: TimeAmount
+  /// HTTPS with this certificate (reloaded as it changes); nil: plain HTTP.
+  let tls: ServerTLS?
   private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
   /// A listener on `host:port` (0: any free port) over `engine` (`/metrics` renders its registry);
   /// `readiness` answers `/readyz` (by default: ready, with the engine's index and model); pages of
   /// `corsOrigins` (`https://shop.example`) may call it from a browser.
   public init(host: String, port: Int, engine: ServingEngine, logger: Logger, idleTimeout: Duration = .seconds(60),
-              corsOrigins: [String] = [], readiness: (@Sendable () -> HTTPReadiness)? = nil) {
+              corsOrigins: [String] = [], readiness: (@Sendable () -> HTTPReadiness)? = nil,
+              tls: ServerTLS? = nil, authenticator: Authenticator? = nil) {
+    self.tls = tls
     let (seconds, attoseconds) = idleTimeout.components
     self.idleTimeout = .nanoseconds(min(seconds, 86_400 * 365) * 1_000_000_000 + attoseconds / 1_000_000_000)
     self.host = host
     self.port = port
     self.logger = logger
     self.routes = HTTPRoutes(engine: engine, readiness: readiness ?? { HTTPReadiness(engine: engine) }, corsOrigins: corsOrigins,
-                             logger: logger)
+                             logger: logger, authenticator: authenticator)
   }
 
   /// The bound port, once listening.
@@ -51,7 +57,8 @@ public final class HTTPListener: Service, Sendable {
     let (host, port) = (self.host, self.port)
     let application = Application(
       router: try routes.router(),
-      server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+      server: try tls.map { try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: $0.httpConfiguration) }
+        ?? .http1(configuration: .init(idleTimeout: idleTimeout)),
       configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256),
       onServerRunning: { [self] channel in
         let actual = channel.localAddress?.port ?? port
@@ -62,7 +69,7 @@ public final class HTTPListener: Service, Sendable {
         }
         for waiter in waiters { waiter.resume(returning: actual) }
         logger.info("http listening", metadata: ["address": "\(host):\(actual)",
-                                                 "paths": "POST /v1/events, GET /healthz, GET /readyz, GET /metrics"])
+                                                 "tls": "\(tls != nil)"])
       },
       logger: logger)
     do {

@@ -1,4 +1,5 @@
 import FunnelCore
+import FunnelSecurity
 import Hummingbird
 import Logging
 import OpenAPIHummingbird
@@ -13,6 +14,8 @@ struct HTTPRoutes: Sendable {
   /// Origins whose pages may call the API from a browser (CORS); empty: none.
   let corsOrigins: [String]
   let logger: Logger
+  /// Checks credentials against the access policy; nil or disabled: every request allowed.
+  let authenticator: Authenticator?
   /// Largest request body read, bytes (413 past it).
   static let maxBody = 1 << 20
 
@@ -26,6 +29,7 @@ struct HTTPRoutes: Sendable {
     if !corsOrigins.isEmpty { router.middlewares.add(CORSOriginsMiddleware(origins: corsOrigins)) }
     router.middlewares.add(BodyLimitMiddleware(limit: Self.maxBody))
     router.middlewares.add(ProblemMiddleware(logger: logger))
+    if let authenticator, authenticator.isEnabled { router.middlewares.add(AuthMiddleware(authenticator: authenticator)) }
     router.middlewares.add(TraceContextMiddleware(tracer: engine.tracer))
     let reads: [(String, @Sendable () -> Response)] = [
       ("/healthz", { Self.response(.ok, contentType: "text/plain", body: Array("ok\n".utf8)) }),

@@ -26,6 +26,8 @@ public enum FunnelApplication {
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
     let clock = ContinuousClock()
     let start = clock.now
+    // First: a server that would be less protected than configured stops before it loads anything.
+    let security = try await ListenerSecurity.make(options)
     let redis = try await makeRedisClient(options, logger: logger)
     let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
     // Stores sit behind circuit breakers: after repeated failures calls fail fast for a while, so a
@@ -119,8 +121,20 @@ public enum FunnelApplication {
                                 version: version, transport: options.transport, eventLoopThreads: options.eventLoopThreads,
                                 loopTickBudgetMicros: options.loopTickBudgetMicros,
                                 flushDelayMicros: options.flushDelayMicros, limits: options.limits,
+                                plane: .api, tls: security.tls, authenticator: security.authenticator,
                                 statistics: { featureStore.counts() })
     services.insert(.init(service: grpc), at: 0)
+    // The Admin service on a listener of its own (loopback by default), on NIO's shared loops:
+    // operators' calls never share a listener, its limits or its loops with storefront traffic.
+    let admin = options.adminPort < 0 ? nil : FunnelGRPCServer(
+      host: options.adminHost, port: options.adminPort, engine: engine, logger: logger, version: version,
+      transport: options.transport, eventLoopThreads: 0, plane: .admin, tls: security.tls,
+      authenticator: security.authenticator, statistics: { featureStore.counts() })
+    if let admin { services.insert(.init(service: admin), at: 1) }
+    if security.tls != nil || security.authenticator.jwt != nil {
+      services.append(.init(service: SecurityReloader(tls: security.tls, jwt: security.authenticator.jwt,
+                                                      interval: .seconds(options.securityReloadSeconds), logger: logger)))
+    }
     // Ready while serving (not draining before shutdown); an open store circuit is shown, not
     // counted against readiness: answers are then degraded, and every replica shares the store.
     let stores = [(redis != nil, redisBreaker), (offline != nil, mongoBreaker)].filter(\.0).map(\.1)
@@ -137,7 +151,8 @@ public enum FunnelApplication {
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
                                                          corsOrigins: options.corsOrigins.split(separator: ",").map {
                                                            $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-                                                         readiness: readiness)
+                                                         readiness: readiness, tls: security.tls,
+                                                         authenticator: security.authenticator)
     if let http { services.append(.init(service: http)) }
     description["model"] = "\(engine.ranker.model.version)"
     let group = ServiceGroup(configuration: .init(
@@ -150,6 +165,9 @@ public enum FunnelApplication {
         let port = try await grpc.listeningPort()
         description["address"] = "\(options.host):\(port)"
         if let http { description["http"] = "\(options.host):\(try await http.listeningPort())" }
+        if let admin { description["admin"] = "\(options.adminHost):\(try await admin.listeningPort())" }
+        description["tls"] = "\(security.tls != nil)"
+        description["auth"] = "\(security.authenticator.isEnabled)"
         if !feedback.plan.experiments.isEmpty { description["experiments"] = "\(feedback.plan.experiments.map(\.name))" }
         description["store"] = realtime == nil ? "embedded" : "redis"
         description["index"] = "\(engine.generation.version)"

@@ -1,11 +1,13 @@
 import FunnelCore
 import FunnelGRPC
+import FunnelSecurity
 import GRPCCore
 import GRPCWire
 import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import Serving
@@ -17,6 +19,16 @@ public enum GRPCTransportKind: String, Sendable, CaseIterable {
   case nioHTTP2 = "nio-http2"
   /// grpc-swift-2's HTTP/2 server transport (`GRPCServer` over `HTTP2ServerTransport.Posix`).
   case grpcSwift = "grpc-swift"
+}
+
+/// Which services a gRPC listener serves (Health always).
+public enum ServicePlane: Sendable, Equatable {
+  /// Recommender, EventCollector and Admin on one listener (tests, in-process use).
+  case all
+  /// Recommender and EventCollector: the listener storefronts reach.
+  case api
+  /// Admin only: the operators' listener, on loopback unless configured.
+  case admin
 }
 
 /// The gRPC listener as a swift-service-lifecycle `Service`: serves Recommender, EventCollector,
@@ -57,7 +69,10 @@ public final class FunnelGRPCServer: Service {
               eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
               loopTickBudgetMicros: Int = FunnelGRPCServer.defaultLoopTickBudgetMicros,
               flushDelayMicros: Int = 0, limits: WireServer.Configuration = .init(),
+              plane: ServicePlane = .all, tls: ServerTLS? = nil, authenticator: Authenticator? = nil,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
+    precondition(transport == .nioHTTP2 || (tls == nil && authenticator?.isEnabled != true),
+                 "TLS and authentication are served by the nio-http2 transport only")
     let health = HealthState()
     let (group, executor): (MultiThreadedEventLoopGroup, EventLoopExecutor?) = eventLoopThreads == 0
       ? (MultiThreadedEventLoopGroup.singleton, nil)
@@ -71,9 +86,14 @@ public final class FunnelGRPCServer: Service {
     case .nioHTTP2:
       var configuration = limits
       configuration.coalesceFlushes = flushDelayMicros >= 0
-      let router = FunnelWireRoutes.router(recommender: recommender, events: events, admin: admin, health: healthService)
+      let router = FunnelWireRoutes.router(recommender: plane == .admin ? nil : recommender, events: plane == .admin ? nil : events,
+                                           admin: plane == .api ? nil : admin, health: healthService,
+                                           callGuard: authenticator.flatMap { CallAuthorization.guarding($0) })
+      var handshake: (@Sendable () -> NIOSSLServerHandler)?
+      if let tls { handshake = { tls.makeGRPCHandler() } }
       listener = .wire(WireServer(host: host, port: port, group: group, router: router, executor: executor,
-                                  configuration: configuration, logger: logger, observer: rpcMetrics.observer))
+                                  configuration: configuration, logger: logger, observer: rpcMetrics.observer,
+                                  tls: handshake))
     case .grpcSwift:
       let config = HTTP2ServerTransport.Posix.Config.defaults { config in
         // gzip and deflate clients (grpcio configured for compression) are served, not refused.
@@ -88,7 +108,12 @@ public final class FunnelGRPCServer: Service {
       }
       let posix = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
                                              config: config, eventLoopGroup: group)
-      listener = .grpcSwift(GRPCServer(transport: posix, services: [recommender, events, admin, healthService],
+      let services: [any RegistrableRPCService] = switch plane {
+      case .all: [recommender, events, admin, healthService]
+      case .api: [recommender, events, healthService]
+      case .admin: [admin, healthService]
+      }
+      listener = .grpcSwift(GRPCServer(transport: posix, services: services,
                                        interceptors: [RPCMetricsInterceptor(rpcMetrics)]), posix)
     }
     self.executor = executor

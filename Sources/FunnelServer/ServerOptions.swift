@@ -22,6 +22,29 @@ public struct ServerOptions: Sendable {
   public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
   /// Origins (`https://shop.example`, comma-separated) whose pages may call the HTTP API (CORS).
   public var corsOrigins = ""
+  /// The admin listener (the Admin service): loopback unless configured, never the public listener.
+  public var adminHost = "127.0.0.1"
+  /// Port of the admin listener; 0 picks a free one, -1 disables it.
+  public var adminPort = 50052
+  /// Serve a non-loopback address without authentication (otherwise `funnel serve` refuses).
+  public var insecure = false
+  /// PEM certificate chain and key of the listeners (both set: TLS on the gRPC, admin and HTTP
+  /// listeners); reloaded when the files change or on SIGHUP.
+  public var tlsCertificate = "", tlsKey = ""
+  /// PEM CA whose client certificates are accepted (mutual TLS); empty: none asked.
+  public var tlsClientCA = ""
+  /// Serve TLS 1.2 clients too (otherwise 1.3 only).
+  public var tlsAllow12 = false
+  /// Seconds between looks at the certificate and JWKS files for changes.
+  public var securityReloadSeconds = 10
+  /// API keys: `NAME:SHA256HEX:SCOPE SCOPE, ...` (`funnel auth new-key` makes one).
+  public var apiKeys = ""
+  /// JSON Web Key Set file for bearer JWTs; empty: JWTs are not accepted.
+  public var jwksFile = ""
+  /// Required `iss` and an `aud` value of bearer JWTs (empty: not checked).
+  public var jwtIssuer = "", jwtAudience = ""
+  /// Allowance for clock differences on a JWT's `exp` and `nbf`, seconds.
+  public var jwtClockSkewSeconds = 60
   /// OTLP/gRPC endpoint spans are exported to (`http://collector:4317`); empty: no tracing.
   public var otlpEndpoint = ""
   /// New traces sampled per thousand; a caller's `traceparent` decides for its own.

@@ -83,6 +83,7 @@ extension WireConnectionHandler {
     stream.task = Task(executorPreference: core.executor) {
       let result: Result<(ByteBuffer, [(name: String, value: String)]), RPCError>
       do {
+        if let callGuard = core.router.callGuard { try await callGuard(call) }
         let message = request.compressed ? try encoding.decompress(request.bytes, maxBytes: maxBytes) : request.bytes
         let reply = try await handler(message, call)
         result = .success((GRPCWireFormat.frame(reply.message, encoding: responseEncoding, allocator: ByteBufferAllocator()),
@@ -128,6 +129,7 @@ extension WireConnectionHandler {
     stream.task = Task(executorPreference: core.executor) {
       let status: RPCError?
       do {
+        if let callGuard = core.router.callGuard { try await callGuard(call) }
         try await handler(inbound, writer, call)
         status = nil
       } catch {

@@ -67,9 +67,16 @@ public struct WireRoute: Sendable {
   public let admitted: Bool
 }
 
+/// Checks a call before its handler runs (authentication, authorisation): throwing ends the call
+/// with that status (an `RPCError`'s code; anything else INTERNAL) and the handler never runs. Runs
+/// in the call's task, after admission, for every routed method.
+public typealias WireCallGuard = @Sendable (WireCall) async throws -> Void
+
 /// Methods by path. Built before the server starts; read-only afterwards (thread-safe then).
 public struct WireRouter: Sendable {
   private(set) var routes: [String: WireRoute] = [:]
+  /// Run before every routed call's handler; nil: none.
+  public var callGuard: WireCallGuard?
 
   /// An empty router (every call UNIMPLEMENTED).
   public init() {}

@@ -3,13 +3,15 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A lean gRPC server over HTTP/2: `swift-nio-http2`'s frame handler and one `WireConnectionHandler`
 /// per connection, no channel per stream and no per-call async sequences for unary calls. On two
 /// cores a call that does no work costs a fraction of grpc-swift's transport. Unary and streaming
 /// methods from a `WireRouter`; identity, gzip and deflate message encodings; plaintext (h2c with
-/// prior knowledge, as gRPC clients speak it). Hostile clients are bounded by `Configuration`:
+/// prior knowledge, as gRPC clients speak it) or TLS (a handler per connection from `tls`, e.g. ALPN
+/// `h2` with the certificate of the moment). Hostile clients are bounded by `Configuration`:
 /// connections, buffered bytes, admitted calls, header sizes, timeouts and idle connections.
 ///
 /// `serve()` listens until `beginGracefulShutdown()` (GOAWAY to every connection; calls in flight
@@ -115,12 +117,13 @@ public final class WireServer: Sendable {
   /// A server for `router` on `host:port` (0 = any free port) over `group`'s loops; handlers' tasks
   /// prefer `executor` (nil: Swift's cooperative pool); `observer` is told of every routed call's end.
   public init(host: String, port: Int, group: any EventLoopGroup, router: WireRouter, executor: (any TaskExecutor)?,
-              configuration: Configuration = Configuration(), logger: Logger, observer: WireCallObserver? = nil) {
+              configuration: Configuration = Configuration(), logger: Logger, observer: WireCallObserver? = nil,
+              tls: (@Sendable () -> NIOSSLServerHandler)? = nil) {
     self.host = host
     self.port = port
     self.group = group
     self.core = WireServerCore(router: router, executor: executor, configuration: configuration, logger: logger,
-                               observer: observer)
+                               observer: observer, tls: tls)
     self.bound = group.next().makePromise(of: Int.self)
   }
 
@@ -185,6 +188,8 @@ public final class WireServer: Sendable {
 
   private static func configure(_ channel: any Channel, core: WireServerCore) throws {
     let pipeline = channel.pipeline.syncOperations
+    // TLS nearest the socket: flushes are coalesced before records are sealed.
+    if let tls = core.tls { try pipeline.addHandler(tls()) }
     if core.configuration.coalesceFlushes { try pipeline.addHandler(NextTickFlushHandler()) }
     let settings: HTTP2Settings = [
       HTTP2Setting(parameter: .maxConcurrentStreams, value: core.configuration.maxConcurrentStreams),

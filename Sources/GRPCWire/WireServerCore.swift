@@ -1,6 +1,7 @@
 import GRPCCore
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// What the server's connections share: the router, the limits, and the server-wide budgets —
@@ -37,10 +38,13 @@ final class WireServerCore: Sendable {
 
   /// Told of every routed call's end.
   let observer: WireCallObserver?
+  /// Makes each connection's TLS handler; nil: plaintext.
+  let tls: (@Sendable () -> NIOSSLServerHandler)?
 
   init(router: WireRouter, executor: (any TaskExecutor)?, configuration: WireServer.Configuration, logger: Logger,
-       observer: WireCallObserver? = nil) {
+       observer: WireCallObserver? = nil, tls: (@Sendable () -> NIOSSLServerHandler)? = nil) {
     self.observer = observer
+    self.tls = tls
     self.router = router
     self.executor = executor
     self.configuration = configuration

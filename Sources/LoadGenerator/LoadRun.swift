@@ -34,6 +34,8 @@ public struct LoadRun: Sendable {
   public var seconds: Double
   public var connections = 4
   public var client = Client.nioHTTP2
+  /// TLS and credential of the grpc-swift client (the lean client is plaintext only).
+  public var security = ClientSecurity()
   public var arrivals = Arrivals.constant
   public var scenario = LoadScenario()
   /// Calls in flight beyond this are not sent and count as `CLIENT_OVERLOADED` (bounds the client's memory).
@@ -94,8 +96,10 @@ public struct LoadRun: Sendable {
       // request up to 100 µs, which the latencies (measured from the intended send time) would include.
       let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
       let clients = try (0..<max(1, connections)).map { _ in
-        GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
-                                                             config: config, eventLoopGroup: group))
+        GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port),
+                                                             transportSecurity: security.transportSecurity,
+                                                             config: config, eventLoopGroup: group),
+                   interceptors: security.interceptors)
       }
       var options = CallOptions.defaults
       options.timeout = callTimeout

@@ -18,13 +18,14 @@ struct Batch: AsyncParsableCommand {
   @Option(help: "Streams in flight.") var concurrency = 4
   @Option(help: "Users per stream.") var chunk = 2_000
   @Flag(help: "Continue an interrupted run from its checkpoint.") var resume = false
+  @OptionGroup var security: ClientSecurityOptions
 
   func run() async throws {
-    let parts = target.split(separator: ":")
-    guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--target must be HOST:PORT") }
+    let (host, port) = try parseTarget(target)
     let scenes: [String: Funnel_V1_Scene] = ["email": .email, "home": .home, "cart": .cart]
     guard let sceneValue = scenes[scene] else { throw ValidationError("--scene: email, home or cart") }
-    var job = BatchJob(host: String(parts[0]), port: port, usersPath: users, outputPath: out)
+    var job = BatchJob(host: host, port: port, usersPath: users, outputPath: out)
+    job.security = security.value
     job.scene = sceneValue
     job.count = count
     job.concurrency = max(1, concurrency)

@@ -31,7 +31,7 @@ struct ExperimentsReport: AsyncParsableCommand {
     request.experiment = experiment
     request.sinceMs = try since.map(IngestData.parseDay) ?? 0
     let options = connection.callOptions
-    let report = try await connection.withClient {
+    let report = try await connection.withClient(defaultTarget: TargetOptions.adminTarget) {
       try await Funnel_V1_Admin.Client(wrapping: $0).experimentReport(request, options: options)
     }
     if connection.json { return try connection.printJSON(report) }

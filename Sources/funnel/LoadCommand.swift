@@ -28,21 +28,25 @@ struct Load: AsyncParsableCommand {
   @Option(help: "With --find-max: calls per step at least (a p99 from 2,000 calls rests on its 20 worst; from 500, on 5).")
   var minCalls = 2_000
   @Flag(help: "No progress line.") var quiet = false
+  @OptionGroup var security: ClientSecurityOptions
 
   func run() async throws {
     do {
-      let parts = target.split(separator: ":")
-      guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--target must be HOST:PORT") }
+      let (host, port) = try parseTarget(target)
       guard rate > 0 else { throw ValidationError("--rate must be positive") }
       let seconds = try LoadDuration.milliseconds(duration, what: "--duration") / 1_000
       let slo = try self.slo.map(LoadSLO.init)
       guard let arrivals = LoadRun.Arrivals(rawValue: arrivals) else { throw ValidationError("--arrivals: constant or poisson") }
-      var run = LoadRun(host: String(parts[0]), port: port, rate: rate, seconds: seconds)
+      var run = LoadRun(host: host, port: port, rate: rate, seconds: seconds)
+      run.security = security.value
       run.connections = connections
       guard let kind = LoadRun.Client(rawValue: client) else {
         throw ValidationError("--client must be one of \(LoadRun.Client.allCases.map(\.rawValue).joined(separator: ", "))")
       }
       run.client = kind
+      if kind == .nioHTTP2, run.security.tls || run.security.credential != nil {
+        throw ValidationError("the nio-http2 load client speaks plaintext without credentials; use --client grpc-swift with --tls or a credential")
+      }
       run.arrivals = arrivals
       if let scenario { run.scenario = try LoadScenario(file: scenario) }
       let printLine: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -13,20 +13,26 @@ struct Query: AsyncParsableCommand {
 
 /// Connection options shared by the query subcommands.
 struct TargetOptions: ParsableArguments {
-  @Option(help: "Server address HOST:PORT.") var target = "127.0.0.1:50051"
+  @Option(help: "Server address HOST:PORT (default 127.0.0.1:50051; the Admin calls: the admin listener, 127.0.0.1:50052).")
+  var target: String?
   @Option(help: "Deadline of the call, in milliseconds.") var timeoutMs = 5_000
   @Flag(help: "Print the response as protobuf JSON instead of a table.") var json = false
+  @OptionGroup var security: ClientSecurityOptions
 
-  /// Runs `body` with a client connected to `target`.
-  func withClient<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
-    let parts = target.split(separator: ":")
-    guard parts.count == 2, let port = Int(parts[1]), (1...65_535).contains(port) else {
-      throw ValidationError("--target '\(target)' must be HOST:PORT")
-    }
-    let transport = try HTTP2ClientTransport.Posix(target: .dns(host: String(parts[0]), port: port),
-                                                   transportSecurity: .plaintext)
+  /// The public listener's address unless `--target` says otherwise.
+  static let apiTarget = "127.0.0.1:50051"
+  /// The admin listener's address unless `--target` says otherwise.
+  static let adminTarget = "127.0.0.1:50052"
+
+  /// Runs `body` with a client connected to `--target` (`defaultTarget` without one).
+  func withClient<R: Sendable>(defaultTarget: String = apiTarget,
+                               _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
+    let (host, port) = try parseTarget(target ?? defaultTarget)
+    let security = self.security.value
+    let transport = try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port),
+                                                   transportSecurity: security.transportSecurity)
     do {
-      return try await withGRPCClient(transport: transport) { try await body($0) }
+      return try await withGRPCClient(transport: transport, interceptors: security.interceptors) { try await body($0) }
     } catch let error as RPCError {
       print("error: \(error.code): \(error.message)")
       throw ExitCode(1)
@@ -159,12 +165,12 @@ struct TrackQuery: AsyncParsableCommand {
 }
 
 struct StatusQuery: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "status", abstract: "Call Admin.Status.")
+  static let configuration = CommandConfiguration(commandName: "status", abstract: "Call Admin.Status (on the admin listener).")
   @OptionGroup var connection: TargetOptions
 
   func run() async throws {
     let options = connection.callOptions
-    let s = try await connection.withClient {
+    let s = try await connection.withClient(defaultTarget: TargetOptions.adminTarget) {
       try await Funnel_V1_Admin.Client(wrapping: $0).status(Funnel_V1_StatusRequest(), options: options)
     }
     if connection.json { return try connection.printJSON(s) }

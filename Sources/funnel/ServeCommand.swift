@@ -7,7 +7,7 @@ import Logging
 /// `funnel serve`: the gRPC server.
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Serve Recommend, Search, BatchRecommend, Track, Admin and Health over gRPC.",
+    abstract: "Serve Recommend, Search, BatchRecommend, Track and Health over gRPC, the JSON API over HTTP, and Admin on a listener of its own.",
     discussion: """
       With no store flags the server runs on the embedded default: in-process feature stores seeded
       from a generated demo store. Precedence: built-in defaults < --config file < FUNNEL_*
@@ -34,6 +34,11 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Items in the embedded demo catalog (demo.items).") var demoItems: String?
   @Option(help: "Users with a history in the embedded demo catalog (demo.users).") var demoUsers: String?
   @Option(help: "HTTP port for POST /v1/events, /healthz, /readyz and /metrics (server.httpPort; 0 = any free port, -1 = off; default 8080).") var httpPort: String?
+  @Option(help: "Admin listener port, for the Admin service only (server.adminPort; on server.adminHost, 127.0.0.1 by default; -1 = off; default 50052).") var adminPort: String?
+  @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: TLS on every listener (tls.certificate; with --tls-key).") var tlsCertificate: String?
+  @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (tls.key).") var tlsKey: String?
+  @Option(name: .customLong("tls-client-ca"), help: "PEM CA whose client certificates are required (tls.clientCA; mutual TLS).") var tlsClientCA: String?
+  @Flag(help: "Serve a non-loopback address without authentication (server.insecure).") var insecure = false
   @Flag(help: "Do not apply the Redis event stream in this process (events.consume false; run `funnel consume` instead).") var noConsume = false
   @Option(name: .customLong("set"), help: ArgumentHelp("Any configuration key: --set serving.maxPerCategory=3 (repeatable; funnel config print lists the keys).", valueName: "key=value"))
   var settings: [String] = []
@@ -52,7 +57,9 @@ struct Serve: AsyncParsableCommand {
       ("--no-verify-index", "index.verifyChecksums", noVerifyIndex ? "false" : nil),
       ("--model", "model.path", model), ("--models", "model.registry", models), ("--model-name", "model.name", modelName),
       ("--demo-items", "demo.items", demoItems), ("--demo-users", "demo.users", demoUsers),
-      ("--http-port", "server.httpPort", httpPort), ("--no-consume", "events.consume", noConsume ? "false" : nil),
+      ("--http-port", "server.httpPort", httpPort), ("--admin-port", "server.adminPort", adminPort),
+      ("--tls-cert", "tls.certificate", tlsCertificate), ("--tls-key", "tls.key", tlsKey),
+      ("--tls-client-ca", "tls.clientCA", tlsClientCA), ("--insecure", "server.insecure", insecure ? "true" : nil), ("--no-consume", "events.consume", noConsume ? "false" : nil),
       ("--log-level", "log.level", logLevel), ("--log-format", "log.format", logFormat),
     ]
     return named.compactMap { flag, path, text in text.map { (flag, path, $0) } }

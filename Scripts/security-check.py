@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Independent clients (grpcio, urllib, openssl s_client) against `funnel serve` with TLS and authentication.
+
+Makes its own PKI and credentials with the `cryptography` and PyJWT packages (nothing from Funnel's
+code): a CA and a server certificate for localhost, a second CA nobody trusts, a client certificate, a
+JSON Web Key Set with ES256, RS256 and EdDSA keys, tokens good and bad, and three API keys. Starts the
+server itself (TLS 1.3 only, API keys and JWTs, the admin listener apart), then checks:
+
+  - every RPC x credential kind over gRPC (the public and the admin listener) and every route x
+    credential kind over HTTPS: OK / UNAUTHENTICATED / PERMISSION_DENIED, 200 / 401 / 403;
+  - the Admin service is not on the public listener;
+  - a client trusting another CA fails the handshake; TLS 1.2 is refused, 1.3 served (openssl s_client);
+  - a certificate rotated on disk (SIGHUP) is served to new connections while a BatchRecommend stream
+    opened before goes on answering;
+  - mutual TLS: a second server with a client CA refuses a client without a certificate and serves one with;
+  - a server asked to listen on a non-loopback address without authentication refuses to start.
+
+Prints 'N passed, N failed'; exit 0 when all pass.
+
+    python3 Scripts/security-check.py .build/debug/funnel
+Needs grpcio, grpcio-tools, grpcio-health-checking, PyJWT and cryptography (Scripts/requirements.txt), openssl.
+"""
+import datetime
+import hashlib
+import importlib
+import json
+import os
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # the expected handshake failures are not news
+import grpc
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+api_check = importlib.import_module("api-check")
+
+ISSUER, AUDIENCE = "https://issuer.example", "funnel"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def pem(obj):
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM)
+    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def certificate(subject, key, issuer_name, issuer_key, ca=False, sans=None, client=False):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    # Key identifiers: strict verifiers (Python 3.13's ssl among them) ask for both.
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if not ca:
+        usage = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH if client else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class PKI:
+    """A CA, a server certificate for localhost/127.0.0.1, a client certificate, and a CA nobody trusts."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        self.ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Funnel test CA")])
+        self.ca = certificate("Funnel test CA", self.ca_key, self.ca_name, self.ca_key, ca=True)
+        self.write("ca.pem", pem(self.ca))
+        other_key = ec.generate_private_key(ec.SECP256R1())
+        other_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other CA")])
+        self.write("other-ca.pem", pem(certificate("Other CA", other_key, other_name, other_key, ca=True)))
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        self.write("client.pem", pem(certificate("shop-backend", client_key, self.ca_name, self.ca_key, client=True)))
+        self.write("client-key.pem", pem(client_key))
+        self.serial = self.issue_server()
+
+    def issue_server(self):
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans = [x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
+        cert = certificate("localhost", key, self.ca_name, self.ca_key, sans=sans)
+        # Key first, then the certificate: a reload between the two writes sees a mismatched pair and keeps the old.
+        self.write("server-key.pem", pem(key))
+        self.write("server.pem", pem(cert))
+        return cert.serial_number
+
+    def write(self, name, data):
+        with open(self.path(name), "wb") as f:
+            f.write(data)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+
+class Credentials:
+    """API keys (the server gets their SHA-256) and JWTs signed with ES256, RS256 and EdDSA."""
+
+    def __init__(self, directory):
+        self.es = ec.generate_private_key(ec.SECP256R1())
+        self.rs = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ed = ed25519.Ed25519PrivateKey.generate()
+        keys = []
+        for kid, key, alg, algorithm in [("es", self.es, "ES256", jwt.algorithms.ECAlgorithm),
+                                         ("rs", self.rs, "RS256", jwt.algorithms.RSAAlgorithm),
+                                         ("ed", self.ed, "EdDSA", jwt.algorithms.OKPAlgorithm)]:
+            jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
+            jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+            keys.append(jwk)
+        self.jwks = os.path.join(directory, "jwks.json")
+        with open(self.jwks, "w") as f:
+            json.dump({"keys": keys}, f)
+        self.keys = {name: "fk_" + secrets.token_urlsafe(32) for name in ("rec", "ev", "ops")}
+        scopes = {"rec": "recommend", "ev": "events:write", "ops": "admin+metrics"}
+        self.api_keys = ",".join(f"{n}:{hashlib.sha256(k.encode()).hexdigest()}:{scopes[n]}" for n, k in self.keys.items())
+
+    def token(self, scope, kid="es", key=None, alg=None, **claims):
+        now = int(time.time())
+        body = {"sub": f"caller-{kid}", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "iat": now, "scope": scope}
+        body.update(claims)
+        key = key or {"es": self.es, "rs": self.rs, "ed": self.ed}[kid]
+        alg = alg or {"es": "ES256", "rs": "RS256", "ed": "EdDSA"}[kid]
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers={"kid": kid})
+
+    def kinds(self):
+        """(name, credential or None, scopes it proves, or None when it proves nothing)."""
+        now = int(time.time())
+        forged = ec.generate_private_key(ec.SECP256R1())
+        return [
+            ("none", None, None),
+            ("unknown API key", "fk_" + secrets.token_urlsafe(32), None),
+            ("expired JWT", self.token("recommend events:write admin metrics", exp=now - 3600), None),
+            ("JWT for another audience", self.token("recommend events:write admin metrics", aud="someone-else"), None),
+            ("JWT of another issuer", self.token("recommend events:write admin metrics", iss="https://evil.example"), None),
+            ("JWT with a wrong signature", self.token("recommend events:write admin metrics", key=forged), None),
+            ("JWT not valid yet", self.token("recommend events:write admin metrics", nbf=now + 3600), None),
+            ("HS256 JWT", jwt.encode({"sub": "x", "exp": now + 600, "scope": "admin"}, "a-shared-secret-of-forty-bytes-or-more!!",
+                                     algorithm="HS256", headers={"kid": "es"}), None),
+            ("ES256 JWT, recommend", self.token("recommend"), {"recommend"}),
+            ("RS256 JWT, events:write", self.token("events:write", kid="rs"), {"events:write"}),
+            ("EdDSA JWT, admin metrics", self.token("admin metrics", kid="ed"), {"admin", "metrics"}),
+            ("API key, recommend", self.keys["rec"], {"recommend"}),
+            ("API key, events:write", self.keys["ev"], {"events:write"}),
+            ("API key, admin metrics", self.keys["ops"], {"admin", "metrics"}),
+        ]
+
+
+class Server:
+    def __init__(self, binary, directory, name, args):
+        self.port, self.http, self.admin = free_port(), free_port(), free_port()
+        self.log = os.path.join(directory, f"{name}.log")
+        self.process = subprocess.Popen(
+            [binary, "serve", "--port", str(self.port), "--http-port", str(self.http), "--admin-port", str(self.admin)] + args,
+            stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if "funnel serving" in open(self.log).read():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        sys.exit(f"security-check: {name} server did not start:\n{open(self.log).read()}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def status_code(call):
+    try:
+        call()
+        return grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        return e.code()
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/funnel"
+    directory = tempfile.mkdtemp(prefix="funnel-security-check-")
+    os.makedirs(os.path.join(directory, "protos"))
+    pb, pb_grpc, ev, ev_grpc, adm, adm_grpc = api_check.load_protos(os.path.join(directory, "protos"))
+    r = api_check.Report()
+    pki, creds = PKI(directory), Credentials(directory)
+    tls_args = ["--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("server-key.pem")]
+    auth_args = ["--set", f"auth.apiKeys={creds.api_keys}", "--set", f"auth.jwksFile={creds.jwks}",
+                 "--set", f"auth.issuer={ISSUER}", "--set", f"auth.audience={AUDIENCE}"]
+
+    # A listener on every address without authentication: refused before it loads anything.
+    refused = subprocess.run([binary, "serve", "--host", "0.0.0.0", "--port", "0", "--http-port=-1", "--admin-port=-1"],
+                             capture_output=True, text=True, timeout=120)
+    r.check("open non-loopback listener refused", refused.returncode != 0 and "not a loopback address" in refused.stderr,
+            f"exit {refused.returncode}: {refused.stderr[-400:]}")
+
+    server = Server(binary, directory, "tls-auth", tls_args + auth_args)
+    try:
+        ca = pki.read("ca.pem")
+        secure = grpc.ssl_channel_credentials(root_certificates=ca)
+        public = grpc.secure_channel(f"localhost:{server.port}", secure)
+        admin = grpc.secure_channel(f"localhost:{server.admin}", secure)
+        grpc.channel_ready_future(public).result(timeout=30)
+        recommender, events = pb_grpc.RecommenderStub(public), ev_grpc.EventCollectorStub(public)
+        health, admin_health = health_pb2_grpc.HealthStub(public), health_pb2_grpc.HealthStub(admin)
+        admin_stub, admin_on_public = adm_grpc.AdminStub(admin), adm_grpc.AdminStub(public)
+        now_ms = int(time.time() * 1000)
+        counter = [0]
+
+        def event():
+            counter[0] += 1
+            return ev.Event(event_id=f"sec-{now_ms}-{counter[0]}", user_id="sec-user", item_id=item, type=ev.EVENT_TYPE_VIEW)
+
+        first = recommender.Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), timeout=10,
+                                      metadata=[("authorization", f"Bearer {creds.keys['rec']}")])
+        item = first.items[0].item_id
+        rpcs = [
+            ("Recommender.Recommend", "recommend", lambda md: recommender.Recommend(
+                pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), metadata=md, timeout=10)),
+            ("Recommender.Search", "recommend", lambda md: recommender.Search(
+                pb.SearchRequest(query=first.items[0].item_id, count=3), metadata=md, timeout=10)),
+            ("Recommender.BatchRecommend", "recommend", lambda md: list(recommender.BatchRecommend(iter([
+                pb.BatchRecommendRequest(row_id="1", request=pb.RecommendRequest(user_id="U-2", scene=pb.SCENE_EMAIL, count=2))]),
+                metadata=md, timeout=10))),
+            ("EventCollector.Track", "events:write", lambda md: events.Track(ev.TrackRequest(events=[event()]), metadata=md, timeout=10)),
+            ("Admin.Status (admin listener)", "admin", lambda md: admin_stub.Status(adm.StatusRequest(), metadata=md, timeout=10)),
+            ("Admin.ExperimentReport (admin listener)", "admin", lambda md: admin_stub.ExperimentReport(
+                adm.ExperimentReportRequest(), metadata=md, timeout=10)),
+            ("Health.Check", None, lambda md: health.Check(health_pb2.HealthCheckRequest(), metadata=md, timeout=10)),
+            ("Health.Check (admin listener)", None, lambda md: admin_health.Check(health_pb2.HealthCheckRequest(), metadata=md, timeout=10)),
+        ]
+        kinds = creds.kinds()
+        for rpc, scope, call in rpcs:
+            for name, credential, scopes in kinds:
+                md = [("authorization", f"Bearer {credential}")] if credential else []
+                want = (grpc.StatusCode.OK if scope is None else grpc.StatusCode.UNAUTHENTICATED if scopes is None
+                        else grpc.StatusCode.OK if scope in scopes else grpc.StatusCode.PERMISSION_DENIED)
+                got = status_code(lambda: call(md))
+                r.check(f"gRPC {rpc} with {name}", got == want, f"got {got}, want {want}")
+        got = status_code(lambda: admin_on_public.Status(adm.StatusRequest(), timeout=10,
+                                                        metadata=[("authorization", f"Bearer {creds.keys['ops']}")]))
+        r.check("Admin is not on the public listener", got == grpc.StatusCode.UNIMPLEMENTED, f"got {got}")
+
+        # HTTPS: the same credentials on every route.
+        context = ssl.create_default_context(cadata=ca.decode())
+        routes = [
+            ("POST", "/v1/recommend", {"user_id": "U-1", "scene": "home", "count": 3}, "recommend"),
+            ("POST", "/v1/search", {"query": item, "count": 3}, "recommend"),
+            ("GET", f"/v1/items/{item}", None, "recommend"),
+            ("POST", "/v1/events", lambda: {"events": [{"event_id": event().event_id, "user_id": "sec-user", "item_id": item,
+                                                         "type": "view"}]}, "events:write"),
+            ("GET", "/metrics", None, "metrics"),
+            ("GET", "/healthz", None, None),
+            ("GET", "/readyz", None, None),
+        ]
+        for method, path, body, scope in routes:
+            for name, credential, scopes in kinds:
+                headers = {"content-type": "application/json"}
+                if credential:
+                    headers["authorization"] = f"Bearer {credential}"
+                payload = body() if callable(body) else body
+                request = urllib.request.Request(f"https://localhost:{server.http}{path}", method=method, headers=headers,
+                                                 data=json.dumps(payload).encode() if payload is not None else None)
+                try:
+                    got = urllib.request.urlopen(request, context=context, timeout=10).status
+                except urllib.error.HTTPError as e:
+                    got = e.code
+                want = 200 if scope is None else 401 if scopes is None else 200 if scope in scopes else 403
+                r.check(f"HTTPS {method} {path} with {name}", got == want, f"got {got}, want {want}")
+        key_header = urllib.request.Request(f"https://localhost:{server.http}/metrics", headers={"x-api-key": creds.keys["ops"]})
+        r.check("HTTPS X-API-Key header", urllib.request.urlopen(key_header, context=context, timeout=10).status == 200)
+
+        # Handshakes: another CA, TLS 1.2, TLS 1.3.
+        wrong = grpc.secure_channel(f"localhost:{server.port}", grpc.ssl_channel_credentials(root_certificates=pki.read("other-ca.pem")))
+        got = status_code(lambda: health_pb2_grpc.HealthStub(wrong).Check(health_pb2.HealthCheckRequest(), timeout=5))
+        r.check("a client trusting another CA fails the handshake", got == grpc.StatusCode.UNAVAILABLE, f"got {got}")
+        wrong.close()
+        for version, ok in (("-tls1_2", False), ("-tls1_3", True)):
+            for port in (server.port, server.http):
+                out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", version, "-CAfile", pki.path("ca.pem")],
+                                     input="", capture_output=True, text=True, errors="replace", timeout=30)
+                served = out.returncode == 0 and "Verify return code: 0 (ok)" in out.stdout
+                r.check(f"openssl s_client {version} on port {port} {'served' if ok else 'refused'}", served == ok,
+                        (out.stdout + out.stderr)[-300:])
+
+        # Rotation: a stream opened before goes on; new connections get the new certificate.
+        rows, answers, stop = [], [], threading.Event()
+
+        def requests():
+            for i in range(200):
+                if stop.is_set():
+                    return
+                rows.append(i)
+                yield pb.BatchRecommendRequest(row_id=str(i), request=pb.RecommendRequest(user_id=f"U-{i}", scene=pb.SCENE_EMAIL, count=2))
+                time.sleep(0.05)
+
+        stream = recommender.BatchRecommend(requests(), metadata=[("authorization", f"Bearer {creds.keys['rec']}")], timeout=60)
+        reader = threading.Thread(target=lambda: [answers.append(a) for a in stream], daemon=True)
+        reader.start()
+        time.sleep(1)
+        before = len(answers)
+        old_serial = pki.serial
+        new_serial = pki.issue_server()
+        server.process.send_signal(signal.SIGHUP)
+
+        def served_serial():
+            raw = ssl.create_default_context(cadata=ca.decode())
+            raw.set_alpn_protocols(["h2"])
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                with raw.wrap_socket(sock, server_hostname="localhost") as tls:
+                    return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number
+
+        deadline, serial = time.time() + 10, None
+        while time.time() < deadline:
+            serial = served_serial()
+            if serial == new_serial:
+                break
+            time.sleep(0.2)
+        r.check("a rotated certificate is served to new connections", serial == new_serial and new_serial != old_serial,
+                f"served {serial}, new {new_serial}, old {old_serial}")
+        time.sleep(1)
+        stop.set()
+        reader.join(timeout=30)
+        errors = [a for a in answers if a.WhichOneof("result") != "response"]
+        r.check("a stream opened before the rotation went on answering", len(answers) > before + 5 and not errors
+                and len(answers) == len(rows), f"{before} answers before, {len(answers)} of {len(rows)} rows at the end, {len(errors)} errors")
+        public.close()
+        admin.close()
+    finally:
+        server.stop()
+
+    # Mutual TLS: a client CA makes a client certificate required.
+    mutual = Server(binary, directory, "mtls", tls_args + ["--tls-client-ca", pki.path("ca.pem")])
+    try:
+        ca = pki.read("ca.pem")
+        anonymous = grpc.secure_channel(f"localhost:{mutual.port}", grpc.ssl_channel_credentials(root_certificates=ca))
+        got = status_code(lambda: pb_grpc.RecommenderStub(anonymous).Recommend(
+            pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), timeout=5))
+        r.check("mTLS: a client without a certificate is refused", got == grpc.StatusCode.UNAVAILABLE, f"got {got}")
+        anonymous.close()
+        identified = grpc.secure_channel(f"localhost:{mutual.port}", grpc.ssl_channel_credentials(
+            root_certificates=ca, private_key=pki.read("client-key.pem"), certificate_chain=pki.read("client.pem")))
+        got = status_code(lambda: pb_grpc.RecommenderStub(identified).Recommend(
+            pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), timeout=10))
+        r.check("mTLS: a client with a certificate of the CA is served", got == grpc.StatusCode.OK, f"got {got}")
+        identified.close()
+    finally:
+        mutual.stop()
+
+    print(f"{r.passed} passed, {r.failed} failed")
+    sys.exit(0 if r.failed == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+/// What each RPC and route requires: the one place the API's access rules live, read by the gRPC
+/// guard and the HTTP middleware alike. Health checks and the API description stay open (balancers
+/// and probes carry no credentials); everything else needs its scope.
+public enum AccessPolicy {
+  /// What a call needs before it runs.
+  public enum Requirement: Sendable, Equatable {
+    /// Anyone, with or without credentials.
+    case open
+    /// Valid credentials holding this scope.
+    case scope(Scope)
+    /// Valid credentials of any scope (a path the API does not have: refused as unknown only to
+    /// callers who may know).
+    case authenticated
+  }
+
+  /// The requirement of the gRPC method at `path` (`/funnel.v1.Recommender/Recommend`). O(path).
+  public static func grpc(_ path: String) -> Requirement {
+    let service = path.split(separator: "/", omittingEmptySubsequences: true).first ?? ""
+    switch service {
+    case "funnel.v1.Recommender": return .scope(.recommend)
+    case "funnel.v1.EventCollector": return .scope(.eventsWrite)
+    case "funnel.v1.Admin": return .scope(.admin)
+    case "grpc.health.v1.Health": return .open
+    default: return .authenticated
+    }
+  }
+
+  /// The requirement of an HTTP request to the matched `route` (`/v1/items/{item_id}`; nil when no
+  /// route matched) with `method`. CORS preflights (OPTIONS) are open: browsers send them without
+  /// credentials.
+  public static func http(method: String, route: String?) -> Requirement {
+    if method == "OPTIONS" { return .open }
+    switch route {
+    case "/v1/recommend", "/v1/search", "/v1/items/{item_id}": return .scope(.recommend)
+    case "/v1/events": return .scope(.eventsWrite)
+    case "/metrics": return .scope(.metrics)
+    case "/healthz", "/readyz", "/openapi.yaml", nil: return .open
+    default: return .authenticated
+    }
+  }
+}

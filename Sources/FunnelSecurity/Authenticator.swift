@@ -1,0 +1,56 @@
+import Foundation
+
+/// Who a caller is and whether it may make a call: API keys and bearer JWTs checked against the
+/// `AccessPolicy` requirement of the call. With neither configured every call is allowed (the
+/// embedded default on loopback); a server bound elsewhere refuses to start that way unless told
+/// `--insecure`. Credentials come as `authorization: Bearer <key or JWT>` (a JWT has three dot-separated
+/// parts) or `x-api-key: <key>`. Thread-safe.
+public final class Authenticator: Sendable {
+  public let apiKeys: APIKeys
+  public let jwt: JWTVerifier?
+
+  public init(apiKeys: APIKeys, jwt: JWTVerifier?) {
+    self.apiKeys = apiKeys
+    self.jwt = jwt
+  }
+
+  /// Whether any credential is configured (otherwise every call is allowed).
+  public var isEnabled: Bool { !apiKeys.entries.isEmpty || jwt != nil }
+
+  /// Checks a call needing `requirement` that presented `authorization` and `apiKey` headers. nil
+  /// caller: allowed without credentials (open, or authentication off).
+  public func authorize(_ requirement: AccessPolicy.Requirement, authorization: String?, apiKey: String?) async
+    -> Result<Caller?, AuthFailure>
+  {
+    guard isEnabled, requirement != .open else { return .success(nil) }
+    let caller: Caller
+    switch await authenticate(authorization: authorization, apiKey: apiKey) {
+    case .success(let c): caller = c
+    case .failure(let failure): return .failure(failure)
+    }
+    if case .scope(let scope) = requirement, !caller.scopes.contains(scope) {
+      return .failure(.permissionDenied("\(caller.kind == .jwt ? "token" : "API key") '\(caller.name)' lacks the scope \(scope.rawValue)"))
+    }
+    return .success(caller)
+  }
+
+  private func authenticate(authorization: String?, apiKey: String?) async -> Result<Caller, AuthFailure> {
+    var presented = apiKey
+    if let authorization {
+      let parts = authorization.split(separator: " ", maxSplits: 1)
+      guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        return .failure(.unauthenticated("authorization must be 'Bearer <API key or JWT>'"))
+      }
+      presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+    guard let presented, !presented.isEmpty else {
+      return .failure(.unauthenticated("credentials required: authorization: Bearer <API key or JWT>, or x-api-key"))
+    }
+    if presented.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
+      guard let jwt else { return .failure(.unauthenticated("bearer tokens are not accepted here (no auth.jwksFile)")) }
+      return await jwt.verify(presented)
+    }
+    guard let entry = apiKeys.match(presented) else { return .failure(.unauthenticated("unknown API key")) }
+    return .success(Caller(name: entry.name, kind: .apiKey, scopes: entry.scopes))
+  }
+}

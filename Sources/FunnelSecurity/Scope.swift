@@ -1,0 +1,12 @@
+/// What a caller may do. Granted to API keys in the configuration and to JWTs in their `scope`
+/// (space-separated, as OAuth 2.0 issues it) or `scp` (a list) claim.
+public enum Scope: String, Sendable, CaseIterable, Hashable {
+  /// Recommend, Search, BatchRecommend and their JSON forms; item lookup.
+  case recommend
+  /// Track and `POST /v1/events`.
+  case eventsWrite = "events:write"
+  /// The Admin service (status, reload, erasure, experiment reports).
+  case admin
+  /// `GET /metrics`.
+  case metrics
+}
