@@ -7,6 +7,8 @@
 #
 # --health calls grpc.health.v1.Health/Check instead (empty request): the transport floor, a call
 # that does no work; `-c 1 -m 1` (CONNECTIONS=1 STREAMS=1) gives the latency at concurrency 1.
+# SCHEME=https (env) speaks TLS (ALPN h2; h2load does not verify the certificate); AUTHORIZATION
+# (env) adds that header to every call.
 # h2load measures closed-loop throughput and per-request time; compare its req/s with the rate at
 # which `funnel load` still meets its SLO (Benchmarks/RESULTS.md). It does not check gRPC status
 # trailers: the script first makes sure one call answers with grpc-status 0.
@@ -33,12 +35,15 @@ user = b"U-7"
 message = bytes([0x0A, len(user)]) + user + bytes([0x18, 0x01, 0x20, 20])
 open(sys.argv[1], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
 PY
-url="http://$target/funnel.v1.Recommender/Recommend"
+scheme=${SCHEME:-http}
+url="$scheme://$target/funnel.v1.Recommender/Recommend"
 if [ "$health" = yes ]; then
   printf '\x00\x00\x00\x00\x00' > "$work/body.bin"
-  url="http://$target/grpc.health.v1.Health/Check"
+  url="$scheme://$target/grpc.health.v1.Health/Check"
 fi
 headers=(-H 'content-type: application/grpc' -H 'te: trailers')
+# AUTHORIZATION (env): sent as the authorization header of every call (an API key or JWT: "Bearer ...").
+[ -z "${AUTHORIZATION:-}" ] || headers+=(-H "authorization: $AUTHORIZATION")
 # One call first: the answer must carry grpc-status 0.
 nghttp -v "${headers[@]}" -d "$work/body.bin" "$url" 2>&1 | grep -q 'grpc-status: 0' \
   || { echo "h2load: the server did not answer the probe call with grpc-status 0" >&2; exit 1; }
