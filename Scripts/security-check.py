@@ -13,6 +13,8 @@ server itself (TLS 1.3 only, API keys and JWTs, the admin listener apart), then 
   - a certificate rotated on disk (SIGHUP) is served to new connections while a BatchRecommend stream
     opened before goes on answering;
   - mutual TLS: a second server with a client CA refuses a client without a certificate and serves one with;
+  - a caller over its rate or its calls in flight gets RESOURCE_EXHAUSTED with a retry hint while another
+    caller at 20 calls/s keeps its p99 under POLITE_P99_MS;
   - a server asked to listen on a non-loopback address without authentication refuses to start.
 
 Prints 'N passed, N failed'; exit 0 when all pass.
@@ -50,6 +52,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 api_check = importlib.import_module("api-check")
 
 ISSUER, AUDIENCE = "https://issuer.example", "funnel"
+# Every caller's recommend rate (calls per second, and the burst), and the polite caller's SLO: p99
+# under this many milliseconds while another caller floods (a debug build on two shared cores).
+FLOOD_RATE, POLITE_P99_MS = 20, 250
 
 
 def free_port():
@@ -141,8 +146,8 @@ class Credentials:
         self.jwks = os.path.join(directory, "jwks.json")
         with open(self.jwks, "w") as f:
             json.dump({"keys": keys}, f)
-        self.keys = {name: "fk_" + secrets.token_urlsafe(32) for name in ("rec", "ev", "ops")}
-        scopes = {"rec": "recommend", "ev": "events:write", "ops": "admin+metrics"}
+        self.keys = {name: "fk_" + secrets.token_urlsafe(32) for name in ("rec", "ev", "ops", "flood")}
+        scopes = {"rec": "recommend", "ev": "events:write", "ops": "admin+metrics", "flood": "recommend"}
         self.api_keys = ",".join(f"{n}:{hashlib.sha256(k.encode()).hexdigest()}:{scopes[n]}" for n, k in self.keys.items())
 
     def token(self, scope, kid="es", key=None, alg=None, **claims):
@@ -217,7 +222,8 @@ def main():
     pki, creds = PKI(directory), Credentials(directory)
     tls_args = ["--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("server-key.pem")]
     auth_args = ["--set", f"auth.apiKeys={creds.api_keys}", "--set", f"auth.jwksFile={creds.jwks}",
-                 "--set", f"auth.issuer={ISSUER}", "--set", f"auth.audience={AUDIENCE}"]
+                 "--set", f"auth.issuer={ISSUER}", "--set", f"auth.audience={AUDIENCE}",
+                 "--set", f"limits.callerRates=recommend={FLOOD_RATE}/{FLOOD_RATE}", "--set", "limits.callerConcurrency=6"]
 
     # A listener on every address without authentication: refused before it loads anything.
     refused = subprocess.run([binary, "serve", "--host", "0.0.0.0", "--port", "0", "--http-port=-1", "--admin-port=-1"],
@@ -271,6 +277,52 @@ def main():
         got = status_code(lambda: admin_on_public.Status(adm.StatusRequest(), timeout=10,
                                                         metadata=[("authorization", f"Bearer {creds.keys['ops']}")]))
         r.check("Admin is not on the public listener", got == grpc.StatusCode.UNIMPLEMENTED, f"got {got}")
+
+        # Per-caller limits: a caller flooding from 12 threads is refused (its rate and its calls in
+        # flight) with a retry hint, while another caller at 20 calls/s is answered within its SLO.
+        flood_md, polite_md = [("authorization", f"Bearer {creds.keys['flood']}")], [("authorization", f"Bearer {creds.keys['rec']}")]
+        outcomes, latencies, polite_errors, done = {}, [], [], threading.Event()
+        lock = threading.Lock()
+
+        def flood():
+            while not done.is_set():
+                try:
+                    recommender.Recommend(pb.RecommendRequest(user_id="U-9", scene=pb.SCENE_HOME, count=3), metadata=flood_md, timeout=10)
+                    code, pushback = grpc.StatusCode.OK, True
+                except grpc.RpcError as e:
+                    code = e.code()
+                    pushback = any(k == "grpc-retry-pushback-ms" for k, _ in (e.trailing_metadata() or ()))
+                with lock:
+                    outcomes[(code, pushback)] = outcomes.get((code, pushback), 0) + 1
+
+        flooders = [threading.Thread(target=flood, daemon=True) for _ in range(12)]
+        flood_started = time.perf_counter()
+        for t in flooders:
+            t.start()
+        time.sleep(0.5)
+        for i in range(60):
+            started = time.perf_counter()
+            try:
+                recommender.Recommend(pb.RecommendRequest(user_id=f"U-{i}", scene=pb.SCENE_HOME, count=3), metadata=polite_md, timeout=10)
+                latencies.append((time.perf_counter() - started) * 1000)
+            except grpc.RpcError as e:
+                polite_errors.append(e.code())
+            time.sleep(max(0, 0.05 - (time.perf_counter() - started)))
+        done.set()
+        for t in flooders:
+            t.join(timeout=30)
+        flood_seconds = time.perf_counter() - flood_started
+        refused = sum(n for (code, pushback), n in outcomes.items() if code == grpc.StatusCode.RESOURCE_EXHAUSTED and pushback)
+        answered = outcomes.get((grpc.StatusCode.OK, True), 0)
+        others = {str(c): n for (c, p), n in outcomes.items() if c not in (grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED) or not p}
+        r.check("a flooding caller is refused with a retry hint", refused > 0 and not others, f"{outcomes}")
+        r.check("a flooding caller gets no more than its rate", answered <= FLOOD_RATE * (flood_seconds + 1),
+                f"{answered} answered in {flood_seconds:.1f} s at {FLOOD_RATE}/s (burst {FLOOD_RATE})")
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("inf")
+        r.check(f"another caller meanwhile: no error, p99 under {POLITE_P99_MS} ms", not polite_errors and p99 < POLITE_P99_MS,
+                f"errors {polite_errors}, p50 {latencies[len(latencies) // 2] if latencies else 0:.1f} ms, p99 {p99:.1f} ms")
+        print(f"limits: flood {answered} answered, {refused} refused in {flood_seconds:.1f} s; polite caller p50 {latencies[len(latencies) // 2]:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} calls")
 
         # HTTPS: the same credentials on every route.
         context = ssl.create_default_context(cadata=ca.decode())

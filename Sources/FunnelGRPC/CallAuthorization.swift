@@ -2,18 +2,21 @@ import FunnelSecurity
 import GRPCWire
 
 /// The gRPC side of authentication: a `WireCallGuard` that reads a call's `authorization` (or
-/// `x-api-key`) metadata and lets it run only when `AccessPolicy` and the `Authenticator` allow, else
-/// ends it with UNAUTHENTICATED or PERMISSION_DENIED (mapped in `ErrorStatusMapping`). Refusals are
+/// `x-api-key`) metadata and lets it run only when `AccessPolicy` and the `Authenticator` allow and
+/// the caller is within its limits, else ends it with UNAUTHENTICATED, PERMISSION_DENIED or
+/// RESOURCE_EXHAUSTED (mapped in `ErrorStatusMapping`). Refusals are
 /// counted by the RPC metrics under their codes like any other status.
 public enum CallAuthorization {
   /// The guard for `authenticator`; nil when authentication is off (no cost per call then).
   public static func guarding(_ authenticator: Authenticator) -> WireCallGuard? {
     guard authenticator.isEnabled else { return nil }
     return { call in
-      let result = await authenticator.authorize(AccessPolicy.grpc(call.path),
-                                                 authorization: call.headers.first(name: "authorization"),
-                                                 apiKey: call.headers.first(name: "x-api-key"))
-      if case .failure(let failure) = result { throw ErrorStatusMapping.rpcError(from: failure) }
+      do {
+        return try await authenticator.admit(AccessPolicy.grpc(call.path), authorization: call.headers.first(name: "authorization"),
+                                             apiKey: call.headers.first(name: "x-api-key"))
+      } catch {
+        throw ErrorStatusMapping.rpcError(from: error)
+      }
     }
   }
 }

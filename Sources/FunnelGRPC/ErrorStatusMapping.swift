@@ -38,6 +38,10 @@ public enum ErrorStatusMapping {
       case .unauthenticated(let message): return RPCError(code: .unauthenticated, message: message)
       case .permissionDenied(let message): return RPCError(code: .permissionDenied, message: message)
       }
+    case let error as CallerLimits.Refusal:
+      let ms = max(1, Int(error.retryAfter / .milliseconds(1)))
+      return RPCError(code: .resourceExhausted, message: error.message + "; retry after \(ms) ms",
+                      metadata: ["grpc-retry-pushback-ms": "\(ms)"])
     case is CancellationError: return RPCError(code: .deadlineExceeded, message: "the call was cancelled or its deadline passed")
     default: return RPCError(code: .internalError, message: "internal error", cause: error)
     }

@@ -3,18 +3,18 @@ import HTTPTypes
 import Hummingbird
 
 /// The HTTP side of authentication: each request's `Authorization` (or `X-API-Key`) header checked
-/// against the `AccessPolicy` requirement of its matched route by the `Authenticator`; a refusal is
-/// an RFC 9457 problem, 401 (with `WWW-Authenticate: Bearer`) or 403, through `HTTPFailure`.
+/// against the `AccessPolicy` requirement of its matched route by the `Authenticator`, and the
+/// caller's limits taken for the request's duration; a refusal is an RFC 9457 problem, 401 (with
+/// `WWW-Authenticate: Bearer`), 403 or 429 (with `Retry-After`), through `HTTPFailure`.
 /// Absent when authentication is off.
 struct AuthMiddleware: RouterMiddleware {
   typealias Context = FunnelRequestContext
   let authenticator: Authenticator
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-    let result = await authenticator.authorize(
-      AccessPolicy.http(method: request.method.rawValue, route: context.endpointPath),
-      authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKey])
-    if case .failure(let failure) = result { throw failure }
+    let ended = try await authenticator.admit(AccessPolicy.http(method: request.method.rawValue, route: context.endpointPath),
+                                              authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKey])
+    defer { ended?() }
     return try await next(request, context)
   }
 

@@ -18,14 +18,18 @@ struct HTTPFailure: Error {
   var message: String
   /// The request field at fault, when one was.
   var field: String?
+  /// `Retry-After` of a 429 or 503, seconds.
+  var retryAfterSeconds = 1
 
-  /// Seconds for `Retry-After` on 429 and 503.
-  static let retryAfterSeconds = "1"
 
   /// `error` classified; `route` names where it happened in the log line of a store failure or a bug.
   static func from(_ error: any Error, route: String, logger: Logger) -> HTTPFailure {
     switch error {
     case let failure as HTTPFailure:
+      return failure
+    case let error as CallerLimits.Refusal:
+      var failure = HTTPFailure(status: .tooManyRequests, code: "resourceExhausted", message: error.message)
+      failure.retryAfterSeconds = max(1, Int((Double(error.retryAfter / .milliseconds(1)) / 1_000).rounded(.up)))
       return failure
     case let error as AuthFailure:
       switch error {
@@ -92,7 +96,7 @@ struct HTTPFailure: Error {
     }
     guard status == .serviceUnavailable || status == .tooManyRequests else { return response }
     var response = response
-    response.headers[.retryAfter] = Self.retryAfterSeconds
+    response.headers[.retryAfter] = String(retryAfterSeconds)
     return response
   }
 

@@ -8,10 +8,28 @@ import Foundation
 public final class Authenticator: Sendable {
   public let apiKeys: APIKeys
   public let jwt: JWTVerifier?
+  /// Per-caller rate and concurrency limits, applied to authenticated callers.
+  public let limits: CallerLimits?
 
-  public init(apiKeys: APIKeys, jwt: JWTVerifier?) {
+  public init(apiKeys: APIKeys, jwt: JWTVerifier?, limits: CallerLimits? = nil) {
     self.apiKeys = apiKeys
     self.jwt = jwt
+    self.limits = limits.flatMap { $0.settings.isEnabled ? $0 : nil }
+  }
+
+  /// Authorises a call and takes its caller's limits: the returned function ends the call (gives its
+  /// slot back; call it once, when the call ends). Throws `AuthFailure` or `CallerLimits.Refusal`.
+  public func admit(_ requirement: AccessPolicy.Requirement, authorization: String?, apiKey: String?) async throws
+    -> (@Sendable () -> Void)?
+  {
+    let caller: Caller?
+    switch await authorize(requirement, authorization: authorization, apiKey: apiKey) {
+    case .success(let c): caller = c
+    case .failure(let failure): throw failure
+    }
+    guard let limits, let caller else { return nil }
+    let scope: Scope? = if case .scope(let s) = requirement { s } else { nil }
+    do { return try limits.admit(caller.name, scope: scope) } catch { throw error }
   }
 
   /// Whether any credential is configured (otherwise every call is allowed).

@@ -24,7 +24,13 @@ struct ListenerSecurity: Sendable {
       let jwt = options.jwksFile.isEmpty ? nil : try await JWTVerifier(.init(
         jwksFile: options.jwksFile, issuer: options.jwtIssuer, audience: options.jwtAudience,
         clockSkew: .seconds(options.jwtClockSkewSeconds)))
-      let authenticator = Authenticator(apiKeys: try APIKeys(configuration: options.apiKeys), jwt: jwt)
+      let limits = CallerLimits(.init(rates: try CallerLimits.Settings.rates(options.callerRates),
+                                      maxConcurrent: options.callerConcurrency))
+      let authenticator = Authenticator(apiKeys: try APIKeys(configuration: options.apiKeys), jwt: jwt, limits: limits)
+      if limits.settings.isEnabled, !authenticator.isEnabled {
+        throw AuthConfigurationError("limits.callerRates and limits.callerConcurrency apply to authenticated callers: "
+          + "configure auth.apiKeys or auth.jwksFile")
+      }
       if options.transport != .nioHTTP2, tls != nil || authenticator.isEnabled {
         throw AuthConfigurationError("TLS and authentication are served by the nio-http2 transport (server.transport)")
       }

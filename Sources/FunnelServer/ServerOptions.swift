@@ -45,6 +45,10 @@ public struct ServerOptions: Sendable {
   public var jwtIssuer = "", jwtAudience = ""
   /// Allowance for clock differences on a JWT's `exp` and `nbf`, seconds.
   public var jwtClockSkewSeconds = 60
+  /// Per-caller token buckets, `SCOPE=RATE[/BURST], ...` (authenticated callers; empty: none).
+  public var callerRates = ""
+  /// Calls of one authenticated caller in flight at once; 0: no cap.
+  public var callerConcurrency = 0
   /// OTLP/gRPC endpoint spans are exported to (`http://collector:4317`); empty: no tracing.
   public var otlpEndpoint = ""
   /// New traces sampled per thousand; a caller's `traceparent` decides for its own.

@@ -25,9 +25,16 @@ extension WireConnectionHandler {
     switch decision {
     case .run:
       stream.admission = .running
+      core.queueDelayObserved(.zero)
       start(stream, id)
     case .wait:
+      if let delay = core.sheddingDelay, core.withdraw(key, ticket: ticket) {
+        refused(stream, id, RPCError(code: .resourceExhausted, message: "the server is shedding load: calls wait \(delay) for a slot "
+          + "(budget \(core.configuration.shedQueueDelay ?? .zero)); retry later or elsewhere"))
+        return
+      }
       stream.admission = .waiting(ticket)
+      stream.queuedAt = .now()
       let wait = core.configuration.maxQueueWait
       stream.queueTimer = loop.assumeIsolated().scheduleTask(in: .nanoseconds(GRPCTimeout.nanoseconds(wait))) { [self] in
         queueWaitPassed(id, ticket: ticket, wait: wait)
@@ -46,6 +53,7 @@ extension WireConnectionHandler {
     stream.queueTimer?.cancel()
     stream.queueTimer = nil
     stream.admission = .running
+    if let queuedAt = stream.queuedAt { core.queueDelayObserved(.nanoseconds((NIODeadline.now() - queuedAt).nanoseconds)) }
     start(stream, id)
   }
 
@@ -54,6 +62,7 @@ extension WireConnectionHandler {
     stream.queueTimer = nil
     guard core.withdraw(key, ticket: ticket) else { return }  // admitted meanwhile: it starts
     stream.admission = .none
+    core.queueDelayObserved(wait)
     refused(stream, id, RPCError(code: .resourceExhausted, message: "the server is busy: the call waited \(wait) for a slot; retry later"))
   }
 
@@ -82,8 +91,10 @@ extension WireConnectionHandler {
     // framing (and compressing) the response happen here, off the event loop.
     stream.task = Task(executorPreference: core.executor) {
       let result: Result<(ByteBuffer, [(name: String, value: String)]), RPCError>
+      var ended: (@Sendable () -> Void)?
+      defer { ended?() }
       do {
-        if let callGuard = core.router.callGuard { try await callGuard(call) }
+        if let callGuard = core.router.callGuard { ended = try await callGuard(call) }
         let message = request.compressed ? try encoding.decompress(request.bytes, maxBytes: maxBytes) : request.bytes
         let reply = try await handler(message, call)
         result = .success((GRPCWireFormat.frame(reply.message, encoding: responseEncoding, allocator: ByteBufferAllocator()),
@@ -128,8 +139,10 @@ extension WireConnectionHandler {
     core.callStarted()
     stream.task = Task(executorPreference: core.executor) {
       let status: RPCError?
+      var ended: (@Sendable () -> Void)?
+      defer { ended?() }
       do {
-        if let callGuard = core.router.callGuard { try await callGuard(call) }
+        if let callGuard = core.router.callGuard { ended = try await callGuard(call) }
         try await handler(inbound, writer, call)
         status = nil
       } catch {

@@ -67,10 +67,11 @@ public struct WireRoute: Sendable {
   public let admitted: Bool
 }
 
-/// Checks a call before its handler runs (authentication, authorisation): throwing ends the call
-/// with that status (an `RPCError`'s code; anything else INTERNAL) and the handler never runs. Runs
-/// in the call's task, after admission, for every routed method.
-public typealias WireCallGuard = @Sendable (WireCall) async throws -> Void
+/// Checks a call before its handler runs (authentication, authorisation, per-caller limits):
+/// throwing ends the call with that status (an `RPCError`'s code; anything else INTERNAL) and the
+/// handler never runs. A function it returns runs once when the call ends (a per-caller slot given
+/// back). Runs in the call's task, after admission, for every routed method.
+public typealias WireCallGuard = @Sendable (WireCall) async throws -> (@Sendable () -> Void)?
 
 /// Methods by path. Built before the server starts; read-only afterwards (thread-safe then).
 public struct WireRouter: Sendable {

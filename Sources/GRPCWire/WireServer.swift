@@ -65,6 +65,11 @@ public final class WireServer: Sendable {
     /// that cannot start within this is better retried elsewhere; longer waits also made a flooded
     /// server's other clients wait longer in the hostile-client benchmark).
     public var maxQueueWait: Duration = .milliseconds(300)
+    /// Load shedding: while the last call admitted from a queue had waited longer than this, a new
+    /// call that would have to wait is refused at once (RESOURCE_EXHAUSTED) instead of joining the
+    /// queue, so admitted calls keep their latency and clients retry elsewhere at once rather than after
+    /// `maxQueueWait`. Ends when a call is admitted without waiting. nil: never shed.
+    public var shedQueueDelay: Duration? = .milliseconds(100)
     /// Calls one connection may have refused for its budgets (RESOURCE_EXHAUSTED) before it gets
     /// GOAWAY (ENHANCE_YOUR_CALM): a client that keeps pushing past its share is disconnected.
     public var maxRefusalsPerConnection = 1_000

@@ -136,6 +136,22 @@ final class WireServerCore: Sendable {
     }
   }
 
+  /// The queueing delay of the last call admitted, nanoseconds: 0 after a call is admitted at once.
+  private let lastQueueDelay = Atomic<Int64>(0)
+
+  /// Records how long an admitted call waited for its slot (zero: it did not wait).
+  func queueDelayObserved(_ delay: Duration) {
+    lastQueueDelay.store(Int64(GRPCTimeout.nanoseconds(delay)), ordering: .relaxed)
+  }
+
+  /// The delay that makes new waiting calls refused, when the last admitted call waited longer; nil:
+  /// not shedding.
+  var sheddingDelay: Duration? {
+    guard let budget = configuration.shedQueueDelay else { return nil }
+    let last = Duration.nanoseconds(lastQueueDelay.load(ordering: .relaxed))
+    return last > budget ? last : nil
+  }
+
   /// An admitted call ended: the calls admitted in its place start.
   func admittedCallEnded(_ connection: ObjectIdentifier) {
     let next = state.withLock { $0.admission.finished(connection) }

@@ -26,6 +26,8 @@ final class WireStreamState {
   var admission = Admission.none
   /// Fails the call if it waits for a slot longer than `maxQueueWait`.
   var queueTimer: Scheduled<Void>?
+  /// When the call began to wait for a slot (its queueing delay feeds load shedding).
+  var queuedAt: NIODeadline?
   /// Bytes of the request's headers, counted against the connection's and the server's budgets
   /// until the stream ends.
   var headerBytes = 0

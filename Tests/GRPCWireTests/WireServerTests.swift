@@ -68,6 +68,7 @@ final class Observed: Sendable {
     // These tests are about the transport, not admission (whose tests set their own limits): calls
     // of a loaded debug build in CI's parallel suite may wait longer than the default 300 ms.
     configuration.maxQueueWait = .seconds(60)
+    configuration.shedQueueDelay = nil
     configure(&configuration)
     let server = WireServer(host: "127.0.0.1", port: 0, group: group, router: router(observed),
                             executor: nil, configuration: configuration, logger: Logger(label: "test"))
@@ -196,6 +197,36 @@ final class Observed: Sendable {
         #expect(observed.started.load(ordering: .relaxed) == 3)
         observed.release.store(true, ordering: .relaxed)
         for try await count in calls { #expect(count == 60_000) }
+      }
+    }
+  }
+
+  /// Load shedding: once a call was admitted after waiting longer than the budget, a call that would
+  /// wait is refused at once, not after `maxQueueWait`.
+  @Test func aQueueDelayOverTheBudgetShedsNewCalls() async throws {
+    let observed = Observed()
+    try await Self.withServer(observed, configure: {
+      $0.maxRunningCalls = 1
+      $0.maxRunningCallsPerConnection = 1
+      $0.shedQueueDelay = .milliseconds(20)
+    }) { client, server in
+      try await withThrowingTaskGroup(of: Void.self) { calls in
+        calls.addTask { _ = try await Self.unary(client, "Hold", [1]) }
+        let clock = ContinuousClock()
+        while observed.started.load(ordering: .relaxed) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        // The second call waits behind the first (over the budget), then runs and stays once the
+        // first is released.
+        calls.addTask { _ = try? await Self.unary(client, "Slow", [2], timeout: .seconds(20)) }
+        while server.load.queuedCalls < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        observed.release.store(true, ordering: .relaxed)
+        let limit = clock.now + .seconds(30)
+        while observed.started.load(ordering: .relaxed) < 2 && clock.now < limit { try await Task.sleep(for: .milliseconds(5)) }
+        let asked = clock.now
+        let error = await #expect(throws: RPCError.self) { try await Self.unary(client, "Reverse", [3]) }
+        #expect(error?.code == .resourceExhausted && error?.message.contains("shedding") == true, "\(String(describing: error))")
+        #expect(clock.now - asked < .seconds(5), "refused at once, not after the queue wait (60 s) or the running call (20 s)")
+        calls.cancelAll()
       }
     }
   }
