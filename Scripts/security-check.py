@@ -15,6 +15,7 @@ server itself (TLS 1.3 only, API keys and JWTs, the admin listener apart), then 
   - mutual TLS: a second server with a client CA refuses a client without a certificate and serves one with;
   - a caller over its rate or its calls in flight gets RESOURCE_EXHAUSTED with a retry hint while another
     caller at 20 calls/s keeps its p99 under POLITE_P99_MS;
+  - every Admin call, allowed or refused, is a line of the audit file (caller, result; a user id as a hash);
   - a server asked to listen on a non-loopback address without authentication refuses to start.
 
 Prints 'N passed, N failed'; exit 0 when all pass.
@@ -231,7 +232,8 @@ def main():
     r.check("open non-loopback listener refused", refused.returncode != 0 and "not a loopback address" in refused.stderr,
             f"exit {refused.returncode}: {refused.stderr[-400:]}")
 
-    server = Server(binary, directory, "tls-auth", tls_args + auth_args)
+    audit_file = os.path.join(directory, "admin-audit.jsonl")
+    server = Server(binary, directory, "tls-auth", tls_args + auth_args + ["--set", f"audit.file={audit_file}"])
     try:
         ca = pki.read("ca.pem")
         secure = grpc.ssl_channel_credentials(root_certificates=ca)
@@ -274,6 +276,24 @@ def main():
                         else grpc.StatusCode.OK if scope in scopes else grpc.StatusCode.PERMISSION_DENIED)
                 got = status_code(lambda: call(md))
                 r.check(f"gRPC {rpc} with {name}", got == want, f"got {got}, want {want}")
+        # The audit log: every Admin call of the matrix, allowed or refused, with its caller and result;
+        # ForgetUser's user id only as a hash.
+        forget = status_code(lambda: admin_stub.ForgetUser(adm.ForgetUserRequest(user_id="audited-user"), timeout=10,
+                                                           metadata=[("authorization", f"Bearer {creds.keys['ops']}")]))
+        r.check("ForgetUser with the admin scope", forget == grpc.StatusCode.OK, f"got {forget}")
+        time.sleep(0.5)
+        records = [json.loads(line) for line in open(audit_file)]
+        admin_calls = len([1 for rpc, scope, _ in rpcs if scope == "admin"]) * len(kinds) + 1
+        r.check("every Admin call is in the audit log", len(records) == admin_calls, f"{len(records)} records, {admin_calls} calls")
+        allowed = [x for x in records if x["result"] == "OK"]
+        r.check("audit records name the caller and the result",
+                {x["caller"] for x in allowed} == {"ops", "caller-ed"} and {x["credential"] for x in allowed} == {"api_key", "jwt"}
+                and {x["result"] for x in records} == {"OK", "UNAUTHENTICATED", "PERMISSION_DENIED"}, f"{records[:3]}")
+        erased = [x for x in records if x["rpc"] == "funnel.v1.Admin/ForgetUser"]
+        r.check("the audit log holds a hash of an erased user id, not the id",
+                len(erased) == 1 and erased[0]["arguments"] == {"user_id_sha256": hashlib.sha256(b"audited-user").hexdigest()}
+                and "audited-user" not in open(audit_file).read(), f"{erased}")
+        r.check("the audit file is private", oct(os.stat(audit_file).st_mode & 0o777) == "0o600", oct(os.stat(audit_file).st_mode))
         got = status_code(lambda: admin_on_public.Status(adm.StatusRequest(), timeout=10,
                                                         metadata=[("authorization", f"Bearer {creds.keys['ops']}")]))
         r.check("Admin is not on the public listener", got == grpc.StatusCode.UNIMPLEMENTED, f"got {got}")

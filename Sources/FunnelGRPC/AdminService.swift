@@ -1,3 +1,4 @@
+import FunnelSecurity
 import GRPCCore
 import Logging
 import Serving
@@ -8,14 +9,56 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
   let logger: Logger
   let statistics: @Sendable () -> (users: Int, events: Int)
   let serverVersion: String
+  /// Records every call (caller, RPC, arguments, result); nil: none.
+  let audit: AdminAudit?
 
-  /// An admin service; `statistics` reports the feature store's user and event counts.
-  public init(engine: ServingEngine, logger: Logger, serverVersion: String,
+  /// An admin service; `statistics` reports the feature store's user and event counts; `audit`
+  /// records each call.
+  public init(engine: ServingEngine, logger: Logger, serverVersion: String, audit: AdminAudit? = nil,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     self.engine = engine
     self.logger = logger
     self.serverVersion = serverVersion
     self.statistics = statistics
+    self.audit = audit
+  }
+
+  // The calls with their metadata: each recorded in the audit log when there is one.
+
+  public func status(request: ServerRequest<Funnel_V1_StatusRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_StatusResponse>
+  {
+    try await audited("Status", request.metadata, [:]) { try await status(request: request.message, context: context) }
+  }
+
+  public func reload(request: ServerRequest<Funnel_V1_ReloadRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_ReloadResponse>
+  {
+    try await audited("Reload", request.metadata, [:]) { try await reload(request: request.message, context: context) }
+  }
+
+  public func forgetUser(request: ServerRequest<Funnel_V1_ForgetUserRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_ForgetUserResponse>
+  {
+    // The user id is personal data: the record keeps a hash that matches it when you have it.
+    try await audited("ForgetUser", request.metadata, ["user_id_sha256": UserIDDigest.hex(request.message.userID)]) {
+      try await forgetUser(request: request.message, context: context)
+    }
+  }
+
+  public func experimentReport(request: ServerRequest<Funnel_V1_ExperimentReportRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_ExperimentReportResponse>
+  {
+    let arguments = ["experiment": request.message.experiment, "since_ms": String(request.message.sinceMs)]
+    return try await audited("ExperimentReport", request.metadata, arguments) {
+      try await experimentReport(request: request.message, context: context)
+    }
+  }
+
+  private func audited<Response: Sendable>(_ rpc: String, _ metadata: Metadata, _ arguments: [String: String],
+                                           _ body: () async throws -> Response) async throws -> ServerResponse<Response> {
+    guard let audit else { return ServerResponse(message: try await body()) }
+    return try await audit.audited(rpc, metadata, arguments: arguments, body)
   }
 
   public func status(request: Funnel_V1_StatusRequest, context: ServerContext) async throws -> Funnel_V1_StatusResponse {

@@ -52,6 +52,12 @@ public final class Authenticator: Sendable {
     return .success(caller)
   }
 
+  /// The caller `authorization` / `apiKey` prove, or nil (none, or not valid), for audit records.
+  public func identify(authorization: String?, apiKey: String?) async -> Caller? {
+    guard isEnabled else { return nil }
+    return try? await authenticate(authorization: authorization, apiKey: apiKey).get()
+  }
+
   private func authenticate(authorization: String?, apiKey: String?) async -> Result<Caller, AuthFailure> {
     var presented = apiKey
     if let authorization {

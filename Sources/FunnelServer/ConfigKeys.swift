@@ -25,6 +25,7 @@ extension ConfigKey {
     .string("auth.issuer", \.jwtIssuer),
     .string("auth.audience", \.jwtAudience),
     .integer("auth.clockSkewSeconds", 0...3_600, \.jwtClockSkewSeconds),
+    .string("audit.file", \.auditFile),
     .string("limits.callerRates", \.callerRates),
     .integer("limits.callerConcurrency", 0...1_000_000, \.callerConcurrency),
     .integer("server.eventLoopThreads", 0...64, \.eventLoopThreads),

@@ -126,10 +126,20 @@ public enum FunnelApplication {
     services.insert(.init(service: grpc), at: 0)
     // The Admin service on a listener of its own (loopback by default), on NIO's shared loops:
     // operators' calls never share a listener, its limits or its loops with storefront traffic.
+    let auditLog: AuditLogWriter
+    do { auditLog = try AuditLogWriter(path: options.auditFile, logger: Logger(label: "funnel.audit")) } catch {
+      throw FunnelError(.invalidArgument, "\(error)")
+    }
+    let authenticator = security.authenticator
+    let audit = AdminAudit(identify: { metadata in
+      let caller = await authenticator.identify(authorization: metadata[stringValues: "authorization"].first { _ in true },
+                                                apiKey: metadata[stringValues: "x-api-key"].first { _ in true })
+      return (caller?.name ?? "anonymous", caller?.kind.rawValue ?? "none")
+    }, record: { auditLog.record($0) })
     let admin = options.adminPort < 0 ? nil : FunnelGRPCServer(
       host: options.adminHost, port: options.adminPort, engine: engine, logger: logger, version: version,
       transport: options.transport, eventLoopThreads: 0, plane: .admin, tls: security.tls,
-      authenticator: security.authenticator, statistics: { featureStore.counts() })
+      authenticator: security.authenticator, audit: audit, statistics: { featureStore.counts() })
     if let admin { services.insert(.init(service: admin), at: 1) }
     if security.tls != nil || security.authenticator.jwt != nil {
       services.append(.init(service: SecurityReloader(tls: security.tls, jwt: security.authenticator.jwt,

@@ -69,7 +69,7 @@ public final class FunnelGRPCServer: Service {
               eventLoopThreads: Int = FunnelGRPCServer.defaultEventLoopThreads,
               loopTickBudgetMicros: Int = FunnelGRPCServer.defaultLoopTickBudgetMicros,
               flushDelayMicros: Int = 0, limits: WireServer.Configuration = .init(),
-              plane: ServicePlane = .all, tls: ServerTLS? = nil, authenticator: Authenticator? = nil,
+              plane: ServicePlane = .all, tls: ServerTLS? = nil, authenticator: Authenticator? = nil, audit: AdminAudit? = nil,
               statistics: @escaping @Sendable () -> (users: Int, events: Int)) {
     precondition(transport == .nioHTTP2 || (tls == nil && authenticator?.isEnabled != true),
                  "TLS and authentication are served by the nio-http2 transport only")
@@ -79,7 +79,7 @@ public final class FunnelGRPCServer: Service {
       : EventLoopExecutor.makeGroup(threads: eventLoopThreads, tickBudget: .microseconds(loopTickBudgetMicros))
     let recommender = RecommenderService(engine: engine, logger: logger)
     let events = EventCollectorService(engine: engine, logger: logger)
-    let admin = AdminService(engine: engine, logger: logger, serverVersion: version, statistics: statistics)
+    let admin = AdminService(engine: engine, logger: logger, serverVersion: version, audit: audit, statistics: statistics)
     let healthService = HealthService(state: health)
     let rpcMetrics = RPCMetrics(engine.metrics)
     switch transport {
@@ -88,7 +88,7 @@ public final class FunnelGRPCServer: Service {
       configuration.coalesceFlushes = flushDelayMicros >= 0
       let router = FunnelWireRoutes.router(recommender: plane == .admin ? nil : recommender, events: plane == .admin ? nil : events,
                                            admin: plane == .api ? nil : admin, health: healthService,
-                                           callGuard: authenticator.flatMap { CallAuthorization.guarding($0) })
+                                           callGuard: authenticator.flatMap { CallAuthorization.guarding($0, audit: audit) })
       var handshake: (@Sendable () -> NIOSSLServerHandler)?
       if let tls { handshake = { tls.makeGRPCHandler() } }
       listener = .wire(WireServer(host: host, port: port, group: group, router: router, executor: executor,

@@ -49,6 +49,8 @@ public struct ServerOptions: Sendable {
   public var callerRates = ""
   /// Calls of one authenticated caller in flight at once; 0: no cap.
   public var callerConcurrency = 0
+  /// File the Admin calls are appended to as JSON lines; empty: log lines at notice level.
+  public var auditFile = ""
   /// OTLP/gRPC endpoint spans are exported to (`http://collector:4317`); empty: no tracing.
   public var otlpEndpoint = ""
   /// New traces sampled per thousand; a caller's `traceparent` decides for its own.
