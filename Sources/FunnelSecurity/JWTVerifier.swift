@@ -6,7 +6,8 @@ import Synchronization
 /// `kid` names (RS256, ES256 or EdDSA only: `none`, HMAC and others are refused before any key is
 /// looked up), then `exp` (required) and `nbf` with `clockSkew` either way, `iss` and `aud` when
 /// configured. The file is read again by `reload()` (the security reloader calls it on a timer and
-/// on SIGHUP), so keys rotate without a restart. Thread-safe.
+/// on SIGHUP), so keys rotate without a restart. A verified token is remembered until it expires, so
+/// a client's repeated token costs a lookup, not a signature check. Thread-safe.
 public final class JWTVerifier: Sendable {
   /// Where the keys come from and what a token must say.
   public struct Settings: Sendable, Equatable {
@@ -32,6 +33,11 @@ public final class JWTVerifier: Sendable {
 
   public let settings: Settings
   private let keys: Mutex<(collection: JWTKeyCollection, source: [UInt8])>
+  /// Tokens already verified, with their caller and until when they hold (their `exp` plus the skew):
+  /// a client sends the same token with every call, and a signature check costs far more than the
+  /// lookup. At most `cacheLimit` entries (emptied when full); emptied when the keys change.
+  private let verified = Mutex<[String: (caller: Caller, until: Date)]>([:])
+  static let cacheLimit = 10_000
 
   /// Loads the key set; throws naming the file when it cannot be read or holds no usable key.
   public init(_ settings: Settings) async throws {
@@ -48,11 +54,17 @@ public final class JWTVerifier: Sendable {
     guard source != keys.withLock({ $0.source }) else { return false }
     let collection = try await Self.collection(source, file: settings.jwksFile)
     keys.withLock { $0 = (collection, source) }
+    verified.withLock { $0 = [:] }
     return true
   }
 
   /// The caller `token` proves, or why not. `now` is the clock (tests pass their own).
   public func verify(_ token: String, now: Date = Date()) async -> Result<Caller, AuthFailure> {
+    if let (caller, until) = verified.withLock({ $0[token] }), now < until { return .success(caller) }
+    return await verifyUncached(token, now: now)
+  }
+
+  private func verifyUncached(_ token: String, now: Date) async -> Result<Caller, AuthFailure> {
     guard let algorithm = Self.algorithm(of: token) else {
       return .failure(.unauthenticated("bearer token is not a JWT"))
     }
@@ -79,7 +91,13 @@ public final class JWTVerifier: Sendable {
     }
     let granted = (claims.scope?.split(separator: " ").map(String.init) ?? []) + (claims.scp ?? [])
     let name = claims.sub?.value ?? claims.iss?.value ?? "jwt"
-    return .success(Caller(name: name, kind: .jwt, scopes: Set(granted.compactMap(Scope.init(rawValue:)))))
+    let caller = Caller(name: name, kind: .jwt, scopes: Set(granted.compactMap(Scope.init(rawValue:))))
+    // Valid until exp (with the skew); a token not valid before a later nbf was refused above.
+    verified.withLock { cache in
+      if cache.count >= Self.cacheLimit { cache = [:] }
+      cache[token] = (caller, exp.value.addingTimeInterval(skew))
+    }
+    return .success(caller)
   }
 
   /// The `alg` of a compact JWT's header, or nil when `token` is not three base64url parts.

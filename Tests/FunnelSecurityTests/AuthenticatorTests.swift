@@ -92,6 +92,14 @@ import Testing
     case .failure(.unauthenticated(let m)): #expect(m.contains("credentials required"))
     default: Issue.record("no credentials must be unauthenticated")
     }
+    // A verified token is remembered, but only until its exp (plus the skew).
+    let reused = try await token(first)
+    #expect(try await verifier.verify(reused).get().name == "shop")
+    #expect(try await verifier.verify(reused).get().name == "shop")
+    switch await verifier.verify(reused, now: now.addingTimeInterval(700)) {
+    case .failure(.unauthenticated(let m)): #expect(m.contains("expired"))
+    default: Issue.record("a remembered token must still expire")
+    }
     // Rotation: the second key joins the set; its tokens verify after a reload.
     try publish([("k1", first), ("k2", second)])
     #expect(try await verifier.reload())
