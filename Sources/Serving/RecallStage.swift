@@ -24,7 +24,11 @@ struct RecallStage: Sendable {
     for (channel, quota) in channels(context) where quota > 0 {
       // A span and a timing per channel: which channel made a slow answer is the first question.
       let start = ContinuousClock.now
-      tracer.withSpan(Self.spanName(channel.channel), ofKind: .internal) { _ in
+      if SpanGate.recording {
+        tracer.withSpan(Self.spanName(channel.channel), ofKind: .internal) { _ in
+          channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+        }
+      } else {
         channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
       }
       metrics.recalled(channel.channel, candidates: collector.offered(by: channel.channel), after: ContinuousClock.now - start)

@@ -23,7 +23,7 @@ struct ServingPipeline: Sendable {
 
   /// Answers a validated request from `generation` with `ranker` (or its experiment arm's), in a
   /// span (`Recommend` or `Search`, a child of the caller's trace when the transport extracted one)
-  /// with a child span per stage.
+  /// with a child span per stage, recall channel and store read when that span records (`SpanGate`).
   func run(_ request: ValidatedRequest, generation: IndexGeneration, ranker: CandidateRanker,
            deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {
     // The transport names the request; a call from elsewhere (a batch job, a test) gets an id here,
@@ -32,35 +32,48 @@ struct ServingPipeline: Sendable {
       return try await RequestID.withNew { try await run(request, generation: generation, ranker: ranker, deadline: deadline) }
     }
     return try await tracer.withSpan(request.scene == .search ? "Search" : "Recommend", ofKind: .server) { span in
-      let total = Stopwatch()
-      var request = request
-      let ranker = feedback.assign(&request, current: ranker)
-      var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
-      try await stage("context") { try await self.context.run(&context) }
-      try Task.checkCancellation()
-      try await stage("recall") { try await recall.run(&context) }
-      try stage("filter") { filter.run(&context) }
-      try Task.checkCancellation()
-      try await stage("rank") { try await rank.run(&context) }
-      try stage("rerank") { try rerank.run(&context) }
-      context.timed("total", since: total)
-      let answer = answer.run(context, requestID: requestID)
-      feedback.record(answer, context)
-      span.attributes["funnel.scene"] = request.scene.rawValue
-      span.attributes["funnel.request_id"] = answer.requestID
-      span.attributes["funnel.items"] = answer.items.count
-      if answer.degraded { span.attributes["funnel.degraded"] = true }
-      return answer
+      guard span.isRecording == SpanGate.recording else {
+        return try await SpanGate.$recording.withValue(span.isRecording) {
+          try await serve(request, requestID: requestID, span: span, generation: generation, ranker: ranker, deadline: deadline)
+        }
+      }
+      return try await serve(request, requestID: requestID, span: span, generation: generation, ranker: ranker, deadline: deadline)
     }
   }
 
-  /// Runs one stage in a child span of the request's.
+  /// The stages of one request inside its span.
+  private func serve(_ request: ValidatedRequest, requestID: String, span: any Span, generation: IndexGeneration,
+                     ranker: CandidateRanker, deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {
+    let total = Stopwatch()
+    var request = request
+    let ranker = feedback.assign(&request, current: ranker)
+    var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
+    try await stage("context") { try await self.context.run(&context) }
+    try Task.checkCancellation()
+    try await stage("recall") { try await recall.run(&context) }
+    try stage("filter") { filter.run(&context) }
+    try Task.checkCancellation()
+    try await stage("rank") { try await rank.run(&context) }
+    try stage("rerank") { try rerank.run(&context) }
+    context.timed("total", since: total)
+    let answer = answer.run(context, requestID: requestID)
+    feedback.record(answer, context)
+    span.attributes["funnel.scene"] = request.scene.rawValue
+    span.attributes["funnel.request_id"] = answer.requestID
+    span.attributes["funnel.items"] = answer.items.count
+    if answer.degraded { span.attributes["funnel.degraded"] = true }
+    return answer
+  }
+
+  /// Runs one stage in a child span of the request's (when the request is traced).
   private func stage<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
-    try await tracer.withSpan(name, ofKind: .internal) { _ in try await body() }
+    guard SpanGate.recording else { return try await body() }
+    return try await tracer.withSpan(name, ofKind: .internal) { _ in try await body() }
   }
 
   private func stage<T>(_ name: String, _ body: () throws -> T) throws -> T {
-    try tracer.withSpan(name, ofKind: .internal) { _ in try body() }
+    guard SpanGate.recording else { return try body() }
+    return try tracer.withSpan(name, ofKind: .internal) { _ in try body() }
   }
 
   /// The model inputs of every candidate the pipeline would rank for `request`, filled by the plan

@@ -1,3 +1,4 @@
+import Synchronization
 import FunnelCore
 import FunnelTestSupport
 import InMemoryTracing
@@ -47,4 +48,35 @@ import Tracing
     let search = try #require(tracer.finishedSpans.first { $0.operationName == "Search" })
     #expect(search.spanContext.parentSpanID == nil && search.spanContext.traceID != "caller-trace")
   }
+
+  /// An unsampled request (its span does not record) makes its own span and no others: the
+  /// stage, channel and store spans are skipped, not made and dropped.
+  @Test func anUnsampledRequestMakesOneSpan() async throws {
+    let tracer = CountingTracer()
+    let (engine, _) = TestEngines.engine(tracer: tracer)
+    _ = try await engine.recommend(RecommendInput(userID: "U-1", scene: .home, count: 5))
+    #expect(tracer.started.load(ordering: .relaxed) == 1)
+  }
+}
+
+/// A tracer whose spans never record, counting the spans started.
+final class CountingTracer: Tracer, Sendable {
+  typealias Span = NoOpTracer.NoOpSpan
+  let started = Atomic<Int>(0)
+  func startSpan<Instant: TracerInstant>(_ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
+                                         at instant: @autoclosure () -> Instant, function: String, file fileID: String,
+                                         line: UInt) -> NoOpTracer.NoOpSpan {
+    started.add(1, ordering: .relaxed)
+    return NoOpTracer.NoOpSpan(context: context())
+  }
+  func startAnySpan<Instant: TracerInstant>(_ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
+                                            at instant: @autoclosure () -> Instant, function: String, file fileID: String,
+                                            line: UInt) -> any Tracing.Span {
+    startSpan(operationName, context: context(), ofKind: kind, at: instant(), function: function, file: fileID, line: line)
+  }
+  func forceFlush() {}
+  func inject<Carrier, Inject>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
+    where Inject: Injector, Carrier == Inject.Carrier {}
+  func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
+    where Extract: Extractor, Carrier == Extract.Carrier {}
 }
