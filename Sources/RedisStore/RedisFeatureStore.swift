@@ -103,7 +103,8 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
         return PackedInteraction.decode(bytes)
       }
     case .error(let message):
-      throw RedisError("ZREVRANGE \(userKey(user)): \(message)")
+      // The key names the user: kept out of an error that may be logged.
+      throw RedisError("ZREVRANGE of a user's interactions: \(message)")
     default:
       return []
     }
@@ -224,7 +225,7 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
                                           String(limits.eventIDTTLSeconds)])
     switch reply {
     case .integer(let count): return Int(count)
-    case .error(let message): throw RedisError("forgetting user \(user): \(message)")
+    case .error(let message): throw RedisError("forgetting a user: \(message)")
     default: return 0
     }
   }

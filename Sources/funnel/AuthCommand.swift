@@ -5,7 +5,7 @@ import FunnelSecurity
 /// `funnel auth`: credentials for callers of a server that authenticates.
 struct AuthCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "auth", abstract: "Make credentials for callers.", subcommands: [NewKey.self])
+    commandName: "auth", abstract: "Make credentials for callers, and encryption keys.", subcommands: [NewKey.self, NewEncryptionKey.self])
 
   struct NewKey: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,5 +31,13 @@ struct AuthCommand: ParsableCommand {
       print("key:   \(key)")
       print("entry: \(entry)")
     }
+  }
+
+  struct NewEncryptionKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "new-encryption-key",
+      abstract: "Print a new AES-256 key (64 hex digits) for --encrypt-key; keep it in a file only its owner reads.")
+
+    func run() { print(SealedFile.newKey()) }
   }
 }

@@ -37,6 +37,7 @@ struct ExportReplay: AsyncParsableCommand {
   @Option(help: "Replay this many customers drawn with a fixed seed (default: all).") var sample: Int?
   @Option(help: "Output CSV: query,label,item_id,features...") var out: String
   @Option(help: "Scene the engine answers (as in `funnel eval`).") var scene = "email"
+  @OptionGroup var sealing: SealedOutputOptions
 
   func run() async throws {
     do {
@@ -44,9 +45,11 @@ struct ExportReplay: AsyncParsableCommand {
       let untilMs = try IngestData.parseDay(until)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
-      let summary = try await TrainingReplay(items: items, events: events)
-        .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: out, sample: sample,
-               scene: try Eval.scene(scene))
+      let scene = try Eval.scene(self.scene)
+      let summary = try await sealing.writing(out) { path in
+        try await TrainingReplay(items: items, events: events)
+          .write(asOfMs: untilMs - Int64(days) * 86_400_000, untilMs: untilMs, to: path, sample: sample, scene: scene)
+      }
       print("wrote \(out): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives; "
             + "candidates held \(summary.recalledBoughtItems) of \(summary.boughtItems) items bought in the window")
     } catch let error as FunnelError {
@@ -69,6 +72,7 @@ struct ExportTraining: AsyncParsableCommand {
   @Option(help: "Exposures since this day (YYYY-MM-DD, UTC).") var since: String
   @Option(help: "Attribution window in seconds for events without a request id.") var windowSeconds = 86_400
   @Option(help: "Output JSON lines.") var out: String
+  @OptionGroup var sealing: SealedOutputOptions
 
   func run() async throws {
     do {
@@ -78,19 +82,22 @@ struct ExportTraining: AsyncParsableCommand {
       let exposures = try await RedisExposureLog(client: client).exposures(sinceMs: sinceMs)
       let events = try await RedisEventStream(client: client, store: store).events(sinceMs: sinceMs)
       let attributed = Attribution.attribute(exposures: exposures, events: events, windowMs: Int64(windowSeconds) * 1000)
-      guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {
-        throw FunnelError(.invalidArgument, "--out \(out): cannot create the file")
+      let (rows, positives) = try await sealing.writing(out) { path in
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+          throw FunnelError(.invalidArgument, "--out \(out): cannot create the file")
+        }
+        var rows = 0, positives = 0
+        var buffer: [UInt8] = []
+        for a in attributed {
+          let counts = TrainingRows.append(a, to: &buffer)
+          rows += counts.rows
+          positives += counts.positives
+          if buffer.count > 1 << 20 { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+        }
+        try file.write(contentsOf: buffer)
+        try file.close()
+        return (rows, positives)
       }
-      var rows = 0, positives = 0
-      var buffer: [UInt8] = []
-      for a in attributed {
-        let counts = TrainingRows.append(a, to: &buffer)
-        rows += counts.rows
-        positives += counts.positives
-        if buffer.count > 1 << 20 { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
-      }
-      try file.write(contentsOf: buffer)
-      try file.close()
       print("wrote \(out): \(exposures.count) exposures, \(events.count) events, \(rows) rows, \(positives) with a click, cart or purchase")
     } catch let error as FunnelError {
       throw ValidationError(error.message)
