@@ -20,7 +20,7 @@ import Testing
     try plain.write(to: URL(fileURLWithPath: directory + "/rows.jsonl"))
     try SealedFile.seal(directory + "/rows.jsonl", to: directory + "/rows.sealed", key: key)
     let sealed = try Data(contentsOf: URL(fileURLWithPath: directory + "/rows.sealed"))
-    #expect(sealed.range(of: Data("U-1".utf8)) == nil, "no plaintext in the sealed file")
+    #expect(sealed.range(of: Data(#"{"user_id":"U-1234","#.utf8)) == nil, "no plaintext in the sealed file")
     let mode = try FileManager.default.attributesOfItem(atPath: directory + "/rows.sealed")[.posixPermissions] as? Int
     #expect(mode == 0o600)
     try SealedFile.open(directory + "/rows.sealed", to: directory + "/opened.jsonl", key: key)
