@@ -105,7 +105,7 @@ let package = Package(
 
     // Layer 3
     .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
-    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", nioPosix],
+    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
@@ -123,7 +123,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", "FunnelSecurity", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6

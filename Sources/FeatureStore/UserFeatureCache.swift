@@ -194,6 +194,13 @@ public final class UserFeatureCache: Sendable {
 
   /// Drops `user`'s entry (ForgetUser); a fetch in flight still completes for its waiters.
   public func forget(_ user: UserID) { state.withLock { _ = $0.entries.removeValue(forKey: user) } }
+
+  /// Drops every cached user `matches` picks (an erasure known only by the user's digest). O(entries).
+  public func forget(where matches: (UserID) -> Bool) {
+    state.withLock { s in
+      for user in s.entries.keys where matches(user) { s.entries[user] = nil }
+    }
+  }
 }
 
 extension Result where Failure == any Error {

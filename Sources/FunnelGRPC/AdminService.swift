@@ -109,8 +109,18 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     -> Funnel_V1_ForgetUserResponse
   {
     try await ErrorStatusMapping.mapping(logger, "ForgetUser") {
+      let receipt = try await engine.forget(user: request.userID)
       var out = Funnel_V1_ForgetUserResponse()
-      out.eventsRemoved = UInt64(try await engine.forget(user: request.userID))
+      out.eventsRemoved = UInt64(receipt.total)
+      out.erased = receipt.parts.map { part in
+        var erased = Funnel_V1_ErasedPart()
+        erased.store = part.store
+        erased.what = part.what
+        erased.count = UInt64(part.count)
+        return erased
+      }
+      out.replicasCleared = receipt.replicasCleared
+      out.tombstoned = receipt.tombstoned
       return out
     }
   }

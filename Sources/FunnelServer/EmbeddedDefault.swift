@@ -28,7 +28,8 @@ public struct EmbeddedDefault: Sendable {
               modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink & ItemActivitySource)? = nil,
               offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
-              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil) throws {
+              now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil,
+              erasures: (any ErasureBroadcast)? = nil) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
     demo.userCount = users
@@ -43,14 +44,16 @@ public struct EmbeddedDefault: Sendable {
     var feedback = feedback
     if feedback.history == nil { feedback.history = featureStore }
     let primary: (any EventSink)? = ingest ?? realtime
-    self.engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: source,
+    var dependencies = ServingDependencies(generation: generation, generationSource: source,
                                 activity: realtime ?? featureStore,
                                 events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                                 model: model, modelSource: modelSource,
                                 storeName: realtime == nil ? "embedded" : "redis",
                                 subQueries: subQueries, offlineFeatures: offlineFeatures,
                                 itemActivity: realtime.map { configuration.itemActivity(remote: $0) } ?? featureStore,
-                                feedback: feedback, now: now, tracer: tracer), configuration: configuration)
+                                feedback: feedback, now: now, tracer: tracer)
+    dependencies.erasures = erasures
+    self.engine = ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 }
 

@@ -52,6 +52,9 @@ public enum FunnelApplication {
     let engine: ServingEngine
     let featureStore: EmbeddedFeatureStore
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    // With a shared Redis, ForgetUser reaches every replica's caches and the tombstones.
+    let erasures = try options.redisURL.map { try RedisErasureBroadcast(url: $0, logger: logger) }
+    if let erasures { services.append(.init(service: erasures)) }
     let traces = try TraceExport.make(options, logger: logger)
     if let traces { services.append(.init(service: traces.service)) }
     var description: Logger.Metadata
@@ -69,26 +72,29 @@ public enum FunnelApplication {
       var feedback = feedback
       if feedback.history == nil { feedback.history = featureStore }
       let primary: (any EventSink)? = eventStream ?? realtime
-      engine = ServingEngine(dependencies: ServingDependencies(generation: generation, generationSource: source,
+      var dependencies = ServingDependencies(generation: generation, generationSource: source,
                              activity: realtime ?? featureStore,
                              events: primary.map { TeeEventSink(primary: $0, mirror: featureStore) } ?? featureStore,
                              model: model, modelSource: registry,
                              storeName: realtime == nil ? "embedded" : "redis", subQueries: subQueries,
                              offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
                              itemActivity: realtime.map { serving.itemActivity(remote: $0) } ?? featureStore,
-                             feedback: feedback, now: now, tracer: traces?.tracer), configuration: serving)
+                             feedback: feedback, now: now, tracer: traces?.tracer)
+      dependencies.erasures = erasures
+      engine = ServingEngine(dependencies: dependencies, configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
       let embedded = try EmbeddedDefault(items: options.demoItems, users: options.demoUsers, seed: options.demoSeed,
                                          configuration: options.serving, subQueries: subQueries, model: model,
                                          modelSource: registry, realtime: realtime,
                                          offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                                         ingest: eventStream, feedback: feedback, tracer: traces?.tracer)
+                                         ingest: eventStream, feedback: feedback, tracer: traces?.tracer, erasures: erasures)
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }
       description = ["items": "\(embedded.store.items.count)", "events": "\(embedded.store.events.count)"]
     }
+    erasures?.attach(engine)
     if let offline {
       do {
         if let loaded = try await engine.refreshItemFeatures() {

@@ -1,6 +1,7 @@
 import Foundation
 import FeatureStore
 import FunnelCore
+import FunnelSecurity
 
 /// Real-time user features in Redis, shared by every replica: per user a sorted set of packed
 /// interactions (`PackedInteraction`, scored by timestamp, so late events still land in time order),
@@ -90,7 +91,8 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
 
   func userKey(_ user: UserID) -> String { keyPrefix + "u:" + user }
   func itemKey(_ item: ItemID) -> String { keyPrefix + "i:" + item }
-  func forgottenKey(_ user: UserID) -> String { keyPrefix + "forgotten:" + user }
+  /// Named by the user's digest: the mark outlives the erasure and must not hold the id.
+  func forgottenKey(_ user: UserID) -> String { keyPrefix + "forgotten:" + UserIDDigest.hex(user) }
   func businessKey(minute: Int64) -> String { keyPrefix + "biz:" + String(minute) }
 
   public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {

@@ -27,6 +27,14 @@ public final class ExposureRecorder: Sendable {
     }
   }
 
+  /// Drops buffered exposures of users `matches` picks. O(buffered).
+  public func discard(where matches: (UserID) -> Bool) {
+    buffer.withLock { b in
+      b.exposures.removeAll { matches($0.userID) }
+      b.bytes = b.exposures.reduce(0) { $0 + $1.approximateBytes }
+    }
+  }
+
   /// Drops the buffered exposures of `user` (ForgetUser).
   public func discard(user: UserID) {
     buffer.withLock { b in

@@ -36,6 +36,9 @@ public struct ServingDependencies: Sendable {
   /// Where the request and stage spans go; nil: swift-distributed-tracing's bootstrapped tracer
   /// (a no-op one unless the process bootstraps another).
   public var tracer: (any Tracer)?
+  /// Carries ForgetUser to the other replicas and the tombstones; nil: one process. Set after
+  /// construction (it needs the engine's replica to follow it).
+  public var erasures: (any ErasureBroadcast)?
 
   /// The dependencies; only the generation, its source, the two stores and the store's name are required.
   public init(generation: IndexGeneration, generationSource: any IndexGenerationSource, activity: any UserActivitySource,

@@ -76,7 +76,8 @@ public final class ServingEngine: Sendable {
                       metrics: metrics, reads: reads),
       answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)
     self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events, metrics: metrics, now: d.now)
-    self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline)
+    self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline,
+                               broadcast: d.erasures, storeName: d.storeName)
   }
 
   /// The system wall clock in Unix milliseconds.
@@ -142,7 +143,11 @@ public final class ServingEngine: Sendable {
   public func refreshItemFeatures() async throws -> (version: String, items: Int)? { try await state.refreshItemFeatures() }
 
   /// Forgets a user everywhere (`UserErasure.forget`); returns what was removed.
-  public func forget(user: String) async throws -> Int { try await erasure.forget(user: user) }
+  public func forget(user: String) async throws -> ErasureReceipt { try await erasure.forget(user: user) }
+
+  /// Drops the user whose SHA-256 is `digest` from this replica's caches: another replica forgot them
+  /// (`ErasureBroadcast`). O(the cached profiles and buffered exposures).
+  public func forgetCached(digest: String) { erasure.forgetCached(digest: digest) }
 
   /// Writes buffered exposures to the log; returns how many.
   @discardableResult

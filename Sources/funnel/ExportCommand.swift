@@ -6,6 +6,7 @@ import Foundation
 import FunnelCore
 import FunnelGRPC
 import FunnelServer
+import FunnelSecurity
 import GRPCCore
 import IndexBuilder
 import IndexFormat
@@ -81,7 +82,10 @@ struct ExportTraining: AsyncParsableCommand {
       let store = RedisFeatureStore(client: client)
       let exposures = try await RedisExposureLog(client: client).exposures(sinceMs: sinceMs)
       let events = try await RedisEventStream(client: client, store: store).events(sinceMs: sinceMs)
-      let attributed = Attribution.attribute(exposures: exposures, events: events, windowMs: Int64(windowSeconds) * 1000)
+      // Users forgotten since are left out, whatever the log still holds (ForgetUser's tombstones).
+      let tombstones = try await RedisErasureLog(client: client).tombstones()
+      let attributed = Attribution.attribute(exposures: exposures.filter { !tombstones.contains(UserIDDigest.hex($0.userID)) },
+                                             events: events, windowMs: Int64(windowSeconds) * 1000)
       let (rows, positives) = try await sealing.writing(out) { path in
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
           throw FunnelError(.invalidArgument, "--out \(out): cannot create the file")

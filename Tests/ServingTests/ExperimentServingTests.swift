@@ -78,7 +78,8 @@ import Testing
       #expect(arm.clickThrough.successes == clicks[label, default: 0])
     }
     let user = answers[0].0
-    #expect(try await engine.forget(user: user) >= 1)
+    let receipt = try await engine.forget(user: user)
+    #expect(receipt.total >= 1 && receipt.parts.contains { $0.what == "exposures" && $0.count >= 1 }, "\(receipt)")
     #expect(try await log.exposures(sinceMs: 0).allSatisfy { $0.userID != user })
   }
 }

@@ -233,10 +233,10 @@ import Testing
     let (previous, current) = try await engine.reload()
     #expect(previous == "test-1" && current != previous)
     #expect(engine.generation.version == current)
-    let removed = try await engine.forget(user: user)
-    #expect(removed > 0)
+    let receipt = try await engine.forget(user: user)
+    #expect(receipt.total > 0 && receipt.replicasCleared.isEmpty && !receipt.tombstoned, "one process: no fleet to tell")
     #expect(try await store.recentActivity(of: user, limit: 10).isEmpty)
-    #expect(try await engine.forget(user: user) == 0, "forgetting twice is fine")
+    #expect(try await engine.forget(user: user).total == 0, "forgetting twice is fine")
     let answer = try await engine.recommend(RecommendInput(userID: user, scene: .home, count: 10))
     #expect(!answer.items.contains { $0.channels.contains("similar") })
   }

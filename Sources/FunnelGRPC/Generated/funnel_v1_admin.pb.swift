@@ -142,7 +142,35 @@ public nonisolated struct Funnel_V1_ForgetUserResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// records removed, every part of `erased` together
   public var eventsRemoved: UInt64 = 0
+
+  /// the receipt: what was removed where
+  public var erased: [Funnel_V1_ErasedPart] = []
+
+  /// replicas that dropped the user from their caches (with a shared Redis)
+  public var replicasCleared: [String] = []
+
+  /// the user's SHA-256 is on the tombstone list exports consult
+  public var tombstoned: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_ErasedPart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "redis", "embedded", "offline features"
+  public var store: String = String()
+
+  /// "exposures", "profile documents", ...
+  public var what: String = String()
+
+  public var count: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -515,7 +543,7 @@ nonisolated extension Funnel_V1_ForgetUserRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Funnel_V1_ForgetUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ForgetUserResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}events_removed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}events_removed\0\u{1}erased\0\u{3}replicas_cleared\0\u{1}tombstoned\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -524,6 +552,9 @@ nonisolated extension Funnel_V1_ForgetUserResponse: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.eventsRemoved) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.erased) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.replicasCleared) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.tombstoned) }()
       default: break
       }
     }
@@ -533,11 +564,63 @@ nonisolated extension Funnel_V1_ForgetUserResponse: SwiftProtobuf.Message, Swift
     if self.eventsRemoved != 0 {
       try visitor.visitSingularUInt64Field(value: self.eventsRemoved, fieldNumber: 1)
     }
+    if !self.erased.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.erased, fieldNumber: 2)
+    }
+    if !self.replicasCleared.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.replicasCleared, fieldNumber: 3)
+    }
+    if self.tombstoned != false {
+      try visitor.visitSingularBoolField(value: self.tombstoned, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Funnel_V1_ForgetUserResponse, rhs: Funnel_V1_ForgetUserResponse) -> Bool {
     if lhs.eventsRemoved != rhs.eventsRemoved {return false}
+    if lhs.erased != rhs.erased {return false}
+    if lhs.replicasCleared != rhs.replicasCleared {return false}
+    if lhs.tombstoned != rhs.tombstoned {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_ErasedPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ErasedPart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}store\0\u{1}what\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.store) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.what) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.store.isEmpty {
+      try visitor.visitSingularStringField(value: self.store, fieldNumber: 1)
+    }
+    if !self.what.isEmpty {
+      try visitor.visitSingularStringField(value: self.what, fieldNumber: 2)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_ErasedPart, rhs: Funnel_V1_ErasedPart) -> Bool {
+    if lhs.store != rhs.store {return false}
+    if lhs.what != rhs.what {return false}
+    if lhs.count != rhs.count {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
