@@ -161,6 +161,10 @@ def main():
     click = ev.Event(event_id=f"api-check-click-{now}", user_id="U-1", item_id=ids[0], type=ev.EVENT_TYPE_CLICK,
                      timestamp_ms=now, request_id=resp.request_id)
     r.check("track click", events.Track(ev.TrackRequest(events=[click]), timeout=5).accepted == 1)
+    denied = ev.Event(event_id=f"api-check-nc-{now}", user_id="U-nc", item_id=ids[0], type=ev.EVENT_TYPE_VIEW,
+                      timestamp_ms=now, consent=ev.CONSENT_DENIED)
+    answer = events.Track(ev.TrackRequest(events=[denied]), timeout=5)
+    r.check("track without consent: counted, not stored", answer.accepted == 0 and answer.without_consent == 1, str(answer))
     report = admin.ExperimentReport(adm.ExperimentReportRequest(), timeout=10)
     default = [a for a in report.arms if a.arm == "default"]
     r.check("experiment report", len(default) == 1 and default[0].exposures >= 5
@@ -172,12 +176,14 @@ def main():
         body = json.dumps({"events": [{"event_id": f"api-check-http-{now}", "user_id": "api-check-user",
                                        "item_id": ids[1], "type": "add_to_cart", "timestamp_ms": now},
                                       {"event_id": "http-bad", "user_id": "api-check-user", "item_id": ids[1],
-                                       "type": "teleport"}]}).encode()
+                                       "type": "teleport"},
+                                      {"event_id": f"api-check-http-nc-{now}", "user_id": "api-check-nc", "item_id": ids[1],
+                                       "type": "view", "consent": "denied"}]}).encode()
         req = urllib.request.Request(f"http://{args.http}/v1/events", data=body, method="POST",
                                      headers={"content-type": "application/json"})
         answer = json.loads(urllib.request.urlopen(req, timeout=5).read())
         r.check("http events", answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
-                and "type" in answer["rejected"][0]["reason"], str(answer))
+                and "type" in answer["rejected"][0]["reason"] and answer["without_consent"] == 1, str(answer))
         r.check("http healthz", urllib.request.urlopen(f"http://{args.http}/healthz", timeout=5).read() == b"ok\n")
         metrics = urllib.request.urlopen(f"http://{args.http}/metrics", timeout=5).read().decode()
         r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])

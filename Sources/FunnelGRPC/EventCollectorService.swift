@@ -26,6 +26,7 @@ public struct EventCollectorService: Funnel_V1_EventCollector.SimpleServiceProto
         e.reason = r.reason
         return e
       }
+      out.withoutConsent = UInt32(outcome.withoutConsent)
       return out
     }
   }

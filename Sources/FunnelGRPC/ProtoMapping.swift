@@ -45,7 +45,16 @@ enum ProtoMapping {
     let (kind, label) = eventKind(e.type)
     return EventInput(eventID: e.eventID, userID: e.userID, sessionID: e.sessionID, itemID: e.itemID, kind: kind,
                       kindLabel: label, timestampMs: e.timestampMs, quantity: e.quantity, price: e.price,
-                      requestID: e.requestID, country: e.country)
+                      requestID: e.requestID, country: e.country, consent: consent(e.consent))
+  }
+
+  /// The consent an event states: granted, denied, or nil (unspecified; an unknown value counts as a denial).
+  static func consent(_ c: Funnel_V1_Consent) -> Bool? {
+    switch c {
+    case .unspecified: nil
+    case .granted: true
+    case .denied, .UNRECOGNIZED: false
+    }
   }
 
   static func items(_ items: [RankedItem]) -> [Funnel_V1_RecommendedItem] {

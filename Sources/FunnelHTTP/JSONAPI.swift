@@ -39,7 +39,8 @@ struct JSONAPI: APIProtocol {
     let outcome = try await engine.track(try r.events.enumerated().map(Self.event))
     return .ok(.init(body: .json(.init(
       accepted: Int32(clamping: outcome.accepted), duplicates: Int32(clamping: outcome.duplicates),
-      rejected: outcome.rejected.map { .init(index: Int32(clamping: $0.index), eventId: $0.eventID, reason: $0.reason) }))))
+      rejected: outcome.rejected.map { .init(index: Int32(clamping: $0.index), eventId: $0.eventID, reason: $0.reason) },
+      withoutConsent: Int32(clamping: outcome.withoutConsent)))))
   }
 
   /// Event `index` of a Track body as the engine's input. Numbers out of their wire range refuse the
@@ -59,7 +60,7 @@ struct JSONAPI: APIProtocol {
     return EventInput(eventID: e.eventId ?? "", userID: e.userId ?? "", sessionID: e.sessionId ?? "", itemID: e.itemId ?? "",
                       kind: EventKind(rawValue: typeName), kindLabel: typeName.isEmpty ? "missing" : "'\(typeName)'",
                       timestampMs: timestamp, quantity: units, price: price, requestID: e.requestId ?? "",
-                      country: e.country ?? "")
+                      country: e.country ?? "", consent: e.consent.map { $0 == .granted })
   }
 
   func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {

@@ -72,6 +72,7 @@ extension ConfigKey {
     .integer("serving.searchCacheEntries", 0...1_000_000, \.serving.searchCacheEntries),
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
+    .boolean("privacy.requireConsent", \.serving.requireConsent),
     .boolean("events.consume", \.consumeEvents),
     .string("tracing.otlpEndpoint", \.otlpEndpoint),
     .integer("tracing.samplePerMille", 0...1_000, \.traceSamplePerMille),

@@ -3,7 +3,8 @@ import FunnelCore
 import IndexFormat
 
 /// Track's path: each event validated (and, unless `acceptUnknownItems`, checked against the serving
-/// generation's items), the valid ones stored in one append, every outcome counted. Thread-safe.
+/// generation's items), the valid ones of consenting users stored in one append, every outcome
+/// counted. Thread-safe.
 struct EventIntake: Sendable {
   let configuration: ServingConfiguration
   let validator: RequestValidator
@@ -23,9 +24,16 @@ struct EventIntake: Sendable {
     let nowMs = now()
     var valid: [BehaviourEvent] = []
     var rejected: [TrackOutcome.Rejection] = []
+    var withoutConsent = 0
     for (i, input) in inputs.enumerated() {
       do {
-        valid.append(try validate(input, nowMs: nowMs, generation: generation))
+        let event = try validate(input, nowMs: nowMs, generation: generation)
+        // A user who did not consent is not remembered: the event is counted, never stored.
+        guard input.consent ?? !configuration.requireConsent else {
+          withoutConsent += 1
+          continue
+        }
+        valid.append(event)
       } catch let error as FunnelError {
         rejected.append(.init(index: i, eventID: input.eventID, reason: "events[\(i)].\(error.message)"))
       }
@@ -41,7 +49,10 @@ struct EventIntake: Sendable {
     metrics.eventsAccepted.add(stored.accepted)
     metrics.eventsDuplicate.add(stored.duplicates)
     metrics.eventsRejected.add(rejected.count)
-    return TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
+    metrics.eventsWithoutConsent.add(withoutConsent)
+    var outcome = TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
+    outcome.withoutConsent = withoutConsent
+    return outcome
   }
 
   private func validate(_ input: EventInput, nowMs: Int64, generation: IndexGeneration) throws -> BehaviourEvent {

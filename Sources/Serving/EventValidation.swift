@@ -17,11 +17,15 @@ public struct EventInput: Sendable {
   public var requestID: String
   /// ISO 3166 country code, or empty.
   public var country: String
+  /// The user's consent to be remembered: true granted, false denied, nil not said (see
+  /// `ServingConfiguration.requireConsent`).
+  public var consent: Bool?
 
   /// Creates an input.
   public init(eventID: String, userID: String, sessionID: String = "", itemID: String, kind: EventKind?,
               kindLabel: String? = nil, timestampMs: Int64 = 0, quantity: UInt32 = 0, price: Double = 0,
-              requestID: String = "", country: String = "") {
+              requestID: String = "", country: String = "", consent: Bool? = nil) {
+    self.consent = consent
     self.eventID = eventID
     self.userID = userID
     self.sessionID = sessionID

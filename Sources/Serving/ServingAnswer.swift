@@ -98,6 +98,8 @@ public struct TrackOutcome: Hashable, Sendable {
   public var duplicates: Int
   /// (index in the batch, event id, reason) of every rejected event.
   public var rejected: [Rejection]
+  /// Valid events not stored because their user did not consent.
+  public var withoutConsent = 0
 
   /// One rejected event.
   public struct Rejection: Hashable, Sendable {

@@ -101,6 +101,9 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// default: a typo or a bot's invention must not grow the real-time state), or accepted and
   /// counted (for shops whose new items reach events before the next generation is built).
   public var acceptUnknownItems = false
+  /// Track: an event that does not say the user consented counts as not consented (and is not
+  /// stored). Off: only an explicit denial keeps an event out.
+  public var requireConsent = false
   /// Concurrent users of one BatchRecommend stream.
   public var batchConcurrency = 8
   /// The arm answers outside every experiment report.

@@ -20,6 +20,8 @@ public final class ServingMetrics: Sendable {
   /// Events naming an item the serving generation does not have (refused or accepted, per
   /// `ServingConfiguration.acceptUnknownItems`), and Track calls refused because the store was down.
   public let eventsUnknownItem: Counter, eventsUnavailable: Counter
+  /// Valid events not stored because their user did not consent.
+  public let eventsWithoutConsent: Counter
   /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
   public let updaterApplied: Counter, updaterDuplicate: Counter, updaterDropped: Counter
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
@@ -101,6 +103,7 @@ public final class ServingMetrics: Sendable {
     eventsRejected = counter("events_rejected", "Events refused as invalid.")
     eventsUnknownItem = counter("events_unknown_item", "Events naming an item not in the serving generation.")
     eventsUnavailable = counter("events_unavailable", "Events refused because the event store was unavailable.")
+    eventsWithoutConsent = counter("events_without_consent", "Valid events not stored because their user did not consent.")
     updaterApplied = counter("updater_applied", "Stream events applied to real-time features.")
     updaterDuplicate = counter("updater_duplicate", "Stream events already applied (replays).")
     updaterDropped = counter("updater_dropped", "Stream events of forgotten users, dropped.")

@@ -87,6 +87,48 @@ public nonisolated enum Funnel_V1_EventType: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
+/// Whether the user agreed to their behaviour being stored (GDPR/CCPA). An event of a user who did not,
+/// or who opted out, is never stored under the user: it is counted in TrackResponse.without_consent and
+/// the metrics only. UNSPECIFIED counts as granted unless the server requires consent
+/// (privacy.requireConsent), when it counts as denied.
+public nonisolated enum Funnel_V1_Consent: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case granted // = 1
+  case denied // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .granted
+    case 2: self = .denied
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .granted: return 1
+    case .denied: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Funnel_V1_Consent] = [
+    .unspecified,
+    .granted,
+    .denied,
+  ]
+
+}
+
 public nonisolated struct Funnel_V1_Event: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -113,6 +155,9 @@ public nonisolated struct Funnel_V1_Event: Sendable {
 
   /// ISO 3166 code of the order or visit (business counters), optional
   public var country: String = String()
+
+  /// the user's consent to be remembered; see Consent
+  public var consent: Funnel_V1_Consent = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -159,6 +204,9 @@ public nonisolated struct Funnel_V1_TrackResponse: Sendable {
 
   public var rejected: [Funnel_V1_RejectedEvent] = []
 
+  /// valid events not stored: their user did not consent
+  public var withoutConsent: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -172,9 +220,13 @@ nonisolated extension Funnel_V1_EventType: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_TYPE_UNSPECIFIED\0\u{1}EVENT_TYPE_VIEW\0\u{1}EVENT_TYPE_CLICK\0\u{1}EVENT_TYPE_ADD_TO_CART\0\u{1}EVENT_TYPE_PURCHASE\0\u{1}EVENT_TYPE_EXPOSURE\0")
 }
 
+nonisolated extension Funnel_V1_Consent: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONSENT_UNSPECIFIED\0\u{1}CONSENT_GRANTED\0\u{1}CONSENT_DENIED\0")
+}
+
 nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}user_id\0\u{3}session_id\0\u{3}item_id\0\u{1}type\0\u{3}timestamp_ms\0\u{1}quantity\0\u{1}price\0\u{3}request_id\0\u{1}country\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}user_id\0\u{3}session_id\0\u{3}item_id\0\u{1}type\0\u{3}timestamp_ms\0\u{1}quantity\0\u{1}price\0\u{3}request_id\0\u{1}country\0\u{1}consent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -192,6 +244,7 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.price) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.country) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.consent) }()
       default: break
       }
     }
@@ -228,6 +281,9 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.country.isEmpty {
       try visitor.visitSingularStringField(value: self.country, fieldNumber: 10)
     }
+    if self.consent != .unspecified {
+      try visitor.visitSingularEnumField(value: self.consent, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -242,6 +298,7 @@ nonisolated extension Funnel_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.price != rhs.price {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.country != rhs.country {return false}
+    if lhs.consent != rhs.consent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -319,7 +376,7 @@ nonisolated extension Funnel_V1_RejectedEvent: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Funnel_V1_TrackResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrackResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}duplicates\0\u{1}rejected\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}duplicates\0\u{1}rejected\0\u{3}without_consent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -330,6 +387,7 @@ nonisolated extension Funnel_V1_TrackResponse: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.accepted) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.duplicates) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.rejected) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.withoutConsent) }()
       default: break
       }
     }
@@ -345,6 +403,9 @@ nonisolated extension Funnel_V1_TrackResponse: SwiftProtobuf.Message, SwiftProto
     if !self.rejected.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rejected, fieldNumber: 3)
     }
+    if self.withoutConsent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.withoutConsent, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -352,6 +413,7 @@ nonisolated extension Funnel_V1_TrackResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.accepted != rhs.accepted {return false}
     if lhs.duplicates != rhs.duplicates {return false}
     if lhs.rejected != rhs.rejected {return false}
+    if lhs.withoutConsent != rhs.withoutConsent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -226,13 +226,18 @@ components:
         price: { type: number, format: double, minimum: 0 }
         request_id: { type: string, description: 'The request_id of the answer that showed the item (attribution).' }
         country: { type: string }
+        consent:
+          type: string
+          enum: [granted, denied]
+          description: 'The user''s consent to be remembered; absent: granted unless the server requires consent (privacy.requireConsent). Events without consent are counted, never stored.'
     TrackResponse:
       type: object
-      required: [accepted, duplicates, rejected]
+      required: [accepted, duplicates, rejected, without_consent]
       properties:
         accepted: { type: integer, format: int32 }
         duplicates: { type: integer, format: int32 }
         rejected: { type: array, items: { $ref: '#/components/schemas/RejectedEvent' } }
+        without_consent: { type: integer, format: int32, description: 'Valid events not stored: their user did not consent.' }
     RejectedEvent:
       type: object
       required: [index, event_id, reason]

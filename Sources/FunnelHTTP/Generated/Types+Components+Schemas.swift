@@ -616,6 +616,17 @@ extension Components {
             internal var requestId: Swift.String?
             /// - Remark: Generated from `#/components/schemas/Event/country`.
             internal var country: Swift.String?
+            /// The user's consent to be remembered; absent: granted unless the server requires consent (privacy.requireConsent). Events without consent are counted, never stored.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/consent`.
+            internal enum ConsentPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case granted = "granted"
+                case denied = "denied"
+            }
+            /// The user's consent to be remembered; absent: granted unless the server requires consent (privacy.requireConsent). Events without consent are counted, never stored.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Event/consent`.
+            internal var consent: Components.Schemas.Event.ConsentPayload?
             /// Creates a new `Event`.
             ///
             /// - Parameters:
@@ -629,6 +640,7 @@ extension Components {
             ///   - price:
             ///   - requestId: The request_id of the answer that showed the item (attribution).
             ///   - country:
+            ///   - consent: The user's consent to be remembered; absent: granted unless the server requires consent (privacy.requireConsent). Events without consent are counted, never stored.
             internal init(
                 eventId: Swift.String? = nil,
                 userId: Swift.String? = nil,
@@ -639,7 +651,8 @@ extension Components {
                 quantity: Swift.Int64? = nil,
                 price: Swift.Double? = nil,
                 requestId: Swift.String? = nil,
-                country: Swift.String? = nil
+                country: Swift.String? = nil,
+                consent: Components.Schemas.Event.ConsentPayload? = nil
             ) {
                 self.eventId = eventId
                 self.userId = userId
@@ -651,6 +664,7 @@ extension Components {
                 self.price = price
                 self.requestId = requestId
                 self.country = country
+                self.consent = consent
             }
             internal enum CodingKeys: String, CodingKey {
                 case eventId = "event_id"
@@ -663,6 +677,7 @@ extension Components {
                 case price
                 case requestId = "request_id"
                 case country
+                case consent
             }
             internal init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -706,6 +721,10 @@ extension Components {
                     Swift.String.self,
                     forKey: .country
                 )
+                self.consent = try container.decodeIfPresent(
+                    Components.Schemas.Event.ConsentPayload.self,
+                    forKey: .consent
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "event_id",
                     "user_id",
@@ -716,7 +735,8 @@ extension Components {
                     "quantity",
                     "price",
                     "request_id",
-                    "country"
+                    "country",
+                    "consent"
                 ])
             }
         }
@@ -728,25 +748,33 @@ extension Components {
             internal var duplicates: Swift.Int32
             /// - Remark: Generated from `#/components/schemas/TrackResponse/rejected`.
             internal var rejected: [Components.Schemas.RejectedEvent]
+            /// Valid events not stored: their user did not consent.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrackResponse/without_consent`.
+            internal var withoutConsent: Swift.Int32
             /// Creates a new `TrackResponse`.
             ///
             /// - Parameters:
             ///   - accepted:
             ///   - duplicates:
             ///   - rejected:
+            ///   - withoutConsent: Valid events not stored: their user did not consent.
             internal init(
                 accepted: Swift.Int32,
                 duplicates: Swift.Int32,
-                rejected: [Components.Schemas.RejectedEvent]
+                rejected: [Components.Schemas.RejectedEvent],
+                withoutConsent: Swift.Int32
             ) {
                 self.accepted = accepted
                 self.duplicates = duplicates
                 self.rejected = rejected
+                self.withoutConsent = withoutConsent
             }
             internal enum CodingKeys: String, CodingKey {
                 case accepted
                 case duplicates
                 case rejected
+                case withoutConsent = "without_consent"
             }
         }
         /// - Remark: Generated from `#/components/schemas/RejectedEvent`.
