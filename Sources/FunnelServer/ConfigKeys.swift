@@ -73,6 +73,8 @@ extension ConfigKey {
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
     .boolean("privacy.requireConsent", \.serving.requireConsent),
+    .integer("privacy.eventRetentionHours", 1...87_600, \.eventRetentionHours),
+    .integer("privacy.exposureRetentionHours", 1...87_600, \.exposureRetentionHours),
     .boolean("events.consume", \.consumeEvents),
     .string("tracing.otlpEndpoint", \.otlpEndpoint),
     .integer("tracing.samplePerMille", 0...1_000, \.traceSamplePerMille),

@@ -23,10 +23,13 @@ public struct EventUpdaterService: Service {
   /// An updater for the stream under `keyPrefix` at `url`; `category` names an item's category for
   /// business counters; `metrics` receives counts and the freshness histogram.
   public init(url: String, keyPrefix: String = "funnel:", consumer: String = EventUpdaterService.defaultConsumerName(),
-              metrics: ServingMetrics, category: @escaping @Sendable (ItemID) -> String?, logger: Logger) {
+              retentionHours: Int = 144, metrics: ServingMetrics, category: @escaping @Sendable (ItemID) -> String?,
+              logger: Logger) {
     self.url = url
     self.keyPrefix = keyPrefix
-    self.settings = RedisEventConsumer.Settings(consumer: consumer)
+    var settings = RedisEventConsumer.Settings(consumer: consumer)
+    settings.retentionMs = Int64(retentionHours) * 3_600_000
+    self.settings = settings
     self.metrics = metrics
     self.category = category
     self.logger = logger

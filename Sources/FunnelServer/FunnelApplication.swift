@@ -117,7 +117,8 @@ public enum FunnelApplication {
     }
     if let url = options.redisURL, options.consumeEvents {
       let generationNow = { @Sendable in engine.generation }
-      services.append(.init(service: EventUpdaterService(url: url, metrics: engine.metrics, category: { id in
+      services.append(.init(service: EventUpdaterService(url: url, retentionHours: options.eventRetentionHours,
+                                                         metrics: engine.metrics, category: { id in
         let items = generationNow().items
         return items.doc(for: id).map { items.item($0).category }
       }, logger: logger)))
@@ -211,7 +212,8 @@ public enum FunnelApplication {
         }
       }
     }
-    feedback.exposureLog = redis.map { RedisExposureLog(client: $0) } ?? MemoryExposureLog()
+    feedback.exposureLog = redis.map { RedisExposureLog(client: $0, retentionMs: Int64(options.exposureRetentionHours) * 3_600_000) }
+      ?? MemoryExposureLog()
     feedback.history = eventStream
     return feedback
   }

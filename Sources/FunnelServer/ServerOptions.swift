@@ -49,6 +49,10 @@ public struct ServerOptions: Sendable {
   public var callerRates = ""
   /// Calls of one authenticated caller in flight at once; 0: no cap.
   public var callerConcurrency = 0
+  /// How long raw events stay in the Redis event stream, hours (the updaters trim older entries).
+  public var eventRetentionHours = 144
+  /// How long exposures stay in the Redis exposure log, hours.
+  public var exposureRetentionHours = 720
   /// File the Admin calls are appended to as JSON lines; empty: log lines at notice level.
   public var auditFile = ""
   /// OTLP/gRPC endpoint spans are exported to (`http://collector:4317`); empty: no tracing.

@@ -90,7 +90,8 @@ public final class RedisEventConsumer {
     }
     if nowMs >= nextTrimMs {
       nextTrimMs = nowMs + 60_000
-      _ = try await client.command(["XTRIM", streamKey, "MINID", "~", String(max(0, nowMs - settings.retentionMs))])
+      // Exact, not approximate (`~` keeps whole nodes of entries past the retention).
+      _ = try await client.command(["XTRIM", streamKey, "MINID", "=", String(max(0, nowMs - settings.retentionMs))])
     }
     return outcome
   }

@@ -1,20 +1,35 @@
 import FeatureStore
 import FunnelCore
+import Synchronization
 
 /// Exposures in a Redis Stream (`PREFIX exposures`, field `x` = `PackedExposure`), capped near
-/// `maxLength` entries, shared by every replica so reports and training exports see all traffic.
-/// Thread-safe.
+/// `maxLength` entries and kept `retentionMs` at most (personal data expires: entries older are
+/// trimmed, at most once a minute, by the writes), shared by every replica so reports and training
+/// exports see all traffic. Thread-safe.
 public final class RedisExposureLog: ExposureLog {
   /// The stream's key.
   public let streamKey: String
   let client: RedisClient
   let maxLength: Int
+  /// How long an exposure is kept, ms.
+  let retentionMs: Int64
+  /// When the writes next trim by age, Unix ms.
+  private let nextTrimMs = Atomic<Int64>(0)
 
   /// A log under `keyPrefix` (the real-time store's, e.g. `funnel:`).
-  public init(client: RedisClient, keyPrefix: String = "funnel:", maxLength: Int = 5_000_000) {
+  public init(client: RedisClient, keyPrefix: String = "funnel:", maxLength: Int = 5_000_000,
+              retentionMs: Int64 = 30 * 86_400_000) {
     self.client = client
     self.streamKey = keyPrefix + "exposures"
     self.maxLength = maxLength
+    self.retentionMs = retentionMs
+  }
+
+  /// Drops entries logged before `nowMs - retentionMs` (stream ids are Redis's ms clock).
+  public func trim(nowMs: Int64) async throws {
+    // Exact (`=`), not approximate: an approximate trim keeps whole nodes of old entries.
+    let reply = try await client.command(["XTRIM", streamKey, "MINID", "=", String(max(0, nowMs - retentionMs))])
+    if case .error(let message) = reply { throw RedisError("XTRIM \(streamKey): \(message)") }
   }
 
   /// One pipelined round trip of `XADD`s.
@@ -26,6 +41,11 @@ public final class RedisExposureLog: ExposureLog {
     }
     for reply in try await client.pipeline(bytes: commands) {
       if case .error(let message) = reply { throw RedisError("XADD \(streamKey): \(message)") }
+    }
+    let nowMs = exposures.map(\.timestampMs).max() ?? 0
+    let due = nextTrimMs.load(ordering: .relaxed)
+    if nowMs >= due, nextTrimMs.compareExchange(expected: due, desired: nowMs + 60_000, ordering: .relaxed).exchanged {
+      try await trim(nowMs: nowMs)
     }
   }
 

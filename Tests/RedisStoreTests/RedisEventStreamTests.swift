@@ -1,3 +1,4 @@
+import Foundation
 import FeatureStore
 import FunnelCore
 import FunnelTestSupport
@@ -149,5 +150,28 @@ struct RedisEventStreamTests {
     #expect(try await capped.forget(user: "u0") == 7, "an overflowed list falls back to the scan")
     #expect(try await capped.length() == 8)
     #expect(try await capped.forget(user: "u0") == 0)
+  }
+}
+
+/// The exposure log keeps exposures for its retention only.
+@Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
+                "REDIS_URL is not set: start Redis or run Scripts/test"))
+struct RedisExposureLogRetentionTests {
+  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
+
+  @Test func exposuresOlderThanTheRetentionAreTrimmed() async throws {
+    let url = try #require(StoreEnvironment.redisURL)
+    let client = try RedisClient(url: url, timeoutMs: 2_000)
+    let log = RedisExposureLog(client: client, keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):", retentionMs: 300)
+    func exposure(_ i: Int) -> Exposure {
+      Exposure(requestID: "r\(i)", userID: "u\(i)", scene: "home", arm: "default", modelVersion: "m",
+               timestampMs: Self.nowMs(), items: ["I1"])
+    }
+    try await log.write([exposure(1), exposure(2)])
+    #expect(try await log.exposures(sinceMs: 0).count == 2)
+    try await Task.sleep(for: .milliseconds(400))
+    try await log.trim(nowMs: Self.nowMs())
+    #expect(try await log.exposures(sinceMs: 0).isEmpty, "both were logged more than 300 ms ago")
+    _ = try await client.command(["DEL", log.streamKey])
   }
 }
