@@ -19,6 +19,7 @@ Prints 'N passed, N failed'; exit 0 when all pass.
 Needs grpcio and grpcio-tools (Scripts/requirements.txt).
 """
 import datetime
+import json
 import importlib
 import os
 import socket
@@ -179,6 +180,33 @@ def main():
         r.check("a sealed export opens to the same rows, holds none in plaintext, and leaves no plaintext file",
                 open(opened, "rb").read() == plain and len(plain) > 40 and plain[:40] not in ciphertext
                 and not [n for n in os.listdir(directory) if ".plain-" in n], f"{len(plain)} bytes of rows")
+        # Batch answers name users: sealed when asked, and they open to one line per user.
+        users_file, recs = os.path.join(directory, "users.csv"), os.path.join(directory, "recs.jsonl")
+        with open(users_file, "w") as f:
+            f.write("".join(f"U-{i}\n" for i in range(1, 21)))
+        subprocess.run([binary, "batch", "--target", f"127.0.0.1:{replicas[1].port}", "--users", users_file, "--out", recs,
+                        "--encrypt-key", key_file], check=True, capture_output=True, timeout=300)
+        subprocess.run([binary, "decrypt", "--key", key_file, recs, recs + ".opened"], check=True, capture_output=True, timeout=60)
+        lines = open(recs + ".opened").read().splitlines()
+        r.check("batch output sealed when asked, opening to a line per user", len(lines) == 20
+                and b'"U-1"' not in open(recs, "rb").read(), f"{len(lines)} lines")
+        # Event files written before the erasure: an index build told the tombstones leaves the user's events out.
+        shop = os.path.join(directory, "shop")
+        subprocess.run([binary, "generate", "demo", "--out", shop, "--items", "200", "--users", "20"], check=True,
+                       capture_output=True, timeout=120)
+        first = json.loads(open(os.path.join(shop, "events.jsonl")).readline())
+        with open(os.path.join(shop, "events.jsonl"), "a") as f:
+            for k in range(4):
+                f.write(json.dumps({**first, "event_id": f"file-{k}", "user_id": USER, "session_id": "S-x"}) + "\n")
+        counts = {}
+        for told in (False, True):
+            out = os.path.join(directory, f"generations-{told}")
+            args = [binary, "index", "build", "--catalog", os.path.join(shop, "items.jsonl"), "--events",
+                    os.path.join(shop, "events.jsonl"), "--out", out] + (["--tombstones", url] if told else [])
+            printed = subprocess.run(args, check=True, capture_output=True, text=True, timeout=300).stdout
+            counts[told] = int(printed.split(" events")[0].rsplit(" ", 1)[1])
+        r.check("an index build told the tombstones leaves the forgotten user's 4 events out", counts[False] - counts[True] == 4,
+                f"{counts}")
         for n, stub in enumerate(recommenders):
             answer = stub.Recommend(pb.RecommendRequest(user_id=USER, scene=pb.SCENE_HOME, count=10), timeout=10)
             r.check(f"replica {n + 1} no longer answers from the user's history",

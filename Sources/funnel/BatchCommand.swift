@@ -3,6 +3,7 @@ import BatchClient
 import Foundation
 import FunnelCore
 import FunnelGRPC
+import FunnelSecurity
 
 /// `funnel batch`: recommendations for a list of users (email campaigns), resumable.
 struct Batch: AsyncParsableCommand {
@@ -19,6 +20,9 @@ struct Batch: AsyncParsableCommand {
   @Option(help: "Users per stream.") var chunk = 2_000
   @Flag(help: "Continue an interrupted run from its checkpoint.") var resume = false
   @OptionGroup var security: ClientSecurityOptions
+  @Option(name: .customLong("encrypt-key"),
+          help: "Seal the output with AES-256-GCM once the run is complete (funnel auth new-encryption-key; funnel decrypt opens it).")
+  var encryptKey: String?
 
   func run() async throws {
     let (host, port) = try parseTarget(target)
@@ -42,6 +46,13 @@ struct Batch: AsyncParsableCommand {
                                                    bar, done, total, rate, errors, eta).utf8))
       }
       FileHandle.standardError.write(Data("\n".utf8))
+      if let encryptKey {
+        // The run is complete (an interrupted one resumes from the plaintext and its checkpoint).
+        let key = try SealedFile.key(fromFile: encryptKey)
+        let sealed = out + ".sealing"
+        try SealedFile.seal(out, to: sealed, key: key)
+        guard rename(sealed, out) == 0 else { throw ValidationError("\(sealed): cannot move over \(out) (errno \(errno))") }
+      }
       print(String(format: "%d users in %.1f s (%.0f users/s), %d error lines%@; output %@", summary.rows, summary.seconds,
                    Double(summary.rows) / max(summary.seconds, 0.001), summary.errors,
                    summary.skipped > 0 ? ", \(summary.skipped) done before (resumed)" : "", out))

@@ -39,13 +39,17 @@ struct ExportReplay: AsyncParsableCommand {
   @Option(help: "Output CSV: query,label,item_id,features...") var out: String
   @Option(help: "Scene the engine answers (as in `funnel eval`).") var scene = "email"
   @OptionGroup var sealing: SealedOutputOptions
+  @OptionGroup var forgotten: TombstoneOptions
 
   func run() async throws {
     do {
       guard (1...365).contains(days) else { throw FunnelError(.invalidArgument, "--days \(days) must be in 1...365") }
       let untilMs = try IngestData.parseDay(until)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
-      let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
+      let tombstones = try await forgotten.load()
+      let events = try JSONLines.readEvents(path: data + "/events.jsonl").0.filter {
+        !TombstoneOptions.forgotten($0.userID, in: tombstones)
+      }
       let scene = try Eval.scene(self.scene)
       let summary = try await sealing.writing(out) { path in
         try await TrainingReplay(items: items, events: events)

@@ -22,6 +22,7 @@ struct IndexBuild: AsyncParsableCommand {
   @Option(help: "Directory holding generations.") var out: String
   @Option(help: "Keep only the newest N generations after building (0 = keep all).") var keep = 0
   @Option(help: "Build time as Unix ms (default: now); events are decayed to this time.") var nowMs: Int64?
+  @OptionGroup var forgotten: TombstoneOptions
 
   func run() async throws {
     let clock = ContinuousClock()
@@ -33,7 +34,10 @@ struct IndexBuild: AsyncParsableCommand {
       var accumulator = GenerationAccumulator(nowMs: now)
       var sources = [try JSONLines.forEachItem(path: catalog) { try accumulator.add($0) }]
       if let events {
-        sources.append(try JSONLines.forEachEvent(path: events) { accumulator.add($0) })
+        let tombstones = try await forgotten.load()
+        sources.append(try JSONLines.forEachEvent(path: events) { event in
+          if !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+        })
       }
       let read = clock.now - start
       var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))
