@@ -54,18 +54,26 @@ struct TrackOutageTests {
       let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: serverPort), transportSecurity: .plaintext)
       try await withGRPCClient(transport: transport) { grpc in
         let collector = Funnel_V1_EventCollector.Client(wrapping: grpc)
-        // Kill Redis a little into the run, and bring it back (with its append-only file) later.
+        // Kill Redis once calls are being accepted, and bring it back (with its append-only file) once
+        // some met the outage: driven by what the senders saw, not by a timetable a loaded machine misses.
         async let outage: Process = {
-          try await Task.sleep(for: .milliseconds(400))
+          let clock = ContinuousClock()
+          let limit = clock.now + .seconds(60)
+          while tally.accepted.withLock({ $0.count }) < 40, clock.now < limit { try await Task.sleep(for: .milliseconds(10)) }
           kill(first.processIdentifier, SIGKILL)
           first.waitUntilExit()
-          try await Task.sleep(for: .milliseconds(800))
-          return try Self.startRedis(port: port, directory: directory)
+          while tally.refused.load(ordering: .relaxed) < 20, clock.now < limit { try await Task.sleep(for: .milliseconds(10)) }
+          let restarted = try Self.startRedis(port: port, directory: directory)
+          tally.restarted.withLock { $0 = restarted }
+          return restarted
         }()
         try await withThrowingTaskGroup(of: Void.self) { senders in
           for sender in 0..<4 {
             senders.addTask {
-              for call in 0..<60 {
+              // Until the restarted Redis has taken some calls (at most 2,000 calls per sender).
+              var afterRestart = 0
+              for call in 0..<2_000 where afterRestart < 10 {
+                if tally.restarted.withLock({ $0 != nil }) { afterRestart += 1 }
                 var request = Funnel_V1_TrackRequest()
                 request.events = (0..<5).map { i in
                   var event = Funnel_V1_Event()
@@ -93,8 +101,7 @@ struct TrackOutageTests {
           }
           try await senders.waitForAll()
         }
-        let restarted = try await outage
-        tally.restarted.withLock { $0 = restarted }
+        _ = try await outage
       }
     }
     defer { if let restarted = tally.restarted.withLock({ $0 }) { kill(restarted.processIdentifier, SIGKILL) } }
