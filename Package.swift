@@ -113,7 +113,7 @@ let package = Package(
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
     .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, compressNIO], swiftSettings: swiftSettings),
     // TLS contexts with certificate reload, API keys, JWT verification, the access policy.
-    .target(name: "FunnelSecurity", dependencies: [nioCore, nioSSL, jwtKit, crypto], swiftSettings: swiftSettings),
+    .target(name: "FunnelSecurity", dependencies: [nioCore, nioPosix, nioSSL, jwtKit, crypto], swiftSettings: swiftSettings),
 
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),
@@ -182,7 +182,7 @@ let package = Package(
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
-                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", grpcCore, grpcNIO, logging, lifecycle, otel, tracing],
+                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", grpcCore, grpcNIO, nioPosix, logging, lifecycle, otel, tracing],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],

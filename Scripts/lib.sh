@@ -42,6 +42,14 @@ funnel_training_env() {
   funnel_venv "$1" .venv-training 2 "lightgbm, xgboost, numpy" Training/requirements.txt "training (lightgbm, xgboost)"
 }
 
+# CPU time process PID has used so far (user + system), in clock ticks: funnel_cpu_ticks PID
+funnel_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Microseconds of CPU per call from a difference of funnel_cpu_ticks: funnel_cpu_per_call TICKS CALLS [DECIMALS=1]
+funnel_cpu_per_call() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" -v d="${3:-1}" 'BEGIN {printf("%." d "f", t / hz * 1e6 / n)}'
+}
+
 # Prints a free TCP port on 127.0.0.1.
 funnel_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -21,20 +21,18 @@ funnel=${FUNNEL_BINARY:-$root/.build/release/funnel}
 [ -x "$funnel" ] || { echo "ab: $funnel missing (swift build -c release --product funnel)" >&2; exit 1; }
 export FUNNEL_RUN=$(mktemp -d /tmp/funnel-ab.XXXXXX)
 trap 'kill $(cat "$FUNNEL_RUN/funnel.pid" 2>/dev/null) 2>/dev/null; rm -rf "$FUNNEL_RUN"' EXIT
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 stop_server() { local pid; pid=$(cat "$FUNNEL_RUN/funnel.pid"); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; }
-ticks=$(getconf CLK_TCK)
 case $mode in
 servers)
   for transport in "$@"; do
     funnel_start_server "$funnel" --transport "$transport" ${SERVE_ARGS:-}
     pid=$(cat "$FUNNEL_RUN/funnel.pid")
     load=$("$funnel" load --target "$FUNNEL_TARGET" --rate 500 --duration 15s --quiet | awk '/latency/ {print $3, $4, $7, $8}')
-    before=$(cpu "$pid")
+    before=$(funnel_cpu_ticks "$pid")
     rate=$(bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 20000 4 8 | awk '/finished in/ {print $4}')
-    after=$(cpu "$pid")
+    after=$(funnel_cpu_ticks "$pid")
     echo "$transport: funnel load 500/s $load ms; h2load $rate calls/s, server CPU" \
-      "$(awk -v t=$((after - before)) -v hz="$ticks" 'BEGIN {printf "%.0f", t / hz * 1e6 / 20000}') µs per Recommend"
+      "$(funnel_cpu_per_call $((after - before)) 20000 0) µs per Recommend"
     stop_server
   done ;;
 clients)

@@ -28,16 +28,14 @@ if [ -n "${SERVER_PRELOAD:-}" ]; then
 fi
 funnel_start_server "$server" "$@"
 pid=$(cat "$FUNNEL_RUN/funnel.pid")
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 for round in $(seq 1 "$rounds"); do
   c1=$(H2LOAD_LOG=$FUNNEL_RUN/c1.log bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 5000 1 1 --health | awk '/time for request/ {print $4, $6}')
   # p50 and p99 of the 5,000 calls (third column: microseconds).
   pct=$(awk '{print $3}' "$FUNNEL_RUN/c1.log" | sort -n | awk '{v[NR] = $1} END {printf "p50 %dus p99 %dus", v[int(NR * 0.5)], v[int(NR * 0.99)]}')
-  before=$(cpu)
+  before=$(funnel_cpu_ticks "$pid")
   sat=$(bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 60000 4 32 --health | awk '/finished in/ {print $4}')
-  after=$(cpu)
-  per_call=$(awk -v t="$((after - before))" -v hz="$ticks" 'BEGIN {printf "%.1f", t / hz * 1e6 / 60000}')
+  after=$(funnel_cpu_ticks "$pid")
+  per_call=$(funnel_cpu_per_call $((after - before)) 60000)
   read -r min mean <<<"$c1"
   echo "round $round: concurrency 1 $pct mean $mean (min $min); saturation $sat req/s, server CPU $per_call µs per call"
 done

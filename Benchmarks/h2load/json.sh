@@ -17,22 +17,20 @@ export FUNNEL_RUN=$(mktemp -d /tmp/funnel-json.XXXXXX)
 trap 'kill $(cat "$FUNNEL_RUN/funnel.pid" 2>/dev/null) 2>/dev/null; rm -rf "$FUNNEL_RUN"' EXIT
 funnel_start_server "$funnel"
 pid=$(cat "$FUNNEL_RUN/funnel.pid")
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 printf '{"user_id":"U-7","scene":"home","count":20}' > "$FUNNEL_RUN/body.json"
 curl -sf -X POST -H 'content-type: application/json' --data-binary @"$FUNNEL_RUN/body.json" "http://$FUNNEL_HTTP/v1/recommend" \
   | grep -q '"items"' || { echo "json: the JSON API did not answer the probe" >&2; exit 1; }
 bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 2000 4 8 >/dev/null  # warm-up
 for round in $(seq 1 "$rounds"); do
-  before=$(cpu)
+  before=$(funnel_cpu_ticks "$pid")
   grpc=$(bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" "$requests" 4 8 | awk '/finished in/ {print $4}')
-  after=$(cpu)
-  grpc_cpu=$(awk -v t="$((after - before))" -v hz="$ticks" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
-  before=$(cpu)
+  after=$(funnel_cpu_ticks "$pid")
+  grpc_cpu=$(funnel_cpu_per_call $((after - before)) "$requests" 0)
+  before=$(funnel_cpu_ticks "$pid")
   json=$(h2load --h1 -n "$requests" -c 32 -m 1 -H 'content-type: application/json' -d "$FUNNEL_RUN/body.json" \
            "http://$FUNNEL_HTTP/v1/recommend" | tee "$FUNNEL_RUN/h1.log" | awk '/finished in/ {print $4}')
   grep -q "$requests succeeded" "$FUNNEL_RUN/h1.log" || { cat "$FUNNEL_RUN/h1.log" >&2; exit 1; }
-  after=$(cpu)
-  json_cpu=$(awk -v t="$((after - before))" -v hz="$ticks" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+  after=$(funnel_cpu_ticks "$pid")
+  json_cpu=$(funnel_cpu_per_call $((after - before)) "$requests" 0)
   echo "round $round: gRPC $grpc calls/s, $grpc_cpu µs CPU per call; JSON $json calls/s, $json_cpu µs CPU per call"
 done

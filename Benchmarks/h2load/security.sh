@@ -35,9 +35,6 @@ PY
 )
 tls=(--tls-cert "$pki/cert.pem" --tls-key "$pki/key.pem")
 auth=(--set "auth.apiKeys=$entry" --set "auth.jwksFile=$pki/jwks.json")
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-per_call() { awk -v t="$1" -v hz="$ticks" -v n="$2" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
 for round in $(seq 1 "$rounds"); do
   for variant in plaintext tls tls+key tls+jwt; do
     case $variant in
@@ -53,17 +50,17 @@ for round in $(seq 1 "$rounds"); do
     p50=$(awk '{print $3}' "$FUNNEL_RUN/c1.log" | sort -n | awk '{v[NR] = $1} END {print v[int(NR * 0.5)]}')
     H2LOAD_LOG=$FUNNEL_RUN/r1.log bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 3000 1 1 >/dev/null
     rp50=$(awk '{print $3}' "$FUNNEL_RUN/r1.log" | sort -n | awk '{v[NR] = $1} END {print v[int(NR * 0.5)]}')
-    before=$(cpu "$pid"); bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 60000 4 32 --health >/dev/null; after=$(cpu "$pid")
-    floor=$(per_call $((after - before)) 60000)
-    before=$(cpu "$pid"); bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 20000 4 8 >/dev/null; after=$(cpu "$pid")
-    recommend=$(per_call $((after - before)) 20000)
+    before=$(funnel_cpu_ticks "$pid"); bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 60000 4 32 --health >/dev/null; after=$(funnel_cpu_ticks "$pid")
+    floor=$(funnel_cpu_per_call $((after - before)) 60000)
+    before=$(funnel_cpu_ticks "$pid"); bash Benchmarks/h2load/run.sh "$FUNNEL_TARGET" 20000 4 8 >/dev/null; after=$(funnel_cpu_ticks "$pid")
+    recommend=$(funnel_cpu_per_call $((after - before)) 20000)
     line="round $round $variant: health p50 ${p50} µs, recommend p50 ${rp50} µs (concurrency 1); CPU per call health $floor µs, recommend $recommend µs"
     if [ "$variant" = tls ]; then
-      before=$(cpu "$pid")
+      before=$(funnel_cpu_ticks "$pid")
       rate=$(openssl s_time -connect "$FUNNEL_TARGET" -new -time 5 2>/dev/null | awk '/connections in .* real seconds/ {print $1, $4}')
-      after=$(cpu "$pid")
+      after=$(funnel_cpu_ticks "$pid")
       read -r made seconds <<<"$rate"
-      line+="; handshakes $(awk -v n="$made" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')/s, server CPU $(per_call $((after - before)) "$made") µs each"
+      line+="; handshakes $(awk -v n="$made" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')/s, server CPU $(funnel_cpu_per_call $((after - before)) "$made") µs each"
     fi
     echo "$line"
     kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done

@@ -195,11 +195,13 @@ public final class UserFeatureCache: Sendable {
   /// Drops `user`'s entry (ForgetUser); a fetch in flight still completes for its waiters.
   public func forget(_ user: UserID) { state.withLock { _ = $0.entries.removeValue(forKey: user) } }
 
-  /// Drops every cached user `matches` picks (an erasure known only by the user's digest). O(entries).
+  /// Drops every cached user `matches` picks (an erasure known only by the user's digest). O(entries);
+  /// `matches` runs outside the lock (hashing every cached id would hold up lookups), on a copy of the
+  /// ids taken under it.
   public func forget(where matches: (UserID) -> Bool) {
-    state.withLock { s in
-      for user in s.entries.keys where matches(user) { s.entries[user] = nil }
-    }
+    let doomed = state.withLock { Array($0.entries.keys) }.filter(matches)
+    guard !doomed.isEmpty else { return }
+    state.withLock { s in for user in doomed { s.entries[user] = nil } }
   }
 }
 

@@ -35,19 +35,31 @@ public struct AdminAudit: Sendable {
                                    _ body: () async throws -> Response) async throws -> ServerResponse<Response> {
     let started = ContinuousClock.now
     let timeMs = Int64(Date().timeIntervalSince1970 * 1_000)
-    let (caller, credential) = await identify(metadata)
-    func finish(_ result: String) {
-      record(AdminAuditRecord(timeMs: timeMs, caller: caller, credential: credential, rpc: "funnel.v1.Admin/\(rpc)",
-                              arguments: arguments, result: result,
-                              durationMs: Double((ContinuousClock.now - started) / .microseconds(1)) / 1_000))
-    }
+    let who = await identify(metadata)
     do {
       let response = try await body()
-      finish("OK")
+      record(rpc, who, arguments, result: "OK", timeMs: timeMs, since: started)
       return ServerResponse(message: response)
     } catch {
-      finish(ErrorStatusMapping.codeName(Status.Code(ErrorStatusMapping.rpcError(from: error).code)))
+      record(rpc, who, arguments, result: Self.codeName(of: error), timeMs: timeMs, since: started)
       throw error
     }
+  }
+
+  /// Records the Admin call `rpc` refused before it ran (no or bad credentials, no scope, over a limit).
+  func refused(_ rpc: String, _ metadata: Metadata, error: any Error) async {
+    let (started, timeMs) = (ContinuousClock.now, Int64(Date().timeIntervalSince1970 * 1_000))
+    record(rpc, await identify(metadata), [:], result: Self.codeName(of: error), timeMs: timeMs, since: started)
+  }
+
+  private func record(_ rpc: String, _ who: (caller: String, credential: String), _ arguments: [String: String],
+                      result: String, timeMs: Int64, since started: ContinuousClock.Instant) {
+    record(AdminAuditRecord(timeMs: timeMs, caller: who.caller, credential: who.credential, rpc: "funnel.v1.Admin/\(rpc)",
+                            arguments: arguments, result: result,
+                            durationMs: Double((ContinuousClock.now - started) / .microseconds(1)) / 1_000))
+  }
+
+  private static func codeName(of error: any Error) -> String {
+    ErrorStatusMapping.codeName(Status.Code(ErrorStatusMapping.rpcError(from: error).code))
   }
 }

@@ -19,8 +19,7 @@ public enum CallAuthorization {
       } catch {
         let status = ErrorStatusMapping.rpcError(from: error)
         if let audit, call.path.hasPrefix("/funnel.v1.Admin/") {
-          _ = try? await audit.audited(String(call.path.dropFirst("/funnel.v1.Admin/".count)), FunnelWireRoutes.metadata(call),
-                                       arguments: [:]) { () async throws(RPCError) -> Bool in throw status }
+          await audit.refused(String(call.path.dropFirst("/funnel.v1.Admin/".count)), FunnelWireRoutes.metadata(call), error: status)
         }
         throw status
       }

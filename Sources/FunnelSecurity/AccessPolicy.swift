@@ -13,16 +13,15 @@ public enum AccessPolicy {
     case authenticated
   }
 
-  /// The requirement of the gRPC method at `path` (`/funnel.v1.Recommender/Recommend`). O(path).
+  /// The requirement of the gRPC method at `path` (`/funnel.v1.Recommender/Recommend`). O(path),
+  /// no allocation (it runs on every call).
   public static func grpc(_ path: String) -> Requirement {
-    let service = path.split(separator: "/", omittingEmptySubsequences: true).first ?? ""
-    switch service {
-    case "funnel.v1.Recommender": return .scope(.recommend)
-    case "funnel.v1.EventCollector": return .scope(.eventsWrite)
-    case "funnel.v1.Admin": return .scope(.admin)
-    case "grpc.health.v1.Health": return .open
-    default: return .authenticated
-    }
+    let service = path.utf8.dropFirst().prefix { $0 != UInt8(ascii: "/") }
+    if service.elementsEqual("funnel.v1.Recommender".utf8) { return .scope(.recommend) }
+    if service.elementsEqual("funnel.v1.EventCollector".utf8) { return .scope(.eventsWrite) }
+    if service.elementsEqual("funnel.v1.Admin".utf8) { return .scope(.admin) }
+    if service.elementsEqual("grpc.health.v1.Health".utf8) { return .open }
+    return .authenticated
   }
 
   /// The requirement of an HTTP request to the matched `route` (`/v1/items/{item_id}`; nil when no

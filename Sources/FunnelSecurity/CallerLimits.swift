@@ -86,7 +86,7 @@ public final class CallerLimits: Sendable {
     let outcome: Refusal? = callers.withLock { callers in
       if callers[caller] == nil, callers.count >= settings.maxCallers {
         // The idlest caller without calls in flight is forgotten (its bucket refills anyway).
-        if let idlest = callers.filter({ $0.value.inFlight == 0 }).min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
+        if let idlest = callers.lazy.filter({ $0.value.inFlight == 0 }).min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
           callers[idlest] = nil
         }
       }

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import NIOPosix
 import Synchronization
 
 /// Verifies bearer JWTs (jwt-kit) against the keys of a JWKS file: the signature with the key its
@@ -50,7 +51,9 @@ public final class JWTVerifier: Sendable {
   /// parsed throws and leaves the keys in use.
   @discardableResult
   public func reload() async throws -> Bool {
-    let source = try Self.read(settings.jwksFile)
+    // The file is read on NIO's blocking pool, not a cooperative thread.
+    let file = settings.jwksFile
+    let source = try await NIOThreadPool.singleton.runIfActive { try Self.read(file) }
     guard source != keys.withLock({ $0.source }) else { return false }
     let collection = try await Self.collection(source, file: settings.jwksFile)
     keys.withLock { $0 = (collection, source) }

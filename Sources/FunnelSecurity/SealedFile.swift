@@ -24,7 +24,7 @@ public enum SealedFile {
   public static func key(fromFile path: String) throws(Failure) -> SymmetricKey {
     guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(path): cannot read the key") }
     let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard let bytes = APIKeys.hex(text), bytes.count == 32 else {
+    guard let bytes = Hex.decode(text), bytes.count == 32 else {
       throw Failure(description: "\(path): the key must be 64 hex digits (32 bytes; funnel auth new-encryption-key makes one)")
     }
     return SymmetricKey(data: bytes)
@@ -32,7 +32,7 @@ public enum SealedFile {
 
   /// A new random key as 64 hex digits.
   public static func newKey() -> String {
-    SymmetricKey(size: .bits256).withUnsafeBytes { raw in raw.map { String(format: "%02x", $0) }.joined() }
+    SymmetricKey(size: .bits256).withUnsafeBytes { Hex.encode($0) }
   }
 
   /// Seals the file at `source` into `destination` (created 0600, replaced if present).

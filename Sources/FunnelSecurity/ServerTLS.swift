@@ -56,7 +56,7 @@ public final class ServerTLS: Sendable {
     return true
   }
 
-  /// The served certificate's subject and serial number, for logs.
+  /// The served certificate's serial number (hex), for logs.
   public var servedCertificate: String {
     let pair = current.pair
     return pair.chain.first.map { "serial \($0.serialNumber.map { String($0, radix: 16) }.joined())" } ?? "none"

@@ -1,5 +1,6 @@
 import FunnelSecurity
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -32,7 +33,8 @@ struct SecurityReloader: Service {
   func reload(reason: String) async {
     if let tls {
       do {
-        if try tls.reload() { logger.notice("tls certificate reloaded", metadata: ["reason": "\(reason)", "served": "\(tls.servedCertificate)"]) }
+        // File reads and a new context's checks: on NIO's blocking pool, not a cooperative thread.
+        if try await NIOThreadPool.singleton.runIfActive({ try tls.reload() }) { logger.notice("tls certificate reloaded", metadata: ["reason": "\(reason)", "served": "\(tls.servedCertificate)"]) }
       } catch {
         logger.error("tls certificate not reloaded; the previous one is served", metadata: ["error": "\(error)"])
       }

@@ -141,7 +141,9 @@ final class WireServerCore: Sendable {
 
   /// Records how long an admitted call waited for its slot (zero: it did not wait).
   func queueDelayObserved(_ delay: Duration) {
-    lastQueueDelay.store(Int64(GRPCTimeout.nanoseconds(delay)), ordering: .relaxed)
+    let nanoseconds = Int64(GRPCTimeout.nanoseconds(delay))
+    // Most calls are admitted at once: read first, so they do not all write the shared line.
+    if lastQueueDelay.load(ordering: .relaxed) != nanoseconds { lastQueueDelay.store(nanoseconds, ordering: .relaxed) }
   }
 
   /// The delay that makes new waiting calls refused, when the last admitted call waited longer; nil:

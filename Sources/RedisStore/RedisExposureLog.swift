@@ -1,3 +1,4 @@
+import Foundation
 import FeatureStore
 import FunnelCore
 import Synchronization
@@ -35,6 +36,9 @@ public final class RedisExposureLog: ExposureLog {
   /// One pipelined round trip of `XADD`s.
   public func write(_ exposures: [Exposure]) async throws {
     guard !exposures.isEmpty else { return }
+    // Stream ids carry the wall clock when they are added, not the exposures' own (a replay's are
+    // old); read before the append, so a slow append never trims what it adds.
+    let nowMs = Int64(Date().timeIntervalSince1970 * 1_000)
     let commands: [[[UInt8]]] = exposures.map { e in
       [Array("XADD".utf8), Array(streamKey.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
        Array("*".utf8), Array("x".utf8), PackedExposure.encode(e)]
@@ -42,7 +46,6 @@ public final class RedisExposureLog: ExposureLog {
     for reply in try await client.pipeline(bytes: commands) {
       if case .error(let message) = reply { throw RedisError("XADD \(streamKey): \(message)") }
     }
-    let nowMs = exposures.map(\.timestampMs).max() ?? 0
     let due = nextTrimMs.load(ordering: .relaxed)
     if nowMs >= due, nextTrimMs.compareExchange(expected: due, desired: nowMs + 60_000, ordering: .relaxed).exchanged {
       try await trim(nowMs: nowMs)

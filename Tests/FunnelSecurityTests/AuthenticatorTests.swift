@@ -9,7 +9,7 @@ import Testing
   static let recommendKey = "fk_recommend-key-of-the-shop", opsKey = "fk_ops-key"
 
   static func entry(_ name: String, _ key: String, _ scopes: String) -> String {
-    "\(name):\(SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()):\(scopes)"
+    "\(name):\(Hex.encode(SHA256.hash(data: Array(key.utf8)))):\(scopes)"
   }
 
   @Test func apiKeysAreMatchedByHashAndNameTheBadEntry() throws {
