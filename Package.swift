@@ -35,6 +35,7 @@ let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
 let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
@@ -74,6 +75,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", "4.5.2"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -113,7 +115,7 @@ let package = Package(
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
     .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, compressNIO], swiftSettings: swiftSettings),
     // TLS contexts with certificate reload, API keys, JWT verification, the access policy.
-    .target(name: "FunnelSecurity", dependencies: [nioCore, nioPosix, nioSSL, jwtKit, crypto], swiftSettings: swiftSettings),
+    .target(name: "FunnelSecurity", dependencies: [nioCore, nioPosix, nioSSL, jwtKit, crypto, x509], swiftSettings: swiftSettings),
 
     // Layer 4
     .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),

@@ -9,6 +9,9 @@ sends N malformed requests, each of which must fail with INVALID_ARGUMENT and a 
 field; and checks the server still answers afterwards. Prints 'N passed, N failed'; exit 0 when all pass.
 
     python3 Scripts/api-check.py --target 127.0.0.1:50051 [--admin 127.0.0.1:50052] [--http 127.0.0.1:8080] [--malformed 1000]
+                                 [--tls] [--ca FILE] [--cert FILE --key FILE] [--credential KEY_OR_JWT]
+With --tls (or --ca) every channel and HTTP request speaks TLS, verifying the server against --ca (or the
+system's CAs); --credential is sent as `authorization: Bearer` on every call and request.
 Needs grpcio, grpcio-tools and grpcio-health-checking (Scripts/test makes a venv with them).
 """
 import argparse
@@ -83,22 +86,94 @@ def malformed_requests(pb, rng, n):
         yield make(), field
 
 
+class Connector:
+    """Opens the script's gRPC channels and HTTP requests: plaintext, or TLS with an optional client
+    certificate, each carrying the credential when one is given."""
+
+    def __init__(self, args):
+        self.tls = args.tls or args.ca is not None or args.cert is not None
+        self.credential = args.credential or os.environ.get("FUNNEL_CREDENTIAL") or None
+        read = lambda path: open(path, "rb").read() if path else None
+        self.grpc_credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.ca), private_key=read(args.key), certificate_chain=read(args.cert)) if self.tls else None
+        self.ssl_context = None
+        if self.tls:
+            import ssl
+            self.ssl_context = ssl.create_default_context(cafile=args.ca)
+            if args.cert:
+                self.ssl_context.load_cert_chain(args.cert, args.key)
+
+    def channel(self, target, **kwargs):
+        channel = (grpc.secure_channel(target, self.grpc_credentials, **kwargs) if self.tls
+                   else grpc.insecure_channel(target, **kwargs))
+        return grpc.intercept_channel(channel, BearerInterceptor(self.credential)) if self.credential else channel
+
+    def url(self, hostport, path):
+        return f"{'https' if self.tls else 'http'}://{hostport}{path}"
+
+    def open(self, hostport, path, data=None, headers=None, method=None):
+        import urllib.request
+        headers = dict(headers or {})
+        if self.credential:
+            headers["authorization"] = f"Bearer {self.credential}"
+        request = urllib.request.Request(self.url(hostport, path), data=data, method=method, headers=headers)
+        return urllib.request.urlopen(request, timeout=5, context=self.ssl_context)
+
+
+class BearerInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds `authorization: Bearer <credential>` to every call's metadata."""
+
+    def __init__(self, credential):
+        self.header = ("authorization", f"Bearer {credential}")
+
+    def _details(self, details):
+        metadata = list(details.metadata or []) + [self.header]
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, details, metadata):
+        self.method, self.timeout, self.metadata = details.method, details.timeout, metadata
+        self.credentials = details.credentials
+        self.wait_for_ready = getattr(details, "wait_for_ready", None)
+        self.compression = getattr(details, "compression", None)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", default="127.0.0.1:50051")
     ap.add_argument("--malformed", type=int, default=1000)
     ap.add_argument("--http", help="HOST:PORT of the HTTP listener (POST /v1/events, /healthz, /metrics)")
     ap.add_argument("--admin", help="HOST:PORT of the admin listener (Admin); default: --target's host, port 50052")
+    ap.add_argument("--tls", action="store_true", help="speak TLS on every channel and HTTP request")
+    ap.add_argument("--ca", help="PEM CA of the server's certificate (implies --tls)")
+    ap.add_argument("--cert", help="PEM client certificate (mutual TLS; with --key)")
+    ap.add_argument("--key", help="PEM private key of --cert")
+    ap.add_argument("--credential", help="API key or JWT sent as 'authorization: Bearer' (default: $FUNNEL_CREDENTIAL)")
     args = ap.parse_args()
+    connect = Connector(args)
 
     pb, pb_grpc, ev, ev_grpc, adm, adm_grpc = load_protos(tempfile.mkdtemp(prefix="funnel-api-check-"))
 
-    channel = grpc.insecure_channel(args.target)
+    channel = connect.channel(args.target)
     grpc.channel_ready_future(channel).result(timeout=30)
     rec = pb_grpc.RecommenderStub(channel)
     events = ev_grpc.EventCollectorStub(channel)
     admin_target = args.admin or f"{args.target.rsplit(':', 1)[0]}:50052"
-    admin_channel = grpc.insecure_channel(admin_target)
+    admin_channel = connect.channel(admin_target)
     admin = adm_grpc.AdminStub(admin_channel)
     # The Admin service is on its own listener only, never on the public one.
     try:
@@ -172,25 +247,23 @@ def main():
 
     if args.http:
         import json
-        import urllib.request
         body = json.dumps({"events": [{"event_id": f"api-check-http-{now}", "user_id": "api-check-user",
                                        "item_id": ids[1], "type": "add_to_cart", "timestamp_ms": now},
                                       {"event_id": "http-bad", "user_id": "api-check-user", "item_id": ids[1],
                                        "type": "teleport"},
                                       {"event_id": f"api-check-http-nc-{now}", "user_id": "api-check-nc", "item_id": ids[1],
                                        "type": "view", "consent": "denied"}]}).encode()
-        req = urllib.request.Request(f"http://{args.http}/v1/events", data=body, method="POST",
-                                     headers={"content-type": "application/json"})
-        answer = json.loads(urllib.request.urlopen(req, timeout=5).read())
+        answer = json.loads(connect.open(args.http, "/v1/events", data=body, method="POST",
+                                         headers={"content-type": "application/json"}).read())
         r.check("http events", answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
                 and "type" in answer["rejected"][0]["reason"] and answer["without_consent"] == 1, str(answer))
-        r.check("http healthz", urllib.request.urlopen(f"http://{args.http}/healthz", timeout=5).read() == b"ok\n")
-        metrics = urllib.request.urlopen(f"http://{args.http}/metrics", timeout=5).read().decode()
+        r.check("http healthz", connect.open(args.http, "/healthz").read() == b"ok\n")
+        metrics = connect.open(args.http, "/metrics").read().decode()
         r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])
 
     # A client configured for gzip (as grpcio users do) and one sending a timeout of ~10 years: both
     # are ordinary, neither may fail a call or the server (the raw-frame tests send 99999999H).
-    gz = grpc.insecure_channel(args.target, compression=grpc.Compression.Gzip,
+    gz = connect.channel(args.target, compression=grpc.Compression.Gzip,
                                options=[("grpc.use_local_subchannel_pool", 1)])
     zipped = pb_grpc.RecommenderStub(gz).Recommend(pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=50),
                                                      timeout=5)

@@ -13,6 +13,12 @@ server itself (TLS 1.3 only, API keys and JWTs, the admin listener apart), then 
   - a certificate rotated on disk (SIGHUP) is served to new connections while a BatchRecommend stream
     opened before goes on answering;
   - mutual TLS: a second server with a client CA refuses a client without a certificate and serves one with;
+    with allowed subjects, a certificate of the CA naming none (or meant for servers) is refused over
+    gRPC and HTTPS, and the refusal logged;
+  - the project's own clients over mutual TLS with an API key: Scripts/api-check.py (grpcio and urllib)
+    passes, and `funnel load --client nio-http2` runs without errors (and is refused without the key);
+  - a caller's connections are capped (`limits.callerConnections`): one more is refused, and a closed
+    one gives its place back;
   - a caller over its rate or its calls in flight gets RESOURCE_EXHAUSTED with a retry hint while another
     caller at 20 calls/s keeps its p99 under POLITE_P99_MS;
   - every Admin call, allowed or refused, is a line of the audit file (caller, result; a user id as a hash);
@@ -56,6 +62,8 @@ ISSUER, AUDIENCE = "https://issuer.example", "funnel"
 # Every caller's recommend rate (calls per second, and the burst), and the polite caller's SLO: p99
 # under this many milliseconds while another caller floods (a debug build on two shared cores).
 FLOOD_RATE, POLITE_P99_MS = 20, 250
+# The clients' server caps each caller's connections at this (the API check's channels stay under it).
+CONNECTIONS_PER_CALLER = 6
 
 
 def free_port():
@@ -107,6 +115,12 @@ class PKI:
         client_key = ec.generate_private_key(ec.SECP256R1())
         self.write("client.pem", pem(certificate("shop-backend", client_key, self.ca_name, self.ca_key, client=True)))
         self.write("client-key.pem", pem(client_key))
+        # Signed by the same CA but naming a subject no allow-list admits.
+        stranger_key = ec.generate_private_key(ec.SECP256R1())
+        self.write("stranger.pem", pem(certificate("intern-laptop", stranger_key, self.ca_name, self.ca_key, client=True)))
+        self.write("stranger-key.pem", pem(stranger_key))
+        # Named right, but a server certificate: not for client authentication.
+        self.write("server-usage.pem", pem(certificate("shop-backend", stranger_key, self.ca_name, self.ca_key)))
         self.serial = self.issue_server()
 
     def issue_server(self):
@@ -147,8 +161,9 @@ class Credentials:
         self.jwks = os.path.join(directory, "jwks.json")
         with open(self.jwks, "w") as f:
             json.dump({"keys": keys}, f)
-        self.keys = {name: "fk_" + secrets.token_urlsafe(32) for name in ("rec", "ev", "ops", "flood")}
-        scopes = {"rec": "recommend", "ev": "events:write", "ops": "admin+metrics", "flood": "recommend"}
+        self.keys = {name: "fk_" + secrets.token_urlsafe(32) for name in ("rec", "ev", "ops", "flood", "all")}
+        scopes = {"rec": "recommend", "ev": "events:write", "ops": "admin+metrics", "flood": "recommend",
+                  "all": "recommend+events:write+admin+metrics"}
         self.api_keys = ",".join(f"{n}:{hashlib.sha256(k.encode()).hexdigest()}:{scopes[n]}" for n, k in self.keys.items())
 
     def token(self, scope, kid="es", key=None, alg=None, **claims):
@@ -432,6 +447,62 @@ def main():
     finally:
         server.stop()
 
+    # The project's own clients over mutual TLS with a credential: the API check (grpcio and urllib)
+    # and the lean load client.
+    clients = Server(binary, directory, "clients", tls_args + [
+        "--tls-client-ca", pki.path("ca.pem"), "--set", f"auth.apiKeys={creds.api_keys}",
+        "--set", f"limits.callerConnections={CONNECTIONS_PER_CALLER}"])
+    try:
+        # One caller's connections are capped; closing one makes room for another.
+        mtls = grpc.ssl_channel_credentials(root_certificates=pki.read("ca.pem"), private_key=pki.read("client-key.pem"),
+                                            certificate_chain=pki.read("client.pem"))
+        key = [("authorization", f"Bearer {creds.keys['rec']}")]
+
+        def connection():
+            # Its own subchannel pool: a connection of its own, not one shared with the other channels.
+            return grpc.secure_channel(f"localhost:{clients.port}", mtls, options=[("grpc.use_local_subchannel_pool", 1)])
+
+        def call(channel):
+            return status_code(lambda: pb_grpc.RecommenderStub(channel).Recommend(
+                pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), metadata=key, timeout=10))
+        held = [connection() for _ in range(CONNECTIONS_PER_CALLER)]
+        codes = [call(c) for c in held]
+        extra = connection()
+        refused = call(extra)
+        r.check(f"a caller's connection {CONNECTIONS_PER_CALLER + 1} is refused, the first {CONNECTIONS_PER_CALLER} served",
+                all(c == grpc.StatusCode.OK for c in codes) and refused == grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"held {codes}, extra {refused}")
+        held[0].close()
+        deadline, again = time.time() + 10, None
+        while time.time() < deadline:
+            again = call(extra)
+            if again == grpc.StatusCode.OK:
+                break
+            time.sleep(0.2)
+        r.check("a closed connection gives its place back", again == grpc.StatusCode.OK, f"got {again}")
+        for c in held[1:] + [extra]:
+            c.close()
+
+        tls_client = ["--ca", pki.path("ca.pem"), "--cert", pki.path("client.pem"), "--key", pki.path("client-key.pem"),
+                      "--credential", creds.keys["all"]]
+        check = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-check.py"),
+                                "--target", f"localhost:{clients.port}", "--admin", f"localhost:{clients.admin}",
+                                "--http", f"localhost:{clients.http}", "--malformed", "100"] + tls_client,
+                               capture_output=True, text=True, timeout=600)
+        tail = (check.stdout + check.stderr).strip().splitlines()[-3:]
+        r.check("api-check over mutual TLS with an API key passes", check.returncode == 0, " | ".join(tail))
+        load = subprocess.run([binary, "load", "--target", f"localhost:{clients.port}", "--rate", "40", "--duration", "3s",
+                               "--client", "nio-http2", "--slo", "errors<0.1%", "--quiet"] + tls_client,
+                              capture_output=True, text=True, timeout=120)
+        r.check("funnel load (nio-http2) over mutual TLS with an API key meets errors<0.1%", load.returncode == 0,
+                (load.stdout + load.stderr)[-400:])
+        keyless = subprocess.run([binary, "load", "--target", f"localhost:{clients.port}", "--rate", "50", "--duration", "1s",
+                                  "--client", "nio-http2", "--slo", "errors<0.1%", "--quiet"] + tls_client[:6],
+                                 capture_output=True, text=True, timeout=120)
+        r.check("funnel load without the credential is refused", keyless.returncode != 0, (keyless.stdout + keyless.stderr)[-300:])
+    finally:
+        clients.stop()
+
     # Mutual TLS: a client CA makes a client certificate required.
     mutual = Server(binary, directory, "mtls", tls_args + ["--tls-client-ca", pki.path("ca.pem")])
     try:
@@ -449,6 +520,38 @@ def main():
         identified.close()
     finally:
         mutual.stop()
+
+    # Mutual TLS with allowed subjects: the CA's signature is not enough, the certificate must name one.
+    allowed = Server(binary, directory, "mtls-subjects", tls_args + [
+        "--tls-client-ca", pki.path("ca.pem"), "--tls-client-subjects", "batch.shop.example;shop-backend"])
+    try:
+        ca = pki.read("ca.pem")
+        for label, cert, key, want in [
+            ("an allowed subject is served", "client.pem", "client-key.pem", grpc.StatusCode.OK),
+            ("a subject not allowed is refused", "stranger.pem", "stranger-key.pem", grpc.StatusCode.UNAVAILABLE),
+            ("an allowed name on a server certificate is refused", "server-usage.pem", "stranger-key.pem", grpc.StatusCode.UNAVAILABLE),
+        ]:
+            channel = grpc.secure_channel(f"localhost:{allowed.port}", grpc.ssl_channel_credentials(
+                root_certificates=ca, private_key=pki.read(key), certificate_chain=pki.read(cert)))
+            got = status_code(lambda: pb_grpc.RecommenderStub(channel).Recommend(
+                pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME, count=3), timeout=10))
+            r.check(f"mTLS subjects, gRPC: {label}", got == want, f"got {got}")
+            channel.close()
+        for label, cert, key, served in [("an allowed subject is served", "client.pem", "client-key.pem", True),
+                                         ("a subject not allowed is refused", "stranger.pem", "stranger-key.pem", False)]:
+            context = ssl.create_default_context(cafile=pki.path("ca.pem"))
+            context.load_cert_chain(pki.path(cert), pki.path(key))
+            try:
+                with urllib.request.urlopen(f"https://localhost:{allowed.http}/healthz", context=context, timeout=10) as response:
+                    ok = response.status == 200
+            except (urllib.error.URLError, ssl.SSLError, ConnectionError) as e:
+                ok = False
+                why = e
+            r.check(f"mTLS subjects, HTTPS: {label}", ok == served, "" if ok == served else f"got {'served' if ok else why}")
+        log = open(allowed.log).read()
+        r.check("mTLS subjects: the refusal is logged with its reason", "names no allowed subject" in log, log[-400:])
+    finally:
+        allowed.stop()
 
     print(f"{r.passed} passed, {r.failed} failed")
     sys.exit(0 if r.failed == 0 else 1)

@@ -81,14 +81,18 @@ public final class CircuitBreaker: Sendable {
   }
 }
 
+/// What a shared real-time store (Redis) is to the server: profiles read and written, item counts,
+/// and the aggregates of anonymous events.
+public typealias RealtimeStore = UserActivitySource & EventSink & ItemActivitySource & AnonymousEventCounter
+
 /// A real-time store behind a circuit breaker: reads, event appends and item counts fail fast while
 /// the store is known to be down. Thread-safe.
-public struct GuardedRealtimeStore: UserActivitySource, EventSink, ItemActivitySource {
-  public let store: any UserActivitySource & EventSink & ItemActivitySource
+public struct GuardedRealtimeStore: RealtimeStore {
+  public let store: any RealtimeStore
   public let breaker: CircuitBreaker
 
   /// Guards `store` with `breaker`.
-  public init(_ store: any UserActivitySource & EventSink & ItemActivitySource, breaker: CircuitBreaker) {
+  public init(_ store: any RealtimeStore, breaker: CircuitBreaker) {
     self.store = store
     self.breaker = breaker
   }
@@ -107,6 +111,10 @@ public struct GuardedRealtimeStore: UserActivitySource, EventSink, ItemActivityS
 
   public func itemActivity(_ items: [ItemID]) async throws -> [ItemActivity?] {
     try await breaker.run { try await store.itemActivity(items) }
+  }
+
+  public func countAnonymously(_ events: [BehaviourEvent], category: @Sendable (ItemID) -> String?) async throws -> Int {
+    try await breaker.run { try await store.countAnonymously(events, category: category) }
   }
 
   public func itemActivity(of docs: [DocID], generation: String,

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Thread-safe; every operation holds the lock for O(batch) work, never across a suspension.
 /// Nothing survives a restart: production uses the Redis store.
-public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActivitySource {
+public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActivitySource, AnonymousEventCounter {
   /// Capacity limits.
   public struct Limits: Hashable, Sendable {
     /// Interactions kept per user (oldest dropped first).
@@ -54,6 +54,19 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActi
     state.withLock { appendLocked(events, &$0) }
   }
 
+  /// Counts the events in the items' counters only: no profile, no log entry; the event id is
+  /// remembered for de-duplication as for any event.
+  public func countAnonymously(_ events: [BehaviourEvent], category: @Sendable (ItemID) -> String?) async throws -> Int {
+    state.withLock { s in
+      var counted = 0
+      for event in events where rememberLocked(event.eventID, &s) {
+        s.items[event.itemID, default: ItemActivity()].add(event.kind, at: event.timestampMs)
+        counted += 1
+      }
+      return counted
+    }
+  }
+
   public func forget(user: UserID) async throws -> Int {
     state.withLock { s in
       s.recent[user] = nil
@@ -77,15 +90,9 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActi
   private func appendLocked(_ events: [BehaviourEvent], _ s: inout State) -> EventAppendResult {
     var result = EventAppendResult(accepted: 0, duplicates: 0)
     for event in events {
-      guard s.seenIDs.insert(event.eventID).inserted else {
+      guard rememberLocked(event.eventID, &s) else {
         result.duplicates += 1
         continue
-      }
-      s.seenOrder.append(event.eventID)
-      if s.seenOrder.count - s.seenHead > limits.rememberedEventIDs {
-        s.seenIDs.remove(s.seenOrder[s.seenHead])
-        s.seenHead += 1
-        if s.seenHead > limits.rememberedEventIDs / 2 { s.seenOrder.removeFirst(s.seenHead); s.seenHead = 0 }
       }
       s.log.append(event)
       if s.log.count - s.logHead > limits.loggedEvents {
@@ -110,5 +117,17 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActi
       result.accepted += 1
     }
     return result
+  }
+
+  /// Remembers `eventID`; false when it was seen before. The oldest ids are forgotten past the cap.
+  private func rememberLocked(_ eventID: String, _ s: inout State) -> Bool {
+    guard s.seenIDs.insert(eventID).inserted else { return false }
+    s.seenOrder.append(eventID)
+    if s.seenOrder.count - s.seenHead > limits.rememberedEventIDs {
+      s.seenIDs.remove(s.seenOrder[s.seenHead])
+      s.seenHead += 1
+      if s.seenHead > limits.rememberedEventIDs / 2 { s.seenOrder.removeFirst(s.seenHead); s.seenHead = 0 }
+    }
+    return true
   }
 }

@@ -15,7 +15,9 @@ public enum CallAuthorization {
     return { call in
       do {
         return try await authenticator.admit(AccessPolicy.grpc(call.path), authorization: call.headers.first(name: "authorization"),
-                                             apiKey: call.headers.first(name: "x-api-key"))
+                                             apiKey: call.headers.first(name: "x-api-key"),
+                                             connection: call.connection.map { link in
+                                               CallerConnection(id: link.id, whenClosed: { link.whenClosed($0) }) })
       } catch {
         let status = ErrorStatusMapping.rpcError(from: error)
         if let audit, call.path.hasPrefix("/funnel.v1.Admin/") {

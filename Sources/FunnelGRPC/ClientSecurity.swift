@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCWire
 import GRPCNIOTransportHTTP2Posix
 
 /// How Funnel's own clients (`funnel query`, `load`, `batch`, `experiments`) reach a server: TLS with
@@ -36,6 +37,13 @@ public struct ClientSecurity: Sendable {
   }
 
   /// Interceptors that add the credential to every call (none without one).
+  /// The same for the lean client (`WireClientConnection`); reads the PEM files, throwing naming the
+  /// one that cannot be used.
+  public func wire() throws -> WireClientSecurity {
+    try WireClientSecurity(tls: tls, caFile: caFile, certificateFile: certificateFile, keyFile: keyFile,
+                           metadata: credential.map { [("authorization", "Bearer \($0)")] } ?? [])
+  }
+
   public var interceptors: [any ClientInterceptor] {
     credential.map { [BearerCredential(value: "Bearer \($0)")] } ?? []
   }

@@ -1,5 +1,6 @@
 import FunnelSecurity
 import HTTPTypes
+import NIOCore
 import Hummingbird
 
 /// The HTTP side of authentication: each request's `Authorization` (or `X-API-Key`) header checked
@@ -12,8 +13,11 @@ struct AuthMiddleware: RouterMiddleware {
   let authenticator: Authenticator
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    let channel = context.channel
     let ended = try await authenticator.admit(AccessPolicy.http(method: request.method.rawValue, route: context.endpointPath),
-                                              authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKey])
+                                              authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKey],
+                                              connection: CallerConnection(id: ObjectIdentifier(channel), whenClosed: { body in
+                                                channel.closeFuture.whenComplete { _ in body() } }))
     defer { ended?() }
     return try await next(request, context)
   }

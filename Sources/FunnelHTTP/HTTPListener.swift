@@ -57,7 +57,8 @@ public final class HTTPListener: Service, Sendable {
     let (host, port) = (self.host, self.port)
     let application = Application(
       router: try routes.router(),
-      server: try tls.map { try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: $0.httpConfiguration) }
+      server: try tls.map { try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), configuration: .init(
+        tlsConfiguration: $0.httpConfiguration, customVerificationCallback: $0.clientVerification)) }
         ?? .http1(configuration: .init(idleTimeout: idleTimeout)),
       configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256),
       onServerRunning: { [self] channel in

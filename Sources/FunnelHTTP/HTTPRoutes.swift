@@ -97,7 +97,12 @@ struct ProblemMiddleware: RouterMiddleware {
 struct FunnelRequestContext: RequestContext {
   var coreContext: CoreRequestContextStorage
 
-  init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+  /// The request's connection (the per-caller connection cap counts these).
+  let channel: any Channel
+  init(source: ApplicationRequestContextSource) {
+    coreContext = .init(source: source)
+    channel = source.channel
+  }
 
   var maxUploadSize: Int { HTTPRoutes.maxBody }
 }

@@ -17,10 +17,11 @@ public final class Authenticator: Sendable {
     self.limits = limits.flatMap { $0.settings.isEnabled ? $0 : nil }
   }
 
-  /// Authorises a call and takes its caller's limits: the returned function ends the call (gives its
+  /// Authorises a call and takes its caller's limits (`connection`: the one it came on, for the
+  /// connection cap): the returned function ends the call (gives its
   /// slot back; call it once, when the call ends). Throws `AuthFailure` or `CallerLimits.Refusal`.
-  public func admit(_ requirement: AccessPolicy.Requirement, authorization: String?, apiKey: String?) async throws
-    -> (@Sendable () -> Void)?
+  public func admit(_ requirement: AccessPolicy.Requirement, authorization: String?, apiKey: String?,
+                    connection: CallerConnection? = nil) async throws -> (@Sendable () -> Void)?
   {
     let caller: Caller?
     switch await authorize(requirement, authorization: authorization, apiKey: apiKey) {
@@ -29,7 +30,7 @@ public final class Authenticator: Sendable {
     }
     guard let limits, let caller else { return nil }
     let scope: Scope? = if case .scope(let s) = requirement { s } else { nil }
-    do { return try limits.admit(caller.name, scope: scope) } catch { throw error }
+    do { return try limits.admit(caller.name, scope: scope, connection: connection) } catch { throw error }
   }
 
   /// Whether any credential is configured (otherwise every call is allowed).

@@ -5,7 +5,8 @@ import Synchronization
 
 /// The listeners' TLS (swift-nio-ssl): the certificate chain and key from PEM files, TLS 1.3 only
 /// unless 1.2 is allowed, ALPN `h2` for gRPC and `http/1.1` for HTTP, and with a client CA, mutual
-/// TLS (a client must present a certificate that CA signed). `reload()` reads the files again and,
+/// TLS (a client must present a certificate that CA signed; with allowed subjects, one naming one of
+/// them: `ClientCertificatePolicy`). `reload()` reads the files again and,
 /// when they changed and make a usable pair, serves the new certificate to every later handshake
 /// through swift-nio-ssl's per-handshake context callback; connections already open keep theirs,
 /// so nothing is dropped. The client CA and the versions are read once, at start. Thread-safe.
@@ -20,12 +21,16 @@ public final class ServerTLS: Sendable {
     public var clientCAFile: String
     /// Whether TLS 1.2 clients are served (otherwise 1.3 only).
     public var allowTLS12: Bool
+    /// With a client CA: the client certificate names admitted (empty: any the CA signed).
+    public var allowedClientSubjects: [String]
 
-    public init(certificateFile: String, keyFile: String, clientCAFile: String = "", allowTLS12: Bool = false) {
+    public init(certificateFile: String, keyFile: String, clientCAFile: String = "", allowTLS12: Bool = false,
+                allowedClientSubjects: [String] = []) {
       self.certificateFile = certificateFile
       self.keyFile = keyFile
       self.clientCAFile = clientCAFile
       self.allowTLS12 = allowTLS12
+      self.allowedClientSubjects = allowedClientSubjects
     }
   }
 
@@ -34,11 +39,22 @@ public final class ServerTLS: Sendable {
   public let grpcContext: NIOSSLContext
   /// The HTTP listener's configuration (ALPN `http/1.1`), for Hummingbird's TLS channel.
   public let httpConfiguration: TLSConfiguration
+  /// With allowed client subjects: the check that replaces BoringSSL's (for both listeners).
+  public let clientVerification: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)?
   private let current: CertificateSlot
 
-  /// Loads the certificate and key; throws naming the file that cannot be used.
-  public init(_ settings: Settings) throws {
+  /// Loads the certificate and key (and the client policy); throws naming the file or setting that
+  /// cannot be used. `refused` hears why a client certificate was turned away.
+  public init(_ settings: Settings, refused: @escaping @Sendable (String) -> Void = { _ in }) throws {
     self.settings = settings
+    if settings.allowedClientSubjects.isEmpty {
+      clientVerification = nil
+    } else {
+      guard !settings.clientCAFile.isEmpty else { throw AuthConfigurationError("tls.clientSubjects needs tls.clientCA") }
+      clientVerification = try ClientCertificatePolicy(caFile: settings.clientCAFile,
+                                                       allowedSubjects: settings.allowedClientSubjects)
+        .verificationCallback(refused: refused)
+    }
     let pair = try Self.load(settings)
     current = CertificateSlot(pair)
     grpcContext = try NIOSSLContext(configuration: Self.configuration(settings, pair, alpn: ["h2"], slot: current))
@@ -63,7 +79,10 @@ public final class ServerTLS: Sendable {
   }
 
   /// A handler for one accepted gRPC connection.
-  public func makeGRPCHandler() -> NIOSSLServerHandler { NIOSSLServerHandler(context: grpcContext) }
+  public func makeGRPCHandler() -> NIOSSLServerHandler {
+    guard let clientVerification else { return NIOSSLServerHandler(context: grpcContext) }
+    return NIOSSLServerHandler(context: grpcContext, customVerificationCallback: clientVerification)
+  }
 
   private static func configuration(_ settings: Settings, _ pair: CertificatePair, alpn: [String], slot: CertificateSlot)
     -> TLSConfiguration

@@ -25,7 +25,7 @@ public struct EmbeddedDefault: Sendable {
   /// in-process event log is its history unless it names one).
   public init(items: Int, users: Int, seed: UInt64, configuration: ServingConfiguration,
               subQueries: SubQueryResolver = SubQueryResolver(shared: nil), model: any ScoringModel = BuiltinModel.model,
-              modelSource: (any ModelSource)? = nil, realtime: (any UserActivitySource & EventSink & ItemActivitySource)? = nil,
+              modelSource: (any ModelSource)? = nil, realtime: (any RealtimeStore)? = nil,
               offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil,
@@ -53,6 +53,7 @@ public struct EmbeddedDefault: Sendable {
                                 itemActivity: realtime.map { configuration.itemActivity(remote: $0) } ?? featureStore,
                                 feedback: feedback, now: now, tracer: tracer)
     dependencies.erasures = erasures
+    dependencies.anonymousCounter = realtime ?? featureStore
     self.engine = ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 }

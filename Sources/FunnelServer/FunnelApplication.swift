@@ -27,7 +27,7 @@ public enum FunnelApplication {
     let clock = ContinuousClock()
     let start = clock.now
     // First: a server that would be less protected than configured stops before it loads anything.
-    let security = try await ListenerSecurity.make(options)
+    let security = try await ListenerSecurity.make(options, logger: logger)
     let redis = try await makeRedisClient(options, logger: logger)
     let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
     // Stores sit behind circuit breakers: after repeated failures calls fail fast for a while, so a
@@ -81,6 +81,7 @@ public enum FunnelApplication {
                              itemActivity: realtime.map { serving.itemActivity(remote: $0) } ?? featureStore,
                              feedback: feedback, now: now, tracer: traces?.tracer)
       dependencies.erasures = erasures
+      dependencies.anonymousCounter = realtime ?? featureStore
       engine = ServingEngine(dependencies: dependencies, configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {

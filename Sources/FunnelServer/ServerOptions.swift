@@ -33,6 +33,8 @@ public struct ServerOptions: Sendable {
   public var tlsCertificate = "", tlsKey = ""
   /// PEM CA whose client certificates are accepted (mutual TLS); empty: none asked.
   public var tlsClientCA = ""
+  /// With `tlsClientCA`: the client certificate names admitted, `;`-separated (empty: any the CA signed).
+  public var tlsClientSubjects = ""
   /// Serve TLS 1.2 clients too (otherwise 1.3 only).
   public var tlsAllow12 = false
   /// Seconds between looks at the certificate and JWKS files for changes.
@@ -49,6 +51,8 @@ public struct ServerOptions: Sendable {
   public var callerRates = ""
   /// Calls of one authenticated caller in flight at once; 0: no cap.
   public var callerConcurrency = 0
+  /// Connections one authenticated caller may make calls on at once (0: no cap).
+  public var callerConnections = 0
   /// How long raw events stay in the Redis event stream, hours (the updaters trim older entries).
   public var eventRetentionHours = 144
   /// How long exposures stay in the Redis exposure log, hours.

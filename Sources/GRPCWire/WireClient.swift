@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP2
 import NIOPosix
 
-/// A lean gRPC client for unary calls over HTTP/2 (h2c with prior knowledge) to one address: frames
+/// A lean gRPC client for unary calls over HTTP/2 (h2c with prior knowledge, or TLS with ALPN `h2`:
+/// `WireClientSecurity`) to one address: frames
 /// written and read by one handler, no channel or task per call. For load generators, where the
 /// client shares the machine with the server it measures (`Benchmarks/h2load/ab.sh clients`).
 ///
@@ -19,6 +20,7 @@ public final class WireClientConnection: Sendable {
   private let loop: any EventLoop
   private let host: String
   private let port: Int
+  private let security: WireClientSecurity
   private let state: NIOLoopBound<State>
 
   /// The connection's mutable state, on its loop.
@@ -29,18 +31,20 @@ public final class WireClientConnection: Sendable {
     var closed = false
   }
 
-  private init(host: String, port: Int, loop: any EventLoop) {
+  private init(host: String, port: Int, security: WireClientSecurity, loop: any EventLoop) {
     self.loop = loop
     self.host = host
     self.port = port
+    self.security = security
     self.state = NIOLoopBound(State(), eventLoop: loop)
   }
 
   /// Connects to `host:port` on `loop` (frames and completions run there). Throws UNAVAILABLE naming
   /// the address when it cannot connect.
-  public static func connect(host: String, port: Int, on loop: any EventLoop) async throws -> WireClientConnection {
+  public static func connect(host: String, port: Int, security: WireClientSecurity = .plaintext,
+                             on loop: any EventLoop) async throws -> WireClientConnection {
     // Built on the loop: its state is bound to it.
-    let connection = try await loop.submit { WireClientConnection(host: host, port: port, loop: loop) }.get()
+    let connection = try await loop.submit { WireClientConnection(host: host, port: port, security: security, loop: loop) }.get()
     try await loop.flatSubmit { connection.ensureConnected() }.get()
     return connection
   }
@@ -50,7 +54,8 @@ public final class WireClientConnection: Sendable {
   /// `timeout` passes first: the stream is reset and `grpc-timeout` tells the server too).
   public func unary(path: String, request: [UInt8], timeout: Duration?) async throws -> ByteBuffer {
     let promise = loop.makePromise(of: ByteBuffer.self)
-    let call = WireClientHandler.Request(path: path, authority: "\(host):\(port)", message: request,
+    let call = WireClientHandler.Request(path: path, authority: "\(host):\(port)", secure: security.tls != nil,
+                                         metadata: security.metadata, message: request,
                                          deadline: timeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) },
                                          promise: promise, retriesLeft: 1)
     if loop.inEventLoop {
@@ -101,7 +106,7 @@ public final class WireClientConnection: Sendable {
     state.handler?.closeWhenIdle()
     state.handler = nil
     let (host, port) = (self.host, self.port)
-    let connected = Self.bootstrap(loop).connect(host: host, port: port).assumeIsolated().flatMap { channel -> EventLoopFuture<Void> in
+    let connected = Self.bootstrap(loop, host: host, security: security).connect(host: host, port: port).assumeIsolated().flatMap { channel -> EventLoopFuture<Void> in
       do {
         let handler = try channel.pipeline.syncOperations.handler(type: WireClientHandler.self)
         let ready = handler.ready?.futureResult ?? channel.eventLoop.makeSucceededVoidFuture()
@@ -123,12 +128,13 @@ public final class WireClientConnection: Sendable {
     return connected
   }
 
-  private static func bootstrap(_ loop: any EventLoop) -> ClientBootstrap {
+  private static func bootstrap(_ loop: any EventLoop, host: String, security: WireClientSecurity) -> ClientBootstrap {
     ClientBootstrap(group: loop)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           let pipeline = channel.pipeline.syncOperations
+          if let tls = try security.handler(host: host) { try pipeline.addHandler(tls) }
           try pipeline.addHandler(NextTickFlushHandler())
           try pipeline.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 0),  // the server opens no streams

@@ -16,6 +16,10 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
   struct Request {
     let path: String
     let authority: String
+    /// TLS: `:scheme` is https.
+    let secure: Bool
+    /// Custom metadata for the headers.
+    let metadata: [(name: String, value: String)]
     let message: [UInt8]
     let deadline: NIODeadline?
     let promise: EventLoopPromise<ByteBuffer>
@@ -114,8 +118,9 @@ final class WireClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     nextStreamID = HTTP2StreamID(Int32(id) + 2)
     let call = Call(request: request, onRefused: onRefused)
     calls[id] = call
-    var headers: HPACKHeaders = [":method": "POST", ":scheme": "http", ":path": request.path, ":authority": request.authority,
-                                 "content-type": "application/grpc", "te": "trailers"]
+    var headers: HPACKHeaders = [":method": "POST", ":scheme": request.secure ? "https" : "http", ":path": request.path,
+                                 ":authority": request.authority, "content-type": "application/grpc", "te": "trailers"]
+    for (name, value) in request.metadata { headers.add(name: name, value: value) }
     if let deadline = request.deadline {
       let micros = max(1, (deadline - .now()).nanoseconds / 1_000)
       headers.add(name: "grpc-timeout", value: micros < 100_000_000 ? "\(micros)u" : "\(micros / 1_000_000)S")

@@ -54,6 +54,8 @@ final class WireConnectionHandler: ChannelInboundHandler {
   private var localPeer = ""
   /// The peer's address without its port: what `maxConnectionsPerPeer` counts.
   private var peerHost = ""
+  /// What calls know of this connection; closed with it.
+  let link = WireConnectionLink()
 
   static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc",
                                               "grpc-accept-encoding": WireMessageEncoding.accepted]
@@ -99,6 +101,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     let gone = RPCError(code: .unavailable, message: "the connection closed")
     for id in Array(streams.keys) { forget(id)?.abandon(gone) }
     housekeeping.stop()
+    link.close()
     if counted { core.connectionClosed(self, peer: peerHost) }
     counted = false
     context.fireChannelInactive()
@@ -167,7 +170,7 @@ final class WireConnectionHandler: ChannelInboundHandler {
     guard let (route, encoding, headerBytes) = accepted(headers, on: id, clientDone: frame.endStream) else { return }
     let timeout = headers.first(name: "grpc-timeout").flatMap { GRPCTimeout.parse($0, maximum: core.configuration.maxCallTimeout) }
     let call = WireCall(path: headers.first(name: ":path") ?? "", headers: headers, deadline: timeout.map { .now + $0 },
-                        remotePeer: remotePeer, localPeer: localPeer)
+                        remotePeer: remotePeer, localPeer: localPeer, connection: link)
     let stream = WireStreamState(route: route, call: call, maxMessageBytes: core.configuration.maxMessageBytes, encoding: encoding,
                                  responseEncoding: .response(request: encoding, accepts: headers.first(name: "grpc-accept-encoding")))
     stream.headerBytes = headerBytes

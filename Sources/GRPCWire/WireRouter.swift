@@ -14,14 +14,18 @@ public struct WireCall: Sendable {
   public let remotePeer: String
   /// The server's address of the connection.
   public let localPeer: String
+  /// The connection the call came on (nil only in handlers' tests).
+  public let connection: WireConnectionLink?
 
   /// A call description (the server builds these; public for handlers' tests).
-  public init(path: String, headers: HPACKHeaders, deadline: ContinuousClock.Instant?, remotePeer: String, localPeer: String) {
+  public init(path: String, headers: HPACKHeaders, deadline: ContinuousClock.Instant?, remotePeer: String, localPeer: String,
+              connection: WireConnectionLink? = nil) {
     self.path = path
     self.headers = headers
     self.deadline = deadline
     self.remotePeer = remotePeer
     self.localPeer = localPeer
+    self.connection = connection
   }
 }
 

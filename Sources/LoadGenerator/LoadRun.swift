@@ -76,8 +76,9 @@ public struct LoadRun: Sendable {
     case .nioHTTP2:
       return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
         var connections: [WireClientConnection] = []
+        let security = try self.security.wire()
         for _ in 0..<max(1, self.connections) {
-          connections.append(try await WireClientConnection.connect(host: host, port: port, on: loop))
+          connections.append(try await WireClientConnection.connect(host: host, port: port, security: security, on: loop))
         }
         let calls = LeanCalls(connections: connections, timeout: callTimeout)
         let report: Result<LoadReport, any Error>

@@ -10,7 +10,7 @@ import FunnelSecurity
 ///
 /// A read is one `ZREVRANGE`; a batch of events is one pipelined round trip of a small Lua script per
 /// event (check-and-remember the id, add, trim, refresh the TTL: atomic per event). Thread-safe.
-public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivitySource {
+public final class RedisFeatureStore: RealtimeStore {
   /// Capacity and retention.
   public struct Limits: Hashable, Sendable {
     /// Interactions kept per user (oldest dropped first).
@@ -94,6 +94,8 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
   /// Named by the user's digest: the mark outlives the erasure and must not hold the id.
   func forgottenKey(_ user: UserID) -> String { keyPrefix + "forgotten:" + UserIDDigest.hex(user) }
   func businessKey(minute: Int64) -> String { keyPrefix + "biz:" + String(minute) }
+  /// Stands for the user's keys when an anonymous event is counted; the script never writes it.
+  var anonymousKey: String { keyPrefix + "anonymous" }
 
   public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
     guard limit > 0 else { return [] }
@@ -136,19 +138,34 @@ public final class RedisFeatureStore: UserActivitySource, EventSink, ItemActivit
   /// per-event script. `category` names an item's category for the business counters (nil: none).
   /// Idempotent by event id: applying a batch again changes no key.
   public func apply(_ events: [StreamedEvent], category: (ItemID) -> String? = { _ in nil }) async throws -> ApplyOutcome {
+    try await apply(events, anonymous: false, category: category)
+  }
+
+  /// Counts events of users who did not consent in the items' counters and the business counters
+  /// only: the script runs with no interaction to add and with the user's keys replaced by one that
+  /// names no one (`anonymousKey`, never written). The event id is remembered as for any event.
+  public func countAnonymously(_ events: [BehaviourEvent], category: @Sendable (ItemID) -> String?) async throws -> Int {
+    let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+    return try await apply(events.map { StreamedEvent(entryID: "", acceptedMs: nowMs, event: $0) },
+                           anonymous: true, category: category).applied
+  }
+
+  private func apply(_ events: [StreamedEvent], anonymous: Bool, category: (ItemID) -> String?) async throws -> ApplyOutcome {
     guard !events.isEmpty else { return ApplyOutcome() }
     let script = Array(Self.appendScript.utf8)
+    let nobody = Array(anonymousKey.utf8)
     let commands: [[[UInt8]]] = events.map { streamed in
       let event = streamed.event
-      let packed = event.kind == .exposure ? [] : PackedInteraction.encode(
+      let packed = event.kind == .exposure || anonymous ? [] : PackedInteraction.encode(
         RecentInteraction(itemID: event.itemID, kind: event.kind, timestampMs: event.timestampMs))
       let kind = ItemActivity.kinds.firstIndex(of: event.kind) ?? -1
       let purchase = event.kind == .purchase
       let units = purchase ? String(event.quantity) : ""
       let revenue = purchase ? String(Double(event.quantity) * event.price) : ""
       return [Array("EVAL".utf8), script, Array("5".utf8), Array((keyPrefix + "e:" + event.eventID).utf8),
-              Array(userKey(event.userID).utf8), Array(itemKey(event.itemID).utf8),
-              Array(forgottenKey(event.userID).utf8), Array(businessKey(minute: event.timestampMs / 60_000).utf8),
+              anonymous ? nobody : Array(userKey(event.userID).utf8), Array(itemKey(event.itemID).utf8),
+              anonymous ? nobody : Array(forgottenKey(event.userID).utf8),
+              Array(businessKey(minute: event.timestampMs / 60_000).utf8),
               Array(String(limits.eventIDTTLSeconds).utf8), packed,
               Array(String(event.timestampMs).utf8), Array(String(limits.interactionsPerUser).utf8),
               Array(String(limits.userTTLSeconds).utf8), Array(String(kind).utf8),

@@ -3,12 +3,15 @@ import FunnelCore
 import IndexFormat
 
 /// Track's path: each event validated (and, unless `acceptUnknownItems`, checked against the serving
-/// generation's items), the valid ones of consenting users stored in one append, every outcome
-/// counted. Thread-safe.
+/// generation's items), the valid ones of consenting users stored in one append, those of users who
+/// did not consent counted only in the items' and the business aggregates, every outcome counted.
+/// Thread-safe.
 struct EventIntake: Sendable {
   let configuration: ServingConfiguration
   let validator: RequestValidator
   let events: any EventSink
+  /// Where events without consent still count, anonymously (nil: nowhere).
+  let anonymous: (any AnonymousEventCounter)?
   let metrics: ServingMetrics
   let now: @Sendable () -> Int64
 
@@ -24,13 +27,13 @@ struct EventIntake: Sendable {
     let nowMs = now()
     var valid: [BehaviourEvent] = []
     var rejected: [TrackOutcome.Rejection] = []
-    var withoutConsent = 0
+    var withoutConsent: [BehaviourEvent] = []
     for (i, input) in inputs.enumerated() {
       do {
         let event = try validate(input, nowMs: nowMs, generation: generation)
-        // A user who did not consent is not remembered: the event is counted, never stored.
+        // A user who did not consent is not remembered: the event moves only anonymous aggregates.
         guard input.consent ?? !configuration.requireConsent else {
-          withoutConsent += 1
+          withoutConsent.append(event)
           continue
         }
         valid.append(event)
@@ -46,12 +49,21 @@ struct EventIntake: Sendable {
       metrics.eventsUnavailable.add(valid.count)
       throw error
     }
+    if let anonymous, !withoutConsent.isEmpty {
+      let items = generation.items
+      // Best effort: the aggregates are not the caller's data, and the call is not failed for them.
+      do {
+        _ = try await anonymous.countAnonymously(withoutConsent) { id in items.doc(for: id).map { items.item($0).category } }
+      } catch {
+        metrics.eventsAnonymousUncounted.add(withoutConsent.count)
+      }
+    }
     metrics.eventsAccepted.add(stored.accepted)
     metrics.eventsDuplicate.add(stored.duplicates)
     metrics.eventsRejected.add(rejected.count)
-    metrics.eventsWithoutConsent.add(withoutConsent)
+    metrics.eventsWithoutConsent.add(withoutConsent.count)
     var outcome = TrackOutcome(accepted: stored.accepted, duplicates: stored.duplicates, rejected: rejected)
-    outcome.withoutConsent = withoutConsent
+    outcome.withoutConsent = withoutConsent.count
     return outcome
   }
 

@@ -39,6 +39,8 @@ public struct ServingDependencies: Sendable {
   /// Carries ForgetUser to the other replicas and the tombstones; nil: one process. Set after
   /// construction (it needs the engine's replica to follow it).
   public var erasures: (any ErasureBroadcast)?
+  /// Where events of users who did not consent are counted, anonymously; nil: they move nothing.
+  public var anonymousCounter: (any AnonymousEventCounter)?
 
   /// The dependencies; only the generation, its source, the two stores and the store's name are required.
   public init(generation: IndexGeneration, generationSource: any IndexGenerationSource, activity: any UserActivitySource,

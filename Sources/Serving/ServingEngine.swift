@@ -75,7 +75,8 @@ public final class ServingEngine: Sendable {
       rank: RankStage(itemActivity: d.itemActivity, offline: offline, parallelScoringRows: configuration.parallelScoringRows,
                       metrics: metrics, reads: reads),
       answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)
-    self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events, metrics: metrics, now: d.now)
+    self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events,
+                              anonymous: d.anonymousCounter, metrics: metrics, now: d.now)
     self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline,
                                broadcast: d.erasures, storeName: d.storeName)
   }

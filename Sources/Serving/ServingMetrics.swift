@@ -22,6 +22,7 @@ public final class ServingMetrics: Sendable {
   public let eventsUnknownItem: Counter, eventsUnavailable: Counter
   /// Valid events not stored because their user did not consent.
   public let eventsWithoutConsent: Counter
+  public let eventsAnonymousUncounted: Counter
   /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
   public let updaterApplied: Counter, updaterDuplicate: Counter, updaterDropped: Counter
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
@@ -103,7 +104,9 @@ public final class ServingMetrics: Sendable {
     eventsRejected = counter("events_rejected", "Events refused as invalid.")
     eventsUnknownItem = counter("events_unknown_item", "Events naming an item not in the serving generation.")
     eventsUnavailable = counter("events_unavailable", "Events refused because the event store was unavailable.")
-    eventsWithoutConsent = counter("events_without_consent", "Valid events not stored because their user did not consent.")
+    eventsWithoutConsent = counter("events_without_consent", "Valid events not stored under their user, who did not consent (counted anonymously).")
+    eventsAnonymousUncounted = counter("events_anonymous_uncounted",
+                                       "Events without consent that the store could not count in the anonymous aggregates.")
     updaterApplied = counter("updater_applied", "Stream events applied to real-time features.")
     updaterDuplicate = counter("updater_duplicate", "Stream events already applied (replays).")
     updaterDropped = counter("updater_dropped", "Stream events of forgotten users, dropped.")

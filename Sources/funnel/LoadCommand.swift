@@ -44,9 +44,6 @@ struct Load: AsyncParsableCommand {
         throw ValidationError("--client must be one of \(LoadRun.Client.allCases.map(\.rawValue).joined(separator: ", "))")
       }
       run.client = kind
-      if kind == .nioHTTP2, run.security.tls || run.security.credential != nil {
-        throw ValidationError("the nio-http2 load client speaks plaintext without credentials; use --client grpc-swift with --tls or a credential")
-      }
       run.arrivals = arrivals
       if let scenario { run.scenario = try LoadScenario(file: scenario) }
       let printLine: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }

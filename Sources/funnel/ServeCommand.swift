@@ -38,6 +38,7 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: TLS on every listener (tls.certificate; with --tls-key).") var tlsCertificate: String?
   @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (tls.key).") var tlsKey: String?
   @Option(name: .customLong("tls-client-ca"), help: "PEM CA whose client certificates are required (tls.clientCA; mutual TLS).") var tlsClientCA: String?
+  @Option(name: .customLong("tls-client-subjects"), help: "Client certificate names admitted, ';'-separated: a subject DN, common name or DNS/URI SAN (tls.clientSubjects).") var tlsClientSubjects: String?
   @Flag(help: "Serve a non-loopback address without authentication (server.insecure).") var insecure = false
   @Flag(help: "Do not apply the Redis event stream in this process (events.consume false; run `funnel consume` instead).") var noConsume = false
   @Option(name: .customLong("set"), help: ArgumentHelp("Any configuration key: --set serving.maxPerCategory=3 (repeatable; funnel config print lists the keys).", valueName: "key=value"))
@@ -59,7 +60,8 @@ struct Serve: AsyncParsableCommand {
       ("--demo-items", "demo.items", demoItems), ("--demo-users", "demo.users", demoUsers),
       ("--http-port", "server.httpPort", httpPort), ("--admin-port", "server.adminPort", adminPort),
       ("--tls-cert", "tls.certificate", tlsCertificate), ("--tls-key", "tls.key", tlsKey),
-      ("--tls-client-ca", "tls.clientCA", tlsClientCA), ("--insecure", "server.insecure", insecure ? "true" : nil), ("--no-consume", "events.consume", noConsume ? "false" : nil),
+      ("--tls-client-ca", "tls.clientCA", tlsClientCA),
+      ("--tls-client-subjects", "tls.clientSubjects", tlsClientSubjects), ("--insecure", "server.insecure", insecure ? "true" : nil), ("--no-consume", "events.consume", noConsume ? "false" : nil),
       ("--log-level", "log.level", logLevel), ("--log-format", "log.format", logFormat),
     ]
     return named.compactMap { flag, path, text in text.map { (flag, path, $0) } }

@@ -32,6 +32,35 @@ import Testing
     third()
   }
 
+  /// A stand-in connection: closing it runs what the limits registered.
+  final class Connection: @unchecked Sendable {
+    private var onClose: [@Sendable () -> Void] = []
+    var caller: CallerConnection {
+      CallerConnection(id: ObjectIdentifier(self), whenClosed: { self.onClose.append($0) })
+    }
+    func close() { onClose.forEach { $0() }; onClose = [] }
+  }
+
+  @Test func connectionsPerCallerAreCappedAndGivenBackWhenTheyClose() throws {
+    let limits = CallerLimits(.init(maxConnections: 2))
+    let (a, b, c) = (Connection(), Connection(), Connection())
+    try limits.admit("batch", scope: .recommend, connection: a.caller)()
+    try limits.admit("batch", scope: .recommend, connection: a.caller)()  // the same connection again
+    try limits.admit("batch", scope: .recommend, connection: b.caller)()
+    #expect(limits.connections(of: "batch") == 2)
+    do {
+      _ = try limits.admit("batch", scope: .recommend, connection: c.caller)
+      Issue.record("a third connection was admitted")
+    } catch {
+      #expect(error.message.contains("2 connections (limit 2)"), "\(error)")
+    }
+    try limits.admit("other", scope: .recommend, connection: c.caller)()  // another caller is not affected
+    a.close()
+    #expect(limits.connections(of: "batch") == 1)
+    try limits.admit("batch", scope: .recommend, connection: c.caller)()
+    #expect(limits.connections(of: "batch") == 2)
+  }
+
   @Test func trackedCallersAreBounded() throws {
     let limits = CallerLimits(.init(rates: [.recommend: .init(perSecond: 1, burst: 1)], maxCallers: 100))
     for i in 0..<1_000 { try limits.admit("subject-\(i)", scope: .recommend)() }

@@ -34,11 +34,17 @@ public enum TestEngines {
   {
     let featureStore = EmbeddedFeatureStore()
     featureStore.seed(store.events)
-    let source = FixedGenerationSource(featureStore: featureStore)
-    let engine = ServingEngine(dependencies: ServingDependencies(generation: generation(), generationSource: source,
-                               activity: activity ?? featureStore, events: events ?? featureStore, storeName: "embedded",
-                               now: { nowMs }, tracer: tracer), configuration: configuration)
+    let engine = ServingEngine(dependencies: dependencies(store: featureStore, activity: activity, events: events, tracer: tracer),
+                               configuration: configuration)
     return (engine, featureStore)
+  }
+
+  /// What `engine` builds its engine from, over `featureStore` (already seeded).
+  public static func dependencies(store featureStore: EmbeddedFeatureStore, activity: (any UserActivitySource)? = nil,
+                                  events: (any EventSink)? = nil, tracer: (any Tracer)? = nil) -> ServingDependencies {
+    ServingDependencies(generation: generation(), generationSource: FixedGenerationSource(featureStore: featureStore),
+                        activity: activity ?? featureStore, events: events ?? featureStore, storeName: "embedded",
+                        now: { nowMs }, tracer: tracer)
   }
 }
 

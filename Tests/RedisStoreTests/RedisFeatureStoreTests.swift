@@ -56,6 +56,34 @@ struct RedisFeatureStoreTests {
     #expect(try await redis.forget(user: "u1") == 0, "forgetting twice is harmless")
   }
 
+  /// An event of a user who did not consent moves the item's counters and the minute's business
+  /// counters, and no key, value or stream names the user.
+  @Test func anonymousEventsMoveOnlyAggregates() async throws {
+    let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
+    let redis = try store(keyPrefix: prefix)
+    let minute: Int64 = 29_000_000
+    let buy = BehaviourEvent(eventID: "anon-1", userID: "secret-user-77", sessionID: "s", itemID: "A", kind: .purchase,
+                             timestampMs: minute * 60_000, quantity: 2, price: 5, country: "DE")
+    let view = Self.event("anon-2", user: "secret-user-77", item: "A", .view, at: minute * 60_000 + 1)
+    #expect(try await redis.countAnonymously([buy, view], category: { _ in "mugs" }) == 2)
+    #expect(try await redis.countAnonymously([buy], category: { _ in "mugs" }) == 0, "idempotent by event id")
+    #expect(try await redis.recentActivity(of: "secret-user-77", limit: 10).isEmpty)
+    let activity = try #require(try await redis.itemActivity(["A"]).first ?? nil)
+    #expect(abs(activity.counts[6] - 1) < 1e-3 && abs(activity.counts[0] - 1) < 1e-3, "one purchase, one view: \(activity)")
+    let business = try await redis.businessCounters(minute: minute)
+    #expect(business["orders"] == 1 && business["units"] == 2 && business["revenue"] == 10, "\(business)")
+    #expect(business["category:mugs:orders"] == 1 && business["country:DE:orders"] == 1, "\(business)")
+    let client = try RedisClient(url: try #require(StoreEnvironment.redisURL))
+    guard case .array(let keys) = try await client.command(["KEYS", prefix + "*"]) else { Issue.record("KEYS failed"); return }
+    var dump = ""
+    for key in keys.compactMap(\.string) {
+      dump += key + " "
+      if case .bulk(let bytes) = try await client.command(["DUMP", key]) { dump += String(decoding: bytes, as: UTF8.self) }
+    }
+    #expect(!dump.contains("secret-user-77"), "a key or value names the user: \(dump)")
+    #expect(!keys.compactMap(\.string).contains(prefix + "anonymous"), "the stand-in key is never written")
+  }
+
   /// The Lua update in Redis and `ItemActivity.add` in Swift must agree on every count.
   @Test func itemCountersInRedisEqualTheSwiftDefinition() async throws {
     let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"

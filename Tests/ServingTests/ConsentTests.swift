@@ -24,6 +24,25 @@ import Testing
     #expect(engine.metrics.value("funnel_events_without_consent_total") == 1)
   }
 
+  /// Without consent the item's real-time counters still move (anonymous aggregates), nothing else.
+  @Test func aDenialStillCountsForTheItem() async throws {
+    let store = EmbeddedFeatureStore()
+    store.seed(TestEngines.store.events)
+    var dependencies = TestEngines.dependencies(store: store)
+    dependencies.anonymousCounter = store
+    let engine = ServingEngine(dependencies: dependencies, configuration: ServingConfiguration())
+    let item = TestEngines.store.items[0].id
+    let before = try await store.itemActivity([item]).first??.count(2, at: Double(TestEngines.nowMs)) ?? 0
+    let loggedBefore = store.loggedEvents().count
+    let outcome = try await engine.track([event("a-1", user: "anonymous-shopper", consent: false)])
+    #expect(outcome.accepted == 0 && outcome.withoutConsent == 1, "\(outcome)")
+    let after = try await store.itemActivity([item]).first??.count(2, at: Double(TestEngines.nowMs)) ?? 0
+    #expect(after >= before + 0.99, "the item's click count (decayed to now) moved: \(before) -> \(after)")
+    #expect(store.loggedEvents().count == loggedBefore, "the event log did not take it")
+    #expect(!store.loggedEvents().contains { $0.userID == "anonymous-shopper" })
+    #expect(try await store.recentActivity(of: "anonymous-shopper", limit: 5).isEmpty)
+  }
+
   @Test func requiredConsentMustBeSaid() async throws {
     var configuration = ServingConfiguration()
     configuration.requireConsent = true
