@@ -42,6 +42,20 @@ funnel_training_env() {
   funnel_venv "$1" .venv-training 2 "lightgbm, xgboost, numpy" Training/requirements.txt "training (lightgbm, xgboost)"
 }
 
+# The machine a benchmark ran on, for its figures: the CPU model and the widest vector extension
+# Funnel's kernels take on it (they choose at run time). Printed by every benchmark script, once
+# per run (scripts that call other scripts print it once).
+funnel_describe_machine() {
+  [ -n "${FUNNEL_MACHINE_DESCRIBED:-}" ] && return 0
+  export FUNNEL_MACHINE_DESCRIBED=1
+  local model vector
+  model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+  if grep -qw avx512f /proc/cpuinfo; then vector=AVX-512
+  elif grep -qw avx2 /proc/cpuinfo; then vector=AVX2
+  else vector=portable; fi
+  echo "machine: ${model:-unknown CPU}, $(nproc) cores, vector kernels: $vector"
+}
+
 # CPU time process PID has used so far (user + system), in clock ticks: funnel_cpu_ticks PID
 funnel_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -7,6 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
+. ../../Scripts/lib.sh
+funnel_describe_machine
 update=no
 filter=.
 fail=30

@@ -9,6 +9,8 @@
 #   THREADS=yes also splits each funnel server's switches by thread name (which pools hand off).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/Scripts/lib.sh"
+funnel_describe_machine
 target=$1 scenario=$2 rate=${3:-200} seconds=${4:-20}
 pids() {
   # Every server (a second one beside the held one, e.g. a copied binary `funnel-old serve`).

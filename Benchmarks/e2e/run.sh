@@ -21,6 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 work=${1:-/tmp/funnel-e2e}
 items=${ITEMS:-1000000}
 rates=${RATES-50 100 200}

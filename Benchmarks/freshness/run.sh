@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 rate=${1:-1000}
 duration=${2:-30}
 binary=${FUNNEL_BIN:-$root/.build/release/funnel}

@@ -16,6 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 mode=${1:?servers or clients}; shift
 funnel=${FUNNEL_BINARY:-$root/.build/release/funnel}
 [ -x "$funnel" ] || { echo "ab: $funnel missing (swift build -c release --product funnel)" >&2; exit 1; }

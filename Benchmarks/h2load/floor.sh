@@ -13,6 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 rounds=${1:-3}
 shift || true
 [ "${1:-}" = -- ] && shift

@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 swift build -c release --package-path Benchmarks --product funnel-bench-grpccore 2>&1 | tail -n 1
 binary=$root/Benchmarks/.build/release/funnel-bench-grpccore
 log=$(mktemp /tmp/funnel-grpccore.XXXXXX)

@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 rounds=${1:-3}
 requests=${2:-20000}
 funnel=${FUNNEL_BINARY:-$root/.build/release/funnel}

@@ -13,6 +13,8 @@
 # which `funnel load` still meets its SLO (Benchmarks/RESULTS.md). It does not check gRPC status
 # trailers: the script first makes sure one call answers with grpc-status 0.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/../.." && pwd)/Scripts/lib.sh"
+funnel_describe_machine
 health=no
 args=()
 for a in "$@"; do [ "$a" = --health ] && health=yes || args+=("$a"); done

@@ -11,6 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 rounds=${1:-3}
 funnel=${FUNNEL_BINARY:-$root/.build/release/funnel}
 [ -x "$funnel" ] || { echo "security: $funnel missing (swift build -c release --product funnel)" >&2; exit 1; }

@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . Scripts/lib.sh
+funnel_describe_machine
 binary=${1:-$root/.build/release/funnel}
 shift || true
 [ -x "$binary" ] || { echo "hostile: no binary at $binary (swift build -c release --product funnel)" >&2; exit 1; }

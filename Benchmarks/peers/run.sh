@@ -5,6 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. Scripts/lib.sh
+funnel_describe_machine
 items=${1:-1000000}
 users=${2:-100000}
 work=$(mktemp -d /tmp/funnel-peers.XXXXXX)

@@ -7,6 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. Scripts/lib.sh
+funnel_describe_machine
 work=$(mktemp -d /tmp/funnel-ranking-bench.XXXXXX)
 py=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V | tail -1 || command -v python3)
 [ -x .venv-training/bin/python ] || { "$py" -m venv .venv-training && .venv-training/bin/pip install -q -r Training/requirements.txt; }

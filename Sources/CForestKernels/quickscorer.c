@@ -1,6 +1,6 @@
-// See quickscorer.h. Two kernels with one structure: a portable one (32-lane loops the compiler
-// may vectorise) and an AVX-512 one selected at run time, so the package builds for any x86-64 or
-// ARM target and still uses the masked 512-bit AND where the CPU has it.
+// See quickscorer.h. Three kernels with one structure: a portable one (32-lane loops the compiler
+// may vectorise), an AVX2 one and an AVX-512 one, selected at run time, so the package builds for
+// any x86-64 or ARM target and still uses the widest vectors the CPU has.
 #include "quickscorer.h"
 
 #include <math.h>
@@ -115,22 +115,65 @@ static void pass_avx512(const funnel_qs_forest *forest, const float *xt, const f
     add_leaves(forest, block, v, lanes, out);
   }
 }
+// AVX2 has no mask registers: a split's result must be a full-width lane mask to AND 64-bit leaf
+// masks with. Comparing the rows as doubles (exact for floats, NaN alike) gives 64-bit lane masks
+// straight from the compare, eight compares for 32 rows, where comparing floats would need eight
+// widening shuffles more. Each row's mask becomes m & ~(fails & ~mask): an AND and an ANDNOT.
+__attribute__((target("avx2")))
+static void pass_avx2(const funnel_qs_forest *forest, const float *xt, const float *maxes, size_t lanes,
+                      double *out) {
+  uint64_t v[FUNNEL_QS_MAX_BLOCK_TREES * LANES] __attribute__((aligned(32)));
+  const __m256i ones = _mm256_set1_epi64x(-1);
+  for (uint32_t b = 0; b < forest->block_count; b++) {
+    const funnel_qs_block *block = &forest->blocks[b];
+    for (uint32_t t = 0; t < 8 * block->tree_count; t++) _mm256_store_si256((__m256i *)(v + 4 * (size_t)t), ones);
+    for (uint32_t l = block->first_list; l < block->first_list + block->list_count; l++) {
+      const funnel_qs_list *list = &forest->lists[l];
+      const float *xs = xt + LANES * (size_t)list->column;
+      __m256d x[8];
+      for (int k = 0; k < 8; k++) x[k] = _mm256_cvtps_pd(_mm_loadu_ps(xs + 4 * k));
+      const float max = maxes[2 * (size_t)list->column + list->nan_right];
+      const funnel_qs_node *node = forest->nodes + list->start, *end = forest->nodes + list->end;
+#define APPLY(PREDICATE)                                                                            \
+  for (; node != end && !(node->threshold >= max); node++) {                                        \
+    const __m256d t = _mm256_set1_pd((double)node->threshold);                                      \
+    const __m256i cleared = _mm256_set1_epi64x((long long)~node->mask);                             \
+    __m256i *m = (__m256i *)(v + LANES * (size_t)node->tree);                                       \
+    for (int k = 0; k < 8; k++) {                                                                   \
+      const __m256i fails = _mm256_castpd_si256(_mm256_cmp_pd(x[k], t, PREDICATE));                 \
+      _mm256_store_si256(m + k, _mm256_andnot_si256(_mm256_and_si256(fails, cleared), _mm256_load_si256(m + k))); \
+    }                                                                                               \
+  }
+      if (list->nan_right) {
+        APPLY(_CMP_NLE_UQ)
+      } else {
+        APPLY(_CMP_GT_OQ)
+      }
+#undef APPLY
+    }
+    add_leaves(forest, block, v, lanes, out);
+  }
+}
 #endif
 
 void funnel_qs_add_margins(const funnel_qs_forest *forest, const float *values, size_t rows, size_t columns,
-                           double *out, float *scratch, int use_avx512) {
+                           double *out, float *scratch, funnel_qs_kernel kernel) {
   float *xt = scratch;
   float *maxes = scratch + LANES * columns;
   for (size_t start = 0; start < rows; start += LANES) {
     size_t lanes = rows - start < LANES ? rows - start : LANES;
     transpose(values + start * columns, lanes, columns, xt, maxes);
 #ifdef FUNNEL_QS_X86
-    if (use_avx512) {
+    if (kernel == FUNNEL_QS_AVX512) {
       pass_avx512(forest, xt, maxes, lanes, out + start);
       continue;
     }
+    if (kernel == FUNNEL_QS_AVX2) {
+      pass_avx2(forest, xt, maxes, lanes, out + start);
+      continue;
+    }
 #else
-    (void)use_avx512;
+    (void)kernel;
 #endif
     pass_portable(forest, xt, maxes, lanes, out + start);
   }

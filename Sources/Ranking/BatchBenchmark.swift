@@ -12,13 +12,15 @@ public enum BatchBenchmark {
     public var p99Micros: Double
     /// The tree layout scored (`TreeEnsemble.layout`), empty for other models.
     public var layout = ""
+    /// The CPU model and the vector kernels this CPU takes (benchmark figures name their machine).
+    public var machine = "\(CPUFeatures.model), \(CPUFeatures.vectorClass)"
     /// Median nanoseconds per (row x tree).
     public var nanosPerRowTree: Double { medianMicros * 1000 / Double(max(1, rows * trees)) }
 
     /// The result as one JSON object.
     public func json(model: String) -> String {
       let perTree = trees > 0 ? ",\"trees\":\(trees),\"layout\":\"\(layout)\",\"ns_per_row_tree\":\(nanosPerRowTree)" : ""
-      return "{\"model\":\"\(model)\",\"rows\":\(rows),\"features\":\(columns),\"repeat\":\(repeats),"
+      return "{\"model\":\"\(model)\",\"machine\":\"\(machine)\",\"rows\":\(rows),\"features\":\(columns),\"repeat\":\(repeats),"
         + "\"median_us\":\(medianMicros),\"p99_us\":\(p99Micros),\"ns_per_row\":\(medianMicros * 1000 / Double(max(1, rows)))\(perTree)}"
     }
   }

@@ -93,9 +93,9 @@ struct FlatForest: Sendable {
     (self.roots, self.depths, self.constant) = (roots, depths, constant)
     (self.complete, self.quick) = (nil, nil)
     self.complete = CompleteForest(self)
-    // Without AVX-512, QuickScorer's portable kernel is no faster than the flat walk on the LightGBM
-    // benchmark model (`funnel model bench --layout`), so it is chosen only with AVX-512.
-    if complete == nil, CPUFeatures.avx512f { self.quick = QuickScorerForest(self) }
+    // Without AVX2, QuickScorer's portable kernel is no faster than the flat walk on the LightGBM
+    // benchmark model (`funnel model bench --layout`), so it is chosen only with a vector kernel.
+    if complete == nil, CPUFeatures.avx512f || CPUFeatures.avx2 { self.quick = QuickScorerForest(self) }
   }
 
   /// Margins (`base` + sum of leaves) of every row of `values` (row-major, `columns` wide) into `out`.

@@ -15,8 +15,9 @@ public enum MLPActivation: String, Sendable, Hashable {
 /// One step of a compiled MLP. Steps read and write *slots*: dense row-major blocks of
 /// `rows x width` floats in a per-call scratch arena.
 enum MLPStep: Sendable {
-  /// `output = input * weightsᵀ + bias`; `weights` is `outputs x inner` row-major.
-  case linear(input: Int, output: Int, weights: [Float], bias: [Float]?)
+  /// `output = f(input * weightsᵀ + bias)`; `weights` is `outputs x inner` row-major; `f` an
+  /// activation fused in (nil: none), applied in place while the block is in cache.
+  case linear(input: Int, output: Int, weights: [Float], bias: [Float]?, activation: MLPActivation?)
   /// `output[c] = input[c] * scale[c] + shift[c]` (a BatchNormalization or a bias that could not be folded).
   case affine(input: Int, output: Int, scale: [Float]?, shift: [Float])
   /// `output = left + right`, same widths.
@@ -106,18 +107,20 @@ public final class MLPModel: ScoringModel {
 
   private func run(_ step: MLPStep, rows: Int, base: UnsafeMutablePointer<Float>) {
     switch step {
-    case let .linear(input, output, weights, bias):
+    case let .linear(input, output, weights, bias, activation):
       let inner = plan.widths[input], outputs = plan.widths[output]
       let y = base + slotOffsets[output]
-      weights.withUnsafeBufferPointer { w in
-        DenseMath.multiplyByTransposed(base + slotOffsets[input], rows: rows, inner: inner,
-                                       weights: w.baseAddress!, outputs: outputs, into: y)
-      }
+      // The bias goes in first and the product is accumulated onto it: no second pass for it.
       if let bias {
         bias.withUnsafeBufferPointer { b in
-          for row in 0..<rows { for c in 0..<outputs { y[row * outputs + c] += b[c] } }
+          for row in 0..<rows { (y + row * outputs).update(from: b.baseAddress!, count: outputs) }
         }
       }
+      weights.withUnsafeBufferPointer { w in
+        DenseMath.multiplyByTransposed(base + slotOffsets[input], rows: rows, inner: inner,
+                                       weights: w.baseAddress!, outputs: outputs, into: y, accumulate: bias != nil)
+      }
+      if let activation { Self.apply(activation, y, y, count: rows * outputs) }
     case let .affine(input, output, scale, shift):
       let width = plan.widths[output]
       let x = base + slotOffsets[input], y = base + slotOffsets[output]
@@ -136,12 +139,7 @@ public final class MLPModel: ScoringModel {
       for i in 0..<count { y[i] = a[i] + b[i] }
     case let .activation(kind, input, output):
       let count = rows * plan.widths[output]
-      let x = base + slotOffsets[input], y = base + slotOffsets[output]
-      switch kind {
-      case .relu: for i in 0..<count { y[i] = max(x[i], 0) }
-      case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
-      case .tanh: for i in 0..<count { y[i] = tanhf(x[i]) }
-      }
+      Self.apply(kind, base + slotOffsets[input], base + slotOffsets[output], count: count)
     case let .concat(inputs, output):
       let width = plan.widths[output]
       let y = base + slotOffsets[output]
@@ -151,6 +149,17 @@ public final class MLPModel: ScoringModel {
         for row in 0..<rows { for c in 0..<w { y[row * width + column + c] = x[row * w + c] } }
         column += w
       }
+    }
+  }
+}
+
+extension MLPModel {
+  /// `y[i] = f(x[i])` for `count` floats (`y` may be `x`).
+  static func apply(_ kind: MLPActivation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    switch kind {
+    case .relu: for i in 0..<count { y[i] = max(x[i], 0) }
+    case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
+    case .tanh: for i in 0..<count { y[i] = tanhf(x[i]) }
     }
   }
 }

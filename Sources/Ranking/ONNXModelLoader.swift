@@ -144,6 +144,13 @@ private struct ONNXGraphCompiler {
     case "Relu", "Sigmoid", "Tanh":
       let x = try slot(node, 0, label)
       let kind: MLPActivation = node.opType == "Relu" ? .relu : node.opType == "Sigmoid" ? .sigmoid : .tanh
+      // Fused into the dense layer that produced x when nothing else reads x.
+      if uses[node.input[0]] == 1, let index = producer[x],
+         case let .linear(input, output, weights, bias, nil) = plan.steps[index] {
+        plan.steps[index] = .linear(input: input, output: output, weights: weights, bias: bias, activation: kind)
+        values[out] = .slot(x)
+        return
+      }
       let y = newSlot(width: plan.widths[x])
       plan.steps.append(.activation(kind, input: x, output: y))
       values[out] = .slot(y)
@@ -194,7 +201,8 @@ private struct ONNXGraphCompiler {
   /// Emits `y = x * scale + shift` per column, folded into the dense layer that produced `x` when
   /// nothing else reads `x`.
   private mutating func scaleAndShift(_ out: String, _ x: Int, _ xName: String, scale: [Double]?, shift: [Double]) {
-    if uses[xName] == 1, let index = producer[x], case let .linear(input, output, weights, bias) = plan.steps[index] {
+    // Only into a layer without a fused activation: a scale after f cannot move before it.
+    if uses[xName] == 1, let index = producer[x], case let .linear(input, output, weights, bias, nil) = plan.steps[index] {
       let inner = plan.widths[input], width = plan.widths[output]
       var folded = weights
       var newBias = [Float](repeating: 0, count: width)
@@ -203,7 +211,7 @@ private struct ONNXGraphCompiler {
         if scale != nil { for k in 0..<inner { folded[n * inner + k] = Float(Double(weights[n * inner + k]) * a) } }
         newBias[n] = Float(Double(bias?[n] ?? 0) * a + shift[n])
       }
-      plan.steps[index] = .linear(input: input, output: output, weights: folded, bias: newBias)
+      plan.steps[index] = .linear(input: input, output: output, weights: folded, bias: newBias, activation: nil)
       values[out] = .slot(x)
       return
     }
@@ -217,7 +225,7 @@ private struct ONNXGraphCompiler {
     guard weights.allSatisfy(\.isFinite), bias?.allSatisfy(\.isFinite) ?? true else { throw error("\(label): weights must be finite") }
     let y = newSlot(width: outputs)
     producer[y] = plan.steps.count
-    plan.steps.append(.linear(input: x, output: y, weights: weights, bias: bias))
+    plan.steps.append(.linear(input: x, output: y, weights: weights, bias: bias, activation: nil))
     values[out] = .slot(y)
   }
 

@@ -8,7 +8,8 @@ import CForestKernels
 /// a row does not go left (`x > T` clears the leaves of its left subtree). Splits are grouped by
 /// block of trees, feature and missing-value direction, sorted by threshold: a row visits only the
 /// splits it fails, with no data-dependent walk, and its exit leaf is the lowest bit left. The
-/// kernel (`CForestKernels`) does 32 rows per pass with AVX-512 masked ANDs where the CPU has them.
+/// kernel (`CForestKernels`) does 32 rows per pass with AVX-512 masked ANDs where the CPU has them,
+/// else with AVX2 compares and ANDs (rows compared as doubles, which give 64-bit lane masks).
 ///
 /// Every decision is `FlatForest`'s (go left when `x <= T` in float, NaN by its split's direction),
 /// and leaves are added in tree order, so scores are bit-identical to the flat walk. Immutable;
@@ -19,8 +20,24 @@ struct QuickScorerForest: Sendable {
   enum Kernel: String, Sendable {
     /// AVX-512 F masked ANDs (selected when the CPU has them).
     case avx512
-    /// Plain 32-lane loops: any CPU; the reference the AVX-512 kernel is tested against.
+    /// AVX2 compares and ANDs (selected when the CPU has AVX2 and not AVX-512).
+    case avx2
+    /// Plain 32-lane loops: any CPU; the reference the vector kernels are tested against.
     case portable
+
+    /// The kernels this CPU can run, fastest first.
+    static var available: [Kernel] {
+      (CPUFeatures.avx512f ? [.avx512] : []) + (CPUFeatures.avx2 ? [.avx2] : []) + [.portable]
+    }
+
+    /// The C kernel, or the portable one when the CPU lacks this one's extension.
+    var c: funnel_qs_kernel {
+      switch self {
+      case .avx512 where CPUFeatures.avx512f: FUNNEL_QS_AVX512
+      case .avx2 where CPUFeatures.avx2: FUNNEL_QS_AVX2
+      default: FUNNEL_QS_PORTABLE
+      }
+    }
   }
 
   static let maxLeaves = 64
@@ -94,7 +111,7 @@ struct QuickScorerForest: Sendable {
       blocks[block].list_count += 1
     }
     (self.nodes, self.lists, self.blocks, self.leaves) = (nodes, lists, blocks, leaves)
-    self.kernel = CPUFeatures.avx512f ? .avx512 : .portable
+    self.kernel = Kernel.available[0]
   }
 
   /// Adds every tree's leaf to `out[r]` for the `rows` rows of `values` (row-major, `columns` wide),
@@ -107,8 +124,7 @@ struct QuickScorerForest: Sendable {
             leaves.withUnsafeBufferPointer { leaves in
               var forest = funnel_qs_forest(nodes: nodes.baseAddress, lists: lists.baseAddress, blocks: blocks.baseAddress,
                                             block_count: UInt32(blocks.count), leaves: leaves.baseAddress)
-              funnel_qs_add_margins(&forest, values, rows, columns, out, scratch.baseAddress,
-                                     kernel == .avx512 && CPUFeatures.avx512f ? 1 : 0)
+              funnel_qs_add_margins(&forest, values, rows, columns, out, scratch.baseAddress, kernel.c)
             }
           }
         }

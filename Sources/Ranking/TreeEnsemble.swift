@@ -104,12 +104,13 @@ public struct TreeEnsemble: ScoringModel {
   /// The layout batch scoring takes: `complete` (shallow trees padded to heap order, `CompleteForest`,
   /// with the AVX-512 kernel), `complete-avx2` (the same with the AVX2 kernel), `complete-portable`
   /// (the same in Swift), `quickscorer` (trees of at most 64 leaves as bit masks, `QuickScorerForest`, with the AVX-512
-  /// kernel), `quickscorer-portable` (the same without AVX-512), `flat` (`FlatForest`) or `packed`
+  /// kernel), `quickscorer-avx2` (the same with the AVX2 kernel), `quickscorer-portable` (the same in
+  /// plain C loops), `flat` (`FlatForest`) or `packed`
   /// (`PackedForest`: categorical splits and other cases).
   public var layout: String {
     guard let flat else { return "packed" }
     if let complete = flat.complete { return Self.completeLayoutNames[complete.kernel]! }
-    if let quick = flat.quick { return quick.kernel == .avx512 ? "quickscorer" : "quickscorer-portable" }
+    if let quick = flat.quick { return Self.quickLayoutNames[quick.kernel]! }
     return "flat"
   }
 
@@ -129,9 +130,9 @@ public struct TreeEnsemble: ScoringModel {
     switch layout {
     case "packed": copy.flat = nil
     case "flat": (copy.flat!.complete, copy.flat!.quick) = (nil, nil)
-    case "quickscorer", "quickscorer-portable":
+    case "quickscorer", "quickscorer-avx2", "quickscorer-portable":
       var quick = quick!
-      quick.kernel = layout == "quickscorer" ? .avx512 : .portable
+      quick.kernel = Self.quickLayoutNames.first { $0.value == layout }!.key
       (copy.flat!.complete, copy.flat!.quick) = (nil, quick)
     case "complete", "complete-avx2", "complete-portable":
       copy.flat!.complete!.kernel = Self.completeLayoutNames.first { $0.value == layout }!.key
@@ -144,6 +145,10 @@ public struct TreeEnsemble: ScoringModel {
   private static let completeLayoutNames: [CompleteForest.Kernel: String] =
     [.avx512: "complete", .avx2: "complete-avx2", .portable: "complete-portable"]
 
+  /// The layout name of each QuickScorer kernel.
+  private static let quickLayoutNames: [QuickScorerForest.Kernel: String] =
+    [.avx512: "quickscorer", .avx2: "quickscorer-avx2", .portable: "quickscorer-portable"]
+
   /// The QuickScorer form of the trees: the one scoring uses, or one built for `scoring(with:)`
   /// (nil when a tree has more than 64 leaves or the flat layout does not apply).
   private func quickScorer() -> QuickScorerForest? { flat.flatMap { $0.quick ?? QuickScorerForest($0) } }
@@ -152,10 +157,7 @@ public struct TreeEnsemble: ScoringModel {
     guard let flat else { return ["packed"] }
     var names: [String] = []
     if flat.complete != nil { names += CompleteForest.availableKernels.map { completeLayoutNames[$0]! } }
-    if let quick {
-      if quick.kernel == .avx512 { names.append("quickscorer") }
-      names.append("quickscorer-portable")
-    }
+    if quick != nil { names += QuickScorerForest.Kernel.available.map { quickLayoutNames[$0]! } }
     return names + ["flat", "packed"]
   }
 

@@ -49,7 +49,7 @@ struct ModelBench: AsyncParsableCommand {
   @Option(help: "Model file.") var model: String
   @Option(help: "Input CSV (one batch).") var input: String
   @Option(help: "Timed repetitions.") var `repeat` = 200
-  @Option(help: "Tree layout to time instead of the one chosen (complete, quickscorer, quickscorer-portable, flat, packed).")
+  @Option(help: "Tree layout to time instead of the one chosen (complete, complete-avx2, complete-portable, quickscorer, quickscorer-avx2, quickscorer-portable, flat, packed).")
   var layout: String?
 
   func run() async throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Ranking
 import Testing
 
@@ -76,13 +77,13 @@ import Testing
                                                   (7, 14, 3, "quickscorer"), (8, 20, 2, "quickscorer")] as [(Int, Int, UInt64, String)] {
       let model = try Self.forest(semantics, seed: UInt64(seed), missingTypes: missingTypes, maxDepth: maxDepth,
                                   stopOneIn: stopOneIn, maxLeaves: expected == "quickscorer" ? 64 : .max)
-      // QuickScorer is chosen only where the CPU has AVX-512 (elsewhere the flat walk is as fast);
-      // its portable kernel is offered, and tested below, everywhere.
+      // QuickScorer is chosen only where the CPU has AVX-512 or AVX2 (elsewhere the flat walk is as
+      // fast); its portable kernel is offered, and tested below, everywhere.
       // The complete layout's AVX-512 kernel is chosen where the CPU has it, else its AVX2 kernel, else
       // its portable walk.
       let complete = ["complete", "complete-avx2", "complete-portable"].first { model.availableLayouts.contains($0) }
-      let chosen = expected == "quickscorer" && !model.availableLayouts.contains("quickscorer") ? "flat"
-        : expected == "complete" ? complete ?? "none" : expected
+      let quick = ["quickscorer", "quickscorer-avx2"].first { model.availableLayouts.contains($0) }
+      let chosen = expected == "quickscorer" ? quick ?? "flat" : expected == "complete" ? complete ?? "none" : expected
       #expect(model.layout == chosen, "seed \(seed): \(model.layout)")
       if expected == "quickscorer" || expected == "complete" {
         #expect(model.availableLayouts.contains("\(expected)-portable"), "seed \(seed)")
@@ -109,12 +110,16 @@ import Testing
   }
 
   /// QuickScorer over several blocks of trees (more than 256) and more features, with LightGBM's
-  /// "is it NaN?" splits (T = +inf, NaN right): the AVX-512 kernel (where the CPU has it) and the
-  /// portable one against the flat walk, bit for bit.
+  /// "is it NaN?" splits (T = +inf, NaN right): the AVX-512 and AVX2 kernels (where the CPU has them)
+  /// and the portable one against the flat walk, bit for bit.
   @Test func quickScorerAcrossTreeBlocks() throws {
     let model = try Self.forest(.lightgbm, seed: 11, missingTypes: [0, 2], maxDepth: 12, stopOneIn: 3, trees: 600, features: 9,
                                 maxLeaves: 63, thresholds: Self.thresholds + [.infinity])
     #expect(model.availableLayouts.contains("quickscorer-portable"))
+    // Every vector kernel is tested on the machine at hand: an AVX2 CPU must offer the AVX2 one.
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    if flags.contains(" avx2") { #expect(model.availableLayouts.contains("quickscorer-avx2")) }
+    if flags.contains(" avx512f") { #expect(model.availableLayouts.contains("quickscorer")) }
     let rows = 61
     let matrix = Self.matrix(rows: rows, columns: 9, seed: 5)
     var flatScores = [Float](repeating: 0, count: rows)

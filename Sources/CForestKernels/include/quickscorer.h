@@ -7,7 +7,8 @@
 // feature in ascending threshold order, so a row stops at its first threshold >= x: no tree is
 // walked, no branch depends on the path. 32 rows share one pass: a split's threshold and mask are
 // loaded once and its mask ANDed into the lanes of the rows that fail it (AVX-512 masked ANDs,
-// eight rows each); more rows per pass visit a few more splits (up to the largest value of 32).
+// eight rows each, or AVX2 compares of four rows as doubles, which give 64-bit lane masks); more rows
+// per pass visit a few more splits (up to the largest value of 32).
 //
 // Missing values: a split either sends NaN left (it fails when x > T: never for NaN) or right (it
 // fails when !(x <= T): always for NaN), so the splits of a feature form two lists by direction.
@@ -60,11 +61,14 @@ typedef struct {
 /// Floats of scratch space `funnel_qs_add_margins` needs for `columns` features.
 static inline size_t funnel_qs_scratch_floats(size_t columns) { return 32 * columns + 2 * columns; }
 
+/// The kernel of a pass: the portable loops run anywhere; the others only where cpu_features.h says
+/// the CPU has the extension. All give the same sums, bit for bit.
+typedef enum { FUNNEL_QS_PORTABLE = 0, FUNNEL_QS_AVX2 = 1, FUNNEL_QS_AVX512 = 2 } funnel_qs_kernel;
+
 /// Adds the exit leaf of every tree, trees in order, to out[r] for each of the `rows` rows of
 /// `values` (row-major, `columns` floats a row). `scratch` holds funnel_qs_scratch_floats(columns)
-/// floats. `use_avx512` selects the AVX-512 kernel (only when funnel_cpu_has_avx512f(), cpu_features.h); otherwise a
-/// portable one. Both give the same sums, bit for bit. O(rows x splits) in the worst case.
+/// floats. O(rows x splits) in the worst case.
 void funnel_qs_add_margins(const funnel_qs_forest *forest, const float *values, size_t rows, size_t columns,
-                           double *out, float *scratch, int use_avx512);
+                           double *out, float *scratch, funnel_qs_kernel kernel);
 
 #endif
