@@ -90,6 +90,8 @@ let package = Package(
 
     // QuickScorer's bit-mask kernel in C: AVX-512 intrinsics chosen at run time, a portable fallback.
     .target(name: "CForestKernels", path: "Sources/CForestKernels"),
+    // Inner products for vector recall: AVX-512, AVX2 + FMA and portable kernels, bit-identical.
+    .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
 
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
@@ -106,7 +108,7 @@ let package = Package(
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
 
     // Layer 3
-    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels"], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
@@ -118,7 +120,8 @@ let package = Package(
     .target(name: "FunnelSecurity", dependencies: [nioCore, nioPosix, nioSSL, jwtKit, crypto, x509], swiftSettings: swiftSettings),
 
     // Layer 4
-    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage"], swiftSettings: swiftSettings),
+    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage", "CVectorKernels"],
+            swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
     .target(name: "Experiments", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore"], swiftSettings: swiftSettings),
     .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
@@ -171,7 +174,7 @@ let package = Package(
     .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "BitmapsTests", dependencies: ["Bitmaps"], swiftSettings: swiftSettings),
-    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore", "CVectorKernels"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),

@@ -4,6 +4,7 @@
 //   Benchmarks/.build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
 //                                     [--no-vectors] [--export DIR] [--redis redis://127.0.0.1:6379]
 //   Benchmarks/.build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--wand]   (BM25 only, an existing index)
+//   Benchmarks/.build/release/funnel-bench-index --ann VECTORS.f32 --dimension 32 [--queries 1000] [--efs 100,200,400]   (HNSW only)
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
 // without an embedding model).
 //
@@ -16,6 +17,7 @@ import Foundation
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import MappedStorage
 import Recall
 
 func argument(_ name: String, _ value: Int) -> Int {
@@ -30,6 +32,46 @@ func stringArgument(_ name: String, _ value: String) -> String {
 }
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 func micros(_ d: Duration) -> Double { seconds(d) * 1e6 }
+
+/// `--ann VECTORS.f32 --dimension D [--queries Q] [--efs 100,200,400]`: only the HNSW graph, over raw
+/// little-endian f32 vectors (`--export` writes them; hnswlib reads the same file in
+/// Benchmarks/peers/compare.py): build seconds, then per ef recall@100 against exact search and
+/// queries per second, single-threaded, on queries made as compare.py makes them (an item's vector
+/// plus uniform noise of 0.1, normalised).
+if CommandLine.arguments.contains("--ann") {
+  let path = stringArgument("--ann", ""), dimension = argument("--dimension", 32)
+  let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+  let floats = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  let vectors = stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<($0 + dimension)]) }
+  let timer = ContinuousClock()
+  let started = timer.now
+  let file = VectorIndexBuilder.file(vectors: vectors, m: argument("--m", 16), efConstruction: argument("--ef-construction", 100))
+  let buildSeconds = seconds(timer.now - started)
+  let index = try VectorIndex(ByteRegion(copying: file, name: "vectors"), documentCount: vectors.count, verifyChecksum: false)
+  print("{\"stage\":\"hnsw_build\",\"items\":\(vectors.count),\"dimension\":\(dimension),\"seconds\":\(buildSeconds)}")
+  var rng = SplitMix64(seed: 29)
+  var queries = (0..<argument("--queries", 1_000)).map { _ in
+    vectors[Int(rng.next() % UInt64(vectors.count))].map { $0 + Float(rng.unit() * 0.2 - 0.1) }
+  }
+  if CommandLine.arguments.contains("--query-file") {  // raw f32 queries (e.g. the ones hnswlib is given)
+    let data = try Data(contentsOf: URL(fileURLWithPath: stringArgument("--query-file", "")))
+    let q = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    queries = stride(from: 0, to: q.count, by: dimension).map { Array(q[$0..<($0 + dimension)]) }
+  }
+  let exact = queries.map { Set(index.exactSearch($0, k: 100).map(\.0)) }
+  for ef in stringArgument("--efs", "100,150,200,300,400").split(separator: ",").compactMap({ Int($0) }) {
+    var found = 0
+    for q in queries.prefix(50) { _ = index.search(q, k: 100, ef: ef) }  // warm-up
+    let start = timer.now
+    var results: [[DocID]] = []
+    results.reserveCapacity(queries.count)
+    for q in queries { results.append(index.search(q, k: 100, ef: ef).map(\.0)) }
+    let took = seconds(timer.now - start)
+    for (truth, got) in zip(exact, results) { found += got.filter { truth.contains($0) }.count }
+    print("{\"channel\":\"hnsw_search\",\"ef\":\(ef),\"queries\":\(queries.count),\"recall_at_100\":\(Double(found) / Double(queries.count * 100)),\"qps\":\(Int(Double(queries.count) / took))}")
+  }
+  exit(0)
+}
 
 /// `--text-on DIR [--k K] [--rounds R] [--wand]`: only BM25 text recall, on the newest generation already under
 /// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of `exhaustiveTop`.

@@ -1,25 +1,62 @@
+import CVectorKernels
+
 /// A graph and query as HNSW search sees them: similarity of a node to the query, and a node's
 /// neighbours on a level. The builder (in-memory graph) and the reader (mapped graph) implement it.
 public protocol HNSWGraphView {
   /// Similarity of `node` to the query (higher = closer).
   func similarity(_ node: UInt32) -> Float
+  /// Similarities of `count` nodes to the query, into `out` (one kernel call, the rows prefetched).
+  func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>)
   /// Number of neighbours of `node` on `level`.
   func neighbourCount(_ node: UInt32, _ level: Int) -> Int
   /// Neighbour `i` of `node` on `level`.
   func neighbour(_ node: UInt32, _ level: Int, _ i: Int) -> UInt32
+  /// Asks the cache for `node`'s neighbour list on `level` before it is read (a hint; may do nothing).
+  func prefetchNeighbours(_ node: UInt32, _ level: Int)
+  /// Marks and scores the neighbours of `node` on `level` not yet visited (`marks[id] == stamp`:
+  /// visited), ids into `ids` and similarities into `scores` (room for `neighbourCount`); returns
+  /// how many. One kernel call where the graph holds the list contiguously.
+  func visitNeighbours(_ node: UInt32, _ level: Int, marks: UnsafeMutablePointer<UInt16>, stamp: UInt16,
+                       ids: UnsafeMutablePointer<UInt32>, scores: UnsafeMutablePointer<Float>) -> Int
+}
+
+extension HNSWGraphView {
+  /// No hint.
+  @inlinable public func prefetchNeighbours(_ node: UInt32, _ level: Int) {}
+
+  /// Neighbour by neighbour, then one `similarities` call.
+  @inlinable public func visitNeighbours(_ node: UInt32, _ level: Int, marks: UnsafeMutablePointer<UInt16>, stamp: UInt16,
+                                         ids: UnsafeMutablePointer<UInt32>, scores: UnsafeMutablePointer<Float>) -> Int {
+    var k = 0
+    for i in 0..<neighbourCount(node, level) {
+      let n = neighbour(node, level, i)
+      if marks[Int(n)] != stamp {
+        marks[Int(n)] = stamp
+        ids[k] = n
+        k += 1
+      }
+    }
+    if k > 0 { similarities(ids, k, into: scores) }
+    return k
+  }
+
+  /// One `similarity` per node (graphs without a batch kernel).
+  @inlinable public func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<count { out[i] = similarity(nodes[i]) }
+  }
 }
 
 /// Which nodes one search has visited: a stamp per node, so starting a new search is O(1) (bump the
 /// stamp) instead of clearing or allocating a set. Reuse one per thread; not thread-safe.
 public struct VisitedList: Sendable {
-  private var marks: [UInt16]
-  private var stamp: UInt16 = 1
+  @usableFromInline var marks: [UInt16]
+  @usableFromInline var stamp: UInt16 = 1
 
   /// A list for graphs of up to `capacity` nodes (grows on demand).
   public init(capacity: Int) { marks = [UInt16](repeating: 0, count: capacity) }
 
   /// Forgets every visit. O(1), except once every 65,535 searches (O(nodes)).
-  public mutating func reset(nodes: Int) {
+  @inlinable public mutating func reset(nodes: Int) {
     if marks.count < nodes { marks += [UInt16](repeating: 0, count: nodes - marks.count) }
     if stamp == .max {
       for i in marks.indices { marks[i] = 0 }
@@ -30,7 +67,7 @@ public struct VisitedList: Sendable {
   }
 
   /// Marks `node`; false if it was already visited in this search.
-  @inline(__always) public mutating func insert(_ node: UInt32) -> Bool {
+  @inlinable @inline(__always) public mutating func insert(_ node: UInt32) -> Bool {
     let i = Int(node)
     if marks[i] == stamp { return false }
     marks[i] = stamp
@@ -40,22 +77,22 @@ public struct VisitedList: Sendable {
 
 /// A binary heap of (node, similarity), best first or worst first; comparisons inline (the generic
 /// `Heap` calls a closure per comparison, which dominated HNSW search).
-struct NodeHeap {
-  var items: [(UInt32, Float)] = []
+@usableFromInline struct NodeHeap {
+  @usableFromInline var items: [(UInt32, Float)] = []
   /// True: the most similar node on top; false: the least similar.
-  let bestFirst: Bool
+  @usableFromInline let bestFirst: Bool
 
-  init(bestFirst: Bool, capacity: Int) {
+  @inlinable init(bestFirst: Bool, capacity: Int) {
     self.bestFirst = bestFirst
     items.reserveCapacity(capacity)
   }
 
-  var count: Int { items.count }
-  var top: (UInt32, Float)? { items.first }
+  @inlinable var count: Int { items.count }
+  @inlinable var top: (UInt32, Float)? { items.first }
 
-  @inline(__always) private func above(_ a: Float, _ b: Float) -> Bool { bestFirst ? a > b : a < b }
+  @inlinable @inline(__always) func above(_ a: Float, _ b: Float) -> Bool { bestFirst ? a > b : a < b }
 
-  mutating func push(_ e: (UInt32, Float)) {
+  @inlinable mutating func push(_ e: (UInt32, Float)) {
     items.append(e)
     var i = items.count - 1
     while i > 0 {
@@ -66,7 +103,7 @@ struct NodeHeap {
     }
   }
 
-  mutating func pop() -> (UInt32, Float)? {
+  @inlinable mutating func pop() -> (UInt32, Float)? {
     guard !items.isEmpty else { return nil }
     items.swapAt(0, items.count - 1)
     let e = items.removeLast()
@@ -86,12 +123,15 @@ struct NodeHeap {
 }
 
 /// The search step of HNSW (Malkov and Yashunin, 2018), shared by the builder and the reader: a beam
-/// search on one level, best-first by similarity.
+/// search on one level, best-first by similarity. Inlinable, so the builder's graph (another module)
+/// gets a specialised copy rather than calls through witness tables.
 ///
-/// Synchronous; allocates its two heaps per call, and takes the caller's `VisitedList`.
+/// Synchronous; allocates its two heaps and two small buffers per call, and takes the caller's
+/// `VisitedList`.
 public enum HNSWSearch {
-  /// The `ef` most similar nodes reachable on `level` from `entries`, best first. `nodes` is the
-  /// graph's node count (for `visited`).
+  /// The `ef` most similar nodes reachable on `level` from `entries`, best first (ties: lower node
+  /// first). `nodes` is the graph's node count (for `visited`).
+  @inlinable
   public static func searchLayer<G: HNSWGraphView>(_ g: G, entries: [(UInt32, Float)], ef: Int, level: Int,
                                                    nodes: Int, visited: inout VisitedList) -> [(UInt32, Float)] {
     visited.reset(nodes: nodes)
@@ -102,23 +142,53 @@ public enum HNSWSearch {
       results.push(e)
       if results.count > ef { _ = results.pop() }
     }
+    // A node's unvisited neighbours, scored in one kernel call.
+    var fresh = [UInt32](repeating: 0, count: 64), scores = [Float](repeating: 0, count: 64)
     while let current = candidates.pop() {
       if let worst = results.top, results.count >= ef, current.1 < worst.1 { break }
-      for i in 0..<g.neighbourCount(current.0, level) {
-        let n = g.neighbour(current.0, level, i)
-        guard visited.insert(n) else { continue }
-        let s = g.similarity(n)
+      // The next node to expand is likely the best one left: its links load while this one is scored.
+      if let next = candidates.top { g.prefetchNeighbours(next.0, level) }
+      let count = g.neighbourCount(current.0, level)
+      if count > fresh.count {
+        fresh = [UInt32](repeating: 0, count: count)
+        scores = [Float](repeating: 0, count: count)
+      }
+      let stamp = visited.stamp
+      let k = visited.marks.withUnsafeMutableBufferPointer { marks in
+        fresh.withUnsafeMutableBufferPointer { f in
+          scores.withUnsafeMutableBufferPointer { s in
+            g.visitNeighbours(current.0, level, marks: marks.baseAddress!, stamp: stamp, ids: f.baseAddress!, scores: s.baseAddress!)
+          }
+        }
+      }
+      for j in 0..<k {
+        let s = scores[j]
         if results.count < ef || s > results.top!.1 {
-          candidates.push((n, s))
-          results.push((n, s))
+          candidates.push((fresh[j], s))
+          results.push((fresh[j], s))
           if results.count > ef { _ = results.pop() }
         }
       }
     }
-    return results.items.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+    // The worst-first heap emptied from the back gives best first; ties put in node order.
+    var out = [(UInt32, Float)](repeating: (0, 0), count: results.count)
+    var i = out.count
+    while let e = results.pop() {
+      i -= 1
+      out[i] = e
+    }
+    for j in out.indices.dropFirst() {
+      var p = j
+      while p > 0, out[p - 1].1 == out[p].1, out[p - 1].0 > out[p].0 {
+        out.swapAt(p - 1, p)
+        p -= 1
+      }
+    }
+    return out
   }
 
   /// Greedy descent on one level from `entry`: moves to a more similar neighbour while one exists.
+  @inlinable
   public static func greedy<G: HNSWGraphView>(_ g: G, entry: (UInt32, Float), level: Int) -> (UInt32, Float) {
     var best = entry
     var improved = true
@@ -139,26 +209,19 @@ public enum HNSWSearch {
   }
 }
 
-/// Inner product of two vectors of `count` floats (cosine for unit vectors).
+/// The vector kernel this process uses (AVX-512, AVX2 with FMA, or portable; `CVectorKernels`), chosen
+/// once. Every kernel returns the same sums bit for bit.
+public enum VectorKernel {
+  /// The widest kernel the CPU runs.
+  public static let best = funnel_vec_best()
+
+  /// The kernels this CPU runs, widest first (for tests that hold them to one another).
+  public static var available: [funnel_vec_kernel] {
+    [FUNNEL_VEC_AVX512, FUNNEL_VEC_AVX2].filter { funnel_vec_supported($0) != 0 } + [FUNNEL_VEC_PORTABLE]
+  }
+}
+
+/// Inner product of two vectors of `count` floats (cosine for unit vectors), by `VectorKernel.best`.
 @inline(__always) public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
-  // Two 8-lane accumulators: vector loads without alignment requirements, then one horizontal sum.
-  var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
-  let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-  var i = 0
-  while i + 16 <= count {
-    s0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-    s1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-      * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-    i += 16
-  }
-  if i + 8 <= count {
-    s0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-    i += 8
-  }
-  var tail: Float = 0
-  while i < count {
-    tail += a[i] * b[i]
-    i += 1
-  }
-  return (s0 + s1).sum() + tail
+  funnel_vec_dot(a, b, count, VectorKernel.best)
 }

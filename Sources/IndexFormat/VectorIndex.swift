@@ -1,3 +1,4 @@
+import CVectorKernels
 import FunnelCore
 import MappedStorage
 import Synchronization
@@ -22,6 +23,9 @@ public struct VectorIndex: Sendable {
   let vectors: ScalarView<Float>
   let offsets: ScalarView<UInt32>
   let links: ScalarView<UInt32>
+  /// The widest beam on level 1, whose nodes start the level-0 search.
+  static let levelOneBeam = 32
+
   /// Visited lists reused across searches (one per concurrent search; created on demand).
   private let visitedLists = VisitedListPool()
 
@@ -75,7 +79,8 @@ public struct VectorIndex: Sendable {
   }
 
   /// The `k` items most similar to `query` (any length; normalised here), best first, by HNSW with
-  /// beam width `ef` (>= k). Returns [] for a query of the wrong dimension or zero length.
+  /// beam width `ef` (>= k): greedy descent to level 2, a beam of up to 32 on level 1, then the
+  /// beam of `ef` on level 0 from all of its nodes. Returns [] for a query of the wrong dimension or zero length.
   public func search(_ query: [Float], k: Int, ef: Int) -> [(DocID, Float)] {
     guard query.count == dimension, count > 0, k > 0 else { return [] }
     let norm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -88,10 +93,17 @@ public struct VectorIndex: Sendable {
             let g = MappedGraph(query: qp.baseAddress!, vectors: vp.baseAddress!, offsets: op.baseAddress!,
                                 links: lp.baseAddress!, dimension: dimension, stride: count + 1)
             var ep = (entry, g.similarity(entry))
-            for level in stride(from: maxLevel, to: 0, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: level) }
+            for level in stride(from: maxLevel, to: 1, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: level) }
             var visited = visitedLists.lists.withLock { $0.popLast() } ?? VisitedList(capacity: count)
             defer { visitedLists.lists.withLock { $0.append(visited) } }
-            return HNSWSearch.searchLayer(g, entries: [ep], ef: max(ef, k), level: 0, nodes: count, visited: &visited).prefix(k)
+            // On level 1 a beam rather than one greedy path, its nodes the entries of level 0: on
+            // clustered vectors a single path stops in the wrong cluster often enough to cost recall
+            // (Benchmarks/RESULTS.md), and the beam costs a few hundred products on a level of n / m nodes.
+            let beam = min(Self.levelOneBeam, max(ef, k))
+            let entries = maxLevel >= 1
+              ? HNSWSearch.searchLayer(g, entries: [ep], ef: beam, level: 1, nodes: count, visited: &visited)
+              : [ep]
+            return HNSWSearch.searchLayer(g, entries: entries, ef: max(ef, k), level: 0, nodes: count, visited: &visited).prefix(k)
               .map { (DocID(rawValue: $0.0), $0.1) }
           }
         }
@@ -105,11 +117,23 @@ public struct VectorIndex: Sendable {
     let offsets, links: UnsafePointer<UInt32>
     let dimension, stride: Int
     func similarity(_ node: UInt32) -> Float { dot(query, vectors + Int(node) * dimension, dimension) }
+    func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
+      funnel_vec_dots(query, vectors, dimension, nodes, count, out, VectorKernel.best)
+    }
     func neighbourCount(_ node: UInt32, _ level: Int) -> Int {
       let base = level * stride + Int(node)
       return Int(offsets[base + 1] - offsets[base])
     }
     func neighbour(_ node: UInt32, _ level: Int, _ i: Int) -> UInt32 { links[Int(offsets[level * stride + Int(node)]) + i] }
+    func visitNeighbours(_ node: UInt32, _ level: Int, marks: UnsafeMutablePointer<UInt16>, stamp: UInt16,
+                         ids: UnsafeMutablePointer<UInt32>, scores: UnsafeMutablePointer<Float>) -> Int {
+      let base = level * stride + Int(node), start = Int(offsets[base])
+      return funnel_vec_visit(links + start, Int(offsets[base + 1]) - start, marks, stamp, query, vectors, dimension,
+                              ids, scores, VectorKernel.best)
+    }
+    func prefetchNeighbours(_ node: UInt32, _ level: Int) {
+      funnel_vec_prefetch(links + Int(offsets[level * stride + Int(node)]))
+    }
   }
 
   /// Exact top `k` by scanning every vector (the reference for recall measurements).

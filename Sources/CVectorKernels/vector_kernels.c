@@ -1,0 +1,132 @@
+// See vector_kernels.h.
+#include "vector_kernels.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FUNNEL_VEC_X86 1
+#include <immintrin.h>
+#define CPU_SUPPORTS(feature) (__builtin_cpu_init(), __builtin_cpu_supports(feature) != 0)
+#else
+#define CPU_SUPPORTS(feature) 0
+#endif
+
+int funnel_vec_supported(funnel_vec_kernel kernel) {
+  switch (kernel) {
+  case FUNNEL_VEC_AVX512: return CPU_SUPPORTS("avx512f");
+  case FUNNEL_VEC_AVX2: return CPU_SUPPORTS("avx2") && CPU_SUPPORTS("fma");
+  default: return 1;
+  }
+}
+
+funnel_vec_kernel funnel_vec_best(void) {
+  if (funnel_vec_supported(FUNNEL_VEC_AVX512)) return FUNNEL_VEC_AVX512;
+  if (funnel_vec_supported(FUNNEL_VEC_AVX2)) return FUNNEL_VEC_AVX2;
+  return FUNNEL_VEC_PORTABLE;
+}
+
+// The reduction every kernel ends with: s[j] += s[j + 8], then s[j] += s[j + 4], s[j] += s[j + 2],
+// and s[0] + s[1].
+static inline float reduce16(float *s) {
+  for (int j = 0; j < 8; j++) s[j] += s[j + 8];
+  for (int j = 0; j < 4; j++) s[j] += s[j + 4];
+  for (int j = 0; j < 2; j++) s[j] += s[j + 2];
+  return s[0] + s[1];
+}
+
+static float dot_portable(const float *a, const float *b, size_t n) {
+  float s[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) s[j] = fmaf(a[i + j], b[i + j], s[j]);
+  for (int j = 0; i + (size_t)j < n; j++) s[j] = fmaf(a[i + j], b[i + j], s[j]);
+  return reduce16(s);
+}
+
+#ifdef FUNNEL_VEC_X86
+__attribute__((target("avx2,fma")))
+static inline __m256i tail_mask8(size_t left) {
+  // Lanes below `left` (0..8) set: the masked loads read only the vector's own floats.
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lanes);
+}
+
+__attribute__((target("avx2,fma")))
+static float dot_avx2(const float *a, const float *b, size_t n) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    lo = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), lo);
+    hi = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), hi);
+  }
+  if (i < n) {
+    size_t left = n - i;
+    __m256i m0 = tail_mask8(left), m1 = tail_mask8(left > 8 ? left - 8 : 0);
+    lo = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m0), _mm256_maskload_ps(b + i, m0), lo);
+    hi = _mm256_fmadd_ps(_mm256_maskload_ps(a + i + 8, m1), _mm256_maskload_ps(b + i + 8, m1), hi);
+  }
+  __m256 s8 = _mm256_add_ps(lo, hi);                                                   // s[j] + s[j + 8]
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));  // + s[j + 4]
+  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                   // + s[j + 2]
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));                    // s[0] + s[1]
+}
+
+__attribute__((target("avx512f")))
+static float dot_avx512(const float *a, const float *b, size_t n) {
+  __m512 s = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) s = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s);
+  if (i < n) {
+    __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s);
+  }
+  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+#endif
+
+float funnel_vec_dot(const float *a, const float *b, size_t n, funnel_vec_kernel kernel) {
+#ifdef FUNNEL_VEC_X86
+  if (kernel == FUNNEL_VEC_AVX512) return dot_avx512(a, b, n);
+  if (kernel == FUNNEL_VEC_AVX2) return dot_avx2(a, b, n);
+#endif
+  (void)kernel;
+  return dot_portable(a, b, n);
+}
+
+void funnel_vec_dots(const float *query, const float *vectors, size_t dimension, const uint32_t *ids, size_t count,
+                     float *out, funnel_vec_kernel kernel) {
+  const size_t bytes = dimension * sizeof(float);
+  for (size_t i = 0; i < count; i++) {
+    const char *row = (const char *)(vectors + (size_t)ids[i] * dimension);
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(row + offset, 0, 3);
+  }
+#ifdef FUNNEL_VEC_X86
+  if (kernel == FUNNEL_VEC_AVX512) {
+    for (size_t i = 0; i < count; i++) out[i] = dot_avx512(query, vectors + (size_t)ids[i] * dimension, dimension);
+    return;
+  }
+  if (kernel == FUNNEL_VEC_AVX2) {
+    for (size_t i = 0; i < count; i++) out[i] = dot_avx2(query, vectors + (size_t)ids[i] * dimension, dimension);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < count; i++) out[i] = dot_portable(query, vectors + (size_t)ids[i] * dimension, dimension);
+}
+
+size_t funnel_vec_visit(const uint32_t *links, size_t count, uint16_t *marks, uint16_t stamp, const float *query,
+                        const float *vectors, size_t dimension, uint32_t *out_ids, float *out_scores,
+                        funnel_vec_kernel kernel) {
+  for (size_t i = 0; i < count; i++) __builtin_prefetch(marks + links[i], 1, 3);
+  size_t fresh = 0;
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t id = links[i];
+    if (marks[id] == stamp) continue;
+    marks[id] = stamp;
+    out_ids[fresh++] = id;
+  }
+  funnel_vec_dots(query, vectors, dimension, out_ids, fresh, out_scores, kernel);
+  return fresh;
+}
