@@ -2,7 +2,7 @@
 //
 //   swift build -c release --package-path Benchmarks --product funnel-bench-index
 //   Benchmarks/.build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
-//                                     [--no-vectors] [--export DIR] [--redis redis://127.0.0.1:6379]
+//                                     [--no-vectors] [--zipf-text 50000] [--export DIR] [--redis redis://127.0.0.1:6379]
 //   Benchmarks/.build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--wand]   (BM25 only, an existing index)
 //   Benchmarks/.build/release/funnel-bench-index --ann VECTORS.f32 --dimension 32 [--queries 1000] [--efs 100,200,400]   (HNSW only)
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
@@ -114,11 +114,27 @@ configuration.itemCount = itemCount
 configuration.userCount = userCount
 let demo = DemoStore(configuration)
 let withoutVectors = CommandLine.arguments.contains("--no-vectors")
-let items = withoutVectors ? demo.items.map { item -> CatalogItem in
+/// `--zipf-text VOCABULARY`: text of a real catalog's shape on top of the demo titles: 30 description
+/// words per item drawn from VOCABULARY words by Zipf's law (s = 1), so a few terms have long posting
+/// lists and most are rare, as in real titles and descriptions; the text queries are then made of
+/// words of chosen ranks, common to rare. The demo vocabulary alone has 248 words.
+let zipfVocabulary = argument("--zipf-text", 0)
+/// The word of Zipf rank `rank` (letters only, so the tokenizer keeps it whole).
+func zipfWord(_ rank: Int) -> String {
+  var n = rank, word = "q"
+  repeat {
+    word.append(Character(UnicodeScalar(UInt8(97 + n % 26))))
+    n /= 26
+  } while n > 0
+  return word
+}
+var textRng = SplitMix64(seed: 61)
+let items = demo.items.map { item -> CatalogItem in
   var plain = item
-  plain.embedding = []
+  if withoutVectors { plain.embedding = [] }
+  if zipfVocabulary > 0 { plain.tags = (0..<30).map { _ in zipfWord(textRng.zipfIndex(zipfVocabulary, s: 1.0)) } }
   return plain
-} : demo.items
+}
 let store = (items: items, events: demo.events)
 print("{\"stage\":\"generate\",\"items\":\(store.items.count),\"events\":\(store.events.count),\"seconds\":\(seconds(clock.now - t))}")
 
@@ -141,8 +157,11 @@ let openVerified = clock.now - t
 print("{\"stage\":\"open\",\"ms\":\(micros(openFast) / 1000),\"verified_ms\":\(micros(openVerified) / 1000)}")
 
 var rng = SplitMix64(seed: 99)
-let words = ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
-             "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
+let words = zipfVocabulary > 0
+  ? [[5], [40], [300], [2_000], [15_000], [5, 300], [40, 2_000], [300, 15_000], [5, 40, 300], [2_000, 15_000],
+     [40, 300, 2_000], [100, 1_000, 10_000]].map { $0.map { zipfWord(min($0, zipfVocabulary - 1)) }.joined(separator: " ") }
+  : ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
+     "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
 let filters = ["category:kitchen AND price:[5 TO 30]", "brand:\"Nordhem\" OR tag:oak", "category:\"home/lighting\" AND NOT tag:black",
                "in_stock:true AND price:<10"].map { try! CompiledFilter(FilterParser.parse($0)!, generation: generation) }
 
@@ -255,16 +274,25 @@ if let exportDirectory {
 }
 try bitmapOperations(export: exportDirectory)
 
-// Per-query text latency for the peers' comparison (same queries, top 100, 200 rounds each).
+// Per-query text latency for the peers' comparison (same queries, top 100, 200 rounds each): the
+// exhaustive loop (the figure compared with tantivy) and block-max WAND beside it, same answers.
 for query in words {
-  var samples: [Double] = []
   let terms = Tokenizer.tokens(query)
-  var hits = 0
-  for _ in 0..<200 {
-    let start = clock.now
-    hits = TextRecall.exhaustiveTop(terms: terms, index: generation.text, k: 100).count
-    samples.append(micros(clock.now - start))
+  func timed(_ search: () -> [(DocID, Float)]) -> (hits: [(DocID, Float)], p50: Int, p99: Int) {
+    var samples: [Double] = []
+    var hits: [(DocID, Float)] = []
+    for _ in 0..<200 {
+      let start = clock.now
+      hits = search()
+      samples.append(micros(clock.now - start))
+    }
+    samples.sort()
+    return (hits, Int(samples[100]), Int(samples[198]))
   }
-  samples.sort()
-  print("{\"text_query\":\"\(query)\",\"hits\":\(hits),\"p50_us\":\(Int(samples[100])),\"p99_us\":\(Int(samples[198]))}")
+  let exhaustive = timed { TextRecall.exhaustiveTop(terms: terms, index: generation.text, k: 100) }
+  let wand = timed { TextRecall.top(terms: terms, index: generation.text, k: 100) }
+  let same = Set(exhaustive.hits.map(\.0)) == Set(wand.hits.map(\.0))
+  let postings = Set(terms).compactMap { generation.text.termID($0) }.reduce(0) { $0 + generation.text.documentFrequency($1) }
+  print("{\"text_query\":\"\(query)\",\"hits\":\(exhaustive.hits.count),\"postings\":\(postings),\"p50_us\":\(exhaustive.p50),"
+        + "\"p99_us\":\(exhaustive.p99),\"wand_p50_us\":\(wand.p50),\"wand_p99_us\":\(wand.p99),\"wand_same_top\":\(same)}")
 }

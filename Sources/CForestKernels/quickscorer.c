@@ -115,6 +115,7 @@ static void pass_avx512(const funnel_qs_forest *forest, const float *xt, const f
     add_leaves(forest, block, v, lanes, out);
   }
 }
+
 // AVX2 has no mask registers: a split's result must be a full-width lane mask to AND 64-bit leaf
 // masks with. Comparing the rows as doubles (exact for floats, NaN alike) gives 64-bit lane masks
 // straight from the compare, eight compares for 32 rows, where comparing floats would need eight
