@@ -1,6 +1,6 @@
 // In-process latency of the serving pipeline on the embedded demo store (no transport).
 //
-//   swift run -c release --package-path Benchmarks funnel-bench-pipeline [--requests N] [--items N] [--users N]
+//   swift run -c release --package-path Benchmarks funnel-bench-pipeline [--requests N] [--items N] [--users N] [--scene home]
 //
 // Prints one JSON line per scene with p50/p90/p99/max in microseconds, so a run is easy to diff.
 import DemoCatalog
@@ -56,7 +56,10 @@ let scenes: [(String, (Int) -> RecommendInput?, ((Int) -> SearchInput)?)] = [
                                  anchorItemIDs: [store.items[$0 * 7919 % store.items.count].id]) }, nil),
   ("search", { _ in nil }, { SearchInput(query: ["ceramic mug", "espresso", "yoga mat", "oak lamp"][$0 % 4], count: 20) }),
 ]
-for (name, makeRecommend, makeSearch) in scenes {
+// `--scene NAME`: that scene only (e.g. under `valgrind --tool=callgrind`, where runs of N and 2N
+// requests give the instructions of N requests by difference).
+let only = CommandLine.arguments.firstIndex(of: "--scene").map { CommandLine.arguments[$0 + 1] }
+for (name, makeRecommend, makeSearch) in scenes where only == nil || only == name {
   var micros: [UInt64] = []
   micros.reserveCapacity(requests)
   for i in 0..<requests {
