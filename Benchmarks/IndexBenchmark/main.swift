@@ -73,6 +73,27 @@ if CommandLine.arguments.contains("--ann") {
   exit(0)
 }
 
+/// `--zipf-text VOCABULARY`: text of a real catalog's shape on top of the demo titles: 30 description
+/// words per item drawn from VOCABULARY words by Zipf's law (s = 1), so a few terms have long posting
+/// lists and most are rare, as in real titles and descriptions; the text queries are then made of
+/// words of chosen ranks, common to rare. The demo vocabulary alone has 248 words.
+let zipfVocabulary = argument("--zipf-text", 0)
+/// The word of Zipf rank `rank` (letters only, so the tokenizer keeps it whole).
+func zipfWord(_ rank: Int) -> String {
+  var n = rank, word = "q"
+  repeat {
+    word.append(Character(UnicodeScalar(UInt8(97 + n % 26))))
+    n /= 26
+  } while n > 0
+  return word
+}
+/// The text queries: words of chosen Zipf ranks with `--zipf-text`, else shoppers' queries of the demo vocabulary.
+let textQueries = zipfVocabulary > 0
+  ? [[5], [40], [300], [2_000], [15_000], [5, 300], [40, 2_000], [300, 15_000], [5, 40, 300], [2_000, 15_000],
+     [40, 300, 2_000], [100, 1_000, 10_000]].map { $0.map { zipfWord(min($0, zipfVocabulary - 1)) }.joined(separator: " ") }
+  : ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
+     "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
+
 /// `--text-on DIR [--k K] [--rounds R] [--wand]`: only BM25 text recall, on the newest generation already under
 /// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of `exhaustiveTop`.
 if CommandLine.arguments.contains("--text-on") {
@@ -85,7 +106,7 @@ if CommandLine.arguments.contains("--text-on") {
   let (k, rounds) = (argument("--k", 1_000), argument("--rounds", 200))
   let wand = CommandLine.arguments.contains("--wand")  // block-max WAND instead of the exhaustive loop
   let timer = ContinuousClock()
-  for query in ["mug", "ceramic mug", "lamp", "yoga mat", "notebook", "espresso", "linen cushion", "oak"] {
+  for query in textQueries {
     let terms = Tokenizer.tokens(query)
     var samples: [Double] = []
     var hits = 0
@@ -114,20 +135,6 @@ configuration.itemCount = itemCount
 configuration.userCount = userCount
 let demo = DemoStore(configuration)
 let withoutVectors = CommandLine.arguments.contains("--no-vectors")
-/// `--zipf-text VOCABULARY`: text of a real catalog's shape on top of the demo titles: 30 description
-/// words per item drawn from VOCABULARY words by Zipf's law (s = 1), so a few terms have long posting
-/// lists and most are rare, as in real titles and descriptions; the text queries are then made of
-/// words of chosen ranks, common to rare. The demo vocabulary alone has 248 words.
-let zipfVocabulary = argument("--zipf-text", 0)
-/// The word of Zipf rank `rank` (letters only, so the tokenizer keeps it whole).
-func zipfWord(_ rank: Int) -> String {
-  var n = rank, word = "q"
-  repeat {
-    word.append(Character(UnicodeScalar(UInt8(97 + n % 26))))
-    n /= 26
-  } while n > 0
-  return word
-}
 var textRng = SplitMix64(seed: 61)
 let items = demo.items.map { item -> CatalogItem in
   var plain = item
@@ -157,11 +164,7 @@ let openVerified = clock.now - t
 print("{\"stage\":\"open\",\"ms\":\(micros(openFast) / 1000),\"verified_ms\":\(micros(openVerified) / 1000)}")
 
 var rng = SplitMix64(seed: 99)
-let words = zipfVocabulary > 0
-  ? [[5], [40], [300], [2_000], [15_000], [5, 300], [40, 2_000], [300, 15_000], [5, 40, 300], [2_000, 15_000],
-     [40, 300, 2_000], [100, 1_000, 10_000]].map { $0.map { zipfWord(min($0, zipfVocabulary - 1)) }.joined(separator: " ") }
-  : ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
-     "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
+let words = textQueries
 let filters = ["category:kitchen AND price:[5 TO 30]", "brand:\"Nordhem\" OR tag:oak", "category:\"home/lighting\" AND NOT tag:black",
                "in_stock:true AND price:<10"].map { try! CompiledFilter(FilterParser.parse($0)!, generation: generation) }
 

@@ -117,8 +117,11 @@ public final class ByteRegion: @unchecked Sendable {
 /// Values are little-endian as written (Funnel runs on little-endian hosts only).
 public struct ScalarView<T: BitwiseCopyable>: RandomAccessCollection, @unchecked Sendable {
   // @unchecked: points into immutable memory owned by `region`.
-  private let region: ByteRegion
-  private let pointer: UnsafePointer<T>
+  // Inlinable, with its storage visible to inlined code: reading a view is an index check and a
+  // load in the caller's own loop, not a call into this module per element (every index reader and
+  // recall channel is another module).
+  @usableFromInline let region: ByteRegion
+  @usableFromInline let pointer: UnsafePointer<T>
   /// Number of values.
   public let count: Int
 
@@ -128,18 +131,19 @@ public struct ScalarView<T: BitwiseCopyable>: RandomAccessCollection, @unchecked
     self.count = count
   }
 
-  public var startIndex: Int { 0 }
-  public var endIndex: Int { count }
+  @inlinable public var startIndex: Int { 0 }
+  @inlinable public var endIndex: Int { count }
 
   /// The value at `i`. Precondition: `0 <= i < count` (indices derived from file data are
   /// validated when the file is opened).
-  @inline(__always) public subscript(i: Int) -> T {
+  @inlinable @inline(__always) public subscript(i: Int) -> T {
     precondition(i >= 0 && i < count, "index \(i) out of range 0..<\(count)")
     return pointer[i]
   }
 
   /// Calls `body` with the values as a buffer (for tight loops without per-element checks).
-  @inline(__always) public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+  @inlinable @inline(__always)
+  public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
     try withExtendedLifetime(region) { try body(UnsafeBufferPointer(start: pointer, count: count)) }
   }
 }
