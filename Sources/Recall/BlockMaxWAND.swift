@@ -42,6 +42,7 @@ enum BlockMaxWAND {
       cursors.append(c)
     }
     guard !cursors.isEmpty else { return [] }
+    if cursors.count == 1 { return singleTerm(cursors[0], index: index, blocks: blocks, k: k) }
     var heap = TopK(capacity: k)
     let lengths = index.documentLengths, average = index.averageLength
     // A bound equal to the threshold may still win on doc id: only skip strictly below it, with slack
@@ -87,6 +88,37 @@ enum BlockMaxWAND {
         heap.offer(DocID(rawValue: pivotDoc), score)
       } else {
         for i in 0..<pivot where cursors[i].doc < pivotDoc { advance(&cursors[i], to: pivotDoc, index, blocks) }
+      }
+    }
+    return heap.sortedDescending()
+  }
+
+  /// One term: WAND has no pivot to choose, only blocks to skip. Each block whose maximum cannot beat
+  /// the k-th best so far is passed over undecoded; the others are decoded and scored in one tight
+  /// loop, as the exhaustive path scores a whole list, instead of posting by posting through the
+  /// cursor machinery.
+  static func singleTerm(_ c: Cursor, index: TextIndex, blocks: TextIndex.BlockIndex, k: Int) -> [(DocID, Float)] {
+    var heap = TopK(capacity: k)
+    let average = index.averageLength, limit = UInt32(index.documentCount)
+    index.postingBytes.withUnsafeBufferPointer { bytes in
+      index.documentLengths.withUnsafeBufferPointer { lengths in
+        for b in c.firstBlock..<c.endBlock {
+          // The same slack as the main loop's threshold: a bound equal to the k-th may still win on doc id.
+          if heap.isFull, blocks.maxScore[b] <= heap.minimumScore * (1 - 1e-6) - 1e-7 { continue }
+          var position = Int(blocks.byteStart[b])
+          let end = b + 1 < c.endBlock ? Int(blocks.byteStart[b + 1]) : c.end
+          var doc: UInt32 = b > c.firstBlock ? blocks.lastDoc[b - 1] : 0
+          while position < end {
+            guard let delta = Varint.read(bytes, &position, end: end), let tf = Varint.read(bytes, &position, end: end) else {
+              return  // corrupt postings end the list, as in `next`
+            }
+            let (next, overflow) = doc.addingReportingOverflow(delta)
+            guard !overflow, next < limit else { return }
+            doc = next
+            heap.offer(DocID(rawValue: doc),
+                       BM25.score(idf: c.idf, frequency: tf, length: lengths[Int(doc)], average: average))
+          }
+        }
       }
     }
     return heap.sortedDescending()
