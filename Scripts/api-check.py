@@ -128,8 +128,7 @@ class BearerInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClient
         self.header = ("authorization", f"Bearer {credential}")
 
     def _details(self, details):
-        metadata = list(details.metadata or []) + [self.header]
-        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+        return _Details(details, list(details.metadata or []) + [self.header])
 
     def intercept_unary_unary(self, continuation, details, request):
         return continuation(self._details(details), request)
@@ -145,6 +144,8 @@ class BearerInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClient
 
 
 class _Details(grpc.ClientCallDetails):
+    """A call's details with other metadata (grpc.ClientCallDetails is an interface without a constructor)."""
+
     def __init__(self, details, metadata):
         self.method, self.timeout, self.metadata = details.method, details.timeout, metadata
         self.credentials = details.credentials

@@ -19,6 +19,7 @@ import tantivy
 
 try:
     import hnswlib
+    import hnsw_sweep  # beside this file; needs hnswlib
 except ImportError:  # optional peer
     hnswlib = None
 
@@ -78,27 +79,9 @@ def roaring_operations(directory, count=8, rounds=20):
 
 def hnsw_peer(directory, dimension=32, rounds=200):
     """hnswlib with Funnel's parameters (M 16, ef_construction 100, ef 200, k 100), one thread, on the
-    same unit vectors and the same kind of queries (an item's vector plus uniform noise of 0.1)."""
-    raw = np.fromfile(f"{directory}/vectors.f32", dtype=np.float32)
-    vectors = raw.reshape(-1, dimension)
-    index = hnswlib.Index(space="ip", dim=dimension)
-    index.init_index(max_elements=len(vectors), M=16, ef_construction=100, random_seed=1)
-    index.set_num_threads(1)
-    start = time.perf_counter()
-    index.add_items(vectors, num_threads=1)
-    build = time.perf_counter() - start
-    index.set_ef(200)
-    rng = np.random.default_rng(17)
-    queries = vectors[rng.integers(0, len(vectors), rounds)] + rng.uniform(-0.1, 0.1, (rounds, dimension)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    start = time.perf_counter()
-    labels = [index.knn_query(q, k=100, num_threads=1)[0][0] for q in queries]
-    qps = rounds / (time.perf_counter() - start)
-    found = 0
-    for q, got in zip(queries, labels):
-        exact = set(np.argpartition(-(vectors @ q), 100)[:100])
-        found += len(exact.intersection(got))
-    return build, found / (rounds * 100), qps
+    same unit vectors and the same kind of queries (Benchmarks/peers/hnsw_sweep.py)."""
+    build, [(_, recall, qps)] = hnsw_sweep.sweep(f"{directory}/vectors.f32", dimension, [200], rounds)
+    return build, recall, qps
 
 
 def main():

@@ -15,22 +15,21 @@ import hnswlib
 import numpy as np
 
 
-def main():
-    path, dim = sys.argv[1], int(sys.argv[2])
-    efs = [int(e) for e in (sys.argv[3] if len(sys.argv) > 3 else "100,150,200,300").split(",")]
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+def sweep(path, dim, efs, count=1000):
+    """Builds the index over the vectors at `path`; returns (build seconds, [(ef, recall@100, queries/s)])."""
     vectors = np.fromfile(path, dtype=np.float32).reshape(-1, dim)
     index = hnswlib.Index(space="ip", dim=dim)
     index.init_index(max_elements=len(vectors), M=16, ef_construction=100, random_seed=1)
     index.set_num_threads(1)
     start = time.perf_counter()
     index.add_items(vectors, num_threads=1)
-    print(f"hnswlib build {time.perf_counter() - start:.2f} s")
+    build = time.perf_counter() - start
     rng = np.random.default_rng(17)
     queries = vectors[rng.integers(0, len(vectors), count)] + rng.uniform(-0.1, 0.1, (count, dim)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     queries.astype(np.float32).tofile(os.path.join(os.path.dirname(path), "queries.f32"))
     exact = [set(np.argpartition(-(vectors @ q), 100)[:100]) for q in queries]
+    results = []
     for ef in efs:
         index.set_ef(ef)
         for q in queries[:50]:
@@ -39,6 +38,15 @@ def main():
         labels = [index.knn_query(q, k=100, num_threads=1)[0][0] for q in queries]
         qps = len(queries) / (time.perf_counter() - start)
         recall = sum(len(e.intersection(l)) for e, l in zip(exact, labels)) / (len(queries) * 100)
+        results.append((ef, recall, qps))
+    return build, results
+
+
+def main():
+    efs = [int(e) for e in (sys.argv[3] if len(sys.argv) > 3 else "100,150,200,300").split(",")]
+    build, results = sweep(sys.argv[1], int(sys.argv[2]), efs, int(sys.argv[4]) if len(sys.argv) > 4 else 1000)
+    print(f"hnswlib build {build:.2f} s")
+    for ef, recall, qps in results:
         print(f"hnswlib ef {ef}: recall@100 {recall:.3f}, {qps:.0f} queries/s")
 
 

@@ -77,9 +77,6 @@ struct HNSWBuilder {
     func similarity(_ node: UInt32) -> Float {
       funnel_vec_dot(query, vectors + Int(node) * dimension, dimension, VectorKernel.best)
     }
-    func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
-      funnel_vec_dots(query, vectors, dimension, nodes, count, out, VectorKernel.best)
-    }
     func neighbourCount(_ node: UInt32, _ level: Int) -> Int {
       if level == 0 { return Int(links0[Int(node) * width]) }
       let u = upper[level - 1], s = Int(u.slot[Int(node)])
@@ -152,19 +149,17 @@ struct HNSWBuilder {
     let width = row0
     vectors.withUnsafeBufferPointer { v in
       links0.withUnsafeBufferPointer { l0 in
-        do {
-          let g = Graph(vectors: v.baseAddress!, links0: l0.baseAddress!, upper: upper,
-                        query: v.baseAddress! + n * dimension, dimension: dimension, width: width, m: m)
-          var ep = (entry, g.similarity(entry))
-          if top > level {
-            for l in stride(from: top, to: level, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: l) }
-          }
-          var entries = [ep]
-          for l in stride(from: min(level, top), through: 0, by: -1) {
-            let candidates = HNSWSearch.searchLayer(g, entries: entries, ef: ef, level: l, nodes: nodes, visited: &visited)
-            found[l] = candidates
-            entries = candidates
-          }
+        let g = Graph(vectors: v.baseAddress!, links0: l0.baseAddress!, upper: upper,
+                      query: v.baseAddress! + n * dimension, dimension: dimension, width: width, m: m)
+        var ep = (entry, g.similarity(entry))
+        if top > level {
+          for l in stride(from: top, to: level, by: -1) { ep = HNSWSearch.greedy(g, entry: ep, level: l) }
+        }
+        var entries = [ep]
+        for l in stride(from: min(level, top), through: 0, by: -1) {
+          let candidates = HNSWSearch.searchLayer(g, entries: entries, ef: ef, level: l, nodes: nodes, visited: &visited)
+          found[l] = candidates
+          entries = candidates
         }
       }
     }

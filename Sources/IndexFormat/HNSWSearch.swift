@@ -5,8 +5,6 @@ import CVectorKernels
 public protocol HNSWGraphView {
   /// Similarity of `node` to the query (higher = closer).
   func similarity(_ node: UInt32) -> Float
-  /// Similarities of `count` nodes to the query, into `out` (one kernel call, the rows prefetched).
-  func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>)
   /// Number of neighbours of `node` on `level`.
   func neighbourCount(_ node: UInt32, _ level: Int) -> Int
   /// Neighbour `i` of `node` on `level`.
@@ -24,7 +22,7 @@ extension HNSWGraphView {
   /// No hint.
   @inlinable public func prefetchNeighbours(_ node: UInt32, _ level: Int) {}
 
-  /// Neighbour by neighbour, then one `similarities` call.
+  /// Neighbour by neighbour, one `similarity` each (graphs without a contiguous list and a kernel).
   @inlinable public func visitNeighbours(_ node: UInt32, _ level: Int, marks: UnsafeMutablePointer<UInt16>, stamp: UInt16,
                                          ids: UnsafeMutablePointer<UInt32>, scores: UnsafeMutablePointer<Float>) -> Int {
     var k = 0
@@ -33,16 +31,11 @@ extension HNSWGraphView {
       if marks[Int(n)] != stamp {
         marks[Int(n)] = stamp
         ids[k] = n
+        scores[k] = similarity(n)
         k += 1
       }
     }
-    if k > 0 { similarities(ids, k, into: scores) }
     return k
-  }
-
-  /// One `similarity` per node (graphs without a batch kernel).
-  @inlinable public func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
-    for i in 0..<count { out[i] = similarity(nodes[i]) }
   }
 }
 

@@ -17,7 +17,7 @@ public struct TextIndex: Sendable {
   /// Sorted terms.
   public let terms: StringColumn
   private let postingOffsets: ScalarView<UInt64>
-  private let postings: ScalarView<UInt8>
+  @usableFromInline let postings: ScalarView<UInt8>
   private let documentFrequencies: ScalarView<UInt32>
   /// Tokens per document, indexed by doc id.
   public let documentLengths: ScalarView<UInt16>
@@ -187,18 +187,28 @@ public struct TextIndex: Sendable {
   /// Calls `body(doc, tf)` for every posting of term `id`, in doc order. O(postings), no allocation.
   @inline(__always)
   public func forEachPosting(_ id: Int, _ body: (DocID, UInt32) -> Void) {
-    let start = Int(postingOffsets[id]), end = Int(postingOffsets[id + 1])
-    let limit = UInt32(documentCount)
-    postings.withUnsafeBufferPointer { bytes in
-      var position = start
-      var doc: UInt32 = 0
-      while position < end {
-        guard let delta = Varint.read(bytes, &position, end: end), let tf = Varint.read(bytes, &position, end: end) else { return }
+    forEachPosting(inBytes: Int(postingOffsets[id])..<Int(postingOffsets[id + 1]), after: 0, body)
+  }
+
+  /// Calls `body(doc, tf)` for the postings in `bytes` of the postings (a term's, or one block of it:
+  /// `BlockIndex.byteStart`), the first doc delta counted from `base` (0 at a term's start, the
+  /// previous block's last doc at a block's). Returns false when it stopped at corrupt data (a bad
+  /// varint, a doc past the end). Inlinable: the decode runs in the caller's loop. O(postings).
+  @inlinable @inline(__always) @discardableResult
+  public func forEachPosting(inBytes range: Range<Int>, after base: UInt32, _ body: (DocID, UInt32) -> Void) -> Bool {
+    let limit = UInt32(documentLengths.count)
+    return postings.withUnsafeBufferPointer { bytes in
+      var position = range.lowerBound
+      var doc = base
+      while position < range.upperBound {
+        guard let delta = Varint.read(bytes, &position, end: range.upperBound),
+              let tf = Varint.read(bytes, &position, end: range.upperBound) else { return false }
         let (next, overflow) = doc.addingReportingOverflow(delta)
-        guard !overflow, next < limit else { return }
+        guard !overflow, next < limit else { return false }
         doc = next
         body(DocID(rawValue: doc), tf)
       }
+      return true
     }
   }
 }
@@ -216,7 +226,7 @@ public enum Varint {
   }
 
   /// Reads one varint at `position` (advancing it); nil if it runs past `end` or over 32 bits.
-  @inline(__always)
+  @inlinable @inline(__always)
   public static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int, end: Int) -> UInt32? {
     var result: UInt32 = 0
     var shift: UInt32 = 0

@@ -117,9 +117,6 @@ public struct VectorIndex: Sendable {
     let offsets, links: UnsafePointer<UInt32>
     let dimension, stride: Int
     func similarity(_ node: UInt32) -> Float { dot(query, vectors + Int(node) * dimension, dimension) }
-    func similarities(_ nodes: UnsafePointer<UInt32>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
-      funnel_vec_dots(query, vectors, dimension, nodes, count, out, VectorKernel.best)
-    }
     func neighbourCount(_ node: UInt32, _ level: Int) -> Int {
       let base = level * stride + Int(node)
       return Int(offsets[base + 1] - offsets[base])

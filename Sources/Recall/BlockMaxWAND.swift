@@ -45,9 +45,7 @@ enum BlockMaxWAND {
     if cursors.count == 1 { return singleTerm(cursors[0], index: index, blocks: blocks, k: k) }
     var heap = TopK(capacity: k)
     let lengths = index.documentLengths, average = index.averageLength
-    // A bound equal to the threshold may still win on doc id: only skip strictly below it, with slack
-    // for float rounding of the summed bounds.
-    func threshold() -> Float { heap.isFull ? heap.minimumScore * (1 - 1e-6) - 1e-7 : -.infinity }
+    func threshold() -> Float { skipBound(heap) }
 
     while true {
       cursors.sort { $0.doc < $1.doc }
@@ -99,29 +97,25 @@ enum BlockMaxWAND {
   /// cursor machinery.
   static func singleTerm(_ c: Cursor, index: TextIndex, blocks: TextIndex.BlockIndex, k: Int) -> [(DocID, Float)] {
     var heap = TopK(capacity: k)
-    let average = index.averageLength, limit = UInt32(index.documentCount)
-    index.postingBytes.withUnsafeBufferPointer { bytes in
-      index.documentLengths.withUnsafeBufferPointer { lengths in
-        for b in c.firstBlock..<c.endBlock {
-          // The same slack as the main loop's threshold: a bound equal to the k-th may still win on doc id.
-          if heap.isFull, blocks.maxScore[b] <= heap.minimumScore * (1 - 1e-6) - 1e-7 { continue }
-          var position = Int(blocks.byteStart[b])
-          let end = b + 1 < c.endBlock ? Int(blocks.byteStart[b + 1]) : c.end
-          var doc: UInt32 = b > c.firstBlock ? blocks.lastDoc[b - 1] : 0
-          while position < end {
-            guard let delta = Varint.read(bytes, &position, end: end), let tf = Varint.read(bytes, &position, end: end) else {
-              return  // corrupt postings end the list, as in `next`
-            }
-            let (next, overflow) = doc.addingReportingOverflow(delta)
-            guard !overflow, next < limit else { return }
-            doc = next
-            heap.offer(DocID(rawValue: doc),
-                       BM25.score(idf: c.idf, frequency: tf, length: lengths[Int(doc)], average: average))
-          }
+    let average = index.averageLength
+    index.documentLengths.withUnsafeBufferPointer { lengths in
+      for b in c.firstBlock..<c.endBlock {
+        if blocks.maxScore[b] <= skipBound(heap) { continue }
+        let bytes = Int(blocks.byteStart[b])..<(b + 1 < c.endBlock ? Int(blocks.byteStart[b + 1]) : c.end)
+        let complete = index.forEachPosting(inBytes: bytes, after: b > c.firstBlock ? blocks.lastDoc[b - 1] : 0) { doc, tf in
+          heap.offer(doc, BM25.score(idf: c.idf, frequency: tf, length: lengths[doc.index], average: average))
         }
+        guard complete else { break }  // corrupt postings end the list, as in `next`
       }
     }
     return heap.sortedDescending()
+  }
+
+  /// Scores at or below this cannot enter `heap` (-inf until it is full). A bound equal to the k-th
+  /// may still win on doc id: only what is strictly below counts, with slack for float rounding of
+  /// summed bounds.
+  @inline(__always) static func skipBound(_ heap: TopK) -> Float {
+    heap.isFull ? heap.minimumScore * (1 - 1e-6) - 1e-7 : -.infinity
   }
 
   /// Decodes the next posting (or marks the cursor exhausted).

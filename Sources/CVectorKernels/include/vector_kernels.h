@@ -25,7 +25,7 @@ float funnel_vec_dot(const float *a, const float *b, size_t n, funnel_vec_kernel
 
 /// out[i] = dot(query, vectors + ids[i] * dimension) for i < count; every row is prefetched before
 /// the first product, so their cache misses overlap (the rows of a graph node's neighbours are
-/// scattered over the whole matrix). O(count x dimension).
+/// scattered over the whole matrix). O(count x dimension). (The scoring half of funnel_vec_visit.)
 void funnel_vec_dots(const float *query, const float *vectors, size_t dimension, const uint32_t *ids, size_t count,
                      float *out, funnel_vec_kernel kernel);
 
