@@ -36,6 +36,7 @@ let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: 
 let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
@@ -76,6 +77,8 @@ let package = Package(
     .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", "4.5.2"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    // Alarm webhooks (HTTP client with timeouts, TLS and redirects handled).
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
   ],
   targets: [
     // Layer 0: C libraries from Debian's -dev packages.
@@ -106,13 +109,18 @@ let package = Package(
             swiftSettings: swiftSettings),
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    // The dashboard's indicators: increments from orders, events and answers, rollups at 1 s / 1 min / 1 h.
+    .target(name: "Indicators", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
 
     // Layer 3
     .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels"], swiftSettings: swiftSettings),
-    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", nioPosix],
+    .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", "Indicators", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
             swiftSettings: swiftSettings),
+
+    // Alarm rules over the indicator rollups: thresholds, change, anomaly; the firing/resolved state machine.
+    .target(name: "Alarms", dependencies: ["Indicators"], swiftSettings: swiftSettings),
 
     // A lean gRPC server transport on swift-nio-http2's frames (no channel per stream).
     .target(name: "GRPCWire", dependencies: [grpcCore, logging, nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, compressNIO], swiftSettings: swiftSettings),
@@ -128,7 +136,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", "FunnelSecurity", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6
@@ -148,8 +156,9 @@ let package = Package(
     // Layer 7
     .target(name: "FunnelServer",
             dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
-                           "Recall", "Ranking", "GRPCWire", "FunnelSecurity",
-                           grpcCore, grpcNIO, logging, lifecycle, unixSignals, nioCore, nioPosix, nioSSL, prometheus, tracing, otel],
+                           "Recall", "Ranking", "GRPCWire", "FunnelSecurity", "Indicators", "Alarms",
+                           grpcCore, grpcNIO, logging, lifecycle, unixSignals, nioCore, nioPosix, nioSSL, nioHTTP1, prometheus, tracing, otel,
+                           asyncHTTPClient, crypto],
             swiftSettings: swiftSettings),
 
     // Layer 8
@@ -181,6 +190,8 @@ let package = Package(
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),

@@ -30,6 +30,7 @@ LAYERS = {
     "CHiredis": 0, "CMongoC": 0, "CRoaring": 0, "COpenBLAS": 0, "CForestKernels": 0, "CVectorKernels": 0,
     "FunnelCore": 1, "DenseMath": 1, "FunnelJSON": 1,
     "MappedStorage": 2, "Bitmaps": 2, "Ranking": 2, "FeatureStore": 2, "DemoCatalog": 2, "GRPCWire": 2, "FunnelSecurity": 2,
+    "Indicators": 2, "Alarms": 3,
     "IndexFormat": 3, "RedisStore": 3, "MongoStore": 3,
     "IndexBuilder": 4, "Experiments": 4, "Recall": 4,
     "Serving": 5, "Ingest": 5,

@@ -89,9 +89,10 @@ public final class EmbeddedFeatureStore: UserActivitySource, EventSink, ItemActi
 
   private func appendLocked(_ events: [BehaviourEvent], _ s: inout State) -> EventAppendResult {
     var result = EventAppendResult(accepted: 0, duplicates: 0)
-    for event in events {
+    for (index, event) in events.enumerated() {
       guard rememberLocked(event.eventID, &s) else {
         result.duplicates += 1
+        result.duplicateIndices.append(index)
         continue
       }
       s.log.append(event)

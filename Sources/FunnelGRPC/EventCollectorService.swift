@@ -30,4 +30,21 @@ public struct EventCollectorService: Funnel_V1_EventCollector.SimpleServiceProto
       return out
     }
   }
+
+  public func trackOrders(request: Funnel_V1_TrackOrdersRequest, context: ServerContext) async throws -> Funnel_V1_TrackOrdersResponse {
+    try await ErrorStatusMapping.mapping(logger, "TrackOrders") {
+      let outcome = try await engine.trackOrders(request.orders.map(ProtoMapping.input))
+      var out = Funnel_V1_TrackOrdersResponse()
+      out.accepted = UInt32(outcome.accepted)
+      out.duplicates = UInt32(outcome.duplicates)
+      out.rejected = outcome.rejected.map { r in
+        var e = Funnel_V1_RejectedOrder()
+        e.index = UInt32(r.index)
+        e.orderID = r.eventID
+        e.reason = r.reason
+        return e
+      }
+      return out
+    }
+  }
 }

@@ -48,6 +48,21 @@ enum ProtoMapping {
                       requestID: e.requestID, country: e.country, consent: consent(e.consent))
   }
 
+  static func input(_ o: Funnel_V1_Order) -> OrderInput {
+    let (state, label): (OrderState?, String) = switch o.state {
+    case .created: (.created, "created")
+    case .paid: (.paid, "paid")
+    case .cancelled: (.cancelled, "cancelled")
+    case .refunded: (.refunded, "refunded")
+    case .unspecified: (nil, "ORDER_STATE_UNSPECIFIED")
+    case .UNRECOGNIZED(let raw): (nil, "unknown value \(raw)")
+    }
+    return OrderInput(orderID: o.orderID, state: state, stateLabel: label, customerID: o.customerID, amount: o.amount,
+                      currency: o.currency, lines: o.lines.map { OrderLineInput(itemID: $0.itemID, quantity: $0.quantity,
+                                                                               unitPrice: $0.unitPrice, category: $0.category) },
+                      country: o.country, source: o.source, timestampMs: o.timestampMs)
+  }
+
   /// The consent an event states: granted, denied, or nil (unspecified; an unknown value counts as a denial).
   static func consent(_ c: Funnel_V1_Consent) -> Bool? {
     switch c {

@@ -11,10 +11,12 @@ import Hummingbird
 struct AuthMiddleware: RouterMiddleware {
   typealias Context = FunnelRequestContext
   let authenticator: Authenticator
+  /// The requirement of a request's method and matched route (the API's, or the dashboard's).
+  var policy: @Sendable (_ method: String, _ route: String?) -> AccessPolicy.Requirement = AccessPolicy.http
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
     let channel = context.channel
-    let ended = try await authenticator.admit(AccessPolicy.http(method: request.method.rawValue, route: context.endpointPath),
+    let ended = try await authenticator.admit(policy(request.method.rawValue, context.endpointPath),
                                               authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKey],
                                               connection: CallerConnection(id: ObjectIdentifier(channel), whenClosed: { body in
                                                 channel.closeFuture.whenComplete { _ in body() } }))

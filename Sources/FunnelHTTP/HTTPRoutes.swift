@@ -54,7 +54,7 @@ struct HTTPRoutes: Sendable {
     try JSONAPI(engine: engine).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
     router.get("/openapi.yaml") { _, _ in Self.response(.ok, contentType: "application/yaml", body: Array(OpenAPIDocument.yaml.utf8)) }
     let served: [(String, HTTPRequest.Method)] = [
-      ("/v1/events", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
+      ("/v1/events", .post), ("/v1/orders", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
       ("/v1/recommend", .post), ("/v1/search", .post), ("/v1/items/{item_id}", .get),
     ]
     let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]

@@ -63,6 +63,36 @@ struct JSONAPI: APIProtocol {
                       country: e.country ?? "", consent: e.consent.map { $0 == .granted })
   }
 
+  func trackOrders(_ input: Operations.TrackOrders.Input) async throws -> Operations.TrackOrders.Output {
+    guard case .json(let r) = input.body else { throw Self.unsupportedBody }
+    let outcome = try await engine.trackOrders(try r.orders.enumerated().map(Self.order))
+    return .ok(.init(body: .json(.init(
+      accepted: Int32(clamping: outcome.accepted), duplicates: Int32(clamping: outcome.duplicates),
+      rejected: outcome.rejected.map { .init(index: Int32(clamping: $0.index), orderId: $0.eventID, reason: $0.reason) }))))
+  }
+
+  /// Order `index` of a TrackOrders body as the engine's input; numbers out of their wire range
+  /// refuse the request naming the field, as for events.
+  private static func order(_ index: Int, _ o: Components.Schemas.Order) throws -> OrderInput {
+    let at = "orders[\(index)]"
+    let timestamp = o.timestampMs ?? 0
+    guard (0...9_000_000_000_000_000).contains(timestamp) else {
+      throw FunnelError.invalidArgument(field: "\(at).timestamp_ms", "\(timestamp) is not in 0...9000000000000000")
+    }
+    let lines = try (o.lines ?? []).enumerated().map { i, line in
+      let quantity = line.quantity ?? 0
+      guard let units = UInt32(exactly: quantity) else {
+        throw FunnelError.invalidArgument(field: "\(at).lines[\(i)].quantity", "\(quantity) is not in 0...\(UInt32.max)")
+      }
+      return OrderLineInput(itemID: line.itemId ?? "", quantity: units, unitPrice: line.unitPrice ?? 0, category: line.category ?? "")
+    }
+    let stateName = o.state ?? ""
+    return OrderInput(orderID: o.orderId ?? "", state: OrderState(rawValue: stateName),
+                      stateLabel: stateName.isEmpty ? "missing" : "'\(stateName.prefix(40))'", customerID: o.customerId ?? "",
+                      amount: o.amount ?? 0, currency: o.currency ?? "", lines: lines, country: o.country ?? "",
+                      source: o.source ?? "", timestampMs: timestamp)
+  }
+
   func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {
     guard let item = engine.item(input.path.itemId) else {
       throw FunnelError(.notFound, "item_id: \(input.path.itemId) is not in the serving index generation")

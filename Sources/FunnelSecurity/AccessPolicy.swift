@@ -24,6 +24,12 @@ public enum AccessPolicy {
     return .authenticated
   }
 
+  /// The requirement of a request to the dashboard's listener: its pages, pushes and alarm
+  /// states need `dashboard` (or `admin`); `/healthz` stays open for probes.
+  public static func dashboard(route: String?) -> Requirement {
+    route == "/healthz" ? .open : .scope(.dashboard)
+  }
+
   /// The requirement of an HTTP request to the matched `route` (`/v1/items/{item_id}`; nil when no
   /// route matched) with `method`. CORS preflights (OPTIONS) are open: browsers send them without
   /// credentials.
@@ -31,7 +37,7 @@ public enum AccessPolicy {
     if method == "OPTIONS" { return .open }
     switch route {
     case "/v1/recommend", "/v1/search", "/v1/items/{item_id}": return .scope(.recommend)
-    case "/v1/events": return .scope(.eventsWrite)
+    case "/v1/events", "/v1/orders": return .scope(.eventsWrite)
     case "/metrics": return .scope(.metrics)
     case "/healthz", "/readyz", "/openapi.yaml", nil: return .open
     default: return .authenticated

@@ -47,7 +47,7 @@ public final class Authenticator: Sendable {
     case .success(let c): caller = c
     case .failure(let failure): return .failure(failure)
     }
-    if case .scope(let scope) = requirement, !caller.scopes.contains(scope) {
+    if case .scope(let scope) = requirement, !scope.isGranted(by: caller.scopes) {
       return .failure(.permissionDenied("\(caller.kind == .jwt ? "token" : "API key") '\(caller.name)' lacks the scope \(scope.rawValue)"))
     }
     return .success(caller)

@@ -9,4 +9,12 @@ public enum Scope: String, Sendable, CaseIterable, Hashable {
   case admin
   /// `GET /metrics`.
   case metrics
+  /// The live operations dashboard (its pages, pushes and alarm states), for people who should
+  /// see trade figures but not run the Admin service.
+  case dashboard
+
+  /// Whether holding `scopes` grants this scope: `admin` grants `dashboard` too.
+  public func isGranted(by scopes: Set<Scope>) -> Bool {
+    scopes.contains(self) || (self == .dashboard && scopes.contains(.admin))
+  }
 }

@@ -29,7 +29,7 @@ public struct EmbeddedDefault: Sendable {
               offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil,
-              erasures: (any ErasureBroadcast)? = nil) throws {
+              erasures: (any ErasureBroadcast)? = nil, indicators: LiveIndicators = LiveIndicators()) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
     demo.userCount = users
@@ -54,6 +54,7 @@ public struct EmbeddedDefault: Sendable {
                                 feedback: feedback, now: now, tracer: tracer)
     dependencies.erasures = erasures
     dependencies.anonymousCounter = realtime ?? featureStore
+    dependencies.indicators = indicators
     self.engine = ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 }

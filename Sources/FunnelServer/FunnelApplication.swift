@@ -1,8 +1,10 @@
 import FeatureStore
+import Foundation
 import FunnelCore
 import Experiments
 import FunnelGRPC
 import FunnelHTTP
+import Indicators
 import IndexBuilder
 import Logging
 import MongoStore
@@ -39,6 +41,7 @@ public enum FunnelApplication {
     // applies it to the real-time store.
     let eventStream = redis.flatMap { client in redisStore.map { RedisEventStream(client: client, store: $0) } }
     let feedback = try makeFeedback(options, redis: redis, eventStream: eventStream)
+    let indicators = try makeIndicators(options, redis: redis)
     let mongoBreaker = CircuitBreaker(name: "mongodb", now: ServingEngine.wallClockMs)
     let offline = try options.mongoURI.map { uri in
       do {
@@ -82,6 +85,7 @@ public enum FunnelApplication {
                              feedback: feedback, now: now, tracer: traces?.tracer)
       dependencies.erasures = erasures
       dependencies.anonymousCounter = realtime ?? featureStore
+      dependencies.indicators = indicators
       engine = ServingEngine(dependencies: dependencies, configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
@@ -89,7 +93,8 @@ public enum FunnelApplication {
                                          configuration: options.serving, subQueries: subQueries, model: model,
                                          modelSource: registry, realtime: realtime,
                                          offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
-                                         ingest: eventStream, feedback: feedback, tracer: traces?.tracer, erasures: erasures)
+                                         ingest: eventStream, feedback: feedback, tracer: traces?.tracer, erasures: erasures,
+                                         indicators: indicators)
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }
@@ -172,6 +177,9 @@ public enum FunnelApplication {
                                                          readiness: readiness, tls: security.tls,
                                                          authenticator: security.authenticator)
     if let http { services.append(.init(service: http)) }
+    let dashboard = try makeDashboard(options, engine: engine, redis: redis, security: security,
+                                      stores: { Dictionary(uniqueKeysWithValues: stores.map { ($0.name, $0.stateName) }) }, logger: logger)
+    services += dashboard.services
     description["model"] = "\(engine.ranker.model.version)"
     let group = ServiceGroup(configuration: .init(
       services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -184,6 +192,9 @@ public enum FunnelApplication {
         description["address"] = "\(options.host):\(port)"
         if let http { description["http"] = "\(options.host):\(try await http.listeningPort())" }
         if let admin { description["admin"] = "\(options.adminHost):\(try await admin.listeningPort())" }
+        if let listener = dashboard.listener {
+          description["dashboard"] = "http\(security.tls == nil ? "" : "s")://\(options.adminHost):\(try await listener.listeningPort())/dashboard"
+        }
         description["tls"] = "\(security.tls != nil)"
         description["auth"] = "\(security.authenticator.isEnabled)"
         if !feedback.plan.experiments.isEmpty { description["experiments"] = "\(feedback.plan.experiments.map(\.name))" }
@@ -217,6 +228,69 @@ public enum FunnelApplication {
       ?? MemoryExposureLog()
     feedback.history = eventStream
     return feedback
+  }
+
+  /// The dashboard's feeds: the order ledger and answer directory in Redis when configured (shared
+  /// by replicas), else in process; the currency rates of `dashboard.currency` / `dashboard.rates`.
+  static func makeIndicators(_ options: ServerOptions, redis: RedisClient?) throws -> LiveIndicators {
+    var rates: [String: Double] = [:]
+    for pair in options.dashboardRates.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !pair.isEmpty {
+      let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, parts[0].count == 3, parts[0].allSatisfy({ $0.isUppercase && $0.isASCII }),
+            let rate = Double(parts[1]), rate.isFinite, rate > 0 else {
+        throw FunnelError(.invalidArgument, "dashboard.rates: '\(pair)' is not CODE=RATE (EUR=0.86)")
+      }
+      rates[parts[0]] = rate
+    }
+    let currency = options.dashboardCurrency.uppercased()
+    guard currency.isEmpty || (currency.count == 3 && currency.allSatisfy({ $0.isUppercase && $0.isASCII })) else {
+      throw FunnelError(.invalidArgument, "dashboard.currency: '\(options.dashboardCurrency)' is not an ISO 4217 code")
+    }
+    let ledger: any OrderLedger = redis.map { RedisOrderLedger(client: $0) } ?? MemoryOrderLedger()
+    return LiveIndicators(ledger: ledger, rates: CurrencyRates(reporting: currency, rates: rates),
+                          directory: redis.map { RedisAnswerDirectory(client: $0) })
+  }
+
+  /// The dashboard's services: the indicator service (rollups in Redis when configured, else in
+  /// process), the alarm webhooks, and the dashboard listener on the admin host (unless
+  /// `server.dashboardPort` is -1).
+  static func makeDashboard(_ options: ServerOptions, engine: ServingEngine, redis: RedisClient?, security: ListenerSecurity,
+                            stores: @escaping @Sendable () -> [String: String], logger: Logger)
+    throws -> (services: [ServiceGroupConfiguration.ServiceConfiguration], listener: DashboardListener?)
+  {
+    let store: any RollupStore = redis.map { RedisRollupStore(client: $0) } ?? MemoryRollupStore(now: { engine.nowMs })
+    let urls = options.alarmWebhooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+      throw FunnelError(.invalidArgument, "dashboard.webhooks: '\(url)' is not an http(s) URL")
+    }
+    var secret: [UInt8]?
+    if !options.alarmWebhookSecretFile.isEmpty {
+      guard let data = FileManager.default.contents(atPath: options.alarmWebhookSecretFile), !data.isEmpty else {
+        throw FunnelError(.invalidArgument, "dashboard.webhookSecretFile: cannot read \(options.alarmWebhookSecretFile)")
+      }
+      secret = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+    }
+    let notifier = urls.isEmpty ? nil : WebhookNotifier(urls: urls, secret: secret, logger: logger)
+    let feed = DashboardFeed()
+    let replica = EventUpdaterService.defaultConsumerName()
+    let service = IndicatorService(engine: engine, store: store, alarms: options.alarms, notifier: notifier, feed: feed,
+                                   health: ReplicaHealthBoard(redis: redis), currency: engine.indicators.rates.reporting,
+                                   replica: replica, stores: stores, logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+    if let notifier { services.append(.init(service: notifier)) }
+    var listener: DashboardListener?
+    if options.dashboardPort >= 0 {
+      let chart = FileManager.default.contents(atPath: options.dashboardChartLibrary).map { Array($0) }
+      if chart == nil {
+        logger.warning("Chart.js not found; the dashboard shows tiles and tables without charts",
+                       metadata: ["path": "\(options.dashboardChartLibrary)", "fix": "apt-get install libjs-chart.js"])
+      }
+      listener = DashboardListener(host: options.adminHost, port: options.dashboardPort, feed: feed,
+                                   view: { try await service.viewJSON() }, alarms: { await service.alarmsJSON() },
+                                   chartLibrary: chart, tls: security.tls, authenticator: security.authenticator, logger: logger)
+      services.append(.init(service: listener!))
+    }
+    return (services, listener)
   }
 
   /// The ranking model: `--model FILE` (XGBoost JSON, LightGBM text, funnel-linear JSON) or the

@@ -1,3 +1,4 @@
+import Alarms
 import Experiments
 import Foundation
 import FunnelCore
@@ -108,6 +109,21 @@ public struct ServerOptions: Sendable {
   public var consumeEvents = true
   /// A/B experiments (config file section `experiments`, see `ExperimentConfig`).
   public var experiments: [ExperimentPlan.Experiment] = []
+  /// Port of the dashboard's HTTP listener on `adminHost` (the live operations dashboard and its
+  /// pushes); 0 picks a free one, -1 disables it.
+  public var dashboardPort = 8081
+  /// The dashboard's reporting currency (empty: amounts as given) and rates from other currencies
+  /// (`EUR=0.86,USD=0.79`: units of the reporting currency per unit).
+  public var dashboardCurrency = ""
+  public var dashboardRates = ""
+  /// Webhook URLs alarm notifications are posted to (comma-separated), and the file holding the
+  /// secret they are signed with (HMAC-SHA256; empty: unsigned).
+  public var alarmWebhooks = ""
+  public var alarmWebhookSecretFile = ""
+  /// Chart.js's UMD build, served to the dashboard's page (Debian's libjs-chart.js puts it here).
+  public var dashboardChartLibrary = "/usr/share/javascript/chart.js/chart.min.js"
+  /// Alarm rules (config file section `alarms`, a list of `AlarmRule` objects).
+  public var alarms: [AlarmRule] = []
 
   /// Where each key's value came from, by path (`server.port`); a key not listed has its default.
   public private(set) var sources: [String: ConfigSource] = [:]
@@ -199,8 +215,12 @@ public struct ServerOptions: Sendable {
         if section != .null { experiments = try ExperimentConfig.parse(section, path: path) }
         continue
       }
+      if name == "alarms" {
+        if section != .null { alarms = try Self.alarmRules(data, path: path) }
+        continue
+      }
       guard sections.contains(name) else {
-        throw FunnelError(.invalidArgument, "\(origin): unknown key '\(name)' (allowed: \((sections + ["experiments"]).joined(separator: ", ")))")
+        throw FunnelError(.invalidArgument, "\(origin): unknown key '\(name)' (allowed: \((sections + ["experiments", "alarms"]).joined(separator: ", ")))")
       }
       if case .null = section { continue }
       guard case .object(let entries) = section else {
@@ -213,6 +233,43 @@ public struct ServerOptions: Sendable {
         }
         if let value = try key.value(json, origin: origin) { set(key, value, from: .file(path)) }
       }
+    }
+  }
+}
+
+extension ServerOptions {
+  /// The `alarms` section of config file `data`: a list of `AlarmRule` objects, each validated
+  /// (errors name the file and the rule's field), names unique.
+  static func alarmRules(_ data: Data, path: String) throws -> [AlarmRule] {
+    struct File: Decodable { var alarms: [AlarmRule]? }
+    let rules: [AlarmRule]
+    do {
+      rules = try JSONDecoder().decode(File.self, from: data).alarms ?? []
+    } catch let DecodingError.keyNotFound(key, context) {
+      throw FunnelError(.invalidArgument, "config \(path): \(Self.codingPath(context.codingPath + [key])): is required")
+    } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+      throw FunnelError(.invalidArgument, "config \(path): \(Self.codingPath(context.codingPath)): \(context.debugDescription)")
+    } catch let DecodingError.dataCorrupted(context) {
+      throw FunnelError(.invalidArgument, "config \(path): \(Self.codingPath(context.codingPath)): \(context.debugDescription)")
+    } catch {
+      throw FunnelError(.invalidArgument, "config \(path): alarms: \(error)")
+    }
+    var names: Set<String> = []
+    for (i, rule) in rules.enumerated() {
+      do { try rule.validate(at: "alarms[\(i)]") } catch let error as AlarmRuleError {
+        throw FunnelError(.invalidArgument, "config \(path): \(error.message)")
+      }
+      guard names.insert(rule.name).inserted else {
+        throw FunnelError(.invalidArgument, "config \(path): alarms[\(i)].name: '\(rule.name)' is used by an earlier rule")
+      }
+    }
+    return rules
+  }
+
+  private static func codingPath(_ path: [any CodingKey]) -> String {
+    path.reduce("") { text, key in
+      if let index = key.intValue { return text + "[\(index)]" }
+      return text.isEmpty ? key.stringValue : text + "." + key.stringValue
     }
   }
 }

@@ -69,10 +69,10 @@ public final class RedisEventStream: EventSink {
        Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event), Array(String(maxLength).utf8), cap, ttl]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)
-    for (event, reply) in zip(events, try await client.pipeline(bytes: commands)) {
+    for (index, (event, reply)) in zip(events, try await client.pipeline(bytes: commands)).enumerated() {
       switch reply {
       case .integer(1): result.accepted += 1
-      case .integer: result.duplicates += 1
+      case .integer: result.duplicates += 1; result.duplicateIndices.append(index)
       case .error(let message): throw RedisError("appending event \(event.eventID) to \(streamKey): \(message)")
       default: throw RedisError("appending event \(event.eventID) to \(streamKey): unexpected reply \(reply)")
       }

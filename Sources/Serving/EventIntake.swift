@@ -1,6 +1,7 @@
 import FeatureStore
 import FunnelCore
 import IndexFormat
+import Indicators
 
 /// Track's path: each event validated (and, unless `acceptUnknownItems`, checked against the serving
 /// generation's items), the valid ones of consenting users stored in one append, those of users who
@@ -12,6 +13,8 @@ struct EventIntake: Sendable {
   let events: any EventSink
   /// Where events without consent still count, anonymously (nil: nowhere).
   let anonymous: (any AnonymousEventCounter)?
+  /// Where first sightings are counted for the dashboard.
+  let indicators: LiveIndicators?
   let metrics: ServingMetrics
   let now: @Sendable () -> Int64
 
@@ -49,15 +52,25 @@ struct EventIntake: Sendable {
       metrics.eventsUnavailable.add(valid.count)
       throw error
     }
+    let items = generation.items
+    let category: @Sendable (ItemID) -> String? = { id in items.doc(for: id).map { items.item($0).category } }
+    var firstSightings: [BehaviourEvent] = []
+    if stored.namesDuplicates {
+      let duplicates = Set(stored.duplicateIndices)
+      firstSightings = valid.indices.filter { !duplicates.contains($0) }.map { valid[$0] }
+    }
     if let anonymous, !withoutConsent.isEmpty {
-      let items = generation.items
       // Best effort: the aggregates are not the caller's data, and the call is not failed for them.
       do {
-        _ = try await anonymous.countAnonymously(withoutConsent) { id in items.doc(for: id).map { items.item($0).category } }
+        let counted = try await anonymous.countAnonymously(withoutConsent, category: category)
+        // The dashboard's counts have no user in them either; they take the batch only when all of
+        // it was new (the counter tells how many, not which).
+        if counted == withoutConsent.count { firstSightings += withoutConsent }
       } catch {
         metrics.eventsAnonymousUncounted.add(withoutConsent.count)
       }
     }
+    if let indicators, !firstSightings.isEmpty { await indicators.record(events: firstSightings, category: category) }
     metrics.eventsAccepted.add(stored.accepted)
     metrics.eventsDuplicate.add(stored.duplicates)
     metrics.eventsRejected.add(rejected.count)

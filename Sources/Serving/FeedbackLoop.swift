@@ -2,6 +2,7 @@ import Experiments
 import FeatureStore
 import FunnelCore
 import IndexFormat
+import Indicators
 import Ranking
 
 /// The feedback loop of served answers: experiment assignment (and the arms' own rankers), every
@@ -17,8 +18,11 @@ public struct FeedbackLoop: Sendable {
   let armRankers: [String: CandidateRanker]
   let attributionWindow: Duration
   let metrics: ServingMetrics
+  /// Where answers shown are counted for the dashboard.
+  let indicators: LiveIndicators?
 
-  init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics) {
+  init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics, indicators: LiveIndicators? = nil) {
+    self.indicators = indicators
     self.settings = settings
     self.recorder = settings.makeRecorder()
     self.armRankers = settings.armModels.mapValues { CandidateRanker(model: $0) }
@@ -37,6 +41,10 @@ public struct FeedbackLoop: Sendable {
   /// Buffers the exposure of `answer` with the model inputs of its shown items (pinned items, not
   /// scored, log NaN). Never waits: a full buffer drops and counts. O(shown items x features).
   func record(_ answer: ServingAnswer, _ context: RequestContext) {
+    if let indicators, !answer.items.isEmpty {
+      indicators.answered(requestID: answer.requestID, scene: context.request.scene.rawValue, arm: answer.experimentArm,
+                          items: answer.items.count, nowMs: context.nowMs)
+    }
     guard let recorder, !answer.items.isEmpty else { return }
     var names: [String] = []
     var rows: [[Float]] = []

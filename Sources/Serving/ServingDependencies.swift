@@ -3,6 +3,7 @@ import FeatureStore
 import FunnelCore
 import IndexFormat
 import Ranking
+import Indicators
 import Recall
 
 /// Everything a `ServingEngine` is built from besides its `ServingConfiguration`: the first index
@@ -41,6 +42,8 @@ public struct ServingDependencies: Sendable {
   public var erasures: (any ErasureBroadcast)?
   /// Where events of users who did not consent are counted, anonymously; nil: they move nothing.
   public var anonymousCounter: (any AnonymousEventCounter)?
+  /// Where orders, events and answers are counted for the dashboard (in process by default).
+  public var indicators = LiveIndicators()
 
   /// The dependencies; only the generation, its source, the two stores and the store's name are required.
   public init(generation: IndexGeneration, generationSource: any IndexGenerationSource, activity: any UserActivitySource,

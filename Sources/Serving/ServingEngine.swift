@@ -3,6 +3,7 @@ import Experiments
 import FeatureStore
 import FunnelCore
 import IndexFormat
+import Indicators
 import Ranking
 import Recall
 
@@ -37,6 +38,9 @@ public final class ServingEngine: Sendable {
   let state: ServingState
   let pipeline: ServingPipeline
   let intake: EventIntake
+  let orders: OrderIntake
+  /// Where orders, events and answers are counted for the dashboard.
+  public let indicators: LiveIndicators
   let erasure: UserErasure
   let storeName: String
   let started = ContinuousClock.now
@@ -57,7 +61,9 @@ public final class ServingEngine: Sendable {
       OfflineFeatureState(source: $0, users: UserFeatureCache(source: $0, ttlMs: Int64(configuration.profileCacheTTLMs),
                                                               staleMs: Int64(configuration.profileStaleMs), now: d.now))
     }
-    let feedback = FeedbackLoop(settings: d.feedback, attributionWindow: configuration.attributionWindow, metrics: metrics)
+    self.indicators = d.indicators
+    let feedback = FeedbackLoop(settings: d.feedback, attributionWindow: configuration.attributionWindow, metrics: metrics,
+                                indicators: d.indicators)
     self.feedback = feedback
     self.state = ServingState(generation: d.generation, generationSource: d.generationSource, model: d.model,
                               modelSource: d.modelSource, offline: offline)
@@ -76,7 +82,8 @@ public final class ServingEngine: Sendable {
                       metrics: metrics, reads: reads),
       answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)
     self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events,
-                              anonymous: d.anonymousCounter, metrics: metrics, now: d.now)
+                              anonymous: d.anonymousCounter, indicators: d.indicators, metrics: metrics, now: d.now)
+    self.orders = OrderIntake(configuration: configuration, validator: validator, indicators: d.indicators, metrics: metrics, now: d.now)
     self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline,
                                broadcast: d.erasures, storeName: d.storeName)
   }
@@ -131,6 +138,14 @@ public final class ServingEngine: Sendable {
   public func track(_ inputs: [EventInput]) async throws -> TrackOutcome {
     try await intake.track(inputs, generation: generation)
   }
+
+  /// Validates and counts a batch of order changes (`OrderIntake.track`).
+  public func trackOrders(_ inputs: [OrderInput]) async throws -> TrackOutcome {
+    try await orders.track(inputs, generation: generation)
+  }
+
+  /// The engine's clock, Unix ms (a replay's clock when serving a historical data set).
+  public var nowMs: Int64 { intake.now() }
 
   /// Loads a new generation and swaps it in (`ServingState.reload`): (previous, new) versions.
   public func reload() async throws -> (previous: String, current: String) { try await state.reload() }

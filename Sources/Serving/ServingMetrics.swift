@@ -23,6 +23,12 @@ public final class ServingMetrics: Sendable {
   /// Valid events not stored because their user did not consent.
   public let eventsWithoutConsent: Counter
   public let eventsAnonymousUncounted: Counter
+  /// Order changes accepted (first sightings of their order id and state) and their amounts in the
+  /// reporting currency, by state; duplicates, rejected ones, calls refused because the ledger was down.
+  public let ordersAccepted: [OrderState: Counter], orderAmount: [OrderState: Counter]
+  public let ordersDuplicate: Counter, ordersRejected: Counter, ordersUnavailable: Counter
+  /// Indicator increments dropped because the rollup store was down for too long.
+  public let indicatorsDropped: Counter
   /// Events the real-time updater applied, found already applied, or dropped (forgotten users).
   public let updaterApplied: Counter, updaterDuplicate: Counter, updaterDropped: Counter
   /// Stream entries without a readable event, entries claimed from other consumers, failed rounds.
@@ -104,6 +110,16 @@ public final class ServingMetrics: Sendable {
     eventsRejected = counter("events_rejected", "Events refused as invalid.")
     eventsUnknownItem = counter("events_unknown_item", "Events naming an item not in the serving generation.")
     eventsUnavailable = counter("events_unavailable", "Events refused because the event store was unavailable.")
+    ordersAccepted = Dictionary(uniqueKeysWithValues: OrderState.allCases.map {
+      ($0, counter("orders", "Order changes accepted from the order feed, by state.", [("state", $0.rawValue)]))
+    })
+    orderAmount = Dictionary(uniqueKeysWithValues: OrderState.allCases.map {
+      ($0, counter("order_amount", "Amounts of the order changes accepted, in the reporting currency, by state.", [("state", $0.rawValue)]))
+    })
+    ordersDuplicate = counter("orders_duplicate", "Order changes whose order id and state had been accepted before.")
+    ordersRejected = counter("orders_rejected", "Order changes rejected as invalid.")
+    ordersUnavailable = counter("orders_unavailable", "Order changes refused because the order ledger's store was down.")
+    indicatorsDropped = counter("indicator_increments_dropped", "Dashboard indicator increments dropped while the rollup store was down.")
     eventsWithoutConsent = counter("events_without_consent", "Valid events not stored under their user, who did not consent (counted anonymously).")
     eventsAnonymousUncounted = counter("events_anonymous_uncounted",
                                        "Events without consent that the store could not count in the anonymous aggregates.")

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Users with a history in the embedded demo catalog (demo.users).") var demoUsers: String?
   @Option(help: "HTTP port for POST /v1/events, /healthz, /readyz and /metrics (server.httpPort; 0 = any free port, -1 = off; default 8080).") var httpPort: String?
   @Option(help: "Admin listener port, for the Admin service only (server.adminPort; on server.adminHost, 127.0.0.1 by default; -1 = off; default 50052).") var adminPort: String?
+  @Option(help: "Dashboard listener port: the live operations dashboard at /dashboard (server.dashboardPort; on server.adminHost; -1 = off; default 8081).") var dashboardPort: String?
   @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: TLS on every listener (tls.certificate; with --tls-key).") var tlsCertificate: String?
   @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (tls.key).") var tlsKey: String?
   @Option(name: .customLong("tls-client-ca"), help: "PEM CA whose client certificates are required (tls.clientCA; mutual TLS).") var tlsClientCA: String?
@@ -59,6 +60,7 @@ struct Serve: AsyncParsableCommand {
       ("--model", "model.path", model), ("--models", "model.registry", models), ("--model-name", "model.name", modelName),
       ("--demo-items", "demo.items", demoItems), ("--demo-users", "demo.users", demoUsers),
       ("--http-port", "server.httpPort", httpPort), ("--admin-port", "server.adminPort", adminPort),
+      ("--dashboard-port", "server.dashboardPort", dashboardPort),
       ("--tls-cert", "tls.certificate", tlsCertificate), ("--tls-key", "tls.key", tlsKey),
       ("--tls-client-ca", "tls.clientCA", tlsClientCA),
       ("--tls-client-subjects", "tls.clientSubjects", tlsClientSubjects), ("--insecure", "server.insecure", insecure ? "true" : nil), ("--no-consume", "events.consume", noConsume ? "false" : nil),

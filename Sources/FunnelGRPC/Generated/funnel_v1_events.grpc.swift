@@ -50,9 +50,23 @@ public enum Funnel_V1_EventCollector: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "TrackOrders" metadata.
+        public enum TrackOrders: Sendable {
+            /// Request type for "TrackOrders".
+            public typealias Input = Funnel_V1_TrackOrdersRequest
+            /// Response type for "TrackOrders".
+            public typealias Output = Funnel_V1_TrackOrdersResponse
+            /// Descriptor for "TrackOrders".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "funnel.v1.EventCollector"),
+                method: "TrackOrders",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "funnel.v1.EventCollector" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            Track.descriptor
+            Track.descriptor,
+            TrackOrders.descriptor
         ]
     }
 }
@@ -92,6 +106,20 @@ extension Funnel_V1_EventCollector {
             request: GRPCCore.StreamingServerRequest<Funnel_V1_TrackRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_TrackResponse>
+
+        /// Handle the "TrackOrders" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Funnel_V1_TrackOrdersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Funnel_V1_TrackOrdersResponse` messages.
+        func trackOrders(
+            request: GRPCCore.StreamingServerRequest<Funnel_V1_TrackOrdersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_TrackOrdersResponse>
     }
 
     /// Service protocol for the "funnel.v1.EventCollector" service.
@@ -115,6 +143,20 @@ extension Funnel_V1_EventCollector {
             request: GRPCCore.ServerRequest<Funnel_V1_TrackRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Funnel_V1_TrackResponse>
+
+        /// Handle the "TrackOrders" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_TrackOrdersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Funnel_V1_TrackOrdersResponse` message.
+        func trackOrders(
+            request: GRPCCore.ServerRequest<Funnel_V1_TrackOrdersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Funnel_V1_TrackOrdersResponse>
     }
 
     /// Simple service protocol for the "funnel.v1.EventCollector" service.
@@ -136,6 +178,20 @@ extension Funnel_V1_EventCollector {
             request: Funnel_V1_TrackRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Funnel_V1_TrackResponse
+
+        /// Handle the "TrackOrders" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Funnel_V1_TrackOrdersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Funnel_V1_TrackOrdersResponse` to respond with.
+        func trackOrders(
+            request: Funnel_V1_TrackOrdersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Funnel_V1_TrackOrdersResponse
     }
 }
 
@@ -149,6 +205,17 @@ extension Funnel_V1_EventCollector.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_TrackResponse>(),
             handler: { request, context in
                 try await self.track(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Funnel_V1_EventCollector.Method.TrackOrders.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_TrackOrdersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_TrackOrdersResponse>(),
+            handler: { request, context in
+                try await self.trackOrders(
                     request: request,
                     context: context
                 )
@@ -170,6 +237,17 @@ extension Funnel_V1_EventCollector.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func trackOrders(
+        request: GRPCCore.StreamingServerRequest<Funnel_V1_TrackOrdersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_TrackOrdersResponse> {
+        let response = try await self.trackOrders(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -181,6 +259,19 @@ extension Funnel_V1_EventCollector.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Funnel_V1_TrackResponse> {
         return GRPCCore.ServerResponse<Funnel_V1_TrackResponse>(
             message: try await self.track(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func trackOrders(
+        request: GRPCCore.ServerRequest<Funnel_V1_TrackOrdersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Funnel_V1_TrackOrdersResponse> {
+        return GRPCCore.ServerResponse<Funnel_V1_TrackOrdersResponse>(
+            message: try await self.trackOrders(
                 request: request.message,
                 context: context
             ),
@@ -215,6 +306,25 @@ extension Funnel_V1_EventCollector {
             deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_TrackResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_TrackResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TrackOrders" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_TrackOrdersRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_TrackOrdersRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_TrackOrdersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func trackOrders<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_TrackOrdersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_TrackOrdersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_TrackOrdersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_TrackOrdersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -263,6 +373,36 @@ extension Funnel_V1_EventCollector {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "TrackOrders" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_TrackOrdersRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_TrackOrdersRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_TrackOrdersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func trackOrders<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_TrackOrdersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_TrackOrdersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_TrackOrdersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_TrackOrdersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Funnel_V1_EventCollector.Method.TrackOrders.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -289,6 +429,31 @@ extension Funnel_V1_EventCollector.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_TrackRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_TrackResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TrackOrders" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Funnel_V1_TrackOrdersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func trackOrders<Result>(
+        request: GRPCCore.ClientRequest<Funnel_V1_TrackOrdersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_TrackOrdersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.trackOrders(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_TrackOrdersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_TrackOrdersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -321,6 +486,35 @@ extension Funnel_V1_EventCollector.ClientProtocol {
             metadata: metadata
         )
         return try await self.track(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TrackOrders" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func trackOrders<Result>(
+        _ message: Funnel_V1_TrackOrdersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_TrackOrdersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Funnel_V1_TrackOrdersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.trackOrders(
             request: request,
             options: options,
             onResponse: handleResponse

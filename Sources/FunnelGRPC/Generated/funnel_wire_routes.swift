@@ -30,6 +30,9 @@ extension FunnelWireRoutes {
     router.register(path(Funnel_V1_EventCollector.Method.Track.descriptor), unary(Funnel_V1_EventCollector.Method.Track.descriptor) { request, context in
       try await service.track(request: request, context: context)
     }, admitted: admitted)
+    router.register(path(Funnel_V1_EventCollector.Method.TrackOrders.descriptor), unary(Funnel_V1_EventCollector.Method.TrackOrders.descriptor) { request, context in
+      try await service.trackOrders(request: request, context: context)
+    }, admitted: admitted)
   }
 
   /// Serves every method of `funnel.v1.Recommender` on `router` through `service`'s generated protocol.

@@ -78,6 +78,31 @@ paths:
         '415': { $ref: '#/components/responses/Problem' }
         '429': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Problem' }
+  /v1/orders:
+    post:
+      operationId: trackOrders
+      summary: Order changes from an order system or a CDC connector (EventCollector.TrackOrders), idempotent by order_id and state.
+      description: |
+        The change feed of the dashboard's trade indicators: created, paid, cancelled and refunded orders with
+        amount, currency, lines and customer. Each change is checked on its own (rejected ones are listed with
+        the reason naming their field); a change whose order_id and state were accepted before counts as a
+        duplicate only. A body that is not such an object refuses the whole request. Bodies are at most 1 MiB.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/TrackOrdersRequest' }
+      responses:
+        '200':
+          description: What was accepted, seen before, and refused.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/TrackOrdersResponse' }
+        '400': { $ref: '#/components/responses/Problem' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Problem' }
   /v1/items/{item_id}:
     get:
       operationId: getItem
@@ -244,6 +269,48 @@ components:
       properties:
         index: { type: integer, format: int32, description: 'Position in the request''s events.' }
         event_id: { type: string }
+        reason: { type: string }
+    TrackOrdersRequest:
+      type: object
+      required: [orders]
+      additionalProperties: false
+      properties:
+        orders: { type: array, maxItems: 500, description: 'At most serving.maxEventsPerBatch (500 by default).', items: { $ref: '#/components/schemas/Order' } }
+    Order:
+      type: object
+      additionalProperties: false
+      description: One order change (events.proto's Order); checks per change are the engine's.
+      properties:
+        order_id: { type: string, description: 'The order system''s id; with state, the idempotency key.' }
+        state: { type: string, description: 'created, paid, cancelled or refunded.' }
+        customer_id: { type: string, description: 'Empty or absent: a guest checkout.' }
+        amount: { type: number, format: double, minimum: 0, description: 'Order total in currency (refunded: the amount refunded).' }
+        currency: { type: string, description: 'ISO 4217 code.' }
+        lines: { type: array, items: { $ref: '#/components/schemas/OrderLine' } }
+        country: { type: string, description: 'ISO 3166 alpha-2 code, optional.' }
+        source: { type: string, description: 'Traffic source (search, recommendation, email, ads, direct, ...), optional.' }
+        timestamp_ms: { type: integer, format: int64, minimum: 0, maximum: 9000000000000000, description: 'Unix milliseconds; 0 or absent: now.' }
+    OrderLine:
+      type: object
+      additionalProperties: false
+      properties:
+        item_id: { type: string }
+        quantity: { type: integer, format: int64, minimum: 0, maximum: 4294967295 }
+        unit_price: { type: number, format: double, minimum: 0 }
+        category: { type: string, description: 'Optional: the serving catalog''s category of the item otherwise.' }
+    TrackOrdersResponse:
+      type: object
+      required: [accepted, duplicates, rejected]
+      properties:
+        accepted: { type: integer, format: int32 }
+        duplicates: { type: integer, format: int32 }
+        rejected: { type: array, items: { $ref: '#/components/schemas/RejectedOrder' } }
+    RejectedOrder:
+      type: object
+      required: [index, order_id, reason]
+      properties:
+        index: { type: integer, format: int32, description: 'Position in the request''s orders.' }
+        order_id: { type: string }
         reason: { type: string }
     Problem:
       type: object

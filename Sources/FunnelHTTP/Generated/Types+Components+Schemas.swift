@@ -808,6 +808,288 @@ extension Components {
                 case reason
             }
         }
+        /// - Remark: Generated from `#/components/schemas/TrackOrdersRequest`.
+        internal struct TrackOrdersRequest: Codable, Hashable, Sendable {
+            /// At most serving.maxEventsPerBatch (500 by default).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrackOrdersRequest/orders`.
+            internal var orders: [Components.Schemas.Order]
+            /// Creates a new `TrackOrdersRequest`.
+            ///
+            /// - Parameters:
+            ///   - orders: At most serving.maxEventsPerBatch (500 by default).
+            internal init(orders: [Components.Schemas.Order]) {
+                self.orders = orders
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case orders
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.orders = try container.decode(
+                    [Components.Schemas.Order].self,
+                    forKey: .orders
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "orders"
+                ])
+            }
+        }
+        /// One order change (events.proto's Order); checks per change are the engine's.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Order`.
+        internal struct Order: Codable, Hashable, Sendable {
+            /// The order system's id; with state, the idempotency key.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/order_id`.
+            internal var orderId: Swift.String?
+            /// created, paid, cancelled or refunded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/state`.
+            internal var state: Swift.String?
+            /// Empty or absent: a guest checkout.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/customer_id`.
+            internal var customerId: Swift.String?
+            /// Order total in currency (refunded: the amount refunded).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/amount`.
+            internal var amount: Swift.Double?
+            /// ISO 4217 code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/currency`.
+            internal var currency: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/lines`.
+            internal var lines: [Components.Schemas.OrderLine]?
+            /// ISO 3166 alpha-2 code, optional.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/country`.
+            internal var country: Swift.String?
+            /// Traffic source (search, recommendation, email, ads, direct, ...), optional.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/source`.
+            internal var source: Swift.String?
+            /// Unix milliseconds; 0 or absent: now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Order/timestamp_ms`.
+            internal var timestampMs: Swift.Int64?
+            /// Creates a new `Order`.
+            ///
+            /// - Parameters:
+            ///   - orderId: The order system's id; with state, the idempotency key.
+            ///   - state: created, paid, cancelled or refunded.
+            ///   - customerId: Empty or absent: a guest checkout.
+            ///   - amount: Order total in currency (refunded: the amount refunded).
+            ///   - currency: ISO 4217 code.
+            ///   - lines:
+            ///   - country: ISO 3166 alpha-2 code, optional.
+            ///   - source: Traffic source (search, recommendation, email, ads, direct, ...), optional.
+            ///   - timestampMs: Unix milliseconds; 0 or absent: now.
+            internal init(
+                orderId: Swift.String? = nil,
+                state: Swift.String? = nil,
+                customerId: Swift.String? = nil,
+                amount: Swift.Double? = nil,
+                currency: Swift.String? = nil,
+                lines: [Components.Schemas.OrderLine]? = nil,
+                country: Swift.String? = nil,
+                source: Swift.String? = nil,
+                timestampMs: Swift.Int64? = nil
+            ) {
+                self.orderId = orderId
+                self.state = state
+                self.customerId = customerId
+                self.amount = amount
+                self.currency = currency
+                self.lines = lines
+                self.country = country
+                self.source = source
+                self.timestampMs = timestampMs
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case orderId = "order_id"
+                case state
+                case customerId = "customer_id"
+                case amount
+                case currency
+                case lines
+                case country
+                case source
+                case timestampMs = "timestamp_ms"
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.orderId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .orderId
+                )
+                self.state = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .state
+                )
+                self.customerId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .customerId
+                )
+                self.amount = try container.decodeIfPresent(
+                    Swift.Double.self,
+                    forKey: .amount
+                )
+                self.currency = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .currency
+                )
+                self.lines = try container.decodeIfPresent(
+                    [Components.Schemas.OrderLine].self,
+                    forKey: .lines
+                )
+                self.country = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .country
+                )
+                self.source = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .source
+                )
+                self.timestampMs = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .timestampMs
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "order_id",
+                    "state",
+                    "customer_id",
+                    "amount",
+                    "currency",
+                    "lines",
+                    "country",
+                    "source",
+                    "timestamp_ms"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderLine`.
+        internal struct OrderLine: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderLine/item_id`.
+            internal var itemId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/OrderLine/quantity`.
+            internal var quantity: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/OrderLine/unit_price`.
+            internal var unitPrice: Swift.Double?
+            /// Optional: the serving catalog's category of the item otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderLine/category`.
+            internal var category: Swift.String?
+            /// Creates a new `OrderLine`.
+            ///
+            /// - Parameters:
+            ///   - itemId:
+            ///   - quantity:
+            ///   - unitPrice:
+            ///   - category: Optional: the serving catalog's category of the item otherwise.
+            internal init(
+                itemId: Swift.String? = nil,
+                quantity: Swift.Int64? = nil,
+                unitPrice: Swift.Double? = nil,
+                category: Swift.String? = nil
+            ) {
+                self.itemId = itemId
+                self.quantity = quantity
+                self.unitPrice = unitPrice
+                self.category = category
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case itemId = "item_id"
+                case quantity
+                case unitPrice = "unit_price"
+                case category
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.itemId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .itemId
+                )
+                self.quantity = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .quantity
+                )
+                self.unitPrice = try container.decodeIfPresent(
+                    Swift.Double.self,
+                    forKey: .unitPrice
+                )
+                self.category = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .category
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "item_id",
+                    "quantity",
+                    "unit_price",
+                    "category"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse`.
+        internal struct TrackOrdersResponse: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse/accepted`.
+            internal var accepted: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse/duplicates`.
+            internal var duplicates: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse/rejected`.
+            internal var rejected: [Components.Schemas.RejectedOrder]
+            /// Creates a new `TrackOrdersResponse`.
+            ///
+            /// - Parameters:
+            ///   - accepted:
+            ///   - duplicates:
+            ///   - rejected:
+            internal init(
+                accepted: Swift.Int32,
+                duplicates: Swift.Int32,
+                rejected: [Components.Schemas.RejectedOrder]
+            ) {
+                self.accepted = accepted
+                self.duplicates = duplicates
+                self.rejected = rejected
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case accepted
+                case duplicates
+                case rejected
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RejectedOrder`.
+        internal struct RejectedOrder: Codable, Hashable, Sendable {
+            /// Position in the request's orders.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RejectedOrder/index`.
+            internal var index: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/RejectedOrder/order_id`.
+            internal var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RejectedOrder/reason`.
+            internal var reason: Swift.String
+            /// Creates a new `RejectedOrder`.
+            ///
+            /// - Parameters:
+            ///   - index: Position in the request's orders.
+            ///   - orderId:
+            ///   - reason:
+            internal init(
+                index: Swift.Int32,
+                orderId: Swift.String,
+                reason: Swift.String
+            ) {
+                self.index = index
+                self.orderId = orderId
+                self.reason = reason
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case index
+                case orderId = "order_id"
+                case reason
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Problem`.
         internal struct Problem: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Problem/type`.

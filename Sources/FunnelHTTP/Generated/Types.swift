@@ -26,6 +26,17 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/events`.
     /// - Remark: Generated from `#/paths//v1/events/post(track)`.
     func track(_ input: Operations.Track.Input) async throws -> Operations.Track.Output
+    /// Order changes from an order system or a CDC connector (EventCollector.TrackOrders), idempotent by order_id and state.
+    ///
+    /// The change feed of the dashboard's trade indicators: created, paid, cancelled and refunded orders with
+    /// amount, currency, lines and customer. Each change is checked on its own (rejected ones are listed with
+    /// the reason naming their field); a change whose order_id and state were accepted before counts as a
+    /// duplicate only. A body that is not such an object refuses the whole request. Bodies are at most 1 MiB.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/orders`.
+    /// - Remark: Generated from `#/paths//v1/orders/post(trackOrders)`.
+    func trackOrders(_ input: Operations.TrackOrders.Input) async throws -> Operations.TrackOrders.Output
     /// One catalog item of the serving index generation.
     ///
     /// - Remark: HTTP `GET /v1/items/{item_id}`.
@@ -76,6 +87,25 @@ extension APIProtocol {
         body: Operations.Track.Input.Body
     ) async throws -> Operations.Track.Output {
         try await track(Operations.Track.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Order changes from an order system or a CDC connector (EventCollector.TrackOrders), idempotent by order_id and state.
+    ///
+    /// The change feed of the dashboard's trade indicators: created, paid, cancelled and refunded orders with
+    /// amount, currency, lines and customer. Each change is checked on its own (rejected ones are listed with
+    /// the reason naming their field); a change whose order_id and state were accepted before counts as a
+    /// duplicate only. A body that is not such an object refuses the whole request. Bodies are at most 1 MiB.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/orders`.
+    /// - Remark: Generated from `#/paths//v1/orders/post(trackOrders)`.
+    internal func trackOrders(
+        headers: Operations.TrackOrders.Input.Headers = .init(),
+        body: Operations.TrackOrders.Input.Body
+    ) async throws -> Operations.TrackOrders.Output {
+        try await trackOrders(Operations.TrackOrders.Input(
             headers: headers,
             body: body
         ))

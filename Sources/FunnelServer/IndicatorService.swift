@@ -1,0 +1,146 @@
+import Alarms
+import Foundation
+import FunnelHTTP
+import Indicators
+import Logging
+import ServiceLifecycle
+import Serving
+
+/// The dashboard's engine room, a lifecycle `Service`: every 100 ms it moves the engine's waiting
+/// indicator increments into the rollup store (and answers' origins to the shared directory); every
+/// 200 ms it pushes a tick (tiles, the last seconds, alarm states) to the open dashboards; every
+/// second it samples this replica's health and evaluates the alarm rules (transitions go to the
+/// webhooks); every 5 s it pushes the full view. Each message is encoded once for every viewer.
+/// A store failure keeps the increments (up to the recorder's bound) for the next round and shows
+/// the dashboards an `unavailable` event.
+public final class IndicatorService: Service, Sendable {
+  let engine: ServingEngine
+  let store: any RollupStore
+  let board: IndicatorBoard
+  let alarms: AlarmEngine?
+  let notifier: WebhookNotifier?
+  let feed: DashboardFeed
+  let health: ReplicaHealthBoard
+  let currency: String
+  let replica: String
+  let stores: @Sendable () -> [String: String]
+  let logger: Logger
+
+  /// A service feeding `feed` from `store` (where the engine's increments go).
+  init(engine: ServingEngine, store: any RollupStore, alarms: [AlarmRule], notifier: WebhookNotifier?, feed: DashboardFeed,
+       health: ReplicaHealthBoard, currency: String, replica: String, stores: @escaping @Sendable () -> [String: String], logger: Logger) {
+    self.engine = engine
+    self.store = store
+    self.board = IndicatorBoard(store: store)
+    self.alarms = alarms.isEmpty ? nil : AlarmEngine(rules: alarms, board: IndicatorBoard(store: store), nowMs: engine.nowMs)
+    self.notifier = notifier
+    self.feed = feed
+    self.health = health
+    self.currency = currency
+    self.replica = replica
+    self.stores = stores
+    self.logger = logger
+  }
+
+  /// The dashboard's JSON: snake-case keys, sorted.
+  static func encoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+  }
+
+  /// The full view as JSON (`GET /v1/dashboard` and the `view` pushes).
+  public func viewJSON() async throws -> [UInt8] {
+    let now = engine.nowMs
+    let states: [AlarmStatus] = await alarms?.statuses() ?? []
+    let replicas = await health.all(nowMs: now)
+    let view = try await board.view(nowMs: now, currency: currency, alarms: states, health: replicas)
+    return Array(try Self.encoder().encode(view))
+  }
+
+  /// The alarm rules' states as JSON (`GET /v1/alarms`).
+  public func alarmsJSON() async -> [UInt8] {
+    let states: [AlarmStatus] = await alarms?.statuses() ?? []
+    guard let data = try? Self.encoder().encode(states) else { return Array("[]".utf8) }
+    return Array(data)
+  }
+
+  /// Applies the waiting increments now (tests and shutdown).
+  public func flush() async throws {
+    let tally = engine.indicators.recorder.drain()
+    guard !tally.isEmpty else { return }
+    do {
+      try await store.apply(tally)
+    } catch {
+      engine.indicators.recorder.restore(tally)
+      throw error
+    }
+  }
+
+  public func run() async throws {
+    var sampler = HealthSampler()
+    var round = 0
+    var failing = false
+    let clock = ContinuousClock()
+    var next = clock.now
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      next = next.advanced(by: .milliseconds(100))
+      try? await Task.sleep(until: next, clock: clock)
+      if clock.now - next > .seconds(1) { next = clock.now }
+      round += 1
+      let dropped = engine.indicators.recorder.dropped
+      do {
+        try await flush()
+        if failing { logger.info("indicator store recovered") }
+        failing = false
+      } catch {
+        if !failing { logger.warning("indicator store unavailable; increments kept for the next round", metadata: ["error": "\(error)"]) }
+        failing = true
+      }
+      engine.metrics.indicatorsDropped.add(engine.indicators.recorder.dropped - dropped)
+      await publishAnswers()
+      let now = engine.nowMs
+      if round % 10 == 0 {
+        let sample = sampler.sample(engine.metrics.exposition(), nowMs: now, replica: replica, stores: stores(),
+                                    index: engine.generation.version, model: engine.ranker.model.version)
+        await health.publish(sample)
+        if let alarms {
+          let transitions = await alarms.evaluate(nowMs: now)
+          for t in transitions {
+            logger.log(level: t.kind == .firing ? (t.severity == "critical" ? .error : .warning) : .info, "alarm \(t.kind.rawValue)",
+                       metadata: ["rule": "\(t.rule)", "severity": "\(t.severity)", "value": "\(t.value.map { "\($0)" } ?? "-")",
+                                  "summary": "\(t.summary)"])
+          }
+          notifier?.notify(transitions)
+        }
+      }
+      guard feed.viewers > 0 || round % 50 == 0 else { continue }
+      do {
+        if round % 50 == 0 {
+          feed.publish(DashboardFeed.event("view", json: try await viewJSON()), isView: true)
+        } else if round % 2 == 0 {
+          // Every 200 ms: ticks are small and move only the live parts.
+          let states: [AlarmStatus] = await alarms?.statuses() ?? []
+          let tick = try await board.tick(nowMs: now, alarms: states)
+          feed.publish(DashboardFeed.event("tick", json: Array(try Self.encoder().encode(tick))))
+        }
+      } catch {
+        feed.publish(DashboardFeed.event("unavailable", json: Array(#"{"reason":"the indicator store is unavailable"}"#.utf8)))
+      }
+    }
+    try? await flush()
+  }
+
+  private func publishAnswers() async {
+    guard let directory = engine.indicators.directory else { return }
+    let answers = engine.indicators.published.drain()
+    guard !answers.isEmpty else { return }
+    let ttl = Int(engine.configuration.attributionWindow.components.seconds)
+    do {
+      try await directory.publish(answers, ttlSeconds: max(60, min(ttl, 7 * 86_400)))
+    } catch {
+      // Attribution across replicas is lost for these answers; this replica still attributes its own.
+    }
+  }
+}
