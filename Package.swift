@@ -175,7 +175,7 @@ let package = Package(
                       swiftSettings: swiftSettings),
 
     // Tests mirror targets; shared fakes live in FunnelTestSupport.
-    .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
+    .target(name: "FunnelTestSupport", dependencies: ["FunnelCore", "Indicators", "DemoCatalog", "Serving", "FeatureStore", "IndexBuilder", "IndexFormat",
                                                      "FunnelServer", "FunnelHTTP", "GRPCWire", lifecycle, logging, nioCore, nioPosix, tracing],
             path: "Tests/FunnelTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
@@ -190,11 +190,11 @@ let package = Package(
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "FunnelCore", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
-    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore", "Indicators"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",

@@ -77,7 +77,7 @@ public final class MemoryRollupStore: RollupStore {
     state.withLock { s in
       guard let series = s.series[resolution] else { return [:] }
       var out: [Int64: [String: Double]] = [:]
-      var i = Self.lowerBound(from, in: series.starts)
+      var i = Self.lowerBound(resolution.bucket(of: from), in: series.starts)
       while i < series.starts.count, series.starts[i] <= through {
         let start = series.starts[i]
         if let fields = series.buckets[start] {
