@@ -165,7 +165,7 @@ let package = Package(
     .target(name: "BatchClient", dependencies: ["FunnelGRPC", "FunnelCore", "FunnelJSON", grpcCore, grpcNIO],
             swiftSettings: swiftSettings),
     .target(name: "LoadGenerator",
-            dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix],
+            dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix, asyncHTTPClient],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
                       dependencies: ["FunnelServer", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",

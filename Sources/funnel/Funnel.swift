@@ -12,5 +12,5 @@ struct Funnel: AsyncParsableCommand {
     abstract: "Funnel: a two-stage recall-and-ranking engine for e-commerce recommendations and search.",
     version: FunnelApplication.version,
     subcommands: [Serve.self, ConfigCommand.self, Query.self, Index.self, Generate.self, Model.self, Features.self, Load.self, Batch.self, IngestData.self, Eval.self, Export.self,
-                  Consume.self, ExperimentsCommand.self, AuthCommand.self, Decrypt.self])
+                  Consume.self, ExperimentsCommand.self, AuthCommand.self, Decrypt.self, Simulate.self])
 }
