@@ -120,20 +120,22 @@ funnel_stop_stores() {
 }
 
 # Starts `funnel serve` from BINARY on a free port in the background, waits until it answers, and
-# exports FUNNEL_TARGET=127.0.0.1:PORT. Its PID goes to $FUNNEL_RUN/funnel.pid.
+# exports FUNNEL_TARGET=127.0.0.1:PORT (and FUNNEL_HTTP, FUNNEL_ADMIN, FUNNEL_DASHBOARD). Its PID goes to $FUNNEL_RUN/funnel.pid.
 funnel_start_server() {
   local binary=$1; shift
-  local port http admin
+  local port http admin dashboard
   port=$(funnel_free_port)
   http=$(funnel_free_port)
   # The kernel may hand out the just-released port again: the listeners need different ones.
   while [ "$http" = "$port" ]; do http=$(funnel_free_port); done
   admin=$(funnel_free_port)
   while [ "$admin" = "$port" ] || [ "$admin" = "$http" ]; do admin=$(funnel_free_port); done
-  "$binary" serve --port "$port" --http-port "$http" --admin-port "$admin" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
+  dashboard=$(funnel_free_port)
+  while [ "$dashboard" = "$port" ] || [ "$dashboard" = "$http" ] || [ "$dashboard" = "$admin" ]; do dashboard=$(funnel_free_port); done
+  "$binary" serve --port "$port" --http-port "$http" --admin-port "$admin" --dashboard-port "$dashboard" "$@" >"$FUNNEL_RUN/funnel.log" 2>&1 &
   echo $! >"$FUNNEL_RUN/funnel.pid"
   for _ in $(seq 1 ${FUNNEL_SERVE_WAIT_TENTHS:-600}); do grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" 2>/dev/null && break; sleep 0.1
     kill -0 "$(cat "$FUNNEL_RUN/funnel.pid")" 2>/dev/null || break; done
   grep -q "funnel serving" "$FUNNEL_RUN/funnel.log" || { echo "funnel: server did not start" >&2; cat "$FUNNEL_RUN/funnel.log" >&2; return 1; }
-  export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http" FUNNEL_ADMIN="127.0.0.1:$admin"
+  export FUNNEL_TARGET="127.0.0.1:$port" FUNNEL_HTTP="127.0.0.1:$http" FUNNEL_ADMIN="127.0.0.1:$admin" FUNNEL_DASHBOARD="127.0.0.1:$dashboard"
 }

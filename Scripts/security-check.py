@@ -202,7 +202,8 @@ class Server:
         self.port, self.http, self.admin = free_port(), free_port(), free_port()
         self.log = os.path.join(directory, f"{name}.log")
         self.process = subprocess.Popen(
-            [binary, "serve", "--port", str(self.port), "--http-port", str(self.http), "--admin-port", str(self.admin)] + args,
+            [binary, "serve", "--port", str(self.port), "--http-port", str(self.http), "--admin-port", str(self.admin),
+             "--dashboard-port", "0"] + args,
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -242,7 +243,7 @@ def main():
                  "--set", f"limits.callerRates=recommend={FLOOD_RATE}/{FLOOD_RATE}", "--set", "limits.callerConcurrency=6"]
 
     # A listener on every address without authentication: refused before it loads anything.
-    refused = subprocess.run([binary, "serve", "--host", "0.0.0.0", "--port", "0", "--http-port=-1", "--admin-port=-1"],
+    refused = subprocess.run([binary, "serve", "--host", "0.0.0.0", "--port", "0", "--http-port=-1", "--admin-port=-1", "--dashboard-port=-1"],
                              capture_output=True, text=True, timeout=120)
     r.check("open non-loopback listener refused", refused.returncode != 0 and "not a loopback address" in refused.stderr,
             f"exit {refused.returncode}: {refused.stderr[-400:]}")

@@ -274,7 +274,8 @@ public enum FunnelApplication {
     let feed = DashboardFeed()
     let replica = EventUpdaterService.defaultConsumerName()
     let service = IndicatorService(engine: engine, store: store, alarms: options.alarms, notifier: notifier, feed: feed,
-                                   health: ReplicaHealthBoard(redis: redis), currency: engine.indicators.rates.reporting,
+                                   health: ReplicaHealthBoard(redis: redis), leadership: AlarmLeadership(redis: redis, replica: replica),
+                                   currency: engine.indicators.rates.reporting,
                                    replica: replica, stores: stores, logger: logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
     if let notifier { services.append(.init(service: notifier)) }

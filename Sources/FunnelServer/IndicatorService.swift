@@ -4,13 +4,14 @@ import FunnelHTTP
 import Indicators
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Serving
 
 /// The dashboard's engine room, a lifecycle `Service`: every 100 ms it moves the engine's waiting
 /// indicator increments into the rollup store (and answers' origins to the shared directory); every
 /// 200 ms it pushes a tick (tiles, the last seconds, alarm states) to the open dashboards; every
-/// second it samples this replica's health and evaluates the alarm rules (transitions go to the
-/// webhooks); every 5 s it pushes the full view. Each message is encoded once for every viewer.
+/// second it samples this replica's health and, on the replica leading the fleet's alarms
+/// (`AlarmLeadership`), evaluates the alarm rules (transitions go to the webhooks); every 5 s it pushes the full view. Each message is encoded once for every viewer.
 /// A store failure keeps the increments (up to the recorder's bound) for the next round and shows
 /// the dashboards an `unavailable` event.
 public final class IndicatorService: Service, Sendable {
@@ -21,6 +22,8 @@ public final class IndicatorService: Service, Sendable {
   let notifier: WebhookNotifier?
   let feed: DashboardFeed
   let health: ReplicaHealthBoard
+  let leadership: AlarmLeadership
+  private let leading = Mutex(false)
   let currency: String
   let replica: String
   let stores: @Sendable () -> [String: String]
@@ -28,7 +31,9 @@ public final class IndicatorService: Service, Sendable {
 
   /// A service feeding `feed` from `store` (where the engine's increments go).
   init(engine: ServingEngine, store: any RollupStore, alarms: [AlarmRule], notifier: WebhookNotifier?, feed: DashboardFeed,
-       health: ReplicaHealthBoard, currency: String, replica: String, stores: @escaping @Sendable () -> [String: String], logger: Logger) {
+       health: ReplicaHealthBoard, leadership: AlarmLeadership, currency: String, replica: String,
+       stores: @escaping @Sendable () -> [String: String], logger: Logger) {
+    self.leadership = leadership
     self.engine = engine
     self.store = store
     self.board = IndicatorBoard(store: store)
@@ -53,7 +58,7 @@ public final class IndicatorService: Service, Sendable {
   /// The full view as JSON (`GET /v1/dashboard` and the `view` pushes).
   public func viewJSON() async throws -> [UInt8] {
     let now = engine.nowMs
-    let states: [AlarmStatus] = await alarms?.statuses() ?? []
+    let states: [AlarmStatus] = await alarmStates()
     let replicas = await health.all(nowMs: now)
     let view = try await board.view(nowMs: now, currency: currency, alarms: states, health: replicas)
     return Array(try Self.encoder().encode(view))
@@ -61,9 +66,17 @@ public final class IndicatorService: Service, Sendable {
 
   /// The alarm rules' states as JSON (`GET /v1/alarms`).
   public func alarmsJSON() async -> [UInt8] {
-    let states: [AlarmStatus] = await alarms?.statuses() ?? []
+    let states: [AlarmStatus] = await alarmStates()
     guard let data = try? Self.encoder().encode(states) else { return Array("[]".utf8) }
     return Array(data)
+  }
+
+  /// The rules' states: this replica's while it leads (or alone), else the leader's.
+  func alarmStates() async -> [AlarmStatus] {
+    guard let alarms else { return [] }
+    if leading.withLock({ $0 }) || leadership.redis == nil { return await alarms.statuses() }
+    if let shared = await leadership.shared() { return shared }
+    return await alarms.statuses()
   }
 
   /// Applies the waiting increments now (tests and shutdown).
@@ -105,8 +118,11 @@ public final class IndicatorService: Service, Sendable {
         let sample = sampler.sample(engine.metrics.exposition(), nowMs: now, replica: replica, stores: stores(),
                                     index: engine.generation.version, model: engine.ranker.model.version)
         await health.publish(sample)
-        if let alarms {
+        let leads = await leadership.lead()
+        leading.withLock { $0 = leads }
+        if let alarms, leads {
           let transitions = await alarms.evaluate(nowMs: now)
+          await leadership.share(await alarms.statuses())
           for t in transitions {
             logger.log(level: t.kind == .firing ? (t.severity == "critical" ? .error : .warning) : .info, "alarm \(t.kind.rawValue)",
                        metadata: ["rule": "\(t.rule)", "severity": "\(t.severity)", "value": "\(t.value.map { "\($0)" } ?? "-")",
@@ -121,7 +137,7 @@ public final class IndicatorService: Service, Sendable {
           feed.publish(DashboardFeed.event("view", json: try await viewJSON()), isView: true)
         } else if round % 2 == 0 {
           // Every 200 ms: ticks are small and move only the live parts.
-          let states: [AlarmStatus] = await alarms?.statuses() ?? []
+          let states: [AlarmStatus] = await alarmStates()
           let tick = try await board.tick(nowMs: now, alarms: states)
           feed.publish(DashboardFeed.event("tick", json: Array(try Self.encoder().encode(tick))))
         }
