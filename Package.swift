@@ -198,7 +198,7 @@ let package = Package(
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
-                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", grpcCore, grpcNIO, nioPosix, logging, lifecycle, otel, tracing],
+                               "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", "Alarms", grpcCore, grpcNIO, nioPosix, logging, lifecycle, otel, tracing],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",
                 dependencies: ["BatchClient", "FunnelTestSupport", "FunnelCore"],

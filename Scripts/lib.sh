@@ -2,7 +2,8 @@
 
 # Installs the Debian packages Funnel needs, when any is missing.
 funnel_install_packages() {
-  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev protobuf-compiler pkg-config prometheus curl openssl)
+  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev protobuf-compiler pkg-config prometheus curl openssl
+                  libjs-chart.js chromium chromium-driver)
   local missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +34,7 @@ funnel_venv() {
 
 # .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
 funnel_python_env() {
-  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis, jwt, cryptography" Scripts/requirements.txt \
+  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis, jwt, cryptography, selenium" Scripts/requirements.txt \
     "the MongoDB wire server (mongoeco)"
 }
 

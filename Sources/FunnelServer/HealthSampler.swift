@@ -20,6 +20,32 @@ struct HealthSampler {
                          "funnel_events_accepted_total", "funnel_event_freshness_seconds_bucket", "funnel_updater_lag_entries",
                          "funnel_updater_pending_entries"]
 
+  /// Calls, failed calls (gRPC status other than OK, HTTP 5xx), degraded store reads and accepted
+  /// events since the previous snapshot: the counts the indicator rollups keep as `health.*`
+  /// fields (summed over the fleet, so alarm rules can watch error rates like trade).
+  func increments() -> [String: Double] {
+    guard snapshots.count >= 2 else { return [:] }
+    let (previous, latest) = (snapshots[snapshots.count - 2].values, snapshots[snapshots.count - 1].values)
+    var out: [String: Double] = [:]
+    for (key, value) in latest {
+      let delta = max(0, value - (previous[key] ?? 0))
+      guard delta > 0 else { continue }
+      let (name, labels) = Self.split(key)
+      switch name {
+      case "funnel_grpc_requests_total":
+        out["health.calls", default: 0] += delta
+        if labels["code"] != "OK" { out["health.errors", default: 0] += delta }
+      case "funnel_http_requests_total":
+        out["health.calls", default: 0] += delta
+        if (Int(labels["code"] ?? "") ?? 0) >= 500 { out["health.errors", default: 0] += delta }
+      case "funnel_store_timeouts_total", "funnel_store_errors_total": out["health.degraded_reads", default: 0] += delta
+      case "funnel_events_accepted_total": out["health.events", default: 0] += delta
+      default: break
+      }
+    }
+    return out
+  }
+
   /// Takes a snapshot of `exposition` at `nowMs` and returns the health over the window.
   mutating func sample(_ exposition: [UInt8], nowMs: Int64, replica: String, stores: [String: String],
                        index: String, model: String) -> ReplicaHealth {

@@ -118,6 +118,7 @@ public final class IndicatorService: Service, Sendable {
         let sample = sampler.sample(engine.metrics.exposition(), nowMs: now, replica: replica, stores: stores(),
                                     index: engine.generation.version, model: engine.ranker.model.version)
         await health.publish(sample)
+        for (field, value) in sampler.increments() { engine.indicators.recorder.add(field, value, at: now / 1000) }
         let leads = await leadership.lead()
         leading.withLock { $0 = leads }
         if let alarms, leads {
