@@ -56,7 +56,8 @@ struct RedisEventStreamTests {
     let f = try fixture()
     let batch = Self.events(5)
     #expect(try await f.stream.append(batch) == EventAppendResult(accepted: 5, duplicates: 0))
-    #expect(try await f.stream.append(batch + Self.events(1, from: 5)) == EventAppendResult(accepted: 1, duplicates: 5))
+    #expect(try await f.stream.append(batch + Self.events(1, from: 5))
+            == EventAppendResult(accepted: 1, duplicates: 5, duplicateIndices: [0, 1, 2, 3, 4]))
     #expect(try await f.stream.length() == 6)
   }
 
