@@ -206,7 +206,7 @@ let package = Package(
     .testTarget(name: "LoadGeneratorTests",
                 dependencies: ["LoadGenerator", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "Serving", "FunnelCore", "FeatureStore", logging, lifecycle, inMemoryTracing],
+    .testTarget(name: "FunnelHTTPTests", dependencies: ["FunnelHTTP", "FunnelTestSupport", "FunnelSecurity", "Serving", "FunnelCore", "FeatureStore", logging, lifecycle, inMemoryTracing],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GRPCWireTests",
                 dependencies: [compressNIO, "GRPCWire", "FunnelCore", grpcCore, grpcNIO, nioCore, nioPosix, nioHTTP2, nioHPACK, logging,

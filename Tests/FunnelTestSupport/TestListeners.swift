@@ -24,3 +24,24 @@ public enum TestListeners {
     }
   }
 }
+
+extension TestListeners {
+  /// Runs the dashboard `listener` like `with(_:_:)`.
+  public static func with<T: Sendable>(_ listener: DashboardListener, _ body: (Int) async throws -> T) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: [.init(service: listener)], logger: Logger(label: "test")))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      let result: T
+      do {
+        result = try await body(try await listener.listeningPort())
+      } catch {
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        throw error
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+      return result
+    }
+  }
+}
