@@ -2,13 +2,13 @@
 """Dashboard latency and cost against a running `funnel serve` (see run.sh).
 
 latency: background behaviour events at RATE per second (batches of 50 over POST /v1/events, on
-  several keep-alive connections) while a marker order (paid, amount 1) is posted every 250 ms; a
+  several keep-alive connections) while a marker order (paid, amount 1) is posted every 100-400 ms (random gaps); a
   server-sent-event client on /v1/dashboard/stream times each marker from its POST to the first
   `tick` whose today's GMV includes it. Prints p50/p99/max.
 viewers: server CPU with no page open, then with N pages open (raw SSE readers), over the same
   time: CPU per viewer (% of a core) and per push (microseconds per message per viewer).
 """
-import argparse, http.client, json, os, socket, statistics, sys, threading, time
+import argparse, http.client, json, os, random, socket, statistics, sys, threading, time
 
 
 def cpu_seconds(pid):
@@ -120,7 +120,8 @@ def latency(args):
             if not lock.wait_for(lambda: seen["gmv"] >= base + 1 - 1e-9, timeout=5):
                 raise SystemExit(f"marker {k} never reached the stream")
             delays.append(seen["at"] - sent)
-        time.sleep(0.25)
+        # A random gap, so the markers do not lock onto the server's push cadence.
+        time.sleep(0.1 + random.random() * 0.3)
     achieved = (sum(counter.values()) - events_before) / (time.monotonic() - started)
     stop.set()
     stream.close()
