@@ -3,8 +3,9 @@
 
 Compiles the committed funnel/v1 .proto files with grpcio-tools at run time (health uses the
 grpcio-health-checking package, i.e. the upstream grpc.health.v1 definition), then calls Recommend,
-Search, BatchRecommend, Track, Admin.Status, Admin.ExperimentReport and Health.Check (and, with
---http, POST /v1/events, /healthz and /metrics) and checks the answers are well formed;
+Search, BatchRecommend, Track, TrackOrders, Admin.Status, Admin.ExperimentReport and Health.Check (and,
+with --http, POST /v1/events, POST /v1/orders, /healthz and /metrics; with --dashboard, that the
+dashboard's view shows the orders and the attributed click) and checks the answers are well formed;
 sends N malformed requests, each of which must fail with INVALID_ARGUMENT and a message naming the
 field; and checks the server still answers afterwards. Prints 'N passed, N failed'; exit 0 when all pass.
 
@@ -158,6 +159,7 @@ def main():
     ap.add_argument("--target", default="127.0.0.1:50051")
     ap.add_argument("--malformed", type=int, default=1000)
     ap.add_argument("--http", help="HOST:PORT of the HTTP listener (POST /v1/events, /healthz, /metrics)")
+    ap.add_argument("--dashboard", help="HOST:PORT of the dashboard listener (GET /v1/dashboard): orders must show there")
     ap.add_argument("--admin", help="HOST:PORT of the admin listener (Admin); default: --target's host, port 50052")
     ap.add_argument("--tls", action="store_true", help="speak TLS on every channel and HTTP request")
     ap.add_argument("--ca", help="PEM CA of the server's certificate (implies --tls)")
@@ -261,6 +263,44 @@ def main():
         r.check("http healthz", connect.open(args.http, "/healthz").read() == b"ok\n")
         metrics = connect.open(args.http, "/metrics").read().decode()
         r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])
+
+    # The order feed: accepted once per order id and state, invalid changes reported by index.
+    order = ev.Order(order_id=f"api-check-order-{now}", state=ev.ORDER_STATE_PAID, customer_id="api-check-customer",
+                     amount=12.5, currency="GBP", country="GB", source="search", timestamp_ms=now,
+                     lines=[ev.OrderLine(item_id=ids[0], quantity=1, unit_price=12.5)])
+    bad_order = ev.Order(order_id="api-check-bad-order", state=ev.ORDER_STATE_UNSPECIFIED, amount=1, currency="GBP")
+    placed = events.TrackOrders(ev.TrackOrdersRequest(orders=[order, bad_order]), timeout=5)
+    r.check("track orders", placed.accepted == 1 and len(placed.rejected) == 1 and placed.rejected[0].index == 1
+            and "state" in placed.rejected[0].reason, str(placed))
+    again = events.TrackOrders(ev.TrackOrdersRequest(orders=[order]), timeout=5)
+    r.check("track orders idempotent", again.accepted == 0 and again.duplicates == 1, str(again))
+    try:
+        events.TrackOrders(ev.TrackOrdersRequest(orders=[]), timeout=5)
+        r.check("track orders empty", False, "accepted an empty batch")
+    except grpc.RpcError as e:
+        r.check("track orders empty", e.code() == grpc.StatusCode.INVALID_ARGUMENT and "orders" in (e.details() or ""),
+                f"{e.code()} {e.details()}")
+    if args.http:
+        import json
+        body = json.dumps({"orders": [{"order_id": f"api-check-http-order-{now}", "state": "paid", "amount": 7.5,
+                                       "currency": "GBP", "lines": [{"item_id": ids[1], "quantity": 1, "unit_price": 7.5}]},
+                                      {"order_id": "x", "state": "paid", "amount": 1, "currency": "pounds"}]}).encode()
+        answer = json.loads(connect.open(args.http, "/v1/orders", data=body, method="POST",
+                                         headers={"content-type": "application/json"}).read())
+        r.check("http orders", answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
+                and "currency" in answer["rejected"][0]["reason"], str(answer))
+    if args.dashboard:
+        import json
+        deadline, gmv = time.time() + 3, 0
+        while time.time() < deadline:
+            view = json.loads(connect.open(args.dashboard, "/v1/dashboard").read())
+            gmv = view["tick"]["tiles"]["today"]["gmv"]
+            if gmv >= 12.5 + (7.5 if args.http else 0):
+                break
+            time.sleep(0.1)
+        r.check("dashboard shows the orders", gmv >= 12.5 + (7.5 if args.http else 0), f"today's GMV {gmv}")
+        homes = [row for row in view["recommendations"] if row["scene"] == "home"]
+        r.check("dashboard attributes the click", homes and homes[0]["clicks"] >= 1 and homes[0]["impressions"] >= 5, str(homes))
 
     # A client configured for gzip (as grpcio users do) and one sending a timeout of ~10 years: both
     # are ordinary, neither may fail a call or the server (the raw-frame tests send 99999999H).
