@@ -6,11 +6,16 @@ import Glibc
 
 /// A seeded order log for indicator tests: orders created, then paid or cancelled, some paid ones
 /// refunded, a few changes delivered twice (the feed is at-least-once), over several minutes, with
-/// customers returning, guests, countries, traffic sources and categories; amounts in quarters, so
-/// every sum is exact in binary floating point. `expected` computes the indicators from the log on
+/// customers returning, guests, countries, traffic sources and categories; beside each order a
+/// shopper's session (an answer shown for a scene and arm, views, clicks and carts naming it or not,
+/// the purchase events of a paid order). Amounts in quarters, so every sum is exact in binary
+/// floating point. `expected` computes the indicators from the log on
 /// its own, without the recorder or a store, for the tests to compare with.
 public struct KnownOrderLog: Sendable {
   public var changes: [OrderEvent] = []
+  /// Answers shown (request id, scene, arm, items, Unix ms) and behaviour events, some naming an answer.
+  public var answers: [(requestID: String, origin: AnswerOrigin, items: Int, timestampMs: Int64)] = []
+  public var events: [BehaviourEvent] = []
   public static let categories = ["kitchen", "garden", "toys", "books"]
 
   /// `orders` orders from `startMs`, about one every 1.5 s.
@@ -35,6 +40,24 @@ public struct KnownOrderLog: Sendable {
       next.state = rng.next() % 5 == 0 ? .cancelled : .paid
       changes.append(next)
       if rng.next() % 7 == 0 { changes.append(next) }
+      // A shopper's session: an answer shown, views, perhaps a click and a cart naming the answer,
+      // and the purchase events of a paid order.
+      let origin = AnswerOrigin(scene: ["home", "cart", "item_page"][i % 3], arm: i % 4 == 0 ? "ranker:b" : "")
+      answers.append((requestID: "R\(i)", origin: origin, items: 10, timestampMs: at - 2_000))
+      for (k, line) in lines.enumerated() {
+        let viaAnswer = rng.next() % 2 == 0 ? "R\(i)" : (rng.next() % 5 == 0 ? "unknown-\(i)" : "")
+        events.append(BehaviourEvent(eventID: "V\(i)-\(k)", userID: "U\(i)", itemID: line.itemID, kind: .view, timestampMs: at - 1_500))
+        events.append(BehaviourEvent(eventID: "K\(i)-\(k)", userID: "U\(i)", itemID: line.itemID, kind: .click, timestampMs: at - 1_000,
+                                     requestID: viaAnswer))
+        if rng.next() % 3 != 0 {
+          events.append(BehaviourEvent(eventID: "A\(i)-\(k)", userID: "U\(i)", itemID: line.itemID, kind: .addToCart,
+                                       timestampMs: at - 500, requestID: viaAnswer))
+        }
+        if next.state == .paid {
+          events.append(BehaviourEvent(eventID: "P\(i)-\(k)", userID: "U\(i)", itemID: line.itemID, kind: .purchase,
+                                       timestampMs: at + 500, quantity: line.quantity, price: line.unitPrice, requestID: viaAnswer))
+        }
+      }
       if next.state == .paid, rng.next() % 6 == 0 {
         var refund = next
         refund.state = .refunded
@@ -87,7 +110,39 @@ public struct KnownOrderLog: Sendable {
       add(s, metric, 1)
       for dim in ["country=\(country)", "source=\(source)"] + byCategory.keys.map({ "category=\($0)" }) { add(s, "\(metric)|\(dim)", 1) }
     }
+    let origins = Dictionary(answers.map { ($0.requestID, $0.origin) }, uniquingKeysWith: { a, _ in a })
+    for a in answers {
+      let s = a.timestampMs / 1000
+      for prefix in ["rec.answers", "rec.impressions"] {
+        let value = prefix == "rec.answers" ? 1.0 : Double(a.items)
+        add(s, prefix, value)
+        add(s, "\(prefix)|scene=\(a.origin.scene)|arm=\(a.origin.arm)", value)
+      }
+    }
+    for e in events {
+      let s = e.timestampMs / 1000
+      add(s, "events.\(e.kind.rawValue)", 1)
+      add(s, "events.\(e.kind.rawValue)|category=\(Self.category(of: e.itemID))", 1)
+      let revenue = Double(e.quantity) * e.price
+      if e.kind == .purchase { add(s, "events.revenue", revenue) }
+      guard let origin = origins[e.requestID] else { continue }
+      let metric = e.kind == .click ? "rec.clicks" : e.kind == .addToCart ? "rec.carts" : e.kind == .purchase ? "rec.purchases" : ""
+      guard !metric.isEmpty else { continue }
+      let dims = "|scene=\(origin.scene)|arm=\(origin.arm)"
+      add(s, metric, 1)
+      add(s, metric + dims, 1)
+      if e.kind == .purchase {
+        add(s, "rec.revenue", revenue)
+        add(s, "rec.revenue" + dims, revenue)
+        add(s, "rec.revenue_sq" + dims, revenue * revenue)
+      }
+    }
     return out
+  }
+
+  /// The catalog's category of an item in the log (the events' items have one; the orders name theirs).
+  public static func category(of item: ItemID) -> String {
+    categories[(Int(item.dropFirst(4)) ?? 0) % categories.count]
   }
 
   /// Paid amount by item over the whole log, best first.
@@ -99,10 +154,21 @@ public struct KnownOrderLog: Sendable {
 }
 
 extension KnownOrderLog {
-  /// Records the log through a recorder as the server does (`ledger` drops repeats) and applies it
-  /// to `store` in `chunks` tallies.
-  public func replay(into store: any RollupStore, ledger: any OrderLedger = MemoryOrderLedger(), chunks: Int = 7) async throws {
+  /// Records the log through a recorder as the server does (`ledger` drops repeated order changes;
+  /// the sessions' answers and events go in once, as the event sink passes first sightings only,
+  /// unless `sessions` is false) and applies it to `store` in `chunks` tallies.
+  public func replay(into store: any RollupStore, ledger: any OrderLedger = MemoryOrderLedger(), chunks: Int = 7,
+                     sessions: Bool = true) async throws {
     let recorder = IndicatorRecorder()
+    if sessions {
+      let recent = RecentAnswers()
+      for a in answers {
+        recorder.recordAnswer(a.origin, items: a.items, timestampMs: a.timestampMs)
+        recent.remember(a.requestID, a.origin)
+      }
+      recorder.record(events: events, category: { Self.category(of: $0) }) { recent.origin(of: $0) }
+      try await store.apply(recorder.drain())
+    }
     let size = (changes.count + chunks - 1) / chunks
     for start in stride(from: 0, to: changes.count, by: size) {
       let chunk = Array(changes[start..<min(changes.count, start + size)])
