@@ -6,7 +6,6 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Serving
-import Synchronization
 
 /// The HTTP/1.1 listener for site JavaScript, order systems, balancers and monitoring (a lifecycle
 /// `Service`), served by Hummingbird over HTTP/1.1 or HTTPS: the JSON API of `openapi.yaml`,
@@ -23,7 +22,7 @@ public final class HTTPListener: Service, Sendable {
   let idleTimeout: TimeAmount
   /// HTTPS with this certificate (reloaded as it changes); nil: plain HTTP.
   let tls: ServerTLS?
-  private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+  private let bound = BoundPort()
 
   /// A listener on `host:port` (0: any free port) over `engine` (`/metrics` renders its registry);
   /// `readiness` answers `/readyz` (by default: ready, with the engine's index and model); pages of
@@ -42,16 +41,7 @@ public final class HTTPListener: Service, Sendable {
   }
 
   /// The bound port, once listening.
-  public func listeningPort() async throws -> Int {
-    try await withCheckedThrowingContinuation { continuation in
-      let port = bound.withLock { state -> Int? in
-        if let port = state.port { return port }
-        state.waiters.append(continuation)
-        return nil
-      }
-      if let port { continuation.resume(returning: port) }
-    }
-  }
+  public func listeningPort() async throws -> Int { try await bound.wait() }
 
   public func run() async throws {
     let (host, port) = (self.host, self.port)
@@ -63,12 +53,7 @@ public final class HTTPListener: Service, Sendable {
       configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256),
       onServerRunning: { [self] channel in
         let actual = channel.localAddress?.port ?? port
-        let waiters = bound.withLock { state in
-          state.port = actual
-          defer { state.waiters = [] }
-          return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: actual) }
+        bound.bound(actual)
         logger.info("http listening", metadata: ["address": "\(host):\(actual)",
                                                  "tls": "\(tls != nil)"])
       },
@@ -76,9 +61,7 @@ public final class HTTPListener: Service, Sendable {
     do {
       try await application.run()
     } catch {
-      let waiters = bound.withLock { state in defer { state.waiters = [] }; return state.waiters }
-      guard waiters.isEmpty else {
-        for waiter in waiters { waiter.resume(throwing: error) }
+      guard !bound.fail(error) else {
         throw FunnelError(.unavailable, "http listener: cannot listen on \(host):\(port): \(error)")
       }
       throw error

@@ -131,13 +131,7 @@ public struct ShopSimulation: Sendable {
       event("click", clicked)
       if await state.chance(orders ? 0.8 : 0.1) { event("add_to_cart", clicked) }
     }
-    do {
-      _ = try await post(client, "/v1/events", json: ["events": events])
-      let sent = events.count
-      await state.count { $0.events += sent }
-    } catch {
-      await state.failed("events: \(error)")
-    }
+    await send(events, client: client, state: state)
     guard orders else { return }
     let picked = await state.lines(from: [clicked ?? items[0]] + items.dropFirst(3).prefix(Int(await state.uniform() * 3)))
     let amount = picked.reduce(0) { $0 + $1.price * Double($1.quantity) }
@@ -148,15 +142,7 @@ public struct ShopSimulation: Sendable {
       event("view", line.item)
       event("add_to_cart", line.item)
     }
-    if !events.isEmpty {
-      do {
-        _ = try await post(client, "/v1/events", json: ["events": events])
-        let sent = events.count
-        await state.count { $0.events += sent }
-      } catch {
-        await state.failed("events: \(error)")
-      }
-    }
+    await send(events, client: client, state: state)
     let orderID = "SIM-\(seed)-\(await state.nextID())"
     var order: [String: Any] = ["order_id": orderID, "state": "created", "customer_id": customer, "amount": amount, "currency": "GBP",
                                 "lines": lines, "country": country, "source": source]
@@ -183,6 +169,18 @@ public struct ShopSimulation: Sendable {
       }
     } catch {
       await state.failed("orders: \(error)")
+    }
+  }
+
+  /// Posts a session's events (none: nothing), counting them or the failure.
+  private func send(_ events: [[String: Any]], client: HTTPClient, state: SimulationState) async {
+    guard !events.isEmpty else { return }
+    do {
+      _ = try await post(client, "/v1/events", json: ["events": events])
+      let sent = events.count
+      await state.count { $0.events += sent }
+    } catch {
+      await state.failed("events: \(error)")
     }
   }
 

@@ -54,7 +54,26 @@ extension RequestValidator {
     guard let kind = input.kind else {
       throw FunnelError.invalidArgument(field: "type", "\(input.kindLabel) is not an event type")
     }
-    let timestamp = input.timestampMs == 0 ? nowMs : input.timestampMs
+    let timestamp = try checkTimestamp(input.timestampMs, nowMs: nowMs, configuration: configuration)
+    guard input.quantity <= 10_000 else {
+      throw FunnelError.invalidArgument(field: "quantity", "\(input.quantity) is more than 10000")
+    }
+    let country = try checkCountry(input.country)
+    guard input.price.isFinite, input.price >= 0 else {
+      throw FunnelError.invalidArgument(field: "price", "\(input.price) is not a finite non-negative number")
+    }
+    return BehaviourEvent(eventID: input.eventID, userID: input.userID, sessionID: input.sessionID,
+                          itemID: input.itemID, kind: kind, timestampMs: timestamp,
+                          quantity: max(1, input.quantity), price: input.price, requestID: input.requestID,
+                          country: country)
+  }
+}
+
+extension RequestValidator {
+  /// A change's time: 0 means `nowMs`; otherwise within the accepted window (not more than
+  /// `maxEventSkew` ahead, not older than `maxEventAge`). Shared by events and order changes.
+  func checkTimestamp(_ timestampMs: Int64, nowMs: Int64, configuration: ServingConfiguration) throws -> Int64 {
+    let timestamp = timestampMs == 0 ? nowMs : timestampMs
     let skewMs = configuration.maxEventSkew.components.seconds * 1000
     let ageMs = configuration.maxEventAge.components.seconds * 1000
     guard timestamp <= nowMs + skewMs else {
@@ -63,22 +82,15 @@ extension RequestValidator {
     guard timestamp >= nowMs - ageMs else {
       throw FunnelError.invalidArgument(field: "timestamp_ms", "\(timestamp) is older than \(ageMs / 86_400_000) days")
     }
-    guard input.quantity <= 10_000 else {
-      throw FunnelError.invalidArgument(field: "quantity", "\(input.quantity) is more than 10000")
+    return timestamp
+  }
+
+  /// An ISO 3166-1 alpha-2 code in upper case, or empty for empty.
+  func checkCountry(_ text: String) throws -> String {
+    guard !text.isEmpty else { return "" }
+    guard let code = CountryCode.normalised(text) else {
+      throw FunnelError.invalidArgument(field: "country", "'\(text.prefix(16))' is not an ISO 3166-1 alpha-2 country code")
     }
-    var country = ""
-    if !input.country.isEmpty {
-      guard let code = CountryCode.normalised(input.country) else {
-        throw FunnelError.invalidArgument(field: "country", "'\(input.country.prefix(16))' is not an ISO 3166-1 alpha-2 country code")
-      }
-      country = code
-    }
-    guard input.price.isFinite, input.price >= 0 else {
-      throw FunnelError.invalidArgument(field: "price", "\(input.price) is not a finite non-negative number")
-    }
-    return BehaviourEvent(eventID: input.eventID, userID: input.userID, sessionID: input.sessionID,
-                          itemID: input.itemID, kind: kind, timestampMs: timestamp,
-                          quantity: max(1, input.quantity), price: input.price, requestID: input.requestID,
-                          country: country)
+    return code
   }
 }

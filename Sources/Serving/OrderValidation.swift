@@ -86,27 +86,13 @@ extension RequestValidator {
       }
       lines.append(OrderLine(itemID: line.itemID, quantity: max(1, line.quantity), unitPrice: line.unitPrice, category: line.category))
     }
-    var country = ""
-    if !input.country.isEmpty {
-      guard let code = CountryCode.normalised(input.country) else {
-        throw FunnelError.invalidArgument(field: "country", "'\(input.country.prefix(16))' is not an ISO 3166-1 alpha-2 country code")
-      }
-      country = code
-    }
+    let country = try checkCountry(input.country)
     guard input.source.utf8.count <= 32,
           input.source.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
             || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
       throw FunnelError.invalidArgument(field: "source", "'\(input.source.prefix(40))' must be at most 32 of a-z, 0-9, '_' and '-'")
     }
-    let timestamp = input.timestampMs == 0 ? nowMs : input.timestampMs
-    let skewMs = configuration.maxEventSkew.components.seconds * 1000
-    let ageMs = configuration.maxEventAge.components.seconds * 1000
-    guard timestamp <= nowMs + skewMs else {
-      throw FunnelError.invalidArgument(field: "timestamp_ms", "\(timestamp) is more than \(skewMs / 1000) s in the future")
-    }
-    guard timestamp >= nowMs - ageMs else {
-      throw FunnelError.invalidArgument(field: "timestamp_ms", "\(timestamp) is older than \(ageMs / 86_400_000) days")
-    }
+    let timestamp = try checkTimestamp(input.timestampMs, nowMs: nowMs, configuration: configuration)
     return OrderEvent(orderID: input.orderID, state: state, customerID: input.customerID, amount: input.amount, currency: currency,
                       lines: lines, country: country, source: input.source, timestampMs: timestamp)
   }

@@ -6,7 +6,6 @@ import HTTPTypes
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// The live operations dashboard's own HTTP listener (a lifecycle `Service`), on the admin address:
 /// `GET /dashboard` (the page), `/dashboard/app.js`, `/dashboard/chart.js` (Chart.js from Debian's
@@ -26,7 +25,7 @@ public final class DashboardListener: Service, Sendable {
   let tls: ServerTLS?
   let authenticator: Authenticator?
   let logger: Logger
-  private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+  private let bound = BoundPort()
 
   /// A listener on `host:port` (0: any free port). `chartLibrary` is Chart.js's UMD build (nil: the
   /// page shows its tiles and tables without charts, and says why).
@@ -45,16 +44,7 @@ public final class DashboardListener: Service, Sendable {
   }
 
   /// The bound port, once listening.
-  public func listeningPort() async throws -> Int {
-    try await withCheckedThrowingContinuation { continuation in
-      let port = bound.withLock { state -> Int? in
-        if let port = state.port { return port }
-        state.waiters.append(continuation)
-        return nil
-      }
-      if let port { continuation.resume(returning: port) }
-    }
-  }
+  public func listeningPort() async throws -> Int { try await bound.wait() }
 
   func router() -> Router<FunnelRequestContext> {
     let router = Router(context: FunnelRequestContext.self)
@@ -115,12 +105,7 @@ public final class DashboardListener: Service, Sendable {
       configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256),
       onServerRunning: { [self] channel in
         let actual = channel.localAddress?.port ?? port
-        let waiters = bound.withLock { state in
-          state.port = actual
-          defer { state.waiters = [] }
-          return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: actual) }
+        bound.bound(actual)
         logger.info("dashboard listening", metadata: ["url": "\(tls == nil ? "http" : "https")://\(host):\(actual)/dashboard"])
       },
       logger: logger)
@@ -132,9 +117,7 @@ public final class DashboardListener: Service, Sendable {
         feed.finish()
       }
     } catch {
-      let waiters = bound.withLock { state in defer { state.waiters = [] }; return state.waiters }
-      guard waiters.isEmpty else {
-        for waiter in waiters { waiter.resume(throwing: error) }
+      guard !bound.fail(error) else {
         throw FunnelError(.unavailable, "dashboard listener: cannot listen on \(host):\(port): \(error)")
       }
       throw error
