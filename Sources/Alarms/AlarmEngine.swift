@@ -76,11 +76,13 @@ public actor AlarmEngine {
   }
 
   private func anomaly(_ rule: AlarmRule, endingAt second: Int64) async throws -> (holds: Bool?, value: Double?) {
-    // History past the minute rollups' retention is read from the hours (the rule's window is then
-    // whole hours), and the current value from the same resolution, so the two compare.
+    // History past the minute rollups' retention, and any history of a field with a dimension (6 hours
+    // in the minutes), is read from the hours (the rule's window is then whole hours), and the current
+    // value from the same resolution, so the two compare.
     let step = Int64(rule.historyStepDays ?? 1) * 86_400
     let reach = Int64(rule.historyDays ?? 7) * step + rule.windowSeconds
-    let resolution: Resolution = rule.kind == .robustZ && reach >= Resolution.minute.retentionSeconds ? .hour : .minute
+    let dimensional = IndicatorField.hasDimensions(rule.indicator) || rule.per.map(IndicatorField.hasDimensions) == true
+    let resolution: Resolution = dimensional || (rule.kind == .robustZ && reach >= Resolution.minute.retentionSeconds) ? .hour : .minute
     let end = resolution == .hour ? Resolution.hour.bucket(of: second + 1) - 1 : second
     guard let value = try await value(rule, seconds: rule.windowSeconds, endingAt: end, resolution: resolution) else { return (nil, nil) }
     let z: Double?

@@ -82,9 +82,21 @@ public struct AlarmRule: Codable, Sendable, Hashable {
     if let minimumDenominator, !(minimumDenominator.isFinite && minimumDenominator >= 0) {
       throw fail("minimumDenominator", "must be a finite number >= 0")
     }
+    // Fields with a dimension stay 6 hours in the minute rollups, then only in the hours.
+    let dimensional = IndicatorField.hasDimensions(indicator) || per.map(IndicatorField.hasDimensions) == true
+    let minuteDimensions = Resolution.minute.dimensionRetentionSeconds
+    if dimensional, kind == .above || kind == .below, windowSeconds > minuteDimensions {
+      throw fail("windowSeconds", "at most \(minuteDimensions) for an indicator with a dimension")
+    }
+    if dimensional, kind == .robustZ || kind == .ewma, windowSeconds % 3_600 != 0 {
+      throw fail("windowSeconds", "must be whole hours for an anomaly rule on an indicator with a dimension (read from the hour rollups)")
+    }
     switch kind {
     case .above, .below: break
     case .change:
+      if dimensional, (comparedToSecondsAgo ?? 0) + windowSeconds > minuteDimensions {
+        throw fail("comparedToSecondsAgo", "with windowSeconds at most \(minuteDimensions) for an indicator with a dimension")
+      }
       guard let ago = comparedToSecondsAgo, ago >= windowSeconds, ago <= Resolution.minute.retentionSeconds else {
         throw fail("comparedToSecondsAgo", "needs a value in windowSeconds...\(Resolution.minute.retentionSeconds)")
       }

@@ -25,11 +25,13 @@ public enum Resolution: String, CaseIterable, Hashable, Sendable, Codable {
   }
 
   /// How long the fields with a dimension (`metric|dim=value`) are kept, seconds: seconds keep none
-  /// (the live charts show totals), minutes 48 hours, hours all their retention.
+  /// (the live charts show totals), minutes 6 hours (the breakdowns show the last hour; a bucket may
+  /// hold thousands of such fields, so keeping them for days would cost the most memory of all),
+  /// hours all their retention.
   public var dimensionRetentionSeconds: Int64 {
     switch self {
     case .second: 0
-    case .minute: 2 * 86_400
+    case .minute: 6 * 3_600
     case .hour: 90 * 86_400
     }
   }

@@ -35,7 +35,7 @@ public struct RedisRollupStore: RollupStore {
   local function add(s, field, value)
     local m, h = s - s % 60, s - s % 3600
     if string.find(field, '|', 1, true) then
-      incr(p .. 'md:' .. m, field, value, 172800)
+      incr(p .. 'md:' .. m, field, value, 21660)
     else
       incr(p .. 's:' .. s, field, value, 960)
       incr(p .. 'm:' .. m, field, value, 691200)
