@@ -100,7 +100,8 @@ public actor AlarmEngine {
       band.update(value)
       bands[rule.name] = band
     }
-    guard let z else { return (nil, value) }
+    // No score yet (too little history, or the band still learning): nothing to show or decide.
+    guard let z else { return (nil, nil) }
     switch rule.direction ?? .both {
     case .both: return (abs(z) > rule.threshold, z)
     case .up: return (z > rule.threshold, z)
