@@ -43,6 +43,8 @@ public struct ShopSimulation: Sendable {
     public var ordersCancelled = 0
     public var gmv = 0.0
     public var failedCalls = 0
+    /// Unix ms the payment outage began (the first order placed during it), if there was one.
+    public var outageStartedMs: Int64?
     /// The first failures' messages (at most 5).
     public var failures: [String] = []
   }
@@ -86,6 +88,10 @@ public struct ShopSimulation: Sendable {
         if let spike, elapsed >= spike.at, elapsed < spike.at + spikeSeconds { rate *= spike.factor }
         nextOrder += await state.exponential(mean: 1 / max(0.001, rate))
         let failing = outage.map { elapsed >= $0.at && elapsed < $0.at + $0.seconds } ?? false
+        if failing, await state.report.outageStartedMs == nil {
+          let now = Int64(Date().timeIntervalSince1970 * 1000)
+          await state.count { if $0.outageStartedMs == nil { $0.outageStartedMs = now } }
+        }
         // Bounded concurrency: a slow server slows the simulation instead of piling up tasks.
         if inFlight >= 256 { try await group.next(); inFlight -= 1 }
         group.addTask { await self.shopper(orders: true, paymentsFailing: failing, client: client, state: state) }
