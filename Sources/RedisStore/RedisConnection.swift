@@ -22,7 +22,9 @@ final class RedisConnection {
     }
     context = c
     redisSetTimeout(c, funnel_timeval_ms(timeoutMs))
-    if let password = endpoint.password, !password.isEmpty {
+    if let user = endpoint.user {
+      try expectOK(try command([Array("AUTH".utf8), Array(user.utf8), Array((endpoint.password ?? "").utf8)]), "AUTH \(user)")
+    } else if let password = endpoint.password, !password.isEmpty {
       try expectOK(try command([Array("AUTH".utf8), Array(password.utf8)]), "AUTH")
     }
     if endpoint.database != 0 { try expectOK(try command([Array("SELECT".utf8), Array(String(endpoint.database).utf8)]), "SELECT") }

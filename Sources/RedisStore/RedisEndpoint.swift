@@ -1,10 +1,15 @@
 import FunnelCore
 
-/// Where a Redis server is: parsed from `redis://[:password@]host[:port][/db]`.
+/// Where a Redis server is: parsed from `redis://[[user]:password@]host[:port][/db]` (the form of
+/// the IANA `redis` URI scheme; user and password percent-decoded, so either may hold `@`, `:` or
+/// `/` written as `%40`, `%3A`, `%2F`). With a user, connections authenticate as that Redis 6 ACL
+/// user (`AUTH user password`); with a password only, as the default user.
 public struct RedisEndpoint: Hashable, Sendable {
   public var host: String
   public var port: Int
   public var database: Int
+  /// The ACL user, or nil for the default user.
+  public var user: String?
   public var password: String?
 
   /// Parses a redis URL; throws `RedisError` naming the URL and the problem.
@@ -12,9 +17,16 @@ public struct RedisEndpoint: Hashable, Sendable {
     guard url.hasPrefix("redis://") else { throw RedisError("'\(url)': a Redis URL starts with redis://") }
     var rest = Substring(url.dropFirst("redis://".count))
     password = nil
+    user = nil
     if let at = rest.lastIndex(of: "@") {
       let credentials = rest[..<at]
-      password = String(credentials.split(separator: ":", maxSplits: 1).last ?? "")
+      if let colon = credentials.firstIndex(of: ":") {
+        let name = try Self.decoded(credentials[..<colon], url: url)
+        user = name.isEmpty ? nil : name
+        password = try Self.decoded(credentials[credentials.index(after: colon)...], url: url)
+      } else {
+        password = try Self.decoded(credentials, url: url)
+      }
       rest = rest[rest.index(after: at)...]
     }
     var db = 0
@@ -38,5 +50,28 @@ public struct RedisEndpoint: Hashable, Sendable {
       host = String(rest)
     }
     guard !host.isEmpty else { throw RedisError("'\(url)': no host") }
+  }
+
+  /// `text` with `%XX` escapes decoded as UTF-8; throws naming the URL for a bad escape.
+  static func decoded(_ text: Substring, url: String) throws -> String {
+    guard text.contains("%") else { return String(text) }
+    var bytes: [UInt8] = []
+    var i = text.utf8.startIndex
+    let utf8 = text.utf8
+    while i < utf8.endIndex {
+      if utf8[i] == UInt8(ascii: "%") {
+        let hi = utf8.index(after: i)
+        guard hi < utf8.endIndex, utf8.index(after: hi) < utf8.endIndex,
+              let value = UInt8(String(decoding: [utf8[hi], utf8[utf8.index(after: hi)]], as: UTF8.self), radix: 16) else {
+          throw RedisError("a Redis URL's credentials hold a bad percent escape")
+        }
+        bytes.append(value)
+        i = utf8.index(i, offsetBy: 3)
+      } else {
+        bytes.append(utf8[i])
+        i = utf8.index(after: i)
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 }

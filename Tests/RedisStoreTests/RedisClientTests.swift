@@ -1,3 +1,4 @@
+import Foundation
 import FunnelTestSupport
 import Bitmaps
 import RedisStore
@@ -57,6 +58,26 @@ struct RedisClientTests {
     #expect(ContinuousClock.now - start < .seconds(8), "waited behind the shared pool's blocked threads")
   }
 
+  /// A Redis 6 ACL user: the URL's user and password authenticate, a wrong password is refused
+  /// naming the user, and the user's key pattern is enforced by Redis.
+  @Test func authenticatesAsAnACLUser() async throws {
+    let admin = try client()
+    let user = "funnel-test-\(UInt64.random(in: 0...UInt64.max))"
+    _ = try await admin.command(["ACL", "SETUSER", user, "on", ">s3cret@:", "~funnel:acl:*", "+@all"])
+    defer { Task { _ = try? await admin.command(["ACL", "DELUSER", user]) } }
+    let url = try #require(StoreEnvironment.redisURL).replacingOccurrences(of: "redis://", with: "redis://\(user):s3cret%40%3A@")
+    let redis = try RedisClient(url: url, connections: 1)
+    #expect(try await redis.command(["SET", "funnel:acl:x", "1"]) == .status("OK"))
+    guard case .error(let message) = try await redis.command(["SET", "elsewhere", "1"]) else {
+      Issue.record("the ACL's key pattern was not enforced")
+      return
+    }
+    #expect(message.contains("NOPERM"))
+    let wrong = try RedisClient(url: url.replacingOccurrences(of: "s3cret", with: "nope"), connections: 1)
+    let error = await #expect(throws: RedisError.self) { try await wrong.command(["PING"]) }
+    #expect(error?.message.contains("AUTH \(user)") == true, "\(error?.message ?? "")")
+  }
+
   @Test func unreachableServerFailsWithTheAddress() async throws {
     let redis = try RedisClient(url: "redis://127.0.0.1:1", timeoutMs: 200)
     let error = await #expect(throws: RedisError.self) { try await redis.command(["PING"]) }
@@ -69,10 +90,17 @@ struct RedisClientTests {
     ("redis://localhost", "localhost", 6379, 0, nil as String?),
     ("redis://127.0.0.1:6390/2", "127.0.0.1", 6390, 2, nil),
     ("redis://:secret@h:1", "h", 1, 0, "secret"),
+    ("redis://secret@h", "h", 6379, 0, "secret"),
   ])
   func parses(url: String, host: String, port: Int, db: Int, password: String?) throws {
     let e = try RedisEndpoint(url: url)
-    #expect(e.host == host && e.port == port && e.database == db && e.password == password)
+    #expect(e.host == host && e.port == port && e.database == db && e.password == password && e.user == nil)
+  }
+
+  @Test func parsesAnACLUserAndPercentEscapes() throws {
+    let e = try RedisEndpoint(url: "redis://funnel:p%40ss%3Aw%2Frd@10.0.0.5:6380/1")
+    #expect(e.user == "funnel" && e.password == "p@ss:w/rd" && e.host == "10.0.0.5" && e.port == 6380 && e.database == 1)
+    #expect(throws: RedisError.self) { try RedisEndpoint(url: "redis://u:bad%4@h") }
   }
 
   @Test(arguments: ["http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x"])
