@@ -13,58 +13,17 @@ chromium-driver, against `funnel serve`.
 
 Usage: dashboard-check.py FUNNEL_BINARY [--redis URL] [--screenshot PATH]
 """
-import argparse, hashlib, hmac, http.server, json, os, re, socket, statistics, subprocess, sys, tempfile, threading, time
-import urllib.request
+import argparse, hashlib, hmac, http.server, importlib, json, os, statistics, subprocess, sys, tempfile, threading, time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+security_check = importlib.import_module("security-check")  # its `Server`: funnel serve on free ports
+
 WINDOW, FOR = 6, 4  # the outage rule: cancelled per created over WINDOW s above 0.5 for FOR s
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    """`funnel serve` on free ports; the dashboard's port is read from its start-up line."""
-
-    def __init__(self, binary, directory, name, args):
-        self.http = free_port()
-        self.log = os.path.join(directory, f"{name}.log")
-        self.process = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--http-port", str(self.http), "--admin-port", "0", "--dashboard-port", "0"] + args,
-            stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            text = open(self.log).read()
-            match = re.search(r"dashboard=(http://[0-9.:]+)/dashboard", text)
-            if "funnel serving" in text and match:
-                self.dashboard = match.group(1)
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise SystemExit(f"dashboard-check: {name} did not start:\n{open(self.log).read()[-3000:]}")
-
-    def post(self, path, body):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 class Webhooks(http.server.BaseHTTPRequestHandler):
@@ -144,11 +103,11 @@ def main():
                     "severity": "critical", "dedupKey": "payments"}],
     }, open(config, "w"))
     common = ["--config", config] + (["--redis", args.redis] if args.redis else [])
-    servers = [Server(args.binary, directory, "replica-1", common)]
+    servers = [security_check.Server(args.binary, directory, "replica-1", common)]
     driver = None
     try:
         if args.redis:
-            servers.append(Server(args.binary, directory, "replica-2", common))
+            servers.append(security_check.Server(args.binary, directory, "replica-2", common))
         driver = browser()
         wait_live(driver, servers[0].dashboard)
         delays = time_orders(driver, servers[0], "own")

@@ -33,6 +33,7 @@ import datetime
 import hashlib
 import importlib
 import json
+import re
 import os
 import secrets
 import signal
@@ -207,12 +208,23 @@ class Server:
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
-            if "funnel serving" in open(self.log).read():
+            text = open(self.log).read()
+            if "funnel serving" in text:
+                # The dashboard listener's address, from the start-up line (it takes any free port).
+                match = re.search(r"dashboard=(https?://[0-9.:]+)/dashboard", text)
+                self.dashboard = match.group(1) if match else None
                 return
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
         sys.exit(f"security-check: {name} server did not start:\n{open(self.log).read()}")
+
+    def post(self, path, body):
+        """POSTs `body` as JSON to the HTTP listener (plain HTTP); returns the decoded answer."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
 
     def stop(self):
         self.process.terminate()

@@ -11,7 +11,8 @@ import Serving
 /// indicator increments into the rollup store (and answers' origins to the shared directory); every
 /// 200 ms it pushes a tick (tiles, the last seconds, alarm states) to the open dashboards; every
 /// second it samples this replica's health and, on the replica leading the fleet's alarms
-/// (`AlarmLeadership`), evaluates the alarm rules (transitions go to the webhooks); every 5 s it pushes the full view. Each message is encoded once for every viewer.
+/// (`AlarmLeadership`), evaluates the alarm rules (transitions go to the webhooks); every 5 s it
+/// pushes the full view. Each message is encoded once for every viewer.
 /// A store failure keeps the increments (up to the recorder's bound) for the next round and shows
 /// the dashboards an `unavailable` event.
 public final class IndicatorService: Service, Sendable {
@@ -23,7 +24,9 @@ public final class IndicatorService: Service, Sendable {
   let feed: DashboardFeed
   let health: ReplicaHealthBoard
   let leadership: AlarmLeadership
-  private let leading = Mutex(false)
+  /// The rules' states as of the last second: this replica's while it leads, else the leader's
+  /// (read once a second, not once per push); nil before the first second.
+  private let alarmStatuses = Mutex<[AlarmStatus]?>(nil)
   let currency: String
   let replica: String
   let stores: @Sendable () -> [String: String]
@@ -36,8 +39,9 @@ public final class IndicatorService: Service, Sendable {
     self.leadership = leadership
     self.engine = engine
     self.store = store
-    self.board = IndicatorBoard(store: store)
-    self.alarms = alarms.isEmpty ? nil : AlarmEngine(rules: alarms, board: IndicatorBoard(store: store), nowMs: engine.nowMs)
+    let board = IndicatorBoard(store: store)
+    self.board = board
+    self.alarms = alarms.isEmpty ? nil : AlarmEngine(rules: alarms, board: board, nowMs: engine.nowMs)
     self.notifier = notifier
     self.feed = feed
     self.health = health
@@ -71,12 +75,33 @@ public final class IndicatorService: Service, Sendable {
     return Array(data)
   }
 
-  /// The rules' states: this replica's while it leads (or alone), else the leader's.
+  /// The rules' states: as of the last second (`alarmStatuses`), or this replica's before that.
   func alarmStates() async -> [AlarmStatus] {
     guard let alarms else { return [] }
-    if leading.withLock({ $0 }) || leadership.redis == nil { return await alarms.statuses() }
-    if let shared = await leadership.shared() { return shared }
+    if let statuses = alarmStatuses.withLock({ $0 }) { return statuses }
     return await alarms.statuses()
+  }
+
+  /// Once a second: the leader evaluates the rules, notifies their transitions and shares their
+  /// states; a follower takes the leader's states (its own, all `ok`, when none were shared).
+  private func evaluateAlarms(nowMs: Int64) async {
+    guard let alarms else { return }
+    guard await leadership.lead() else {
+      var statuses = await leadership.shared()
+      if statuses == nil { statuses = await alarms.statuses() }
+      alarmStatuses.withLock { $0 = statuses }
+      return
+    }
+    let transitions = await alarms.evaluate(nowMs: nowMs)
+    let statuses = await alarms.statuses()
+    alarmStatuses.withLock { $0 = statuses }
+    await leadership.share(statuses)
+    for t in transitions {
+      logger.log(level: t.kind == .firing ? (t.severity == "critical" ? .error : .warning) : .info, "alarm \(t.kind.rawValue)",
+                 metadata: ["rule": "\(t.rule)", "severity": "\(t.severity)", "value": "\(t.value.map { "\($0)" } ?? "-")",
+                            "summary": "\(t.summary)"])
+    }
+    notifier?.notify(transitions)
   }
 
   /// Applies the waiting increments now (tests and shutdown).
@@ -119,18 +144,7 @@ public final class IndicatorService: Service, Sendable {
                                     index: engine.generation.version, model: engine.ranker.model.version)
         await health.publish(sample)
         for (field, value) in sampler.increments() { engine.indicators.recorder.add(field, value, at: now / 1000) }
-        let leads = await leadership.lead()
-        leading.withLock { $0 = leads }
-        if let alarms, leads {
-          let transitions = await alarms.evaluate(nowMs: now)
-          await leadership.share(await alarms.statuses())
-          for t in transitions {
-            logger.log(level: t.kind == .firing ? (t.severity == "critical" ? .error : .warning) : .info, "alarm \(t.kind.rawValue)",
-                       metadata: ["rule": "\(t.rule)", "severity": "\(t.severity)", "value": "\(t.value.map { "\($0)" } ?? "-")",
-                                  "summary": "\(t.summary)"])
-          }
-          notifier?.notify(transitions)
-        }
+        await evaluateAlarms(nowMs: now)
       }
       guard feed.viewers > 0 || round % 50 == 0 else { continue }
       do {

@@ -8,10 +8,18 @@ import Synchronization
 /// and whatever else calls `add` (service health). Increments wait here until `drain` hands them
 /// to a `RollupStore` (the indicator service does, several times a second). At most `maxPending`
 /// increments wait: past that (the store is down), new ones are dropped and counted in `dropped`.
-/// Thread-safe; each call holds a lock for O(its input).
+/// Thread-safe. Answers shown are counted on every Recommend and Search, so `recordAnswer` builds no
+/// field names: it adds to a counter per (scene, arm, second), turned into fields by `drain`. The
+/// other calls build their increments before taking the lock and hold it for O(their increments).
 public final class IndicatorRecorder: Sendable {
+  /// Answers and items shown for one scene and arm in one second.
+  private struct AnswerKey: Hashable {
+    var origin: AnswerOrigin
+    var second: Int64
+  }
   private struct State {
     var tally = IndicatorTally()
+    var answers: [AnswerKey: (answers: Double, items: Double)] = [:]
     var adds = 0
     var dropped = 0
   }
@@ -27,25 +35,28 @@ public final class IndicatorRecorder: Sendable {
 
   /// The waiting increments, leaving none.
   public func drain() -> IndicatorTally {
-    state.withLock { s in
-      defer { s.tally = IndicatorTally(); s.adds = 0 }
-      return s.tally
+    let (drained, answers) = state.withLock { s in
+      defer { s.tally = IndicatorTally(); s.answers = [:]; s.adds = 0 }
+      return (s.tally, s.answers)
     }
+    var tally = drained
+    for (key, count) in answers {
+      tally.add("rec.answers", count.answers, at: key.second)
+      tally.add("rec.impressions", count.items, at: key.second)
+      tally.add(key.origin.field("rec.answers"), count.answers, at: key.second)
+      tally.add(key.origin.field("rec.impressions"), count.items, at: key.second)
+    }
+    return tally
   }
 
   /// Puts back increments a store failed to take (so a short outage loses nothing), within `maxPending`.
-  public func restore(_ tally: IndicatorTally) {
-    let size = tally.entryCount
-    state.withLock { s in
-      guard s.adds + size <= maxPending else { s.dropped += size; return }
-      s.tally.merge(tally)
-      s.adds += size
-    }
-  }
+  public func restore(_ tally: IndicatorTally) { commit(tally) }
 
   /// Adds `value` to `field` at Unix second `second` (service health and other counters).
   public func add(_ field: String, _ value: Double, at second: Int64) {
-    commit { $0.add(field, value, at: second) }
+    var added = IndicatorTally()
+    added.add(field, value, at: second)
+    commit(added)
   }
 
   /// Records accepted order changes. `factor` converts an order's amounts to the reporting
@@ -53,7 +64,7 @@ public final class IndicatorRecorder: Sendable {
   public func record(orders: [OrderEvent], factor: (OrderEvent) -> Double, category: (OrderLine) -> String) {
     var local = IndicatorTally()
     for order in orders { Self.tally(order, factor: factor(order), category: category, into: &local) }
-    commit { $0.merge(local) }
+    commit(local)
   }
 
   /// Records behaviour events stored for the first time. `category` names an item's category (nil:
@@ -85,25 +96,31 @@ public final class IndicatorRecorder: Sendable {
         local.add(origin.field("rec.revenue_sq"), revenue * revenue, at: second)
       }
     }
-    commit { $0.merge(local) }
+    commit(local)
   }
 
   /// Records an answer shown: one answer of `items` items for `origin`, at Unix ms `timestampMs`.
+  /// O(1): one counter update under the lock (a new (scene, arm, second) counts as 4 increments
+  /// against `maxPending`, the fields it becomes).
   public func recordAnswer(_ origin: AnswerOrigin, items: Int, timestampMs: Int64) {
-    let second = timestampMs / 1000
-    commit { tally in
-      tally.add("rec.answers", 1, at: second)
-      tally.add("rec.impressions", Double(items), at: second)
-      tally.add(origin.field("rec.answers"), 1, at: second)
-      tally.add(origin.field("rec.impressions"), Double(items), at: second)
+    let key = AnswerKey(origin: origin, second: timestampMs / 1000)
+    state.withLock { s in
+      if let count = s.answers[key] {
+        s.answers[key] = (count.answers + 1, count.items + Double(items))
+      } else if s.adds + 4 <= maxPending {
+        s.answers[key] = (1, Double(items))
+        s.adds += 4
+      } else {
+        s.dropped += 4
+      }
     }
   }
 
-  private func commit(_ change: (inout IndicatorTally) -> Void) {
+  /// Adds `added` (built by the caller, outside the lock) to the waiting increments, or drops and
+  /// counts it when it would pass `maxPending`.
+  private func commit(_ added: IndicatorTally) {
+    let size = added.entryCount
     state.withLock { s in
-      var added = IndicatorTally()
-      change(&added)
-      let size = added.entryCount
       guard s.adds + size <= maxPending else { s.dropped += size; return }
       s.tally.merge(added)
       s.adds += size

@@ -23,10 +23,7 @@ struct EventIntake: Sendable {
   /// them: then no event of the call counts as accepted and the caller retries the call; events
   /// stored before the failure come back as duplicates (idempotent by event id).
   func track(_ inputs: [EventInput], generation: IndexGeneration) async throws -> TrackOutcome {
-    guard !inputs.isEmpty else { throw FunnelError.invalidArgument(field: "events", "is empty") }
-    guard inputs.count <= configuration.maxEventsPerBatch else {
-      throw FunnelError.invalidArgument(field: "events", "\(inputs.count) events, more than \(configuration.maxEventsPerBatch)")
-    }
+    try validator.checkBatch(inputs.count, field: "events", configuration: configuration)
     let nowMs = now()
     var valid: [BehaviourEvent] = []
     var rejected: [TrackOutcome.Rejection] = []

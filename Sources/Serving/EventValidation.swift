@@ -70,6 +70,15 @@ extension RequestValidator {
 }
 
 extension RequestValidator {
+  /// A Track or TrackOrders batch's size: 1...`maxEventsPerBatch` (`field` names the list, and its
+  /// elements in the message: `events`, `orders`).
+  func checkBatch(_ count: Int, field: String, configuration: ServingConfiguration) throws {
+    guard count > 0 else { throw FunnelError.invalidArgument(field: field, "is empty") }
+    guard count <= configuration.maxEventsPerBatch else {
+      throw FunnelError.invalidArgument(field: field, "\(count) \(field), more than \(configuration.maxEventsPerBatch)")
+    }
+  }
+
   /// A change's time: 0 means `nowMs`; otherwise within the accepted window (not more than
   /// `maxEventSkew` ahead, not older than `maxEventAge`). Shared by events and order changes.
   func checkTimestamp(_ timestampMs: Int64, nowMs: Int64, configuration: ServingConfiguration) throws -> Int64 {

@@ -16,10 +16,7 @@ struct OrderIntake: Sendable {
   /// and the ledger's error (`StoreFailure`: UNAVAILABLE) when it cannot tell new changes from
   /// repeated ones: then nothing of the call counted and the caller retries it.
   func track(_ inputs: [OrderInput], generation: IndexGeneration) async throws -> TrackOutcome {
-    guard !inputs.isEmpty else { throw FunnelError.invalidArgument(field: "orders", "is empty") }
-    guard inputs.count <= configuration.maxEventsPerBatch else {
-      throw FunnelError.invalidArgument(field: "orders", "\(inputs.count) orders, more than \(configuration.maxEventsPerBatch)")
-    }
+    try validator.checkBatch(inputs.count, field: "orders", configuration: configuration)
     let nowMs = now()
     var valid: [OrderEvent] = []
     var rejected: [TrackOutcome.Rejection] = []
