@@ -1,56 +1,53 @@
 import NIOPosix
 import Synchronization
 
-/// An async Redis client over a small pool of hiredis connections. Blocking hiredis calls run on a
-/// `NIOThreadPool`, never on Swift's cooperative pool: by default one of the client's own, a thread
-/// per connection, so a slow store sharing a pool (a MongoDB read, a snapshot load) never queues
-/// Redis calls behind it (a bulkhead). Which connection a call uses, when it waits
-/// and when it fails fast is decided by `RedisPoolStateMachine` under one lock: a free open
-/// connection first, else a new one (opened lazily), else the call waits for the next release; a
-/// broken connection is closed and re-opened by a later call, and after a failed connect the client
-/// backs off (50 ms doubling to 1 s) and fails calls needing a connection at once meanwhile, so a
-/// dead Redis costs each call microseconds, not a connect timeout.
+/// An async Redis client for one server, a Redis Cluster, or a Sentinel-managed primary
+/// (`RedisDeployment`), over pools of hiredis connections (`RedisNodePool`, one per server it talks
+/// to) whose blocking calls never run on Swift's cooperative pool.
+///
+/// - One server: every call goes to its pool.
+/// - Cluster (`RedisClusterRouter`): each command goes to the primary serving its key's slot; a
+///   pipeline is split per primary and the parts sent concurrently (one round trip per node), and
+///   `MOVED`/`ASK` redirections are followed. Keys that one command or script touches must share a
+///   slot (hash tags), as Funnel's stores arrange.
+/// - Sentinel (`RedisSentinelRouter`): calls go to the primary the Sentinels name, asked again when
+///   it stops answering or turns read-only (a failover).
 ///
 /// Thread-safe.
 public final class RedisClient: Sendable {
-  /// The server this client talks to.
-  public let endpoint: RedisEndpoint
-  private let timeoutMs: Int
-  private let threadPool: NIOThreadPool
-  /// Whether `threadPool` was started by this client (and is shut down with it).
-  private let ownsThreadPool: Bool
-  private let slots: [ConnectionSlot]
-  private let now: @Sendable () -> Int64
-  private let pool: Mutex<PoolState>
+  /// Where this client sends its commands.
+  public let deployment: RedisDeployment
+  private let router: Router
 
-  private struct PoolState {
-    var machine: RedisPoolStateMachine
-    var waiters: [UInt64: CheckedContinuation<(Int, Bool), any Error>] = [:]
+  private enum Router: Sendable {
+    case single(RedisNodePool)
+    case cluster(RedisClusterRouter)
+    case sentinel(RedisSentinelRouter)
   }
 
-  /// A client for `url` (`redis://host:port/db`) with up to `connections` connections, each opened
-  /// on demand. `threadPool`: where the blocking calls run; nil (the default) starts one of the
-  /// client's own with a thread per connection, shut down when the client goes. `now` is a
-  /// monotonic clock in ms (for the back-off).
+  /// A client for `url` (see `RedisDeployment`) with up to `connections` connections per server,
+  /// each opened on demand. `threadPool`: where the blocking calls run; nil (the default) gives each
+  /// server's pool threads of its own (a thread per connection), shut down when the client goes.
+  /// `timeoutMs` bounds each connect and each reply. `now` is a monotonic clock in ms (back-off and
+  /// refresh pacing).
   public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool? = nil,
               now: @escaping @Sendable () -> Int64 = RedisClient.monotonicMs) throws {
-    self.endpoint = try RedisEndpoint(url: url)
-    self.timeoutMs = timeoutMs
-    if let threadPool {
-      self.threadPool = threadPool
-      self.ownsThreadPool = false
-    } else {
-      self.threadPool = NIOThreadPool(numberOfThreads: max(1, connections))
-      self.threadPool.start()
-      self.ownsThreadPool = true
+    deployment = try RedisDeployment(url: url)
+    let makePool: @Sendable (RedisEndpoint) -> RedisNodePool = { endpoint in
+      RedisNodePool(endpoint: endpoint, timeoutMs: timeoutMs, connections: connections, threadPool: threadPool, now: now)
     }
-    self.slots = (0..<max(1, connections)).map { _ in ConnectionSlot() }
-    self.now = now
-    self.pool = Mutex(PoolState(machine: RedisPoolStateMachine(capacity: max(1, connections))))
-  }
-
-  deinit {
-    if ownsThreadPool { threadPool.shutdownGracefully { _ in } }
+    switch deployment {
+    case .single(let endpoint):
+      router = .single(makePool(endpoint))
+    case .cluster(let seeds):
+      router = .cluster(RedisClusterRouter(seeds: seeds, makePool: makePool, now: now))
+    case .sentinel(let sentinels, let primary, let template):
+      let askSentinel: @Sendable (RedisEndpoint) -> RedisNodePool = { endpoint in
+        RedisNodePool(endpoint: endpoint, timeoutMs: min(timeoutMs, 500), connections: 1, threadPool: threadPool, now: now)
+      }
+      router = .sentinel(RedisSentinelRouter(sentinels: sentinels, primary: primary, template: template,
+                                             makePool: makePool, makeSentinelPool: askSentinel, now: now))
+    }
   }
 
   /// Milliseconds of a monotonic clock.
@@ -65,7 +62,7 @@ public final class RedisClient: Sendable {
     try await pipeline([arguments])[0]
   }
 
-  /// Sends several commands in one round trip and returns their replies in order.
+  /// Sends several commands in one round trip (per server) and returns their replies in order.
   public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
     try await pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
   }
@@ -73,92 +70,41 @@ public final class RedisClient: Sendable {
   /// `pipeline` with binary-safe arguments (e.g. serialised bitmaps).
   public func pipeline(bytes commands: [[[UInt8]]]) async throws -> [RedisReply] {
     precondition(!commands.isEmpty, "a pipeline needs at least one command")
-    return try await withConnection { try $0.pipeline(commands) }
+    switch router {
+    case .single(let pool): return try await pool.pipeline(bytes: commands)
+    case .cluster(let cluster): return try await cluster.pipeline(commands)
+    case .sentinel(let sentinel): return try await sentinel.pipeline(commands)
+    }
   }
 
-  /// `MGET` of keys packed end to end in `packedKeys` (`ends[i]` is where key `i` ends; at least
-  /// one), each value decoded by `decode` on the connection's thread while hiredis holds it (nil:
-  /// no such key): no `String`, argument buffer or reply value per key. Throws on I/O errors and
-  /// on an error reply.
+  /// The values of keys packed end to end in `packedKeys` (`ends[i]` is where key `i` ends; at
+  /// least one), each decoded by `decode` on the connection's thread while hiredis holds it (nil:
+  /// no such key): no `String`, argument buffer or reply value per key. One `MGET` on one server;
+  /// on a cluster, pipelined `GET`s per primary, sent concurrently. Throws on I/O errors and on an
+  /// error reply.
   public func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
                                 decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {
-    try await withConnection { try $0.mget(packedKeys: packedKeys, ends: ends, decode: decode) }
-  }
-
-  /// Runs `body` with a leased connection on the client's thread pool, connecting first when the
-  /// pool says so; a failure marks the connection for reconnecting.
-  private func withConnection<R: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> R) async throws -> R {
-    let (index, connect) = try await lease()
-    let slot = slots[index]
-    let endpoint = self.endpoint, timeoutMs = self.timeoutMs
-    do {
-      let result = try await threadPool.runIfActive {
-        try slot.connection.withLock { connection -> R in
-          if connect || connection == nil {
-            connection = nil
-            do {
-              connection = try RedisConnection(endpoint: endpoint, timeoutMs: timeoutMs)
-            } catch {
-              throw ConnectFailure(error: error)
-            }
-          }
-          do {
-            return try body(connection!)
-          } catch {
-            connection = nil  // the stream is in an unknown state: reconnect next time
-            throw error
-          }
-        }
-      }
-      release(index, .ok)
-      return result
-    } catch let failure as ConnectFailure {
-      release(index, .connectFailed)
-      throw failure.error
-    } catch {
-      release(index, .broken)
-      throw error
+    switch router {
+    case .single(let pool): return try await pool.mget(packedKeys: packedKeys, ends: ends, decode: decode)
+    case .cluster(let cluster): return try await cluster.mget(packedKeys: packedKeys, ends: ends, decode: decode)
+    case .sentinel(let sentinel): return try await sentinel.mget(packedKeys: packedKeys, ends: ends, decode: decode)
     }
   }
 
-  private struct ConnectFailure: Error { let error: any Error }
-
-  private func lease() async throws -> (Int, Bool) {
-    try await withCheckedThrowingContinuation { continuation in
-      let decision = pool.withLock { state -> RedisPoolStateMachine.Lease in
-        let lease = state.machine.lease(nowMs: now())
-        if case .wait(let id) = lease { state.waiters[id] = continuation }
-        return lease
-      }
-      switch decision {
-      case .use(let index, let connect): continuation.resume(returning: (index, connect))
-      case .wait: break  // resumed by a release
-      case .fail(let retryInMs, let failures): continuation.resume(throwing: backingOff(retryInMs, failures))
-      }
+  /// Sends `arguments` to every primary (one server: just it) and returns each one's reply, e.g.
+  /// `SCAN`, `DBSIZE` or `FLUSHDB` over a whole cluster.
+  public func onEveryPrimary(_ arguments: [String]) async throws -> [(node: String, reply: RedisReply)] {
+    let command = arguments.map { Array($0.utf8) }
+    switch router {
+    case .single(let pool): return [(pool.endpoint.address, try await pool.pipeline(bytes: [command])[0])]
+    case .cluster(let cluster): return try await cluster.onEveryPrimary(command)
+    case .sentinel(let sentinel): return try await sentinel.onEveryPrimary(command)
     }
   }
 
-  private func release(_ index: Int, _ outcome: RedisPoolStateMachine.Outcome) {
-    let (handoff, waiter) = pool.withLock { state -> (RedisPoolStateMachine.Handoff, CheckedContinuation<(Int, Bool), any Error>?) in
-      let handoff = state.machine.release(index, outcome, nowMs: now())
-      switch handoff {
-      case .none: return (handoff, nil)
-      case .resume(let id, _, _), .fail(let id, _, _): return (handoff, state.waiters.removeValue(forKey: id))
-      }
-    }
-    switch handoff {
-    case .none: break
-    case .resume(_, let index, let connect): waiter?.resume(returning: (index, connect))
-    case .fail(_, let retryInMs, let failures): waiter?.resume(throwing: backingOff(retryInMs, failures))
-    }
+  /// The servers taking writes now, as `host:port` (one server, each cluster primary, or the
+  /// Sentinels' primary), resolving them first if not yet known.
+  public func primaries() async throws -> [String] {
+    try await onEveryPrimary(["PING"]).map(\.node)
   }
-
-  private func backingOff(_ retryInMs: Int64, _ failures: Int) -> RedisError {
-    RedisError("redis \(endpoint.host):\(endpoint.port): not reconnecting for \(retryInMs) ms after \(failures) failed connect(s)")
-  }
-}
-
-/// One connection of a client, opened on demand; nil after a failure until the next call.
-final class ConnectionSlot: Sendable {
-  let connection = Mutex<RedisConnection?>(nil)
 }

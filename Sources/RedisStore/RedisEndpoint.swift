@@ -12,9 +12,21 @@ public struct RedisEndpoint: Hashable, Sendable {
   public var user: String?
   public var password: String?
 
+  /// `host:port`, as Redis names nodes.
+  public var address: String { "\(host):\(port)" }
+
+  /// This endpoint's credentials and database at another node.
+  public func at(host: String, port: Int) -> RedisEndpoint {
+    var copy = self
+    copy.host = host
+    copy.port = port
+    return copy
+  }
+
   /// Parses a redis URL; throws `RedisError` naming the URL and the problem.
   public init(url: String) throws {
-    guard url.hasPrefix("redis://") else { throw RedisError("'\(url)': a Redis URL starts with redis://") }
+    let shown = RedisDeployment.redacted(url)
+    guard url.hasPrefix("redis://") else { throw RedisError("'\(shown)': a Redis URL starts with redis://") }
     var rest = Substring(url.dropFirst("redis://".count))
     password = nil
     user = nil
@@ -33,7 +45,7 @@ public struct RedisEndpoint: Hashable, Sendable {
     if let slash = rest.firstIndex(of: "/") {
       let dbText = rest[rest.index(after: slash)...]
       if !dbText.isEmpty {
-        guard let n = Int(dbText), n >= 0 else { throw RedisError("'\(url)': database '\(dbText)' is not a number") }
+        guard let n = Int(dbText), n >= 0 else { throw RedisError("'\(shown)': database '\(dbText)' is not a number") }
         db = n
       }
       rest = rest[..<slash]
@@ -41,7 +53,7 @@ public struct RedisEndpoint: Hashable, Sendable {
     database = db
     if let colon = rest.lastIndex(of: ":") {
       guard let p = Int(rest[rest.index(after: colon)...]), (1...65_535).contains(p) else {
-        throw RedisError("'\(url)': port must be 1...65535")
+        throw RedisError("'\(shown)': port must be 1...65535")
       }
       port = p
       host = String(rest[..<colon])
@@ -49,7 +61,7 @@ public struct RedisEndpoint: Hashable, Sendable {
       port = 6379
       host = String(rest)
     }
-    guard !host.isEmpty else { throw RedisError("'\(url)': no host") }
+    guard !host.isEmpty else { throw RedisError("'\(shown)': no host") }
   }
 
   /// `text` with `%XX` escapes decoded as UTF-8; throws naming the URL for a bad escape.

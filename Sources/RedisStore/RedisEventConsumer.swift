@@ -1,12 +1,14 @@
 import FeatureStore
 import FunnelCore
 
-/// One member of the consumer group that updates real-time features from the event stream.
+/// One member of the consumer groups that update real-time features from the event stream: a
+/// group of the same name on each shard's stream.
 ///
 /// Each `step()` first re-reads this consumer's own unacknowledged entries when the last apply
 /// failed (or at start), then claims entries another consumer has held longer than `claimIdleMs`
-/// (a crashed replica's; `XAUTOCLAIM`), then reads new entries (`XREADGROUP ... >`, blocking up to
-/// `blockMs`). Entries are acknowledged only after `apply` stored them, so a consumer killed
+/// (a crashed replica's; `XAUTOCLAIM`), then reads new entries (`XREADGROUP ... >`): without
+/// waiting from every shard but one, then, if none had any, blocking up to `blockMs` on that one
+/// (the shard waited on rotates, so an event on any shard waits at most about `blockMs`). Entries are acknowledged only after `apply` stored them, so a consumer killed
 /// mid-batch loses nothing: its pending entries are claimed by another and applied again, which the
 /// store's idempotence by event id makes harmless.
 ///
@@ -51,47 +53,62 @@ public final class RedisEventConsumer {
 
   public let settings: Settings
   let client: RedisClient
-  let streamKey: String
-  var rereadOwn = true
+  let streamKeys: [String]
+  var rereadOwn: [Bool]
+  var blockingShard = 0
   var nextClaimMs: Int64 = 0
   var nextTrimMs: Int64 = 0
 
   /// A consumer of `stream` over `client`.
   public init(client: RedisClient, stream: RedisEventStream, settings: Settings) {
     self.client = client
-    self.streamKey = stream.streamKey
+    self.streamKeys = stream.streamKeys
+    self.rereadOwn = Array(repeating: true, count: stream.streamKeys.count)
     self.settings = settings
   }
 
-  /// Creates the group at the start of the stream if it does not exist (idempotent).
+  /// Creates the group at the start of each shard's stream if it does not exist (idempotent).
   public func joinGroup() async throws {
-    let reply = try await client.command(["XGROUP", "CREATE", streamKey, settings.group, "0", "MKSTREAM"])
+    for shard in streamKeys.indices { try await joinGroup(shard) }
+  }
+
+  private func joinGroup(_ shard: Int) async throws {
+    let reply = try await client.command(["XGROUP", "CREATE", streamKeys[shard], settings.group, "0", "MKSTREAM"])
     if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") {
-      throw RedisError("XGROUP CREATE \(streamKey) \(settings.group): \(message)")
+      throw RedisError("XGROUP CREATE \(streamKeys[shard]) \(settings.group): \(message)")
     }
   }
 
   /// Reads, applies and acknowledges one round of entries. `nowMs` paces the claiming of idle entries.
   public func step(nowMs: Int64, apply: Apply) async throws -> StepOutcome {
     var outcome = StepOutcome()
-    if rereadOwn {
-      let own = try await read(id: "0", block: false)
-      try await handle(own, apply: apply, into: &outcome)
-      rereadOwn = own.count == settings.batchSize
+    for shard in streamKeys.indices where rereadOwn[shard] {
+      let own = try await read(shard, id: "0", block: false)
+      try await handle(own, shard: shard, apply: apply, into: &outcome)
+      rereadOwn[shard] = own.count == settings.batchSize
     }
     if nowMs >= nextClaimMs {
-      let claimed = try await claimIdle()
-      outcome.claimed = claimed.count
-      try await handle(claimed, apply: apply, into: &outcome)
+      for shard in streamKeys.indices {
+        let claimed = try await claimIdle(shard)
+        outcome.claimed += claimed.count
+        try await handle(claimed, shard: shard, apply: apply, into: &outcome)
+      }
       nextClaimMs = nowMs + Int64(max(100, settings.claimIdleMs / 2))
     }
     if outcome.read == 0 {
-      try await handle(try await read(id: ">", block: true), apply: apply, into: &outcome)
+      blockingShard = (blockingShard + 1) % streamKeys.count
+      for shard in streamKeys.indices where shard != blockingShard {
+        try await handle(try await read(shard, id: ">", block: false), shard: shard, apply: apply, into: &outcome)
+      }
+      if outcome.read == 0 {
+        try await handle(try await read(blockingShard, id: ">", block: true), shard: blockingShard, apply: apply, into: &outcome)
+      }
     }
     if nowMs >= nextTrimMs {
       nextTrimMs = nowMs + 60_000
       // Exact, not approximate (`~` keeps whole nodes of entries past the retention).
-      _ = try await client.command(["XTRIM", streamKey, "MINID", "=", String(max(0, nowMs - settings.retentionMs))])
+      let minID = String(max(0, nowMs - settings.retentionMs))
+      _ = try await client.pipeline(streamKeys.map { ["XTRIM", $0, "MINID", "=", minID] })
     }
     return outcome
   }
@@ -100,22 +117,28 @@ public final class RedisEventConsumer {
   /// the stream not yet delivered to the group (`lag`; nil when Redis cannot tell, e.g. after an
   /// entry was deleted, or before Redis 7).
   public func backlog() async throws -> (pending: Int, lag: Int?) {
-    let reply = try await client.command(["XINFO", "GROUPS", streamKey])
-    for group in reply.array ?? [] {
-      let fields = group.array ?? []
-      var values: [String: RedisReply] = [:]
-      for i in stride(from: 0, to: fields.count - 1, by: 2) {
-        if let name = fields[i].string { values[name] = fields[i + 1] }
+    var pending = 0
+    var lag: Int? = 0
+    for reply in try await client.pipeline(streamKeys.map { ["XINFO", "GROUPS", $0] }) {
+      var found = false
+      for group in reply.array ?? [] {
+        let fields = group.array ?? []
+        var values: [String: RedisReply] = [:]
+        for i in stride(from: 0, to: fields.count - 1, by: 2) {
+          if let name = fields[i].string { values[name] = fields[i + 1] }
+        }
+        guard values["name"]?.string == settings.group else { continue }
+        found = true
+        if case .integer(let n)? = values["pending"] { pending += Int(n) }
+        if case .integer(let n)? = values["lag"] { lag = lag.map { $0 + Int(n) } } else { lag = nil }
       }
-      guard values["name"]?.string == settings.group else { continue }
-      let pending: Int = if case .integer(let n)? = values["pending"] { Int(n) } else { 0 }
-      let lag: Int? = if case .integer(let n)? = values["lag"] { Int(n) } else { nil }
-      return (pending, lag)
+      if !found { lag = nil }
     }
-    return (0, nil)
+    return (pending, lag)
   }
 
-  private func handle(_ entries: [RedisStreamReply.Entry], apply: Apply, into outcome: inout StepOutcome) async throws {
+  private func handle(_ entries: [RedisStreamReply.Entry], shard: Int, apply: Apply,
+                      into outcome: inout StepOutcome) async throws {
     guard !entries.isEmpty else { return }
     outcome.read += entries.count
     let events = entries.compactMap(\.streamed)
@@ -126,13 +149,14 @@ public final class RedisEventConsumer {
       outcome.applied.duplicates += applied.duplicates
       outcome.applied.dropped += applied.dropped
     } catch {
-      rereadOwn = true
+      rereadOwn[shard] = true
       throw error
     }
-    _ = try await client.command(["XACK", streamKey, settings.group] + entries.map(\.id))
+    _ = try await client.command(["XACK", streamKeys[shard], settings.group] + entries.map(\.id))
   }
 
-  private func read(id: String, block: Bool) async throws -> [RedisStreamReply.Entry] {
+  private func read(_ shard: Int, id: String, block: Bool) async throws -> [RedisStreamReply.Entry] {
+    let streamKey = streamKeys[shard]
     var arguments = ["XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", String(settings.batchSize)]
     if block { arguments += ["BLOCK", String(settings.blockMs)] }
     let reply = try await client.command(arguments + ["STREAMS", streamKey, id])
@@ -141,14 +165,15 @@ public final class RedisEventConsumer {
       guard case .array(let pair) = streams.first, pair.count == 2 else { return [] }
       return RedisStreamReply.entries(pair[1])
     case .error(let message):
-      if message.hasPrefix("NOGROUP") { try await joinGroup(); return [] }
+      if message.hasPrefix("NOGROUP") { try await joinGroup(shard); return [] }
       throw RedisError("XREADGROUP \(streamKey): \(message)")
     default:
       return []  // timed out with nothing new
     }
   }
 
-  private func claimIdle() async throws -> [RedisStreamReply.Entry] {
+  private func claimIdle(_ shard: Int) async throws -> [RedisStreamReply.Entry] {
+    let streamKey = streamKeys[shard]
     let reply = try await client.command(["XAUTOCLAIM", streamKey, settings.group, settings.consumer,
                                           String(settings.claimIdleMs), "0-0", "COUNT", String(settings.batchSize)])
     switch reply {
@@ -160,7 +185,7 @@ public final class RedisEventConsumer {
       }
       return entries
     case .error(let message):
-      if message.hasPrefix("NOGROUP") { try await joinGroup(); return [] }
+      if message.hasPrefix("NOGROUP") { try await joinGroup(shard); return [] }
       throw RedisError("XAUTOCLAIM \(streamKey): \(message)")
     default:
       return []

@@ -2,21 +2,28 @@ import Foundation
 import FeatureStore
 import FunnelCore
 
-/// The collector's side of the event stream: validated events are appended to one Redis Stream
-/// (`PREFIX events`, field `e` = `PackedEvent`), idempotently by event id (an id is remembered as
-/// long as the store remembers applied ones; a replayed event is a duplicate and appends nothing). An event counts as
-/// accepted once Redis has appended it: with `appendonly yes` it survives a Redis restart. The
-/// real-time features are updated by `RedisEventConsumer`s reading the stream in a consumer group.
+/// The collector's side of the event stream: validated events are appended to Redis Streams
+/// (`PREFIX events:{K}` for shard K of `shards`, field `e` = `PackedEvent`), idempotently by event id
+/// (an id is remembered as long as the store remembers applied ones; a replayed event is a
+/// duplicate and appends nothing). An event counts as accepted once Redis has appended it: with
+/// `appendonly yes` it survives a Redis restart. The real-time features are updated by
+/// `RedisEventConsumer`s reading every shard in a consumer group per shard.
 ///
-/// The stream is capped near `maxLength` entries (approximate trimming): consumers more than that
+/// A user's events always go to the same shard (`shard(of:)`), so their order is kept; shards
+/// spread the stream over a Redis Cluster's nodes instead of one hot slot. All keys of shard K
+/// (its stream, its remembered ids `PREFIX in:{K}:EVENT`, its users' entry lists) carry the hash
+/// tag `{K}`, so the ingest script is atomic on one node. Change the shard count only with the
+/// streams drained: a user moved to another shard would have entries in two.
+///
+/// Each stream is capped near `maxLength` entries (approximate trimming): consumers more than that
 /// far behind lose the oldest entries, which `Admin.Status`' stream lag shows first.
 ///
-/// Each user's entry ids are also listed (`PREFIX ue:USER`, at most `maxEntriesPerUser`, expiring
-/// `entryIndexTTLSeconds` after the user's last event), so forgetting a user deletes their entries
-/// in O(their entries), not O(the stream). Thread-safe.
+/// Each user's entry ids are also listed (`PREFIX ue:{K}:USER`, at most `maxEntriesPerUser`,
+/// expiring `entryIndexTTLSeconds` after the user's last event), so forgetting a user deletes their
+/// entries in O(their entries), not O(the stream). Thread-safe.
 public final class RedisEventStream: EventSink {
-  /// The stream's key.
-  public let streamKey: String
+  /// The shards' stream keys, shard K at index K.
+  public let streamKeys: [String]
   let keyPrefix: String
   let client: RedisClient
   let store: RedisFeatureStore
@@ -43,20 +50,31 @@ public final class RedisEventStream: EventSink {
     return 0
     """
 
-  /// A stream under `store`'s key prefix; `forget` also clears the user in `store`.
-  public init(client: RedisClient, store: RedisFeatureStore, maxLength: Int = 1_000_000, maxEntriesPerUser: Int = 10_000,
-              entryIndexTTLSeconds: Int = 30 * 86_400) {
+  /// Shards at most (a consumer reads each in turn).
+  public static let maxShards = 256
+
+  /// A stream of `shards` shards (1...256) under `store`'s key prefix, each capped near `maxLength`;
+  /// `forget` also clears the user in `store`.
+  public init(client: RedisClient, store: RedisFeatureStore, shards: Int = 1, maxLength: Int = 1_000_000,
+              maxEntriesPerUser: Int = 10_000, entryIndexTTLSeconds: Int = 30 * 86_400) {
     self.client = client
     self.store = store
     self.keyPrefix = store.keyPrefix
-    self.streamKey = store.keyPrefix + "events"
+    self.streamKeys = (0..<min(Self.maxShards, max(1, shards))).map { store.keyPrefix + "events:{\($0)}" }
     self.maxLength = maxLength
     self.maxEntriesPerUser = max(1, maxEntriesPerUser)
     self.entryIndexTTLSeconds = max(1, entryIndexTTLSeconds)
   }
 
-  private func entriesKey(_ user: UserID) -> String { keyPrefix + "ue:" + user }
-  private func overflowKey(_ user: UserID) -> String { keyPrefix + "ue-over:" + user }
+  /// The shard of `user`'s events: CRC16 of the id (stable across processes and versions).
+  public func shard(of user: UserID) -> Int { Int(RedisSlot.crc16(user.utf8)) % streamKeys.count }
+  /// The stream key of `user`'s shard.
+  public func streamKey(of user: UserID) -> String { streamKeys[shard(of: user)] }
+
+  private func tag(_ user: UserID) -> String { "{\(shard(of: user))}:" }
+  private func entriesKey(_ user: UserID) -> String { keyPrefix + "ue:" + tag(user) + user }
+  private func overflowKey(_ user: UserID) -> String { keyPrefix + "ue-over:" + tag(user) + user }
+  private func ingestKey(_ event: BehaviourEvent) -> String { keyPrefix + "in:" + tag(event.userID) + event.eventID }
 
   /// Appends `events` in one pipelined round trip. Returns once Redis has appended them.
   public func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult {
@@ -64,8 +82,8 @@ public final class RedisEventStream: EventSink {
     let script = Array(Self.ingestScript.utf8)
     let (cap, ttl) = (Array(String(maxEntriesPerUser).utf8), Array(String(entryIndexTTLSeconds).utf8))
     let commands: [[[UInt8]]] = events.map { event in
-      [Array("EVAL".utf8), script, Array("4".utf8), Array((keyPrefix + "in:" + event.eventID).utf8),
-       Array(streamKey.utf8), Array(entriesKey(event.userID).utf8), Array(overflowKey(event.userID).utf8),
+      [Array("EVAL".utf8), script, Array("4".utf8), Array(ingestKey(event).utf8),
+       Array(streamKey(of: event.userID).utf8), Array(entriesKey(event.userID).utf8), Array(overflowKey(event.userID).utf8),
        Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event), Array(String(maxLength).utf8), cap, ttl]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)
@@ -73,8 +91,8 @@ public final class RedisEventStream: EventSink {
       switch reply {
       case .integer(1): result.accepted += 1
       case .integer: result.duplicates += 1; result.duplicateIndices.append(index)
-      case .error(let message): throw RedisError("appending event \(event.eventID) to \(streamKey): \(message)")
-      default: throw RedisError("appending event \(event.eventID) to \(streamKey): unexpected reply \(reply)")
+      case .error(let message): throw RedisError("appending event \(event.eventID) to \(streamKey(of: event.userID)): \(message)")
+      default: throw RedisError("appending event \(event.eventID) to \(streamKey(of: event.userID)): unexpected reply \(reply)")
       }
     }
     return result
@@ -87,15 +105,16 @@ public final class RedisEventStream: EventSink {
   /// list's lifetime. Returns interactions plus stream entries removed.
   public func forget(user: UserID) async throws -> Int {
     var removed = try await store.forget(user: user)
+    let stream = streamKey(of: user)
     if try await entryListIsComplete(user) {
       let reply = try await client.command(["LRANGE", entriesKey(user), "0", "-1"])
       if case .error(let message) = reply { throw RedisError("LRANGE \(entriesKey(user)): \(message)") }
       let ids = (reply.array ?? []).compactMap(\.string)
       for chunk in stride(from: 0, to: ids.count, by: 1_000).map({ Array(ids[$0..<min(ids.count, $0 + 1_000)]) }) {
-        if case .integer(let n) = try await client.command(["XDEL", streamKey] + chunk) { removed += Int(n) }
+        if case .integer(let n) = try await client.command(["XDEL", stream] + chunk) { removed += Int(n) }
       }
     } else {
-      try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
+      try await RedisStreamReply.scan(client, stream, from: "-") { entries in
         entries.compactMap { entry in entry.event?.userID == user ? entry.id : nil }
       } delete: { removed += $0 }
     }
@@ -108,17 +127,20 @@ public final class RedisEventStream: EventSink {
   /// user in the stream was listed by an event that refreshed the list since).
   private func entryListIsComplete(_ user: UserID) async throws -> Bool {
     if case .integer(let n) = try await client.command(["EXISTS", overflowKey(user)]), n > 0 { return false }
-    let first = try await client.command(["XRANGE", streamKey, "-", "+", "COUNT", "1"])
+    let first = try await client.command(["XRANGE", streamKey(of: user), "-", "+", "COUNT", "1"])
     guard let oldest = RedisStreamReply.entries(first).first,
           let ms = Int64(oldest.id.split(separator: "-").first ?? "") else { return true }  // empty stream
     let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
     return nowMs - ms < Int64(entryIndexTTLSeconds) * 1000
   }
 
-  /// Entries in the stream now (`XLEN`).
+  /// Entries in the stream now (`XLEN`, summed over the shards).
   public func length() async throws -> Int {
-    if case .integer(let n) = try await client.command(["XLEN", streamKey]) { return Int(n) }
-    return 0
+    var total = 0
+    for reply in try await client.pipeline(streamKeys.map { ["XLEN", $0] }) {
+      if case .integer(let n) = reply { total += Int(n) }
+    }
+    return total
   }
 }
 

@@ -77,13 +77,20 @@ public final class RedisExposureLog: ExposureLog {
 
 extension RedisEventStream: EventHistory {
   /// Events still in the stream with a timestamp at or after `sinceMs` (the stream is capped: older
-  /// entries may be gone), in acceptance order.
+  /// entries may be gone), in acceptance order (the shards merged by entry id).
   public func events(sinceMs: Int64) async throws -> [BehaviourEvent] {
-    var out: [BehaviourEvent] = []
-    try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
-      for entry in entries { if let e = entry.event, e.timestampMs >= sinceMs { out.append(e) } }
-      return []
+    var out: [(ms: Int64, sequence: Int64, event: BehaviourEvent)] = []
+    for key in streamKeys {
+      try await RedisStreamReply.scan(client, key, from: "-") { entries in
+        for entry in entries {
+          guard let e = entry.event, e.timestampMs >= sinceMs else { continue }
+          let parts = entry.id.split(separator: "-")
+          out.append((Int64(parts.first ?? "") ?? 0, Int64(parts.last ?? "") ?? 0, e))
+        }
+        return []
+      }
     }
-    return out
+    if streamKeys.count > 1 { out.sort { ($0.ms, $0.sequence) < ($1.ms, $1.sequence) } }
+    return out.map(\.event)
   }
 }

@@ -8,8 +8,18 @@ import FunnelSecurity
 /// capped to the newest `interactionsPerUser` and expiring after `userTTLSeconds` of inactivity; event
 /// ids are remembered for `eventIDTTLSeconds` so a replayed event changes nothing.
 ///
-/// A read is one `ZREVRANGE`; a batch of events is one pipelined round trip of a small Lua script per
-/// event (check-and-remember the id, add, trim, refresh the TTL: atomic per event). Thread-safe.
+/// Keys are laid out for Redis Cluster slots: a user's keys (interactions `PREFIX{D}:u`, forget mark
+/// `PREFIX{D}:forgotten`, remembered event ids `PREFIX{D}:e:EVENT`) share the hash tag `{D}`, the
+/// SHA-256 digest of the user id, so the per-user script is atomic on one node and no key names
+/// the user; item counters (`PREFIX i:ITEM`) and the minute's business counters (`PREFIX biz:MINUTE`)
+/// live wherever their own slots fall.
+///
+/// A read is one `ZREVRANGE`. A batch of events is two pipelined round trips (each split per node on
+/// a cluster): the user script per event (check-and-remember the id, drop a forgotten user's
+/// event, add, trim, refresh the TTL: atomic per event), then, for the events it applied, the
+/// item and business counters. A process stopped between the two leaves those events out of the
+/// counters (a replay finds them duplicates): counters are approximate by design, histories exact.
+/// Thread-safe.
 public final class RedisFeatureStore: RealtimeStore {
   /// Capacity and retention.
   public struct Limits: Hashable, Sendable {
@@ -30,56 +40,63 @@ public final class RedisFeatureStore: RealtimeStore {
   /// Capacity and retention (the event stream remembers ingested ids as long as this store does).
   public let limits: Limits
 
-  /// Drops the event (returns 2) if its user was forgotten at or after the time it was accepted
-  /// (KEYS[4] holds the forget time, ARGV[7] the acceptance time). Otherwise remembers the event id
-  /// (NX); only a first sighting adds the interaction (unless it is an exposure: ARGV[2] empty), trims
-  /// to the cap and refreshes the user's TTL, counts the event in the item's decayed counters (KEYS[3]:
-  /// 9 packed doubles, `ItemActivity`; ARGV[6] the kind's index or -1) exactly as `ItemActivity.add`
-  /// does, and for a purchase (ARGV[8] units, non-empty) adds orders, units and revenue to the
-  /// minute's business counters (KEYS[5], a hash; per category ARGV[10] and country ARGV[11] too).
-  /// Returns 1 (applied), 0 (duplicate) or 2 (dropped: forgotten user).
-  static let appendScript = """
-    local forgot = redis.call('GET', KEYS[4])
-    if forgot and tonumber(forgot) >= tonumber(ARGV[7]) then return 2 end
+  /// The user's part of applying an event, in the user's slot. Drops the event (returns 2) if its
+  /// user was forgotten at or after the time it was accepted (KEYS[3] holds the forget time, ARGV[6]
+  /// the acceptance time). Otherwise remembers the event id (KEYS[1], NX); only a first sighting
+  /// adds the interaction (unless it is an exposure or anonymous: ARGV[2] empty), trims to the cap
+  /// and refreshes the user's TTL. Returns 1 (applied), 0 (duplicate) or 2 (dropped). An anonymous
+  /// event passes only KEYS[1].
+  static let userScript = """
+    if #KEYS == 3 then
+      local forgot = redis.call('GET', KEYS[3])
+      if forgot and tonumber(forgot) >= tonumber(ARGV[6]) then return 2 end
+    end
     if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
       if ARGV[2] ~= '' then
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
         redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
         redis.call('EXPIRE', KEYS[2], ARGV[5])
       end
-      local k = tonumber(ARGV[6])
-      if k >= 0 then
-        local t = tonumber(ARGV[3])
-        local v = {0, 0, 0, 0, 0, 0, 0, 0, 0}
-        local raw = redis.call('GET', KEYS[3])
-        if raw and string.len(raw) == 72 then v = {struct.unpack('<ddddddddd', raw)} end
-        local h = {3600000, 86400000}
-        if t >= v[1] then
-          for i = 0, 7 do v[i + 2] = v[i + 2] * math.pow(0.5, (t - v[1]) / h[(i % 2) + 1]) end
-          v[1] = t
-          v[2 * k + 2] = v[2 * k + 2] + 1
-          v[2 * k + 3] = v[2 * k + 3] + 1
-        else
-          v[2 * k + 2] = v[2 * k + 2] + math.pow(0.5, (v[1] - t) / h[1])
-          v[2 * k + 3] = v[2 * k + 3] + math.pow(0.5, (v[1] - t) / h[2])
-        end
-        redis.call('SET', KEYS[3], struct.pack('<ddddddddd', v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]),
-                   'EX', 172800)
-      end
-      if ARGV[8] ~= '' then
-        local groups = {''}
-        if ARGV[10] ~= '' then table.insert(groups, 'category:' .. ARGV[10] .. ':') end
-        if ARGV[11] ~= '' then table.insert(groups, 'country:' .. ARGV[11] .. ':') end
-        for _, g in ipairs(groups) do
-          redis.call('HINCRBY', KEYS[5], g .. 'orders', 1)
-          redis.call('HINCRBY', KEYS[5], g .. 'units', ARGV[8])
-          redis.call('HINCRBYFLOAT', KEYS[5], g .. 'revenue', ARGV[9])
-        end
-        redis.call('EXPIRE', KEYS[5], 172800)
-      end
       return 1
     end
     return 0
+    """
+
+  /// Counts an applied event in the item's decayed counters (KEYS[1]: 9 packed doubles,
+  /// `ItemActivity`; ARGV[1] the kind's index, ARGV[2] the event time) exactly as
+  /// `ItemActivity.add` does.
+  static let itemScript = """
+    local k, t = tonumber(ARGV[1]), tonumber(ARGV[2])
+    local v = {0, 0, 0, 0, 0, 0, 0, 0, 0}
+    local raw = redis.call('GET', KEYS[1])
+    if raw and string.len(raw) == 72 then v = {struct.unpack('<ddddddddd', raw)} end
+    local h = {3600000, 86400000}
+    if t >= v[1] then
+      for i = 0, 7 do v[i + 2] = v[i + 2] * math.pow(0.5, (t - v[1]) / h[(i % 2) + 1]) end
+      v[1] = t
+      v[2 * k + 2] = v[2 * k + 2] + 1
+      v[2 * k + 3] = v[2 * k + 3] + 1
+    else
+      v[2 * k + 2] = v[2 * k + 2] + math.pow(0.5, (v[1] - t) / h[1])
+      v[2 * k + 3] = v[2 * k + 3] + math.pow(0.5, (v[1] - t) / h[2])
+    end
+    redis.call('SET', KEYS[1], struct.pack('<ddddddddd', v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]), 'EX', 172800)
+    return 1
+    """
+
+  /// Adds an applied purchase to the minute's business counters (KEYS[1], a hash): orders, units
+  /// (ARGV[1]) and revenue (ARGV[2]), and the same per category ARGV[3] and country ARGV[4].
+  static let businessScript = """
+    local groups = {''}
+    if ARGV[3] ~= '' then table.insert(groups, 'category:' .. ARGV[3] .. ':') end
+    if ARGV[4] ~= '' then table.insert(groups, 'country:' .. ARGV[4] .. ':') end
+    for _, g in ipairs(groups) do
+      redis.call('HINCRBY', KEYS[1], g .. 'orders', 1)
+      redis.call('HINCRBY', KEYS[1], g .. 'units', ARGV[1])
+      redis.call('HINCRBYFLOAT', KEYS[1], g .. 'revenue', ARGV[2])
+    end
+    redis.call('EXPIRE', KEYS[1], 172800)
+    return 1
     """
 
   /// A store over `client` with keys under `keyPrefix`.
@@ -89,13 +106,16 @@ public final class RedisFeatureStore: RealtimeStore {
     self.limits = limits
   }
 
-  func userKey(_ user: UserID) -> String { keyPrefix + "u:" + user }
+  /// `PREFIX{DIGEST}`: what every key of the user starts with (the hash tag keeps them in one slot).
+  func userTag(_ user: UserID) -> String { keyPrefix + "{" + UserIDDigest.hex(user) + "}" }
+  func userKey(_ user: UserID) -> String { userTag(user) + ":u" }
   func itemKey(_ item: ItemID) -> String { keyPrefix + "i:" + item }
   /// Named by the user's digest: the mark outlives the erasure and must not hold the id.
-  func forgottenKey(_ user: UserID) -> String { keyPrefix + "forgotten:" + UserIDDigest.hex(user) }
+  func forgottenKey(_ user: UserID) -> String { userTag(user) + ":forgotten" }
+  func eventKey(_ event: BehaviourEvent) -> String { userTag(event.userID) + ":e:" + event.eventID }
+  /// An anonymous event's remembered id: a slot of its own, no user in it.
+  func anonymousEventKey(_ event: BehaviourEvent) -> String { keyPrefix + "a:" + event.eventID }
   func businessKey(minute: Int64) -> String { keyPrefix + "biz:" + String(minute) }
-  /// Stands for the user's keys when an anonymous event is counted; the script never writes it.
-  var anonymousKey: String { keyPrefix + "anonymous" }
 
   public func recentActivity(of user: UserID, limit: Int) async throws -> [RecentInteraction] {
     guard limit > 0 else { return [] }
@@ -142,8 +162,8 @@ public final class RedisFeatureStore: RealtimeStore {
   }
 
   /// Counts events of users who did not consent in the items' counters and the business counters
-  /// only: the script runs with no interaction to add and with the user's keys replaced by one that
-  /// names no one (`anonymousKey`, never written). The event id is remembered as for any event.
+  /// only: the user script runs with the event id's key alone (no user key, nothing to add). The
+  /// event id is remembered as for any event.
   public func countAnonymously(_ events: [BehaviourEvent], category: @Sendable (ItemID) -> String?) async throws -> Int {
     let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
     return try await apply(events.map { StreamedEvent(entryID: "", acceptedMs: nowMs, event: $0) },
@@ -152,35 +172,46 @@ public final class RedisFeatureStore: RealtimeStore {
 
   private func apply(_ events: [StreamedEvent], anonymous: Bool, category: (ItemID) -> String?) async throws -> ApplyOutcome {
     guard !events.isEmpty else { return ApplyOutcome() }
-    let script = Array(Self.appendScript.utf8)
-    let nobody = Array(anonymousKey.utf8)
-    let commands: [[[UInt8]]] = events.map { streamed in
+    let (eval, one, three) = (Array("EVAL".utf8), Array("1".utf8), Array("3".utf8))
+    let userScript = Array(Self.userScript.utf8)
+    let (idTTL, cap, userTTL) = (Array(String(limits.eventIDTTLSeconds).utf8), Array(String(limits.interactionsPerUser).utf8),
+                                 Array(String(limits.userTTLSeconds).utf8))
+    let userCommands: [[[UInt8]]] = events.map { streamed in
       let event = streamed.event
       let packed = event.kind == .exposure || anonymous ? [] : PackedInteraction.encode(
         RecentInteraction(itemID: event.itemID, kind: event.kind, timestampMs: event.timestampMs))
-      let kind = ItemActivity.kinds.firstIndex(of: event.kind) ?? -1
-      let purchase = event.kind == .purchase
-      let units = purchase ? String(event.quantity) : ""
-      let revenue = purchase ? String(Double(event.quantity) * event.price) : ""
-      return [Array("EVAL".utf8), script, Array("5".utf8), Array((keyPrefix + "e:" + event.eventID).utf8),
-              anonymous ? nobody : Array(userKey(event.userID).utf8), Array(itemKey(event.itemID).utf8),
-              anonymous ? nobody : Array(forgottenKey(event.userID).utf8),
-              Array(businessKey(minute: event.timestampMs / 60_000).utf8),
-              Array(String(limits.eventIDTTLSeconds).utf8), packed,
-              Array(String(event.timestampMs).utf8), Array(String(limits.interactionsPerUser).utf8),
-              Array(String(limits.userTTLSeconds).utf8), Array(String(kind).utf8),
-              Array(String(streamed.acceptedMs).utf8), Array(units.utf8), Array(revenue.utf8),
-              Array((purchase ? category(event.itemID) ?? "" : "").utf8), Array((purchase ? event.country : "").utf8)]
+      let keys: [[UInt8]] = anonymous ? [one, Array(anonymousEventKey(event).utf8)]
+        : [three, Array(eventKey(event).utf8), Array(userKey(event.userID).utf8), Array(forgottenKey(event.userID).utf8)]
+      return [eval, userScript] + keys + [idTTL, packed, Array(String(event.timestampMs).utf8), cap, userTTL,
+                                          Array(String(streamed.acceptedMs).utf8)]
     }
     var outcome = ApplyOutcome()
-    for (streamed, reply) in zip(events, try await client.pipeline(bytes: commands)) {
+    var applied: [BehaviourEvent] = []
+    for (streamed, reply) in zip(events, try await client.pipeline(bytes: userCommands)) {
       switch reply {
-      case .integer(1): outcome.applied += 1
+      case .integer(1): outcome.applied += 1; applied.append(streamed.event)
       case .integer(2): outcome.dropped += 1
       case .integer: outcome.duplicates += 1
       case .error(let message): throw RedisError("storing event \(streamed.event.eventID): \(message)")
       default: throw RedisError("storing event \(streamed.event.eventID): unexpected reply \(reply)")
       }
+    }
+    let (itemScript, businessScript) = (Array(Self.itemScript.utf8), Array(Self.businessScript.utf8))
+    var counterCommands: [[[UInt8]]] = []
+    for event in applied {
+      if let kind = ItemActivity.kinds.firstIndex(of: event.kind) {
+        counterCommands.append([eval, itemScript, one, Array(itemKey(event.itemID).utf8), Array(String(kind).utf8),
+                                Array(String(event.timestampMs).utf8)])
+      }
+      if event.kind == .purchase {
+        counterCommands.append([eval, businessScript, one, Array(businessKey(minute: event.timestampMs / 60_000).utf8),
+                                Array(String(event.quantity).utf8), Array(String(Double(event.quantity) * event.price).utf8),
+                                Array((category(event.itemID) ?? "").utf8), Array(event.country.utf8)])
+      }
+    }
+    guard !counterCommands.isEmpty else { return outcome }
+    for reply in try await client.pipeline(bytes: counterCommands) {
+      if case .error(let message) = reply { throw RedisError("counting events: \(message)") }
     }
     return outcome
   }

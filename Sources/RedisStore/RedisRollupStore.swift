@@ -2,11 +2,14 @@ import FunnelCore
 import Indicators
 
 /// The indicator rollups in Redis, shared by every replica (so each dashboard shows the fleet):
-/// hashes per bucket (`dash:s:START` seconds, `dash:m:START` minute totals, `dash:md:START` minute
-/// fields with dimensions, `dash:h:START` hours), each expiring after its retention; sorted sets
-/// per minute for the top lists (`dash:top:START`, two hours); the set of customers seen
-/// (`dash:customers`). `apply` is one Lua script per chunk of the tally (atomic per chunk, so
+/// hashes per bucket (`{dash}:s:START` seconds, `{dash}:m:START` minute totals, `{dash}:md:START`
+/// minute fields with dimensions, `{dash}:h:START` hours), each expiring after its retention; sorted
+/// sets per minute for the top lists (`{dash}:top:START`, two hours); the set of customers seen
+/// (`{dash}:customers`). `apply` is one Lua script per chunk of the tally (atomic per chunk, so
 /// replicas incrementing the same buckets never lose an update); reads are pipelined HGETALLs.
+/// Every key carries the hash tag `{dash}`: the script names its keys as it goes, which a Redis
+/// Cluster allows only within the slot of the key it declares (the dashboard's data is bounded,
+/// so one slot holds it).
 /// Thread-safe.
 public struct RedisRollupStore: RollupStore {
   let client: RedisClient
@@ -14,10 +17,10 @@ public struct RedisRollupStore: RollupStore {
   /// Increments per script call (bounds the script's argument list).
   static let chunk = 4_000
 
-  /// A store under `keyPrefix` + `dash:`.
+  /// A store under `keyPrefix` + `{dash}:`.
   public init(client: RedisClient, keyPrefix: String = "funnel:") {
     self.client = client
-    self.prefix = keyPrefix + "dash:"
+    self.prefix = keyPrefix + "{dash}:"
   }
 
   /// ARGV: cap, top cap, prefix, then `nf` (second, field, value) triples, `nc` customer marks
@@ -76,7 +79,8 @@ public struct RedisRollupStore: RollupStore {
     var customers = tally.customers[...]
     var start = 0, topStart = 0
     repeat {
-      var args = ["EVAL", Self.applyScript, "0", String(RollupLimits.maxFieldsPerBucket), String(RollupLimits.maxTopKeysPerMinute), prefix]
+      // KEYS[1] (unused by the script) routes the call to the `{dash}` slot.
+      var args = ["EVAL", Self.applyScript, "1", prefix + "customers", String(RollupLimits.maxFieldsPerBucket), String(RollupLimits.maxTopKeysPerMinute), prefix]
       let fieldEnd = min(triples.count, start + Self.chunk)
       args.append(String(fieldEnd - start))
       for (second, field, value) in triples[start..<fieldEnd] { args += [String(second), field, Self.number(value)] }
@@ -215,14 +219,21 @@ public struct RedisAnswerDirectory: AnswerDirectory {
 
   public func lookup(_ requestIDs: [String]) async throws -> [String: AnswerOrigin] {
     guard !requestIDs.isEmpty else { return [:] }
-    let reply = try await client.command(["MGET"] + requestIDs.map { prefix + $0 })
-    guard case .array(let values) = reply else {
-      if case .error(let message) = reply { throw RedisError("answer directory: MGET: \(message)") }
-      return [:]
+    var keys: [UInt8] = []
+    var ends: [Int] = []
+    ends.reserveCapacity(requestIDs.count)
+    for id in requestIDs {
+      keys += prefix.utf8
+      keys += id.utf8
+      ends.append(keys.count)
+    }
+    // Not one MGET: on a cluster the request ids' keys live in many slots.
+    let values = try await client.mget(packedKeys: keys, ends: ends) { raw in
+      raw.map { String(decoding: $0, as: UTF8.self) }
     }
     var out: [String: AnswerOrigin] = [:]
     for (id, value) in zip(requestIDs, values) {
-      guard let text = value.string else { continue }
+      guard let text = value else { continue }
       let parts = text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
       if parts.count == 2 { out[id] = AnswerOrigin(scene: String(parts[0]), arm: String(parts[1])) }
     }

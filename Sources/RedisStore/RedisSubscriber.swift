@@ -1,22 +1,37 @@
 import Synchronization
 
-/// Receives the messages published on one Redis channel (SUBSCRIBE) over a connection of its own.
+/// Receives the messages published on one Redis channel (SUBSCRIBE) over a connection of its own:
+/// to the server, to a cluster's seed nodes in turn (a cluster delivers a message published on any
+/// node to subscribers on every node), or to the primary the Sentinels name.
 /// `next` blocks its thread for up to `pollMs`: run it on a dedicated thread, never on the
 /// cooperative pool or NIO's pool. After a timeout or an error the connection is dropped and the next
 /// call subscribes again (a message published in that gap is missed: subscribers must also poll).
 ///
 /// Thread-safe (calls are serialised), but meant for one thread.
 public final class RedisSubscriber: Sendable {
-  public let endpoint: RedisEndpoint
+  public let deployment: RedisDeployment
   public let channel: String
   private let pollMs: Int
   private let connection = Mutex<RedisConnection?>(nil)
+  private let attempts = Mutex(0)
 
-  /// A subscriber to `channel` on the server of `url`.
+  /// A subscriber to `channel` on the deployment of `url` (see `RedisDeployment`).
   public init(url: String, channel: String, pollMs: Int = 1_000) throws {
-    self.endpoint = try RedisEndpoint(url: url)
+    self.deployment = try RedisDeployment(url: url)
     self.channel = channel
     self.pollMs = pollMs
+  }
+
+  /// Where the next subscription goes (blocking for a Sentinel's answer).
+  private func nextEndpoint() throws -> RedisEndpoint {
+    let attempt = attempts.withLock { n in defer { n &+= 1 }; return n }
+    switch deployment {
+    case .single(let endpoint): return endpoint
+    case .cluster(let seeds): return seeds[attempt % seeds.count]
+    case .sentinel(let sentinels, let primary, let template):
+      let (host, port) = try RedisSentinelRouter.askBlocking(sentinels, name: primary, timeoutMs: pollMs)
+      return template.at(host: host, port: port)
+    }
   }
 
   /// The next message's payload, or nil when none came within the poll time (or Redis is down).
@@ -24,7 +39,7 @@ public final class RedisSubscriber: Sendable {
     connection.withLock { slot in
       do {
         if slot == nil {
-          let fresh = try RedisConnection(endpoint: endpoint, timeoutMs: pollMs)
+          let fresh = try RedisConnection(endpoint: try nextEndpoint(), timeoutMs: pollMs)
           _ = try fresh.command([Array("SUBSCRIBE".utf8), Array(channel.utf8)])
           slot = fresh
         }

@@ -146,7 +146,7 @@ struct RedisEventStreamTests {
     _ = try await capped.append([BehaviourEvent(eventID: "x", userID: "u9", itemID: "I1", kind: .view, timestampMs: 1_790_000_000_000)])
     let unlisted = PackedEvent.encode(BehaviourEvent(eventID: "y", userID: "u9", itemID: "I2", kind: .view,
                                                       timestampMs: 1_790_000_000_000))
-    _ = try await f.client.pipeline(bytes: [[Array("XADD".utf8), Array(capped.streamKey.utf8), Array("*".utf8), Array("e".utf8), unlisted]])
+    _ = try await f.client.pipeline(bytes: [[Array("XADD".utf8), Array(capped.streamKeys[0].utf8), Array("*".utf8), Array("e".utf8), unlisted]])
     #expect(try await capped.forget(user: "u9") == 1, "the listed entry only: the stream was not scanned")
     #expect(try await capped.forget(user: "u0") == 7, "an overflowed list falls back to the scan")
     #expect(try await capped.length() == 8)

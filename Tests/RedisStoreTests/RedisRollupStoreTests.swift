@@ -50,7 +50,7 @@ struct RedisRollupStoreTests {
     #expect(minute["orders.paid"] == 100)
     #expect(minute["amount.paid|country=GB"] == 250)
     #expect(try await store.top("item", from: second, through: second, limit: 10).map(\.score) == [25, 25, 25, 25])
-    let ttl = try await client.command(["TTL", prefix + "dash:s:\(second)"])
+    let ttl = try await client.command(["TTL", prefix + "{dash}:s:\(second)"])
     guard case .integer(let seconds) = ttl else { Issue.record("TTL: \(ttl)"); return }
     #expect(seconds > 0 && seconds <= 960)
   }

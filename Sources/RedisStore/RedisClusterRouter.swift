@@ -1,0 +1,271 @@
+import Synchronization
+
+/// Routes a `RedisClient`'s commands over a Redis Cluster: the slot map comes from `CLUSTER SLOTS`
+/// of any node that answers (the known primaries first, then the seeds), is patched by each
+/// `MOVED`, and is read again (at most once per 100 ms, one read at a time) after a redirection
+/// or a failed call — which is how a failover is noticed: calls to the dead primary fail (fast, its
+/// pool backs off) until the survivors name its replica. `ASK` is followed once, with `ASKING`, for
+/// a slot being migrated; `TRYAGAIN` and `CLUSTERDOWN` are retried after 20 ms. A command is
+/// re-sent only after a redirection (which Redis answers before doing anything), never after an
+/// I/O error, where it may have run: that error reaches the caller.
+///
+/// Thread-safe.
+final class RedisClusterRouter: Sendable {
+  typealias Node = RedisSlotMap.NodeAddress
+  let seeds: [RedisEndpoint]
+  private let makePool: @Sendable (RedisEndpoint) -> RedisNodePool
+  private let now: @Sendable () -> Int64
+  private let state = Mutex(State())
+
+  /// Attempts per command (redirections and retries included).
+  static let maxAttempts = 5
+  /// Least time between two slot-map reads not forced by a missing map, ms.
+  static let refreshIntervalMs: Int64 = 100
+
+  private struct State {
+    var map: RedisSlotMap?
+    var pools: [Node: RedisNodePool] = [:]
+    var refresh: Task<RedisSlotMap, any Error>?
+    var lastRefreshMs: Int64 = .min / 2
+  }
+
+  init(seeds: [RedisEndpoint], makePool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool,
+       now: @escaping @Sendable () -> Int64) {
+    precondition(!seeds.isEmpty, "a cluster needs a seed node")
+    self.seeds = seeds
+    self.makePool = makePool
+    self.now = now
+  }
+
+  /// The pool of `node`, made on first use with the seeds' credentials.
+  func pool(_ node: Node) -> RedisNodePool {
+    state.withLock { state in
+      if let pool = state.pools[node] { return pool }
+      let pool = makePool(seeds[0].at(host: node.host, port: node.port))
+      state.pools[node] = pool
+      return pool
+    }
+  }
+
+  /// The slot map, read first if there is none yet.
+  func map() async throws -> RedisSlotMap {
+    if let map = state.withLock({ $0.map }) { return map }
+    return try await refresh(force: true)
+  }
+
+  /// Reads the slot map again (joining a read under way); unless `force`, returns the current map
+  /// when the last read was under `refreshIntervalMs` ago.
+  @discardableResult
+  func refresh(force: Bool) async throws -> RedisSlotMap {
+    let clock = now()
+    let task: Task<RedisSlotMap, any Error> = state.withLock { state in
+      if let running = state.refresh { return running }
+      if !force, let map = state.map, clock - state.lastRefreshMs < Self.refreshIntervalMs { return Task { map } }
+      let task = Task { try await self.readMap() }
+      state.refresh = task
+      state.lastRefreshMs = clock
+      return task
+    }
+    do {
+      let map = try await task.value
+      state.withLock { state in
+        if state.refresh == task {
+          state.refresh = nil
+          state.map = map
+          // Forget pools of nodes that left (a failed primary replaced, a node removed).
+          let keep = Set(map.nodes).union(seeds.map { Node(host: $0.host, port: $0.port) })
+          state.pools = state.pools.filter { keep.contains($0.key) }
+        }
+      }
+      return map
+    } catch {
+      state.withLock { state in if state.refresh == task { state.refresh = nil } }
+      throw error
+    }
+  }
+
+  /// Asks for a slot-map read in the background (paced by `refreshIntervalMs`).
+  func refreshSoon() {
+    Task { _ = try? await self.refresh(force: false) }
+  }
+
+  private func readMap() async throws -> RedisSlotMap {
+    let known = state.withLock { $0.map?.servingNodes ?? [] }
+    var candidates = known
+    for seed in seeds {
+      let node = Node(host: seed.host, port: seed.port)
+      if !candidates.contains(node) { candidates.append(node) }
+    }
+    var failures: [String] = []
+    for node in candidates {
+      do {
+        let reply = try await pool(node).pipeline(bytes: [[Array("CLUSTER".utf8), Array("SLOTS".utf8)]])[0]
+        let map = try RedisSlotMap(clusterSlots: reply, askedHost: node.host)
+        if map.coveredSlots > 0 { return map }
+        failures.append("\(node.text): no slots served")
+      } catch {
+        failures.append("\(node.text): \(error)")
+      }
+    }
+    throw RedisError("redis cluster: no node gave a slot map (\(failures.joined(separator: "; ")))")
+  }
+
+  /// The primary that serves `command` under `map`: its key's slot's, or any for a keyless command.
+  private func target(of command: [[UInt8]], in map: RedisSlotMap) throws -> Node {
+    if let key = RedisCommandKey.of(command) {
+      let slot = RedisSlot.of(key)
+      guard let node = map.node(forSlot: slot) else { throw RedisError("redis cluster: no primary serves slot \(slot)") }
+      return node
+    }
+    guard let node = map.servingNodes.first else { throw RedisError("redis cluster: no primaries") }
+    return node
+  }
+
+  /// Sends `commands`, split per primary (concurrently), following redirections; replies in order.
+  func pipeline(_ commands: [[[UInt8]]]) async throws -> [RedisReply] {
+    var replies = [RedisReply](repeating: .null, count: commands.count)
+    var asking: [Int: Node] = [:]
+    var todo = Array(commands.indices)
+    for attempt in 1...Self.maxAttempts {
+      let map = try await map()
+      var groups: [Node: [Int]] = [:]
+      for i in todo {
+        let node = try asking[i] ?? target(of: commands[i], in: map)
+        groups[node, default: []].append(i)
+      }
+      let asks = asking
+      let results = try await send(groups) { node, indices in
+        var batch: [[[UInt8]]] = []
+        batch.reserveCapacity(indices.count)
+        for i in indices {
+          if asks[i] != nil { batch.append([Array("ASKING".utf8)]) }
+          batch.append(commands[i])
+        }
+        return try await self.pool(node).pipeline(bytes: batch)
+      }
+      todo = []
+      asking = [:]
+      var wait = false
+      for (indices, raw) in results {
+        var k = 0
+        for i in indices {
+          if asks[i] != nil { k += 1 }  // ASKING's +OK
+          let reply = raw[k]
+          k += 1
+          replies[i] = reply
+          guard case .error(let message) = reply else { continue }
+          if let redirection = RedisSlotMap.redirection(message) {
+            switch redirection {
+            case .moved(let slot, let node):
+              state.withLock { $0.map?.move(slot: slot, to: node) }
+              refreshSoon()
+            case .ask(_, let node):
+              asking[i] = node
+            }
+            todo.append(i)
+          } else if message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN") {
+            wait = true
+            todo.append(i)
+          }
+        }
+      }
+      if todo.isEmpty || attempt == Self.maxAttempts { break }
+      if wait { try await Task.sleep(for: .milliseconds(20)) }
+    }
+    return replies
+  }
+
+  /// Sends each group to its node concurrently (one without a child task); a failed node asks for a
+  /// fresh slot map and its error is thrown once every group has finished.
+  private func send(_ groups: [Node: [Int]],
+                    _ body: @escaping @Sendable (Node, [Int]) async throws -> [RedisReply]) async throws -> [([Int], [RedisReply])] {
+    if groups.count == 1, let (node, indices) = groups.first {
+      do {
+        return [(indices, try await body(node, indices))]
+      } catch {
+        refreshSoon()
+        throw error
+      }
+    }
+    let outcomes = await withTaskGroup(of: ([Int], Result<[RedisReply], any Error>).self) { group in
+      for (node, indices) in groups {
+        group.addTask {
+          do { return (indices, .success(try await body(node, indices))) } catch { return (indices, .failure(error)) }
+        }
+      }
+      var all: [([Int], Result<[RedisReply], any Error>)] = []
+      for await outcome in group { all.append(outcome) }
+      return all
+    }
+    var done: [([Int], [RedisReply])] = []
+    for (indices, result) in outcomes {
+      switch result {
+      case .success(let replies): done.append((indices, replies))
+      case .failure(let error):
+        refreshSoon()
+        throw error
+      }
+    }
+    return done
+  }
+
+  /// Values of the packed keys (see `RedisClient.mget`): pipelined GETs per primary, concurrently;
+  /// after a redirection the slot map is read again and the read repeated.
+  func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
+                         decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {
+    for _ in 1...Self.maxAttempts {
+      let map = try await map()
+      var groups: [Node: [Int]] = [:]
+      try packedKeys.withUnsafeBufferPointer { bytes in
+        var start = 0
+        for (i, end) in ends.enumerated() {
+          let slot = RedisSlot.of(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+          guard let node = map.node(forSlot: slot) else { throw RedisError("redis cluster: no primary serves slot \(slot)") }
+          groups[node, default: []].append(i)
+          start = end
+        }
+      }
+      var values = [T?](repeating: nil, count: ends.count)
+      var redirected = false
+      let outcomes = await withTaskGroup(of: ([Int], Result<(values: [T], redirected: Bool), any Error>).self) { group in
+        for (node, indices) in groups {
+          let pool = self.pool(node)
+          group.addTask {
+            do {
+              return (indices, .success(try await pool.withConnection {
+                try $0.getEach(packedKeys: packedKeys, ends: ends, indices: indices, decode: decode)
+              }))
+            } catch {
+              return (indices, .failure(error))
+            }
+          }
+        }
+        var all: [([Int], Result<(values: [T], redirected: Bool), any Error>)] = []
+        for await outcome in group { all.append(outcome) }
+        return all
+      }
+      for (indices, result) in outcomes {
+        switch result {
+        case .success(let read):
+          redirected = redirected || read.redirected
+          for (k, i) in indices.enumerated() { values[i] = read.values[k] }
+        case .failure(let error):
+          refreshSoon()
+          throw error
+        }
+      }
+      if !redirected { return values.map { $0! } }
+      try await refresh(force: true)
+    }
+    throw RedisError("redis cluster: keys kept moving over \(Self.maxAttempts) slot-map reads")
+  }
+
+  /// `command` on every primary of the current map.
+  func onEveryPrimary(_ command: [[UInt8]]) async throws -> [(node: String, reply: RedisReply)] {
+    let nodes = try await map().servingNodes
+    var groups: [Node: [Int]] = [:]
+    for (i, node) in nodes.enumerated() { groups[node] = [i] }
+    let results = try await send(groups) { node, _ in try await self.pool(node).pipeline(bytes: [command]) }
+    return results.sorted { $0.0[0] < $1.0[0] }.map { (nodes[$0.0[0]].text, $0.1[0]) }
+  }
+}
