@@ -92,7 +92,34 @@ funnel_start_stores() {
   for _ in $(seq 1 ${FUNNEL_MONGO_WAIT_TENTHS:-100}); do grep -q READY "$FUNNEL_RUN/mongo.log" 2>/dev/null && break; sleep 0.1; done
   grep -q READY "$FUNNEL_RUN/mongo.log" || { echo "funnel: mongo wire server did not start" >&2; cat "$FUNNEL_RUN/mongo.log" >&2; return 1; }
   export MONGO_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
-  echo "== stores: REDIS_URL=$REDIS_URL MONGO_URI=$MONGO_URI"
+  funnel_start_redis_cluster || return 1
+  echo "== stores: REDIS_URL=$REDIS_URL MONGO_URI=$MONGO_URI REDIS_CLUSTER_URL=$REDIS_CLUSTER_URL"
+}
+
+# Starts a Redis Cluster of three primaries with a replica each on free loopback ports (data and
+# bus), records their PIDs in $FUNNEL_RUN/*.pid and exports REDIS_CLUSTER_URL=redis-cluster://...
+funnel_start_redis_cluster() {
+  local ports=() port bus dir i
+  for i in 1 2 3 4 5 6; do
+    port=$(funnel_free_port)
+    bus=$(funnel_free_port)
+    dir="$FUNNEL_RUN/cluster-$port"
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-port "$bus" \
+      --cluster-config-file nodes.conf --cluster-node-timeout 2000 --save '' --appendonly no --daemonize yes \
+      --pidfile "$FUNNEL_RUN/cluster-$port.pid" --logfile "$dir/redis.log" --dir "$dir"
+    ports+=("$port")
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") --cluster-replicas 1 --cluster-yes >"$FUNNEL_RUN/cluster-create.log" 2>&1 \
+    || { echo "funnel: redis cluster create failed" >&2; cat "$FUNNEL_RUN/cluster-create.log" >&2; return 1; }
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 300); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break; sleep 0.1; done
+    redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' || { echo "funnel: redis cluster not ok on $port" >&2; return 1; }
+  done
+  export REDIS_CLUSTER_URL="redis-cluster://$(printf '127.0.0.1:%s,' "${ports[@]:0:3}" | sed 's/,$//')"
 }
 
 # Stops whatever funnel_start_stores (or a funnel serve started by a script) left running, by PID.

@@ -1,3 +1,4 @@
+import RedisStore
 import Foundation
 import GRPCWire
 import Logging
@@ -53,6 +54,9 @@ extension ConfigKey {
     .integer("server.keepaliveSeconds", 0...604_800, get: { $0.limits.keepaliveInterval.map { milliseconds($0) / 1_000 } ?? 0 },
              set: { $0.limits.keepaliveInterval = $1 == 0 ? nil : .seconds($1) }),
     .string("stores.redis", \.redisURL),
+    .integer("stores.redisStreamShards", 1...RedisEventStream.maxShards, \.redisStreamShards),
+    .integer("stores.redisReplicaAcks", 0...16, \.redisReplicaAcks),
+    .integer("stores.redisReplicaTimeoutMs", 1...10_000, \.redisReplicaTimeoutMs),
     .string("stores.mongo", \.mongoURI),
     .string("index.directory", \.indexDirectory),
     .integer("index.pollSeconds", 1...86_400, \.indexPollSeconds),

@@ -49,15 +49,24 @@ public struct EventUpdaterService: Service {
     defer { pool.shutdownGracefully { _ in } }
     let client = try RedisClient(url: url, timeoutMs: settings.blockMs + 1_000, connections: 1, threadPool: pool)
     let store = RedisFeatureStore(client: client, keyPrefix: keyPrefix)
-    let consumer = RedisEventConsumer(client: client, stream: RedisEventStream(client: client, store: store), settings: settings)
     let (metrics, category, logger) = (self.metrics, self.category, self.logger)
-    var failures = 0, joined = false
+    var failures = 0
+    var joined: RedisEventConsumer?
     var backlogRead = ContinuousClock.now - Self.backlogInterval
-    logger.info("event updater consuming", metadata: ["stream": "\(keyPrefix)events", "group": "\(settings.group)",
-                                                      "consumer": "\(settings.consumer)"])
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       do {
-        if !joined { try await consumer.joinGroup(); joined = true }
+        // (Re)joined after a failure: the shard count is read again, in case it changed meanwhile.
+        let consumer: RedisEventConsumer
+        if let joined {
+          consumer = joined
+        } else {
+          let stream = try await RedisEventStream.discover(client: client, store: store)
+          consumer = RedisEventConsumer(client: client, stream: stream, settings: settings)
+          try await consumer.joinGroup()
+          joined = consumer
+          logger.info("event updater consuming", metadata: ["streams": "\(stream.streamKeys.joined(separator: ","))",
+                                                            "group": "\(settings.group)", "consumer": "\(settings.consumer)"])
+        }
         let step = try await consumer.step(nowMs: ServingEngine.wallClockMs()) { events in
           let outcome = try await store.apply(events, category: category)
           let now = ServingEngine.wallClockMs()
@@ -79,7 +88,7 @@ public struct EventUpdaterService: Service {
         failures = 0
       } catch {
         metrics.updaterErrors.increment()
-        joined = false
+        joined = nil
         if failures == 0 { logger.warning("event updater: round failed; retrying", metadata: ["error": "\(error)"]) }
         failures += 1
         try? await Task.sleep(for: .milliseconds(min(2_000, 50 << min(failures, 6))))

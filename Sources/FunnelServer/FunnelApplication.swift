@@ -39,7 +39,13 @@ public enum FunnelApplication {
     let realtime = redisStore.map { GuardedRealtimeStore($0, breaker: redisBreaker) }
     // With Redis, Track appends to the event stream; the updater (here or in `funnel consume`)
     // applies it to the real-time store.
-    let eventStream = redis.flatMap { client in redisStore.map { RedisEventStream(client: client, store: $0) } }
+    let eventStream = redis.flatMap { client in
+      redisStore.map {
+        RedisEventStream(client: client, store: $0, shards: options.redisStreamShards, replicaAcks: options.redisReplicaAcks,
+                         replicaTimeoutMs: options.redisReplicaTimeoutMs)
+      }
+    }
+    if let eventStream { await announceShards(eventStream, logger: logger) }
     let feedback = try makeFeedback(options, redis: redis, eventStream: eventStream)
     let indicators = try makeIndicators(options, redis: redis)
     let mongoBreaker = CircuitBreaker(name: "mongodb", now: ServingEngine.wallClockMs)
@@ -325,11 +331,25 @@ public enum FunnelApplication {
     }
     do {
       _ = try await client.command(["PING"])
-      logger.info("redis connected: real-time user features and the shared filter sub-query cache", metadata: ["redis": "\(url)"])
+      logger.info("redis connected: real-time user features and the shared filter sub-query cache", metadata: ["redis": "\(RedisDeployment.redacted(url))"])
     } catch {
-      logger.warning("redis unreachable at start; requests degrade until it answers", metadata: ["redis": "\(url)", "error": "\(error)"])
+      logger.warning("redis unreachable at start; requests degrade until it answers", metadata: ["redis": "\(RedisDeployment.redacted(url))", "error": "\(error)"])
     }
     return client
+  }
+
+  /// Records the stream's shard count in Redis for updaters and exports (`funnel consume`, `funnel
+  /// export`), warning when another replica announced a different one. Redis down: a warning.
+  static func announceShards(_ stream: RedisEventStream, logger: Logger) async {
+    do {
+      if let announced = try await stream.announcedShards(), announced != stream.streamKeys.count {
+        logger.warning("the event stream's shard count differs from the one another replica announced; use one value fleet-wide",
+                       metadata: ["configured": "\(stream.streamKeys.count)", "announced": "\(announced)"])
+      }
+      try await stream.announceShards()
+    } catch {
+      logger.warning("could not record the event stream's shard count", metadata: ["error": "\(error)"])
+    }
   }
 
   /// Loads the demo history into the real-time store (idempotent by event id: a restart re-sends

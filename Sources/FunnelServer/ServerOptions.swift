@@ -80,8 +80,15 @@ public struct ServerOptions: Sendable {
   /// The gRPC listener's limits against hostile and careless clients (the `nio-http2` transport):
   /// connections, buffered bytes, admitted calls, timers. Config keys under `server`.
   public var limits = WireServer.Configuration()
-  /// Redis URL for real-time user and item features and the shared sub-query cache.
+  /// Redis URL for real-time user and item features and the shared sub-query cache:
+  /// `redis://`, `redis-cluster://` or `redis-sentinel://` (see `RedisDeployment`).
   public var redisURL: String?
+  /// Shards of the Redis event stream (the same on every replica; spread over a cluster's nodes).
+  public var redisStreamShards = 1
+  /// Replicas that must hold an appended event before Track reports it accepted (0: the
+  /// primary's word), and how long Track waits for them, ms.
+  public var redisReplicaAcks = 0
+  public var redisReplicaTimeoutMs = 100
   /// MongoDB URI for offline item and user features.
   public var mongoURI: String?
   /// Size and seed of the embedded demo catalog.

@@ -77,6 +77,33 @@ public final class RedisClient: Sendable {
     }
   }
 
+  /// `pipeline`, then `WAIT replicas timeoutMs` on each server the commands went to, in the same
+  /// round trip: returns once every write is on at least `replicas` replicas of its primary, and
+  /// throws naming the shortfall when a primary's replicas did not all acknowledge within
+  /// `timeoutMs` (the writes happened; whether they would survive that primary's failover is
+  /// unknown, so callers report them as not accepted and the client's retry is deduplicated).
+  public func pipeline(bytes commands: [[[UInt8]]], replicas: Int, timeoutMs: Int) async throws -> [RedisReply] {
+    guard replicas > 0 else { return try await pipeline(bytes: commands) }
+    let wait = ["WAIT", String(replicas), String(max(0, timeoutMs))].map { Array($0.utf8) }
+    @Sendable func check(_ reply: RedisReply, _ node: String) throws {
+      guard case .integer(let acknowledged) = reply, acknowledged >= replicas else {
+        throw RedisError("redis \(node): writes acknowledged by \(reply) of \(replicas) replica(s) within \(timeoutMs) ms")
+      }
+    }
+    switch router {
+    case .single(let pool):
+      let replies = try await pool.pipeline(bytes: commands + [wait])
+      try check(replies[replies.count - 1], pool.endpoint.address)
+      return Array(replies.dropLast())
+    case .cluster(let cluster):
+      return try await cluster.pipeline(commands, wait: wait, check: check)
+    case .sentinel(let sentinel):
+      let replies = try await sentinel.pipeline(commands + [wait])
+      try check(replies[replies.count - 1], "sentinel primary")
+      return Array(replies.dropLast())
+    }
+  }
+
   /// The values of keys packed end to end in `packedKeys` (`ends[i]` is where key `i` ends; at
   /// least one), each decoded by `decode` on the connection's thread while hiredis holds it (nil:
   /// no such key): no `String`, argument buffer or reply value per key. One `MGET` on one server;

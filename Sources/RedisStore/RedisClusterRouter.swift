@@ -122,7 +122,10 @@ final class RedisClusterRouter: Sendable {
   }
 
   /// Sends `commands`, split per primary (concurrently), following redirections; replies in order.
-  func pipeline(_ commands: [[[UInt8]]]) async throws -> [RedisReply] {
+  /// With `wait`, each primary's part ends with that command (`WAIT n ms`), whose reply `check`
+  /// judges (throwing fails the pipeline).
+  func pipeline(_ commands: [[[UInt8]]], wait: [[UInt8]]? = nil,
+                check: @escaping @Sendable (RedisReply, String) throws -> Void = { _, _ in }) async throws -> [RedisReply] {
     var replies = [RedisReply](repeating: .null, count: commands.count)
     var asking: [Int: Node] = [:]
     var todo = Array(commands.indices)
@@ -141,7 +144,10 @@ final class RedisClusterRouter: Sendable {
           if asks[i] != nil { batch.append([Array("ASKING".utf8)]) }
           batch.append(commands[i])
         }
-        return try await self.pool(node).pipeline(bytes: batch)
+        guard let wait else { return try await self.pool(node).pipeline(bytes: batch) }
+        var replies = try await self.pool(node).pipeline(bytes: batch + [wait])
+        try check(replies.removeLast(), node.text)
+        return replies
       }
       todo = []
       asking = [:]

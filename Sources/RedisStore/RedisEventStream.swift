@@ -50,13 +50,23 @@ public final class RedisEventStream: EventSink {
     return 0
     """
 
+  /// Replicas that must hold an append before it counts as accepted (`WAIT`; 0: the primary's
+  /// word is enough), and how long to wait for them, ms.
+  let replicaAcks: Int
+  let replicaTimeoutMs: Int
+
   /// Shards at most (a consumer reads each in turn).
   public static let maxShards = 256
 
   /// A stream of `shards` shards (1...256) under `store`'s key prefix, each capped near `maxLength`;
-  /// `forget` also clears the user in `store`.
-  public init(client: RedisClient, store: RedisFeatureStore, shards: Int = 1, maxLength: Int = 1_000_000,
-              maxEntriesPerUser: Int = 10_000, entryIndexTTLSeconds: Int = 30 * 86_400) {
+  /// `forget` also clears the user in `store`. With `replicaAcks` > 0 an append is accepted only
+  /// once that many replicas of its primary hold it (waiting up to `replicaTimeoutMs`), so a
+  /// primary's failover loses no accepted event.
+  public init(client: RedisClient, store: RedisFeatureStore, shards: Int = 1, replicaAcks: Int = 0,
+              replicaTimeoutMs: Int = 100, maxLength: Int = 1_000_000, maxEntriesPerUser: Int = 10_000,
+              entryIndexTTLSeconds: Int = 30 * 86_400) {
+    self.replicaAcks = max(0, replicaAcks)
+    self.replicaTimeoutMs = max(1, replicaTimeoutMs)
     self.client = client
     self.store = store
     self.keyPrefix = store.keyPrefix
@@ -87,7 +97,8 @@ public final class RedisEventStream: EventSink {
        Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event), Array(String(maxLength).utf8), cap, ttl]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)
-    for (index, (event, reply)) in zip(events, try await client.pipeline(bytes: commands)).enumerated() {
+    let replies = try await client.pipeline(bytes: commands, replicas: replicaAcks, timeoutMs: replicaTimeoutMs)
+    for (index, (event, reply)) in zip(events, replies).enumerated() {
       switch reply {
       case .integer(1): result.accepted += 1
       case .integer: result.duplicates += 1; result.duplicateIndices.append(index)
@@ -132,6 +143,25 @@ public final class RedisEventStream: EventSink {
           let ms = Int64(oldest.id.split(separator: "-").first ?? "") else { return true }  // empty stream
     let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
     return nowMs - ms < Int64(entryIndexTTLSeconds) * 1000
+  }
+
+  /// Records this stream's shard count (`PREFIX events:shards`), which `discover` reads.
+  public func announceShards() async throws {
+    let reply = try await client.command(["SET", keyPrefix + "events:shards", String(streamKeys.count)])
+    if case .error(let message) = reply { throw RedisError("SET \(keyPrefix)events:shards: \(message)") }
+  }
+
+  /// The shard count a server announced, nil when none did.
+  public func announcedShards() async throws -> Int? {
+    try await client.command(["GET", keyPrefix + "events:shards"]).string.flatMap { Int($0) }
+  }
+
+  /// The stream under `store`'s prefix with the shard count the servers announced (1 when none
+  /// did): how updaters and exports find every shard without being told.
+  public static func discover(client: RedisClient, store: RedisFeatureStore) async throws -> RedisEventStream {
+    let probe = RedisEventStream(client: client, store: store)
+    let shards = try await probe.announcedShards() ?? 1
+    return shards == 1 ? probe : RedisEventStream(client: client, store: store, shards: shards)
   }
 
   /// Entries in the stream now (`XLEN`, summed over the shards).

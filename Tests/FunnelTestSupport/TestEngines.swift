@@ -93,6 +93,17 @@ public final class SlowActivitySource: UserActivitySource {
 public enum StoreEnvironment {
   /// `REDIS_URL`, e.g. `redis://127.0.0.1:6390`.
   public static var redisURL: String? { value("REDIS_URL") }
+  /// `REDIS_CLUSTER_URL`, e.g. `redis-cluster://127.0.0.1:7001,127.0.0.1:7002` (Scripts/lib.sh starts
+  /// three primaries with a replica each).
+  public static var redisClusterURL: String? { value("REDIS_CLUSTER_URL") }
+  /// The Redis deployments store tests run against: `REDIS_URL` and `REDIS_CLUSTER_URL`. Under CI a
+  /// missing one stays in the list as an address that fails, never a skipped case.
+  public static var redisURLs: [String] {
+    var urls: [String] = []
+    if let url = redisURL { urls.append(url) } else if isCI { urls.append("redis://REDIS_URL-is-not-set") }
+    if let url = redisClusterURL { urls.append(url) } else if isCI { urls.append("redis-cluster://REDIS_CLUSTER_URL-is-not-set") }
+    return urls
+  }
   /// `MONGO_URI`, e.g. `mongodb://127.0.0.1:27790/?directConnection=true`.
   public static var mongoURI: String? { value("MONGO_URI") }
   /// Whether the suite runs under CI.

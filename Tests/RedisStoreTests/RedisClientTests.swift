@@ -9,18 +9,16 @@ import Testing
 @Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
                 "REDIS_URL is not set: start Redis or run Scripts/test"))
 struct RedisClientTests {
-  func client() throws -> RedisClient {
-    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
-    return try RedisClient(url: url)
+  func client(_ url: String) throws -> RedisClient { try RedisClient(url: url) }
+
+  @Test(arguments: StoreEnvironment.redisURLs) func pingsTheRealServer(url: String) async throws {
+    #expect(try await client(url).command(["PING"]) == .status("PONG"))
   }
 
-  @Test func pingsTheRealServer() async throws {
-    #expect(try await client().command(["PING"]) == .status("PONG"))
-  }
-
-  @Test func pipelinesInOneRoundTripAndKeepsOrder() async throws {
-    let redis = try client()
-    let key = "funnel:test:\(UInt64.random(in: 0...UInt64.max))"
+  @Test(arguments: StoreEnvironment.redisURLs) func pipelinesInOneRoundTripAndKeepsOrder(url: String) async throws {
+    let redis = try client(url)
+    // One hash tag: DEL of three keys must stay in one slot on a cluster.
+    let key = "funnel:test:{\(UInt64.random(in: 0...UInt64.max))}"
     let replies = try await redis.pipeline([
       ["SET", key, "v\u{0}binary"], ["GET", key], ["INCR", key + ":n"], ["INCR", key + ":n"],
       ["LPUSH", key + ":l", "a", "b"], ["LRANGE", key + ":l", "0", "-1"], ["GET", key + ":missing"],
@@ -35,8 +33,8 @@ struct RedisClientTests {
     #expect(replies[9] == .bulk([]), "an empty argument is an empty value")
   }
 
-  @Test func serverErrorsAreRepliesNotFailures() async throws {
-    let reply = try await client().command(["NOSUCHCOMMAND"])
+  @Test(arguments: StoreEnvironment.redisURLs) func serverErrorsAreRepliesNotFailures(url: String) async throws {
+    let reply = try await client(url).command(["NOSUCHCOMMAND"])
     guard case .error(let message) = reply else {
       Issue.record("expected an error reply, got \(reply)")
       return
@@ -46,8 +44,8 @@ struct RedisClientTests {
 
   /// A bulkhead: the client's blocking calls run on threads of its own, so blocking work filling
   /// NIO's shared pool (a slow MongoDB read, a snapshot load) does not hold Redis reads up.
-  @Test func answersWhileTheSharedThreadPoolIsBusy() async throws {
-    let redis = try client()
+  @Test(arguments: StoreEnvironment.redisURLs) func answersWhileTheSharedThreadPoolIsBusy(url: String) async throws {
+    let redis = try client(url)
     #expect(try await redis.command(["PING"]) == .status("PONG"))
     let blocker = await SharedPoolBlocker.occupy()
     defer { blocker.release() }
@@ -60,12 +58,13 @@ struct RedisClientTests {
 
   /// A Redis 6 ACL user: the URL's user and password authenticate, a wrong password is refused
   /// naming the user, and the user's key pattern is enforced by Redis.
-  @Test func authenticatesAsAnACLUser() async throws {
-    let admin = try client()
+  /// On a cluster the user is made on every primary (ACLs are per node).
+  @Test(arguments: StoreEnvironment.redisURLs) func authenticatesAsAnACLUser(url base: String) async throws {
+    let admin = try client(base)
     let user = "funnel-test-\(UInt64.random(in: 0...UInt64.max))"
-    _ = try await admin.command(["ACL", "SETUSER", user, "on", ">s3cret@:", "~funnel:acl:*", "+@all"])
-    defer { Task { _ = try? await admin.command(["ACL", "DELUSER", user]) } }
-    let url = try #require(StoreEnvironment.redisURL).replacingOccurrences(of: "redis://", with: "redis://\(user):s3cret%40%3A@")
+    _ = try await admin.onEveryPrimary(["ACL", "SETUSER", user, "on", ">s3cret@:", "~funnel:acl:*", "+@all"])
+    defer { Task { _ = try? await admin.onEveryPrimary(["ACL", "DELUSER", user]) } }
+    let url = base.replacingOccurrences(of: "://", with: "://\(user):s3cret%40%3A@")
     let redis = try RedisClient(url: url, connections: 1)
     #expect(try await redis.command(["SET", "funnel:acl:x", "1"]) == .status("OK"))
     guard case .error(let message) = try await redis.command(["SET", "elsewhere", "1"]) else {
@@ -113,8 +112,7 @@ struct RedisClientTests {
 @Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
                 "REDIS_URL is not set: start Redis or run Scripts/test"))
 struct RedisBitmapCacheTests {
-  @Test func storesPortableBitmapsWithTTL() async throws {
-    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+  @Test(arguments: StoreEnvironment.redisURLs) func storesPortableBitmapsWithTTL(url: String) async throws {
     let client = try RedisClient(url: url)
     let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
     let cache = RedisBitmapCache(client: client, keyPrefix: prefix, ttlSeconds: 60)

@@ -9,8 +9,7 @@ import Testing
 @Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
                 "REDIS_URL is not set: start Redis or run Scripts/test"))
 struct RedisFeatureStoreTests {
-  func store(cap: Int = 200, keyPrefix: String = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):") throws -> RedisFeatureStore {
-    let url = try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI")
+  func store(_ url: String, cap: Int = 200, keyPrefix: String = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):") throws -> RedisFeatureStore {
     var limits = RedisFeatureStore.Limits()
     limits.interactionsPerUser = cap
     return RedisFeatureStore(client: try RedisClient(url: url), keyPrefix: keyPrefix, limits: limits)
@@ -20,8 +19,8 @@ struct RedisFeatureStoreTests {
     BehaviourEvent(eventID: id, userID: user, sessionID: "s", itemID: item, kind: kind, timestampMs: ms, quantity: 1, price: 0)
   }
 
-  @Test func readsNewestFirstInTimeOrderEvenWhenEventsArriveLate() async throws {
-    let redis = try store()
+  @Test(arguments: StoreEnvironment.redisURLs) func readsNewestFirstInTimeOrderEvenWhenEventsArriveLate(url: String) async throws {
+    let redis = try store(url)
     let result = try await redis.append([
       Self.event("e1", item: "A", at: 1_000), Self.event("e2", item: "B", .purchase, at: 3_000),
       Self.event("e3", item: "C", .addToCart, at: 2_000),  // late
@@ -39,16 +38,16 @@ struct RedisFeatureStoreTests {
     #expect(try await redis.recentActivity(of: "nobody", limit: 10).isEmpty)
   }
 
-  @Test func replayedEventsChangeNothing() async throws {
-    let redis = try store()
+  @Test(arguments: StoreEnvironment.redisURLs) func replayedEventsChangeNothing(url: String) async throws {
+    let redis = try store(url)
     let batch = [Self.event("r1", item: "A", at: 1), Self.event("r2", item: "B", at: 2)]
     #expect(try await redis.append(batch) == EventAppendResult(accepted: 2, duplicates: 0))
     #expect(try await redis.append(batch + [Self.event("r3", item: "C", at: 3)]) == EventAppendResult(accepted: 1, duplicates: 2))
     #expect(try await redis.recentActivity(of: "u1", limit: 10).map(\.itemID) == ["C", "B", "A"])
   }
 
-  @Test func keepsOnlyTheNewestInteractionsAndForgets() async throws {
-    let redis = try store(cap: 5)
+  @Test(arguments: StoreEnvironment.redisURLs) func keepsOnlyTheNewestInteractionsAndForgets(url: String) async throws {
+    let redis = try store(url, cap: 5)
     _ = try await redis.append((0..<12).map { Self.event("c\($0)", item: "I\($0)", at: Int64($0)) })
     #expect(try await redis.recentActivity(of: "u1", limit: 50).map(\.itemID) == ["I11", "I10", "I9", "I8", "I7"])
     #expect(try await redis.forget(user: "u1") == 5)
@@ -58,9 +57,9 @@ struct RedisFeatureStoreTests {
 
   /// An event of a user who did not consent moves the item's counters and the minute's business
   /// counters, and no key, value or stream names the user.
-  @Test func anonymousEventsMoveOnlyAggregates() async throws {
+  @Test(arguments: StoreEnvironment.redisURLs) func anonymousEventsMoveOnlyAggregates(url: String) async throws {
     let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
-    let redis = try store(keyPrefix: prefix)
+    let redis = try store(url, keyPrefix: prefix)
     let minute: Int64 = 29_000_000
     let buy = BehaviourEvent(eventID: "anon-1", userID: "secret-user-77", sessionID: "s", itemID: "A", kind: .purchase,
                              timestampMs: minute * 60_000, quantity: 2, price: 5, country: "DE")
@@ -73,8 +72,8 @@ struct RedisFeatureStoreTests {
     let business = try await redis.businessCounters(minute: minute)
     #expect(business["orders"] == 1 && business["units"] == 2 && business["revenue"] == 10, "\(business)")
     #expect(business["category:mugs:orders"] == 1 && business["country:DE:orders"] == 1, "\(business)")
-    let client = try RedisClient(url: try #require(StoreEnvironment.redisURL))
-    guard case .array(let keys) = try await client.command(["KEYS", prefix + "*"]) else { Issue.record("KEYS failed"); return }
+    let client = try RedisClient(url: url)
+    let keys = try await client.onEveryPrimary(["KEYS", prefix + "*"]).flatMap { $0.reply.array ?? [] }
     var dump = ""
     for key in keys.compactMap(\.string) {
       dump += key + " "
@@ -85,9 +84,9 @@ struct RedisFeatureStoreTests {
   }
 
   /// The Lua update in Redis and `ItemActivity.add` in Swift must agree on every count.
-  @Test func itemCountersInRedisEqualTheSwiftDefinition() async throws {
+  @Test(arguments: StoreEnvironment.redisURLs) func itemCountersInRedisEqualTheSwiftDefinition(url: String) async throws {
     let prefix = "funnel:test:\(UInt64.random(in: 0...UInt64.max)):"
-    let redis = try store(keyPrefix: prefix)
+    let redis = try store(url, keyPrefix: prefix)
     let events = [Self.event("a1", item: "X", .view, at: 10_000_000), Self.event("a2", item: "X", .view, at: 10_600_000),
                   Self.event("a3", item: "X", .purchase, at: 12_000_000), Self.event("a4", item: "X", .click, at: 9_000_000),
                   Self.event("a5", item: "X", .exposure, at: 12_500_000), Self.event("a6", item: "Y", .addToCart, at: 1)]
@@ -106,7 +105,6 @@ struct RedisFeatureStoreTests {
     // The by-document path (keys packed in one buffer, values decoded from the reply) reads the same,
     // an item without counters as nil, and a key holding something else as nil.
     let ids: [ItemID] = ["X", "Z", "Y", "junk", "X"]
-    let url = try #require(StoreEnvironment.redisURL)
     _ = try await RedisClient(url: url).command(["SET", prefix + "i:junk", "not 72 bytes"])
     let byDocument = try await redis.itemActivity(of: ids.indices.map { DocID(rawValue: UInt32($0)) }, generation: "g") { doc, bytes in
       bytes += ids[doc.index].utf8

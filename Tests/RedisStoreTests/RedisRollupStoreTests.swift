@@ -10,14 +10,12 @@ import Testing
 @Suite(.enabled(if: StoreEnvironment.redisURL != nil || StoreEnvironment.isCI,
                 "REDIS_URL is not set: start Redis or run Scripts/test"))
 struct RedisRollupStoreTests {
-  func client() throws -> RedisClient {
-    try RedisClient(url: try #require(StoreEnvironment.redisURL, "REDIS_URL must be set under CI"))
-  }
+  func client(_ url: String) throws -> RedisClient { try RedisClient(url: url) }
 
   func prefix() -> String { "funnel:test:\(UInt64.random(in: 0...UInt64.max)):" }
 
-  @Test func everyIndicatorEqualsTheLogsOwnComputation() async throws {
-    let client = try client(), prefix = prefix()
+  @Test(arguments: StoreEnvironment.redisURLs) func everyIndicatorEqualsTheLogsOwnComputation(url: String) async throws {
+    let client = try client(url), prefix = prefix()
     // Recent timestamps: the second buckets expire after 16 minutes in Redis.
     let log = KnownOrderLog(seed: 11, orders: 300, startMs: (WallClock.nowMs() / 60_000 - 20) * 60_000)
     let store = RedisRollupStore(client: client, keyPrefix: prefix)
@@ -26,14 +24,14 @@ struct RedisRollupStoreTests {
     #expect(differences.isEmpty, "\(differences.prefix(10))")
   }
 
-  @Test func replicasApplyingAtOnceLoseNothing() async throws {
-    let client = try client(), prefix = prefix()
+  @Test(arguments: StoreEnvironment.redisURLs) func replicasApplyingAtOnceLoseNothing(url: String) async throws {
+    let client = try client(url), prefix = prefix()
     let store = RedisRollupStore(client: client, keyPrefix: prefix)
     let second = WallClock.nowMs() / 1000
     try await withThrowingTaskGroup(of: Void.self) { group in
       for replica in 0..<4 {
         group.addTask {
-          let own = try RedisClient(url: try #require(StoreEnvironment.redisURL))
+          let own = try RedisClient(url: url)
           let store = RedisRollupStore(client: own, keyPrefix: prefix)
           for _ in 0..<25 {
             var tally = IndicatorTally()
@@ -55,14 +53,14 @@ struct RedisRollupStoreTests {
     #expect(seconds > 0 && seconds <= 960)
   }
 
-  @Test func theLedgerAndTheDirectoryAreShared() async throws {
-    let client = try client(), prefix = prefix()
-    let a = RedisOrderLedger(client: client, keyPrefix: prefix), b = RedisOrderLedger(client: try self.client(), keyPrefix: prefix)
+  @Test(arguments: StoreEnvironment.redisURLs) func theLedgerAndTheDirectoryAreShared(url: String) async throws {
+    let client = try client(url), prefix = prefix()
+    let a = RedisOrderLedger(client: client, keyPrefix: prefix), b = RedisOrderLedger(client: try self.client(url), keyPrefix: prefix)
     #expect(try await a.admit(["O1\u{0}paid", "O2\u{0}paid"]) == [true, true])
     #expect(try await b.admit(["O1\u{0}paid", "O1\u{0}refunded"]) == [false, true])
     let directory = RedisAnswerDirectory(client: client, keyPrefix: prefix)
     try await directory.publish([(requestID: "r1", origin: AnswerOrigin(scene: "home", arm: "exp:b"))], ttlSeconds: 60)
-    let found = try await RedisAnswerDirectory(client: try self.client(), keyPrefix: prefix).lookup(["r1", "r2"])
+    let found = try await RedisAnswerDirectory(client: try self.client(url), keyPrefix: prefix).lookup(["r1", "r2"])
     #expect(found == ["r1": AnswerOrigin(scene: "home", arm: "exp:b")])
   }
 }
