@@ -194,7 +194,7 @@ let package = Package(
     .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators", "FunnelCore", "Ingest"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
-    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore", "Indicators"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore", "Indicators", "Serving"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
                 dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",

@@ -15,6 +15,8 @@ public final class LocalRedis: Sendable {
   public struct Server: Sendable {
     public let port: Int
     public let process: Int32
+    /// The redis-server arguments past port, bind, save and dir (to restart it as it was).
+    var arguments: [String] = []
   }
 
   /// The servers, in start order (a cluster's primaries are chosen by redis-cli).
@@ -92,7 +94,7 @@ public final class LocalRedis: Sendable {
     if let run = ProcessInfo.processInfo.environment["FUNNEL_RUN"] {
       try? "\(process.processIdentifier)\n".write(toFile: "\(run)/test-redis-\(port).pid", atomically: true, encoding: .utf8)
     }
-    let server = Server(port: port, process: process.processIdentifier)
+    let server = Server(port: port, process: process.processIdentifier, arguments: arguments)
     for _ in 0..<100 {
       if (try? run("/usr/bin/redis-cli", ["-p", "\(port)", "ping"]))?.contains("PONG") == true { return server }
       usleep(50_000)
@@ -159,6 +161,19 @@ public final class LocalRedis: Sendable {
       }.sorted()
     }
     throw LocalRedisFailure(message: "no cluster node answered CLUSTER NODES")
+  }
+
+  /// Starts the server once on `port` again, with its arguments and directory (a cluster node
+  /// rejoins with its `nodes.conf`: a failed-over primary comes back as a replica).
+  public func restart(port: Int, arguments: [String]) async throws {
+    let directory = self.directory
+    let server = try await Self.offPool { try Self.startServer(arguments, port: port, directory: directory) }
+    servers.withLock { $0.append(server) }
+  }
+
+  /// The arguments the server on `port` was started with.
+  public func arguments(of port: Int) -> [String] {
+    servers.withLock { $0.first { $0.port == port }?.arguments ?? [] }
   }
 
   /// Kills the server on `port` (SIGKILL) and forgets it.
