@@ -153,9 +153,13 @@ let package = Package(
             exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
             swiftSettings: swiftSettings),
 
+    // Generations from the builder to every replica (layer 4).
+    .target(name: "Distribution", dependencies: ["FunnelCore", "IndexFormat", asyncHTTPClient, nioCore, nioPosix],
+            swiftSettings: swiftSettings),
+
     // Layer 7
     .target(name: "FunnelServer",
-            dependencies: ["FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
+            dependencies: ["Distribution", "FunnelCore", "FunnelJSON", "Serving", "FunnelGRPC", "FunnelHTTP", "Experiments", "FeatureStore", "DemoCatalog", "IndexBuilder", "IndexFormat", "RedisStore", "MongoStore",
                            "Recall", "Ranking", "GRPCWire", "FunnelSecurity", "Indicators", "Alarms",
                            grpcCore, grpcNIO, logging, lifecycle, unixSignals, nioCore, nioPosix, nioSSL, nioHTTP1, prometheus, tracing, otel,
                            asyncHTTPClient, crypto],
@@ -168,7 +172,7 @@ let package = Package(
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix, asyncHTTPClient],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
+                      dependencies: ["FunnelServer", "Distribution", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
                                      "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
@@ -194,10 +198,12 @@ let package = Package(
     .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators", "FunnelCore", "Ingest"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
+    .testTarget(name: "DistributionTests", dependencies: ["Distribution", "IndexFormat", "IndexBuilder", "FunnelTestSupport", "FunnelCore"],
+                swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore", "Indicators", "Serving"], swiftSettings: swiftSettings),
     .testTarget(name: "MongoStoreTests", dependencies: ["MongoStore", "FunnelTestSupport", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "FunnelServerTests",
-                dependencies: ["FunnelServer", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
+                dependencies: ["FunnelServer", "Distribution", "FunnelTestSupport", "IndexBuilder", "IndexFormat", "Serving", "FeatureStore",
                                "RedisStore", "MongoStore", "Ranking", "Ingest", "DemoCatalog", "FunnelCore", "FunnelGRPC", "FunnelHTTP", "Alarms", grpcCore, grpcNIO, nioPosix, logging, lifecycle, otel, tracing],
                 swiftSettings: swiftSettings),
     .testTarget(name: "BatchClientTests",

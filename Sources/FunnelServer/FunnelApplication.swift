@@ -1,3 +1,4 @@
+import Distribution
 import FeatureStore
 import Foundation
 import FunnelCore
@@ -69,6 +70,9 @@ public enum FunnelApplication {
     var description: Logger.Metadata
     if let root = options.indexDirectory {
       let source = IndexDirectorySource(root: root, verifyChecksums: options.verifyIndexChecksums)
+      if let shared = try distributionLocation(options), let redis {
+        await fetchAnnounced(from: shared, into: source, redis: redis, logger: logger)
+      }
       let generation = try await source.loadGeneration()
       let replay = try ReplayState(indexDirectory: root, serving: options.serving)
       featureStore = replay.store
@@ -119,8 +123,17 @@ public enum FunnelApplication {
       }
     }
     let indexSource = options.indexDirectory.map { IndexDirectorySource(root: $0, verifyChecksums: options.verifyIndexChecksums) }
-    if indexSource != nil || registry != nil {
-      services.append(.init(service: GenerationWatcher(source: indexSource, models: registry, engine: engine,
+    let followerStatus = GenerationFollower.Status()
+    let shared = try distributionLocation(options)
+    if let shared, let indexSource, let redis, let url = options.redisURL {
+      // The fleet follows announcements; the directory poll would race it.
+      services.append(.init(service: try GenerationFollower(
+        engine: engine, redis: redis, url: url, location: shared, source: indexSource,
+        replica: options.replicaName ?? EventUpdaterService.defaultConsumerName(), status: followerStatus, logger: logger)))
+    }
+    let polledIndex = shared == nil ? indexSource : nil
+    if polledIndex != nil || registry != nil {
+      services.append(.init(service: GenerationWatcher(source: polledIndex, models: registry, engine: engine,
                                                        interval: .seconds(options.indexPollSeconds), logger: logger)))
     }
     if let url = options.redisURL, registry != nil {
@@ -168,7 +181,7 @@ public enum FunnelApplication {
     // counted against readiness: answers are then degraded, and every replica shares the store.
     let stores = [(redis != nil, redisBreaker), (offline != nil, mongoBreaker)].filter(\.0).map(\.1)
     let readiness: @Sendable () -> HTTPReadiness = {
-      var checks = HTTPReadiness(engine: engine).checks
+      var checks = HTTPReadiness(engine: engine).checks + followerStatus.checks(serving: engine.generation.version)
       for breaker in stores { checks.append(("store.\(breaker.name)", breaker.stateName)) }
       return HTTPReadiness(ready: grpc.health.status(of: "") == .serving, checks: checks)
     }
@@ -187,6 +200,12 @@ public enum FunnelApplication {
                                       stores: { Dictionary(uniqueKeysWithValues: stores.map { ($0.name, $0.stateName) }) }, logger: logger)
     services += dashboard.services
     description["model"] = "\(engine.ranker.model.version)"
+    // Last, so the group signals it first: unready, then the other services stop.
+    if options.shutdownDelayMs > 0 {
+      services.append(.init(service: ShutdownDelay(delay: .milliseconds(options.shutdownDelayMs), logger: logger) {
+        grpc.health.shutDown()
+      }))
+    }
     let group = ServiceGroup(configuration: .init(
       services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     let startup = description
@@ -336,6 +355,31 @@ public enum FunnelApplication {
       logger.warning("redis unreachable at start; requests degrade until it answers", metadata: ["redis": "\(RedisDeployment.redacted(url))", "error": "\(error)"])
     }
     return client
+  }
+
+  /// `index.source` parsed; it needs `index.directory` (the local copy) and `stores.redis` (the
+  /// announcements).
+  static func distributionLocation(_ options: ServerOptions) throws -> GenerationLocation? {
+    guard let text = options.indexSource else { return nil }
+    guard options.indexDirectory != nil, options.redisURL != nil else {
+      throw FunnelError(.invalidArgument, "index.source needs index.directory (the local copy) and stores.redis (the announcements)")
+    }
+    return try GenerationLocation(text)
+  }
+
+  /// At start, fetches and pins the generation announced to the fleet, so a new replica with an
+  /// empty directory serves what the others serve. A failure is a warning while the directory
+  /// holds a generation to serve meanwhile (loading then fails naming the directory if not).
+  static func fetchAnnounced(from location: GenerationLocation, into source: IndexDirectorySource, redis: RedisClient,
+                             logger: Logger) async {
+    do {
+      guard let announced = try await redis.command(["GET", "funnel:index:announced"]).string else { return }
+      _ = try await GenerationFetcher().fetch(version: announced, from: location, into: source.root)
+      try source.pin(announced)
+      logger.info("announced index generation fetched", metadata: ["generation": "\(announced)", "from": "\(location)"])
+    } catch {
+      logger.warning("could not fetch the announced index generation at start", metadata: ["error": "\(error)"])
+    }
   }
 
   /// Records the stream's shard count in Redis for updaters and exports (`funnel consume`, `funnel

@@ -1,3 +1,4 @@
+import Foundation
 import FunnelCore
 import IndexBuilder
 import IndexFormat
@@ -6,8 +7,9 @@ import Logging
 import ServiceLifecycle
 import Serving
 
-/// Loads the newest complete generation under a directory (`funnel serve --index DIR`).
-/// Thread-safe.
+/// Loads the generation to serve from a directory (`funnel serve --index DIR`): the one the file
+/// `DIR/CURRENT` names (written by `GenerationFollower` when the fleet is told to serve a
+/// generation, newer or older), else the newest complete one. Thread-safe.
 public struct IndexDirectorySource: IndexGenerationSource {
   /// The directory holding generations.
   public let root: String
@@ -20,12 +22,36 @@ public struct IndexDirectorySource: IndexGenerationSource {
     self.verifyChecksums = verifyChecksums
   }
 
-  /// The newest generation's path, or a `notFound` error naming the directory.
+  /// The name of the file pinning the generation to serve.
+  public static let pinFile = "CURRENT"
+
+  /// The generation to serve: the pinned one if it is complete, else the newest; nil when none.
+  public func wantedVersion() -> String? {
+    if let pinned = try? String(contentsOfFile: root + "/" + Self.pinFile, encoding: .utf8)
+      .trimmingCharacters(in: .whitespacesAndNewlines), !pinned.isEmpty, !pinned.contains("/"),
+       FileManager.default.fileExists(atPath: root + "/" + pinned + "/manifest.json") {
+      return pinned
+    }
+    return GenerationDirectory.generations(under: root).last
+  }
+
+  /// Pins `version` (or unpins with nil), replacing the file in one step.
+  public func pin(_ version: String?) throws {
+    let path = root + "/" + Self.pinFile
+    guard let version else { try? FileManager.default.removeItem(atPath: path); return }
+    let temporary = path + ".tmp"
+    try Data((version + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, path) == 0 else {
+      throw FunnelError(.failedPrecondition, "\(path): cannot be replaced (errno \(errno))")
+    }
+  }
+
+  /// The wanted generation's path, or a `notFound` error naming the directory.
   public func newestPath() throws -> String {
-    guard let path = GenerationDirectory.newest(under: root) else {
+    guard let version = wantedVersion() else {
       throw FunnelError(.notFound, "\(root): no index generation (build one with `funnel index build`)")
     }
-    return path
+    return root + "/" + version
   }
 
   /// Mapping and verifying a large generation takes a while: it runs on NIO's blocking-I/O thread
@@ -61,8 +87,7 @@ public struct GenerationWatcher: Service {
     var failedModel: String?
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       try? await Task.sleep(for: interval)
-      if let source, let newest = GenerationDirectory.generations(under: source.root).last,
-         newest != engine.generation.version, newest != failedIndex {
+      if let source, let newest = source.wantedVersion(), newest != engine.generation.version, newest != failedIndex {
         do {
           let (previous, current) = try await engine.reload()
           logger.info("index reloaded", metadata: ["previous": "\(previous)", "current": "\(current)"])
@@ -85,3 +110,7 @@ public struct GenerationWatcher: Service {
     }
   }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

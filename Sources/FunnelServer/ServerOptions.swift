@@ -40,6 +40,10 @@ public struct ServerOptions: Sendable {
   public var tlsAllow12 = false
   /// Seconds between looks at the certificate and JWKS files for changes.
   public var securityReloadSeconds = 10
+  /// On SIGTERM, how long the replica reports unready (and keeps serving) before its listeners
+  /// drain and close, ms: at least the balancer's health-check interval times its fall count
+  /// (Kubernetes: the readiness probe's period times its failure threshold). 0: drain at once.
+  public var shutdownDelayMs = 0
   /// API keys: `NAME:SHA256HEX:SCOPE SCOPE, ...` (`funnel auth new-key` makes one).
   public var apiKeys = ""
   /// JSON Web Key Set file for bearer JWTs; empty: JWTs are not accepted.
@@ -97,6 +101,11 @@ public struct ServerOptions: Sendable {
   public var demoSeed: UInt64 = 42
   /// Serve the newest index generation under this directory instead of the demo store.
   public var indexDirectory: String?
+  /// Where published generations are fetched from when Redis announces one (`GenerationFollower`):
+  /// a shared directory or an http(s) base URL; `indexDirectory` is then the replica's local copy.
+  public var indexSource: String?
+  /// This replica's name in fleet reports (default HOST-PID).
+  public var replicaName: String?
   /// How often to look for a newer generation under `indexDirectory`, in seconds.
   public var indexPollSeconds = 10
   /// Verify every index file's checksum when loading a generation (O(size)).

@@ -8,7 +8,7 @@ import IndexFormat
 /// `funnel index`: build and inspect index generations.
 struct Index: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Build and inspect index generations.", subcommands: [IndexBuild.self, IndexInspect.self])
+    abstract: "Build and inspect index generations.", subcommands: [IndexBuild.self, IndexInspect.self, IndexPublish.self])
 }
 
 struct IndexBuild: AsyncParsableCommand {

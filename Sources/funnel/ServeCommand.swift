@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("config"), help: "JSON configuration file (see Deploy/funnel.example.json; funnel config check validates one).") var configPath: String?
   @Option(help: "Serve the newest index generation under this directory (index.directory) instead of the demo shop.") var index: String?
   @Option(help: "Seconds between looks for a newer generation under --index (index.pollSeconds).") var indexPollSeconds: String?
+  @Option(help: "Shared directory or http(s) URL of published generations (index.source): fetched into --index when announced (`funnel index publish`).") var indexSource: String?
   @Flag(help: "Skip checksum verification when loading generations (index.verifyChecksums false).") var noVerifyIndex = false
   @Option(help: "Ranking model (model.path): XGBoost JSON, LightGBM text, ONNX MLP or funnel-linear JSON (default: built-in).") var model: String?
   @Option(help: "Model registry DIR/NAME/VERSION/model.{json,txt,onnx} (model.registry); the newest version serves and is reloaded hot.") var models: String?
@@ -56,6 +57,7 @@ struct Serve: AsyncParsableCommand {
       ("--flush-delay-us", "server.flushDelayMicros", flushDelayMicros), ("--transport", "server.transport", transport),
       ("--redis", "stores.redis", redisURL), ("--mongo", "stores.mongo", mongoURI),
       ("--index", "index.directory", index), ("--index-poll-seconds", "index.pollSeconds", indexPollSeconds),
+      ("--index-source", "index.source", indexSource),
       ("--no-verify-index", "index.verifyChecksums", noVerifyIndex ? "false" : nil),
       ("--model", "model.path", model), ("--models", "model.registry", models), ("--model-name", "model.name", modelName),
       ("--demo-items", "demo.items", demoItems), ("--demo-users", "demo.users", demoUsers),
