@@ -13,9 +13,13 @@ import GRPCNIOTransportHTTP2Posix
 /// Resumable: after each written chunk a checkpoint beside the output (`OUT.checkpoint`: rows done
 /// and output bytes) is replaced atomically; `resume` truncates the output to the checkpoint's
 /// length and skips the rows done, so nothing is redone or duplicated.
+///
+/// With several targets (replicas, or balancers), chunk i goes to target i mod count, and a chunk
+/// answered UNAVAILABLE (a replica restarting or draining) is sent again to the next target: its
+/// rows are reads, and only complete chunks are written.
 public struct BatchJob: Sendable {
-  public var host: String
-  public var port: Int
+  /// The servers called (at least one).
+  public var targets: [(host: String, port: Int)]
   public var usersPath: String
   public var outputPath: String
   public var scene = Funnel_V1_Scene.email
@@ -28,8 +32,13 @@ public struct BatchJob: Sendable {
 
   /// A job for `usersPath` into `outputPath` against `host:port`.
   public init(host: String, port: Int, usersPath: String, outputPath: String) {
-    self.host = host
-    self.port = port
+    self.init(targets: [(host, port)], usersPath: usersPath, outputPath: outputPath)
+  }
+
+  /// A job spread over `targets` (at least one).
+  public init(targets: [(host: String, port: Int)], usersPath: String, outputPath: String) {
+    precondition(!targets.isEmpty, "a batch job needs a target")
+    self.targets = targets
     self.usersPath = usersPath
     self.outputPath = outputPath
   }
@@ -75,10 +84,16 @@ public struct BatchJob: Sendable {
     let clock = ContinuousClock()
     let start = clock.now
     var lastProgress = start
-    let transport = try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: security.transportSecurity)
+    let clients = try targets.map { target in
+      GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .dns(host: target.host, port: target.port),
+                                                           transportSecurity: security.transportSecurity),
+                 interceptors: security.interceptors)
+    }
+    let services = clients.map { Funnel_V1_Recommender.Client(wrapping: $0) }
     let job = self
-    try await withGRPCClient(transport: transport, interceptors: security.interceptors) { client in
-      let service = Funnel_V1_Recommender.Client(wrapping: client)
+    try await withThrowingTaskGroup(of: Void.self) { connections in
+      for client in clients { connections.addTask { try await client.runConnections() } }
+      defer { for client in clients { client.beginGracefulShutdown() } }
       try await withThrowingTaskGroup(of: (Int, Data, Int, Int).self) { group in
         var submitted = 0, written = 0
         var ready: [Int: (Data, Int, Int)] = [:]
@@ -108,15 +123,28 @@ public struct BatchJob: Sendable {
           submitted += 1
           let rows = chunk
           group.addTask {
-            let (lines, count, errors) = try await job.answer(rows, service: service)
+            let (lines, count, errors) = try await job.answer(rows, chunk: index, services: services)
             return (index, lines, count, errors)
           }
         }
         while written < submitted { try await drain() }
       }
+      for client in clients { client.beginGracefulShutdown() }
+      try await connections.waitForAll()
     }
     summary.seconds = (clock.now - start) / .seconds(1)
     return summary
+  }
+
+  /// Chunk number `chunk` on its target, once more on the next after UNAVAILABLE.
+  private func answer(_ users: [String], chunk: Int, services: [Funnel_V1_Recommender.Client<HTTP2ClientTransport.Posix>])
+    async throws -> (Data, Int, Int)
+  {
+    do {
+      return try await answer(users, service: services[chunk % services.count])
+    } catch let error as RPCError where error.code == .unavailable && services.count > 1 {
+      return try await answer(users, service: services[(chunk + 1) % services.count])
+    }
   }
 
   /// One chunk through one stream: the JSON lines, rows and error rows.

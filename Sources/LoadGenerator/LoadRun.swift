@@ -28,8 +28,9 @@ public struct LoadRun: Sendable {
     case grpcSwift = "grpc-swift"
   }
 
-  public var host: String
-  public var port: Int
+  /// The servers (or balancers) called: connection i goes to target i mod count, calls go round
+  /// robin over the connections, so load spreads evenly over the targets.
+  public var targets: [(host: String, port: Int)]
   public var rate: Double
   public var seconds: Double
   public var connections = 4
@@ -46,11 +47,19 @@ public struct LoadRun: Sendable {
 
   /// A run against `host:port` at `rate` calls/s for `seconds`.
   public init(host: String, port: Int, rate: Double, seconds: Double) {
-    self.host = host
-    self.port = port
+    self.init(targets: [(host, port)], rate: rate, seconds: seconds)
+  }
+
+  /// A run spread over `targets` (at least one) at `rate` calls/s for `seconds`.
+  public init(targets: [(host: String, port: Int)], rate: Double, seconds: Double) {
+    precondition(!targets.isEmpty, "a load run needs a target")
+    self.targets = targets
     self.rate = rate
     self.seconds = seconds
   }
+
+  /// Connections opened: `connections`, and at least one per target.
+  var connectionCount: Int { max(1, connections, targets.count) }
 
   private struct Counters: Sendable {
     var report: LoadReport
@@ -77,10 +86,11 @@ public struct LoadRun: Sendable {
       return try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
         var connections: [WireClientConnection] = []
         let security = try self.security.wire()
-        for _ in 0..<max(1, self.connections) {
-          connections.append(try await WireClientConnection.connect(host: host, port: port, security: security, on: loop))
+        for i in 0..<self.connectionCount {
+          let target = targets[i % targets.count]
+          connections.append(try await WireClientConnection.connect(host: target.host, port: target.port, security: security, on: loop))
         }
-        let calls = LeanCalls(connections: connections, timeout: callTimeout)
+        let calls = LeanCalls(connections: connections, targets: targets.count, timeout: callTimeout)
         let report: Result<LoadReport, any Error>
         do {
           report = .success(try await run(loop: loop, progress: progress) { index, kind, recommend, search in
@@ -96,8 +106,9 @@ public struct LoadRun: Sendable {
       // Each request is written at once: grpc-swift's default flush coalescing would hold every
       // request up to 100 µs, which the latencies (measured from the intended send time) would include.
       let config = HTTP2ClientTransport.Posix.Config.defaults { $0.connection.flushCoalescing = nil }
-      let clients = try (0..<max(1, connections)).map { _ in
-        GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port),
+      let clients = try (0..<connectionCount).map { i in
+        GRPCClient(transport: try HTTP2ClientTransport.Posix(target: .dns(host: targets[i % targets.count].host,
+                                                                          port: targets[i % targets.count].port),
                                                              transportSecurity: security.transportSecurity,
                                                              config: config, eventLoopGroup: group),
                    interceptors: security.interceptors)

@@ -11,7 +11,7 @@ struct Batch: AsyncParsableCommand {
     abstract: "Stream users through BatchRecommend and write one JSON line per user.",
     discussion: "Bad users get an error line and the run continues. Interrupted? Run again with --resume: "
       + "the checkpoint beside the output says where to continue, without redoing or duplicating users.")
-  @Option(help: "Server address HOST:PORT.") var target = "127.0.0.1:50051"
+  @Option(help: "Server address HOST:PORT, or several separated by commas (chunks spread over them; a chunk answered UNAVAILABLE goes to the next).") var target = "127.0.0.1:50051"
   @Option(help: "Users: CSV (first column) or JSON lines (user_id).") var users: String
   @Option(help: "Output JSON lines.") var out: String
   @Option(help: "Scene: email, home, cart.") var scene = "email"
@@ -25,10 +25,11 @@ struct Batch: AsyncParsableCommand {
   var encryptKey: String?
 
   func run() async throws {
-    let (host, port) = try parseTarget(target)
+    let targets = try target.split(separator: ",").map { try parseTarget(String($0)) }
+    guard !targets.isEmpty else { throw ValidationError("--target: at least one HOST:PORT") }
     let scenes: [String: Funnel_V1_Scene] = ["email": .email, "home": .home, "cart": .cart]
     guard let sceneValue = scenes[scene] else { throw ValidationError("--scene: email, home or cart") }
-    var job = BatchJob(host: host, port: port, usersPath: users, outputPath: out)
+    var job = BatchJob(targets: targets.map { (host: $0.0, port: $0.1) }, usersPath: users, outputPath: out)
     job.security = security.value
     job.scene = sceneValue
     job.count = count

@@ -12,7 +12,7 @@ struct Load: AsyncParsableCommand {
       intended send time. Exit status 1 when an SLO is missed. The client shares the machine's CPU with a \
       local server: say so when quoting figures.
       """)
-  @Option(help: "Server address HOST:PORT.") var target = "127.0.0.1:50051"
+  @Option(help: "Server address HOST:PORT, or several separated by commas (calls spread over them; a call answered UNAVAILABLE is sent once more to the next).") var target = "127.0.0.1:50051"
   @Option(help: "Calls per second.") var rate: Double = 100
   @Option(help: "How long, e.g. 30s, 2m.") var duration = "30s"
   @Option(help: "Scenario file (JSON: mix, users, items, queries, filters); default 70% home, 20% item page, 10% search.")
@@ -32,12 +32,13 @@ struct Load: AsyncParsableCommand {
 
   func run() async throws {
     do {
-      let (host, port) = try parseTarget(target)
+      let targets = try target.split(separator: ",").map { try parseTarget(String($0)) }
+      guard !targets.isEmpty else { throw ValidationError("--target: at least one HOST:PORT") }
       guard rate > 0 else { throw ValidationError("--rate must be positive") }
       let seconds = try LoadDuration.milliseconds(duration, what: "--duration") / 1_000
       let slo = try self.slo.map(LoadSLO.init)
       guard let arrivals = LoadRun.Arrivals(rawValue: arrivals) else { throw ValidationError("--arrivals: constant or poisson") }
-      var run = LoadRun(host: host, port: port, rate: rate, seconds: seconds)
+      var run = LoadRun(targets: targets.map { (host: $0.0, port: $0.1) }, rate: rate, seconds: seconds)
       run.security = security.value
       run.connections = connections
       guard let kind = LoadRun.Client(rawValue: client) else {
