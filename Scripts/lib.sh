@@ -34,7 +34,7 @@ funnel_venv() {
 
 # .venv-funnel (Python 3.13: mongoeco needs it) with the MongoDB wire server and grpcio.
 funnel_python_env() {
-  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis, jwt, cryptography, selenium" Scripts/requirements.txt \
+  funnel_venv "$1" .venv-funnel 3 "mongoeco, grpc, grpc_tools, grpc_health, schemathesis, jwt, cryptography, selenium, kubernetes_validate, yaml" Scripts/requirements.txt \
     "the MongoDB wire server (mongoeco)"
 }
 
