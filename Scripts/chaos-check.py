@@ -119,7 +119,7 @@ def main():
             processes.append(subprocess.Popen(
                 ["ip", "netns", "exec", stores, "redis-server", "--port", str(port), "--bind", STORES_IP,
                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
-                 "--save", "", "--appendonly", "no", "--dir", node], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                 "--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir", node], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for port in ports:
             wait(f"redis {port}", lambda p=port: "PONG" in sh("redis-cli", "-h", STORES_IP, "-p", str(p), "ping", ns=stores, check=False), 20)
         sh("redis-cli", "--cluster", "create", *[f"{STORES_IP}:{p}" for p in ports], "--cluster-replicas", "1", "--cluster-yes", ns=stores)
@@ -152,9 +152,10 @@ def main():
         victim = replicas[0]
         for phase, action in phases:
             if action == "congest":
-                # 2 Mbit/s with a 30 ms queue: store reads of ~70 kB per answer queue, then overflow.
+                # 512 kbit/s with a 50 ms queue, both ways: r1's store reads (histories, candidates'
+                # counters) queue past their budget, then overflow and wait for retransmission.
                 for dev, ns in ((victim[2], None), ("eth0", victim[1])):
-                    sh("tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "2mbit", "burst", "8kb", "latency", "30ms", ns=ns)
+                    sh("tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "512kbit", "burst", "4kb", "latency", "50ms", ns=ns)
             elif action == "partition":
                 for dev, ns in ((victim[2], None), ("eth0", victim[1])):
                     sh("tc", "qdisc", "del", "dev", dev, "root", ns=ns, check=False)
@@ -182,10 +183,10 @@ def main():
                              "degraded": degraded_answers(ns, 8080) - before[name]}
             results.append(row)
 
-        print(f"{'phase':<22}" + "".join(f"{name:>36}" for name, _, _ in replicas))
-        print(f"{'':<22}" + "".join(f"{'calls failed degraded  p50 ms  p99 ms':>36}" for _ in replicas))
+        print(f"{'phase':<22}" + "".join(f"{name:>42}" for name, _, _ in replicas))
+        print(f"{'':<22}" + "".join(f"{'calls failed degraded  p50 ms  p99 ms':>42}" for _ in replicas))
         for row in results:
-            cells = "".join(f"{row[n]['calls']:>9} {row[n]['failed']:>6} {row[n]['degraded']:>8.0f} {row[n]['p50']:>7.1f} {row[n]['p99']:>7.1f}"
+            cells = "".join(f"      {row[n]['calls']:>5} {row[n]['failed']:>6} {row[n]['degraded']:>8.0f} {row[n]['p50']:>7.1f} {row[n]['p99']:>7.1f}"
                             for n, _, _ in replicas)
             print(f"{row['phase']:<22}{cells}")
         problems = []
@@ -205,7 +206,8 @@ def main():
             for row in (congested, partitioned):
                 if row[name]["degraded"] > row[name]["calls"] * 0.05:
                     problems.append(f"{row['phase']}: {name} (not impaired) degraded {row[name]['degraded']:.0f} answers")
-                if row[name]["p99"] > max(3 * base[name]["p99"], base[name]["p99"] + 50):
+                # Latency is shared CPU too (five processes per core): only a gross change counts.
+                if row[name]["p99"] > max(4 * base[name]["p99"], base[name]["p99"] + 100):
                     problems.append(f"{row['phase']}: {name} (not impaired) p99 {row[name]['p99']:.1f} ms, "
                                     f"baseline {base[name]['p99']:.1f} ms")
         if problems:
