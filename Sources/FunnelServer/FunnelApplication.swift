@@ -190,6 +190,7 @@ public enum FunnelApplication {
     // queues on loops that have shut down.
     services.append(.init(service: EventLoopLagProbe(group: grpc.eventLoops, metrics: engine.metrics)))
     ProcessMetrics.register(in: engine.metrics, engine: engine, breakers: stores)
+    if let redis { ProcessMetrics.register(in: engine.metrics, redis: redis) }
     let http = options.httpPort < 0 ? nil : HTTPListener(host: options.host, port: options.httpPort, engine: engine, logger: logger,
                                                          corsOrigins: options.corsOrigins.split(separator: ",").map {
                                                            $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },

@@ -1,6 +1,7 @@
 import FeatureStore
 import Foundation
 import Prometheus
+import RedisStore
 import Serving
 import Synchronization
 
@@ -31,6 +32,27 @@ enum ProcessMetrics {
       }
       index.show(engine.generation.version)
       model.show(engine.ranker.model.version)
+    }
+  }
+
+  /// Registers `funnel_redis_round_trips_total`, `funnel_redis_redirections_total` and
+  /// `funnel_redis_topology_reads_total` for the request path's Redis client, brought up to its
+  /// counts at each scrape.
+  static func register(in metrics: ServingMetrics, redis: RedisClient) {
+    let registry = metrics.registry
+    func counter(_ name: String, _ help: String) -> Counter {
+      registry.makeCounter(descriptor: .init(namespace: "funnel", subsystem: "redis", metricName: name, unitName: "total", helpText: help))
+    }
+    let roundTrips = counter("round_trips", "Pipelines and reads the request path's Redis client sent, one per server each.")
+    let redirections = counter("redirections", "MOVED and ASK redirections the Redis Cluster client followed.")
+    let topology = counter("topology_reads", "Slot-map reads (Redis Cluster) or primary look-ups (Sentinel).")
+    let seen = Mutex((0, 0, 0))
+    metrics.onScrape {
+      let now = redis.counters.snapshot
+      let before = seen.withLock { last in defer { last = (now.roundTrips, now.redirections, now.topologyReads) }; return last }
+      roundTrips.increment(by: Int64(max(0, now.roundTrips - before.0)))
+      redirections.increment(by: Int64(max(0, now.redirections - before.1)))
+      topology.increment(by: Int64(max(0, now.topologyReads - before.2)))
     }
   }
 

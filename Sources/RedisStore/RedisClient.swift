@@ -17,6 +17,8 @@ import Synchronization
 public final class RedisClient: Sendable {
   /// Where this client sends its commands.
   public let deployment: RedisDeployment
+  /// Round trips, redirections and topology reads so far.
+  public let counters = RedisClientCounters()
   private let router: Router
 
   private enum Router: Sendable {
@@ -33,20 +35,22 @@ public final class RedisClient: Sendable {
   public init(url: String, timeoutMs: Int = 1_000, connections: Int = 4, threadPool: NIOThreadPool? = nil,
               now: @escaping @Sendable () -> Int64 = RedisClient.monotonicMs) throws {
     deployment = try RedisDeployment(url: url)
+    let counters = self.counters
     let makePool: @Sendable (RedisEndpoint) -> RedisNodePool = { endpoint in
-      RedisNodePool(endpoint: endpoint, timeoutMs: timeoutMs, connections: connections, threadPool: threadPool, now: now)
+      RedisNodePool(endpoint: endpoint, timeoutMs: timeoutMs, connections: connections, threadPool: threadPool, now: now,
+                    counters: counters)
     }
     switch deployment {
     case .single(let endpoint):
       router = .single(makePool(endpoint))
     case .cluster(let seeds):
-      router = .cluster(RedisClusterRouter(seeds: seeds, makePool: makePool, now: now))
+      router = .cluster(RedisClusterRouter(seeds: seeds, makePool: makePool, now: now, counters: counters))
     case .sentinel(let sentinels, let primary, let template):
       let askSentinel: @Sendable (RedisEndpoint) -> RedisNodePool = { endpoint in
         RedisNodePool(endpoint: endpoint, timeoutMs: min(timeoutMs, 500), connections: 1, threadPool: threadPool, now: now)
       }
       router = .sentinel(RedisSentinelRouter(sentinels: sentinels, primary: primary, template: template,
-                                             makePool: makePool, makeSentinelPool: askSentinel, now: now))
+                                             makePool: makePool, makeSentinelPool: askSentinel, now: now, counters: counters))
     }
   }
 

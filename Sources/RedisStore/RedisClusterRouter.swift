@@ -16,6 +16,7 @@ final class RedisClusterRouter: Sendable {
   private let makePool: @Sendable (RedisEndpoint) -> RedisNodePool
   private let now: @Sendable () -> Int64
   private let state = Mutex(State())
+  private let counters: RedisClientCounters
 
   /// Attempts per command (redirections and retries included).
   static let maxAttempts = 5
@@ -30,7 +31,8 @@ final class RedisClusterRouter: Sendable {
   }
 
   init(seeds: [RedisEndpoint], makePool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool,
-       now: @escaping @Sendable () -> Int64) {
+       now: @escaping @Sendable () -> Int64, counters: RedisClientCounters) {
+    self.counters = counters
     precondition(!seeds.isEmpty, "a cluster needs a seed node")
     self.seeds = seeds
     self.makePool = makePool
@@ -90,6 +92,7 @@ final class RedisClusterRouter: Sendable {
   }
 
   private func readMap() async throws -> RedisSlotMap {
+    counters.topologyReads.add(1, ordering: .relaxed)
     let known = state.withLock { $0.map?.servingNodes ?? [] }
     var candidates = known
     for seed in seeds {
@@ -161,6 +164,7 @@ final class RedisClusterRouter: Sendable {
           replies[i] = reply
           guard case .error(let message) = reply else { continue }
           if let redirection = RedisSlotMap.redirection(message) {
+            counters.redirections.add(1, ordering: .relaxed)
             switch redirection {
             case .moved(let slot, let node):
               state.withLock { $0.map?.move(slot: slot, to: node) }
@@ -261,6 +265,7 @@ final class RedisClusterRouter: Sendable {
         }
       }
       if !redirected { return values.map { $0! } }
+      counters.redirections.add(1, ordering: .relaxed)
       try await refresh(force: true)
     }
     throw RedisError("redis cluster: keys kept moving over \(Self.maxAttempts) slot-map reads")

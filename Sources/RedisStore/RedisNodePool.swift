@@ -23,6 +23,7 @@ final class RedisNodePool: Sendable {
   private let slots: [ConnectionSlot]
   private let now: @Sendable () -> Int64
   private let pool: Mutex<PoolState>
+  private let counters: RedisClientCounters
 
   private struct PoolState {
     var machine: RedisPoolStateMachine
@@ -33,7 +34,8 @@ final class RedisNodePool: Sendable {
   /// `threadPool`: where the blocking calls run; nil starts one of the pool's own with a thread per
   /// connection, shut down when the pool goes. `now` is a monotonic clock in ms (for the back-off).
   init(endpoint: RedisEndpoint, timeoutMs: Int, connections: Int, threadPool: NIOThreadPool?,
-       now: @escaping @Sendable () -> Int64) {
+       now: @escaping @Sendable () -> Int64, counters: RedisClientCounters = RedisClientCounters()) {
+    self.counters = counters
     self.endpoint = endpoint
     self.timeoutMs = timeoutMs
     if let threadPool {
@@ -82,6 +84,7 @@ final class RedisNodePool: Sendable {
   /// pool says so; a failure marks the connection for reconnecting.
   func withConnection<R: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> R) async throws -> R {
     let (index, connect) = try await lease()
+    counters.roundTrips.add(1, ordering: .relaxed)
     let slot = slots[index]
     let endpoint = self.endpoint, timeoutMs = self.timeoutMs
     do {

@@ -16,6 +16,7 @@ final class RedisSentinelRouter: Sendable {
   private let makeSentinelPool: @Sendable (RedisEndpoint) -> RedisNodePool
   private let now: @Sendable () -> Int64
   private let state = Mutex(State())
+  private let counters: RedisClientCounters
 
   private struct State {
     var primary: RedisNodePool?
@@ -26,7 +27,9 @@ final class RedisSentinelRouter: Sendable {
 
   init(sentinels: [RedisEndpoint], primary: String, template: RedisEndpoint,
        makePool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool,
-       makeSentinelPool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool, now: @escaping @Sendable () -> Int64) {
+       makeSentinelPool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool, now: @escaping @Sendable () -> Int64,
+       counters: RedisClientCounters) {
+    self.counters = counters
     self.sentinels = sentinels
     self.primaryName = primary
     self.template = template
@@ -67,6 +70,7 @@ final class RedisSentinelRouter: Sendable {
   private func resolveSoon() { Task { _ = try? await self.resolve(force: false) } }
 
   private func askSentinels() async throws -> RedisNodePool {
+    counters.topologyReads.add(1, ordering: .relaxed)
     var failures: [String] = []
     for sentinel in sentinels {
       let pool = state.withLock { state in

@@ -72,14 +72,16 @@ import Testing
       warmUp.scenario.itemIDs = LoadScenario.demoItemIDs(400)
       let warming = ContinuousClock.now
       while try await warmUp.run().succeeded == 0, ContinuousClock.now - warming < .seconds(60) {}
+      // Six seconds: on a loaded machine the tenth answer may come seconds late, and calls must be
+      // left to send after the stop.
       var run = warmUp
       run.rate = 50
-      run.seconds = 3
+      run.seconds = 6
       let answered = engine.metrics.value("funnel_answers_total")
       let started = ContinuousClock.now
       async let report = run.run()
       // Stop once the server has answered some calls (not at a fixed time: a busy machine is slow to
-      // start), and by two thirds of the run at the latest, so calls are left to fail.
+      // start), and by a third of the run at the latest, so calls are left to fail.
       while engine.metrics.value("funnel_answers_total") < answered + 10, ContinuousClock.now - started < .seconds(2) {
         try await Task.sleep(for: .milliseconds(20))
       }
@@ -87,8 +89,8 @@ import Testing
       let result = try await report
       let took = ContinuousClock.now - started
       print("stopped mid-run: \(result.succeeded) ok, errors \(result.errors), \(took)")
-      #expect(took < .seconds(9), "the run ends on schedule (+ the call timeout), it does not hang")
-      #expect(result.sent == 150 && result.succeeded + result.errorCount == 150)
+      #expect(took < .seconds(12), "the run ends on schedule (+ the call timeout), it does not hang")
+      #expect(result.sent == 300 && result.succeeded + result.errorCount == 300)
       #expect(result.succeeded >= 10 && result.errorCount > 10, "\(result.errors)")
       let codes: Set<String> = ["unavailable", "cancelled", "deadlineExceeded", "unknown", "internalError", "aborted",
                                 "UNKNOWN", "CLIENT_OVERLOADED"]

@@ -67,6 +67,8 @@ struct RedisClusterTests {
     }
     #expect(try await client.command(["GET", key + "0"]).string == "before", "followed MOVED to the new owner")
     #expect(try await client.pipeline([["GET", key + "1"], ["DEL", key + "0", key + "1"]]) == [.bulk(Array("during".utf8)), .integer(2)])
+    let counts = client.counters.snapshot
+    #expect(counts.redirections >= 3 && counts.topologyReads >= 1 && counts.roundTrips > counts.redirections, "\(counts)")
   }
 
   /// Whether a `CLUSTER NODES` slot field (`5461-10922` or `42`) holds `slot`.
