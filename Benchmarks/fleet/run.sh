@@ -23,17 +23,17 @@ duration=${DURATION:-15s}
 
 start_replicas() {  # start_replicas N REDIS_URL: starts N replicas, sets targets and pids
   local n=$1 url=$2 i port http
-  targets=""
+  targets=""; https=""
   for i in $(seq 1 "$n"); do
     port=$(funnel_free_port); http=$(funnel_free_port)
     "$binary" serve --port "$port" --http-port "$http" --admin-port=-1 --dashboard-port=-1 --redis "$url" \
       --demo-items 5000 --demo-users 3000 --set "server.replicaName=bench$i" >"$FUNNEL_RUN/replica$i.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-    targets="${targets:+$targets,}127.0.0.1:$port"
+    targets="${targets:+$targets,}127.0.0.1:$port"; https="$https $http"
   done
 }
-stop_replicas() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+stop_replicas() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
 
 echo "== aggregate throughput at p99 < 50 ms (one Redis; load spread over the replicas)"
 for n in 1 2 3; do
@@ -58,18 +58,21 @@ for deployment in single cluster; do
   start_replicas 1 "$url"
   # shellcheck disable=SC2086
   before=$(redis_totals $ports)
+  trips_before=$(curl -s "http://127.0.0.1:${https# }/metrics" | awk '/^funnel_redis_round_trips_total/ {print $2}')
   "$binary" load --target "$targets" --rate "$rate" --duration "$duration" --json "$FUNNEL_RUN/$deployment.json" --quiet >/dev/null
   # shellcheck disable=SC2086
   after=$(redis_totals $ports)
-  python3 - "$deployment" "$FUNNEL_RUN/$deployment.json" "$before" "$after" "$(echo $ports | wc -w)" <<'PY'
+  trips_after=$(curl -s "http://127.0.0.1:${https# }/metrics" | awk '/^funnel_redis_round_trips_total/ {print $2}')
+  python3 - "$deployment" "$FUNNEL_RUN/$deployment.json" "$before" "$after" "$(echo $ports | wc -w)" "$trips_before" "$trips_after" <<'PY'
 import json, sys
 name, report, before, after, nodes = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4], sys.argv[5]
+trips = float(sys.argv[7]) - float(sys.argv[6])
 parse = lambda s: {k: int(v) for k, v in (kv.split("=") for kv in s.split())}
 b, a = parse(before), parse(after)
 calls = report["calls"]
 per = {k: (a[k] - b.get(k, 0)) / calls for k in a if k != "total" and a[k] - b.get(k, 0) > 0}
 print(f"  {name} ({nodes} primaries): {calls} answers at {report['achieved_rate']:.0f}/s, p50 {report['latency_ms']['p50']:.2f} ms, "
-      f"p99 {report['latency_ms']['p99']:.2f} ms; Redis commands per answer {(a['total'] - b['total']) / calls:.1f} "
+      f"p99 {report['latency_ms']['p99']:.2f} ms; Redis round trips per answer {trips / calls:.2f}, commands {(a['total'] - b['total']) / calls:.1f} "
       f"({', '.join(f'{k} {v:.2f}' for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:6])})")
 PY
   stop_replicas

@@ -111,7 +111,7 @@ public final class RedisClient: Sendable {
   /// The values of keys packed end to end in `packedKeys` (`ends[i]` is where key `i` ends; at
   /// least one), each decoded by `decode` on the connection's thread while hiredis holds it (nil:
   /// no such key): no `String`, argument buffer or reply value per key. One `MGET` on one server;
-  /// on a cluster, pipelined `GET`s per primary, sent concurrently. Throws on I/O errors and on an
+  /// on a cluster, one `MGET` per slot, pipelined per primary, the primaries read at once. Throws on I/O errors and on an
   /// error reply.
   public func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
                                 decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {

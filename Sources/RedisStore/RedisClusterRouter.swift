@@ -197,74 +197,59 @@ final class RedisClusterRouter: Sendable {
         throw error
       }
     }
-    let outcomes = await withTaskGroup(of: ([Int], Result<[RedisReply], any Error>).self) { group in
-      for (node, indices) in groups {
-        group.addTask {
-          do { return (indices, .success(try await body(node, indices))) } catch { return (indices, .failure(error)) }
-        }
-      }
-      var all: [([Int], Result<[RedisReply], any Error>)] = []
-      for await outcome in group { all.append(outcome) }
-      return all
+    let parts = Array(groups)
+    do {
+      let replies = try await RedisFanOut.map(parts.map(\.key)) { node in try await body(node, groups[node]!) }
+      return zip(parts, replies).map { ($0.value, $1) }
+    } catch {
+      refreshSoon()
+      throw error
     }
-    var done: [([Int], [RedisReply])] = []
-    for (indices, result) in outcomes {
-      switch result {
-      case .success(let replies): done.append((indices, replies))
-      case .failure(let error):
+  }
+
+  /// Values of the packed keys (see `RedisClient.mget`): one `MGET` per slot, pipelined per
+  /// primary, the primaries read at once; after a redirection the slot map is read again and the
+  /// read repeated.
+  func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
+                         decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {
+    // Keys by slot (computed once), then slots by primary under the current map.
+    var bySlot: [Int: [Int]] = [:]
+    packedKeys.withUnsafeBufferPointer { bytes in
+      var start = 0
+      for (i, end) in ends.enumerated() {
+        bySlot[RedisSlot.of(UnsafeBufferPointer(rebasing: bytes[start..<end])), default: []].append(i)
+        start = end
+      }
+    }
+    for _ in 1...Self.maxAttempts {
+      let map = try await map()
+      var byNode: [Node: [[Int]]] = [:]
+      for (slot, indices) in bySlot {
+        guard let node = map.node(forSlot: slot) else { throw RedisError("redis cluster: no primary serves slot \(slot)") }
+        byNode[node, default: []].append(indices)
+      }
+      let nodes = Array(byNode.keys)
+      let plan = byNode
+      let reads: [(values: [[T]], redirected: Bool)]
+      do {
+        reads = try await RedisFanOut.map(nodes) { node in
+          try await self.pool(node).withConnection {
+            try $0.mgetGroups(packedKeys: packedKeys, ends: ends, groups: plan[node]!, decode: decode)
+          }
+        }
+      } catch {
         refreshSoon()
         throw error
       }
-    }
-    return done
-  }
-
-  /// Values of the packed keys (see `RedisClient.mget`): pipelined GETs per primary, concurrently;
-  /// after a redirection the slot map is read again and the read repeated.
-  func mget<T: Sendable>(packedKeys: [UInt8], ends: [Int],
-                         decode: @escaping @Sendable (UnsafeRawBufferPointer?) -> T) async throws -> [T] {
-    for _ in 1...Self.maxAttempts {
-      let map = try await map()
-      var groups: [Node: [Int]] = [:]
-      try packedKeys.withUnsafeBufferPointer { bytes in
-        var start = 0
-        for (i, end) in ends.enumerated() {
-          let slot = RedisSlot.of(UnsafeBufferPointer(rebasing: bytes[start..<end]))
-          guard let node = map.node(forSlot: slot) else { throw RedisError("redis cluster: no primary serves slot \(slot)") }
-          groups[node, default: []].append(i)
-          start = end
-        }
-      }
-      var values = [T?](repeating: nil, count: ends.count)
-      var redirected = false
-      let outcomes = await withTaskGroup(of: ([Int], Result<(values: [T], redirected: Bool), any Error>).self) { group in
-        for (node, indices) in groups {
-          let pool = self.pool(node)
-          group.addTask {
-            do {
-              return (indices, .success(try await pool.withConnection {
-                try $0.getEach(packedKeys: packedKeys, ends: ends, indices: indices, decode: decode)
-              }))
-            } catch {
-              return (indices, .failure(error))
-            }
+      if !reads.contains(where: \.redirected) {
+        var values = [T?](repeating: nil, count: ends.count)
+        for (node, read) in zip(nodes, reads) {
+          for (group, groupValues) in zip(plan[node]!, read.values) {
+            for (i, value) in zip(group, groupValues) { values[i] = value }
           }
         }
-        var all: [([Int], Result<(values: [T], redirected: Bool), any Error>)] = []
-        for await outcome in group { all.append(outcome) }
-        return all
+        return values.map { $0! }
       }
-      for (indices, result) in outcomes {
-        switch result {
-        case .success(let read):
-          redirected = redirected || read.redirected
-          for (k, i) in indices.enumerated() { values[i] = read.values[k] }
-        case .failure(let error):
-          refreshSoon()
-          throw error
-        }
-      }
-      if !redirected { return values.map { $0! } }
       counters.redirections.add(1, ordering: .relaxed)
       try await refresh(force: true)
     }

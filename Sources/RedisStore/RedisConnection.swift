@@ -104,55 +104,63 @@ final class RedisConnection {
   }
   private static let mgetName: [UInt8] = Array("MGET".utf8)
 
-  /// `GET` of the keys at `indices` of the packed `keys` (as in `mget`), pipelined in one write,
-  /// each value handed to `decode` in place: how a cluster reads keys of many slots from one node.
-  /// A reply redirecting the key elsewhere (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`) decodes as nil
-  /// and sets `redirected`, so the caller re-reads the slot map and tries again. Throws on I/O
-  /// errors and on any other error reply.
-  func getEach<T>(packedKeys keys: [UInt8], ends: [Int], indices: [Int],
-                  decode: (UnsafeRawBufferPointer?) -> T) throws -> (values: [T], redirected: Bool) {
+  /// One `MGET` per group of the packed `keys` (as in `mget`; `groups` lists key indices, each
+  /// group's keys in one slot), pipelined in one write, each value handed to `decode` in place:
+  /// how a cluster reads many slots' keys from one node. A group answered with a redirection
+  /// (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`) decodes as nils and sets `redirected`, so the
+  /// caller re-reads the slot map and tries again. Throws on I/O errors and on any other error reply.
+  func mgetGroups<T>(packedKeys keys: [UInt8], ends: [Int], groups: [[Int]],
+                     decode: (UnsafeRawBufferPointer?) -> T) throws -> (values: [[T]], redirected: Bool) {
+    var argv: [UnsafePointer<CChar>?] = []
+    var lengths: [Int] = []
     let status = keys.withUnsafeBufferPointer { keyBytes -> Int32 in
-      Self.getName.withUnsafeBufferPointer { name -> Int32 in
-        var argv: [UnsafePointer<CChar>?] = [UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self), nil]
-        var lengths = [name.count, 0]
-        for i in indices {
-          let start = i == 0 ? 0 : ends[i - 1]
-          argv[1] = UnsafeRawPointer(keyBytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
-          lengths[1] = ends[i] - start
+      Self.mgetName.withUnsafeBufferPointer { name -> Int32 in
+        for group in groups {
+          argv.removeAll(keepingCapacity: true)
+          lengths.removeAll(keepingCapacity: true)
+          argv.append(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self))
+          lengths.append(name.count)
+          for i in group {
+            let start = i == 0 ? 0 : ends[i - 1]
+            argv.append(UnsafeRawPointer(keyBytes.baseAddress! + start).assumingMemoryBound(to: CChar.self))
+            lengths.append(ends[i] - start)
+          }
+          // hiredis copies the arguments into its output buffer here.
           let ok = argv.withUnsafeMutableBufferPointer { a in
-            lengths.withUnsafeBufferPointer { l in redisAppendCommandArgv(context, 2, a.baseAddress, l.baseAddress) }
+            lengths.withUnsafeBufferPointer { l in redisAppendCommandArgv(context, Int32(a.count), a.baseAddress, l.baseAddress) }
           }
           if ok != REDIS_OK { return ok }
         }
         return REDIS_OK
       }
     }
-    guard status == REDIS_OK else { throw ioError("queueing GET of \(indices.count) keys") }
-    var values: [T] = []
-    values.reserveCapacity(indices.count)
+    guard status == REDIS_OK else { throw ioError("queueing \(groups.count) MGETs") }
+    var values: [[T]] = []
+    values.reserveCapacity(groups.count)
     var redirected = false
-    for _ in indices {
+    for group in groups {
       var raw: UnsafeMutableRawPointer?
-      guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("reading a GET reply") }
+      guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("reading an MGET reply") }
       defer { freeReplyObject(raw) }
       let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
-      switch reply.type {
-      case REDIS_REPLY_STRING:
-        values.append(decode(reply.str.map { UnsafeRawBufferPointer(start: $0, count: Int(reply.len)) }))
-      case REDIS_REPLY_ERROR:
-        let message = reply.str.map { String(cString: $0) } ?? ""
-        guard ["MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"].contains(where: message.hasPrefix) else {
-          throw RedisError("redis \(endpoint.host):\(endpoint.port): GET: \(message)")
-        }
-        redirected = true
-        values.append(decode(nil))
-      default:
-        values.append(decode(nil))
+      if reply.type == REDIS_REPLY_ARRAY, Int(reply.elements) == group.count {
+        values.append((0..<group.count).map { k in
+          guard let element = reply.element[k]?.pointee, element.type == REDIS_REPLY_STRING, let bytes = element.str else {
+            return decode(nil)
+          }
+          return decode(UnsafeRawBufferPointer(start: bytes, count: Int(element.len)))
+        })
+        continue
       }
+      let message = reply.type == REDIS_REPLY_ERROR ? (reply.str.map { String(cString: $0) } ?? "") : "type \(reply.type)"
+      guard ["MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"].contains(where: message.hasPrefix) else {
+        throw RedisError("redis \(endpoint.host):\(endpoint.port): MGET of \(group.count) keys: \(message)")
+      }
+      redirected = true
+      values.append(group.map { _ in decode(nil) })
     }
     return (values, redirected)
   }
-  private static let getName: [UInt8] = Array("GET".utf8)
 
   private func append(_ arguments: [[UInt8]]) throws {
     let buffers = arguments

@@ -109,7 +109,18 @@ public final class RedisFeatureStore: RealtimeStore {
   /// `PREFIX{DIGEST}`: what every key of the user starts with (the hash tag keeps them in one slot).
   func userTag(_ user: UserID) -> String { keyPrefix + "{" + UserIDDigest.hex(user) + "}" }
   func userKey(_ user: UserID) -> String { userTag(user) + ":u" }
-  func itemKey(_ item: ItemID) -> String { keyPrefix + "i:" + item }
+  /// Buckets the item counters are spread over: an item's key carries its bucket's hash tag, so
+  /// a request's counters are read with one `MGET` per bucket on a cluster (tens of commands, not
+  /// one per candidate) while the buckets still spread over every primary.
+  public static let itemBuckets = 64
+
+  /// `PREFIX i:{iB}:ITEM`, B the item's bucket (CRC16 of the id mod `itemBuckets`).
+  public func itemKey(_ item: ItemID) -> String {
+    keyPrefix + "i:{i" + String(Int(RedisSlot.crc16(item.utf8)) % Self.itemBuckets) + "}:" + item
+  }
+
+  /// The `i:{iB}:` part of item keys, by bucket.
+  private static let bucketTags: [[UInt8]] = (0..<itemBuckets).map { Array("i:{i\($0)}:".utf8) }
   /// Named by the user's digest: the mark outlives the erasure and must not hold the id.
   func forgottenKey(_ user: UserID) -> String { userTag(user) + ":forgotten" }
   func eventKey(_ event: BehaviourEvent) -> String { userTag(event.userID) + ":e:" + event.eventID }
@@ -240,18 +251,23 @@ public final class RedisFeatureStore: RealtimeStore {
     try await counters(count: items.count) { $1 += items[$0].utf8 }
   }
 
-  /// One `MGET` of `count` item counters, the keys packed into one buffer (`appendID(i, &buffer)`
-  /// writes item i's id after the key prefix) and the values decoded from hiredis's reply in place.
+  /// One `MGET` of `count` item counters (on a cluster, one per bucket), the keys packed into one
+  /// buffer (`appendID(i, &buffer)` writes item i's id) and the values decoded from hiredis's
+  /// reply in place.
   private func counters(count: Int, appendID: (Int, inout [UInt8]) -> Void) async throws -> [ItemActivity?] {
     guard count > 0 else { return [] }
-    let prefix = Array(itemKey("").utf8)
+    let prefix = Array(keyPrefix.utf8)
     var keys: [UInt8] = []
-    keys.reserveCapacity(count * (prefix.count + 12))
+    keys.reserveCapacity(count * (prefix.count + 20))
     var ends: [Int] = []
     ends.reserveCapacity(count)
+    var id: [UInt8] = []
     for i in 0..<count {
+      id.removeAll(keepingCapacity: true)
+      appendID(i, &id)
       keys += prefix
-      appendID(i, &keys)
+      keys += Self.bucketTags[Int(RedisSlot.crc16(id)) % Self.itemBuckets]
+      keys += id
       ends.append(keys.count)
     }
     return try await client.mget(packedKeys: keys, ends: ends) { raw in raw.flatMap { ItemActivity(packed: $0) } }

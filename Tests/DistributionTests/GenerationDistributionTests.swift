@@ -96,7 +96,7 @@ import Testing
     server.standardOutput = FileHandle.nullDevice
     server.standardError = FileHandle.nullDevice
     try server.run()
-    defer { server.terminate() }
+    defer { kill(server.processIdentifier, SIGKILL) }
     let location = try GenerationLocation("http://127.0.0.1:\(port)/")
     var fetched: String?
     for _ in 0..<100 where fetched == nil {
@@ -125,3 +125,7 @@ import Testing
     #expect(throws: FunnelError.self) { try GenerationLocation(text) }
   }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

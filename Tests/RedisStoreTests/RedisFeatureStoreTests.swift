@@ -105,7 +105,7 @@ struct RedisFeatureStoreTests {
     // The by-document path (keys packed in one buffer, values decoded from the reply) reads the same,
     // an item without counters as nil, and a key holding something else as nil.
     let ids: [ItemID] = ["X", "Z", "Y", "junk", "X"]
-    _ = try await RedisClient(url: url).command(["SET", prefix + "i:junk", "not 72 bytes"])
+    _ = try await RedisClient(url: url).command(["SET", redis.itemKey("junk"), "not 72 bytes"])
     let byDocument = try await redis.itemActivity(of: ids.indices.map { DocID(rawValue: UInt32($0)) }, generation: "g") { doc, bytes in
       bytes += ids[doc.index].utf8
     }
