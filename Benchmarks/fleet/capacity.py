@@ -6,6 +6,7 @@ class, times the class's count), and the replica's own counters give the store r
 
 Usage: capacity.py HTTP_PORT GRPC_PORT REDIS_URL FUNNEL_BINARY [USERS] [EVENTS]
 """
+import hashlib
 import http.client
 import importlib.util
 import json
@@ -88,12 +89,21 @@ def main():
         mean = sum(int(s or 0) for s in sizes) / len(sizes)
         weights[name] = mean * counts[name]
         print(f"  {name:<26} {counts[name]:>9} keys x {mean:>9.0f} B = {mean * counts[name] / 1e6:>8.1f} MB")
-    history = weights.get("user histories", 0) / users
-    event = sum(weights.get(n, 0) for n in ("applied event ids", "ingested event ids", "users' stream entry lists", "event stream")) / sent
+    # This run's users only (the demo shop's own users have shorter histories): their keys by digest.
+    ours = [f"funnel:{{{hashlib.sha256(f'CAP-USER-{u:07d}'.encode()).hexdigest()}}}:u" for u in range(0, users, max(1, users // 200))]
+    history = sum(int(x or 0) for x in redis.send([["MEMORY", "USAGE", k, "SAMPLES", "0"] for k in ours])) / len(ours)
+    def per_entry(pattern):
+        keys = [k for k in samples[pattern]]
+        total = sum(int(redis.call("MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for k in keys)
+        entries = sum(int(redis.call("XLEN", k)) for k in keys)
+        return total / max(1, entries)
+    stream_entry = per_entry("event stream")
+    ids = sum(weights.get(n, 0) / max(1, counts[n]) for n in ("applied event ids", "ingested event ids"))
+    entry_list = weights.get("users' stream entry lists", 0) / max(1, sent)
     item = weights.get("item counters", 0) / max(1, counts["item counters"])
-    print(f"per user: {history:.0f} B of history ({per_user} interactions); per event in the retention windows: {event:.0f} B; "
+    print(f"per user: {history:.0f} B of history ({per_user} interactions); per event: {ids:.0f} B of remembered ids "
+          f"(7 days) + {stream_entry:.0f} B in the stream + {entry_list:.0f} B in its user's entry list (6 days); "
           f"per item: {item:.0f} B of counters")
-
     # Store reads per answer: recommend with the load client, then the replica's counters.
     reads_before = {s: metric(http_port, f'funnel_store_reads_total{{stage="{s}"}}') for s in ("recent", "profile", "item_features")}
     answers_before = metric(http_port, "funnel_answers_total")
@@ -101,9 +111,22 @@ def main():
                    check=True, capture_output=True)
     answers = metric(http_port, "funnel_answers_total") - answers_before
     reads = {s: metric(http_port, f'funnel_store_reads_total{{stage="{s}"}}') - v for s, v in reads_before.items()}
+    time.sleep(1)  # the exposure writer flushes every 100 ms
+    exposures = int(redis.call("XLEN", "funnel:exposures"))
+    exposure = int(redis.call("MEMORY", "USAGE", "funnel:exposures", "SAMPLES", "0") or 0) / max(1, exposures)
+    cursor, origin_keys = b"0", []
+    while len(origin_keys) < 200:
+        cursor, page = redis.call("SCAN", cursor, "MATCH", "funnel:dash:ans:*", "COUNT", "1000")
+        origin_keys += page
+        if cursor == b"0":
+            break
+    origin = (sum(int(x or 0) for x in redis.send([["MEMORY", "USAGE", k, "SAMPLES", "0"] for k in origin_keys])) / len(origin_keys)
+              if origin_keys else 0)
+    print(f"per answer: {exposure:.0f} B in the exposure log ({exposures} entries), {origin:.0f} B of answer origin")
     print(f"store reads per answer over {answers:.0f} answers: "
           + ", ".join(f"{s} {v / answers:.2f}" for s, v in reads.items()))
-    print(json.dumps({"bytes_per_user_history": history, "bytes_per_event": event, "bytes_per_item": item,
+    print(json.dumps({"bytes_per_user_history": history, "bytes_per_event_ids": ids, "bytes_per_stream_entry": stream_entry,
+                      "bytes_per_item": item, "bytes_per_exposure": exposure, "bytes_per_answer_origin": origin,
                       "reads_per_answer": {s: v / answers for s, v in reads.items()}}))
 
 

@@ -58,6 +58,7 @@ extension ConfigKey {
     .integer("stores.redisStreamShards", 1...RedisEventStream.maxShards, \.redisStreamShards),
     .integer("stores.redisReplicaAcks", 0...16, \.redisReplicaAcks),
     .integer("stores.redisReplicaTimeoutMs", 1...10_000, \.redisReplicaTimeoutMs),
+    .integer("stores.eventIDMemoryHours", 1...8_760, \.eventIDMemoryHours),
     .string("stores.mongo", \.mongoURI),
     .string("index.directory", \.indexDirectory),
     .integer("index.pollSeconds", 1...86_400, \.indexPollSeconds),

@@ -16,6 +16,7 @@ public struct EventUpdaterService: Service {
   let url: String
   let keyPrefix: String
   let settings: RedisEventConsumer.Settings
+  let limits: RedisFeatureStore.Limits
   let metrics: ServingMetrics
   let category: @Sendable (ItemID) -> String?
   let logger: Logger
@@ -23,13 +24,14 @@ public struct EventUpdaterService: Service {
   /// An updater for the stream under `keyPrefix` at `url`; `category` names an item's category for
   /// business counters; `metrics` receives counts and the freshness histogram.
   public init(url: String, keyPrefix: String = "funnel:", consumer: String = EventUpdaterService.defaultConsumerName(),
-              retentionHours: Int = 144, metrics: ServingMetrics, category: @escaping @Sendable (ItemID) -> String?,
+              retentionHours: Int = 144, limits: RedisFeatureStore.Limits = RedisFeatureStore.Limits(), metrics: ServingMetrics, category: @escaping @Sendable (ItemID) -> String?,
               logger: Logger) {
     self.url = url
     self.keyPrefix = keyPrefix
     var settings = RedisEventConsumer.Settings(consumer: consumer)
     settings.retentionMs = Int64(retentionHours) * 3_600_000
     self.settings = settings
+    self.limits = limits
     self.metrics = metrics
     self.category = category
     self.logger = logger
@@ -48,7 +50,7 @@ public struct EventUpdaterService: Service {
     pool.start()
     defer { pool.shutdownGracefully { _ in } }
     let client = try RedisClient(url: url, timeoutMs: settings.blockMs + 1_000, connections: 1, threadPool: pool)
-    let store = RedisFeatureStore(client: client, keyPrefix: keyPrefix)
+    let store = RedisFeatureStore(client: client, keyPrefix: keyPrefix, limits: limits)
     let (metrics, category, logger) = (self.metrics, self.category, self.logger)
     var failures = 0
     var joined: RedisEventConsumer?

@@ -35,7 +35,12 @@ public enum FunnelApplication {
     let subQueries = SubQueryResolver(shared: redis.map { RedisBitmapCache(client: $0) })
     // Stores sit behind circuit breakers: after repeated failures calls fail fast for a while, so a
     // dead store costs requests nothing and is not hammered; one trial call probes its return.
-    let redisStore = redis.map { RedisFeatureStore(client: $0) }
+    guard options.eventIDMemoryHours > options.eventRetentionHours else {
+      throw FunnelError(.invalidArgument, "stores.eventIDMemoryHours (\(options.eventIDMemoryHours)) must be longer than "
+                        + "privacy.eventRetentionHours (\(options.eventRetentionHours)): a replay of the stream would count forgotten ids again")
+    }
+    let limits = options.redisLimits
+    let redisStore = redis.map { RedisFeatureStore(client: $0, limits: limits) }
     let redisBreaker = CircuitBreaker(name: "redis", now: ServingEngine.wallClockMs)
     let realtime = redisStore.map { GuardedRealtimeStore($0, breaker: redisBreaker) }
     // With Redis, Track appends to the event stream; the updater (here or in `funnel consume`)
@@ -142,7 +147,7 @@ public enum FunnelApplication {
     }
     if let url = options.redisURL, options.consumeEvents {
       let generationNow = { @Sendable in engine.generation }
-      services.append(.init(service: EventUpdaterService(url: url, retentionHours: options.eventRetentionHours,
+      services.append(.init(service: EventUpdaterService(url: url, retentionHours: options.eventRetentionHours, limits: limits,
                                                          metrics: engine.metrics, category: { id in
         let items = generationNow().items
         return items.doc(for: id).map { items.item($0).category }

@@ -1,3 +1,4 @@
+import RedisStore
 import Alarms
 import Experiments
 import Foundation
@@ -93,6 +94,9 @@ public struct ServerOptions: Sendable {
   /// primary's word), and how long Track waits for them, ms.
   public var redisReplicaAcks = 0
   public var redisReplicaTimeoutMs = 100
+  /// How long event ids are remembered in Redis (replays within it change nothing), hours: longer
+  /// than `eventRetentionHours`, the stream's horizon; the largest memory cost at high event rates.
+  public var eventIDMemoryHours = 168
   /// MongoDB URI for offline item and user features.
   public var mongoURI: String?
   /// Size and seed of the embedded demo catalog.
@@ -287,5 +291,14 @@ extension ServerOptions {
       if let index = key.intValue { return text + "[\(index)]" }
       return text.isEmpty ? key.stringValue : text + "." + key.stringValue
     }
+  }
+}
+
+extension ServerOptions {
+  /// The real-time store's limits these options set (event-id memory).
+  public var redisLimits: RedisFeatureStore.Limits {
+    var limits = RedisFeatureStore.Limits()
+    limits.eventIDTTLSeconds = eventIDMemoryHours * 3_600
+    return limits
   }
 }

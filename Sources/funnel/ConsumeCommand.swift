@@ -24,6 +24,7 @@ struct Consume: AsyncParsableCommand {
   @Option(name: .customLong("redis"), help: "Redis URL, e.g. redis://127.0.0.1:6379.") var redisURL: String
   @Option(help: "Index directory: names item categories in the business counters (optional).") var index: String?
   @Option(help: "This consumer's name (default HOST-PID).") var consumer: String?
+  @Option(help: "Hours event ids are remembered (the servers' stores.eventIDMemoryHours).") var eventIDMemoryHours = 168
 
   func run() async throws {
     let logger = Logger(label: "funnel.consume")
@@ -31,8 +32,11 @@ struct Consume: AsyncParsableCommand {
     if let index { generation = try await IndexDirectorySource(root: index, verifyChecksums: false).loadGeneration() }
     let loaded = generation
     let metrics = ServingMetrics()
+    guard (1...8_760).contains(eventIDMemoryHours) else { throw ValidationError("--event-id-memory-hours: 1...8760") }
+    var limits = RedisFeatureStore.Limits()
+    limits.eventIDTTLSeconds = eventIDMemoryHours * 3_600
     let updater = EventUpdaterService(url: redisURL, consumer: consumer ?? EventUpdaterService.defaultConsumerName(),
-                                      metrics: metrics, category: { id in
+                                      limits: limits, metrics: metrics, category: { id in
       guard let items = loaded?.items, let doc = items.doc(for: id) else { return nil }
       return items.item(doc).category
     }, logger: logger)
