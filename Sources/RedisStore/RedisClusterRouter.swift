@@ -14,7 +14,6 @@ final class RedisClusterRouter: Sendable {
   typealias Node = RedisSlotMap.NodeAddress
   let seeds: [RedisEndpoint]
   private let makePool: @Sendable (RedisEndpoint) -> RedisNodePool
-  private let now: @Sendable () -> Int64
   private let state = Mutex(State())
   private let counters: RedisClientCounters
 
@@ -24,11 +23,10 @@ final class RedisClusterRouter: Sendable {
   static let refreshIntervalMs: Int64 = 100
 
   private struct State {
-    var map: RedisSlotMap?
     var pools: [Node: RedisNodePool] = [:]
-    var refresh: Task<RedisSlotMap, any Error>?
-    var lastRefreshMs: Int64 = .min / 2
   }
+  /// The slot map, read from the nodes.
+  private let slotMap: RedisLookup<RedisSlotMap>
 
   init(seeds: [RedisEndpoint], makePool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool,
        now: @escaping @Sendable () -> Int64, counters: RedisClientCounters) {
@@ -36,7 +34,7 @@ final class RedisClusterRouter: Sendable {
     precondition(!seeds.isEmpty, "a cluster needs a seed node")
     self.seeds = seeds
     self.makePool = makePool
-    self.now = now
+    self.slotMap = RedisLookup(minimumIntervalMs: Self.refreshIntervalMs, now: now)
   }
 
   /// The pool of `node`, made on first use with the seeds' credentials.
@@ -50,50 +48,18 @@ final class RedisClusterRouter: Sendable {
   }
 
   /// The slot map, read first if there is none yet.
-  func map() async throws -> RedisSlotMap {
-    if let map = state.withLock({ $0.map }) { return map }
-    return try await refresh(force: true)
-  }
+  func map() async throws -> RedisSlotMap { try await slotMap.value { try await self.readMap() } }
 
-  /// Reads the slot map again (joining a read under way); unless `force`, returns the current map
-  /// when the last read was under `refreshIntervalMs` ago.
+  /// Reads the slot map again (see `RedisLookup.refresh`).
   @discardableResult
-  func refresh(force: Bool) async throws -> RedisSlotMap {
-    let clock = now()
-    let task: Task<RedisSlotMap, any Error> = state.withLock { state in
-      if let running = state.refresh { return running }
-      if !force, let map = state.map, clock - state.lastRefreshMs < Self.refreshIntervalMs { return Task { map } }
-      let task = Task { try await self.readMap() }
-      state.refresh = task
-      state.lastRefreshMs = clock
-      return task
-    }
-    do {
-      let map = try await task.value
-      state.withLock { state in
-        if state.refresh == task {
-          state.refresh = nil
-          state.map = map
-          // Forget pools of nodes that left (a failed primary replaced, a node removed).
-          let keep = Set(map.nodes).union(seeds.map { Node(host: $0.host, port: $0.port) })
-          state.pools = state.pools.filter { keep.contains($0.key) }
-        }
-      }
-      return map
-    } catch {
-      state.withLock { state in if state.refresh == task { state.refresh = nil } }
-      throw error
-    }
-  }
+  func refresh(force: Bool) async throws -> RedisSlotMap { try await slotMap.refresh(force: force) { try await self.readMap() } }
 
   /// Asks for a slot-map read in the background (paced by `refreshIntervalMs`).
-  func refreshSoon() {
-    Task { _ = try? await self.refresh(force: false) }
-  }
+  func refreshSoon() { slotMap.refreshSoon { try await self.readMap() } }
 
   private func readMap() async throws -> RedisSlotMap {
     counters.topologyReads.add(1, ordering: .relaxed)
-    let known = state.withLock { $0.map?.servingNodes ?? [] }
+    let known = slotMap.current?.servingNodes ?? []
     var candidates = known
     for seed in seeds {
       let node = Node(host: seed.host, port: seed.port)
@@ -104,7 +70,12 @@ final class RedisClusterRouter: Sendable {
       do {
         let reply = try await pool(node).pipeline(bytes: [[Array("CLUSTER".utf8), Array("SLOTS".utf8)]])[0]
         let map = try RedisSlotMap(clusterSlots: reply, askedHost: node.host)
-        if map.coveredSlots > 0 { return map }
+        if map.coveredSlots > 0 {
+          // Forget pools of nodes that left (a failed primary replaced, a node removed).
+          let keep = Set(map.nodes).union(seeds.map { Node(host: $0.host, port: $0.port) })
+          state.withLock { $0.pools = $0.pools.filter { keep.contains($0.key) } }
+          return map
+        }
         failures.append("\(node.text): no slots served")
       } catch {
         failures.append("\(node.text): \(error)")
@@ -167,7 +138,7 @@ final class RedisClusterRouter: Sendable {
             counters.redirections.add(1, ordering: .relaxed)
             switch redirection {
             case .moved(let slot, let node):
-              state.withLock { $0.map?.move(slot: slot, to: node) }
+              slotMap.update { $0.move(slot: slot, to: node) }
               refreshSoon()
             case .ask(_, let node):
               asking[i] = node

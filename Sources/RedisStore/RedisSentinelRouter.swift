@@ -14,16 +14,14 @@ final class RedisSentinelRouter: Sendable {
   let template: RedisEndpoint
   private let makePool: @Sendable (RedisEndpoint) -> RedisNodePool
   private let makeSentinelPool: @Sendable (RedisEndpoint) -> RedisNodePool
-  private let now: @Sendable () -> Int64
   private let state = Mutex(State())
   private let counters: RedisClientCounters
 
   private struct State {
-    var primary: RedisNodePool?
     var sentinelPools: [String: RedisNodePool] = [:]
-    var resolving: Task<RedisNodePool, any Error>?
-    var lastResolveMs: Int64 = .min / 2
   }
+  /// The primary's pool, as the Sentinels last named it.
+  private let primaryPool: RedisLookup<RedisNodePool>
 
   init(sentinels: [RedisEndpoint], primary: String, template: RedisEndpoint,
        makePool: @escaping @Sendable (RedisEndpoint) -> RedisNodePool,
@@ -35,39 +33,13 @@ final class RedisSentinelRouter: Sendable {
     self.template = template
     self.makePool = makePool
     self.makeSentinelPool = makeSentinelPool
-    self.now = now
+    self.primaryPool = RedisLookup(minimumIntervalMs: 100, now: now)
   }
 
   /// The primary's pool, asked of the Sentinels first if not yet known.
-  func primary() async throws -> RedisNodePool {
-    if let pool = state.withLock({ $0.primary }) { return pool }
-    return try await resolve(force: true)
-  }
+  func primary() async throws -> RedisNodePool { try await primaryPool.value { try await self.askSentinels() } }
 
-  @discardableResult
-  func resolve(force: Bool) async throws -> RedisNodePool {
-    let clock = now()
-    let task: Task<RedisNodePool, any Error> = state.withLock { state in
-      if let running = state.resolving { return running }
-      if !force, let pool = state.primary, clock - state.lastResolveMs < 100 { return Task { pool } }
-      let task = Task { try await self.askSentinels() }
-      state.resolving = task
-      state.lastResolveMs = clock
-      return task
-    }
-    do {
-      let pool = try await task.value
-      state.withLock { state in
-        if state.resolving == task { state.resolving = nil; state.primary = pool }
-      }
-      return pool
-    } catch {
-      state.withLock { state in if state.resolving == task { state.resolving = nil } }
-      throw error
-    }
-  }
-
-  private func resolveSoon() { Task { _ = try? await self.resolve(force: false) } }
+  private func resolveSoon() { primaryPool.refreshSoon { try await self.askSentinels() } }
 
   private func askSentinels() async throws -> RedisNodePool {
     counters.topologyReads.add(1, ordering: .relaxed)
@@ -87,7 +59,7 @@ final class RedisSentinelRouter: Sendable {
           continue
         }
         let endpoint = template.at(host: host, port: port)
-        if let current = state.withLock({ $0.primary }), current.endpoint == endpoint { return current }
+        if let current = primaryPool.current, current.endpoint == endpoint { return current }
         return makePool(endpoint)
       } catch {
         failures.append("\(sentinel.address): \(error)")
