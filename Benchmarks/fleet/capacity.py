@@ -30,7 +30,7 @@ CLASSES = [  # (name, pattern on the key)
     ("item counters", re.compile(rb"^funnel:i:")),
     ("answer origins", re.compile(rb"^funnel:dash:ans:")),
     ("dashboard rollups", re.compile(rb"^funnel:\{dash\}:")),
-    ("exposure log", re.compile(rb"^funnel:exposures$")),
+    ("exposure log", re.compile(rb"^funnel:exposures:\{x\d+\}$")),
 ]
 
 
@@ -112,8 +112,9 @@ def main():
     answers = metric(http_port, "funnel_answers_total") - answers_before
     reads = {s: metric(http_port, f'funnel_store_reads_total{{stage="{s}"}}') - v for s, v in reads_before.items()}
     time.sleep(1)  # the exposure writer flushes every 100 ms
-    exposures = int(redis.call("XLEN", "funnel:exposures"))
-    exposure = int(redis.call("MEMORY", "USAGE", "funnel:exposures", "SAMPLES", "0") or 0) / max(1, exposures)
+    shards = [k for k in redis.call("KEYS", "funnel:exposures:{x*}")]
+    exposures = sum(int(redis.call("XLEN", k)) for k in shards)
+    exposure = sum(int(redis.call("MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for k in shards) / max(1, exposures)
     cursor, origin_keys = b"0", []
     while len(origin_keys) < 200:
         cursor, page = redis.call("SCAN", cursor, "MATCH", "funnel:dash:ans:*", "COUNT", "1000")

@@ -255,7 +255,9 @@ public enum FunnelApplication {
         }
       }
     }
-    feedback.exposureLog = redis.map { RedisExposureLog(client: $0, retentionMs: Int64(options.exposureRetentionHours) * 3_600_000) }
+    feedback.exposureLog = redis.map {
+      RedisExposureLog(client: $0, shards: options.redisStreamShards, retentionMs: Int64(options.exposureRetentionHours) * 3_600_000)
+    }
       ?? MemoryExposureLog()
     feedback.history = eventStream
     return feedback

@@ -3,34 +3,44 @@ import FeatureStore
 import FunnelCore
 import Synchronization
 
-/// Exposures in a Redis Stream (`PREFIX exposures`, field `x` = `PackedExposure`), capped near
-/// `maxLength` entries and kept `retentionMs` at most (personal data expires: entries older are
-/// trimmed, at most once a minute, by the writes), shared by every replica so reports and training
-/// exports see all traffic. Thread-safe.
+/// Exposures in Redis Streams (`PREFIX exposures:{xK}` for shard K of `shards`, by user, as the
+/// event stream is sharded; field `x` = `PackedExposure`), capped near `maxLength` entries in all
+/// and kept `retentionMs` at most (personal data expires: entries older are trimmed, at most once a
+/// minute, by the writes), shared by every replica so reports and training exports see all traffic.
+/// On a Redis Cluster the shards spread the heaviest write stream (an entry per answer) over the
+/// primaries. Thread-safe.
 public final class RedisExposureLog: ExposureLog {
-  /// The stream's key.
-  public let streamKey: String
+  /// The shards' stream keys, shard K at index K.
+  public let streamKeys: [String]
   let client: RedisClient
+  /// Entries kept per shard.
   let maxLength: Int
   /// How long an exposure is kept, ms.
   let retentionMs: Int64
   /// When the writes next trim by age, Unix ms.
   private let nextTrimMs = Atomic<Int64>(0)
 
-  /// A log under `keyPrefix` (the real-time store's, e.g. `funnel:`).
-  public init(client: RedisClient, keyPrefix: String = "funnel:", maxLength: Int = 5_000_000,
+  /// A log of `shards` shards (1...256; the event stream's count) under `keyPrefix` (the
+  /// real-time store's, e.g. `funnel:`).
+  public init(client: RedisClient, keyPrefix: String = "funnel:", shards: Int = 1, maxLength: Int = 5_000_000,
               retentionMs: Int64 = 30 * 86_400_000) {
+    let count = min(RedisEventStream.maxShards, max(1, shards))
     self.client = client
-    self.streamKey = keyPrefix + "exposures"
-    self.maxLength = maxLength
+    self.streamKeys = (0..<count).map { keyPrefix + "exposures:{x\($0)}" }
+    self.maxLength = max(1, maxLength / count)
     self.retentionMs = retentionMs
   }
+
+  /// The stream key of `user`'s shard (CRC16 of the id, as for events).
+  public func streamKey(of user: UserID) -> String { streamKeys[Int(RedisSlot.crc16(user.utf8)) % streamKeys.count] }
 
   /// Drops entries logged before `nowMs - retentionMs` (stream ids are Redis's ms clock).
   public func trim(nowMs: Int64) async throws {
     // Exact (`=`), not approximate: an approximate trim keeps whole nodes of old entries.
-    let reply = try await client.command(["XTRIM", streamKey, "MINID", "=", String(max(0, nowMs - retentionMs))])
-    if case .error(let message) = reply { throw RedisError("XTRIM \(streamKey): \(message)") }
+    let minID = String(max(0, nowMs - retentionMs))
+    for (key, reply) in zip(streamKeys, try await client.pipeline(streamKeys.map { ["XTRIM", $0, "MINID", "=", minID] })) {
+      if case .error(let message) = reply { throw RedisError("XTRIM \(key): \(message)") }
+    }
   }
 
   /// One pipelined round trip of `XADD`s.
@@ -40,11 +50,11 @@ public final class RedisExposureLog: ExposureLog {
     // old); read before the append, so a slow append never trims what it adds.
     let nowMs = Int64(Date().timeIntervalSince1970 * 1_000)
     let commands: [[[UInt8]]] = exposures.map { e in
-      [Array("XADD".utf8), Array(streamKey.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
+      [Array("XADD".utf8), Array(streamKey(of: e.userID).utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
        Array("*".utf8), Array("x".utf8), PackedExposure.encode(e)]
     }
     for reply in try await client.pipeline(bytes: commands) {
-      if case .error(let message) = reply { throw RedisError("XADD \(streamKey): \(message)") }
+      if case .error(let message) = reply { throw RedisError("XADD to the exposure log: \(message)") }
     }
     let due = nextTrimMs.load(ordering: .relaxed)
     if nowMs >= due, nextTrimMs.compareExchange(expected: due, desired: nowMs + 60_000, ordering: .relaxed).exchanged {
@@ -52,23 +62,29 @@ public final class RedisExposureLog: ExposureLog {
     }
   }
 
-  /// Reads the stream from the first entry logged at `sinceMs` on, in pages of 1,000.
+  /// Reads every shard from the first entry logged at `sinceMs` on, in pages of 1,000; ordered by
+  /// the millisecond each was logged (the shards merged by entry id; ties across shards, whose ids
+  /// come from different servers' clocks, in shard order).
   public func exposures(sinceMs: Int64) async throws -> [Exposure] {
-    var out: [Exposure] = []
-    try await RedisStreamReply.scan(client, streamKey, from: String(max(0, sinceMs))) { entries in
-      for entry in entries {
-        guard let bytes = entry.field("x"), let exposure = PackedExposure.decode(bytes) else { continue }
-        if exposure.timestampMs >= sinceMs { out.append(exposure) }
+    var out: [(ms: Int64, sequence: Int64, exposure: Exposure)] = []
+    for key in streamKeys {
+      try await RedisStreamReply.scan(client, key, from: String(max(0, sinceMs))) { entries in
+        for entry in entries {
+          guard let bytes = entry.field("x"), let exposure = PackedExposure.decode(bytes), exposure.timestampMs >= sinceMs else { continue }
+          let parts = entry.id.split(separator: "-")
+          out.append((Int64(parts.first ?? "") ?? 0, Int64(parts.last ?? "") ?? 0, exposure))
+        }
+        return []
       }
-      return []
     }
-    return out
+    if streamKeys.count > 1 { out.sort { ($0.ms, $0.sequence) < ($1.ms, $1.sequence) } }
+    return out.map(\.exposure)
   }
 
-  /// Deletes the user's entries (O(stream length)).
+  /// Deletes the user's entries (O(their shard's length)).
   public func forget(user: UserID) async throws -> Int {
     var removed = 0
-    try await RedisStreamReply.scan(client, streamKey, from: "-") { entries in
+    try await RedisStreamReply.scan(client, streamKey(of: user), from: "-") { entries in
       entries.compactMap { entry in entry.field("x").flatMap(PackedExposure.decode)?.userID == user ? entry.id : nil }
     } delete: { removed += $0 }
     return removed

@@ -84,8 +84,9 @@ struct ExportTraining: AsyncParsableCommand {
       let sinceMs = try IngestData.parseDay(since)
       let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
       let store = RedisFeatureStore(client: client)
-      let exposures = try await RedisExposureLog(client: client).exposures(sinceMs: sinceMs)
-      let events = try await RedisEventStream.discover(client: client, store: store).events(sinceMs: sinceMs)
+      let stream = try await RedisEventStream.discover(client: client, store: store)
+      let exposures = try await RedisExposureLog(client: client, shards: stream.streamKeys.count).exposures(sinceMs: sinceMs)
+      let events = try await stream.events(sinceMs: sinceMs)
       // Users forgotten since are left out, whatever the log still holds (ForgetUser's tombstones).
       let tombstones = try await RedisErasureLog(client: client).tombstones()
       let attributed = Attribution.attribute(exposures: exposures.filter { !tombstones.contains(UserIDDigest.hex($0.userID)) },

@@ -168,16 +168,21 @@ struct RedisExposureLogRetentionTests {
   @Test(arguments: StoreEnvironment.redisURLs) func exposuresOlderThanTheRetentionAreTrimmed(url: String) async throws {
     let client = try RedisClient(url: url, timeoutMs: 2_000)
     // Long enough that the write's own trim (right after it) keeps what it wrote on a loaded machine.
-    let log = RedisExposureLog(client: client, keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):", retentionMs: 2_000)
+    // Three shards on a cluster (over its primaries), one on a server.
+    let log = RedisExposureLog(client: client, keyPrefix: "funnel:test:\(UInt64.random(in: 0...UInt64.max)):",
+                               shards: url.hasPrefix("redis-cluster://") ? 3 : 1, retentionMs: 2_000)
     func exposure(_ i: Int) -> Exposure {
       Exposure(requestID: "r\(i)", userID: "u\(i)", scene: "home", arm: "default", modelVersion: "m",
                timestampMs: Self.nowMs(), items: ["I1"])
     }
-    try await log.write([exposure(1), exposure(2)])
+    try await log.write([exposure(1), exposure(2), exposure(3)])
+    // Across shards the order is the entries' millisecond (ties in shard order): compare as a set.
+    #expect(Set(try await log.exposures(sinceMs: 0).map(\.requestID)) == ["r1", "r2", "r3"])
+    #expect(try await log.forget(user: "u3") == 1)
     #expect(try await log.exposures(sinceMs: 0).count == 2)
     try await Task.sleep(for: .milliseconds(2_100))
     try await log.trim(nowMs: Self.nowMs())
     #expect(try await log.exposures(sinceMs: 0).isEmpty, "both were logged more than 2 s ago")
-    _ = try await client.command(["DEL", log.streamKey])
+    for key in log.streamKeys { _ = try await client.command(["DEL", key]) }
   }
 }
