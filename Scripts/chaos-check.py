@@ -31,6 +31,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import processes as processes_module  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = f"fc{os.getpid() % 10000}"  # names unique per run: namespaces and links are global
 STORES_IP = "10.77.0.2"
@@ -215,19 +218,10 @@ def main():
         print("chaos-check: r1 answered every call through congestion and a partition (degraded, within its deadline) "
               "and recovered when healed; r2 and r3 unaffected")
     except BaseException:
-        for name in ("r1.log", "r2.log", "r3.log", "mongo.log"):
-            path = os.path.join(directory, name)
-            if os.path.exists(path):
-                sys.stderr.write(f"--- {name} (tail)\n" + open(path, errors="replace").read()[-1500:] + "\n")
+        processes_module.show_logs(directory, ("r1.log", "r2.log", "r3.log", "mongo.log"), tail=1500)
         raise
     finally:
-        for p in processes:
-            p.terminate()
-        for p in processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        processes_module.stop(processes)
         # Children of `ip netns exec` were signalled through it; anything left in a namespace goes with it.
         for ns in network.namespaces:
             for pid in sh("ip", "netns", "pids", ns, check=False).split():

@@ -27,6 +27,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import processes as processes_module  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATE = float(os.environ.get("FLEET_RATE", "25"))  # calls/s per load run (three runs; debug builds share two cores)
 
@@ -212,21 +215,12 @@ def main():
             raise SystemExit("fleet-check: calls failed during the rollouts:\n" + "\n".join(failures))
         print("fleet-check: rolling restart, new generation and new model under load: zero failed calls")
     except BaseException:
-        for name in ("nginx/error.log", "nginx.out", "haproxy.out", "r1.log", "r2.log", "r3.log"):
-            path = os.path.join(directory, name)
-            if os.path.exists(path):
-                sys.stderr.write(f"--- {name} (tail)\n" + open(path, errors="replace").read()[-2000:] + "\n")
+        processes_module.show_logs(directory, ("nginx/error.log", "nginx.out", "haproxy.out", "r1.log", "r2.log", "r3.log"), tail=2000)
         raise
     finally:
         for r in replicas:
             r.kill()
-        for p in processes:
-            p.terminate()
-        for p in processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        processes_module.stop(processes)
         shutil.rmtree(directory, ignore_errors=True)
 
 
