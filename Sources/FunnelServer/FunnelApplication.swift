@@ -8,6 +8,7 @@ import FunnelHTTP
 import Indicators
 import IndexBuilder
 import Logging
+import NIOPosix
 import MongoStore
 import Ranking
 import Recall
@@ -73,9 +74,10 @@ public enum FunnelApplication {
     let traces = try TraceExport.make(options, logger: logger)
     if let traces { services.append(.init(service: traces.service)) }
     var description: Logger.Metadata
+    let shared = try distributionLocation(options)
     if let root = options.indexDirectory {
       let source = IndexDirectorySource(root: root, verifyChecksums: options.verifyIndexChecksums)
-      if let shared = try distributionLocation(options), let redis {
+      if let shared, let redis {
         await fetchAnnounced(from: shared, into: source, redis: redis, logger: logger)
       }
       let generation = try await source.loadGeneration()
@@ -129,7 +131,6 @@ public enum FunnelApplication {
     }
     let indexSource = options.indexDirectory.map { IndexDirectorySource(root: $0, verifyChecksums: options.verifyIndexChecksums) }
     let followerStatus = GenerationFollower.Status()
-    let shared = try distributionLocation(options)
     if let shared, let indexSource, let redis, let url = options.redisURL {
       // The fleet follows announcements; the directory poll would race it.
       services.append(.init(service: try GenerationFollower(
@@ -381,9 +382,9 @@ public enum FunnelApplication {
   static func fetchAnnounced(from location: GenerationLocation, into source: IndexDirectorySource, redis: RedisClient,
                              logger: Logger) async {
     do {
-      guard let announced = try await redis.command(["GET", "funnel:index:announced"]).string else { return }
+      guard let announced = try await GenerationFollower.announced(redis: redis) else { return }
       _ = try await GenerationFetcher().fetch(version: announced, from: location, into: source.root)
-      try source.pin(announced)
+      try await NIOThreadPool.singleton.runIfActive { try source.pin(announced) }
       logger.info("announced index generation fetched", metadata: ["generation": "\(announced)", "from": "\(location)"])
     } catch {
       logger.warning("could not fetch the announced index generation at start", metadata: ["error": "\(error)"])

@@ -1,5 +1,6 @@
 import Distribution
 import Foundation
+import NIOPosix
 import Logging
 import FunnelCore
 import Prometheus
@@ -91,6 +92,11 @@ public struct GenerationFollower: Service {
     if case .error(let message) = replies[0] { throw RedisError("announcing \(version): \(message)") }
   }
 
+  /// The generation announced to the fleet, nil when none was.
+  public static func announced(redis: RedisClient, keyPrefix: String = "funnel:") async throws -> String? {
+    try await redis.command(["GET", keyPrefix + "index:announced"]).string
+  }
+
   /// What each live replica reported serving (replica → version): reports older than `withinMs`
   /// of `nowMs` (Unix ms) are left out and removed (replicas that went away).
   public static func served(redis: RedisClient, keyPrefix: String = "funnel:", nowMs: Int64,
@@ -112,29 +118,24 @@ public struct GenerationFollower: Service {
 
   public func run() async throws {
     let stop = Stop()
-    let subscriber = self.subscriber
-    let (messages, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-    let thread = Thread {
-      while !stop.stopped.load(ordering: .relaxed) {
-        if subscriber.next() != nil { continuation.yield() }
-      }
-      continuation.finish()
+    let (messages, stopReceiving) = subscriber.messages(threadName: "funnel-generation-follower")
+    let halt: @Sendable () -> Void = {
+      stop.stopped.store(true, ordering: .relaxed)
+      stopReceiving()
     }
-    thread.name = "funnel-generation-follower"
-    thread.start()
     await withTaskCancellationHandler {
       await withGracefulShutdownHandler {
         await follow(messages, stop)
       } onGracefulShutdown: {
-        stop.stopped.store(true, ordering: .relaxed)
+        halt()
       }
     } onCancel: {
-      stop.stopped.store(true, ordering: .relaxed)
+      halt()
     }
   }
 
   /// Looks at the announcement on each message and every `pollEvery` without one, until stopped.
-  private func follow(_ messages: AsyncStream<Void>, _ stop: Stop) async {
+  private func follow(_ messages: AsyncStream<String>, _ stop: Stop) async {
     let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
@@ -159,8 +160,8 @@ public struct GenerationFollower: Service {
   /// the announced version that failed, if any.
   func step(failed: String?) async -> String? {
     var failed = failed
-    guard let announced = try? await redis.command(["GET", keyPrefix + "index:announced"]).string else {
-      report()
+    guard let announced = try? await Self.announced(redis: redis, keyPrefix: keyPrefix) else {
+      await report()
       return failed
     }
     status.saw(announced)
@@ -177,7 +178,7 @@ public struct GenerationFollower: Service {
                      metadata: ["announced": "\(announced)", "serving": "\(engine.generation.version)", "error": "\(error)"])
       }
     }
-    report()
+    await report()
     return failed
   }
 
@@ -185,8 +186,13 @@ public struct GenerationFollower: Service {
     let clock = ContinuousClock()
     let start = clock.now
     _ = try await fetcher.fetch(version: version, from: location, into: source.root)
-    let previousPin = source.wantedVersion()
-    try source.pin(version)
+    let source = self.source
+    // File system calls (the pin's read, write and rename; pruning whole generations) block: NIO's pool.
+    let previousPin = try await NIOThreadPool.singleton.runIfActive { () -> String? in
+      let previous = source.wantedVersion()
+      try source.pin(version)
+      return previous
+    }
     do {
       let (previous, current) = try await engine.reload()
       guard current == version else {
@@ -195,18 +201,19 @@ public struct GenerationFollower: Service {
       logger.info("index generation followed", metadata: ["previous": "\(previous)", "current": "\(current)",
                                                           "took": "\(clock.now - start)"])
     } catch {
-      try? source.pin(previousPin)
+      _ = try? await NIOThreadPool.singleton.runIfActive { try source.pin(previousPin) }
       throw error
     }
-    let serving = engine.generation.version
-    _ = try? GenerationFetcher.prune(source.root, keep: keep, protected: [serving, version])
+    let (serving, keep) = (engine.generation.version, self.keep)
+    _ = try? await NIOThreadPool.singleton.runIfActive {
+      try GenerationFetcher.prune(source.root, keep: keep, protected: [serving, version])
+    }
   }
 
-  private func report() {
+  /// Sets the gauge and tells Redis what this replica serves.
+  private func report() async {
     let serving = engine.generation.version
     behind.set(Int64(status.announced.map { $0 != serving ? 1 : 0 } ?? 0))
-    let (redis, key, replica) = (self.redis, keyPrefix + "index:served", self.replica)
-    let value = serving + " " + String(ServingEngine.wallClockMs())
-    Task { _ = try? await redis.command(["HSET", key, replica, value]) }
+    _ = try? await redis.command(["HSET", keyPrefix + "index:served", replica, serving + " " + String(ServingEngine.wallClockMs())])
   }
 }

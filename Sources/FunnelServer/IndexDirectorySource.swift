@@ -47,7 +47,7 @@ public struct IndexDirectorySource: IndexGenerationSource {
   }
 
   /// The wanted generation's path, or a `notFound` error naming the directory.
-  public func newestPath() throws -> String {
+  public func wantedPath() throws -> String {
     guard let version = wantedVersion() else {
       throw FunnelError(.notFound, "\(root): no index generation (build one with `funnel index build`)")
     }
@@ -57,8 +57,11 @@ public struct IndexDirectorySource: IndexGenerationSource {
   /// Mapping and verifying a large generation takes a while: it runs on NIO's blocking-I/O thread
   /// pool, not on Swift's cooperative pool that serves requests.
   public func loadGeneration() async throws -> IndexGeneration {
-    let path = try newestPath(), verify = verifyChecksums
-    return try await NIOThreadPool.singleton.runIfActive { try IndexGeneration.open(directory: path, verifyChecksums: verify) }
+    let verify = verifyChecksums
+    let source = self
+    return try await NIOThreadPool.singleton.runIfActive {
+      try IndexGeneration.open(directory: try source.wantedPath(), verifyChecksums: verify)
+    }
   }
 }
 

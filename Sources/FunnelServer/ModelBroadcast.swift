@@ -9,7 +9,7 @@ import Synchronization
 /// model version (registry poll or `Admin.Reload`), it publishes `NAME/VERSION` on the channel; when
 /// another replica's message names a version it does not serve, it reloads from the shared registry
 /// at once instead of waiting for its next poll. A lifecycle `Service`: the subscriber runs on a
-/// thread of its own (it blocks in hiredis), messages come back through an `AsyncStream`.
+/// thread of its own (it blocks in hiredis; `RedisSubscriber.messages`).
 public struct ModelBroadcast: Service {
   /// The default channel.
   public static let defaultChannel = "funnel:models"
@@ -41,17 +41,7 @@ public struct ModelBroadcast: Service {
 
   public func run() async throws {
     let flags = Flags()
-    let subscriber = self.subscriber
-    let messages = AsyncStream<String> { continuation in
-      let thread = Thread {
-        while !flags.stopped.load(ordering: .relaxed) {
-          if let message = subscriber.next() { continuation.yield(message) }
-        }
-        continuation.finish()
-      }
-      thread.name = "funnel-model-broadcast"
-      thread.start()
-    }
+    let (messages, stopReceiving) = subscriber.messages(threadName: "funnel-model-broadcast")
     await withGracefulShutdownHandler {
       await withTaskGroup(of: Void.self) { group in
         group.addTask { await self.follow(messages, flags) }
@@ -60,6 +50,7 @@ public struct ModelBroadcast: Service {
       }
     } onGracefulShutdown: {
       flags.stopped.store(true, ordering: .relaxed)
+      stopReceiving()
     }
   }
 

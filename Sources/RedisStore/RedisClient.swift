@@ -95,16 +95,13 @@ public final class RedisClient: Sendable {
       }
     }
     switch router {
-    case .single(let pool):
-      let replies = try await pool.pipeline(bytes: commands + [wait])
-      try check(replies[replies.count - 1], pool.endpoint.address)
-      return Array(replies.dropLast())
     case .cluster(let cluster):
       return try await cluster.pipeline(commands, wait: wait, check: check)
-    case .sentinel(let sentinel):
-      let replies = try await sentinel.pipeline(commands + [wait])
-      try check(replies[replies.count - 1], "sentinel primary")
-      return Array(replies.dropLast())
+    case .single, .sentinel:
+      // One primary: the WAIT goes last in the same pipeline.
+      var replies = try await pipeline(bytes: commands + [wait])
+      try check(replies.removeLast(), deployment.description)
+      return replies
     }
   }
 

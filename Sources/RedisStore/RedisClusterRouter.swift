@@ -110,8 +110,9 @@ final class RedisClusterRouter: Sendable {
         let node = try asking[i] ?? target(of: commands[i], in: map)
         groups[node, default: []].append(i)
       }
-      let asks = asking
-      let results = try await send(groups) { node, indices in
+      let asks = asking, parts = Array(groups)
+      let answers = try await send(parts) { part in
+        let (node, indices) = (part.key, part.value)
         var batch: [[[UInt8]]] = []
         batch.reserveCapacity(indices.count)
         for i in indices {
@@ -125,8 +126,8 @@ final class RedisClusterRouter: Sendable {
       }
       todo = []
       asking = [:]
-      var wait = false
-      for (indices, raw) in results {
+      var retryLater = false
+      for (indices, raw) in zip(parts.map(\.value), answers) {
         var k = 0
         for i in indices {
           if asks[i] != nil { k += 1 }  // ASKING's +OK
@@ -145,33 +146,22 @@ final class RedisClusterRouter: Sendable {
             }
             todo.append(i)
           } else if message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN") {
-            wait = true
+            retryLater = true
             todo.append(i)
           }
         }
       }
       if todo.isEmpty || attempt == Self.maxAttempts { break }
-      if wait { try await Task.sleep(for: .milliseconds(20)) }
+      if retryLater { try await Task.sleep(for: .milliseconds(20)) }
     }
     return replies
   }
 
-  /// Sends each group to its node concurrently (one without a child task); a failed node asks for a
-  /// fresh slot map and its error is thrown once every group has finished.
-  private func send(_ groups: [Node: [Int]],
-                    _ body: @escaping @Sendable (Node, [Int]) async throws -> [RedisReply]) async throws -> [([Int], [RedisReply])] {
-    if groups.count == 1, let (node, indices) = groups.first {
-      do {
-        return [(indices, try await body(node, indices))]
-      } catch {
-        refreshSoon()
-        throw error
-      }
-    }
-    let parts = Array(groups)
+  /// Runs `body` for each node's part at once (`RedisFanOut`); a failed node asks for a fresh slot
+  /// map, and its error is thrown once every node has answered.
+  private func send<Part: Sendable, R: Sendable>(_ parts: [Part], _ body: @escaping @Sendable (Part) async throws -> R) async throws -> [R] {
     do {
-      let replies = try await RedisFanOut.map(parts.map(\.key)) { node in try await body(node, groups[node]!) }
-      return zip(parts, replies).map { ($0.value, $1) }
+      return try await RedisFanOut.map(parts, body)
     } catch {
       refreshSoon()
       throw error
@@ -201,16 +191,10 @@ final class RedisClusterRouter: Sendable {
       }
       let nodes = Array(byNode.keys)
       let plan = byNode
-      let reads: [(values: [[T]], redirected: Bool)]
-      do {
-        reads = try await RedisFanOut.map(nodes) { node in
-          try await self.pool(node).withConnection {
-            try $0.mgetGroups(packedKeys: packedKeys, ends: ends, groups: plan[node]!, decode: decode)
-          }
+      let reads = try await send(nodes) { node in
+        try await self.pool(node).withConnection {
+          try $0.mgetGroups(packedKeys: packedKeys, ends: ends, groups: plan[node]!, decode: decode)
         }
-      } catch {
-        refreshSoon()
-        throw error
       }
       if !reads.contains(where: \.redirected) {
         var values = [T?](repeating: nil, count: ends.count)
@@ -230,9 +214,7 @@ final class RedisClusterRouter: Sendable {
   /// `command` on every primary of the current map.
   func onEveryPrimary(_ command: [[UInt8]]) async throws -> [(node: String, reply: RedisReply)] {
     let nodes = try await map().servingNodes
-    var groups: [Node: [Int]] = [:]
-    for (i, node) in nodes.enumerated() { groups[node] = [i] }
-    let results = try await send(groups) { node, _ in try await self.pool(node).pipeline(bytes: [command]) }
-    return results.sorted { $0.0[0] < $1.0[0] }.map { (nodes[$0.0[0]].text, $0.1[0]) }
+    let replies = try await send(nodes) { try await self.pool($0).pipeline(bytes: [command])[0] }
+    return zip(nodes, replies).map { ($0.text, $1) }
   }
 }

@@ -68,39 +68,12 @@ final class RedisConnection {
   /// Throws on I/O errors and on an error or malformed reply.
   func mget<T>(packedKeys keys: [UInt8], ends: [Int], decode: (UnsafeRawBufferPointer?) -> T) throws -> [T] {
     precondition(!ends.isEmpty && ends.last! <= keys.count, "MGET needs keys inside the buffer")
-    var lengths = [Int](repeating: 0, count: ends.count + 1)
-    var argv = [UnsafePointer<CChar>?](repeating: nil, count: ends.count + 1)
-    let status = keys.withUnsafeBufferPointer { keyBytes in
-      Self.mgetName.withUnsafeBufferPointer { name in
-        // The arguments point into the two buffers; hiredis copies them into its output buffer here.
-        argv[0] = UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self)
-        lengths[0] = name.count
-        var start = 0
-        for (i, end) in ends.enumerated() {
-          argv[i + 1] = UnsafeRawPointer(keyBytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
-          lengths[i + 1] = end - start
-          start = end
-        }
-        return argv.withUnsafeMutableBufferPointer { a in
-          lengths.withUnsafeBufferPointer { l in redisAppendCommandArgv(context, Int32(a.count), a.baseAddress, l.baseAddress) }
-        }
-      }
+    let read = try mgetGroups(packedKeys: keys, ends: ends, groups: CollectionOfOne(ends.indices), decode: decode)
+    // One server answers a redirection only when it is a cluster node addressed as a lone server.
+    guard !read.redirected else {
+      throw RedisError("redis \(endpoint.host):\(endpoint.port): MGET redirected: this server is a cluster node (use redis-cluster://)")
     }
-    guard status == REDIS_OK else { throw ioError("queueing MGET of \(ends.count) keys") }
-    var raw: UnsafeMutableRawPointer?
-    guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw ioError("reading an MGET reply") }
-    defer { freeReplyObject(raw) }
-    let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
-    guard reply.type == REDIS_REPLY_ARRAY, Int(reply.elements) == ends.count else {
-      let message = reply.type == REDIS_REPLY_ERROR && reply.str != nil ? String(cString: reply.str) : "type \(reply.type)"
-      throw RedisError("redis \(endpoint.host):\(endpoint.port): MGET of \(ends.count) keys: unexpected reply (\(message))")
-    }
-    return (0..<ends.count).map { i in
-      guard let element = reply.element[i]?.pointee, element.type == REDIS_REPLY_STRING, let bytes = element.str else {
-        return decode(nil)
-      }
-      return decode(UnsafeRawBufferPointer(start: bytes, count: Int(element.len)))
-    }
+    return read.values[0]
   }
   private static let mgetName: [UInt8] = Array("MGET".utf8)
 
@@ -109,8 +82,9 @@ final class RedisConnection {
   /// how a cluster reads many slots' keys from one node. A group answered with a redirection
   /// (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`) decodes as nils and sets `redirected`, so the
   /// caller re-reads the slot map and tries again. Throws on I/O errors and on any other error reply.
-  func mgetGroups<T>(packedKeys keys: [UInt8], ends: [Int], groups: [[Int]],
-                     decode: (UnsafeRawBufferPointer?) -> T) throws -> (values: [[T]], redirected: Bool) {
+  func mgetGroups<T, Groups: Collection>(packedKeys keys: [UInt8], ends: [Int], groups: Groups,
+                                         decode: (UnsafeRawBufferPointer?) -> T) throws -> (values: [[T]], redirected: Bool)
+    where Groups.Element: Collection<Int> {
     var argv: [UnsafePointer<CChar>?] = []
     var lengths: [Int] = []
     let status = keys.withUnsafeBufferPointer { keyBytes -> Int32 in
@@ -118,6 +92,8 @@ final class RedisConnection {
         for group in groups {
           argv.removeAll(keepingCapacity: true)
           lengths.removeAll(keepingCapacity: true)
+          argv.reserveCapacity(group.count + 1)
+          lengths.reserveCapacity(group.count + 1)
           argv.append(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self))
           lengths.append(name.count)
           for i in group {

@@ -76,25 +76,30 @@ public final class RedisEventStream: EventSink {
     self.entryIndexTTLSeconds = max(1, entryIndexTTLSeconds)
   }
 
-  /// The shard of `user`'s events: CRC16 of the id (stable across processes and versions).
-  public func shard(of user: UserID) -> Int { Int(RedisSlot.crc16(user.utf8)) % streamKeys.count }
+  /// The shard of `user` among `count` (events and exposures alike): CRC16 of the id, stable
+  /// across processes and versions.
+  public static func shard(of user: UserID, among count: Int) -> Int { Int(RedisSlot.crc16(user.utf8)) % count }
+  /// The shard of `user`'s events.
+  public func shard(of user: UserID) -> Int { Self.shard(of: user, among: streamKeys.count) }
   /// The stream key of `user`'s shard.
   public func streamKey(of user: UserID) -> String { streamKeys[shard(of: user)] }
 
-  private func tag(_ user: UserID) -> String { "{\(shard(of: user))}:" }
-  private func entriesKey(_ user: UserID) -> String { keyPrefix + "ue:" + tag(user) + user }
-  private func overflowKey(_ user: UserID) -> String { keyPrefix + "ue-over:" + tag(user) + user }
-  private func ingestKey(_ event: BehaviourEvent) -> String { keyPrefix + "in:" + tag(event.userID) + event.eventID }
+  private func entriesKey(_ user: UserID, shard: Int) -> String { keyPrefix + "ue:{\(shard)}:" + user }
+  private func overflowKey(_ user: UserID, shard: Int) -> String { keyPrefix + "ue-over:{\(shard)}:" + user }
+  private func entriesKey(_ user: UserID) -> String { entriesKey(user, shard: shard(of: user)) }
+  private func overflowKey(_ user: UserID) -> String { overflowKey(user, shard: shard(of: user)) }
 
   /// Appends `events` in one pipelined round trip. Returns once Redis has appended them.
   public func append(_ events: [BehaviourEvent]) async throws -> EventAppendResult {
     guard !events.isEmpty else { return EventAppendResult(accepted: 0, duplicates: 0) }
     let script = Array(Self.ingestScript.utf8)
     let (cap, ttl) = (Array(String(maxEntriesPerUser).utf8), Array(String(entryIndexTTLSeconds).utf8))
+    let (idTTL, length) = (Array(String(store.limits.eventIDTTLSeconds).utf8), Array(String(maxLength).utf8))
     let commands: [[[UInt8]]] = events.map { event in
-      [Array("EVAL".utf8), script, Array("4".utf8), Array(ingestKey(event).utf8),
-       Array(streamKey(of: event.userID).utf8), Array(entriesKey(event.userID).utf8), Array(overflowKey(event.userID).utf8),
-       Array(String(store.limits.eventIDTTLSeconds).utf8), PackedEvent.encode(event), Array(String(maxLength).utf8), cap, ttl]
+      let shard = shard(of: event.userID)
+      return [Array("EVAL".utf8), script, Array("4".utf8), Array((keyPrefix + "in:{\(shard)}:" + event.eventID).utf8),
+              Array(streamKeys[shard].utf8), Array(entriesKey(event.userID, shard: shard).utf8),
+              Array(overflowKey(event.userID, shard: shard).utf8), idTTL, PackedEvent.encode(event), length, cap, ttl]
     }
     var result = EventAppendResult(accepted: 0, duplicates: 0)
     let replies = try await client.pipeline(bytes: commands, replicas: replicaAcks, timeoutMs: replicaTimeoutMs)
@@ -139,10 +144,9 @@ public final class RedisEventStream: EventSink {
   private func entryListIsComplete(_ user: UserID) async throws -> Bool {
     if case .integer(let n) = try await client.command(["EXISTS", overflowKey(user)]), n > 0 { return false }
     let first = try await client.command(["XRANGE", streamKey(of: user), "-", "+", "COUNT", "1"])
-    guard let oldest = RedisStreamReply.entries(first).first,
-          let ms = Int64(oldest.id.split(separator: "-").first ?? "") else { return true }  // empty stream
+    guard let oldest = RedisStreamReply.entries(first).first else { return true }  // empty stream
     let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-    return nowMs - ms < Int64(entryIndexTTLSeconds) * 1000
+    return nowMs - oldest.order.ms < Int64(entryIndexTTLSeconds) * 1000
   }
 
   /// Records this stream's shard count (`PREFIX events:shards`), which `discover` reads.
@@ -190,11 +194,16 @@ enum RedisStreamReply {
       return nil
     }
 
+    /// The id's parts: Unix ms when the entry was added (by its server's clock), and a sequence.
+    var order: (ms: Int64, sequence: Int64) {
+      let parts = id.split(separator: "-")
+      return (Int64(parts.first ?? "") ?? 0, Int64(parts.dropFirst().first ?? "") ?? 0)
+    }
+
     /// The entry as a `StreamedEvent` (acceptance time from the id's time part).
     var streamed: StreamedEvent? {
       guard let event else { return nil }
-      let ms = Int64(id.split(separator: "-").first ?? "") ?? 0
-      return StreamedEvent(entryID: id, acceptedMs: ms, event: event)
+      return StreamedEvent(entryID: id, acceptedMs: order.ms, event: event)
     }
   }
 
@@ -210,6 +219,24 @@ enum RedisStreamReply {
       }
       return entry
     }
+  }
+
+  /// What `value` finds in the entries of every stream of `keys` from entry id `from` on (see
+  /// `scan`), merged in entry-id order: by the millisecond each was added, ties within a stream by
+  /// sequence and across streams (different servers' clocks) in the order of `keys`.
+  static func collect<T>(_ client: RedisClient, _ keys: [String], from: String,
+                         _ value: (Entry) -> T?) async throws -> [T] {
+    var out: [(ms: Int64, sequence: Int64, value: T)] = []
+    for key in keys {
+      try await scan(client, key, from: from) { entries in
+        for entry in entries {
+          if let found = value(entry) { out.append((entry.order.ms, entry.order.sequence, found)) }
+        }
+        return []
+      }
+    }
+    if keys.count > 1 { out.sort { ($0.ms, $0.sequence) < ($1.ms, $1.sequence) } }
+    return out.map(\.value)
   }
 
   /// Walks `key` from entry id `from` (`-`: the start; a bare ms time: entries from then) in pages

@@ -32,7 +32,7 @@ public final class RedisExposureLog: ExposureLog {
   }
 
   /// The stream key of `user`'s shard (CRC16 of the id, as for events).
-  public func streamKey(of user: UserID) -> String { streamKeys[Int(RedisSlot.crc16(user.utf8)) % streamKeys.count] }
+  public func streamKey(of user: UserID) -> String { streamKeys[RedisEventStream.shard(of: user, among: streamKeys.count)] }
 
   /// Drops entries logged before `nowMs - retentionMs` (stream ids are Redis's ms clock).
   public func trim(nowMs: Int64) async throws {
@@ -66,19 +66,9 @@ public final class RedisExposureLog: ExposureLog {
   /// the millisecond each was logged (the shards merged by entry id; ties across shards, whose ids
   /// come from different servers' clocks, in shard order).
   public func exposures(sinceMs: Int64) async throws -> [Exposure] {
-    var out: [(ms: Int64, sequence: Int64, exposure: Exposure)] = []
-    for key in streamKeys {
-      try await RedisStreamReply.scan(client, key, from: String(max(0, sinceMs))) { entries in
-        for entry in entries {
-          guard let bytes = entry.field("x"), let exposure = PackedExposure.decode(bytes), exposure.timestampMs >= sinceMs else { continue }
-          let parts = entry.id.split(separator: "-")
-          out.append((Int64(parts.first ?? "") ?? 0, Int64(parts.last ?? "") ?? 0, exposure))
-        }
-        return []
-      }
+    try await RedisStreamReply.collect(client, streamKeys, from: String(max(0, sinceMs))) { entry in
+      entry.field("x").flatMap(PackedExposure.decode).flatMap { $0.timestampMs >= sinceMs ? $0 : nil }
     }
-    if streamKeys.count > 1 { out.sort { ($0.ms, $0.sequence) < ($1.ms, $1.sequence) } }
-    return out.map(\.exposure)
   }
 
   /// Deletes the user's entries (O(their shard's length)).
@@ -95,18 +85,8 @@ extension RedisEventStream: EventHistory {
   /// Events still in the stream with a timestamp at or after `sinceMs` (the stream is capped: older
   /// entries may be gone), in acceptance order (the shards merged by entry id).
   public func events(sinceMs: Int64) async throws -> [BehaviourEvent] {
-    var out: [(ms: Int64, sequence: Int64, event: BehaviourEvent)] = []
-    for key in streamKeys {
-      try await RedisStreamReply.scan(client, key, from: "-") { entries in
-        for entry in entries {
-          guard let e = entry.event, e.timestampMs >= sinceMs else { continue }
-          let parts = entry.id.split(separator: "-")
-          out.append((Int64(parts.first ?? "") ?? 0, Int64(parts.last ?? "") ?? 0, e))
-        }
-        return []
-      }
+    try await RedisStreamReply.collect(client, streamKeys, from: "-") { entry in
+      entry.event.flatMap { $0.timestampMs >= sinceMs ? $0 : nil }
     }
-    if streamKeys.count > 1 { out.sort { ($0.ms, $0.sequence) < ($1.ms, $1.sequence) } }
-    return out.map(\.event)
   }
 }

@@ -52,9 +52,8 @@ final class RedisSentinelRouter: Sendable {
         return pool
       }
       do {
-        let reply = try await pool.pipeline(bytes: [["SENTINEL", "get-master-addr-by-name", primaryName].map { Array($0.utf8) }])[0]
-        guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].string,
-              let port = parts[1].string.flatMap({ Int($0) }), (1...65_535).contains(port) else {
+        let reply = try await pool.pipeline(bytes: [Self.question(primaryName)])[0]
+        guard let (host, port) = Self.primaryAddress(reply) else {
           failures.append("\(sentinel.address): does not know primary '\(primaryName)' (\(reply))")
           continue
         }
@@ -93,8 +92,19 @@ final class RedisSentinelRouter: Sendable {
   }
 
   func onEveryPrimary(_ command: [[UInt8]]) async throws -> [(node: String, reply: RedisReply)] {
-    let pool = try await primary()
-    return [(pool.endpoint.address, try await pipeline([command])[0])]
+    try await onPrimary({ [($0.endpoint.address, try await $0.pipeline(bytes: [command])[0])] }) { _ in false }
+  }
+
+  /// `SENTINEL get-master-addr-by-name NAME`.
+  private static func question(_ name: String) -> [[UInt8]] {
+    ["SENTINEL", "get-master-addr-by-name", name].map { Array($0.utf8) }
+  }
+
+  /// The `[host, port]` a Sentinel answers, nil for anything else (it does not know the name).
+  private static func primaryAddress(_ reply: RedisReply) -> (host: String, port: Int)? {
+    guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].string,
+          let port = parts[1].string.flatMap({ Int($0) }), (1...65_535).contains(port) else { return nil }
+    return (host, port)
   }
 
   /// The primary named `name` by the first of `sentinels` that knows it, asked on the calling
@@ -104,12 +114,9 @@ final class RedisSentinelRouter: Sendable {
     for sentinel in sentinels {
       do {
         let connection = try RedisConnection(endpoint: sentinel, timeoutMs: timeoutMs)
-        let reply = try connection.command(["SENTINEL", "get-master-addr-by-name", name].map { Array($0.utf8) })
-        if case .array(let parts) = reply, parts.count == 2, let host = parts[0].string,
-           let port = parts[1].string.flatMap({ Int($0) }) {
-          return (host, port)
-        }
-        failures.append("\(sentinel.address): \(reply)")
+        let reply = try connection.command(question(name))
+        if let address = primaryAddress(reply) { return address }
+        failures.append("\(sentinel.address): does not know primary '\(name)' (\(reply))")
       } catch {
         failures.append("\(sentinel.address): \(error)")
       }

@@ -36,12 +36,4 @@ public enum RedisSlot {
     for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
     return crc
   }
-
-  /// A hash tag for `text`, safe to embed in a key: braces inside it would end the tag early (the
-  /// slot would still be deterministic, but keys of different entities could share more than they
-  /// should), so they are replaced.
-  public static func tag(_ text: String) -> String {
-    guard text.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return "{" + text + "}" }
-    return "{" + String(text.map { $0 == "{" || $0 == "}" ? "_" : $0 }) + "}"
-  }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Receives the messages published on one Redis channel (SUBSCRIBE) over a connection of its own:
@@ -21,6 +22,25 @@ public final class RedisSubscriber: Sendable {
     self.channel = channel
     self.pollMs = pollMs
   }
+
+  /// The messages as an async stream, received by `next` on a thread of its own (named
+  /// `threadName`) until `stop` is called; the stream then finishes within `pollMs`. At most the
+  /// newest 64 unread messages are kept.
+  public func messages(threadName: String) -> (stream: AsyncStream<String>, stop: @Sendable () -> Void) {
+    let stopped = StopFlag()
+    let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+    let thread = Thread {
+      while !stopped.value.load(ordering: .relaxed) {
+        if let message = self.next() { continuation.yield(message) }
+      }
+      continuation.finish()
+    }
+    thread.name = threadName
+    thread.start()
+    return (stream, { stopped.value.store(true, ordering: .relaxed) })
+  }
+
+  private final class StopFlag: Sendable { let value = Atomic<Bool>(false) }
 
   /// Where the next subscription goes (blocking for a Sentinel's answer).
   private func nextEndpoint() throws -> RedisEndpoint {

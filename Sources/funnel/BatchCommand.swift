@@ -25,11 +25,10 @@ struct Batch: AsyncParsableCommand {
   var encryptKey: String?
 
   func run() async throws {
-    let targets = try target.split(separator: ",").map { try parseTarget(String($0)) }
-    guard !targets.isEmpty else { throw ValidationError("--target: at least one HOST:PORT") }
+    let targets = try parseTargets(target)
     let scenes: [String: Funnel_V1_Scene] = ["email": .email, "home": .home, "cart": .cart]
     guard let sceneValue = scenes[scene] else { throw ValidationError("--scene: email, home or cart") }
-    var job = BatchJob(targets: targets.map { (host: $0.0, port: $0.1) }, usersPath: users, outputPath: out)
+    var job = BatchJob(targets: targets, usersPath: users, outputPath: out)
     job.security = security.value
     job.scene = sceneValue
     job.count = count

@@ -32,3 +32,10 @@ func parseTarget(_ target: String, flag: String = "--target") throws -> (host: S
   guard !host.isEmpty else { throw ValidationError("\(flag) '\(target)' must be HOST:PORT") }
   return (host, port)
 }
+
+/// `HOST:PORT[,HOST:PORT...]` as targets (at least one), or a usage error naming `flag`.
+func parseTargets(_ list: String, flag: String = "--target") throws -> [(host: String, port: Int)] {
+  let targets = try list.split(separator: ",").map { try parseTarget(String($0), flag: flag) }
+  guard !targets.isEmpty else { throw ValidationError("\(flag): at least one HOST:PORT") }
+  return targets
+}

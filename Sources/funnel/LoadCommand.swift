@@ -32,13 +32,12 @@ struct Load: AsyncParsableCommand {
 
   func run() async throws {
     do {
-      let targets = try target.split(separator: ",").map { try parseTarget(String($0)) }
-      guard !targets.isEmpty else { throw ValidationError("--target: at least one HOST:PORT") }
+      let targets = try parseTargets(target)
       guard rate > 0 else { throw ValidationError("--rate must be positive") }
       let seconds = try LoadDuration.milliseconds(duration, what: "--duration") / 1_000
       let slo = try self.slo.map(LoadSLO.init)
       guard let arrivals = LoadRun.Arrivals(rawValue: arrivals) else { throw ValidationError("--arrivals: constant or poisson") }
-      var run = LoadRun(targets: targets.map { (host: $0.0, port: $0.1) }, rate: rate, seconds: seconds)
+      var run = LoadRun(targets: targets, rate: rate, seconds: seconds)
       run.security = security.value
       run.connections = connections
       guard let kind = LoadRun.Client(rawValue: client) else {

@@ -26,12 +26,6 @@ import Testing
     }
   }
 
-  static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-  }
-
   @Test func servesThePageTheViewAndPushes() async throws {
     let feed = DashboardFeed()
     try await TestListeners.with(Self.listener(feed: feed)) { port in
@@ -41,7 +35,7 @@ import Testing
       #expect(try await Self.get(port, "/dashboard/chart.js").body == "/* chart */")
       #expect(try await Self.get(port, "/v1/dashboard").body == #"{"tick":{}}"#)
       // A stream gets what is published after it opens, as server-sent events.
-      let received = try await Self.offPool { () throws -> String in
+      let received = try await offPool { () throws -> String in
         let fd = try LoopbackSocket.connect(port: port)
         defer { close(fd) }
         let request = "GET /v1/dashboard/stream HTTP/1.1\r\nHost: x\r\n\r\n"

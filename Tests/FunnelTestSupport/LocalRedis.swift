@@ -57,13 +57,6 @@ public final class LocalRedis: Sendable {
     return Int(UInt16(bigEndian: address.sin_port))
   }
 
-  /// Runs `body` on a new thread and returns its result.
-  public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-  }
-
   /// Runs a program to completion; returns its standard output, throws on a non-zero exit.
   @discardableResult
   static func run(_ program: String, _ arguments: [String]) throws -> String {
@@ -111,7 +104,7 @@ public final class LocalRedis: Sendable {
   /// create`), failing over after `nodeTimeoutMs` of silence; returns once every node says the
   /// cluster is ok.
   public static func cluster(primaries: Int = 3, replicas: Int = 1, nodeTimeoutMs: Int = 1_000) async throws -> LocalRedis {
-    try await offPool {
+    try await FunnelTestSupport.offPool {
       let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-cluster-\(UInt64.random(in: 0...UInt64.max))")
       var servers: [Server] = []
       do {
@@ -167,7 +160,7 @@ public final class LocalRedis: Sendable {
   /// rejoins with its `nodes.conf`: a failed-over primary comes back as a replica).
   public func restart(port: Int, arguments: [String]) async throws {
     let directory = self.directory
-    let server = try await Self.offPool { try Self.startServer(arguments, port: port, directory: directory) }
+    let server = try await FunnelTestSupport.offPool { try Self.startServer(arguments, port: port, directory: directory) }
     servers.withLock { $0.append(server) }
   }
 
@@ -188,7 +181,7 @@ public final class LocalRedis: Sendable {
   /// `downAfterMs`); returns the Sentinel URL's host list and the two data ports.
   public static func sentinelGroup(name: String = "funnel", downAfterMs: Int = 1_000) async throws
     -> (redis: LocalRedis, sentinelPort: Int, primaryPort: Int, replicaPort: Int) {
-    try await offPool {
+    try await FunnelTestSupport.offPool {
       let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-sentinel-\(UInt64.random(in: 0...UInt64.max))")
       var servers: [Server] = []
       do {

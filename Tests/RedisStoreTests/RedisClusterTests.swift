@@ -48,11 +48,11 @@ struct RedisClusterTests {
     let target = try #require(nodes.first { $0.id != ownerID })
     let (sourceClient, targetClient) = (try RedisClient(url: "redis://127.0.0.1:\(source.port)"),
                                         try RedisClient(url: "redis://127.0.0.1:\(target.port)"))
-    _ = try await targetClient.command(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
-    _ = try await sourceClient.command(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
+    #expect(try await targetClient.command(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id]) == .status("OK"))
+    #expect(try await sourceClient.command(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id]) == .status("OK"))
     // A key the source does not hold goes to the target (ASK); one it holds stays readable there.
     #expect(try await client.command(["SET", key + "1", "during"]) == .status("OK"))
-    #expect(try await targetClient.command(["ASKING"]) == .status("OK"))
+    #expect(try await targetClient.pipeline([["ASKING"], ["GET", key + "1"]])[1].string == "during", "ASK wrote it on the target")
     #expect(try await client.command(["GET", key + "1"]).string == "during")
     #expect(try await client.command(["GET", key + "0"]).string == "before")
     // Finish: move the remaining keys, then give the slot to the target on every primary.
@@ -63,7 +63,8 @@ struct RedisClusterTests {
       #expect(reply == .status("OK"), "MIGRATE: \(reply)")
     }
     for node in nodes {
-      _ = try await RedisClient(url: "redis://127.0.0.1:\(node.port)").command(["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
+      let reply = try await RedisClient(url: "redis://127.0.0.1:\(node.port)").command(["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
+      #expect(reply == .status("OK"), "SETSLOT NODE on \(node.port): \(reply)")
     }
     #expect(try await client.command(["GET", key + "0"]).string == "before", "followed MOVED to the new owner")
     #expect(try await client.pipeline([["GET", key + "1"], ["DEL", key + "0", key + "1"]]) == [.bulk(Array("during".utf8)), .integer(2)])
@@ -145,11 +146,11 @@ struct RedisClusterTests {
     let ports = cluster.servers.withLock { $0.map(\.port) }
     let promotionDeadline = clock.now + .seconds(30)
     while clock.now < promotionDeadline {
-      let primaries = try await LocalRedis.offPool { try cluster.primaryPorts() }
+      let primaries = try await offPool { try cluster.primaryPorts() }
       if primaries.count == 3 && !primaries.contains(victim) { break }
       try await Task.sleep(for: .milliseconds(50))
     }
-    try await LocalRedis.offPool { try cluster.waitUntilClusterOK(ports: ports) }
+    try await offPool { try cluster.waitUntilClusterOK(ports: ports) }
     let failedOver = clock.now - (killedAt ?? clock.now)
     // As an orchestrator would: the dead node comes back, as a replica of the promoted one, so
     // every primary again has a replica to acknowledge appends.
