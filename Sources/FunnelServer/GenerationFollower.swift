@@ -165,7 +165,11 @@ public struct GenerationFollower: Service {
       return failed
     }
     status.saw(announced)
-    if announced != engine.generation.version && announced != failed {
+    if announced == engine.generation.version {
+      // Announcing the served version again (a rollback to it) ends an earlier refusal.
+      failed = nil
+      status.failed(nil)
+    } else if announced != failed {
       do {
         try await follow(announced)
         failed = nil

@@ -74,9 +74,15 @@ struct GenerationFollowerTests {
       #expect(!FileManager.default.fileExists(atPath: r.root + "/gen-3"), "nothing of the refused generation stays")
     }
 
+    // Announcing the served generation again ends the refusal without a reload.
+    try await GenerationFollower.announce("gen-2", redis: redis, keyPrefix: prefix)
+    _ = try await Self.waitUntil { replicas.allSatisfy { $0.status.failure == nil } }
+    #expect(replicas.allSatisfy { $0.engine.generation.version == "gen-2" && $0.status.failure == nil })
+
     // Rolling back is announcing the older generation.
     try await GenerationFollower.announce("gen-1", redis: redis, keyPrefix: prefix)
-    _ = try await Self.waitUntil { replicas.allSatisfy { $0.engine.generation.version == "gen-1" } }
+    // The engine swaps before the follower clears its failure: wait for both.
+    _ = try await Self.waitUntil { replicas.allSatisfy { $0.engine.generation.version == "gen-1" && $0.status.failure == nil } }
     #expect(replicas.allSatisfy { $0.engine.generation.version == "gen-1" && $0.status.failure == nil })
     let served = try await GenerationFollower.served(redis: redis, keyPrefix: prefix, nowMs: ServingEngine.wallClockMs())
     #expect(Set(served.keys) == ["a", "b"], "\(served)")
