@@ -5,7 +5,7 @@ import MappedStorage
 
 /// The files of a freshly built generation, in memory: open them in place, or write them to disk.
 public struct BuiltGeneration: Sendable {
-  public let manifest: GenerationManifest
+  public var manifest: GenerationManifest
   /// File name -> bytes, for every name in `IndexGeneration.fileNames`.
   public let images: [String: [UInt8]]
 

@@ -48,6 +48,9 @@ public struct GenerationManifest: Codable, Hashable, Sendable {
   public var neighbourCount: Int
   public var files: [FileEntry]
   public var sources: [SourceEntry]
+  /// The catalog change feed position folded into this generation's catalog (nil: none): replicas
+  /// lay only later changes over it.
+  public var catalogThrough: String?
 
   /// Creates a manifest; see the field comments.
   public init(formatVersion: Int, version: String, builtAtMs: Int64, itemCount: Int, eventCount: Int,

@@ -61,6 +61,28 @@ public final class IndexGeneration: Sendable {
     }
   }
 
+  private init(_ base: IndexGeneration, items: ItemTable) {
+    manifest = base.manifest
+    self.items = items
+    text = base.text
+    keywords = base.keywords
+    neighbours = base.neighbours
+    popularity = base.popularity
+    vectors = base.vectors
+    attributes = base.attributes
+  }
+
+  /// This generation with `changes` (in feed order, up to feed position `through`) laid over its
+  /// catalog (`CatalogOverlay`); the mapped files are shared. Replaces any overlay this one has.
+  /// O(changes + the added items' text).
+  public func overlaid(with changes: [CatalogChange], through: String) -> IndexGeneration {
+    let mapped = items.overlaid(with: nil)
+    return IndexGeneration(self, items: mapped.overlaid(with: changes.isEmpty ? nil : CatalogOverlay(changes, over: mapped, through: through)))
+  }
+
+  /// Live catalog changes over the mapped catalog, nil when serving the generation as built.
+  public var overlay: CatalogOverlay? { items.overlay }
+
   /// Maps the generation in `directory` (which holds `manifest.json` and the files).
   public static func open(directory: String, verifyChecksums: Bool = false) throws -> IndexGeneration {
     let manifestPath = directory + "/manifest.json"

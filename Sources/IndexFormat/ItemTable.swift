@@ -27,6 +27,9 @@ public struct ItemTable: Sendable {
   private let leaves: ScalarView<UInt32>
   /// Encoded attributes per doc (`encodeAttributes`); nil in version-1 files.
   private let attributeText: StringColumn?
+  /// Live catalog changes over the mapped columns (nil: the generation as built). Lookups of a
+  /// changed doc read it; the mapped columns are never written.
+  public private(set) var overlay: CatalogOverlay?
 
   /// Serialises `items` (doc id = position). Precondition: ids are unique.
   public static func write(_ items: [CatalogItem]) -> [UInt8] {
@@ -142,11 +145,21 @@ public struct ItemTable: Sendable {
     }
   }
 
-  /// Number of items.
+  /// Number of mapped items (doc ids below it index the generation's other files; an overlay's
+  /// added docs come after it).
   public var count: Int { ids.count }
 
-  /// The doc id of external id `id`, or nil. O(log n); compares the stored id to rule out collisions.
+  /// The table with `overlay` laid over the mapped columns (which are shared, not copied).
+  public func overlaid(with overlay: CatalogOverlay?) -> ItemTable {
+    var table = self
+    table.overlay = overlay
+    return table
+  }
+
+  /// The doc id of external id `id`, or nil (deleted by the overlay, or unknown). O(log n); compares
+  /// the stored id to rule out collisions.
   public func doc(for id: String) -> DocID? {
+    if let overlay, let decided = overlay.resolve(id) { return decided }
     let h = Self.hash(id)
     var low = 0, high = idHashes.count
     while low < high {
@@ -162,21 +175,42 @@ public struct ItemTable: Sendable {
   }
 
   /// External id of `doc`.
-  public func id(_ doc: DocID) -> String { ids[doc.index] }
+  public func id(_ doc: DocID) -> String {
+    if let overlay, doc.index >= ids.count { return overlay.added[doc.index - overlay.baseCount].id }
+    return ids[doc.index]
+  }
   /// Appends the item id of `doc` as UTF-8 to `buffer` (keys for many items without a `String` each).
-  @inline(__always) public func appendID(_ doc: DocID, to buffer: inout [UInt8]) { ids.appendUTF8(doc.index, to: &buffer) }
+  @inline(__always) public func appendID(_ doc: DocID, to buffer: inout [UInt8]) {
+    if let overlay, doc.index >= ids.count {
+      buffer.append(contentsOf: overlay.added[doc.index - overlay.baseCount].id.utf8)
+    } else {
+      ids.appendUTF8(doc.index, to: &buffer)
+    }
+  }
   /// Price of `doc`.
-  @inline(__always) public func price(_ doc: DocID) -> Double { prices[doc.index] }
-  /// Whether `doc` is in stock.
-  @inline(__always) public func inStock(_ doc: DocID) -> Bool { stock[doc.index] != 0 }
+  @inline(__always) public func price(_ doc: DocID) -> Double {
+    if let overlay, overlay.isChanged(doc) { return overlay.item(doc)?.price ?? prices[doc.index] }
+    return prices[doc.index]
+  }
+  /// Whether `doc` is in stock (a doc the overlay hides never is).
+  @inline(__always) public func inStock(_ doc: DocID) -> Bool {
+    if let overlay, overlay.isChanged(doc) { return overlay.item(doc)?.inStock ?? false }
+    return stock[doc.index] != 0
+  }
+  /// Whether the overlay hides `doc` (deleted, or superseded by a newer doc of the same id).
+  @inline(__always) public func isHidden(_ doc: DocID) -> Bool { overlay?.isHidden(doc) ?? false }
   /// Leaf category key of `doc` (`noParent` if it has none).
-  @inline(__always) public func leafCategory(_ doc: DocID) -> UInt32 { leaves[doc.index] }
+  @inline(__always) public func leafCategory(_ doc: DocID) -> UInt32 {
+    if let overlay, doc.index >= ids.count { return overlay.addedLeaves[doc.index - overlay.baseCount] }
+    return leaves[doc.index]
+  }
   /// Parent of category key `key`, or `noParent` for a root.
   @inline(__always) public func parent(ofCategory key: UInt32) -> UInt32 { parents[Int(key)] }
 
   /// Every stored field of `doc` as a value (allocates: for answers, tests and tools). Embeddings are
   /// not stored here but in the vectors file, so `embedding` is empty.
   public func item(_ doc: DocID) -> CatalogItem {
+    if let overlay, overlay.isChanged(doc), let item = overlay.item(doc) { return item }
     let path = categories[doc.index].split(separator: "/").map(String.init)
     let tagText = tags[doc.index]
     return CatalogItem(id: ids[doc.index], title: titles[doc.index], categoryPath: path, brand: brands[doc.index],
@@ -188,6 +222,7 @@ public struct ItemTable: Sendable {
 
   /// Attribute `name` of `doc` (decodes that doc's attributes only), or nil.
   public func attribute(_ doc: DocID, _ name: String) -> AttributeValue? {
+    if let overlay, doc.index >= ids.count { return overlay.added[doc.index - overlay.baseCount].attributes[name] }
     guard let text = attributeText?[doc.index], !text.isEmpty else { return nil }
     return Self.decodeAttributes(text)[name]
   }

@@ -20,11 +20,14 @@ public final class CompiledFilter: Sendable {
 
   let root: Node
   let generation: IndexGeneration
+  /// The expression, for docs a catalog overlay changed (their fields are not in the bitmaps).
+  let expression: FilterExpression
 
   /// Binds `expression` to `generation`; clauses whose canonical text is in `resolved` use that
   /// bitmap (from `SubQueryResolver`'s caches). Throws if the index holds a corrupt bitmap.
   public init(_ expression: FilterExpression, generation: IndexGeneration, resolved: [String: RoaringBitmap] = [:]) throws {
     self.generation = generation
+    self.expression = expression
     self.root = try Self.compile(expression, generation, resolved)
   }
 
@@ -45,8 +48,15 @@ public final class CompiledFilter: Sendable {
     }
   }
 
-  /// Whether `doc` satisfies the filter. O(expression size), no allocation.
-  public func matches(_ doc: DocID) -> Bool { Self.matches(root, doc) }
+  /// Whether `doc` satisfies the filter. O(expression size), no allocation for a doc the catalog
+  /// overlay did not change; a changed one is matched on its current fields (a hidden one never is).
+  public func matches(_ doc: DocID) -> Bool {
+    if let overlay = generation.overlay, overlay.isChanged(doc) {
+      guard let item = overlay.item(doc) else { return false }
+      return expression.matches(item)
+    }
+    return Self.matches(root, doc)
+  }
 
   private static func matches(_ node: Node, _ doc: DocID) -> Bool {
     switch node {
@@ -114,5 +124,13 @@ public struct RuleRecall: RecallChannel {
       if !collector.contains(doc) { rest[doc] = table.itemPopularity[doc.index] }
     }
     for (doc, score) in TopK.best(rest, k: quota - taken) { collector.add(doc, channel: .rule, score: score) }
+    // Docs the catalog overlay changed or added: their bitmap bits are stale or absent.
+    if let overlay = generation.overlay {
+      taken = collector.offered(by: .rule)
+      for doc in overlay.changedDocs where taken < quota && !collector.contains(doc) && filter.matches(doc) {
+        collector.add(doc, channel: .rule, score: doc.index < overlay.baseCount ? table.itemPopularity[doc.index] : 0)
+        taken += 1
+      }
+    }
   }
 }

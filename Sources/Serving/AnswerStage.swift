@@ -43,7 +43,9 @@ struct AnswerStage: Sendable {
   private func reasons(_ candidate: Candidate, _ context: RequestContext) -> [String] {
     let (generation, anchors, profile) = (context.generation, context.anchors, context.profile)
     let items = generation.items
-    let category = items.categoryKeys[Int(items.leafCategory(candidate.doc))]
+    let leaf = items.leafCategory(candidate.doc)
+    // An item the overlay added in a category the generation does not have yet has no leaf.
+    let category = leaf == ItemTable.noParent ? "its category" : items.categoryKeys[Int(leaf)]
     var reasons: [String] = []
     if candidate.channels.contains(.text) { reasons.append("matches '\(context.request.query)'") }
     if candidate.channels.contains(.similar) {

@@ -13,17 +13,21 @@ public struct BoundItemFeatures: Sendable {
 
   /// Binds `table` to `generation`. O(snapshot rows * log items).
   public init(_ table: ItemFeatureTable, to generation: IndexGeneration) {
-    var rows = [Int32](repeating: -1, count: generation.itemCount)
+    // Bound to the mapped docs only: a catalog overlay changes with every batch of changes while the
+    // binding lasts for the generation; items the overlay added have no row until the next one.
+    let mapped = generation.items.overlaid(with: nil)
+    var rows = [Int32](repeating: -1, count: mapped.count)
     for (row, id) in table.itemIDs.enumerated() {
-      if let doc = generation.items.doc(for: id) { rows[doc.index] = Int32(row) }
+      if let doc = mapped.doc(for: id) { rows[doc.index] = Int32(row) }
     }
     self.table = table
     self.generationVersion = generation.version
     self.rows = rows
   }
 
-  /// The snapshot row of `doc`, or nil for an item without offline features.
+  /// The snapshot row of `doc`, or nil for an item without offline features (or added by the overlay).
   @inline(__always) public func row(_ doc: DocID) -> Int? {
+    guard doc.index < rows.count else { return nil }
     let r = rows[doc.index]
     return r < 0 ? nil : Int(r)
   }

@@ -185,7 +185,10 @@ public struct CandidateRanker: Sendable {
     case .purchaseCount: return Float(lookup.facts(c.doc)?.purchases ?? 0)
     case .price: return Float(items.price(c.doc))
     case .inStock: return items.inStock(c.doc) ? 1 : 0
-    case .popularity: return generation.popularity.itemPopularity[c.doc.index]
+    case .popularity:
+      // An item the catalog overlay added has no popularity yet.
+      let popularity = generation.popularity.itemPopularity
+      return c.doc.index < popularity.count ? popularity[c.doc.index] : 0
     case .secondsSinceSeen: return lookup.secondsSinceSeen(c.doc)
     }
   }

@@ -20,18 +20,24 @@ struct RecallStage: Sendable {
       context.filter = try await subQueries.compile(expression, generation: generation)
     }
     let recallRequest = Self.recallRequest(context)
+    // The mapped channels index their arrays by doc: seeds the catalog overlay added go to its own recall.
+    let mappedRequest = OverlayRecall.mappedSeeds(recallRequest, in: generation)
     var collector = CandidateCollector()
     for (channel, quota) in channels(context) where quota > 0 {
       // A span and a timing per channel: which channel made a slow answer is the first question.
       let start = ContinuousClock.now
       if SpanGate.recording {
         tracer.withSpan(Self.spanName(channel.channel), ofKind: .internal) { _ in
-          channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+          channel.recall(mappedRequest, in: generation, quota: quota, into: &collector)
         }
       } else {
-        channel.recall(recallRequest, in: generation, quota: quota, into: &collector)
+        channel.recall(mappedRequest, in: generation, quota: quota, into: &collector)
       }
       metrics.recalled(channel.channel, candidates: collector.offered(by: channel.channel), after: ContinuousClock.now - start)
+    }
+    if generation.overlay != nil {
+      let q = context.plan.quotas
+      OverlayRecall().recall(recallRequest, in: generation, text: q.text, similar: q.similar, vector: q.vector, into: &collector)
     }
     for (channel, name) in ChannelSet.named {
       if let n = collector.offeredByChannel[channel] { context.debug.channelCounts.append(.init(channel: name, candidates: n)) }
@@ -78,7 +84,9 @@ struct RecallStage: Sendable {
     seeds += profile.seeds.map { (doc: $0.doc, weight: $0.weight * historyWeight) }
     var affinity = profile.leafAffinities(limit: 8, in: generation)
     for anchor in anchors {
-      affinity.insert((category: generation.items.leafCategory(anchor), weight: 1), at: 0)
+      let leaf = generation.items.leafCategory(anchor)
+      // An item the catalog overlay added may have a category the generation does not know yet.
+      if leaf != ItemTable.noParent { affinity.insert((category: leaf, weight: 1), at: 0) }
     }
     var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: context.request.queryTerms)
     request.purchases = profile.purchases

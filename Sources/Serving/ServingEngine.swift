@@ -150,6 +150,11 @@ public final class ServingEngine: Sendable {
   /// Loads a new generation and swaps it in (`ServingState.reload`): (previous, new) versions.
   public func reload() async throws -> (previous: String, current: String) { try await state.reload() }
 
+  /// Lays the live catalog changes `entries` (the whole feed, in order) over the serving generation
+  /// and every later one (`ServingState.setCatalogChanges`); returns the overlay now served.
+  @discardableResult
+  public func setCatalogChanges(_ entries: [CatalogFeedEntry]) -> CatalogOverlay? { state.setCatalogChanges(entries) }
+
   /// Loads the newest model and swaps it in (`ServingState.reloadModel`): (previous, new) versions.
   public func reloadModel() async throws -> (previous: String, current: String) { try await state.reloadModel() }
 

@@ -9,6 +9,8 @@ import Synchronization
 /// snapshot bound to the generation. Thread-safe.
 final class ServingState: Sendable {
   private let current: Mutex<IndexGeneration>
+  /// Live catalog changes in feed order, laid over every generation from its fold point on.
+  private let catalog = Mutex<[CatalogFeedEntry]>([])
   private let currentRanker: Mutex<CandidateRanker>
   private let reloading = Mutex(false)
   private let generationSource: any IndexGenerationSource
@@ -41,14 +43,40 @@ final class ServingState: Sendable {
     }
     guard !busy else { throw FunnelError(.failedPrecondition, "a reload is already running") }
     defer { reloading.withLock { $0 = false } }
-    let next = try await generationSource.loadGeneration()
-    let previous = current.withLock { slot in
-      let old = slot.version
-      slot = next
-      return old
+    let loaded = try await generationSource.loadGeneration()
+    // Overlaid and swapped under the catalog lock, so a concurrent change is never lost.
+    let (previous, next) = catalog.withLock { entries in
+      let next = Self.overlay(entries, on: loaded)
+      return (current.withLock { slot in
+        let old = slot.version
+        slot = next
+        return old
+      }, next)
     }
     _ = try? await refreshItemFeatures()
     return (previous, next.version)
+  }
+
+  /// Replaces the live catalog changes with `entries` (the whole feed since the oldest generation
+  /// any replica serves, in feed order) and lays them over the serving generation. Returns the
+  /// overlay served (nil: the generation folded every change in). O(entries + added text).
+  @discardableResult
+  func setCatalogChanges(_ entries: [CatalogFeedEntry]) -> CatalogOverlay? {
+    catalog.withLock { stored in
+      stored = entries
+      // Under the catalog lock: a reload overlays the same entries, so neither swap undoes the other.
+      return current.withLock { slot in
+        slot = Self.overlay(entries, on: slot)
+        return slot.overlay
+      }
+    }
+  }
+
+  /// `generation` with the entries past its fold point (`GenerationManifest.catalogThrough`) laid over it.
+  static func overlay(_ entries: [CatalogFeedEntry], on generation: IndexGeneration) -> IndexGeneration {
+    let folded = generation.manifest.catalogThrough
+    let live = entries.filter { entry in folded.map { CatalogFeedEntry.precedes($0, entry.position) } ?? true }
+    return generation.overlaid(with: live.map(\.change), through: live.last?.position ?? folded ?? "")
   }
 
   /// Loads the newest model from the model source (if any) and swaps it in: the new model is fully
