@@ -55,6 +55,22 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     }
   }
 
+  public func upsertItems(request: ServerRequest<Funnel_V1_UpsertItemsRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_CatalogChangeResponse>
+  {
+    try await audited("UpsertItems", request.metadata, ["items": String(request.message.items.count)]) {
+      try await upsertItems(request: request.message, context: context)
+    }
+  }
+
+  public func deleteItems(request: ServerRequest<Funnel_V1_DeleteItemsRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_CatalogChangeResponse>
+  {
+    try await audited("DeleteItems", request.metadata, ["item_ids": request.message.itemIds.prefix(20).joined(separator: ",")]) {
+      try await deleteItems(request: request.message, context: context)
+    }
+  }
+
   private func audited<Response: Sendable>(_ rpc: String, _ metadata: Metadata, _ arguments: [String: String],
                                            _ body: () async throws -> Response) async throws -> ServerResponse<Response> {
     guard let audit else { return ServerResponse(message: try await body()) }
@@ -121,6 +137,29 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
       }
       out.replicasCleared = receipt.replicasCleared
       out.tombstoned = receipt.tombstoned
+      return out
+    }
+  }
+
+  public func upsertItems(request: Funnel_V1_UpsertItemsRequest, context: ServerContext) async throws
+    -> Funnel_V1_CatalogChangeResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "UpsertItems") {
+      let items = try request.items.enumerated().map { try ProtoMapping.catalogItem($1, at: "items[\($0)]") }
+      var out = Funnel_V1_CatalogChangeResponse()
+      out.feedPosition = try await engine.upsertItems(items)
+      out.accepted = UInt32(items.count)
+      return out
+    }
+  }
+
+  public func deleteItems(request: Funnel_V1_DeleteItemsRequest, context: ServerContext) async throws
+    -> Funnel_V1_CatalogChangeResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "DeleteItems") {
+      var out = Funnel_V1_CatalogChangeResponse()
+      out.feedPosition = try await engine.deleteItems(request.itemIds)
+      out.accepted = UInt32(request.itemIds.count)
       return out
     }
   }

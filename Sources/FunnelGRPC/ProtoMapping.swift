@@ -1,3 +1,4 @@
+import Foundation
 import Experiments
 import FunnelCore
 import Serving
@@ -70,6 +71,20 @@ enum ProtoMapping {
     case .granted: true
     case .denied, .UNRECOGNIZED: false
     }
+  }
+
+  /// A catalog item from UpsertItems; an attribute named both text and number is refused, naming it.
+  static func catalogItem(_ m: Funnel_V1_CatalogItem, at place: String) throws -> CatalogItem {
+    var attributes: [String: AttributeValue] = [:]
+    for (name, text) in m.textAttributes { attributes[name.lowercased()] = .text(text) }
+    for (name, x) in m.numberAttributes {
+      guard attributes.updateValue(.number(x), forKey: name.lowercased()) == nil else {
+        throw FunnelError.invalidArgument(field: place + ".number_attributes", "'\(name.prefix(64))' is also a text attribute")
+      }
+    }
+    let path = m.category.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    return CatalogItem(id: m.id, title: m.title, categoryPath: path, brand: m.brand, price: m.price, tags: m.tags,
+                       inStock: m.hasInStock ? m.inStock : true, embedding: m.embedding, attributes: attributes)
   }
 
   static func items(_ items: [RankedItem]) -> [Funnel_V1_RecommendedItem] {

@@ -19,7 +19,12 @@ public enum AccessPolicy {
     let service = path.utf8.dropFirst().prefix { $0 != UInt8(ascii: "/") }
     if service.elementsEqual("funnel.v1.Recommender".utf8) { return .scope(.recommend) }
     if service.elementsEqual("funnel.v1.EventCollector".utf8) { return .scope(.eventsWrite) }
-    if service.elementsEqual("funnel.v1.Admin".utf8) { return .scope(.admin) }
+    if service.elementsEqual("funnel.v1.Admin".utf8) {
+      // The catalog system may post live changes without holding the rest of Admin.
+      let method = path.utf8.dropFirst(service.count + 2)
+      if method.elementsEqual("UpsertItems".utf8) || method.elementsEqual("DeleteItems".utf8) { return .scope(.catalog) }
+      return .scope(.admin)
+    }
     if service.elementsEqual("grpc.health.v1.Health".utf8) { return .open }
     return .authenticated
   }

@@ -7,14 +7,16 @@ public enum Scope: String, Sendable, CaseIterable, Hashable {
   case eventsWrite = "events:write"
   /// The Admin service (status, reload, erasure, experiment reports).
   case admin
+  /// UpsertItems and DeleteItems (the catalog system's live changes), without the rest of Admin.
+  case catalog
   /// `GET /metrics`.
   case metrics
   /// The live operations dashboard (its pages, pushes and alarm states), for people who should
   /// see trade figures but not run the Admin service.
   case dashboard
 
-  /// Whether holding `scopes` grants this scope: `admin` grants `dashboard` too.
+  /// Whether holding `scopes` grants this scope: `admin` grants `dashboard` and `catalog` too.
   public func isGranted(by scopes: Set<Scope>) -> Bool {
-    scopes.contains(self) || (self == .dashboard && scopes.contains(.admin))
+    scopes.contains(self) || ((self == .dashboard || self == .catalog) && scopes.contains(.admin))
   }
 }

@@ -103,6 +103,7 @@ public enum FunnelApplication {
       dependencies.erasures = erasures
       dependencies.anonymousCounter = realtime ?? featureStore
       dependencies.indicators = indicators
+      dependencies.catalogChanges = redis.map { RedisCatalogSink(feed: RedisCatalogFeed(client: $0)) }
       engine = ServingEngine(dependencies: dependencies, configuration: serving)
       description = ["index_dir": "\(root)", "items": "\(generation.itemCount)"]
     } else {
@@ -136,6 +137,10 @@ public enum FunnelApplication {
       services.append(.init(service: try GenerationFollower(
         engine: engine, redis: redis, url: url, location: shared, source: indexSource,
         replica: options.replicaName ?? EventUpdaterService.defaultConsumerName(), status: followerStatus, logger: logger)))
+    }
+    if options.indexDirectory != nil, let redis, let url = options.redisURL {
+      // Live catalog changes from every replica's UpsertItems and DeleteItems.
+      services.append(.init(service: try CatalogFeedFollower(engine: engine, redis: redis, url: url, logger: logger)))
     }
     let polledIndex = shared == nil ? indexSource : nil
     if polledIndex != nil || registry != nil {

@@ -23,46 +23,63 @@ public enum JSONLines {
     var dimension: (Int, Int)?
     return try forEachObject(path: path) { object, line in
       let place = "\(path):\(line)"
-      let id = try string(object, "id", place, required: true)
-      try checkID(id, "id", place)
-      if let first = lineOfID[id] { throw FunnelError(.invalidArgument, "\(place): id '\(id)' repeats line \(first)") }
-      lineOfID[id] = line
-      let categoryText = try string(object, "category", place, required: true)
-      let path = categoryText.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
-      guard !path.isEmpty else { throw FunnelError(.invalidArgument, "\(place): 'category' is empty") }
-      let price = try number(object, "price", place) ?? 0
-      guard price.isFinite, price >= 0 else { throw FunnelError(.invalidArgument, "\(place): 'price' must be a non-negative number") }
-      var tags: [String] = []
-      if let raw = object["tags"], raw != .null {
-        guard case .array(let list) = raw else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
-        tags = try list.map { value in
-          guard case .string(let tag) = value else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
-          return tag
-        }
-      }
-      var embedding: [Float] = []
-      if let raw = object["embedding"], raw != .null {
-        let bad = FunnelError(.invalidArgument, "\(place): 'embedding' must be a list of finite numbers")
-        guard case .array(let list) = raw else { throw bad }
-        embedding = try list.map { value in
-          guard case .number(let x) = value, x.isFinite else { throw bad }
-          return Float(x)
-        }
-        if dimension == nil { dimension = (embedding.count, line) }
-        guard embedding.count == dimension!.0 else {
+      let item = try self.item(object, place)
+      if let first = lineOfID[item.id] { throw FunnelError(.invalidArgument, "\(place): id '\(item.id)' repeats line \(first)") }
+      lineOfID[item.id] = line
+      if !item.embedding.isEmpty {
+        if dimension == nil { dimension = (item.embedding.count, line) }
+        guard item.embedding.count == dimension!.0 else {
           throw FunnelError(.invalidArgument,
-                            "\(place): 'embedding' has \(embedding.count) values, line \(dimension!.1) has \(dimension!.0)")
+                            "\(place): 'embedding' has \(item.embedding.count) values, line \(dimension!.1) has \(dimension!.0)")
         }
       }
-      var inStock = true
-      if let raw = object["in_stock"], raw != .null {
-        guard case .bool(let flag) = raw else { throw FunnelError(.invalidArgument, "\(place): 'in_stock' must be true or false") }
-        inStock = flag
-      }
-      try body(CatalogItem(id: id, title: try string(object, "title", place) , categoryPath: path,
-                               brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock,
-                               embedding: embedding, attributes: try attributes(object["attrs"], place)))
+      try body(item)
     }
+  }
+
+  /// One catalog item from its JSON line (the catalog change feed's payload); errors name `place`.
+  public static func item(line: String, place: String) throws -> CatalogItem {
+    var line = line
+    let object = line.withUTF8 { JSONValue.parse(UnsafeRawBufferPointer($0)) }
+    guard case .object(let fields) = object else { throw FunnelError(.invalidArgument, "\(place): not a JSON object") }
+    return try item(fields, place)
+  }
+
+  /// One catalog item from a line's object (ids, category, price, tags, embedding, stock, attributes
+  /// checked; a repeated id and the embedding dimension are the file's concern).
+  static func item(_ object: [String: JSONValue], _ place: String) throws -> CatalogItem {
+    let id = try string(object, "id", place, required: true)
+    try checkID(id, "id", place)
+    let categoryText = try string(object, "category", place, required: true)
+    let path = categoryText.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
+    guard !path.isEmpty else { throw FunnelError(.invalidArgument, "\(place): 'category' is empty") }
+    let price = try number(object, "price", place) ?? 0
+    guard price.isFinite, price >= 0 else { throw FunnelError(.invalidArgument, "\(place): 'price' must be a non-negative number") }
+    var tags: [String] = []
+    if let raw = object["tags"], raw != .null {
+      guard case .array(let list) = raw else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
+      tags = try list.map { value in
+        guard case .string(let tag) = value else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
+        return tag
+      }
+    }
+    var embedding: [Float] = []
+    if let raw = object["embedding"], raw != .null {
+      let bad = FunnelError(.invalidArgument, "\(place): 'embedding' must be a list of finite numbers")
+      guard case .array(let list) = raw else { throw bad }
+      embedding = try list.map { value in
+        guard case .number(let x) = value, x.isFinite, abs(x) <= Double(Float.greatestFiniteMagnitude) else { throw bad }
+        return Float(x)
+      }
+    }
+    var inStock = true
+    if let raw = object["in_stock"], raw != .null {
+      guard case .bool(let flag) = raw else { throw FunnelError(.invalidArgument, "\(place): 'in_stock' must be true or false") }
+      inStock = flag
+    }
+    return CatalogItem(id: id, title: try string(object, "title", place), categoryPath: path,
+                       brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock,
+                       embedding: embedding, attributes: try attributes(object["attrs"], place))
   }
 
   /// Reads behaviour events: `user_id`, `item_id`, `type`, and `timestamp_ms` (Unix ms) or

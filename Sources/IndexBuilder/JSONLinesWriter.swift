@@ -32,7 +32,30 @@ public struct JSONLinesWriter: ~Copyable {
 
   /// Appends `item` as a catalog line.
   public mutating func write(_ item: CatalogItem) throws {
-    begin()
+    Self.appendObject(item, to: &buffer)
+    try endLine()
+  }
+
+  /// The catalog JSON object of `item` (one line's text without the newline): what the catalog
+  /// change feed carries. O(item size).
+  public static func catalogLine(_ item: CatalogItem) -> String {
+    var buffer: [UInt8] = []
+    appendObject(item, to: &buffer)
+    return String(decoding: buffer, as: UTF8.self)
+  }
+
+  private static func appendObject(_ item: CatalogItem, to buffer: inout [UInt8]) {
+    func key(_ name: String, first: Bool = false) {
+      if !first { buffer.append(UInt8(ascii: ",")) }
+      JSONText.appendString(name, to: &buffer)
+      buffer.append(UInt8(ascii: ":"))
+    }
+    func number(_ x: Double) {
+      precondition(x.isFinite, "JSON numbers are finite")
+      JSONText.appendNumber(x, to: &buffer)
+    }
+    func string(_ s: String) { JSONText.appendString(s, to: &buffer) }
+    buffer.append(UInt8(ascii: "{"))
     if !item.attributes.isEmpty {
       key("attrs", first: true)
       buffer.append(UInt8(ascii: "{"))
@@ -73,7 +96,7 @@ public struct JSONLinesWriter: ~Copyable {
     buffer.append(UInt8(ascii: "]"))
     key("title")
     string(item.title)
-    try end()
+    buffer.append(UInt8(ascii: "}"))
   }
 
   /// Appends `event` as an event line.
@@ -113,6 +136,10 @@ public struct JSONLinesWriter: ~Copyable {
 
   private mutating func end() throws {
     buffer.append(UInt8(ascii: "}"))
+    try endLine()
+  }
+
+  private mutating func endLine() throws {
     buffer.append(0x0A)
     lines += 1
     if buffer.count >= 1 << 20 { flush() }

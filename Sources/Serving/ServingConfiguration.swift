@@ -69,6 +69,9 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer
   /// the same; ~8 KB per query at the search quota. See `TextMatchCache`.
   public var searchCacheEntries = 1_024
+  /// Most live catalog changes the overlay holds before UpsertItems and DeleteItems are refused
+  /// (RESOURCE_EXHAUSTED) until a generation folds them in: bounds each replica's overlay memory.
+  public var maxCatalogChanges = 100_000
   /// Candidates from which a request's scoring is split in two halves scored at once on two threads
   /// (0: never). A request then waits for about half its scoring time, which on two cores is most
   /// of a ranking request's CPU; the scores and the order are the same. Below it the hop to a

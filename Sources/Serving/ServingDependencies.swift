@@ -44,6 +44,9 @@ public struct ServingDependencies: Sendable {
   public var anonymousCounter: (any AnonymousEventCounter)?
   /// Where orders, events and answers are counted for the dashboard (in process by default).
   public var indicators = LiveIndicators()
+  /// The fleet's catalog change feed (UpsertItems, DeleteItems); nil: the engine keeps the changes
+  /// itself (one process).
+  public var catalogChanges: (any CatalogChangeSink)?
 
   /// The dependencies; only the generation, its source, the two stores and the store's name are required.
   public init(generation: IndexGeneration, generationSource: any IndexGenerationSource, activity: any UserActivitySource,

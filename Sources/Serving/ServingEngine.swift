@@ -42,6 +42,7 @@ public final class ServingEngine: Sendable {
   /// Where orders, events and answers are counted for the dashboard.
   public let indicators: LiveIndicators
   let erasure: UserErasure
+  let catalog: CatalogIntake
   let storeName: String
   let started = ContinuousClock.now
   /// Where request and stage spans go (`ServingDependencies.tracer`). Transports extract a caller's
@@ -84,6 +85,7 @@ public final class ServingEngine: Sendable {
     self.intake = EventIntake(configuration: configuration, validator: validator, events: d.events,
                               anonymous: d.anonymousCounter, indicators: d.indicators, metrics: metrics, now: d.now)
     self.orders = OrderIntake(configuration: configuration, validator: validator, indicators: d.indicators, metrics: metrics, now: d.now)
+    self.catalog = CatalogIntake(sink: d.catalogChanges, maxChanges: configuration.maxCatalogChanges, state: state, now: d.now)
     self.erasure = UserErasure(validator: validator, events: d.events, feedback: feedback, offline: offline,
                                broadcast: d.erasures, storeName: d.storeName)
   }
@@ -149,6 +151,19 @@ public final class ServingEngine: Sendable {
 
   /// Loads a new generation and swaps it in (`ServingState.reload`): (previous, new) versions.
   public func reload() async throws -> (previous: String, current: String) { try await state.reload() }
+
+  /// New or changed items (UpsertItems): validated and appended to the catalog change feed, served
+  /// by every replica within the feed's delay. Returns the last feed position. Throws
+  /// `invalidArgument` naming the first bad item, `resourceExhausted` when the overlay is full,
+  /// `unavailable` when the feed's store fails.
+  public func upsertItems(_ items: [CatalogItem]) async throws -> String {
+    try await catalog.apply(items.map(CatalogChange.upsert), field: "items")
+  }
+
+  /// Deletions (DeleteItems), as `upsertItems`: the items leave every answer and lookup.
+  public func deleteItems(_ ids: [ItemID]) async throws -> String {
+    try await catalog.apply(ids.map(CatalogChange.delete), field: "item_ids")
+  }
 
   /// Lays the live catalog changes `entries` (the whole feed, in order) over the serving generation
   /// and every later one (`ServingState.setCatalogChanges`); returns the overlay now served.

@@ -90,12 +90,40 @@ public enum Funnel_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpsertItems" metadata.
+        public enum UpsertItems: Sendable {
+            /// Request type for "UpsertItems".
+            public typealias Input = Funnel_V1_UpsertItemsRequest
+            /// Response type for "UpsertItems".
+            public typealias Output = Funnel_V1_CatalogChangeResponse
+            /// Descriptor for "UpsertItems".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "funnel.v1.Admin"),
+                method: "UpsertItems",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteItems" metadata.
+        public enum DeleteItems: Sendable {
+            /// Request type for "DeleteItems".
+            public typealias Input = Funnel_V1_DeleteItemsRequest
+            /// Response type for "DeleteItems".
+            public typealias Output = Funnel_V1_CatalogChangeResponse
+            /// Descriptor for "DeleteItems".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "funnel.v1.Admin"),
+                method: "DeleteItems",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "funnel.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             Reload.descriptor,
             ForgetUser.descriptor,
-            ExperimentReport.descriptor
+            ExperimentReport.descriptor,
+            UpsertItems.descriptor,
+            DeleteItems.descriptor
         ]
     }
 }
@@ -177,6 +205,34 @@ extension Funnel_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Funnel_V1_ExperimentReportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_ExperimentReportResponse>
+
+        /// Handle the "UpsertItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Funnel_V1_UpsertItemsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Funnel_V1_CatalogChangeResponse` messages.
+        func upsertItems(
+            request: GRPCCore.StreamingServerRequest<Funnel_V1_UpsertItemsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_CatalogChangeResponse>
+
+        /// Handle the "DeleteItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Funnel_V1_DeleteItemsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Funnel_V1_CatalogChangeResponse` messages.
+        func deleteItems(
+            request: GRPCCore.StreamingServerRequest<Funnel_V1_DeleteItemsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_CatalogChangeResponse>
     }
 
     /// Service protocol for the "funnel.v1.Admin" service.
@@ -242,6 +298,34 @@ extension Funnel_V1_Admin {
             request: GRPCCore.ServerRequest<Funnel_V1_ExperimentReportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse>
+
+        /// Handle the "UpsertItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_UpsertItemsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Funnel_V1_CatalogChangeResponse` message.
+        func upsertItems(
+            request: GRPCCore.ServerRequest<Funnel_V1_UpsertItemsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse>
+
+        /// Handle the "DeleteItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_DeleteItemsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Funnel_V1_CatalogChangeResponse` message.
+        func deleteItems(
+            request: GRPCCore.ServerRequest<Funnel_V1_DeleteItemsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse>
     }
 
     /// Simple service protocol for the "funnel.v1.Admin" service.
@@ -305,6 +389,34 @@ extension Funnel_V1_Admin {
             request: Funnel_V1_ExperimentReportRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Funnel_V1_ExperimentReportResponse
+
+        /// Handle the "UpsertItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Funnel_V1_UpsertItemsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Funnel_V1_CatalogChangeResponse` to respond with.
+        func upsertItems(
+            request: Funnel_V1_UpsertItemsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Funnel_V1_CatalogChangeResponse
+
+        /// Handle the "DeleteItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Funnel_V1_DeleteItemsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Funnel_V1_CatalogChangeResponse` to respond with.
+        func deleteItems(
+            request: Funnel_V1_DeleteItemsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Funnel_V1_CatalogChangeResponse
     }
 }
 
@@ -356,6 +468,28 @@ extension Funnel_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Funnel_V1_Admin.Method.UpsertItems.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_UpsertItemsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_CatalogChangeResponse>(),
+            handler: { request, context in
+                try await self.upsertItems(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Funnel_V1_Admin.Method.DeleteItems.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_DeleteItemsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_CatalogChangeResponse>(),
+            handler: { request, context in
+                try await self.deleteItems(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -400,6 +534,28 @@ extension Funnel_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_ExperimentReportResponse> {
         let response = try await self.experimentReport(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func upsertItems(
+        request: GRPCCore.StreamingServerRequest<Funnel_V1_UpsertItemsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_CatalogChangeResponse> {
+        let response = try await self.upsertItems(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteItems(
+        request: GRPCCore.StreamingServerRequest<Funnel_V1_DeleteItemsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_CatalogChangeResponse> {
+        let response = try await self.deleteItems(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -455,6 +611,32 @@ extension Funnel_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse> {
         return GRPCCore.ServerResponse<Funnel_V1_ExperimentReportResponse>(
             message: try await self.experimentReport(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func upsertItems(
+        request: GRPCCore.ServerRequest<Funnel_V1_UpsertItemsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse> {
+        return GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse>(
+            message: try await self.upsertItems(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteItems(
+        request: GRPCCore.ServerRequest<Funnel_V1_DeleteItemsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse> {
+        return GRPCCore.ServerResponse<Funnel_V1_CatalogChangeResponse>(
+            message: try await self.deleteItems(
                 request: request.message,
                 context: context
             ),
@@ -546,6 +728,44 @@ extension Funnel_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_ExperimentReportResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_ExperimentReportResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpsertItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_UpsertItemsRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_UpsertItemsRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_CatalogChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func upsertItems<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_UpsertItemsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_UpsertItemsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_CatalogChangeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_DeleteItemsRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_DeleteItemsRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_CatalogChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteItems<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_DeleteItemsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_DeleteItemsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_CatalogChangeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -684,6 +904,66 @@ extension Funnel_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "UpsertItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_UpsertItemsRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_UpsertItemsRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_CatalogChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func upsertItems<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_UpsertItemsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_UpsertItemsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_CatalogChangeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Funnel_V1_Admin.Method.UpsertItems.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteItems" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_DeleteItemsRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_DeleteItemsRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_CatalogChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteItems<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_DeleteItemsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_DeleteItemsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_CatalogChangeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Funnel_V1_Admin.Method.DeleteItems.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -785,6 +1065,56 @@ extension Funnel_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_ExperimentReportRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_ExperimentReportResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpsertItems" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Funnel_V1_UpsertItemsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func upsertItems<Result>(
+        request: GRPCCore.ClientRequest<Funnel_V1_UpsertItemsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.upsertItems(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_UpsertItemsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_CatalogChangeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteItems" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Funnel_V1_DeleteItemsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteItems<Result>(
+        request: GRPCCore.ClientRequest<Funnel_V1_DeleteItemsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteItems(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_DeleteItemsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_CatalogChangeResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -904,6 +1234,64 @@ extension Funnel_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.experimentReport(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpsertItems" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func upsertItems<Result>(
+        _ message: Funnel_V1_UpsertItemsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Funnel_V1_UpsertItemsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.upsertItems(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteItems" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteItems<Result>(
+        _ message: Funnel_V1_DeleteItemsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_CatalogChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Funnel_V1_DeleteItemsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteItems(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -324,6 +324,94 @@ public nonisolated struct Funnel_V1_ExperimentReportResponse: Sendable {
   public init() {}
 }
 
+/// A catalog item as UpsertItems takes it (the catalog JSON-lines fields).
+public nonisolated struct Funnel_V1_CatalogItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var title: String = String()
+
+  /// Category path joined with '/', e.g. "home/kitchen/mugs"; required.
+  public var category: String = String()
+
+  public var brand: String = String()
+
+  /// In the store's currency, >= 0.
+  public var price: Double = 0
+
+  public var tags: [String] = []
+
+  /// Absent means in stock.
+  public var inStock: Bool {
+    get {_inStock ?? false}
+    set {_inStock = newValue}
+  }
+  /// Returns true if `inStock` has been explicitly set.
+  public var hasInStock: Bool {self._inStock != nil}
+  /// Clears the value of `inStock`. Subsequent reads from it will return its default value.
+  public mutating func clearInStock() {self._inStock = nil}
+
+  /// Same dimension as the catalog's embeddings, or empty.
+  public var embedding: [Float] = []
+
+  /// Keyword attributes (filters `attr.NAME:value`).
+  public var textAttributes: Dictionary<String,String> = [:]
+
+  /// Numeric attributes (range filters).
+  public var numberAttributes: Dictionary<String,Double> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _inStock: Bool? = nil
+}
+
+/// New items, or the new state of known ones (price, stock, any field): served by every replica
+/// within a second, before any rebuild. Scope `catalog` or `admin`.
+public nonisolated struct Funnel_V1_UpsertItemsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var items: [Funnel_V1_CatalogItem] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Items to remove from every answer and lookup. Scope `catalog` or `admin`.
+public nonisolated struct Funnel_V1_DeleteItemsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var itemIds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_CatalogChangeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accepted: UInt32 = 0
+
+  /// The change feed position of the last change (replicas report the position they serve).
+  public var feedPosition: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "funnel.v1"
@@ -905,6 +993,180 @@ nonisolated extension Funnel_V1_ExperimentReportResponse: SwiftProtobuf.Message,
 
   public static func ==(lhs: Funnel_V1_ExperimentReportResponse, rhs: Funnel_V1_ExperimentReportResponse) -> Bool {
     if lhs.arms != rhs.arms {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_CatalogItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CatalogItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}category\0\u{1}brand\0\u{1}price\0\u{1}tags\0\u{3}in_stock\0\u{1}embedding\0\u{3}text_attributes\0\u{3}number_attributes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.brand) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.price) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self._inStock) }()
+      case 8: try { try decoder.decodeRepeatedFloatField(value: &self.embedding) }()
+      case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.textAttributes) }()
+      case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.numberAttributes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 3)
+    }
+    if !self.brand.isEmpty {
+      try visitor.visitSingularStringField(value: self.brand, fieldNumber: 4)
+    }
+    if self.price.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.price, fieldNumber: 5)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 6)
+    }
+    try { if let v = self._inStock {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
+    } }()
+    if !self.embedding.isEmpty {
+      try visitor.visitPackedFloatField(value: self.embedding, fieldNumber: 8)
+    }
+    if !self.textAttributes.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.textAttributes, fieldNumber: 9)
+    }
+    if !self.numberAttributes.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.numberAttributes, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_CatalogItem, rhs: Funnel_V1_CatalogItem) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.brand != rhs.brand {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs._inStock != rhs._inStock {return false}
+    if lhs.embedding != rhs.embedding {return false}
+    if lhs.textAttributes != rhs.textAttributes {return false}
+    if lhs.numberAttributes != rhs.numberAttributes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_UpsertItemsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertItemsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.items) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.items, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_UpsertItemsRequest, rhs: Funnel_V1_UpsertItemsRequest) -> Bool {
+    if lhs.items != rhs.items {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_DeleteItemsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteItemsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.itemIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.itemIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.itemIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_DeleteItemsRequest, rhs: Funnel_V1_DeleteItemsRequest) -> Bool {
+    if lhs.itemIds != rhs.itemIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_CatalogChangeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CatalogChangeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{3}feed_position\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.accepted) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.feedPosition) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accepted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accepted, fieldNumber: 1)
+    }
+    if !self.feedPosition.isEmpty {
+      try visitor.visitSingularStringField(value: self.feedPosition, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_CatalogChangeResponse, rhs: Funnel_V1_CatalogChangeResponse) -> Bool {
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.feedPosition != rhs.feedPosition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

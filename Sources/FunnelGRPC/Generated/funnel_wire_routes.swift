@@ -20,6 +20,12 @@ extension FunnelWireRoutes {
     router.register(path(Funnel_V1_Admin.Method.ExperimentReport.descriptor), unary(Funnel_V1_Admin.Method.ExperimentReport.descriptor) { request, context in
       try await service.experimentReport(request: request, context: context)
     }, admitted: admitted)
+    router.register(path(Funnel_V1_Admin.Method.UpsertItems.descriptor), unary(Funnel_V1_Admin.Method.UpsertItems.descriptor) { request, context in
+      try await service.upsertItems(request: request, context: context)
+    }, admitted: admitted)
+    router.register(path(Funnel_V1_Admin.Method.DeleteItems.descriptor), unary(Funnel_V1_Admin.Method.DeleteItems.descriptor) { request, context in
+      try await service.deleteItems(request: request, context: context)
+    }, admitted: admitted)
   }
 
   /// Serves every method of `funnel.v1.EventCollector` on `router` through `service`'s generated protocol.
