@@ -243,6 +243,36 @@ def main():
                       timestamp_ms=now, consent=ev.CONSENT_DENIED)
     answer = events.Track(ev.TrackRequest(events=[denied]), timeout=5)
     r.check("track without consent: counted, not stored", answer.accepted == 0 and answer.without_consent == 1, str(answer))
+    # Live catalog changes: a price change, a stock-out and a new item served at once (this server's
+    # feed), a deletion gone from answers, bad input refused naming the field.
+    new_id = f"api-check-new-{now}"
+    changed = adm.UpsertItemsRequest(items=[
+        adm.CatalogItem(id=ids[2], title="api check repriced", category="home/api", brand="Check", price=4321.5),
+        adm.CatalogItem(id=new_id, title="zorbulated widget", category="home/api", brand="Check", price=3, in_stock=True)])
+    posted = admin.UpsertItems(changed, timeout=5)
+    r.check("upsert items", posted.accepted == 2 and posted.feed_position != "", str(posted))
+    found = []
+    for _ in range(100):
+        found = [i.item_id for i in rec.Search(pb.SearchRequest(query="zorbulated", user_id="U-1", count=5), timeout=5).items]
+        if found:
+            break
+        time.sleep(0.02)
+    r.check("a new item is found before any rebuild", found == [new_id], str(found))
+    deleted = admin.DeleteItems(adm.DeleteItemsRequest(item_ids=[new_id]), timeout=5)
+    r.check("delete items", deleted.accepted == 1, str(deleted))
+    for _ in range(100):
+        found = [i.item_id for i in rec.Search(pb.SearchRequest(query="zorbulated", user_id="U-1", count=5), timeout=5).items]
+        if not found:
+            break
+        time.sleep(0.02)
+    r.check("a deleted item is gone", found == [], str(found))
+    try:
+        admin.UpsertItems(adm.UpsertItemsRequest(items=[adm.CatalogItem(id="x", title="t", category="", price=1)]), timeout=5)
+        r.check("an item without a category is refused", False, "accepted")
+    except grpc.RpcError as e:
+        r.check("an item without a category is refused", e.code() == grpc.StatusCode.INVALID_ARGUMENT
+                and "items[0].category" in e.details(), f"{e.code()} {e.details()}")
+
     report = admin.ExperimentReport(adm.ExperimentReportRequest(), timeout=10)
     default = [a for a in report.arms if a.arm == "default"]
     r.check("experiment report", len(default) == 1 and default[0].exposures >= 5

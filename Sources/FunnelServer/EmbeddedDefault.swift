@@ -29,7 +29,8 @@ public struct EmbeddedDefault: Sendable {
               offlineFeatures: (any OfflineFeatureSource)? = nil, ingest: (any EventSink)? = nil,
               feedback: FeedbackSettings = FeedbackSettings(),
               now: @escaping @Sendable () -> Int64 = ServingEngine.wallClockMs, tracer: (any Tracer)? = nil,
-              erasures: (any ErasureBroadcast)? = nil, indicators: LiveIndicators = LiveIndicators()) throws {
+              erasures: (any ErasureBroadcast)? = nil, indicators: LiveIndicators = LiveIndicators(),
+              catalogChanges: (any CatalogChangeSink)? = nil) throws {
     var demo = DemoStore.Configuration.standard(endTimeMs: now())
     demo.itemCount = items
     demo.userCount = users
@@ -55,6 +56,7 @@ public struct EmbeddedDefault: Sendable {
     dependencies.erasures = erasures
     dependencies.anonymousCounter = realtime ?? featureStore
     dependencies.indicators = indicators
+    dependencies.catalogChanges = catalogChanges
     self.engine = ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 }

@@ -112,7 +112,8 @@ public enum FunnelApplication {
                                          modelSource: registry, realtime: realtime,
                                          offlineFeatures: offline.map { GuardedOfflineSource($0, breaker: mongoBreaker) },
                                          ingest: eventStream, feedback: feedback, tracer: traces?.tracer, erasures: erasures,
-                                         indicators: indicators)
+                                         indicators: indicators,
+                                         catalogChanges: redis.map { RedisCatalogSink(feed: RedisCatalogFeed(client: $0)) })
       featureStore = embedded.featureStore
       engine = embedded.engine
       if let redisStore { await seed(redisStore, with: embedded.store.events, logger: logger) }
@@ -138,7 +139,7 @@ public enum FunnelApplication {
         engine: engine, redis: redis, url: url, location: shared, source: indexSource,
         replica: options.replicaName ?? EventUpdaterService.defaultConsumerName(), status: followerStatus, logger: logger)))
     }
-    if options.indexDirectory != nil, let redis, let url = options.redisURL {
+    if let redis, let url = options.redisURL {
       // Live catalog changes from every replica's UpsertItems and DeleteItems.
       services.append(.init(service: try CatalogFeedFollower(engine: engine, redis: redis, url: url, logger: logger)))
     }

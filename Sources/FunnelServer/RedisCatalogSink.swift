@@ -30,7 +30,7 @@ public struct RedisCatalogSink: CatalogChangeSink {
 
   /// The change of a feed entry; throws `invalidArgument` naming the position for an entry this
   /// version cannot read.
-  static func decode(_ entry: RedisCatalogFeed.Entry) throws -> CatalogFeedEntry {
+  public static func decode(_ entry: RedisCatalogFeed.Entry) throws -> CatalogFeedEntry {
     switch entry.operation {
     case "upsert":
       let item = try JSONLines.item(line: entry.payload, place: "catalog feed entry \(entry.position)")

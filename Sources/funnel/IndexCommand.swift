@@ -23,16 +23,33 @@ struct IndexBuild: AsyncParsableCommand {
   @Option(help: "Keep only the newest N generations after building (0 = keep all).") var keep = 0
   @Option(help: "Build time as Unix ms (default: now); events are decayed to this time.") var nowMs: Int64?
   @OptionGroup var forgotten: TombstoneOptions
+  @Option(help: "Fold the live catalog changes of this Redis's change feed (UpsertItems, DeleteItems) into the catalog; the generation records the feed position it includes.")
+  var catalogFeed: String?
 
   func run() async throws {
     let clock = ContinuousClock()
     let start = clock.now
     do {
+      var feed: [CatalogFeedEntry] = []
+      if let catalogFeed { feed = try await CatalogCommand.changes(url: catalogFeed) }
+      // The newest change of each item: upserts replace or follow the catalog's item, deletes drop it.
+      var pending: [String: CatalogChange] = [:]
+      var order: [String] = []
+      for entry in feed where pending.updateValue(entry.change, forKey: entry.change.itemID) == nil { order.append(entry.change.itemID) }
       // Streams both files through the accumulator and writes each finished file straight to
       // disk: memory holds the compact indexes being built, never the parsed inputs.
       let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
       var accumulator = GenerationAccumulator(nowMs: now)
-      var sources = [try JSONLines.forEachItem(path: catalog) { try accumulator.add($0) }]
+      var sources = [try JSONLines.forEachItem(path: catalog) { item in
+        switch pending.removeValue(forKey: item.id) {
+        case .none: try accumulator.add(item)
+        case .upsert(let changed): try accumulator.add(changed)
+        case .delete: break
+        }
+      }]
+      for id in order {
+        if case .upsert(let added) = pending[id] { try accumulator.add(added) }
+      }
       if let events {
         let tombstones = try await forgotten.load()
         sources.append(try JSONLines.forEachEvent(path: events) { event in
@@ -41,7 +58,8 @@ struct IndexBuild: AsyncParsableCommand {
       }
       let read = clock.now - start
       var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))
-      let manifest = try accumulator.finish(version: writer.version, sources: sources, into: &writer)
+      var manifest = try accumulator.finish(version: writer.version, sources: sources, into: &writer)
+      manifest.catalogThrough = feed.last?.position
       let path = try writer.commit(manifest)
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       let total = clock.now - start
@@ -51,6 +69,7 @@ struct IndexBuild: AsyncParsableCommand {
             + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (reading \(read)), "
             + "\(Int(Double(manifest.itemCount) / max(seconds, 1e-9))) items/s")
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
+      if let through = manifest.catalogThrough { print("folded \(feed.count) catalog changes through feed position \(through)") }
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)

@@ -75,9 +75,9 @@ struct CatalogFeedFollowerTests {
     latencies.sort()
     let p50 = latencies[latencies.count / 2], p99 = latencies[latencies.count * 99 / 100]
     print("catalog feed (\(url.hasPrefix("redis-cluster") ? "cluster" : "single")): \(changes) changes on 2 replicas under load (\(answers) answers): p50 \(p50), p99 \(p99), max \(latencies.last!)")
-    // The one-second figure is measured in release by Benchmarks/catalog; a debug build sharing two
-    // cores with the whole suite only has to show the wheel turning.
-    #expect(p50 < .seconds(1) && latencies.last! < .seconds(5))
+    // Asserted with the suite run alone (Scripts/test), as the event freshness SLO is: in the parallel
+    // suite it competes with every test for two cores of a debug build. Release: Benchmarks/catalog.
+    #expect(p99 < .seconds(1))
 
     // A new item is found on both; a deleted one never comes back.
     var fresh = generation.items.item(DocID(rawValue: 7))
