@@ -154,6 +154,9 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // Generations from the builder to every replica (layer 4).
+    .target(name: "EventArchive", dependencies: ["FunnelCore", "FeatureStore", "FunnelSecurity", "IndexFormat", "IndexBuilder",
+                                                 "RedisStore", compressNIO, nioCore],
+            swiftSettings: swiftSettings),
     .target(name: "Distribution", dependencies: ["FunnelCore", "IndexFormat", asyncHTTPClient, nioCore, nioPosix],
             swiftSettings: swiftSettings),
 
@@ -172,7 +175,7 @@ let package = Package(
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix, asyncHTTPClient],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "Distribution", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
+                      dependencies: ["FunnelServer", "Distribution", "EventArchive", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
                                      "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
@@ -198,6 +201,9 @@ let package = Package(
     .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators", "FunnelCore", "Ingest"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
+    .testTarget(name: "EventArchiveTests", dependencies: ["EventArchive", "FunnelTestSupport", "FunnelCore", "RedisStore", "FeatureStore",
+                                                         "FunnelSecurity"],
+                swiftSettings: swiftSettings),
     .testTarget(name: "DistributionTests", dependencies: ["Distribution", "IndexFormat", "IndexBuilder", "FunnelTestSupport", "FunnelCore"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "FunnelTestSupport", "Bitmaps", "FeatureStore", "FunnelCore", "Indicators", "Serving"], swiftSettings: swiftSettings),

@@ -33,7 +33,7 @@ LAYERS = {
     "Indicators": 2, "Alarms": 3,
     "IndexFormat": 3, "RedisStore": 3, "MongoStore": 3,
     "IndexBuilder": 4, "Experiments": 4, "Recall": 4, "Distribution": 4,
-    "Serving": 5, "Ingest": 5,
+    "Serving": 5, "Ingest": 5, "EventArchive": 5,
     "Evaluation": 6, "FunnelGRPC": 6, "FunnelHTTP": 6,
     "FunnelServer": 7,
     "BatchClient": 7, "LoadGenerator": 7,

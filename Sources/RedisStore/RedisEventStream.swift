@@ -168,6 +168,16 @@ public final class RedisEventStream: EventSink {
     return shards == 1 ? probe : RedisEventStream(client: client, store: store, shards: shards)
   }
 
+  /// Up to `limit` entries of the stream `key` after entry id `after` (nil: from the start), in
+  /// order, with their events (entries that hold none are skipped, their ids still advance `last`).
+  /// Returns the events and the last entry id read.
+  public func entries(of key: String, after: String?, limit: Int) async throws -> (events: [StreamedEvent], last: String?) {
+    let reply = try await client.command(["XRANGE", key, after.map { "(" + $0 } ?? "-", "+", "COUNT", String(max(1, limit))])
+    if case .error(let message) = reply { throw RedisError("XRANGE \(key): \(message)") }
+    let page = RedisStreamReply.entries(reply)
+    return (page.compactMap(\.streamed), page.last?.id)
+  }
+
   /// Entries in the stream now (`XLEN`, summed over the shards).
   public func length() async throws -> Int {
     var total = 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DemoCatalog
+import EventArchive
 import Foundation
 import FunnelCore
 import IndexBuilder
@@ -19,6 +20,7 @@ struct IndexBuild: AsyncParsableCommand {
 
   @Option(help: "Catalog JSON lines (Indexes/README.md).") var catalog: String
   @Option(help: "Behaviour events JSON lines, for popularity and item-to-item neighbours.") var events: String?
+  @Option(help: "An event archive directory (`funnel archive drain`) whose events are read too.") var archive: String?
   @Option(help: "Directory holding generations.") var out: String
   @Option(help: "Keep only the newest N generations after building (0 = keep all).") var keep = 0
   @Option(help: "Build time as Unix ms (default: now); events are decayed to this time.") var nowMs: Int64?
@@ -55,6 +57,17 @@ struct IndexBuild: AsyncParsableCommand {
         sources.append(try JSONLines.forEachEvent(path: events) { event in
           if !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
         })
+      }
+      if let archive {
+        let tombstones = try await forgotten.load()
+        let store = EventArchive(root: archive)
+        var crc: UInt32 = 0, bytes = 0
+        for segment in try store.segments() {
+          for event in try store.read(segment) where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+          crc = CRC32C.checksum(withUnsafeBytes(of: segment.crc32c.littleEndian) { Array($0) }, seed: crc)
+          bytes += segment.bytes
+        }
+        sources.append(GenerationManifest.SourceEntry(path: archive, bytes: bytes, crc32c: crc))
       }
       let read = clock.now - start
       var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))

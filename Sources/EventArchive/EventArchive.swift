@@ -1,0 +1,191 @@
+import CompressNIO
+import Foundation
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import NIOCore
+
+/// The event archive: immutable, checksummed, gzip-compressed segments of behaviour events in the
+/// catalog tools' JSON-lines format, one or more per hour of acceptance, under `root`:
+///
+///     root/YYYYMMDD/HH/NNNNNNNNNN.jsonl.gz     the events (gzip of JSON lines, `funnel index build --events` format)
+///     root/YYYYMMDD/HH/NNNNNNNNNN.json         the segment's manifest: counts, times, CRC-32C, stream positions
+///
+/// Segment numbers grow across the whole archive. A segment exists once its manifest does: the data
+/// file is renamed into place first, the manifest last, so a drain killed in between leaves a data
+/// file without a manifest, which the next drain deletes (its events are read again). Each manifest
+/// records the event stream positions it reaches, so the newest manifest is the drain's checkpoint:
+/// no event is lost or archived twice. JSON lines were chosen over a columnar format: the archive is
+/// written once and read whole by index builds and training, which read JSON lines already, and any
+/// tool (zcat, jq) reads it. Not thread-safe: one drain per archive.
+public struct EventArchive: Sendable {
+  /// A segment's manifest.
+  public struct Segment: Codable, Sendable, Equatable {
+    /// The segment number (order of writing).
+    public var sequence: Int
+    /// The hour of acceptance, `YYYYMMDD/HH` (UTC).
+    public var hour: String
+    public var events: Int
+    /// Events left out because their user was forgotten (tombstones) when drained.
+    public var forgotten: Int
+    /// Earliest and latest event time (Unix ms) in the segment.
+    public var firstEventMs: Int64
+    public var lastEventMs: Int64
+    /// Size and CRC-32C of the compressed file.
+    public var bytes: Int
+    public var crc32c: UInt32
+    /// The stream position (entry id) reached in each shard's stream, by stream key.
+    public var positions: [String: String]
+  }
+
+  public let root: String
+  /// Largest decompressed segment read back (a corrupt length cannot make a reader allocate more).
+  public static let maxSegmentBytes = 1 << 30
+
+  public init(root: String) { self.root = root }
+
+  /// Every complete segment, oldest first. O(segments).
+  public func segments() throws -> [Segment] {
+    let fm = FileManager.default
+    guard fm.fileExists(atPath: root) else { return [] }
+    var out: [Segment] = []
+    for day in try fm.contentsOfDirectory(atPath: root).sorted() where day.count == 8 && day.allSatisfy(\.isNumber) {
+      for hour in try fm.contentsOfDirectory(atPath: root + "/" + day).sorted() {
+        let dir = root + "/" + day + "/" + hour
+        for name in try fm.contentsOfDirectory(atPath: dir) where name.hasSuffix(".json") {
+          let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
+          do {
+            out.append(try JSONDecoder().decode(Segment.self, from: data))
+          } catch {
+            throw FunnelError(.failedPrecondition, "\(dir)/\(name): not a segment manifest (\(error))")
+          }
+        }
+      }
+    }
+    return out.sorted { $0.sequence < $1.sequence }
+  }
+
+  /// The stream positions the archive reaches (the newest segment's), empty for a new archive.
+  public func positions() throws -> [String: String] { try segments().last?.positions ?? [:] }
+
+  func dataPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".jsonl.gz" }
+  func manifestPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".json" }
+
+  /// Deletes data files without a manifest (a drain killed mid-segment); returns their paths.
+  @discardableResult
+  public func removeIncomplete() throws -> [String] {
+    let fm = FileManager.default
+    guard fm.fileExists(atPath: root) else { return [] }
+    var removed: [String] = []
+    guard let walker = fm.enumerator(atPath: root) else { return [] }
+    for case let path as String in walker {
+      let full = root + "/" + path
+      if path.hasSuffix(".tmp") || (path.hasSuffix(".jsonl.gz") && !fm.fileExists(atPath: String(full.dropLast(".jsonl.gz".count)) + ".json")) {
+        try fm.removeItem(atPath: full)
+        removed.append(full)
+      }
+    }
+    return removed
+  }
+
+  /// Writes `events` (accepted within one hour `hour`, `YYYYMMDD/HH`) as the next segment reaching
+  /// `positions`; returns its manifest. The data file is complete on disk before the manifest
+  /// appears. Throws `failedPrecondition` naming the path on I/O errors.
+  public func append(_ events: [BehaviourEvent], hour: String, forgotten: Int, positions: [String: String]) throws -> Segment {
+    let sequence = (try segments().last?.sequence ?? 0) + 1
+    let dir = root + "/" + hour
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let plain = dir + "/\(sequence).plain.tmp"
+    var writer = try JSONLinesWriter(path: plain)
+    for event in events { try writer.write(event) }
+    try writer.close()
+    defer { try? FileManager.default.removeItem(atPath: plain) }
+    var buffer = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: plain)))
+    let compressed = try buffer.compress(with: .gzip())
+    let bytes = Array(compressed.readableBytesView)
+    var segment = Segment(sequence: sequence, hour: hour, events: events.count, forgotten: forgotten,
+                          firstEventMs: events.map(\.timestampMs).min() ?? 0, lastEventMs: events.map(\.timestampMs).max() ?? 0,
+                          bytes: bytes.count, crc32c: CRC32C.checksum(bytes), positions: positions)
+    try Self.writeDurably(Data(bytes), to: dataPath(segment))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try Self.writeDurably(try encoder.encode(segment), to: manifestPath(segment))
+    segment.positions = positions
+    return segment
+  }
+
+  /// Writes `data` to `path` through a temporary file, flushed to disk, renamed into place.
+  static func writeDurably(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp"
+    guard FileManager.default.createFile(atPath: temporary, contents: data),
+          let handle = FileHandle(forWritingAtPath: temporary) else {
+      throw FunnelError(.failedPrecondition, "cannot write \(temporary)")
+    }
+    try handle.synchronize()
+    try handle.close()
+    guard rename(temporary, path) == 0 else {
+      throw FunnelError(.failedPrecondition, "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+
+  /// Checks `segment`'s file against its manifest (size, CRC-32C, that it decompresses to as many
+  /// events). Returns nil when it is sound, else what is wrong.
+  public func verify(_ segment: Segment) -> String? {
+    let path = dataPath(segment)
+    guard let data = FileManager.default.contents(atPath: path) else { return "\(path): missing" }
+    guard data.count == segment.bytes else { return "\(path): \(data.count) bytes, the manifest says \(segment.bytes)" }
+    let crc = CRC32C.checksum(data)
+    guard crc == segment.crc32c else { return "\(path): CRC-32C \(crc), the manifest says \(segment.crc32c)" }
+    do {
+      let events = try read(segment)
+      guard events.count == segment.events else { return "\(path): \(events.count) events, the manifest says \(segment.events)" }
+    } catch {
+      return "\(path): \(error)"
+    }
+    return nil
+  }
+
+  /// The events of `segment`, in archive order. Throws when the file is corrupt.
+  public func read(_ segment: Segment) throws -> [BehaviourEvent] {
+    let path = dataPath(segment)
+    guard let data = FileManager.default.contents(atPath: path) else { throw FunnelError(.notFound, "\(path): missing") }
+    var buffer = ByteBuffer(bytes: data)
+    let plain: ByteBuffer
+    do {
+      plain = try buffer.decompress(with: .gzip(), maxSize: Self.maxSegmentBytes)
+    } catch {
+      throw FunnelError(.failedPrecondition, "\(path): does not decompress (\(error))")
+    }
+    let temporary = NSTemporaryDirectory() + "funnel-archive-\(UUID().uuidString).jsonl"
+    defer { try? FileManager.default.removeItem(atPath: temporary) }
+    guard FileManager.default.createFile(atPath: temporary, contents: Data(plain.readableBytesView)) else {
+      throw FunnelError(.failedPrecondition, "cannot write \(temporary)")
+    }
+    var events: [BehaviourEvent] = []
+    _ = try JSONLines.forEachEvent(path: temporary) { events.append($0) }
+    return events
+  }
+
+  /// Deletes the segments of hours before `beforeMs` (retention); returns how many.
+  @discardableResult
+  public func prune(beforeMs: Int64) throws -> Int {
+    let cutoff = Self.hour(ofMs: beforeMs)
+    var removed = 0
+    // The newest segment stays whatever its hour: it is the drain's checkpoint.
+    let all = try segments()
+    for segment in all.dropLast() where segment.hour < cutoff {
+      try? FileManager.default.removeItem(atPath: dataPath(segment))
+      try FileManager.default.removeItem(atPath: manifestPath(segment))
+      removed += 1
+    }
+    return removed
+  }
+
+  /// `YYYYMMDD/HH` (UTC) of Unix ms `ms`.
+  public static func hour(ofMs ms: Int64) -> String {
+    var t = time_t(ms / 1000)
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    return String(format: "%04d%02d%02d/%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour)
+  }
+}
