@@ -44,38 +44,7 @@ public struct CatalogFeedFollower: Service {
 
   public func run() async throws {
     let held = Held()
-    let (messages, stopReceiving) = subscriber.messages(threadName: "funnel-catalog-follower")
-    let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-    let stop = GenerationFollower.Stop()
-    let halt: @Sendable () -> Void = {
-      stop.stopped.store(true, ordering: .relaxed)
-      stopReceiving()
-      tick.finish()
-    }
-    await withTaskCancellationHandler {
-      await withGracefulShutdownHandler {
-        await withTaskGroup(of: Void.self) { group in
-          group.addTask {
-            for await _ in messages { tick.yield() }
-          }
-          group.addTask {
-            while !stop.stopped.load(ordering: .relaxed) && !Task.isCancelled {
-              tick.yield()
-              try? await Task.sleep(for: pollEvery)
-            }
-            tick.finish()
-          }
-          group.addTask {
-            for await _ in ticks { await self.step(held) }
-          }
-          await group.waitForAll()
-        }
-      } onGracefulShutdown: {
-        halt()
-      }
-    } onCancel: {
-      halt()
-    }
+    await AnnouncementLoop.run(subscriber, threadName: "funnel-catalog-follower", pollEvery: pollEvery) { await self.step(held) }
   }
 
   /// One look: reads what followed the last position and lays the feed over the generation when

@@ -114,45 +114,15 @@ public struct GenerationFollower: Service {
     return out
   }
 
-  final class Stop: Sendable { let stopped = Atomic<Bool>(false) }
+  /// The last announced version that failed (not retried until another is announced).
+  final class Failed: Sendable { let version = Mutex<String?>(nil) }
 
   public func run() async throws {
-    let stop = Stop()
-    let (messages, stopReceiving) = subscriber.messages(threadName: "funnel-generation-follower")
-    let halt: @Sendable () -> Void = {
-      stop.stopped.store(true, ordering: .relaxed)
-      stopReceiving()
-    }
-    await withTaskCancellationHandler {
-      await withGracefulShutdownHandler {
-        await follow(messages, stop)
-      } onGracefulShutdown: {
-        halt()
-      }
-    } onCancel: {
-      halt()
-    }
-  }
-
-  /// Looks at the announcement on each message and every `pollEvery` without one, until stopped.
-  private func follow(_ messages: AsyncStream<String>, _ stop: Stop) async {
-    let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask {
-        for await _ in messages { tick.yield() }
-      }
-      group.addTask {
-        while !stop.stopped.load(ordering: .relaxed) && !Task.isCancelled {
-          tick.yield()
-          try? await Task.sleep(for: pollEvery)
-        }
-        tick.finish()
-      }
-      group.addTask {
-        var failed: String?
-        for await _ in ticks { failed = await self.step(failed: failed) }
-      }
-      await group.waitForAll()
+    let failed = Failed()
+    await AnnouncementLoop.run(subscriber, threadName: "funnel-generation-follower", pollEvery: pollEvery) {
+      let before = failed.version.withLock { $0 }
+      let after = await self.step(failed: before)
+      failed.version.withLock { $0 = after }
     }
   }
 
