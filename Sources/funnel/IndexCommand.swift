@@ -29,64 +29,80 @@ struct IndexBuild: AsyncParsableCommand {
   var catalogFeed: String?
 
   func run() async throws {
-    let clock = ContinuousClock()
-    let start = clock.now
     do {
+      let tombstones = try await forgotten.load()
       var feed: [CatalogFeedEntry] = []
       if let catalogFeed { feed = try await CatalogCommand.changes(url: catalogFeed) }
-      // The newest change of each item: upserts replace or follow the catalog's item, deletes drop it.
-      var pending: [String: CatalogChange] = [:]
-      var order: [String] = []
-      for entry in feed where pending.updateValue(entry.change, forKey: entry.change.itemID) == nil { order.append(entry.change.itemID) }
-      // Streams both files through the accumulator and writes each finished file straight to
-      // disk: memory holds the compact indexes being built, never the parsed inputs.
-      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
-      var accumulator = GenerationAccumulator(nowMs: now)
-      var sources = [try JSONLines.forEachItem(path: catalog) { item in
-        switch pending.removeValue(forKey: item.id) {
-        case .none: try accumulator.add(item)
-        case .upsert(let changed): try accumulator.add(changed)
-        case .delete: break
-        }
-      }]
-      for id in order {
-        if case .upsert(let added) = pending[id] { try accumulator.add(added) }
-      }
-      if let events {
-        let tombstones = try await forgotten.load()
-        sources.append(try JSONLines.forEachEvent(path: events) { event in
-          if !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
-        })
-      }
-      if let archive {
-        let tombstones = try await forgotten.load()
-        let store = EventArchive(root: archive)
-        var crc: UInt32 = 0, bytes = 0
-        for segment in try store.segments() {
-          for event in try store.read(segment) where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
-          crc = CRC32C.checksum(withUnsafeBytes(of: segment.crc32c.littleEndian) { Array($0) }, seed: crc)
-          bytes += segment.bytes
-        }
-        sources.append(GenerationManifest.SourceEntry(path: archive, bytes: bytes, crc32c: crc))
-      }
-      let read = clock.now - start
-      var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))
-      var manifest = try accumulator.finish(version: writer.version, sources: sources, into: &writer)
-      manifest.catalogThrough = feed.last?.position
-      let path = try writer.commit(manifest)
+      let built = try Self.build(catalog: catalog, events: events, archive: archive, feed: feed, tombstones: tombstones,
+                                 out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000))
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
-      let total = clock.now - start
-      let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
-      let bytes = manifest.files.reduce(0) { $0 + $1.bytes }
-      print("built \(path): \(manifest.itemCount) items, \(manifest.eventCount) events (\(manifest.skippedEvents) skipped), "
-            + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (reading \(read)), "
-            + "\(Int(Double(manifest.itemCount) / max(seconds, 1e-9))) items/s")
+      print(built.summary)
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
-      if let through = manifest.catalogThrough { print("folded \(feed.count) catalog changes through feed position \(through)") }
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
     }
+  }
+
+  /// A generation built under `out`.
+  struct Built {
+    var path: String
+    var manifest: GenerationManifest
+    /// What the build printed: sizes, times, the catalog changes folded.
+    var summary: String
+  }
+
+  /// Builds a generation under `out` from the catalog with `feed` folded in (the newest change of
+  /// each item: upserts replace or follow the catalog's item, deletes drop it) and the events of
+  /// the `events` file and the `archive` (users in `tombstones` left out), as of `nowMs`. Streams
+  /// every input through the accumulator and writes each finished file straight to disk: memory
+  /// holds the compact indexes being built, never the parsed inputs.
+  static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
+                    out: String, nowMs now: Int64) throws -> Built {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var pending: [String: CatalogChange] = [:]
+    var order: [String] = []
+    for entry in feed where pending.updateValue(entry.change, forKey: entry.change.itemID) == nil { order.append(entry.change.itemID) }
+    var accumulator = GenerationAccumulator(nowMs: now)
+    var sources = [try JSONLines.forEachItem(path: catalog) { item in
+      switch pending.removeValue(forKey: item.id) {
+      case .none: try accumulator.add(item)
+      case .upsert(let changed): try accumulator.add(changed)
+      case .delete: break
+      }
+    }]
+    for id in order {
+      if case .upsert(let added) = pending[id] { try accumulator.add(added) }
+    }
+    if let events {
+      sources.append(try JSONLines.forEachEvent(path: events) { event in
+        if !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+      })
+    }
+    if let archive {
+      let store = EventArchive(root: archive)
+      var crc: UInt32 = 0, bytes = 0
+      for segment in try store.segments() {
+        for event in try store.read(segment) where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+        crc = CRC32C.checksum(withUnsafeBytes(of: segment.crc32c.littleEndian) { Array($0) }, seed: crc)
+        bytes += segment.bytes
+      }
+      sources.append(GenerationManifest.SourceEntry(path: archive, bytes: bytes, crc32c: crc))
+    }
+    let read = clock.now - start
+    var writer = try GenerationDirectoryWriter(root: out, version: GenerationDirectory.newName(nowMs: now))
+    var manifest = try accumulator.finish(version: writer.version, sources: sources, into: &writer)
+    manifest.catalogThrough = feed.last?.position
+    let path = try writer.commit(manifest)
+    let total = clock.now - start
+    let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+    let bytes = manifest.files.reduce(0) { $0 + $1.bytes }
+    var summary = "built \(path): \(manifest.itemCount) items, \(manifest.eventCount) events (\(manifest.skippedEvents) skipped), "
+      + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (reading \(read)), "
+      + "\(Int(Double(manifest.itemCount) / max(seconds, 1e-9))) items/s"
+    if let through = manifest.catalogThrough { summary += "\nfolded \(feed.count) catalog changes through feed position \(through)" }
+    return Built(path: path, manifest: manifest, summary: summary)
   }
 }
 

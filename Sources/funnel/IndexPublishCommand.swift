@@ -4,6 +4,7 @@ import Foundation
 import FunnelCore
 import FunnelServer
 import IndexBuilder
+import IndexFormat
 import RedisStore
 import Serving
 
@@ -29,33 +30,44 @@ struct IndexPublish: AsyncParsableCommand {
     do {
       let path = FileManager.default.fileExists(atPath: from + "/manifest.json") ? from : (GenerationDirectory.newest(under: from) ?? "")
       guard !path.isEmpty else { throw FunnelError(.notFound, "\(from) holds no index generation") }
-      let manifest = try GenerationPublisher.publish(generation: path, to: to)
       let redis = try RedisClient(url: redisURL, timeoutMs: 5_000)
-      try await GenerationFollower.announce(manifest.version, redis: redis)
+      let manifest = try await Self.publish(path, to: to, redis: redis)
       print("published \(manifest.version) (\(manifest.itemCount) items, \(manifest.files.count) files) to \(to) and announced it")
       guard wait > 0 else { return }
-      let clock = ContinuousClock()
-      let deadline = clock.now + .seconds(wait)
-      while true {
-        let served = try await GenerationFollower.served(redis: redis, nowMs: ServingEngine.wallClockMs())
-        let behind = served.filter { $0.value != manifest.version }
-        if !served.isEmpty && behind.isEmpty {
-          print("all \(served.count) live replicas serve \(manifest.version) after \(clock.now - (deadline - .seconds(wait)))")
-          return
-        }
-        if clock.now >= deadline {
-          print("error: after \(wait) s, \(behind.count) of \(served.count) replicas do not serve \(manifest.version): "
-                + behind.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
-          throw ExitCode(1)
-        }
-        try await Task.sleep(for: .milliseconds(200))
-      }
+      guard try await Self.waitUntilServed(manifest.version, redis: redis, seconds: wait) else { throw ExitCode(1) }
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
     } catch let error as RedisError {
       print("error: \(error.message)")
       throw ExitCode(2)
+    }
+  }
+
+  /// Copies the generation at `path` to the shared location `to` and announces it through `redis`.
+  static func publish(_ path: String, to: String, redis: RedisClient) async throws -> GenerationManifest {
+    let manifest = try GenerationPublisher.publish(generation: path, to: to)
+    try await GenerationFollower.announce(manifest.version, redis: redis)
+    return manifest
+  }
+
+  /// Waits up to `seconds` until every live replica reports serving `version`; prints the outcome.
+  static func waitUntilServed(_ version: String, redis: RedisClient, seconds: Int) async throws -> Bool {
+    let clock = ContinuousClock()
+    let start = clock.now
+    while true {
+      let served = try await GenerationFollower.served(redis: redis, nowMs: ServingEngine.wallClockMs())
+      let behind = served.filter { $0.value != version }
+      if !served.isEmpty && behind.isEmpty {
+        print("all \(served.count) live replicas serve \(version) after \(clock.now - start)")
+        return true
+      }
+      if clock.now - start >= .seconds(seconds) {
+        print("error: after \(seconds) s, \(behind.count) of \(served.count) replicas do not serve \(version): "
+              + behind.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+        return false
+      }
+      try await Task.sleep(for: .milliseconds(200))
     }
   }
 }
