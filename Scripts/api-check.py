@@ -22,6 +22,7 @@ import random
 import sys
 import tempfile
 import time
+import urllib.error
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -319,6 +320,31 @@ def main():
                                          headers={"content-type": "application/json"}).read())
         r.check("http orders", answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
                 and "currency" in answer["rejected"][0]["reason"], str(answer))
+        # Catalog changes as JSON: a new item found by search, then deleted; a bad one named.
+        json_id = f"api-check-json-{now}"
+        body = json.dumps({"items": [{"id": json_id, "title": "quixotrope lamp", "category": "home/api", "price": 9,
+                                      "number_attributes": {"watts": 40}}]}).encode()
+        answer = json.loads(connect.open(args.http, "/v1/catalog/items", data=body, method="POST",
+                                         headers={"content-type": "application/json"}).read())
+        r.check("http upsert items", answer["accepted"] == 1 and answer["feed_position"] != "", str(answer))
+        found = []
+        for _ in range(100):
+            found = [i.item_id for i in rec.Search(pb.SearchRequest(query="quixotrope", user_id="U-1", count=5), timeout=5).items]
+            if found:
+                break
+            time.sleep(0.02)
+        r.check("http: a new item is found", found == [json_id], str(found))
+        body = json.dumps({"item_ids": [json_id]}).encode()
+        answer = json.loads(connect.open(args.http, "/v1/catalog/deletions", data=body, method="POST",
+                                         headers={"content-type": "application/json"}).read())
+        r.check("http delete items", answer["accepted"] == 1, str(answer))
+        try:
+            connect.open(args.http, "/v1/catalog/items", data=json.dumps({"items": [{"id": "x", "category": "a", "price": -1}]}).encode(),
+                         method="POST", headers={"content-type": "application/json"})
+            r.check("http: a negative price is refused", False, "accepted")
+        except urllib.error.HTTPError as e:
+            problem = json.loads(e.read())
+            r.check("http: a negative price is refused", e.code == 400 and problem.get("field") == "items[0].price", str(problem))
     if args.dashboard:
         import json
         deadline, gmv = time.time() + 3, 0

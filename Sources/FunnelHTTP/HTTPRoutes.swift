@@ -56,6 +56,7 @@ struct HTTPRoutes: Sendable {
     let served: [(String, HTTPRequest.Method)] = [
       ("/v1/events", .post), ("/v1/orders", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
       ("/v1/recommend", .post), ("/v1/search", .post), ("/v1/items/{item_id}", .get),
+      ("/v1/catalog/items", .post), ("/v1/catalog/deletions", .post),
     ]
     let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
     for (path, allowed) in served {

@@ -103,6 +103,50 @@ paths:
         '415': { $ref: '#/components/responses/Problem' }
         '429': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Problem' }
+  /v1/catalog/items:
+    post:
+      operationId: upsertItems
+      summary: New items, or the new state of known ones (price, stock, any field), served by every replica within a second (Admin.UpsertItems). Scope catalog or admin.
+      description: |
+        Appended to the fleet's catalog change feed and laid over every replica's generation until the next one
+        folds it in. The first bad item is named (`items[3].price`) and nothing of the request is kept.
+        Past serving.maxCatalogChanges pending changes the request is refused (429).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/UpsertItemsRequest' }
+      responses:
+        '200':
+          description: The changes were accepted.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/CatalogChangeResponse' }
+        '400': { $ref: '#/components/responses/Problem' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Problem' }
+  /v1/catalog/deletions:
+    post:
+      operationId: deleteItems
+      summary: Items to remove from every answer and lookup (Admin.DeleteItems). Scope catalog or admin.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/DeleteItemsRequest' }
+      responses:
+        '200':
+          description: The deletions were accepted.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/CatalogChangeResponse' }
+        '400': { $ref: '#/components/responses/Problem' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Problem' }
   /v1/items/{item_id}:
     get:
       operationId: getItem
@@ -298,6 +342,40 @@ components:
         quantity: { type: integer, format: int64, minimum: 0, maximum: 4294967295 }
         unit_price: { type: number, format: double, minimum: 0 }
         category: { type: string, description: 'Optional: the serving catalog''s category of the item otherwise.' }
+    UpsertItemsRequest:
+      type: object
+      required: [items]
+      additionalProperties: false
+      properties:
+        items: { type: array, minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/CatalogItem' } }
+    CatalogItem:
+      type: object
+      required: [id, category]
+      additionalProperties: false
+      description: A catalog item (admin.proto's CatalogItem; the catalog JSON-lines fields). Checks per item are the engine's.
+      properties:
+        id: { type: string, minLength: 1, maxLength: 256 }
+        title: { type: string, maxLength: 4096 }
+        category: { type: string, minLength: 1, description: 'Category path joined with "/", e.g. home/kitchen/mugs.' }
+        brand: { type: string }
+        price: { type: number, format: double, minimum: 0, description: 'In the store''s currency, >= 0.' }
+        tags: { type: array, items: { type: string } }
+        in_stock: { type: boolean, description: 'Absent: in stock.' }
+        embedding: { type: array, items: { type: number, format: float }, description: 'The catalog''s embedding dimension, or empty.' }
+        text_attributes: { type: object, additionalProperties: { type: string } }
+        number_attributes: { type: object, additionalProperties: { type: number, format: double } }
+    DeleteItemsRequest:
+      type: object
+      required: [item_ids]
+      additionalProperties: false
+      properties:
+        item_ids: { type: array, minItems: 1, maxItems: 1000, items: { type: string, minLength: 1, maxLength: 256 } }
+    CatalogChangeResponse:
+      type: object
+      required: [accepted, feed_position]
+      properties:
+        accepted: { type: integer, format: int32 }
+        feed_position: { type: string, description: 'The change feed position of the last change.' }
     TrackOrdersResponse:
       type: object
       required: [accepted, duplicates, rejected]

@@ -1030,6 +1030,253 @@ extension Components {
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/UpsertItemsRequest`.
+        internal struct UpsertItemsRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UpsertItemsRequest/items`.
+            internal var items: [Components.Schemas.CatalogItem]
+            /// Creates a new `UpsertItemsRequest`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            internal init(items: [Components.Schemas.CatalogItem]) {
+                self.items = items
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case items
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.items = try container.decode(
+                    [Components.Schemas.CatalogItem].self,
+                    forKey: .items
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "items"
+                ])
+            }
+        }
+        /// A catalog item (admin.proto's CatalogItem; the catalog JSON-lines fields). Checks per item are the engine's.
+        ///
+        /// - Remark: Generated from `#/components/schemas/CatalogItem`.
+        internal struct CatalogItem: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/id`.
+            internal var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/title`.
+            internal var title: Swift.String?
+            /// Category path joined with "/", e.g. home/kitchen/mugs.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/category`.
+            internal var category: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/brand`.
+            internal var brand: Swift.String?
+            /// In the store's currency, >= 0.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/price`.
+            internal var price: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/tags`.
+            internal var tags: [Swift.String]?
+            /// Absent: in stock.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/in_stock`.
+            internal var inStock: Swift.Bool?
+            /// The catalog's embedding dimension, or empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/embedding`.
+            internal var embedding: [Swift.Float]?
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/text_attributes`.
+            internal struct TextAttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                internal var additionalProperties: [String: Swift.String]
+                /// Creates a new `TextAttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                internal init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                internal init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                internal func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/text_attributes`.
+            internal var textAttributes: Components.Schemas.CatalogItem.TextAttributesPayload?
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/number_attributes`.
+            internal struct NumberAttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                internal var additionalProperties: [String: Swift.Double]
+                /// Creates a new `NumberAttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                internal init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                internal init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                internal func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/number_attributes`.
+            internal var numberAttributes: Components.Schemas.CatalogItem.NumberAttributesPayload?
+            /// Creates a new `CatalogItem`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - title:
+            ///   - category: Category path joined with "/", e.g. home/kitchen/mugs.
+            ///   - brand:
+            ///   - price: In the store's currency, >= 0.
+            ///   - tags:
+            ///   - inStock: Absent: in stock.
+            ///   - embedding: The catalog's embedding dimension, or empty.
+            ///   - textAttributes:
+            ///   - numberAttributes:
+            internal init(
+                id: Swift.String,
+                title: Swift.String? = nil,
+                category: Swift.String,
+                brand: Swift.String? = nil,
+                price: Swift.Double? = nil,
+                tags: [Swift.String]? = nil,
+                inStock: Swift.Bool? = nil,
+                embedding: [Swift.Float]? = nil,
+                textAttributes: Components.Schemas.CatalogItem.TextAttributesPayload? = nil,
+                numberAttributes: Components.Schemas.CatalogItem.NumberAttributesPayload? = nil
+            ) {
+                self.id = id
+                self.title = title
+                self.category = category
+                self.brand = brand
+                self.price = price
+                self.tags = tags
+                self.inStock = inStock
+                self.embedding = embedding
+                self.textAttributes = textAttributes
+                self.numberAttributes = numberAttributes
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case id
+                case title
+                case category
+                case brand
+                case price
+                case tags
+                case inStock = "in_stock"
+                case embedding
+                case textAttributes = "text_attributes"
+                case numberAttributes = "number_attributes"
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.title = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .title
+                )
+                self.category = try container.decode(
+                    Swift.String.self,
+                    forKey: .category
+                )
+                self.brand = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .brand
+                )
+                self.price = try container.decodeIfPresent(
+                    Swift.Double.self,
+                    forKey: .price
+                )
+                self.tags = try container.decodeIfPresent(
+                    [Swift.String].self,
+                    forKey: .tags
+                )
+                self.inStock = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .inStock
+                )
+                self.embedding = try container.decodeIfPresent(
+                    [Swift.Float].self,
+                    forKey: .embedding
+                )
+                self.textAttributes = try container.decodeIfPresent(
+                    Components.Schemas.CatalogItem.TextAttributesPayload.self,
+                    forKey: .textAttributes
+                )
+                self.numberAttributes = try container.decodeIfPresent(
+                    Components.Schemas.CatalogItem.NumberAttributesPayload.self,
+                    forKey: .numberAttributes
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "title",
+                    "category",
+                    "brand",
+                    "price",
+                    "tags",
+                    "in_stock",
+                    "embedding",
+                    "text_attributes",
+                    "number_attributes"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeleteItemsRequest`.
+        internal struct DeleteItemsRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeleteItemsRequest/item_ids`.
+            internal var itemIds: [Swift.String]
+            /// Creates a new `DeleteItemsRequest`.
+            ///
+            /// - Parameters:
+            ///   - itemIds:
+            internal init(itemIds: [Swift.String]) {
+                self.itemIds = itemIds
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case itemIds = "item_ids"
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.itemIds = try container.decode(
+                    [Swift.String].self,
+                    forKey: .itemIds
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "item_ids"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CatalogChangeResponse`.
+        internal struct CatalogChangeResponse: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CatalogChangeResponse/accepted`.
+            internal var accepted: Swift.Int32
+            /// The change feed position of the last change.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogChangeResponse/feed_position`.
+            internal var feedPosition: Swift.String
+            /// Creates a new `CatalogChangeResponse`.
+            ///
+            /// - Parameters:
+            ///   - accepted:
+            ///   - feedPosition: The change feed position of the last change.
+            internal init(
+                accepted: Swift.Int32,
+                feedPosition: Swift.String
+            ) {
+                self.accepted = accepted
+                self.feedPosition = feedPosition
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case accepted
+                case feedPosition = "feed_position"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse`.
         internal struct TrackOrdersResponse: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/TrackOrdersResponse/accepted`.

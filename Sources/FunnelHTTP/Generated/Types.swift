@@ -37,6 +37,21 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/orders`.
     /// - Remark: Generated from `#/paths//v1/orders/post(trackOrders)`.
     func trackOrders(_ input: Operations.TrackOrders.Input) async throws -> Operations.TrackOrders.Output
+    /// New items, or the new state of known ones (price, stock, any field), served by every replica within a second (Admin.UpsertItems). Scope catalog or admin.
+    ///
+    /// Appended to the fleet's catalog change feed and laid over every replica's generation until the next one
+    /// folds it in. The first bad item is named (`items[3].price`) and nothing of the request is kept.
+    /// Past serving.maxCatalogChanges pending changes the request is refused (429).
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/catalog/items`.
+    /// - Remark: Generated from `#/paths//v1/catalog/items/post(upsertItems)`.
+    func upsertItems(_ input: Operations.UpsertItems.Input) async throws -> Operations.UpsertItems.Output
+    /// Items to remove from every answer and lookup (Admin.DeleteItems). Scope catalog or admin.
+    ///
+    /// - Remark: HTTP `POST /v1/catalog/deletions`.
+    /// - Remark: Generated from `#/paths//v1/catalog/deletions/post(deleteItems)`.
+    func deleteItems(_ input: Operations.DeleteItems.Input) async throws -> Operations.DeleteItems.Output
     /// One catalog item of the serving index generation.
     ///
     /// - Remark: HTTP `GET /v1/items/{item_id}`.
@@ -106,6 +121,37 @@ extension APIProtocol {
         body: Operations.TrackOrders.Input.Body
     ) async throws -> Operations.TrackOrders.Output {
         try await trackOrders(Operations.TrackOrders.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// New items, or the new state of known ones (price, stock, any field), served by every replica within a second (Admin.UpsertItems). Scope catalog or admin.
+    ///
+    /// Appended to the fleet's catalog change feed and laid over every replica's generation until the next one
+    /// folds it in. The first bad item is named (`items[3].price`) and nothing of the request is kept.
+    /// Past serving.maxCatalogChanges pending changes the request is refused (429).
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/catalog/items`.
+    /// - Remark: Generated from `#/paths//v1/catalog/items/post(upsertItems)`.
+    internal func upsertItems(
+        headers: Operations.UpsertItems.Input.Headers = .init(),
+        body: Operations.UpsertItems.Input.Body
+    ) async throws -> Operations.UpsertItems.Output {
+        try await upsertItems(Operations.UpsertItems.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Items to remove from every answer and lookup (Admin.DeleteItems). Scope catalog or admin.
+    ///
+    /// - Remark: HTTP `POST /v1/catalog/deletions`.
+    /// - Remark: Generated from `#/paths//v1/catalog/deletions/post(deleteItems)`.
+    internal func deleteItems(
+        headers: Operations.DeleteItems.Input.Headers = .init(),
+        body: Operations.DeleteItems.Input.Body
+    ) async throws -> Operations.DeleteItems.Output {
+        try await deleteItems(Operations.DeleteItems.Input(
             headers: headers,
             body: body
         ))
