@@ -38,7 +38,9 @@ public final class CompiledFilter: Sendable {
     case .or(let a, let b): return .or(try compile(a, g, resolved), try compile(b, g, resolved))
     case .not(let a): return .not(try compile(a, g, resolved))
     case .term(.id, let value):
-      return .set(g.items.doc(for: value).map { RoaringBitmap([$0.rawValue]) } ?? RoaringBitmap())
+      // Mapped docs only: the bitmap is cached per generation, while a catalog overlay's added docs
+      // are numbered anew with each change (they are matched on their fields instead).
+      return .set(g.items.overlaid(with: nil).doc(for: value).map { RoaringBitmap([$0.rawValue]) } ?? RoaringBitmap())
     case .term(let field, let value):
       return .set(try g.keywords.documents(field.name, value))
     case .range(let field, let low, let lowInclusive, let high, let highInclusive):
@@ -121,7 +123,7 @@ public struct RuleRecall: RecallChannel {
     var rest: [DocID: Float] = [:]
     for raw in filter.documents().values {
       let doc = DocID(rawValue: raw)
-      if !collector.contains(doc) { rest[doc] = table.itemPopularity[doc.index] }
+      if doc.index < table.itemPopularity.count, !collector.contains(doc) { rest[doc] = table.itemPopularity[doc.index] }
     }
     for (doc, score) in TopK.best(rest, k: quota - taken) { collector.add(doc, channel: .rule, score: score) }
     // Docs the catalog overlay changed or added: their bitmap bits are stale or absent.

@@ -83,6 +83,10 @@ import Testing
     #expect(byText.map(\.itemID) == ["new-twin-1"], "found by a word only the new item has")
     let byFilter = try await engine.recommend(RecommendInput(userID: "new-user", scene: .home, count: 10, filter: "brand:newbrand")).items.map(\.itemID)
     #expect(byFilter == ["new-twin-1"])
+    // By id: an added item is matched on its fields (the id clause's cached bitmap holds mapped docs only).
+    let byID = try await engine.recommend(RecommendInput(userID: "new-user", scene: .home, count: 10,
+                                                         filter: "id:new-twin-1 OR id:\(anchor.id)")).items.map(\.itemID)
+    #expect(Set(byID) == ["new-twin-1", anchor.id], "\(byID)")
     let unknownCategory = try await engine.search(SearchInput(query: "qqvex", count: 10)).items
     #expect(unknownCategory.map(\.itemID) == ["new-stranger"], "a category the generation lacks is no obstacle")
 
