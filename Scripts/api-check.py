@@ -252,20 +252,20 @@ def main():
         adm.CatalogItem(id=new_id, title="zorbulated widget", category="home/api", brand="Check", price=3, in_stock=True)])
     posted = admin.UpsertItems(changed, timeout=5)
     r.check("upsert items", posted.accepted == 2 and posted.feed_position != "", str(posted))
-    found = []
-    for _ in range(100):
-        found = [i.item_id for i in rec.Search(pb.SearchRequest(query="zorbulated", user_id="U-1", count=5), timeout=5).items]
-        if found:
-            break
-        time.sleep(0.02)
+    def searched(query, settled):
+        """The ids Search answers for `query` once `settled(ids)` holds (a change takes a moment), or after 2 s."""
+        for _ in range(100):
+            found = [i.item_id for i in rec.Search(pb.SearchRequest(query=query, user_id="U-1", count=5), timeout=5).items]
+            if settled(found):
+                break
+            time.sleep(0.02)
+        return found
+
+    found = searched("zorbulated", bool)
     r.check("a new item is found before any rebuild", found == [new_id], str(found))
     deleted = admin.DeleteItems(adm.DeleteItemsRequest(item_ids=[new_id]), timeout=5)
     r.check("delete items", deleted.accepted == 1, str(deleted))
-    for _ in range(100):
-        found = [i.item_id for i in rec.Search(pb.SearchRequest(query="zorbulated", user_id="U-1", count=5), timeout=5).items]
-        if not found:
-            break
-        time.sleep(0.02)
+    found = searched("zorbulated", lambda ids: not ids)
     r.check("a deleted item is gone", found == [], str(found))
     try:
         admin.UpsertItems(adm.UpsertItemsRequest(items=[adm.CatalogItem(id="x", title="t", category="", price=1)]), timeout=5)
@@ -327,12 +327,7 @@ def main():
         answer = json.loads(connect.open(args.http, "/v1/catalog/items", data=body, method="POST",
                                          headers={"content-type": "application/json"}).read())
         r.check("http upsert items", answer["accepted"] == 1 and answer["feed_position"] != "", str(answer))
-        found = []
-        for _ in range(100):
-            found = [i.item_id for i in rec.Search(pb.SearchRequest(query="quixotrope", user_id="U-1", count=5), timeout=5).items]
-            if found:
-                break
-            time.sleep(0.02)
+        found = searched("quixotrope", bool)
         r.check("http: a new item is found", found == [json_id], str(found))
         body = json.dumps({"item_ids": [json_id]}).encode()
         answer = json.loads(connect.open(args.http, "/v1/catalog/deletions", data=body, method="POST",
