@@ -32,7 +32,9 @@ public struct ArchiveDrain: Sendable {
   public func run(tombstones: Set<String>, maxSegments: Int = .max) async throws -> Outcome {
     var outcome = Outcome()
     outcome.removed = try archive.removeIncomplete().count
-    var positions = try archive.positions()
+    // The manifests are read once: each segment written is the next one's predecessor.
+    var newest = try archive.segments().last
+    var positions = newest?.positions ?? [:]
     while outcome.segments < maxSegments {
       var read: [(key: String, events: [StreamedEvent], last: String?)] = []
       for key in stream.streamKeys {
@@ -57,9 +59,10 @@ public struct ArchiveDrain: Sendable {
         // A shard read to its end within this hour also passes over trailing entries without events.
         if inHour.count == r.events.count, r.events.count < batch, let last = r.last { next[r.key] = last }
       }
-      taken.sort { ($0.acceptedMs, $0.entryID) < ($1.acceptedMs, $1.entryID) }
+      // Entry ids compare as (ms, sequence) numbers, not as text ("9" sorts after "10").
+      taken.sort { $0.acceptedMs != $1.acceptedMs ? $0.acceptedMs < $1.acceptedMs : CatalogFeedEntry.precedes($0.entryID, $1.entryID) }
       let kept = tombstones.isEmpty ? taken.map(\.event) : taken.map(\.event).filter { !tombstones.contains(UserIDDigest.hex($0.userID)) }
-      _ = try archive.append(kept, hour: hour, forgotten: taken.count - kept.count, positions: next)
+      newest = try archive.append(kept, hour: hour, forgotten: taken.count - kept.count, positions: next, after: newest)
       positions = next
       outcome.segments += 1
       outcome.events += kept.count

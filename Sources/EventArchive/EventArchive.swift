@@ -65,9 +65,6 @@ public struct EventArchive: Sendable {
     return out.sorted { $0.sequence < $1.sequence }
   }
 
-  /// The stream positions the archive reaches (the newest segment's), empty for a new archive.
-  public func positions() throws -> [String: String] { try segments().last?.positions ?? [:] }
-
   func dataPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".jsonl.gz" }
   func manifestPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".json" }
 
@@ -88,11 +85,13 @@ public struct EventArchive: Sendable {
     return removed
   }
 
-  /// Writes `events` (accepted within one hour `hour`, `YYYYMMDD/HH`) as the next segment reaching
-  /// `positions`; returns its manifest. The data file is complete on disk before the manifest
-  /// appears. Throws `failedPrecondition` naming the path on I/O errors.
-  public func append(_ events: [BehaviourEvent], hour: String, forgotten: Int, positions: [String: String]) throws -> Segment {
-    let sequence = (try segments().last?.sequence ?? 0) + 1
+  /// Writes `events` (accepted within one hour `hour`, `YYYYMMDD/HH`) as the segment after
+  /// `previous` (the archive's newest, nil for a new archive), reaching `positions`; returns its
+  /// manifest. The data file is complete on disk before the manifest appears. Throws
+  /// `failedPrecondition` naming the path on I/O errors.
+  public func append(_ events: [BehaviourEvent], hour: String, forgotten: Int, positions: [String: String],
+                     after previous: Segment?) throws -> Segment {
+    let sequence = (previous?.sequence ?? 0) + 1
     let dir = root + "/" + hour
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let plain = dir + "/\(sequence).plain.tmp"
@@ -103,14 +102,13 @@ public struct EventArchive: Sendable {
     var buffer = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: plain)))
     let compressed = try buffer.compress(with: .gzip())
     let bytes = Array(compressed.readableBytesView)
-    var segment = Segment(sequence: sequence, hour: hour, events: events.count, forgotten: forgotten,
+    let segment = Segment(sequence: sequence, hour: hour, events: events.count, forgotten: forgotten,
                           firstEventMs: events.map(\.timestampMs).min() ?? 0, lastEventMs: events.map(\.timestampMs).max() ?? 0,
                           bytes: bytes.count, crc32c: CRC32C.checksum(bytes), positions: positions)
     try Self.writeDurably(Data(bytes), to: dataPath(segment))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try Self.writeDurably(try encoder.encode(segment), to: manifestPath(segment))
-    segment.positions = positions
     return segment
   }
 

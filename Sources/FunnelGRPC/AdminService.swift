@@ -145,10 +145,9 @@ public struct AdminService: Funnel_V1_Admin.SimpleServiceProtocol {
     -> Funnel_V1_CatalogChangeResponse
   {
     try await ErrorStatusMapping.mapping(logger, "UpsertItems") {
-      let items = try request.items.enumerated().map { try ProtoMapping.catalogItem($1, at: "items[\($0)]") }
       var out = Funnel_V1_CatalogChangeResponse()
-      out.feedPosition = try await engine.upsertItems(items)
-      out.accepted = UInt32(items.count)
+      out.feedPosition = try await engine.upsertItems(inputs: request.items.map(ProtoMapping.input))
+      out.accepted = UInt32(request.items.count)
       return out
     }
   }

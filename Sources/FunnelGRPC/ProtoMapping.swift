@@ -1,4 +1,3 @@
-import Foundation
 import Experiments
 import FunnelCore
 import Serving
@@ -73,18 +72,10 @@ enum ProtoMapping {
     }
   }
 
-  /// A catalog item from UpsertItems; an attribute named both text and number is refused, naming it.
-  static func catalogItem(_ m: Funnel_V1_CatalogItem, at place: String) throws -> CatalogItem {
-    var attributes: [String: AttributeValue] = [:]
-    for (name, text) in m.textAttributes { attributes[name.lowercased()] = .text(text) }
-    for (name, x) in m.numberAttributes {
-      guard attributes.updateValue(.number(x), forKey: name.lowercased()) == nil else {
-        throw FunnelError.invalidArgument(field: place + ".number_attributes", "'\(name.prefix(64))' is also a text attribute")
-      }
-    }
-    let path = m.category.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    return CatalogItem(id: m.id, title: m.title, categoryPath: path, brand: m.brand, price: m.price, tags: m.tags,
-                       inStock: m.hasInStock ? m.inStock : true, embedding: m.embedding, attributes: attributes)
+  static func input(_ m: Funnel_V1_CatalogItem) -> CatalogItemInput {
+    CatalogItemInput(id: m.id, title: m.title, category: m.category, brand: m.brand, price: m.price, tags: m.tags,
+                     inStock: m.hasInStock ? m.inStock : true, embedding: m.embedding, textAttributes: m.textAttributes,
+                     numberAttributes: m.numberAttributes)
   }
 
   static func items(_ items: [RankedItem]) -> [Funnel_V1_RecommendedItem] {

@@ -95,30 +95,19 @@ struct JSONAPI: APIProtocol {
 
   func upsertItems(_ input: Operations.UpsertItems.Input) async throws -> Operations.UpsertItems.Output {
     guard case .json(let r) = input.body else { throw Self.unsupportedBody }
-    let items = try r.items.enumerated().map(Self.catalogItem)
-    let position = try await engine.upsertItems(items)
-    return .ok(.init(body: .json(.init(accepted: Int32(clamping: items.count), feedPosition: position))))
+    let position = try await engine.upsertItems(inputs: r.items.map { m in
+      CatalogItemInput(id: m.id, title: m.title ?? "", category: m.category, brand: m.brand ?? "", price: m.price ?? 0,
+                       tags: m.tags ?? [], inStock: m.inStock ?? true, embedding: m.embedding ?? [],
+                       textAttributes: m.textAttributes?.additionalProperties ?? [:],
+                       numberAttributes: m.numberAttributes?.additionalProperties ?? [:])
+    })
+    return .ok(.init(body: .json(.init(accepted: Int32(clamping: r.items.count), feedPosition: position))))
   }
 
   func deleteItems(_ input: Operations.DeleteItems.Input) async throws -> Operations.DeleteItems.Output {
     guard case .json(let r) = input.body else { throw Self.unsupportedBody }
     let position = try await engine.deleteItems(r.itemIds)
     return .ok(.init(body: .json(.init(accepted: Int32(clamping: r.itemIds.count), feedPosition: position))))
-  }
-
-  /// Item `index` of an UpsertItems body as a catalog item; an attribute named both text and
-  /// number is refused, naming it (as over gRPC).
-  private static func catalogItem(_ index: Int, _ m: Components.Schemas.CatalogItem) throws -> CatalogItem {
-    var attributes: [String: AttributeValue] = [:]
-    for (name, text) in m.textAttributes?.additionalProperties ?? [:] { attributes[name.lowercased()] = .text(text) }
-    for (name, x) in m.numberAttributes?.additionalProperties ?? [:] {
-      guard attributes.updateValue(.number(x), forKey: name.lowercased()) == nil else {
-        throw FunnelError.invalidArgument(field: "items[\(index)].number_attributes", "'\(name.prefix(64))' is also a text attribute")
-      }
-    }
-    let path = m.category.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    return CatalogItem(id: m.id, title: m.title ?? "", categoryPath: path, brand: m.brand ?? "", price: m.price ?? 0,
-                       tags: m.tags ?? [], inStock: m.inStock ?? true, embedding: m.embedding ?? [], attributes: attributes)
   }
 
   func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {

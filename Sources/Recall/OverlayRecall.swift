@@ -30,7 +30,9 @@ public struct OverlayRecall: Sendable {
   /// Adds what the overlay contributes for `request` under the text, similar and vector quotas.
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, text: Int, similar: Int, vector: Int,
                      into collector: inout CandidateCollector) {
-    guard let overlay = generation.overlay else { return }
+    // Prices, stock and deletions alone add nothing here: the mapped channels recalled those docs,
+    // and a request pays no item decoding or tokenising for them.
+    guard let overlay = generation.overlay, !overlay.added.isEmpty else { return }
     let base = UInt32(overlay.baseCount)
     if text > 0, !request.queryTerms.isEmpty, let index = overlay.text {
       let best = TextRecall.exhaustiveTop(terms: request.queryTerms, index: index, k: text)
@@ -40,9 +42,9 @@ public struct OverlayRecall: Sendable {
     if similar > 0 {
       var scores: [DocID: Float] = [:]
       for seed in request.seeds.prefix(Self.contentSeeds) where seed.weight > 0 {
-        let terms = Tokenizer.tokens(CatalogOverlay.searchText(generation.items.item(seed.doc)))
         let added = seed.doc.index >= overlay.baseCount
         guard let index = added ? generation.text : overlay.text else { continue }
+        let terms = Tokenizer.tokens(CatalogOverlay.searchText(generation.items.item(seed.doc)))
         let best = TextRecall.exhaustiveTop(terms: terms, index: index, k: similar + 1)
         let top = best.first?.1 ?? 1
         for (doc, score) in best {

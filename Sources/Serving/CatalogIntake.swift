@@ -1,3 +1,4 @@
+import Foundation
 import FunnelCore
 import IndexFormat
 import Synchronization
@@ -84,5 +85,40 @@ final class CatalogIntake: Sendable {
         throw FunnelError.invalidArgument(field: place + ".embedding", "has \(item.embedding.count) values; the catalog's have \(dimension)")
       }
     }
+  }
+}
+
+/// A catalog item as the transports receive it (admin.proto's CatalogItem, the JSON API's): the
+/// category as one `/`-joined path, attributes as text and number maps. Converted to a `CatalogItem`
+/// in one place for both transports.
+public struct CatalogItemInput: Sendable {
+  public var id, title, category, brand: String
+  public var price: Double
+  public var tags: [String]
+  /// Absent on the wire means in stock.
+  public var inStock: Bool
+  public var embedding: [Float]
+  public var textAttributes: [String: String]
+  public var numberAttributes: [String: Double]
+
+  public init(id: String, title: String = "", category: String, brand: String = "", price: Double = 0, tags: [String] = [],
+              inStock: Bool = true, embedding: [Float] = [], textAttributes: [String: String] = [:],
+              numberAttributes: [String: Double] = [:]) {
+    (self.id, self.title, self.category, self.brand, self.price, self.tags) = (id, title, category, brand, price, tags)
+    (self.inStock, self.embedding, self.textAttributes, self.numberAttributes) = (inStock, embedding, textAttributes, numberAttributes)
+  }
+
+  /// The item; an attribute named both text and number is `invalidArgument` naming `place`.
+  func item(at place: String) throws -> CatalogItem {
+    var attributes: [String: AttributeValue] = [:]
+    for (name, text) in textAttributes { attributes[name.lowercased()] = .text(text) }
+    for (name, x) in numberAttributes {
+      guard attributes.updateValue(.number(x), forKey: name.lowercased()) == nil else {
+        throw FunnelError.invalidArgument(field: place + ".number_attributes", "'\(name.prefix(64))' is also a text attribute")
+      }
+    }
+    let path = category.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    return CatalogItem(id: id, title: title, categoryPath: path, brand: brand, price: price, tags: tags, inStock: inStock,
+                       embedding: embedding, attributes: attributes)
   }
 }

@@ -35,7 +35,7 @@ struct RecallStage: Sendable {
       }
       metrics.recalled(channel.channel, candidates: collector.offered(by: channel.channel), after: ContinuousClock.now - start)
     }
-    if generation.overlay != nil {
+    if let overlay = generation.overlay, !overlay.added.isEmpty {
       let q = context.plan.quotas
       OverlayRecall().recall(recallRequest, in: generation, text: q.text, similar: q.similar, vector: q.vector, into: &collector)
     }

@@ -160,6 +160,11 @@ public final class ServingEngine: Sendable {
     try await catalog.apply(items.map(CatalogChange.upsert), field: "items")
   }
 
+  /// `upsertItems` for items as a transport received them (`CatalogItemInput`).
+  public func upsertItems(inputs: [CatalogItemInput]) async throws -> String {
+    try await upsertItems(inputs.enumerated().map { try $1.item(at: "items[\($0)]") })
+  }
+
   /// Deletions (DeleteItems), as `upsertItems`: the items leave every answer and lookup.
   public func deleteItems(_ ids: [ItemID]) async throws -> String {
     try await catalog.apply(ids.map(CatalogChange.delete), field: "item_ids")
