@@ -140,7 +140,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
     // Layer 6
-    .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Ranking", "IndexBuilder", "IndexFormat"],
+    .target(name: "Evaluation", dependencies: ["FunnelCore", "Serving", "FeatureStore", "Experiments", "Ranking", "IndexBuilder", "IndexFormat"],
             swiftSettings: swiftSettings),
     .target(name: "FunnelGRPC",
             dependencies: ["FunnelCore", "Serving", "Experiments", "GRPCWire", "FunnelSecurity", grpcCore, grpcNIO, grpcProtobuf, swiftProtobuf, logging, nioCore, nioPosix, prometheus, tracing],
@@ -193,7 +193,7 @@ let package = Package(
     .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore", "CVectorKernels"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
-    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Experiments", "FeatureStore", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Trains a LambdaMART ranker (LightGBM lambdarank) on the rows of `funnel export replay` and writes
+"""Trains a LambdaMART ranker (LightGBM lambdarank) on the rows of `funnel export replay` (or of
+`funnel pipeline retrain`: served lists with their ranks, trained position-debiased) and writes
 it into a model registry version directory, ready for `funnel serve --models` and `funnel eval --model`.
 
     python3 -m venv .venv-training && .venv-training/bin/pip install -r Training/requirements.txt
@@ -23,20 +24,26 @@ import numpy as np
 
 
 def read_rows(path):
+    """(feature names, queries, labels, values, positions or None). A fourth column `position` (the
+    served rank, 0-based) is read as such, not as a feature."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         if header[:3] != ["query", "label", "item_id"]:
             sys.exit(f"{path}: header must start with query,label,item_id (got {header[:3]})")
-        names = header[3:]
-        queries, labels, values = [], [], []
+        first = 4 if header[3:4] == ["position"] else 3
+        names = header[first:]
+        queries, labels, values, positions = [], [], [], []
         for line, row in enumerate(reader, start=2):
             if len(row) != len(header):
                 sys.exit(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
             queries.append(row[0])
             labels.append(int(row[1]))
-            values.append([float(v) if v != "" else np.nan for v in row[3:]])
-    return names, np.array(queries), np.array(labels, dtype=np.int32), np.array(values, dtype=np.float64)
+            if first == 4:
+                positions.append(int(row[3]))
+            values.append([float(v) if v != "" else np.nan for v in row[first:]])
+    return (names, np.array(queries), np.array(labels, dtype=np.int32), np.array(values, dtype=np.float64),
+            np.array(positions, dtype=np.int32) if first == 4 else None)
 
 
 def groups(queries):
@@ -62,7 +69,7 @@ def main():
     parser.add_argument("--leaves", type=int, default=31)
     args = parser.parse_args()
 
-    names, queries, labels, x = read_rows(args.rows)
+    names, queries, labels, x, positions = read_rows(args.rows)
     distinct = list(dict.fromkeys(queries))
     rng = np.random.default_rng(7)
     held_out = set(rng.choice(distinct, size=max(1, len(distinct) // 5), replace=False))
@@ -73,8 +80,13 @@ def main():
                   min_data_in_leaf=50, feature_fraction=0.9, bagging_fraction=0.8, bagging_freq=1,
                   lambdarank_truncation_level=30, eval_at=[10, 20], metric="ndcg", seed=7,
                   deterministic=True, num_threads=1, verbosity=-1)
-    train_set = lgb.Dataset(x[train], labels[train], group=groups(queries[train]), feature_name=names)
-    test_set = lgb.Dataset(x[test], labels[test], group=groups(queries[test]), feature_name=names, reference=train_set)
+    # Rows logged from served lists carry their rank: clicks there are biased towards the top, and
+    # LightGBM's position-debiased lambdarank (Unbiased LambdaMART) learns the bias per rank instead
+    # of learning to copy the served order.
+    train_set = lgb.Dataset(x[train], labels[train], group=groups(queries[train]), feature_name=names,
+                            position=None if positions is None else positions[train])
+    test_set = lgb.Dataset(x[test], labels[test], group=groups(queries[test]), feature_name=names, reference=train_set,
+                           position=None if positions is None else positions[test])
     ranker = lgb.train(params, train_set, num_boost_round=args.trees, valid_sets=[test_set],
                        callbacks=[lgb.early_stopping(50, verbose=False)])
 

@@ -23,6 +23,12 @@ public struct AttributedExposure: Hashable, Sendable {
   /// Per shown item, in list order.
   public var outcomes: [ItemOutcome]
 
+  /// `exposure` with `outcomes` (one per shown item).
+  public init(exposure: Exposure, outcomes: [ItemOutcome]) {
+    self.exposure = exposure
+    self.outcomes = outcomes
+  }
+
   /// Whether any shown item was clicked / carted / bought.
   public var clicked: Bool { outcomes.contains { $0.clicks > 0 } }
   /// See `clicked`.

@@ -60,6 +60,12 @@ public struct ExperimentPlan: Hashable, Sendable {
     public var arm: Arm
     /// `EXPERIMENT:ARM`, as answers and exposures report it.
     public var label: String { experiment + ":" + arm.name }
+
+    /// An assignment to `arm` of `experiment`.
+    public init(experiment: String, arm: Arm) {
+      self.experiment = experiment
+      self.arm = arm
+    }
   }
 
   /// Channel names arms may set quotas for.
@@ -79,6 +85,7 @@ public struct ExperimentPlan: Hashable, Sendable {
     for (i, e) in experiments.enumerated() {
       let at = "experiments[\(i)] '\(e.name)'"
       guard !e.name.isEmpty, !e.name.contains(":") else { throw FunnelError.invalidArgument(field: at, "needs a name without ':'") }
+      guard e.name != "canary" else { throw FunnelError.invalidArgument(field: at, "'canary' is reserved for model canaries") }
       guard !e.arms.isEmpty else { throw FunnelError.invalidArgument(field: at, "has no arms") }
       guard Set(e.arms.map(\.name)).count == e.arms.count, e.arms.allSatisfy({ !$0.name.isEmpty }) else {
         throw FunnelError.invalidArgument(field: at, "arm names must be unique and non-empty")

@@ -142,6 +142,8 @@ public enum FunnelApplication {
     if let redis, let url = options.redisURL {
       // Live catalog changes from every replica's UpsertItems and DeleteItems.
       services.append(.init(service: try CatalogFeedFollower(engine: engine, redis: redis, url: url, logger: logger)))
+      // Model canaries started by `funnel pipeline retrain`.
+      services.append(.init(service: CanaryFollower(engine: engine, redis: redis, logger: logger)))
     }
     let polledIndex = shared == nil ? indexSource : nil
     if polledIndex != nil || registry != nil {

@@ -20,6 +20,8 @@ public struct FeedbackLoop: Sendable {
   let metrics: ServingMetrics
   /// Where answers shown are counted for the dashboard.
   let indicators: LiveIndicators?
+  /// The model canary on trial, if any (`ServingEngine.setCanary`).
+  let canary = CanarySlot()
 
   init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics, indicators: LiveIndicators? = nil) {
     self.indicators = indicators
@@ -31,10 +33,15 @@ public struct FeedbackLoop: Sendable {
   }
 
   /// The experiment arm of `request` (by user, or session for anonymous traffic) and the ranker it
-  /// scores with: the arm's own, or `current`.
+  /// scores with: the canary's when the unit falls in a model canary (which takes its users out of
+  /// configured experiments for the trial), else the arm's own, or `current`.
   func assign(_ request: inout ValidatedRequest, current: CandidateRanker) -> CandidateRanker {
-    request.assignment = settings.plan.assign(unit: request.userID.isEmpty ? request.sessionID : request.userID,
-                                              scene: request.scene.rawValue)
+    let unit = request.userID.isEmpty ? request.sessionID : request.userID
+    if let (trial, ranker) = canary.value, trial.includes(unit: unit, scene: request.scene.rawValue) {
+      request.assignment = ExperimentPlan.Assignment(experiment: "canary", arm: ExperimentPlan.Arm(name: "candidate", share: trial.share))
+      return ranker
+    }
+    request.assignment = settings.plan.assign(unit: unit, scene: request.scene.rawValue)
     return request.assignment.flatMap { armRankers[$0.label] } ?? current
   }
 

@@ -178,6 +178,13 @@ public final class ServingEngine: Sendable {
   /// Loads the newest model and swaps it in (`ServingState.reloadModel`): (previous, new) versions.
   public func reloadModel() async throws -> (previous: String, current: String) { try await state.reloadModel() }
 
+  /// Puts `canary`'s share of users on `model` (nil, nil: ends the trial). The model's version should
+  /// be `canary.model`, which answers in the trial report. Takes effect for the next request.
+  public func setCanary(_ canary: Canary?, model: (any ScoringModel)?) { feedback.canary.set(canary, model: model) }
+
+  /// The trial this engine applies, if any.
+  public var canary: Canary? { feedback.canary.value?.canary }
+
   /// Loads the offline items snapshot (at start and on `Admin.Reload`): (version, items), or nil
   /// without an offline source. Throws when the store fails; the previous snapshot keeps serving.
   @discardableResult

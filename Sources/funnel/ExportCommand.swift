@@ -82,15 +82,8 @@ struct ExportTraining: AsyncParsableCommand {
   func run() async throws {
     do {
       let sinceMs = try IngestData.parseDay(since)
-      let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
-      let store = RedisFeatureStore(client: client)
-      let stream = try await RedisEventStream.discover(client: client, store: store)
-      let exposures = try await RedisExposureLog(client: client, shards: stream.streamKeys.count).exposures(sinceMs: sinceMs)
-      let events = try await stream.events(sinceMs: sinceMs)
-      // Users forgotten since are left out, whatever the log still holds (ForgetUser's tombstones).
-      let tombstones = try await RedisErasureLog(client: client).tombstones()
-      let attributed = Attribution.attribute(exposures: exposures.filter { !tombstones.contains(UserIDDigest.hex($0.userID)) },
-                                             events: events, windowMs: Int64(windowSeconds) * 1000)
+      let (attributed, exposures, events) = try await Self.attributed(redisURL: redisURL, sinceMs: sinceMs,
+                                                                      windowMs: Int64(windowSeconds) * 1000)
       let (rows, positives) = try await sealing.writing(out) { path in
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
           throw FunnelError(.invalidArgument, "--out \(out): cannot create the file")
@@ -107,11 +100,26 @@ struct ExportTraining: AsyncParsableCommand {
         try file.close()
         return (rows, positives)
       }
-      print("wrote \(out): \(exposures.count) exposures, \(events.count) events, \(rows) rows, \(positives) with a click, cart or purchase")
+      print("wrote \(out): \(exposures) exposures, \(events) events, \(rows) rows, \(positives) with a click, cart or purchase")
     } catch let error as FunnelError {
       throw ValidationError(error.message)
     } catch let error as RedisError {
       throw ValidationError("--redis \(redisURL): \(error)")
     }
+  }
+
+  /// The fleet's exposures since `sinceMs` joined with its accepted events (`Attribution`), users
+  /// forgotten since left out whatever the log still holds (ForgetUser's tombstones); with the counts
+  /// of exposures and events read.
+  static func attributed(redisURL: String, sinceMs: Int64, windowMs: Int64) async throws
+    -> (attributed: [AttributedExposure], exposures: Int, events: Int) {
+    let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
+    let stream = try await RedisEventStream.discover(client: client, store: RedisFeatureStore(client: client))
+    let exposures = try await RedisExposureLog(client: client, shards: stream.streamKeys.count).exposures(sinceMs: sinceMs)
+    let events = try await stream.events(sinceMs: sinceMs)
+    let tombstones = try await RedisErasureLog(client: client).tombstones()
+    let attributed = Attribution.attribute(exposures: exposures.filter { !tombstones.contains(UserIDDigest.hex($0.userID)) },
+                                           events: events, windowMs: windowMs)
+    return (attributed, exposures.count, events.count)
   }
 }
