@@ -25,10 +25,14 @@ public struct Exposure: Hashable, Sendable {
   public var featureNames: [String]
   /// See `featureNames`.
   public var features: [[Float]]
+  /// Per shown item, the first recall channel that produced it (`popular`, `similar`, ...; empty for
+  /// pinned items), for the online channel bandit; empty when not logged.
+  public var channels: [String]
 
   /// Creates an exposure.
   public init(requestID: String, userID: UserID, sessionID: String = "", scene: String, arm: String, modelVersion: String,
-              timestampMs: Int64, items: [ItemID], featureNames: [String] = [], features: [[Float]] = []) {
+              timestampMs: Int64, items: [ItemID], featureNames: [String] = [], features: [[Float]] = [], channels: [String] = []) {
+    self.channels = channels
     self.requestID = requestID
     self.userID = userID
     self.sessionID = sessionID
@@ -49,7 +53,7 @@ public struct Exposure: Hashable, Sendable {
       + modelVersion.utf8.count
     let ids = items.reduce(0) { $0 + $1.utf8.count + 16 }
     let rows = features.reduce(0) { $0 + $1.count * 4 + 32 }
-    return 128 + strings + ids + rows + featureNames.count * 16
+    return 128 + strings + ids + rows + featureNames.count * 16 + channels.count * 12
   }
 }
 
@@ -69,14 +73,15 @@ public protocol EventHistory: Sendable {
   func events(sinceMs: Int64) async throws -> [BehaviourEvent]
 }
 
-/// The binary form of an `Exposure` (a Redis Stream entry): version byte 1, timestamp (i64 LE),
+/// The binary form of an `Exposure` (a Redis Stream entry): version byte 2, timestamp (i64 LE),
 /// six strings (u16 LE length + UTF-8: request, user, session, scene, arm, model version), the item
 /// count and ids (u16 + strings), the feature names (u16 + strings), then per item one f32 LE per
-/// feature name. ~20 bytes plus ids and 4 bytes per logged value.
+/// feature name, then the channel count and channels (u16 + strings). ~20 bytes plus ids and 4
+/// bytes per logged value. Version 1 (no channels) still decodes.
 public enum PackedExposure {
   /// Encodes `exposure`.
   public static func encode(_ exposure: Exposure) -> [UInt8] {
-    var out: [UInt8] = [1]
+    var out: [UInt8] = [2]
     PackedBytes.append(exposure.timestampMs, to: &out)
     for text in [exposure.requestID, exposure.userID, exposure.sessionID, exposure.scene, exposure.arm, exposure.modelVersion] {
       PackedBytes.append(text, to: &out)
@@ -89,12 +94,15 @@ public enum PackedExposure {
     for row in names.isEmpty ? [] : exposure.features {
       for i in 0..<names.count { PackedBytes.append((i < row.count ? row[i] : .nan).bitPattern, to: &out) }
     }
+    let channels = exposure.channels.count == exposure.items.count ? exposure.channels : []
+    PackedBytes.append(UInt16(channels.count), to: &out)
+    for channel in channels { PackedBytes.append(channel, to: &out) }
     return out
   }
 
   /// Decodes bytes written by `encode`; nil for anything else.
   public static func decode(_ bytes: [UInt8]) -> Exposure? {
-    guard bytes.first == 1 else { return nil }
+    guard let version = bytes.first, version == 1 || version == 2 else { return nil }
     var reader = PackedBytes.Reader(bytes, at: 1)
     func texts(_ count: UInt64) -> [String]? {
       var out: [String] = []
@@ -115,9 +123,14 @@ public enum PackedExposure {
       }
       rows.append(row)
     }
+    var channels: [String] = []
+    if version == 2 {
+      guard let count = reader.integer(2), count == 0 || count == itemCount, let read = texts(count) else { return nil }
+      channels = read
+    }
     guard reader.atEnd else { return nil }
     return Exposure(requestID: head[0], userID: head[1], sessionID: head[2], scene: head[3], arm: head[4],
                     modelVersion: head[5], timestampMs: Int64(bitPattern: time), items: items, featureNames: names,
-                    features: rows)
+                    features: rows, channels: channels)
   }
 }

@@ -82,6 +82,7 @@ extension ConfigKey {
     .integer("serving.searchRankCount", 0...100_000, \.serving.searchRankCount),
     .integer("serving.searchCacheEntries", 0...1_000_000, \.serving.searchCacheEntries),
     .integer("serving.maxCatalogChanges", 1...10_000_000, \.serving.maxCatalogChanges),
+    .string("serving.banditScenes", \.banditScenes),
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
     .boolean("privacy.requireConsent", \.serving.requireConsent),

@@ -28,6 +28,7 @@ public enum FunnelApplication {
   /// a missing or corrupt index). `onListening` is called with the bound port once the server accepts calls.
   public static func serve(_ options: ServerOptions, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    let options = try { var o = options; o.serving.banditScenes = try banditScenes(o.banditScenes); return o }()
     let clock = ContinuousClock()
     let start = clock.now
     // First: a server that would be less protected than configured stops before it loads anything.
@@ -144,6 +145,13 @@ public enum FunnelApplication {
       services.append(.init(service: try CatalogFeedFollower(engine: engine, redis: redis, url: url, logger: logger)))
       // Model canaries started by `funnel pipeline retrain`.
       services.append(.init(service: CanaryFollower(engine: engine, redis: redis, logger: logger)))
+      if !options.serving.banditScenes.isEmpty, let eventStream {
+        // The online channel bandit: one replica learns (under a lease), every replica samples.
+        services.append(.init(service: OnlineBandit(
+          engine: engine, state: RedisBanditState(client: redis),
+          exposures: RedisExposureLog(client: redis, shards: options.redisStreamShards), events: eventStream,
+          owner: options.replicaName ?? EventUpdaterService.defaultConsumerName(), logger: logger)))
+      }
     }
     let polledIndex = shared == nil ? indexSource : nil
     if polledIndex != nil || registry != nil {
@@ -247,6 +255,19 @@ public enum FunnelApplication {
       try await tasks.waitForAll()
     }
     logger.info("funnel stopped")
+  }
+
+  /// The scenes of `serving.banditScenes` (comma-separated raw values); throws naming an unknown one.
+  static func banditScenes(_ text: String) throws -> Set<Scene> {
+    var scenes: Set<Scene> = []
+    for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+      guard let scene = Scene(rawValue: name) else {
+        throw FunnelError.invalidArgument(field: "serving.banditScenes", "unknown scene '\(name)' (known: "
+                                          + Scene.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+      }
+      scenes.insert(scene)
+    }
+    return scenes
   }
 
   /// Experiments (with their arms' models loaded now: a bad file stops the start), and the exposure

@@ -24,6 +24,9 @@ public struct ServerOptions: Sendable {
   public var loopTickBudgetMicros = FunnelGRPCServer.defaultLoopTickBudgetMicros
   /// Origins (`https://shop.example`, comma-separated) whose pages may call the HTTP API (CORS).
   public var corsOrigins = ""
+  /// Scenes answered with the online channel bandit, comma-separated (`serving.banditScenes`; empty:
+  /// none); checked and copied to `serving.banditScenes` when the server starts.
+  public var banditScenes = ""
   /// The admin listener (the Admin service): loopback unless configured, never the public listener.
   public var adminHost = "127.0.0.1"
   /// Port of the admin listener; 0 picks a free one, -1 disables it.

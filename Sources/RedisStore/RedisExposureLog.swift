@@ -71,6 +71,17 @@ public final class RedisExposureLog: ExposureLog {
     }
   }
 
+  /// Up to `limit` entries of shard `shard` after position `after` (nil: from the start), oldest
+  /// first, with the position of the last one read (nil when none), for readers that follow the log
+  /// (the online learner). Entries that do not decode are skipped (their position still advances).
+  public func entries(shard: Int, after: String?, limit: Int) async throws -> (exposures: [(position: String, exposure: Exposure)], last: String?) {
+    let key = streamKeys[shard]
+    let reply = try await client.command(["XRANGE", key, after.map { "(" + $0 } ?? "-", "+", "COUNT", String(max(1, limit))])
+    if case .error(let message) = reply { throw RedisError("XRANGE \(key): \(message)") }
+    let page = RedisStreamReply.entries(reply)
+    return (page.compactMap { entry in entry.field("x").flatMap(PackedExposure.decode).map { (entry.id, $0) } }, page.last?.id)
+  }
+
   /// Deletes the user's entries (O(their shard's length)).
   public func forget(user: UserID) async throws -> Int {
     var removed = 0

@@ -22,6 +22,8 @@ public struct FeedbackLoop: Sendable {
   let indicators: LiveIndicators?
   /// The model canary on trial, if any (`ServingEngine.setCanary`).
   let canary = CanarySlot()
+  /// What the online learner measured per channel (`ServingEngine.setChannelArms`).
+  let channelArms = ChannelArmsSlot()
 
   init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics, indicators: LiveIndicators? = nil) {
     self.indicators = indicators
@@ -69,7 +71,8 @@ public struct FeedbackLoop: Sendable {
     let request = context.request
     let exposure = Exposure(requestID: answer.requestID, userID: request.userID, sessionID: request.sessionID,
                             scene: request.scene.rawValue, arm: answer.experimentArm, modelVersion: answer.modelVersion,
-                            timestampMs: context.nowMs, items: answer.items.map(\.itemID), featureNames: names, features: rows)
+                            timestampMs: context.nowMs, items: answer.items.map(\.itemID), featureNames: names, features: rows,
+                            channels: answer.items.map { $0.channels.first ?? "" })
     if recorder.record(exposure) { metrics.exposuresLogged.increment() } else { metrics.exposuresDropped.increment() }
   }
 

@@ -51,6 +51,8 @@ struct RequestContext {
   var ranked: [(Int, Float)] = []
 
   // Re-rank stage
+  /// In a bandit scene: each channel's arm (indexed like `ChannelSet.named`) and the request's seed.
+  var bandit: (arms: [ChannelArms.Arm], seed: UInt64)?
   /// The answer's candidates in order: (candidate index, score).
   var chosen: [(Int, Float)] = []
   /// Pinned item ids that go first (known, in stock, not dropped).

@@ -2,14 +2,20 @@ import FunnelCore
 import IndexFormat
 
 /// Stage 5, re-ranking after the model, all in one place: the request's boosts (brand and category
-/// factors, then re-sorted), then one item per product group and, unless the plan keeps the
-/// relevance order, category diversity, then the pins (known, in stock, not dropped) first in their
-/// order. Stateless.
+/// factors, then re-sorted), in a bandit scene the channel mix of the first slots (`ChannelBandit`),
+/// then one item per product group and, unless the plan keeps the relevance order, category
+/// diversity, then the pins (known, in stock, not dropped) first in their order. Stateless.
 struct RerankStage: Sendable {
   func run(_ context: inout RequestContext) throws {
     let watch = Stopwatch()
     let (generation, candidates, count) = (context.generation, context.candidates, context.request.count)
-    let boosted = try Self.boost(context.ranked, rules: context.request.rules, candidates: candidates, generation: generation)
+    var boosted = try Self.boost(context.ranked, rules: context.request.rules, candidates: candidates, generation: generation)
+    if let (arms, seed) = context.bandit {
+      // A candidate is credited to its first channel, as its answer item and exposure name it.
+      var rng = SplitMix64(seed: seed)
+      boosted = ChannelBandit.order(boosted, slots: count, arms: arms, channelOf: { candidates[$0].channels.rawValue.trailingZeroBitCount },
+                                    rng: &rng)
+    }
     context.chosen = context.plan.keepsRelevanceOrder
       ? Self.dedupe(boosted, candidates: candidates, generation: generation, count: count)
       : Self.diversify(boosted, candidates: candidates, generation: generation, count: count,

@@ -72,6 +72,9 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// Most live catalog changes the overlay holds before UpsertItems and DeleteItems are refused
   /// (RESOURCE_EXHAUSTED) until a generation folds them in: bounds each replica's overlay memory.
   public var maxCatalogChanges = 100_000
+  /// Scenes whose answers mix recall channels by Thompson sampling over what the online learner
+  /// measured (`ChannelBandit`); empty: none (the model's order decides alone).
+  public var banditScenes: Set<Scene> = []
   /// Candidates from which a request's scoring is split in two halves scored at once on two threads
   /// (0: never). A request then waits for about half its scoring time, which on two cores is most
   /// of a ranking request's CPU; the scores and the order are the same. Below it the hop to a

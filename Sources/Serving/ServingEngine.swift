@@ -185,6 +185,12 @@ public final class ServingEngine: Sendable {
   /// The trial this engine applies, if any.
   public var canary: Canary? { feedback.canary.value?.canary }
 
+  /// Replaces the channel statistics the bandit scenes sample from (`ServingConfiguration.banditScenes`).
+  public func setChannelArms(_ arms: ChannelArms?) { feedback.channelArms.set(arms) }
+
+  /// The channel statistics in use (nil before the learner's first sync).
+  public var channelArms: ChannelArms? { feedback.channelArms.value }
+
   /// Loads the offline items snapshot (at start and on `Admin.Reload`): (version, items), or nil
   /// without an offline source. Throws when the store fails; the previous snapshot keeps serving.
   @discardableResult

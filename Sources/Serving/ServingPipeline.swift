@@ -48,6 +48,11 @@ struct ServingPipeline: Sendable {
     var request = request
     let ranker = feedback.assign(&request, current: ranker)
     var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
+    if configuration.banditScenes.contains(request.scene) {
+      let arms = feedback.channelArms.value ?? ChannelArms()
+      context.bandit = (ChannelSet.named.map { arms.arm(scene: request.scene.rawValue, channel: $0.1) },
+                        ChannelBandit.seed(requestID))
+    }
     try await stage("context") { try await self.context.run(&context) }
     try Task.checkCancellation()
     try await stage("recall") { try await recall.run(&context) }

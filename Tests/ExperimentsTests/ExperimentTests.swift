@@ -121,5 +121,15 @@ import Testing
     #expect(decoded?.items == ["A", "B"] && decoded?.featureNames == ["f1", "f2"] && decoded?.features[1] == [3, 4])
     #expect(decoded?.features[0][1].isNaN == true && decoded?.arm == "e:a" && decoded?.timestampMs == 42)
     #expect(PackedExposure.decode(Array(PackedExposure.encode(e).dropLast())) == nil)
+    var withChannels = e
+    withChannels.channels = ["similar", "popular"]
+    #expect(PackedExposure.decode(PackedExposure.encode(withChannels))?.channels == ["similar", "popular"])
+    // Version 1 (written before channels were logged) still reads: the same bytes without the
+    // channel count, with version byte 1.
+    var v1 = Array(PackedExposure.encode(e).dropLast(2))
+    v1[0] = 1
+    let old = PackedExposure.decode(v1)
+    #expect(old?.items == e.items && old?.features[1] == [3, 4] && old?.requestID == "r" && old?.channels == [])
+    #expect(PackedExposure.decode([3] + v1.dropFirst()) == nil, "an unknown version is refused")
   }
 }
