@@ -61,10 +61,12 @@ public struct LabelledList: Hashable, Sendable {
   /// Writes `lists` (those with a positive label: all-negative groups teach a ranker nothing) as the
   /// CSV `Training/train_ranker.py` reads: `query,label,item_id,position,` then `names` (position is
   /// the served rank from 0, for position-debiased training; values mapped by name; missing empty).
+  /// Without `positions` (lists that were never served: replay candidates) the column is left out.
   /// With `shuffleSeed`, labels are permuted across all rows with that seed (a deliberately useless
   /// model, for testing the gate). Returns (lists, rows) written.
   @discardableResult
-  public static func writeCSV(_ lists: [LabelledList], names: [String], to path: String, shuffleSeed: UInt64? = nil) throws -> (lists: Int, rows: Int) {
+  public static func writeCSV(_ lists: [LabelledList], names: [String], to path: String, shuffleSeed: UInt64? = nil,
+                              positions: Bool = true) throws -> (lists: Int, rows: Int) {
     let kept = lists.filter(\.hasPositive)
     var labels = kept.flatMap(\.labels)
     if let seed = shuffleSeed {
@@ -74,12 +76,12 @@ public struct LabelledList: Hashable, Sendable {
         labels.swapAt(i, Int(state % UInt64(i + 1)))
       }
     }
-    var out = "query,label,item_id,position," + names.joined(separator: ",") + "\n"
+    var out = "query,label,item_id," + (positions ? "position," : "") + names.joined(separator: ",") + "\n"
     var row = 0
     for list in kept {
       let columns = names.map { list.featureNames.firstIndex(of: $0) }
       for (i, item) in list.items.enumerated() {
-        out += "\(csvField(list.requestID)),\(labels[row]),\(csvField(item)),\(i)"
+        out += "\(csvField(list.requestID)),\(labels[row]),\(csvField(item))" + (positions ? ",\(i)" : "")
         for c in columns {
           out += ","
           if let c, c < list.features[i].count, list.features[i][c].isFinite { out += "\(list.features[i][c])" }

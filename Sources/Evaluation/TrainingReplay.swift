@@ -37,6 +37,26 @@ public struct TrainingReplay: Sendable {
   /// history before `asOfMs` and a purchase in the window; customers whose candidates hold nothing
   /// they bought are skipped (no ranking signal). Throws if the output cannot be written.
   public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil, scene: Scene = .email) async throws -> Summary {
+    let (lists, summary) = try await lists(asOfMs: asOfMs, untilMs: untilMs, sample: sample, scene: scene)
+    var out = "query,label,item_id," + Self.schema.names.joined(separator: ",") + "\n"
+    for list in lists {
+      for (i, row) in list.features.enumerated() {
+        out += "\(Self.csvField(list.requestID)),\(list.labels[i]),\(Self.csvField(list.items[i]))"
+        for value in row { out += value.isNaN ? "," : ",\(value)" }
+        out += "\n"
+      }
+    }
+    do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+      throw FunnelError(.failedPrecondition, "cannot write \(path): \(error.localizedDescription)")
+    }
+    return summary
+  }
+
+  /// The replay's candidate lists, one per customer (`requestID` is the customer, `timestampMs`
+  /// the replay time, features in `schema` order, label 1 when bought in the window), and its
+  /// summary; see `write`.
+  public func lists(asOfMs: Int64, untilMs: Int64, sample: Int? = nil, scene: Scene = .email) async throws
+    -> (lists: [LabelledList], summary: Summary) {
     let history = events.filter { $0.timestampMs < asOfMs }
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the replay time") }
     var truth: [UserID: Set<ItemID>] = [:]
@@ -53,8 +73,8 @@ public struct TrainingReplay: Sendable {
     let generation = try GenerationBuilder().build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
     let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history),
                                   model: Evaluator.recallOnlyModel, nowMs: asOfMs)
-    var out = "query,label,item_id," + Self.schema.names.joined(separator: ",") + "\n"
     var summary = Summary()
+    var lists: [LabelledList] = []
     for user in users {
       let bought = truth[user]!
       let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: scene, count: 50),
@@ -67,16 +87,10 @@ public struct TrainingReplay: Sendable {
       summary.queries += 1
       summary.rows += ids.count
       summary.positives += positives
-      for (i, row) in rows.enumerated() {
-        out += "\(Self.csvField(user)),\(labels[i]),\(Self.csvField(ids[i]))"
-        for value in row { out += value.isNaN ? "," : ",\(value)" }
-        out += "\n"
-      }
+      lists.append(LabelledList(requestID: user, timestampMs: asOfMs, items: ids, featureNames: Self.schema.names, features: rows,
+                                labels: labels))
     }
-    do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-      throw FunnelError(.failedPrecondition, "cannot write \(path): \(error.localizedDescription)")
-    }
-    return summary
+    return (lists, summary)
   }
 
   /// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.

@@ -11,7 +11,7 @@ import Serving
 /// `funnel pipeline run`: one turn of the wheel, for cron or a Kubernetes CronJob.
 struct PipelineCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "pipeline", abstract: "Turn the wheel: rebuild (archive, build, validate, publish), retrain with an offline gate, judge the canary.", subcommands: [PipelineRun.self, PipelineRetrain.self, PipelineCanary.self])
+    commandName: "pipeline", abstract: "Turn the wheel: rebuild (archive, build, validate, publish), retrain with an offline gate, judge the canary.", subcommands: [PipelineRun.self, PipelineRetrain.self, PipelineCanary.self, PipelineReplay.self])
 }
 
 struct PipelineRun: AsyncParsableCommand {

@@ -125,6 +125,11 @@ struct PipelineRetrain: AsyncParsableCommand {
   }
 
   func runTrainer(rows: String, out: String) throws {
+    try Self.runTrainer(python: python, trainer: trainer, rows: rows, out: out)
+  }
+
+  /// Runs `trainer` (Training/train_ranker.py) with `python` on `rows`, writing the model into `out`.
+  static func runTrainer(python: String, trainer: String, rows: String, out: String) throws {
     let fm = FileManager.default
     guard fm.isExecutableFile(atPath: python), fm.fileExists(atPath: trainer) else {
       throw FunnelError(.failedPrecondition, "\(python) or \(trainer) is missing (python3 -m venv .venv-training && "
