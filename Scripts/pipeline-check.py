@@ -3,7 +3,7 @@ location through Redis; events tracked and catalog changes posted over gRPC (grp
 `funnel pipeline run` archives the events, builds a generation with the changes folded in, validates,
 publishes it and trims the feed once both replicas serve it; a run on a truncated catalog is refused
 (exit 3) and the fleet keeps serving the good generation; `funnel archive verify` passes, then catches
-a flipped byte.
+a flipped byte; drains killed with SIGKILL mid-way archive every event exactly once.
 
 Usage: pipeline-check.py FUNNEL_BINARY REDIS_URL
 """
@@ -117,7 +117,42 @@ def main():
             f.write(bytes([byte[0] ^ 0x01]))
         flipped = run("archive", "verify", "--dir", archive, check=False)
         assert flipped.returncode == 1 and "CRC-32C" in flipped.stdout, flipped.stdout
-        print("pipeline-check: passed (archive, fold, validate, publish, trim; a truncated catalog refused; a flipped byte caught)")
+
+        # Drains killed with SIGKILL at growing moments (small segments, so kills land mid-drain),
+        # until one finishes: every event in the stream is archived once, none lost, none twice.
+        spread = [ev.Event(event_id=f"kill-{i}", user_id=f"kill-user-{i % 97}", item_id=f"SKU-{100010 + i % 300}",
+                           type=ev.EVENT_TYPE_VIEW, timestamp_ms=now - (i % 30) * 3_600_000 - i) for i in range(4_000)]
+        for chunk in range(0, len(spread), 500):
+            reply = events.Track(ev.TrackRequest(events=spread[chunk:chunk + 500]), timeout=20)
+            assert reply.accepted == 500, f"{reply.accepted} of 500 accepted: {reply.rejected[:3]}"
+        killed_dir = os.path.join(work, "killed-archive")
+        segments = lambda: sum(f.endswith(".jsonl.gz") for _, _, fs in os.walk(killed_dir) for f in fs)  # noqa: E731
+        kills, delay, after_kills = 0, 0.05, []
+        while True:
+            drain = subprocess.Popen([binary, "archive", "drain", "--redis", redis, "--dir", killed_dir, "--batch", "40"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                drain.wait(timeout=delay)
+                break
+            except subprocess.TimeoutExpired:
+                drain.kill()
+                drain.wait()
+                kills += 1
+                after_kills.append(segments())
+                delay *= 1.5
+        assert drain.returncode == 0, drain.stdout.read()
+        exported = os.path.join(work, "killed.jsonl")
+        assert run("archive", "export", "--dir", killed_dir, "--out", exported, check=False).returncode == 0
+        archived = [json.loads(line)["event_id"] for line in open(exported)]
+        expected = {f"kill-{i}" for i in range(4_000)} | {e.event_id for e in tracked}
+        total = segments()
+        assert any(0 < n < total for n in after_kills), f"no drain was killed mid-way: segments after each kill {after_kills} of {total}"
+        assert len(archived) == len(expected) and set(archived) == expected, \
+            f"{len(archived)} archived ({len(set(archived))} distinct), {len(expected)} in the stream"
+        assert run("archive", "verify", "--dir", killed_dir, check=False).returncode == 0
+        print(f"pipeline-check: {kills} drains killed (SIGKILL), segments written by then {after_kills} of {total}; "
+              f"{len(archived)} events archived, each once")
+        print("pipeline-check: passed (archive, fold, validate, publish, trim; a truncated catalog refused; a flipped byte caught; killed drains)")
     except (AssertionError, SystemExit) as e:
         failed = True
         print(f"pipeline-check: FAILED: {e}")

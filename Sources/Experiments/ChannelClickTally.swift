@@ -7,8 +7,9 @@ import FunnelCore
 /// on an item of the list, counts once as clicked (a second click on it does not). A click read
 /// before its list (the exposure log is written every 100 ms) waits up to `pendingMs` for it.
 ///
-/// Bounded: the last `capacity` lists and `maxPending` waiting clicks are kept, the oldest dropped
-/// first. Not thread-safe: one owner (the learner).
+/// Bounded: the last `capacity` lists (~150 bytes each for ten items) and `maxPending` waiting
+/// clicks are kept, the oldest dropped first. Channels other than the built-in ones
+/// (`ChannelSet.named`) are not counted. Not thread-safe: one owner (the learner).
 public struct ChannelClickTally: Sendable {
   /// Counts to add, by scene and channel.
   public struct Key: Hashable, Sendable {
@@ -36,11 +37,14 @@ public struct ChannelClickTally: Sendable {
     }
   }
 
+  /// One remembered list, compact (~150 bytes for ten items): hashes of the user and the items, the
+  /// items' channels as indices into `ChannelSet.named`, clicked positions once any.
   struct Served {
-    var user: String
+    var user: UInt64
     var scene: String
-    var channelByItem: [String: String]
-    var clicked: Set<String> = []
+    var items: [UInt64]
+    var channels: [UInt8]
+    var clicked: [Bool] = []
   }
 
   let capacity: Int
@@ -53,7 +57,7 @@ public struct ChannelClickTally: Sendable {
   private var deltas: [Key: Delta] = [:]
 
   /// A tally remembering `capacity` lists and `maxPending` early clicks for `pendingMs`.
-  public init(capacity: Int = 200_000, maxPending: Int = 10_000, pendingMs: Int64 = 60_000) {
+  public init(capacity: Int = 100_000, maxPending: Int = 10_000, pendingMs: Int64 = 60_000) {
     self.capacity = max(1, capacity)
     self.maxPending = max(0, maxPending)
     self.pendingMs = pendingMs
@@ -68,12 +72,14 @@ public struct ChannelClickTally: Sendable {
   /// rebuilding memory from lists already counted). Waiting clicks whose list arrived are counted.
   public mutating func add(exposures: [Exposure], count: Bool = true, nowMs: Int64) {
     for e in exposures where served[e.requestID] == nil && e.channels.count == e.items.count {
-      var byItem: [String: String] = [:]
-      for (item, channel) in zip(e.items, e.channels) where !channel.isEmpty {
-        if byItem[item] == nil { byItem[item] = channel }
+      var list = Served(user: Self.hash(e.userID), scene: e.scene, items: [], channels: [])
+      for (item, channel) in zip(e.items, e.channels) {
+        guard let index = Self.channelIndex[channel] else { continue }
+        list.items.append(Self.hash(item))
+        list.channels.append(index)
         if count { deltas[Key(scene: e.scene, channel: channel), default: Delta()].shown += 1 }
       }
-      served[e.requestID] = Served(user: e.userID, scene: e.scene, channelByItem: byItem)
+      served[e.requestID] = list
       order.append(e.requestID)
       if served.count > capacity { evictOldest() }
     }
@@ -101,10 +107,21 @@ public struct ChannelClickTally: Sendable {
       if maxPending > 0 { pending.append((event, seenMs)) }
       return
     }
-    guard list.user == event.userID, let channel = list.channelByItem[event.itemID], !list.clicked.contains(event.itemID) else { return }
-    list.clicked.insert(event.itemID)
+    guard list.user == Self.hash(event.userID), let position = list.items.firstIndex(of: Self.hash(event.itemID)) else { return }
+    if list.clicked.isEmpty { list.clicked = [Bool](repeating: false, count: list.items.count) }
+    guard !list.clicked[position] else { return }
+    list.clicked[position] = true
     served[event.requestID] = list
-    deltas[Key(scene: list.scene, channel: channel), default: Delta()].clicked += 1
+    deltas[Key(scene: list.scene, channel: ChannelSet.named[Int(list.channels[position])].1), default: Delta()].clicked += 1
+  }
+
+  static let channelIndex = Dictionary(uniqueKeysWithValues: ChannelSet.named.enumerated().map { ($0.element.1, UInt8($0.offset)) })
+
+  /// FNV-1a 64 of `text`: ids kept as 8 bytes (a collision within one list is ~2^-58 likely).
+  static func hash(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return hash
   }
 
   private mutating func evictOldest() {

@@ -28,11 +28,18 @@ public struct Exposure: Hashable, Sendable {
   /// Per shown item, the first recall channel that produced it (`popular`, `similar`, ...; empty for
   /// pinned items), for the online channel bandit; empty when not logged.
   public var channels: [String]
+  /// Time the engine took for the answer, µs (0: not logged), for the canary's latency guardrail.
+  public var latencyMicros: UInt32
+  /// Whether the answer was degraded (a store slow or down, a stage fell back): the canary's error guardrail.
+  public var degraded: Bool
 
   /// Creates an exposure.
   public init(requestID: String, userID: UserID, sessionID: String = "", scene: String, arm: String, modelVersion: String,
-              timestampMs: Int64, items: [ItemID], featureNames: [String] = [], features: [[Float]] = [], channels: [String] = []) {
+              timestampMs: Int64, items: [ItemID], featureNames: [String] = [], features: [[Float]] = [], channels: [String] = [],
+              latencyMicros: UInt32 = 0, degraded: Bool = false) {
     self.channels = channels
+    self.latencyMicros = latencyMicros
+    self.degraded = degraded
     self.requestID = requestID
     self.userID = userID
     self.sessionID = sessionID
@@ -76,8 +83,9 @@ public protocol EventHistory: Sendable {
 /// The binary form of an `Exposure` (a Redis Stream entry): version byte 2, timestamp (i64 LE),
 /// six strings (u16 LE length + UTF-8: request, user, session, scene, arm, model version), the item
 /// count and ids (u16 + strings), the feature names (u16 + strings), then per item one f32 LE per
-/// feature name, then the channel count and channels (u16 + strings). ~20 bytes plus ids and 4
-/// bytes per logged value. Version 1 (no channels) still decodes.
+/// feature name, then the channel count and channels (u16 + strings), the latency (u32 LE, µs) and
+/// the degraded flag (one byte). ~25 bytes plus ids and 4 bytes per logged value. Version 1 (none
+/// of the last three) still decodes.
 public enum PackedExposure {
   /// Encodes `exposure`.
   public static func encode(_ exposure: Exposure) -> [UInt8] {
@@ -97,6 +105,8 @@ public enum PackedExposure {
     let channels = exposure.channels.count == exposure.items.count ? exposure.channels : []
     PackedBytes.append(UInt16(channels.count), to: &out)
     for channel in channels { PackedBytes.append(channel, to: &out) }
+    PackedBytes.append(exposure.latencyMicros, to: &out)
+    out.append(exposure.degraded ? 1 : 0)
     return out
   }
 
@@ -124,13 +134,15 @@ public enum PackedExposure {
       rows.append(row)
     }
     var channels: [String] = []
+    var (latency, degraded): (UInt64, UInt64) = (0, 0)
     if version == 2 {
-      guard let count = reader.integer(2), count == 0 || count == itemCount, let read = texts(count) else { return nil }
-      channels = read
+      guard let count = reader.integer(2), count == 0 || count == itemCount, let read = texts(count),
+            let micros = reader.integer(4), let flag = reader.integer(1), flag <= 1 else { return nil }
+      (channels, latency, degraded) = (read, micros, flag)
     }
     guard reader.atEnd else { return nil }
     return Exposure(requestID: head[0], userID: head[1], sessionID: head[2], scene: head[3], arm: head[4],
                     modelVersion: head[5], timestampMs: Int64(bitPattern: time), items: items, featureNames: names,
-                    features: rows, channels: channels)
+                    features: rows, channels: channels, latencyMicros: UInt32(latency), degraded: degraded == 1)
   }
 }

@@ -72,7 +72,9 @@ public struct FeedbackLoop: Sendable {
     let exposure = Exposure(requestID: answer.requestID, userID: request.userID, sessionID: request.sessionID,
                             scene: request.scene.rawValue, arm: answer.experimentArm, modelVersion: answer.modelVersion,
                             timestampMs: context.nowMs, items: answer.items.map(\.itemID), featureNames: names, features: rows,
-                            channels: answer.items.map { $0.channels.first ?? "" })
+                            channels: answer.items.map { $0.channels.first ?? "" },
+                            latencyMicros: UInt32(clamping: context.debug.timings.last { $0.stage == "total" }?.micros ?? 0),
+                            degraded: answer.degraded)
     if recorder.record(exposure) { metrics.exposuresLogged.increment() } else { metrics.exposuresDropped.increment() }
   }
 

@@ -12,7 +12,9 @@ struct PipelineCanary: AsyncParsableCommand {
     discussion: """
       The canary's lists (arm canary:candidate, ranked by the candidate) against the serving model's lists in the \
       same scenes since the trial started, on --metric per list with a two-proportion z-test: a loss larger than \
-      --tolerance (relative) at p < --alpha rolls back; with --min-exposures lists in each group and no such loss \
+      --tolerance (relative) at p < --alpha rolls back, and so do answers whose p95 latency is more than \
+      --latency-tolerance above the serving model's or whose share of degraded answers is significantly higher (by \
+      more than a point); with --min-exposures lists in each group and none of these \
       the candidate is promoted (moved into REGISTRY/NAME/VERSION, which every replica loads); a trial older than \
       --max-hours without enough lists is rolled back. Prints the decision; run it from cron until the trial ends.
       """)
@@ -23,6 +25,7 @@ struct PipelineCanary: AsyncParsableCommand {
   @Option(help: "Guarded rate: ctr or conversion.") var metric = "ctr"
   @Option(help: "Lists each group needs before a decision.") var minExposures = 1_000
   @Option(help: "Relative loss tolerated (0.02: 2% worse).") var tolerance = 0.02
+  @Option(help: "Relative p95 latency increase of the canary's answers tolerated (0.25: 25% slower).") var latencyTolerance = 0.25
   @Option(help: "Significance level.") var alpha = 0.05
   @Option(help: "Longest trial in hours.") var maxHours = 168
   @Option(help: "Attribution window in seconds for events without a request id.") var windowSeconds = 86_400
@@ -43,7 +46,7 @@ struct PipelineCanary: AsyncParsableCommand {
       let (attributed, _, _) = try await ExportTraining.attributed(redisURL: redisURL, sinceMs: canary.startedMs,
                                                                    windowMs: Int64(windowSeconds) * 1000)
       let judge = CanaryJudge(metric: metric, minExposures: minExposures, tolerance: tolerance, alpha: alpha,
-                              maxDurationMs: Int64(maxHours) * 3_600_000)
+                              maxDurationMs: Int64(maxHours) * 3_600_000, latencyTolerance: latencyTolerance)
       let verdict = judge.judge(canary, attributed: attributed, nowMs: now)
       print("\(verdict.decision.rawValue): \(canary.model) against \(canary.control): \(verdict.reason)")
       let directory = (canary.path as NSString).deletingLastPathComponent

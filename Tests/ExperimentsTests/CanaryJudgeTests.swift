@@ -9,12 +9,14 @@ import Testing
                                   startedMs: 1_000, control: "ranker/7")
 
   /// `n` lists of `arm`/`model` in `scene` at `timeMs`, the first `clicked` of them clicked.
-  static func lists(_ n: Int, clicked: Int, arm: String, model: String, scene: String = "home", timeMs: Int64 = 2_000) -> [AttributedExposure] {
+  static func lists(_ n: Int, clicked: Int, arm: String, model: String, scene: String = "home", timeMs: Int64 = 2_000,
+                    latency: UInt32 = 0, degraded: Int = 0) -> [AttributedExposure] {
     (0..<n).map { i in
       var outcome = ItemOutcome()
       outcome.clicks = i < clicked ? 1 : 0
       let exposure = Exposure(requestID: "\(arm)-\(model)-\(scene)-\(i)", userID: "u\(i)", scene: scene, arm: arm,
-                              modelVersion: model, timestampMs: timeMs, items: ["a"])
+                              modelVersion: model, timestampMs: timeMs, items: ["a"], latencyMicros: latency + UInt32(i % 100),
+                              degraded: i < degraded)
       return AttributedExposure(exposure: exposure, outcomes: [outcome])
     }
   }
@@ -37,6 +39,25 @@ import Testing
     let winning = judge.judge(Self.canary, attributed: Self.lists(3_000, clicked: 400, arm: Canary.label, model: "ranker/8")
                               + Self.lists(3_000, clicked: 300, arm: "default", model: "ranker/7"), nowMs: 10_000)
     #expect(winning.decision == .promote && winning.reason.contains("wins"), "\(winning.reason)")
+  }
+
+  @Test func aSlowerOrMoreDegradedCandidateIsRolledBackWhateverItsClicks() {
+    let judge = CanaryJudge(minExposures: 1_000, latencyTolerance: 0.25)
+    let control = Self.lists(2_000, clicked: 200, arm: "default", model: "ranker/7", latency: 1_000, degraded: 20)
+    // Same clicks, answers 60% slower at p95 (1,600-1,699 µs against 1,000-1,099 µs).
+    let slow = judge.judge(Self.canary, attributed: control + Self.lists(2_000, clicked: 200, arm: Canary.label, model: "ranker/8",
+                                                                          latency: 1_600, degraded: 20), nowMs: 10_000)
+    #expect(slow.decision == .rollback && slow.reason.contains("too slow"), "\(slow.reason)")
+    #expect(slow.canaryP95Micros == 1_694 && slow.controlP95Micros == 1_094)
+    // 10% slower: within the tolerance.
+    let close = judge.judge(Self.canary, attributed: control + Self.lists(2_000, clicked: 200, arm: Canary.label, model: "ranker/8",
+                                                                           latency: 1_100, degraded: 20), nowMs: 10_000)
+    #expect(close.decision == .promote, "\(close.reason)")
+    // 5% of answers degraded against 1%.
+    let failing = judge.judge(Self.canary, attributed: control + Self.lists(2_000, clicked: 200, arm: Canary.label, model: "ranker/8",
+                                                                             latency: 1_000, degraded: 100), nowMs: 10_000)
+    #expect(failing.decision == .rollback && failing.reason.contains("degrades"), "\(failing.reason)")
+    #expect(failing.canaryDegraded == 0.05 && failing.controlDegraded == 0.01)
   }
 
   @Test func onlyTheTrialsListsCountAndTooFewWaitOrTimeOut() {

@@ -123,10 +123,13 @@ import Testing
     #expect(PackedExposure.decode(Array(PackedExposure.encode(e).dropLast())) == nil)
     var withChannels = e
     withChannels.channels = ["similar", "popular"]
-    #expect(PackedExposure.decode(PackedExposure.encode(withChannels))?.channels == ["similar", "popular"])
+    withChannels.latencyMicros = 1_234_567
+    withChannels.degraded = true
+    let back = PackedExposure.decode(PackedExposure.encode(withChannels))
+    #expect(back?.channels == ["similar", "popular"] && back?.latencyMicros == 1_234_567 && back?.degraded == true)
     // Version 1 (written before channels were logged) still reads: the same bytes without the
     // channel count, with version byte 1.
-    var v1 = Array(PackedExposure.encode(e).dropLast(2))
+    var v1 = Array(PackedExposure.encode(e).dropLast(7))
     v1[0] = 1
     let old = PackedExposure.decode(v1)
     #expect(old?.items == e.items && old?.features[1] == [3, 4] && old?.requestID == "r" && old?.channels == [])

@@ -46,7 +46,7 @@ import Testing
   }
 
   @Test func theTrialsUsersAreRankedByTheCandidateUntilItEnds() async throws {
-    let (engine, _, _) = engine()
+    let (engine, _, log) = engine()
     let serving = engine.ranker.model.version
     let trial = try Canary(model: "ranker/2", path: "unused", share: 0.3, scenes: ["home"], startedMs: 0, control: serving)
     engine.setCanary(trial, model: try candidate())
@@ -62,6 +62,10 @@ import Testing
       #expect(search.modelVersion == serving, "scenes outside the trial keep the serving model")
     }
     #expect(inTrial > 30 && inTrial < 90, "about 30% of 200 users: \(inTrial)")
+    // Every list logs what the guardrails judge: the answer's time, whether it was degraded, and each item's channel.
+    _ = try await engine.flushExposures()
+    let logged = try await log.exposures(sinceMs: 0)
+    #expect(logged.count == 400 && logged.allSatisfy { $0.latencyMicros > 0 && !$0.degraded && $0.channels.count == $0.items.count })
     engine.setCanary(nil, model: nil)
     let after = try await engine.recommend(RecommendInput(userID: TestEngines.store.userIDs[0], scene: .home, count: 5))
     #expect(engine.canary == nil && after.modelVersion == serving && after.experimentArm == "default")
