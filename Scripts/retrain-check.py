@@ -130,6 +130,13 @@ def main():
         retrain = ["pipeline", "retrain", "--redis", redis, "--registry", registry, "--held-out", "0.25", "--margin", "0.05",
                    "--min-lists", "50", "--canary-share", "0.5", "--scenes", "home"]
 
+        def trial(lift, decision):
+            """Canary traffic where the candidate's lists are clicked `lift` times as often, then the judge."""
+            print(f"retrain-check: canary traffic {shop.traffic(1500, lambda arm: lift if arm == 'canary:candidate' else 1.0)}")
+            judge = run("pipeline", "canary", "--redis", redis, "--registry", registry, "--min-exposures", "300")
+            print(judge.stdout.strip())
+            assert judge.returncode == 0 and judge.stdout.startswith(decision), f"not {decision}: {judge.stdout} {judge.stderr}"
+
         # 1. Shuffled labels: refused offline.
         bad = run(*retrain, "--shuffle-labels")
         print(bad.stdout.strip())
@@ -148,11 +155,7 @@ def main():
         first, second = shop.arms(0, sample), shop.arms(1, sample)
         assert first == second, "the replicas put different users in the canary"
         assert {m for a, m in first.values() if a == "canary:candidate"} == {"ranker/3"}
-        lists = shop.traffic(1500, lambda arm: 0.5 if arm == "canary:candidate" else 1.0)
-        print(f"retrain-check: canary traffic {lists}")
-        judge = run("pipeline", "canary", "--redis", redis, "--registry", registry, "--min-exposures", "300")
-        print(judge.stdout.strip())
-        assert judge.returncode == 0 and judge.stdout.startswith("rollback"), f"not rolled back: {judge.stdout} {judge.stderr}"
+        trial(0.5, "rollback")
         took = wait_until("both replicas out of the canary",
                           lambda: all(all(a != "canary:candidate" for a, _ in shop.arms(r, sample).values()) for r in (0, 1)), 10)
         print(f"retrain-check: rolled back on both replicas within {took:.1f} s")
@@ -163,11 +166,7 @@ def main():
         print(again.stdout.strip())
         assert again.returncode == 0 and "canary started" in again.stdout, f"retrain failed: {again.stdout} {again.stderr}"
         wait_until("the second canary", lambda: any(a == "canary:candidate" for a, _ in shop.arms(0, sample).values()), 10)
-        lists = shop.traffic(1500, lambda arm: 1.3 if arm == "canary:candidate" else 1.0)
-        print(f"retrain-check: canary traffic {lists}")
-        judge = run("pipeline", "canary", "--redis", redis, "--registry", registry, "--min-exposures", "300")
-        print(judge.stdout.strip())
-        assert judge.returncode == 0 and judge.stdout.startswith("promote"), f"not promoted: {judge.stdout} {judge.stderr}"
+        trial(1.3, "promote")
         took = wait_until("both replicas on ranker/4",
                           lambda: all(all(m == "ranker/4" and a == "default" for a, m in shop.arms(r, sample[:10]).values())
                                       for r in (0, 1)), 15)

@@ -19,32 +19,28 @@ struct PipelineCanary: AsyncParsableCommand {
       --max-hours without enough lists is rolled back. Prints the decision; run it from cron until the trial ends.
       """)
 
-  @Option(name: .customLong("redis"), help: "The fleet's Redis URL.") var redisURL: String
-  @Option(help: "Model registry shared by the replicas.") var registry: String
-  @Option(help: "Model name in the registry.") var name = "ranker"
+  @OptionGroup var wheel: WheelOptions
   @Option(help: "Guarded rate: ctr or conversion.") var metric = "ctr"
   @Option(help: "Lists each group needs before a decision.") var minExposures = 1_000
   @Option(help: "Relative loss tolerated (0.02: 2% worse).") var tolerance = 0.02
   @Option(help: "Relative p95 latency increase of the canary's answers tolerated (0.25: 25% slower).") var latencyTolerance = 0.25
   @Option(help: "Significance level.") var alpha = 0.05
   @Option(help: "Longest trial in hours.") var maxHours = 168
-  @Option(help: "Attribution window in seconds for events without a request id.") var windowSeconds = 86_400
-  @Option(help: "Now as Unix ms (default: the clock), for replays on a simulated clock.") var nowMs: Int64?
 
   func run() async throws {
     do {
       guard let metric = CanaryJudge.Metric(rawValue: metric) else {
         throw FunnelError(.invalidArgument, "--metric \(self.metric): expected ctr or conversion")
       }
-      let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
+      let client = try RedisClient(url: wheel.redisURL, timeoutMs: 10_000)
       guard let document = try await client.command(["GET", Canary.redisKey]).string else {
         print("no canary on trial")
         return
       }
       let canary = try Canary(json: document)
-      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
-      let (attributed, _, _) = try await ExportTraining.attributed(redisURL: redisURL, sinceMs: canary.startedMs,
-                                                                   windowMs: Int64(windowSeconds) * 1000)
+      let now = wheel.now
+      let (attributed, _, _) = try await ExportTraining.attributed(redisURL: wheel.redisURL, sinceMs: canary.startedMs,
+                                                                   windowMs: wheel.windowMs)
       let judge = CanaryJudge(metric: metric, minExposures: minExposures, tolerance: tolerance, alpha: alpha,
                               maxDurationMs: Int64(maxHours) * 3_600_000, latencyTolerance: latencyTolerance)
       let verdict = judge.judge(canary, attributed: attributed, nowMs: now)
@@ -56,7 +52,7 @@ struct PipelineCanary: AsyncParsableCommand {
       case .promote:
         // The trial ends first: a replica never ranks the canary's users with a file that moved.
         _ = try await client.command(["DEL", Canary.redisKey])
-        print("promoted: \(try Self.promote(candidateDirectory: directory, registry: registry, name: name))")
+        print("promoted: \(try Self.promote(candidateDirectory: directory, registry: wheel.registry, name: wheel.name))")
       case .rollback:
         _ = try await client.command(["DEL", Canary.redisKey])
         let parked = directory + ".rolled-back"

@@ -24,9 +24,7 @@ struct PipelineRetrain: AsyncParsableCommand {
       on every replica, judged by `funnel pipeline canary` (with --canary-share 0 the candidate is promoted at once).
       """)
 
-  @Option(name: .customLong("redis"), help: "The fleet's Redis URL (exposure log, events, canary).") var redisURL: String
-  @Option(help: "Model registry shared by the replicas (their --models).") var registry: String
-  @Option(help: "Model name in the registry.") var name = "ranker"
+  @OptionGroup var wheel: WheelOptions
   @Option(help: "Served lists of the last DAYS days.") var days = 7
   @Option(help: "Share of the newest lists held out of training for the gate.") var heldOut = 0.2
   @Option(help: "Largest tolerated NDCG drop below the serving model.") var margin = 0.01
@@ -35,12 +33,10 @@ struct PipelineRetrain: AsyncParsableCommand {
   @Option(help: "Exponent η of the click propensity (1/rank)^η the gate corrects for (0: none).") var positionBias = 1.0
   @Option(help: "Share of users in the canary (0: promote without a canary).") var canaryShare = 0.1
   @Option(help: "Scenes of the canary, comma-separated (default: every scene).") var scenes: String?
-  @Option(help: "Attribution window in seconds for events without a request id.") var windowSeconds = 86_400
   @Option(help: "Python with the pinned lightgbm (Training/requirements.txt).") var python = ".venv-training/bin/python"
   @Option(help: "The training script.") var trainer = "Training/train_ranker.py"
   @Flag(help: "Train on labels shuffled across rows: a useless model the gate must refuse (for testing the gate).")
   var shuffleLabels = false
-  @Option(help: "Now as Unix ms (default: the clock), for replays on a simulated clock.") var nowMs: Int64?
 
   func run() async throws {
     do {
@@ -49,8 +45,8 @@ struct PipelineRetrain: AsyncParsableCommand {
       guard canaryShare >= 0, canaryShare <= Canary.maxShare else {
         throw FunnelError(.invalidArgument, "--canary-share \(canaryShare) must be in 0...\(Canary.maxShare)")
       }
-      let now = nowMs ?? Int64(Date().timeIntervalSince1970 * 1000)
-      let client = try RedisClient(url: redisURL, timeoutMs: 10_000)
+      let (now, registry, name) = (wheel.now, wheel.registry, wheel.name)
+      let client = try RedisClient(url: wheel.redisURL, timeoutMs: 10_000)
       if canaryShare > 0, let running = try await client.command(["GET", Canary.redisKey]).string {
         throw FunnelError(.failedPrecondition, "a canary is on trial (\((try? Canary(json: running))?.model ?? running)); "
                           + "judge it with `funnel pipeline canary` first")
@@ -59,13 +55,13 @@ struct PipelineRetrain: AsyncParsableCommand {
       let serving = try await source.loadModel()
 
       let (attributed, exposures, events) = try await ExportTraining.attributed(
-        redisURL: redisURL, sinceMs: now - Int64(days) * 86_400_000, windowMs: Int64(windowSeconds) * 1000)
+        redisURL: wheel.redisURL, sinceMs: now - Int64(days) * 86_400_000, windowMs: wheel.windowMs)
       let lists = attributed.compactMap(LabelledList.init)
       let (train, held) = LabelledList.splitByTime(lists, heldOut: heldOut)
       print("served lists: \(exposures) exposures (\(lists.count) with features), \(events) events; "
             + "training on \(train.count), holding out \(held.count) from \(Self.day(held.first?.timestampMs))")
 
-      let version = try nextVersion(source)
+      let version = try Self.nextVersion(source, registry: registry, name: name)
       let directory = "\(registry)/\(name)/.candidates/\(version)"
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       let names = serving.schema.names
@@ -118,7 +114,7 @@ struct PipelineRetrain: AsyncParsableCommand {
   }
 
   /// One past the largest numeric version in the registry and among its candidates.
-  func nextVersion(_ source: ModelRegistrySource) throws -> Int {
+  static func nextVersion(_ source: ModelRegistrySource, registry: String, name: String) throws -> Int {
     let candidates = (try? FileManager.default.contentsOfDirectory(atPath: "\(registry)/\(name)/.candidates")) ?? []
     let numbers = (source.versions() + candidates).compactMap { Int($0.split(separator: ".").first ?? "") }
     return (numbers.max() ?? 0) + 1

@@ -31,16 +31,7 @@ struct TrainingOptions: ParsableArguments {
       .write(asOfMs: untilMs - Int64(trainDays) * 86_400_000, untilMs: untilMs, to: rows, scene: scene)
     print("training rows \(rows): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives")
     let version = out + "/models/ranker/\(Int(Date().timeIntervalSince1970))"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [trainer, "--rows", rows, "--out", version]
-    do { try process.run() } catch {
-      throw FunnelError(.failedPrecondition, "cannot run \(python): \(error.localizedDescription)")
-    }
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw FunnelError(.failedPrecondition, "\(trainer) failed with status \(process.terminationStatus)")
-    }
+    try PipelineRetrain.runTrainer(python: python, trainer: trainer, rows: rows, out: version)
     print("model \(version)/model.txt")
   }
 }
