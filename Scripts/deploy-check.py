@@ -8,7 +8,8 @@
 - the shutdown arithmetic holds: the readiness probe notices an unready replica within
   server.shutdownDelayMs, and terminationGracePeriodSeconds outlasts that delay plus the drain;
 - the probes call the gRPC health service (funnel query health) and GET /readyz;
-- every Debian package the Containerfile's runtime stage installs exists in this machine's apt.
+- every Debian package the Containerfile's runtime stage installs exists in this machine's apt;
+- the wheel's CronJobs (pipeline run, retrain, canary) have command lines the CLI accepts.
 
 Usage: deploy-check.py FUNNEL_BINARY
 """
@@ -86,6 +87,17 @@ def main():
             fail(f"{probe}'s command does not parse: {result.stderr.strip()}")
     print(f"deploy-check: unready within {notice_ms} ms of SIGTERM (delay {delay_ms} ms), grace {grace} s; "
           "probes on grpc.health.v1 and /readyz")
+
+    # The wheel's CronJobs: every command line parses (run against a Redis nobody listens on, so
+    # each stops at its first connection; exit 64 would be a command line the CLI refuses).
+    jobs = [d for (kind, _), d in documents.items() if kind == "CronJob"]
+    for job in jobs:
+        container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        args = [a.replace("$(REDIS_URL)", "redis://127.0.0.1:1") for a in container["args"]]
+        result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+        if result.returncode == 64:
+            fail(f"CronJob {job['metadata']['name']}: its command does not parse: {result.stderr.strip() or result.stdout.strip()}")
+    print(f"deploy-check: the {len(jobs)} CronJobs' command lines parse: {', '.join(sorted(j['metadata']['name'] for j in jobs))}")
 
     text = open(os.path.join(ROOT, "Deploy", "Containerfile")).read()
     runtime = text.split("FROM docker.io/library/debian:bookworm-slim", 1)[1]
