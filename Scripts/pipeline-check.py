@@ -3,7 +3,8 @@ location through Redis; events tracked and catalog changes posted over gRPC (grp
 `funnel pipeline run` archives the events, builds a generation with the changes folded in, validates,
 publishes it and trims the feed once both replicas serve it; a run on a truncated catalog is refused
 (exit 3) and the fleet keeps serving the good generation; `funnel archive verify` passes, then catches
-a flipped byte; drains killed with SIGKILL mid-way archive every event exactly once.
+a flipped byte; a user forgotten after archiving is rewritten out of it; drains killed with SIGKILL
+mid-way archive every event exactly once.
 
 Usage: pipeline-check.py FUNNEL_BINARY REDIS_URL
 """
@@ -97,12 +98,19 @@ def main():
             assert get(http, "/v1/items/PC-NEW-1") and not get(http, "/v1/items/SKU-100003"), "the changes are in the generation"
         assert run("catalog", "ls", "--redis", redis).stdout.strip().endswith("0 changes")
 
+        # A user forgotten after their events were archived: the next run rewrites them out of it.
+        admin.ForgetUser(adm.ForgetUserRequest(user_id="pc-user-3"), timeout=10)
         truncated = os.path.join(work, "truncated.jsonl")
         with open(f"{data}/items.jsonl") as full, open(truncated, "w") as out:
             out.writelines(full.readlines()[:100])
         refused = run("pipeline", "run", "--redis", redis, "--catalog", truncated, "--archive", archive, "--out", gens,
                       "--to", shared, check=False)
         print(refused.stdout.strip().splitlines()[-1])
+        assert "without 9 events of forgotten users" in refused.stdout, refused.stdout
+        erased = os.path.join(work, "erased.jsonl")
+        assert run("archive", "export", "--dir", archive, "--out", erased, check=False).returncode == 0
+        users = [json.loads(line)["user_id"] for line in open(erased)]
+        assert len(users) == 51 and "pc-user-3" not in users, f"{len(users)} events left, pc-user-3 among them: {'pc-user-3' in users}"
         assert refused.returncode == 3 and "refused" in refused.stdout, f"exit {refused.returncode}: {refused.stdout}"
         time.sleep(1.5)
         assert all(get(h, "/readyz")["index"] == after for _, h, _ in replicas), "the fleet keeps the good generation"
@@ -144,7 +152,7 @@ def main():
         exported = os.path.join(work, "killed.jsonl")
         assert run("archive", "export", "--dir", killed_dir, "--out", exported, check=False).returncode == 0
         archived = [json.loads(line)["event_id"] for line in open(exported)]
-        expected = {f"kill-{i}" for i in range(4_000)} | {e.event_id for e in tracked}
+        expected = {f"kill-{i}" for i in range(4_000)} | {e.event_id for e in tracked if e.user_id != "pc-user-3"}
         total = segments()
         assert any(0 < n < total for n in after_kills), f"no drain was killed mid-way: segments after each kill {after_kills} of {total}"
         assert len(archived) == len(expected) and set(archived) == expected, \

@@ -68,21 +68,87 @@ public struct EventArchive: Sendable {
   func dataPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".jsonl.gz" }
   func manifestPath(_ s: Segment) -> String { root + "/" + s.hour + "/" + String(format: "%010d", s.sequence) + ".json" }
 
-  /// Deletes data files without a manifest (a drain killed mid-segment); returns their paths.
+  /// Deletes data files without a manifest (a drain killed mid-segment) and finishes or undoes a
+  /// rewrite a kill interrupted (`forget`); returns the paths deleted.
   @discardableResult
   public func removeIncomplete() throws -> [String] {
     let fm = FileManager.default
     guard fm.fileExists(atPath: root) else { return [] }
     var removed: [String] = []
     guard let walker = fm.enumerator(atPath: root) else { return [] }
+    var rewrites: [String] = []
     for case let path as String in walker {
       let full = root + "/" + path
-      if path.hasSuffix(".tmp") || (path.hasSuffix(".jsonl.gz") && !fm.fileExists(atPath: String(full.dropLast(".jsonl.gz".count)) + ".json")) {
+      if path.hasSuffix(".json.new") {
+        rewrites.append(full)
+      } else if path.hasSuffix(".tmp") || (path.hasSuffix(".jsonl.gz") && !fm.fileExists(atPath: String(full.dropLast(".jsonl.gz".count)) + ".json")) {
         try fm.removeItem(atPath: full)
         removed.append(full)
       }
     }
+    for pending in rewrites {
+      // The data file was replaced in one rename: it is either the old one (the old manifest holds)
+      // or the new one (the pending manifest does).
+      let manifest = String(pending.dropLast(".new".count))
+      let data = String(manifest.dropLast(".json".count)) + ".jsonl.gz"
+      if let segment = try? JSONDecoder().decode(Segment.self, from: Data(contentsOf: URL(fileURLWithPath: pending))),
+         let bytes = fm.contents(atPath: data), CRC32C.checksum(bytes) == segment.crc32c {
+        guard rename(pending, manifest) == 0 else {
+          throw FunnelError(.failedPrecondition, "cannot rename \(pending) to \(manifest): \(String(cString: strerror(errno)))")
+        }
+      } else {
+        try fm.removeItem(atPath: pending)
+        removed.append(pending)
+      }
+    }
     return removed
+  }
+
+  /// Rewrites every segment holding events of users `isForgotten` picks without them (a user
+  /// forgotten after their events were archived), each segment in place under its number with a new
+  /// manifest (its count of forgotten events grown); returns (segments rewritten, events removed).
+  /// A kill mid-rewrite leaves the segment whole, old or new (`removeIncomplete` settles which).
+  /// O(archive): every segment is read.
+  public func forget(where isForgotten: (String) -> Bool) throws -> (segments: Int, events: Int) {
+    try removeIncomplete()
+    var (rewritten, dropped) = (0, 0)
+    for segment in try segments() {
+      let events = try read(segment)
+      let kept = events.filter { !isForgotten($0.userID) }
+      guard kept.count < events.count else { continue }
+      let bytes = try Self.compress(kept, scratch: root + "/" + segment.hour + "/\(segment.sequence).forget.tmp")
+      var replaced = segment
+      replaced.events = kept.count
+      replaced.forgotten += events.count - kept.count
+      replaced.bytes = bytes.count
+      replaced.crc32c = CRC32C.checksum(bytes)
+      if !kept.isEmpty {
+        replaced.firstEventMs = kept.map(\.timestampMs).min()!
+        replaced.lastEventMs = kept.map(\.timestampMs).max()!
+      }
+      // New manifest aside, then the data in one rename, then the manifest in one rename.
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try Self.writeDurably(try encoder.encode(replaced), to: manifestPath(segment) + ".new")
+      try Self.writeDurably(Data(bytes), to: dataPath(segment))
+      guard rename(manifestPath(segment) + ".new", manifestPath(segment)) == 0 else {
+        throw FunnelError(.failedPrecondition, "cannot rename \(manifestPath(segment)).new: \(String(cString: strerror(errno)))")
+      }
+      rewritten += 1
+      dropped += events.count - kept.count
+    }
+    return (rewritten, dropped)
+  }
+
+  /// `events` as gzip of JSON lines (written through `scratch`, removed after).
+  static func compress(_ events: [BehaviourEvent], scratch: String) throws -> [UInt8] {
+    var writer = try JSONLinesWriter(path: scratch)
+    for event in events { try writer.write(event) }
+    try writer.close()
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    var buffer = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: scratch)))
+    let compressed = try buffer.compress(with: .gzip())
+    return Array(compressed.readableBytesView)
   }
 
   /// Writes `events` (accepted within one hour `hour`, `YYYYMMDD/HH`) as the segment after
@@ -94,14 +160,7 @@ public struct EventArchive: Sendable {
     let sequence = (previous?.sequence ?? 0) + 1
     let dir = root + "/" + hour
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let plain = dir + "/\(sequence).plain.tmp"
-    var writer = try JSONLinesWriter(path: plain)
-    for event in events { try writer.write(event) }
-    try writer.close()
-    defer { try? FileManager.default.removeItem(atPath: plain) }
-    var buffer = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: plain)))
-    let compressed = try buffer.compress(with: .gzip())
-    let bytes = Array(compressed.readableBytesView)
+    let bytes = try Self.compress(events, scratch: dir + "/\(sequence).plain.tmp")
     let segment = Segment(sequence: sequence, hour: hour, events: events.count, forgotten: forgotten,
                           firstEventMs: events.map(\.timestampMs).min() ?? 0, lastEventMs: events.map(\.timestampMs).max() ?? 0,
                           bytes: bytes.count, crc32c: CRC32C.checksum(bytes), positions: positions)

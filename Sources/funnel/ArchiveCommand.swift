@@ -14,9 +14,11 @@ struct ArchiveCommand: AsyncParsableCommand {
       A segment is a gzip file of event JSON lines (the format `funnel index build --events` reads) with a \
       manifest (counts, times, CRC-32C, the stream positions it reaches). `drain` resumes where the last \
       complete segment ends, so a killed drain loses and repeats nothing; forgotten users' events are left \
-      out (ForgetUser's tombstones), and `export` leaves out users forgotten since.
+      out (ForgetUser's tombstones), `forget` rewrites the segments holding events of users forgotten since, \
+      and `export` leaves them out too.
       """,
-    subcommands: [ArchiveDrainCommand.self, ArchiveList.self, ArchiveVerify.self, ArchiveExport.self, ArchivePrune.self])
+    subcommands: [ArchiveDrainCommand.self, ArchiveList.self, ArchiveVerify.self, ArchiveExport.self, ArchivePrune.self,
+                  ArchiveForget.self])
 }
 
 struct ArchiveDrainCommand: AsyncParsableCommand {
@@ -112,5 +114,24 @@ struct ArchivePrune: AsyncParsableCommand {
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     let removed = try EventArchive(root: dir).prune(beforeMs: now - Int64(retentionHours) * 3_600_000)
     print("removed \(removed) segments")
+  }
+}
+
+struct ArchiveForget: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "forget",
+    abstract: "Rewrite the segments holding events of forgotten users without them (each segment in place, checksummed anew).")
+  @Option(help: "Archive directory.") var dir: String
+  @OptionGroup var forgotten: TombstoneOptions
+
+  func run() async throws {
+    guard forgotten.tombstones != nil else { throw ValidationError("--tombstones is required: the servers' Redis URL or a digest file") }
+    let digests = try await forgotten.load()
+    do {
+      let (segments, events) = try EventArchive(root: dir).forget { TombstoneOptions.forgotten($0, in: digests) }
+      print("rewrote \(segments) segments without \(events) events of forgotten users")
+    } catch let error as FunnelError {
+      throw ValidationError(error.message)
+    }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventArchive
 import Foundation
 import FunnelCore
+import FunnelSecurity
 import FunnelServer
 import IndexBuilder
 import IndexFormat
@@ -20,7 +21,7 @@ struct PipelineRun: AsyncParsableCommand {
     abstract: "Drain the events into the archive, build a generation from the catalog, the live catalog changes and the archive, validate it, publish it and keep the newest K.",
     discussion: """
       Steps, each stopping the run on failure (exit 2) with the generations the fleet serves untouched: \
-      (1) `archive drain`; (2) unless --min-new-events is not reached since the newest generation, a build \
+      (1) `archive drain`, and `archive forget` for users forgotten since; (2) unless --min-new-events is not reached since the newest generation, a build \
       like `index build --catalog-feed --archive`; (3) validation: at least --min-item-ratio of the previous \
       generation's items, and each of --smoke-queries sampled items found in the top 10 by its title (a refused \
       generation is deleted, exit 3); (4) with --to, publish and announce it, and with --wait, once every live \
@@ -47,6 +48,9 @@ struct PipelineRun: AsyncParsableCommand {
       let tombstones = try await RedisErasureLog(client: client).tombstones()
       let drained = try await ArchiveDrain(archive: EventArchive(root: archive), stream: stream).run(tombstones: tombstones)
       print("archive: \(drained.events) events in \(drained.segments) new segments")
+      // Users forgotten since their events were archived leave the archive too.
+      let erased = try EventArchive(root: archive).forget { !tombstones.isEmpty && tombstones.contains(UserIDDigest.hex($0)) }
+      if erased.events > 0 { print("archive: rewrote \(erased.segments) segments without \(erased.events) events of forgotten users") }
 
       let previousPath = GenerationDirectory.newest(under: out)
       let previous = try previousPath.map { try IndexGeneration.open(directory: $0) }

@@ -42,7 +42,8 @@ import Testing
     #expect(Set(repeats) == ["85123A", "71053"], "\(answer.items)")
     #expect(!replay.history.contains { $0.itemID == "22632" } && !repeats.contains("22632"), "bought after the cut-off")
 
-    let plain = try ReplayState(indexDirectory: NSTemporaryDirectory(), serving: ServingConfiguration(), wall: wall)
+    // A directory of its own without replay.json (the shared temporary directory may hold anything).
+    let plain = try ReplayState(indexDirectory: out, serving: ServingConfiguration(), wall: wall)
     #expect(plain.settings == nil && plain.history.isEmpty && plain.now() == 1_790_000_000_000)
   }
 }
