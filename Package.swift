@@ -88,6 +88,7 @@ let package = Package(
                    providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
 
     .systemLibrary(name: "CRoaring", path: "Sources/CRoaring", providers: [.apt(["libroaring-dev"])]),
+    .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
     .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                    providers: [.apt(["libopenblas-dev"])]),
 
@@ -104,6 +105,7 @@ let package = Package(
 
     // Layer 2
     .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "TextAnalysis", dependencies: ["CStemmer"], swiftSettings: swiftSettings),
     .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
     .target(name: "Ranking", dependencies: ["DenseMath", "CForestKernels", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
             swiftSettings: swiftSettings),
@@ -113,7 +115,7 @@ let package = Package(
     .target(name: "Indicators", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
 
     // Layer 3
-    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels"], swiftSettings: swiftSettings),
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels", "TextAnalysis"], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", "Indicators", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
@@ -128,7 +130,7 @@ let package = Package(
     .target(name: "FunnelSecurity", dependencies: [nioCore, nioPosix, nioSSL, jwtKit, crypto, x509], swiftSettings: swiftSettings),
 
     // Layer 4
-    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage", "CVectorKernels"],
+    .target(name: "IndexBuilder", dependencies: ["FunnelCore", "FunnelJSON", "IndexFormat", "MappedStorage", "CVectorKernels", "TextAnalysis"],
             swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
     .target(name: "Experiments", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore"], swiftSettings: swiftSettings),
@@ -136,7 +138,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6
@@ -176,7 +178,7 @@ let package = Package(
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
                       dependencies: ["FunnelServer", "Distribution", "EventArchive", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
-                                     "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving",
+                                     "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving", "TextAnalysis",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],
                       swiftSettings: swiftSettings),
@@ -190,11 +192,12 @@ let package = Package(
     .testTarget(name: "FunnelJSONTests", dependencies: ["FunnelJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "MappedStorageTests", dependencies: ["MappedStorage", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "BitmapsTests", dependencies: ["Bitmaps"], swiftSettings: swiftSettings),
-    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore", "CVectorKernels"], swiftSettings: swiftSettings),
+    .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "MappedStorage", "IndexBuilder", "DemoCatalog", "FunnelCore", "CVectorKernels", "TextAnalysis"], swiftSettings: swiftSettings),
+    .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "IndexFormat", "IndexBuilder", "Recall", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Experiments", "FeatureStore", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
-    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore", "TextAnalysis"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "FunnelCore", "FunnelTestSupport"], swiftSettings: swiftSettings),

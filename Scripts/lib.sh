@@ -2,7 +2,7 @@
 
 # Installs the Debian packages Funnel needs, when any is missing.
 funnel_install_packages() {
-  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev protobuf-compiler pkg-config prometheus curl openssl
+  local packages=(redis-server redis-tools libhiredis-dev libmongoc-dev libbson-dev libroaring-dev libopenblas-dev libstemmer-dev protobuf-compiler pkg-config prometheus curl openssl
                   libjs-chart.js chromium chromium-driver nginx haproxy nghttp2-client)
   local missing=()
   for p in "${packages[@]}"; do

@@ -20,7 +20,7 @@ public struct GenerationAccumulator: Sendable {
   /// The build time (Unix ms); events decay to it.
   public let nowMs: Int64
   private var items = ItemTable.Writer()
-  private var text = TextIndex.Writer()
+  private var text: TextIndex.Writer
   private var keywords = KeywordIndex.Writer()
   private var attributes = AttributeColumns.Writer()
   private var docByID: [ItemID: DocID] = [:]
@@ -41,6 +41,7 @@ public struct GenerationAccumulator: Sendable {
   public init(options: GenerationBuilder.Options = .init(), nowMs: Int64) {
     self.options = options
     self.nowMs = nowMs
+    text = TextIndex.Writer(analyzer: options.textAnalyzer)
     popularityDecayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
     trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
   }
@@ -115,7 +116,7 @@ public struct GenerationAccumulator: Sendable {
     docByID = [:]
     let (textFile, termCount) = text.finish()
     entries["text.fnl"] = try sink.put("text.fnl", textFile)
-    text = TextIndex.Writer()
+    text = TextIndex.Writer(analyzer: options.textAnalyzer)
     let (keywordFile, keywordCount) = keywords.finish()
     entries["keywords.fnl"] = try sink.put("keywords.fnl", keywordFile)
     keywords = KeywordIndex.Writer()
@@ -138,11 +139,13 @@ public struct GenerationAccumulator: Sendable {
       entries[VectorIndex.fileName] = try sink.put(VectorIndex.fileName, bytes: hnsw.file())
     }
     let fileNames = IndexGeneration.fileNames + IndexGeneration.optionalFileNames.filter { entries[$0] != nil }
-    return GenerationManifest(
+    var manifest = GenerationManifest(
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
       itemCount: count, eventCount: eventCount, skippedEvents: skipped,
       termCount: termCount, keywordCount: keywordCount, categoryCount: categoryCount,
       neighbourCount: neighbours.docs.count, files: fileNames.map { entries[$0]! }, sources: sources)
+    manifest.textAnalysis = options.textAnalyzer == .plain ? nil : options.textAnalyzer.name
+    return manifest
   }
 
   /// The popularity file: decayed popularity per doc (best = 1), the global and per-category top

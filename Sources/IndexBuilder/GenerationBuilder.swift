@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import TextAnalysis
 
 /// Builds the files of an index generation from a catalog and a behaviour history.
 ///
@@ -27,6 +28,9 @@ public struct GenerationBuilder: Sendable {
     public var hnswEfConstruction: Int = 100
     /// Whether to build the vectors file when the catalog has embeddings.
     public var buildVectors = true
+    /// How titles, brands, categories and tags are analysed for search (recorded in the manifest;
+    /// queries are analysed the same way).
+    public var textAnalyzer: TextAnalyzer = .english
 
     /// The defaults above.
     public init() {}

@@ -1,4 +1,5 @@
 import FunnelCore
+import TextAnalysis
 import MappedStorage
 
 /// Live catalog changes laid over one mapped generation until the next generation folds them in.
@@ -45,7 +46,7 @@ public final class CatalogOverlay: Sendable {
 
   /// The overlay of `changes` (in feed order; a later change of an item replaces an earlier one)
   /// over `items`. Upserts must carry embeddings of `dimension` values or none (checked by callers).
-  public init(_ changes: [CatalogChange], over items: ItemTable, through: String) {
+  public init(_ changes: [CatalogChange], over items: ItemTable, through: String, analyzer: TextAnalyzer = .plain) {
     var latest: [String: CatalogChange] = [:]
     var order: [String] = []
     for change in changes {
@@ -105,7 +106,7 @@ public final class CatalogOverlay: Sendable {
     if added.isEmpty {
       text = nil
     } else {
-      let image = TextIndex.write(texts: added.map(Self.searchText)).bytes
+      let image = TextIndex.write(texts: added.map(Self.searchText), analyzer: analyzer).bytes
       // The image was just written by the same code that reads it: it cannot fail to open.
       text = try! TextIndex(ByteRegion(copying: image, name: "overlay text"), documentCount: added.count, verifyChecksum: false)
     }

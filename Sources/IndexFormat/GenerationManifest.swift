@@ -51,6 +51,9 @@ public struct GenerationManifest: Codable, Hashable, Sendable {
   /// The catalog change feed position folded into this generation's catalog (nil: none): replicas
   /// lay only later changes over it.
   public var catalogThrough: String?
+  /// The text analysis the text file was built with (`TextAnalyzer.name`; nil: `plain`, as before
+  /// analysis existed). Queries are analysed the same way.
+  public var textAnalysis: String?
 
   /// Creates a manifest; see the field comments.
   public init(formatVersion: Int, version: String, builtAtMs: Int64, itemCount: Int, eventCount: Int,

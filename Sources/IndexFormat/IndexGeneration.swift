@@ -1,6 +1,7 @@
 import Foundation
 import FunnelCore
 import MappedStorage
+import TextAnalysis
 
 /// One immutable index generation: the catalog with dense doc ids and every recall structure, read
 /// in place from its files (memory-mapped from a directory, or in-memory images for the embedded
@@ -15,6 +16,8 @@ public final class IndexGeneration: Sendable {
   public let manifest: GenerationManifest
   public let items: ItemTable
   public let text: TextIndex
+  /// How the text file was analysed (from the manifest): queries go through the same chain.
+  public let analyzer: TextAnalyzer
   public let keywords: KeywordIndex
   public let neighbours: NeighbourTable
   public let popularity: PopularityTable
@@ -44,6 +47,11 @@ public final class IndexGeneration: Sendable {
     }
     self.manifest = manifest
     self.items = items
+    do {
+      analyzer = try TextAnalyzer(named: manifest.textAnalysis ?? "plain")
+    } catch let error as TextAnalysisError {
+      throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(error.message)")
+    }
     text = try TextIndex(region("text.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
     keywords = try KeywordIndex(region("keywords.fnl"), verifyChecksum: verifyChecksums)
     neighbours = try NeighbourTable(region("neighbours.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
@@ -65,6 +73,7 @@ public final class IndexGeneration: Sendable {
     manifest = base.manifest
     self.items = items
     text = base.text
+    analyzer = base.analyzer
     keywords = base.keywords
     neighbours = base.neighbours
     popularity = base.popularity
@@ -77,7 +86,8 @@ public final class IndexGeneration: Sendable {
   /// O(changes + the added items' text).
   public func overlaid(with changes: [CatalogChange], through: String) -> IndexGeneration {
     let mapped = items.overlaid(with: nil)
-    return IndexGeneration(self, items: mapped.overlaid(with: changes.isEmpty ? nil : CatalogOverlay(changes, over: mapped, through: through)))
+    return IndexGeneration(self, items: mapped.overlaid(with: changes.isEmpty ? nil : CatalogOverlay(changes, over: mapped, through: through,
+                                                                                                      analyzer: analyzer)))
   }
 
   /// Live catalog changes over the mapped catalog, nil when serving the generation as built.

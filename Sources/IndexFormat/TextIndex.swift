@@ -1,5 +1,6 @@
 import FunnelCore
 import MappedStorage
+import TextAnalysis
 
 /// The `text` file of a generation: a sorted term dictionary, varint-compressed postings of
 /// (doc delta, term frequency) per term, document frequencies, and per-document field lengths
@@ -40,10 +41,10 @@ public struct TextIndex: Sendable {
     public let termMaxScore: ScalarView<Float>
   }
 
-  /// Serialises the text of every document (`texts[d]` is document `d`), tokenised with `Tokenizer`.
+  /// Serialises the text of every document (`texts[d]` is document `d`), analysed with `analyzer`.
   /// Returns the file and the number of distinct terms.
-  public static func write(texts: [String]) -> (bytes: [UInt8], terms: Int) {
-    var writer = Writer()
+  public static func write(texts: [String], analyzer: TextAnalyzer = .plain) -> (bytes: [UInt8], terms: Int) {
+    var writer = Writer(analyzer: analyzer)
     for text in texts { writer.add(text) }
     let (file, terms) = writer.finish()
     return (file.bytes, terms)
@@ -56,13 +57,14 @@ public struct TextIndex: Sendable {
     private var termText: [String] = []
     private var postingsByTerm: [[(UInt32, UInt32)]] = []
     private var lengths: [UInt16] = []
-    /// No documents yet.
-    public init() {}
+    private let analyzer: TextAnalyzer
+    /// No documents yet; texts will be analysed with `analyzer`.
+    public init(analyzer: TextAnalyzer = .plain) { self.analyzer = analyzer }
 
     /// Adds the next document's text. O(length).
     public mutating func add(_ text: String) {
       let d = UInt32(lengths.count)
-      let tokens = Tokenizer.tokens(text)
+      let tokens = analyzer.terms(text)
       lengths.append(UInt16(min(tokens.count, Int(UInt16.max))))
       var counts: [String: UInt32] = [:]
       for t in tokens { counts[t, default: 0] += 1 }
@@ -239,50 +241,5 @@ public enum Varint {
       if shift > 28 { return nil }
     }
     return nil
-  }
-}
-
-/// Splits text into lower-cased alphanumeric tokens (Unicode letters and digits; everything else
-/// separates). The same function indexes and queries, so both sides agree.
-public enum Tokenizer {
-  /// The tokens of `text`, in order, lower-cased. O(length).
-  public static func tokens(_ text: String) -> [String] {
-    if let ascii = asciiTokens(text) { return ascii }
-    var result: [String] = []
-    var current = ""
-    for scalar in text.unicodeScalars {
-      if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-        current.unicodeScalars.append(scalar)
-      } else if !current.isEmpty {
-        result.append(current.lowercased())
-        current = ""
-      }
-    }
-    if !current.isEmpty { result.append(current.lowercased()) }
-    return result
-  }
-
-  /// `tokens` for all-ASCII text (most catalog text) without Unicode property lookups: letters and
-  /// digits are exactly the ASCII scalars that are alphabetic or numeric. Nil when `text` is not ASCII.
-  private static func asciiTokens(_ text: String) -> [String]? {
-    var text = text
-    return text.withUTF8 { bytes -> [String]? in
-      var result: [String] = []
-      var token: [UInt8] = []
-      for byte in bytes {
-        switch byte {
-        case 0x80...: return nil
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): token.append(byte + 32)
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): token.append(byte)
-        default:
-          if !token.isEmpty {
-            result.append(String(decoding: token, as: UTF8.self))
-            token.removeAll(keepingCapacity: true)
-          }
-        }
-      }
-      if !token.isEmpty { result.append(String(decoding: token, as: UTF8.self)) }
-      return result
-    }
   }
 }

@@ -41,7 +41,7 @@ public struct GenerationValidator: Sendable {
     var random = SplitMix64(seed: 29)
     for _ in 0..<n {
       let doc = DocID(rawValue: UInt32(random.next() % UInt64(generation.itemCount)))
-      let terms = Tokenizer.tokens(generation.items.item(doc).title)
+      let terms = generation.analyzer.terms(generation.items.item(doc).title)
       guard !terms.isEmpty else { continue }
       report.smokeQueries += 1
       if TextRecall.exhaustiveTop(terms: terms, index: generation.text, k: 10).contains(where: { $0.0 == doc }) { report.smokeFound += 1 }

@@ -88,7 +88,9 @@ struct RecallStage: Sendable {
       // An item the catalog overlay added may have a category the generation does not know yet.
       if leaf != ItemTable.noParent { affinity.insert((category: leaf, weight: 1), at: 0) }
     }
-    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: context.request.queryTerms)
+    // The query goes through the generation's own analysis (folding, stop words, stemming), as its text did.
+    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity,
+                                queryTerms: context.generation.analyzer.analyze(tokens: context.request.queryTerms))
     request.purchases = profile.purchases
     return request
   }

@@ -2,6 +2,7 @@ import Experiments
 import FunnelCore
 import IndexFormat
 import Recall
+import TextAnalysis
 
 /// Validates inputs against `RequestLimits`. Every failure is `FunnelError.invalidArgument` with a
 /// message that names the field (and the index, for list elements).

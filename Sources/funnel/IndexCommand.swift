@@ -5,6 +5,7 @@ import Foundation
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import TextAnalysis
 
 /// `funnel index`: build and inspect index generations.
 struct Index: AsyncParsableCommand {
@@ -25,6 +26,8 @@ struct IndexBuild: AsyncParsableCommand {
   @Option(help: "Keep only the newest N generations after building (0 = keep all).") var keep = 0
   @Option(help: "Build time as Unix ms (default: now); events are decayed to this time.") var nowMs: Int64?
   @OptionGroup var forgotten: TombstoneOptions
+  @Option(help: "How item text is analysed for search: english (folding, stop words, Snowball stemming), another libstemmer language, or plain (tokens as they are).")
+  var textAnalysis = "english"
   @Option(help: "Fold the live catalog changes of this Redis's change feed (UpsertItems, DeleteItems) into the catalog; the generation records the feed position it includes.")
   var catalogFeed: String?
 
@@ -34,13 +37,21 @@ struct IndexBuild: AsyncParsableCommand {
       var feed: [CatalogFeedEntry] = []
       if let catalogFeed { feed = try await CatalogCommand.changes(url: catalogFeed) }
       let built = try Self.build(catalog: catalog, events: events, archive: archive, feed: feed, tombstones: tombstones,
-                                 out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000))
+                                 out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000),
+                                 analyzer: try Self.analyzer(textAnalysis))
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       print(built.summary)
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
+    }
+  }
+
+  /// The analyzer `--text-analysis NAME` names; `invalidArgument` listing the known ones otherwise.
+  static func analyzer(_ name: String) throws -> TextAnalyzer {
+    do { return try TextAnalyzer(named: name) } catch let error as TextAnalysisError {
+      throw FunnelError(.invalidArgument, "--text-analysis: \(error.message)")
     }
   }
 
@@ -58,13 +69,15 @@ struct IndexBuild: AsyncParsableCommand {
   /// every input through the accumulator and writes each finished file straight to disk: memory
   /// holds the compact indexes being built, never the parsed inputs.
   static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
-                    out: String, nowMs now: Int64) throws -> Built {
+                    out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english) throws -> Built {
     let clock = ContinuousClock()
     let start = clock.now
     var pending: [String: CatalogChange] = [:]
     var order: [String] = []
     for entry in feed where pending.updateValue(entry.change, forKey: entry.change.itemID) == nil { order.append(entry.change.itemID) }
-    var accumulator = GenerationAccumulator(nowMs: now)
+    var options = GenerationBuilder.Options()
+    options.textAnalyzer = analyzer
+    var accumulator = GenerationAccumulator(options: options, nowMs: now)
     var sources = [try JSONLines.forEachItem(path: catalog) { item in
       switch pending.removeValue(forKey: item.id) {
       case .none: try accumulator.add(item)

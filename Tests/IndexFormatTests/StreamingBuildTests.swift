@@ -4,6 +4,7 @@ import FunnelCore
 import IndexBuilder
 import IndexFormat
 import Testing
+import TextAnalysis
 
 /// The streaming path of `funnel index build` (JSON lines -> `GenerationAccumulator` ->
 /// `GenerationDirectoryWriter`) against the in-memory build, and the line parser it reads with.

@@ -4,6 +4,7 @@ import IndexBuilder
 import IndexFormat
 import Recall
 import Testing
+import TextAnalysis
 
 @Suite struct RecallChannelTests {
   static let now: Int64 = 1_790_000_000_000

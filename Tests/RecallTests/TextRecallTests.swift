@@ -4,22 +4,23 @@ import IndexBuilder
 import IndexFormat
 import Recall
 import Testing
+import TextAnalysis
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Text recall against a reference BM25 computed here from the raw item texts, independently of the
-/// index's postings and statistics (same tokenisation, k1 = 1.2, b = 0.75).
+/// index's postings and statistics (the generation's analysis, k1 = 1.2, b = 0.75).
 @Suite struct TextRecallTests {
   static let store = RecallChannelTests.store
   static let generation = RecallChannelTests.generation
 
   static func referenceTop(_ query: String, k: Int) -> [(Int, Double)] {
-    let docs = store.items.map { Tokenizer.tokens(([$0.title, $0.brand] + $0.categoryPath + $0.tags).joined(separator: " ")) }
+    let docs = store.items.map { generation.analyzer.terms(([$0.title, $0.brand] + $0.categoryPath + $0.tags).joined(separator: " ")) }
     let n = Double(docs.count)
     let average = Double(docs.reduce(0) { $0 + $1.count }) / n
     var scores: [Int: Double] = [:]
-    for term in Set(Tokenizer.tokens(query)) {
+    for term in Set(generation.analyzer.terms(query)) {
       let df = Double(docs.filter { $0.contains(term) }.count)
       guard df > 0 else { continue }
       let idf = log(1 + (n - df + 0.5) / (df + 0.5))
@@ -37,11 +38,11 @@ import Glibc
   func topTenAgreesWithReferenceBM25(query: String) {
     let reference = Self.referenceTop(query, k: 10)
     var collector = CandidateCollector()
-    TextRecall().recall(RecallRequest(queryTerms: Tokenizer.tokens(query)), in: Self.generation, quota: 10, into: &collector)
+    TextRecall().recall(RecallRequest(queryTerms: Self.generation.analyzer.terms(query)), in: Self.generation, quota: 10, into: &collector)
     let got = collector.candidates.map { $0.doc.index }
     #expect(got.count == reference.count)
     // Equal scores may order differently only by float rounding: compare score sets, then ids where scores differ.
-    let exact = TextRecall.scores(terms: Tokenizer.tokens(query), index: Self.generation.text)
+    let exact = TextRecall.scores(terms: Self.generation.analyzer.terms(query), index: Self.generation.text)
     for (doc, score) in reference {
       let mine = Double(exact[DocID(doc)] ?? -1)
       #expect(abs(mine - score) <= 1e-4 * max(1, score), "doc \(doc): \(mine) vs reference \(score)")

@@ -1,0 +1,2 @@
+// Debian's libstemmer (Snowball's stemming algorithms, package libstemmer-dev).
+#include <libstemmer.h>
