@@ -88,9 +88,11 @@ struct RecallStage: Sendable {
       // An item the catalog overlay added may have a category the generation does not know yet.
       if leaf != ItemTable.noParent { affinity.insert((category: leaf, weight: 1), at: 0) }
     }
-    // The query goes through the generation's own analysis (folding, stop words, stemming), as its text did.
-    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity,
-                                queryTerms: context.generation.analyzer.analyze(tokens: context.request.queryTerms))
+    // The query goes through the generation's own analysis (folding, stop words, stemming), as its
+    // text did; terms the dictionary lacks are completed (the last one) or corrected (typos).
+    let spelled = context.request.queryTerms.isEmpty ? QuerySpelling.Resolved.none
+      : QuerySpelling.resolve(tokens: context.request.queryTerms, analyzer: context.generation.analyzer, index: context.generation.text)
+    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: spelled.terms)
     request.purchases = profile.purchases
     return request
   }

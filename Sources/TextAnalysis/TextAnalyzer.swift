@@ -51,6 +51,15 @@ public struct TextAnalyzer: Sendable {
     return (kept.isEmpty ? folded : kept).map { stemmer.stem($0) }
   }
 
+  /// Like `analyze(tokens:)`, with each term's folded, unstemmed form beside it (for spelling
+  /// correction, which matches what was typed).
+  public func analyzePairs(tokens: [String]) -> [(surface: String, term: String)] {
+    guard let stemmer else { return tokens.map { ($0, $0) } }
+    let folded = tokens.map(Self.fold)
+    let kept = folded.filter { !stopWords.contains($0) }
+    return (kept.isEmpty ? folded : kept).map { ($0, stemmer.stem($0)) }
+  }
+
   /// `token` without diacritics (`é` -> `e`, `ß` stays); ASCII is returned as it is.
   static func fold(_ token: String) -> String {
     guard !token.utf8.allSatisfy({ $0 < 0x80 }) else { return token }

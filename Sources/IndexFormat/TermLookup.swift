@@ -1,0 +1,100 @@
+/// Typo-tolerant and prefix lookups in a sorted term column (a generation's text dictionary),
+/// without any structure beyond the sorted order: prefix ranges by binary search, and edit-distance
+/// matches by walking the terms in order while sharing the dynamic-programming rows of common
+/// prefixes and skipping every term under a prefix that is already too far (the walk a
+/// Levenshtein automaton over a trie makes). Distances are optimal string alignment (an adjacent
+/// transposition is one edit) over UTF-8 bytes. Immutable; thread-safe. Allocates only its result
+/// and per-call rows.
+public struct TermLookup: Sendable {
+  let column: StringColumn
+
+  /// Lookups in `column` (sorted byte-wise, as a text index's terms are).
+  public init(_ column: StringColumn) { self.column = column }
+
+  /// The indices of the terms starting with `prefix`. O(log terms).
+  public func prefixRange(_ prefix: String) -> Range<Int> {
+    let p = Array(prefix.utf8)
+    return lowerBound(p)..<prefixEnd(p)
+  }
+
+  /// Terms within `maxEdits` edits of `word`, where the term may also match `word` without up to
+  /// `droppableSuffix` of its last bytes (a stemmed dictionary holds `ceram` for `ceramic`): (term
+  /// index, distance), at most `limit`, closest first then in term order. O(visited prefixes x
+  /// word length); prefixes already more than `maxEdits` away are skipped with their subtree.
+  public func within(_ word: String, maxEdits: Int, droppableSuffix: Int = 0, limit: Int = 64) -> [(term: Int, distance: Int)] {
+    let q = Array(word.utf8)
+    let m = q.count
+    guard m > 0, maxEdits >= 0, column.count > 0 else { return [] }
+    let firstAccepted = max(0, m - max(0, droppableSuffix))
+    var rows: [[Int]] = [Array(0...m)]
+    var prefix: [UInt8] = []
+    var found: [(term: Int, distance: Int)] = []
+    var i = 0
+    var term: [UInt8] = []
+    while i < column.count {
+      term.removeAll(keepingCapacity: true)
+      column.appendUTF8(i, to: &term)
+      var common = 0
+      while common < min(prefix.count, term.count), prefix[common] == term[common] { common += 1 }
+      rows.removeLast(rows.count - (common + 1))
+      prefix.removeLast(prefix.count - common)
+      var skippedTo: Int?
+      for d in common..<term.count {
+        let c = term[d]
+        let above = rows[d]
+        var row = [Int](repeating: 0, count: m + 1)
+        row[0] = d + 1
+        var best = row[0]
+        for j in 1...m {
+          var v = min(above[j] + 1, row[j - 1] + 1, above[j - 1] + (q[j - 1] == c ? 0 : 1))
+          if d >= 1, j >= 2, c == q[j - 2], term[d - 1] == q[j - 1] { v = min(v, rows[d - 1][j - 2] + 1) }
+          row[j] = v
+          best = min(best, v)
+        }
+        rows.append(row)
+        prefix.append(c)
+        if best > maxEdits {
+          // No term under this prefix can come within reach: jump past all of them.
+          skippedTo = prefixEnd(prefix)
+          break
+        }
+      }
+      if let next = skippedTo {
+        i = max(next, i + 1)
+        continue
+      }
+      let last = rows[term.count]
+      let distance = last[firstAccepted...].min()!
+      if distance <= maxEdits { found.append((i, distance)) }
+      i += 1
+    }
+    found.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.term < $1.term }
+    return Array(found.prefix(limit))
+  }
+
+  /// First index whose term is not below `p`.
+  private func lowerBound(_ p: [UInt8]) -> Int {
+    var low = 0, high = column.count
+    var term: [UInt8] = []
+    while low < high {
+      let mid = (low + high) / 2
+      term.removeAll(keepingCapacity: true)
+      column.appendUTF8(mid, to: &term)
+      if term.lexicographicallyPrecedes(p) { low = mid + 1 } else { high = mid }
+    }
+    return low
+  }
+
+  /// First index past every term starting with `p`: the first whose first `p.count` bytes sort above `p`.
+  private func prefixEnd(_ p: [UInt8]) -> Int {
+    var low = 0, high = column.count
+    var term: [UInt8] = []
+    while low < high {
+      let mid = (low + high) / 2
+      term.removeAll(keepingCapacity: true)
+      column.appendUTF8(mid, to: &term)
+      if !p.lexicographicallyPrecedes(term.prefix(p.count)) { low = mid + 1 } else { high = mid }
+    }
+    return low
+  }
+}

@@ -1,0 +1,42 @@
+import FunnelCore
+import IndexBuilder
+import IndexFormat
+import Recall
+import TextAnalysis
+import Testing
+
+/// Search that forgives: a typo is corrected, the last word completed, an exact term kept, through
+/// a stemmed generation as the engine searches it.
+@Suite struct QuerySpellingTests {
+  static let generation: IndexGeneration = {
+    let items = [
+      CatalogItem(id: "A", title: "Ceramic Coffee Mug", categoryPath: ["home", "kitchen"], brand: "Kiln", price: 9),
+      CatalogItem(id: "B", title: "Stoneware Teapot", categoryPath: ["home", "kitchen"], brand: "Kiln", price: 25),
+      CatalogItem(id: "C", title: "Espresso Machine", categoryPath: ["home", "appliances"], brand: "Brew", price: 250),
+      CatalogItem(id: "D", title: "Ceramics Glaze Kit", categoryPath: ["crafts"], brand: "Potter", price: 40),
+    ]
+    return try! GenerationBuilder().build(items: items, events: [], nowMs: 0, version: "spelling").open()
+  }()
+
+  static func search(_ query: String) -> (ids: [String], resolved: QuerySpelling.Resolved) {
+    let g = generation
+    let resolved = QuerySpelling.resolve(tokens: Tokenizer.tokens(query), analyzer: g.analyzer, index: g.text)
+    let ids = TextRecall.exhaustiveTop(terms: resolved.terms, index: g.text, k: 3).map { g.items.id($0.0) }
+    return (ids, resolved)
+  }
+
+  @Test func typosArecorrectedTheLastWordCompletedExactTermsKept() {
+    let typo = Self.search("cermaic mugs")
+    #expect(typo.ids.first == "A", "\(typo)")
+    #expect(typo.resolved.corrections.map(\.match) == [.fuzzy])
+    #expect(Self.search("expresso").ids == ["C"])
+    let typing = Self.search("stonew")
+    #expect(typing.ids == ["B"] && typing.resolved.corrections.first?.match == .prefix)
+    // An exact term is never replaced, and only the last word is completed.
+    let exact = Self.search("mug")
+    #expect(exact.resolved.corrections.isEmpty && exact.ids == ["A"])
+    #expect(Self.search("sto mug").resolved.corrections.isEmpty, "'sto' is too short to correct and not last")
+    // Nothing near: the term stays and matches nothing.
+    #expect(Self.search("xylophone").ids.isEmpty)
+  }
+}
