@@ -19,16 +19,19 @@ public struct TermLookup: Sendable {
 
   /// Terms within `maxEdits` edits of `word`, where the term may also match `word` without up to
   /// `droppableSuffix` of its last bytes (a stemmed dictionary holds `ceram` for `ceramic`): (term
-  /// index, distance), at most `limit`, closest first then in term order. O(visited prefixes x
-  /// word length); prefixes already more than `maxEdits` away are skipped with their subtree.
-  public func within(_ word: String, maxEdits: Int, droppableSuffix: Int = 0, limit: Int = 64) -> [(term: Int, distance: Int)] {
+  /// index, distance, cost), at most `limit`, lowest cost first, then distance, then term order.
+  /// The cost counts each dropped byte as an edit too, so `goldfish` (one edit from `goldfsh`)
+  /// ranks before `gold` (none, after dropping three). O(visited prefixes x word length); prefixes
+  /// already more than `maxEdits` away are skipped with their subtree.
+  public func within(_ word: String, maxEdits: Int, droppableSuffix: Int = 0, limit: Int = 64)
+    -> [(term: Int, distance: Int, cost: Int)] {
     let q = Array(word.utf8)
     let m = q.count
     guard m > 0, maxEdits >= 0, column.count > 0 else { return [] }
     let firstAccepted = max(0, m - max(0, droppableSuffix))
     var rows: [[Int]] = [Array(0...m)]
     var prefix: [UInt8] = []
-    var found: [(term: Int, distance: Int)] = []
+    var found: [(term: Int, distance: Int, cost: Int)] = []
     var i = 0
     var term: [UInt8] = []
     while i < column.count {
@@ -65,10 +68,13 @@ public struct TermLookup: Sendable {
       }
       let last = rows[term.count]
       let distance = last[firstAccepted...].min()!
-      if distance <= maxEdits { found.append((i, distance)) }
+      if distance <= maxEdits {
+        let cost = (firstAccepted...m).map { last[$0] + (m - $0) }.min()!
+        found.append((i, distance, cost))
+      }
       i += 1
     }
-    found.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.term < $1.term }
+    found.sort { ($0.cost, $0.distance, $0.term) < ($1.cost, $1.distance, $1.term) }
     return Array(found.prefix(limit))
   }
 

@@ -6,7 +6,8 @@ import TextAnalysis
 /// the beginning of a word: it becomes the most frequent dictionary term it begins (prefix). Else
 /// a term within reach of the typed word becomes the closest, most frequent one (fuzzy): one edit
 /// for words of 4 to 7 bytes, two from 8, none below (an adjacent transposition is one edit; the
-/// dictionary term may leave out up to 3 trailing bytes of the word, as stems do). So exact
+/// dictionary term may leave out up to 3 trailing bytes of the word, as stems do, each counted as
+/// an edit when choosing). So exact
 /// matches come before prefixes and prefixes before corrections. Pure; O(terms x dictionary
 /// walk) only for terms the dictionary lacks.
 public enum QuerySpelling {
@@ -58,7 +59,7 @@ public enum QuerySpelling {
       if edits > 0 {
         let candidates = lookup.within(typed, maxEdits: edits, droppableSuffix: 3) + lookup.within(term, maxEdits: edits)
         if let best = candidates.min(by: { a, b in
-          a.distance != b.distance ? a.distance < b.distance
+          a.cost != b.cost ? a.cost < b.cost
             : index.documentFrequency(a.term) != index.documentFrequency(b.term)
               ? index.documentFrequency(a.term) > index.documentFrequency(b.term) : a.term < b.term
         }) {

@@ -40,13 +40,15 @@ import Testing
         let query = word(3 + Int(rng.next() % 6))
         let q = Array(query.utf8)
         for (edits, drop) in [(1, 0), (2, 0), (1, 3)] {
-          let expected = dictionary.indices.compactMap { t -> (Int, Int)? in
-            let d = (max(0, q.count - drop)...q.count).map { Self.osa(dictionary[t], Array(q.prefix($0))) }.min()!
-            return d <= edits ? (t, d) : nil
-          }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+          let expected = dictionary.indices.compactMap { t -> (Int, Int, Int)? in
+            let kept = Array(max(0, q.count - drop)...q.count)
+            let d = kept.map { Self.osa(dictionary[t], Array(q.prefix($0))) }.min()!
+            let cost = kept.map { Self.osa(dictionary[t], Array(q.prefix($0))) + (q.count - $0) }.min()!
+            return d <= edits ? (t, d, cost) : nil
+          }.sorted { ($0.2, $0.1, $0.0) < ($1.2, $1.1, $1.0) }
           let got = lookup.within(query, maxEdits: edits, droppableSuffix: drop, limit: 10_000)
-          #expect(got.map(\.term) == expected.map(\.0) && got.map(\.distance) == expected.map(\.1),
-                  "round \(round) '\(query)' edits \(edits) drop \(drop)")
+          #expect(got.map(\.term) == expected.map(\.0) && got.map(\.distance) == expected.map(\.1)
+                  && got.map(\.cost) == expected.map(\.2), "round \(round) '\(query)' edits \(edits) drop \(drop)")
         }
         let prefix = String(query.prefix(2))
         let range = lookup.prefixRange(prefix)
@@ -64,6 +66,11 @@ import Testing
     #expect(best("expresso", 1) == "espresso")
     #expect(best("teapto", 1) == "teapot", "an adjacent transposition is one edit")
     #expect(best("zzzzzz", 2) == nil)
+    let stems = Self.index(["gold", "goldfish", "ceram", "mug"])
+    let stemmed = TermLookup(stems.terms)
+    #expect(stemmed.within("goldfsh", maxEdits: 1, droppableSuffix: 3).map { stems.terms[$0.term] } == ["goldfish", "gold"],
+            "one edit ranks before three dropped bytes")
+    #expect(stemmed.within("cermaic", maxEdits: 1, droppableSuffix: 3).first.map { stems.terms[$0.term] } == "ceram")
     #expect(Array(lookup.prefixRange("cera")).map { index.terms[$0] } == ["ceramic", "ceramics"])
     #expect(lookup.prefixRange("q").isEmpty)
   }
