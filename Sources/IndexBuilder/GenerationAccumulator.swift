@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import TextAnalysis
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -121,6 +122,7 @@ public struct GenerationAccumulator: Sendable {
     entries["keywords.fnl"] = try sink.put("keywords.fnl", keywordFile)
     keywords = KeywordIndex.Writer()
     if let file = attributes.finish() { entries[AttributeColumns.fileName] = try sink.put(AttributeColumns.fileName, file) }
+    if let synonyms = options.synonyms { entries[SynonymMap.fileName] = try sink.put(SynonymMap.fileName, bytes: Array(synonyms.utf8)) }
     attributes = AttributeColumns.Writer()
 
     let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight)

@@ -31,6 +31,8 @@ public struct GenerationBuilder: Sendable {
     /// How titles, brands, categories and tags are analysed for search (recorded in the manifest;
     /// queries are analysed the same way).
     public var textAnalyzer: TextAnalyzer = .english
+    /// Search synonyms (`SynonymMap`'s file format), stored in the generation; nil: none.
+    public var synonyms: String?
 
     /// The defaults above.
     public init() {}

@@ -18,6 +18,8 @@ public final class IndexGeneration: Sendable {
   public let text: TextIndex
   /// How the text file was analysed (from the manifest): queries go through the same chain.
   public let analyzer: TextAnalyzer
+  /// Search synonyms built with the generation (`SynonymMap.none` without a synonyms file).
+  public let synonyms: SynonymMap
   public let keywords: KeywordIndex
   public let neighbours: NeighbourTable
   public let popularity: PopularityTable
@@ -26,7 +28,7 @@ public final class IndexGeneration: Sendable {
   /// Numeric attribute columns, when some item has a numeric attribute.
   public let attributes: AttributeColumns?
   /// Files a generation may or may not have.
-  public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName]
+  public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName, SynonymMap.fileName]
 
   /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
   public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
@@ -53,6 +55,20 @@ public final class IndexGeneration: Sendable {
       throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(error.message)")
     }
     text = try TextIndex(region("text.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
+    if let entry = manifest.files.first(where: { $0.name == SynonymMap.fileName }) {
+      let r = try region(SynonymMap.fileName)
+      let bytes = try r.withBytes(offset: 0, length: r.count) { Array($0) }
+      if verifyChecksums, CRC32C.checksum(bytes) != entry.crc32c {
+        throw FunnelError(.failedPrecondition, "\(r.path): CRC-32C does not match the manifest")
+      }
+      do {
+        synonyms = try SynonymMap(parsing: String(decoding: bytes, as: UTF8.self), analyzer: analyzer)
+      } catch let error as TextAnalysisError {
+        throw FunnelError(.failedPrecondition, "\(r.path): \(error.message)")
+      }
+    } else {
+      synonyms = .none
+    }
     keywords = try KeywordIndex(region("keywords.fnl"), verifyChecksum: verifyChecksums)
     neighbours = try NeighbourTable(region("neighbours.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
     popularity = try PopularityTable(region("popularity.fnl"), documentCount: items.count,
@@ -74,6 +90,7 @@ public final class IndexGeneration: Sendable {
     self.items = items
     text = base.text
     analyzer = base.analyzer
+    synonyms = base.synonyms
     keywords = base.keywords
     neighbours = base.neighbours
     popularity = base.popularity

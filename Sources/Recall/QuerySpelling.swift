@@ -39,8 +39,9 @@ public enum QuerySpelling {
   /// Most prefix completions compared by document frequency.
   static let maxCompletions = 256
 
-  /// Resolves `tokens` (the tokenizer's, as validated) with `analyzer` against `index`.
-  public static func resolve(tokens: [String], analyzer: TextAnalyzer, index: TextIndex) -> Resolved {
+  /// Resolves `tokens` (the tokenizer's, as validated) with `analyzer` against `index`, then adds
+  /// the terms `synonyms` bring (to the corrected terms, so `sofs` finds what `couch` does).
+  public static func resolve(tokens: [String], analyzer: TextAnalyzer, index: TextIndex, synonyms: SynonymMap = .none) -> Resolved {
     let pairs = analyzer.analyzePairs(tokens: tokens)
     let lookup = TermLookup(index.terms)
     var resolved = Resolved(terms: [], corrections: [])
@@ -71,6 +72,7 @@ public enum QuerySpelling {
       }
       resolved.terms.append(term)
     }
+    resolved.terms = synonyms.expand(resolved.terms)
     return resolved
   }
 

@@ -91,7 +91,8 @@ struct RecallStage: Sendable {
     // The query goes through the generation's own analysis (folding, stop words, stemming), as its
     // text did; terms the dictionary lacks are completed (the last one) or corrected (typos).
     let spelled = context.request.queryTerms.isEmpty ? QuerySpelling.Resolved.none
-      : QuerySpelling.resolve(tokens: context.request.queryTerms, analyzer: context.generation.analyzer, index: context.generation.text)
+      : QuerySpelling.resolve(tokens: context.request.queryTerms, analyzer: context.generation.analyzer, index: context.generation.text,
+                              synonyms: context.generation.synonyms)
     var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: spelled.terms)
     request.purchases = profile.purchases
     return request

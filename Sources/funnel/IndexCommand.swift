@@ -28,6 +28,8 @@ struct IndexBuild: AsyncParsableCommand {
   @OptionGroup var forgotten: TombstoneOptions
   @Option(help: "How item text is analysed for search: english (folding, stop words, Snowball stemming), another libstemmer language, or plain (tokens as they are).")
   var textAnalysis = "english"
+  @Option(help: "Search synonyms file (Solr format: 'sofa, couch' equivalent, 'jumper => sweater' one-way), stored in the generation.")
+  var synonyms: String?
   @Option(help: "Fold the live catalog changes of this Redis's change feed (UpsertItems, DeleteItems) into the catalog; the generation records the feed position it includes.")
   var catalogFeed: String?
 
@@ -38,7 +40,7 @@ struct IndexBuild: AsyncParsableCommand {
       if let catalogFeed { feed = try await CatalogCommand.changes(url: catalogFeed) }
       let built = try Self.build(catalog: catalog, events: events, archive: archive, feed: feed, tombstones: tombstones,
                                  out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000),
-                                 analyzer: try Self.analyzer(textAnalysis))
+                                 analyzer: try Self.analyzer(textAnalysis), synonyms: try Self.synonyms(synonyms, textAnalysis))
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       print(built.summary)
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
@@ -55,6 +57,20 @@ struct IndexBuild: AsyncParsableCommand {
     }
   }
 
+  /// The text of the synonyms file at `path` (nil: none), checked by parsing it with the analysis
+  /// `analysis` names; `invalidArgument` naming the file and line otherwise.
+  static func synonyms(_ path: String?, _ analysis: String) throws -> String? {
+    guard let path else { return nil }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw FunnelError(.invalidArgument, "--synonyms \(path): cannot read")
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    do { _ = try SynonymMap(parsing: text, analyzer: try analyzer(analysis)) } catch let error as TextAnalysisError {
+      throw FunnelError(.invalidArgument, "--synonyms \(path): \(error.message)")
+    }
+    return text
+  }
+
   /// A generation built under `out`.
   struct Built {
     var path: String
@@ -69,7 +85,7 @@ struct IndexBuild: AsyncParsableCommand {
   /// every input through the accumulator and writes each finished file straight to disk: memory
   /// holds the compact indexes being built, never the parsed inputs.
   static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
-                    out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english) throws -> Built {
+                    out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english, synonyms: String? = nil) throws -> Built {
     let clock = ContinuousClock()
     let start = clock.now
     var pending: [String: CatalogChange] = [:]
@@ -77,6 +93,7 @@ struct IndexBuild: AsyncParsableCommand {
     for entry in feed where pending.updateValue(entry.change, forKey: entry.change.itemID) == nil { order.append(entry.change.itemID) }
     var options = GenerationBuilder.Options()
     options.textAnalyzer = analyzer
+    options.synonyms = synonyms
     var accumulator = GenerationAccumulator(options: options, nowMs: now)
     var sources = [try JSONLines.forEachItem(path: catalog) { item in
       switch pending.removeValue(forKey: item.id) {
