@@ -79,27 +79,21 @@ public struct TermLookup: Sendable {
   }
 
   /// First index whose term is not below `p`.
-  private func lowerBound(_ p: [UInt8]) -> Int {
-    var low = 0, high = column.count
-    var term: [UInt8] = []
-    while low < high {
-      let mid = (low + high) / 2
-      term.removeAll(keepingCapacity: true)
-      column.appendUTF8(mid, to: &term)
-      if term.lexicographicallyPrecedes(p) { low = mid + 1 } else { high = mid }
-    }
-    return low
-  }
+  private func lowerBound(_ p: [UInt8]) -> Int { partitionPoint { $0.lexicographicallyPrecedes(p) } }
 
   /// First index past every term starting with `p`: the first whose first `p.count` bytes sort above `p`.
-  private func prefixEnd(_ p: [UInt8]) -> Int {
+  private func prefixEnd(_ p: [UInt8]) -> Int { partitionPoint { !p.lexicographicallyPrecedes($0.prefix(p.count)) } }
+
+  /// First index whose term's bytes fail `isBefore` (which holds for a leading run of the sorted
+  /// terms). O(log terms).
+  private func partitionPoint(_ isBefore: ([UInt8]) -> Bool) -> Int {
     var low = 0, high = column.count
     var term: [UInt8] = []
     while low < high {
       let mid = (low + high) / 2
       term.removeAll(keepingCapacity: true)
       column.appendUTF8(mid, to: &term)
-      if !p.lexicographicallyPrecedes(term.prefix(p.count)) { low = mid + 1 } else { high = mid }
+      if isBefore(term) { low = mid + 1 } else { high = mid }
     }
     return low
   }
