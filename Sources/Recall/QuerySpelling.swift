@@ -8,8 +8,9 @@ import TextAnalysis
 /// for words of 4 to 7 bytes, two from 8, none below (an adjacent transposition is one edit; the
 /// dictionary term may leave out up to 3 trailing bytes of the word, as stems do, each counted as
 /// an edit when choosing). So exact
-/// matches come before prefixes and prefixes before corrections. Pure; O(terms x dictionary
-/// walk) only for terms the dictionary lacks.
+/// matches come before prefixes and prefixes before corrections. At most `maxCorrections` terms
+/// of a query are looked up by edit distance, each walk bounded (`TermLookup.defaultBudget`).
+/// Pure; O(terms + bounded walks) for terms the dictionary lacks.
 public enum QuerySpelling {
   /// How a term was found.
   public enum Match: String, Sendable {
@@ -38,6 +39,9 @@ public enum QuerySpelling {
 
   /// Most prefix completions compared by document frequency.
   static let maxCompletions = 256
+  /// Most terms of one query looked up by edit distance (the others stay as typed): each lookup
+  /// walks the dictionary, so a query of many unknown words must not cost many walks.
+  public static let maxCorrections = 3
 
   /// Resolves `tokens` (the tokenizer's, as validated) with `analyzer` against `index`, then adds
   /// the terms `synonyms` bring (to the corrected terms, so `sofs` finds what `couch` does).
@@ -45,6 +49,7 @@ public enum QuerySpelling {
     let pairs = analyzer.analyzePairs(tokens: tokens)
     let lookup = TermLookup(index.terms)
     var resolved = Resolved(terms: [], corrections: [])
+    var walks = 0
     for (k, (typed, term)) in pairs.enumerated() {
       if index.termID(term) != nil {
         resolved.terms.append(term)
@@ -57,7 +62,8 @@ public enum QuerySpelling {
       }
       let length = typed.utf8.count
       let edits = length >= 8 ? 2 : length >= 4 ? 1 : 0
-      if edits > 0 {
+      if edits > 0, walks < maxCorrections {
+        walks += 1
         let candidates = lookup.within(typed, maxEdits: edits, droppableSuffix: 3) + lookup.within(term, maxEdits: edits)
         if let best = candidates.min(by: { a, b in
           a.cost != b.cost ? a.cost < b.cost

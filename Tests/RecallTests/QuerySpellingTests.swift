@@ -39,4 +39,16 @@ import Testing
     // Nothing near: the term stays and matches nothing.
     #expect(Self.search("xylophone").ids.isEmpty)
   }
+
+  @Test func theWorkOfOneQueryIsBounded() {
+    // Five misspelled words: only the first three are looked up by edit distance.
+    let many = Self.search("cermaic expreso stonwear teapto machne")
+    #expect(many.resolved.corrections.count <= QuerySpelling.maxCorrections, "\(many.resolved.corrections)")
+    #expect(many.resolved.corrections.allSatisfy { ["cermaic", "expreso", "stonwear"].contains($0.typed) }, "\(many.resolved.corrections)")
+    // A walk stops at its budget of rows, with what it found so far.
+    let lookup = TermLookup(Self.generation.text.terms)
+    #expect(lookup.within("cermaic", maxEdits: 2, droppableSuffix: 3, budget: 1).isEmpty)
+    #expect(!lookup.within("cermaic", maxEdits: 2, droppableSuffix: 3).isEmpty)
+    #expect(lookup.within(String(repeating: "a", count: TermLookup.maxBytes + 1), maxEdits: 2).isEmpty, "over-long words are not walked")
+  }
 }
