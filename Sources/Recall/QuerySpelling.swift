@@ -44,14 +44,29 @@ public enum QuerySpelling {
   public static let maxCorrections = 3
 
   /// Resolves `tokens` (the tokenizer's, as validated) with `analyzer` against `index`, then adds
-  /// the terms `synonyms` bring (to the corrected terms, so `sofs` finds what `couch` does).
-  public static func resolve(tokens: [String], analyzer: TextAnalyzer, index: TextIndex, synonyms: SynonymMap = .none) -> Resolved {
+  /// the terms `synonyms` bring (to the corrected terms, so `sofs` finds what `couch` does). When
+  /// no term would match anything (the answer would be empty), it tries once more with the reach
+  /// widened (one edit from 3 bytes, two from 5) before answering empty (zero-result rescue).
+  /// `alsoKnown` names terms another index has (the live catalog overlay's added items): they are
+  /// kept as typed, never corrected into the generation's words.
+  public static func resolve(tokens: [String], analyzer: TextAnalyzer, index: TextIndex, synonyms: SynonymMap = .none,
+                             alsoKnown: (String) -> Bool = { _ in false }) -> Resolved {
+    let known = { (term: String) in index.termID(term) != nil || alsoKnown(term) }
+    var resolved = resolve(tokens: tokens, analyzer: analyzer, index: index, known: known, widened: false)
+    if !resolved.terms.contains(where: known) {
+      resolved = resolve(tokens: tokens, analyzer: analyzer, index: index, known: known, widened: true)
+    }
+    resolved.terms = synonyms.expand(resolved.terms)
+    return resolved
+  }
+
+  static func resolve(tokens: [String], analyzer: TextAnalyzer, index: TextIndex, known: (String) -> Bool, widened: Bool) -> Resolved {
     let pairs = analyzer.analyzePairs(tokens: tokens)
     let lookup = TermLookup(index.terms)
     var resolved = Resolved(terms: [], corrections: [])
     var walks = 0
     for (k, (typed, term)) in pairs.enumerated() {
-      if index.termID(term) != nil {
+      if known(term) {
         resolved.terms.append(term)
         continue
       }
@@ -61,7 +76,7 @@ public enum QuerySpelling {
         continue
       }
       let length = typed.utf8.count
-      let edits = length >= 8 ? 2 : length >= 4 ? 1 : 0
+      let edits = widened ? (length >= 5 ? 2 : length >= 3 ? 1 : 0) : (length >= 8 ? 2 : length >= 4 ? 1 : 0)
       if edits > 0, walks < maxCorrections {
         walks += 1
         let candidates = lookup.within(typed, maxEdits: edits, droppableSuffix: 3) + lookup.within(term, maxEdits: edits)
@@ -78,7 +93,6 @@ public enum QuerySpelling {
       }
       resolved.terms.append(term)
     }
-    resolved.terms = synonyms.expand(resolved.terms)
     return resolved
   }
 

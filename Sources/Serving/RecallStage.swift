@@ -92,7 +92,8 @@ struct RecallStage: Sendable {
     // text did; terms the dictionary lacks are completed (the last one) or corrected (typos).
     let spelled = context.request.queryTerms.isEmpty ? QuerySpelling.Resolved.none
       : QuerySpelling.resolve(tokens: context.request.queryTerms, analyzer: context.generation.analyzer, index: context.generation.text,
-                              synonyms: context.generation.synonyms)
+                              synonyms: context.generation.synonyms,
+                              alsoKnown: { [overlay = context.generation.overlay] in overlay?.text?.termID($0) != nil })
     var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: spelled.terms)
     request.purchases = profile.purchases
     return request

@@ -40,6 +40,22 @@ import Testing
     #expect(Self.search("xylophone").ids.isEmpty)
   }
 
+  @Test func aQueryThatWouldFindNothingIsRetriedWithAWiderReach() {
+    // "mgu" is too short for a correction, and nothing else matches: the rescue allows one edit.
+    let short = Self.search("mgu")
+    #expect(short.ids == ["A"] && short.resolved.corrections.first?.term == "mug", "\(short)")
+    // While another term matches, short words are left alone (the answer is not empty).
+    #expect(Self.search("mgu teapot").resolved.corrections.isEmpty)
+    // "tepto" is two edits from teapot (a dropped letter, a swap) at 5 bytes: only the rescue reaches it.
+    let wide = Self.search("tepto")
+    #expect(wide.ids == ["B"], "\(wide)")
+    // A word another index knows (an item added live) is never corrected into the generation's words.
+    let g = Self.generation
+    let live = QuerySpelling.resolve(tokens: ["mugz"], analyzer: g.analyzer, index: g.text, alsoKnown: { $0 == "mugz" })
+    #expect(live.terms == ["mugz"] && live.corrections.isEmpty)
+    #expect(QuerySpelling.resolve(tokens: ["mugz"], analyzer: g.analyzer, index: g.text).terms == ["mug"])
+  }
+
   @Test func theWorkOfOneQueryIsBounded() {
     // Five misspelled words: only the first three are looked up by edit distance.
     let many = Self.search("cermaic expreso stonwear teapto machne")
