@@ -133,26 +133,19 @@ public struct FlywheelReplay: Sendable {
       let customers = truth.keys.filter(known.contains).sorted()
       let frozen = Evaluator.engine(generation: first, activity: activity, model: initial, nowMs: dayStart)
       let wheel = Evaluator.engine(generation: generation, activity: activity, model: model, nowMs: dayStart)
-      var (frozenSum, wheelSum) = (0.0, 0.0)
+      var (frozenMetrics, wheelMetrics) = (RankingMetrics(cutoffs: [schedule.k]), RankingMetrics(cutoffs: [schedule.k]))
       for user in customers {
         let input = RecommendInput(userID: user, scene: schedule.scene, count: schedule.k)
-        frozenSum += Self.ndcg(try await frozen.recommend(input).items.map(\.itemID), truth[user]!, k: schedule.k)
-        wheelSum += Self.ndcg(try await wheel.recommend(input).items.map(\.itemID), truth[user]!, k: schedule.k)
+        frozenMetrics.add(ranked: try await frozen.recommend(input).items.map(\.itemID), relevant: truth[user]!, information: { _ in 0 })
+        wheelMetrics.add(ranked: try await wheel.recommend(input).items.map(\.itemID), relevant: truth[user]!, information: { _ in 0 })
       }
-      let n = Double(max(1, customers.count))
-      let day = Day(day: Self.dayString(dayStart), customers: customers.count, frozenNDCG: frozenSum / n, wheelNDCG: wheelSum / n,
+      let (frozenNDCG, wheelNDCG) = (frozenMetrics.summary(catalogSize: items.count).ndcg[0], wheelMetrics.summary(catalogSize: items.count).ndcg[0])
+      let day = Day(day: Self.dayString(dayStart), customers: customers.count, frozenNDCG: frozenNDCG, wheelNDCG: wheelNDCG,
                     generation: generation.version, model: model.version, actions: actions)
       days.append(day)
       progress(day)
     }
     return days
-  }
-
-  /// Binary NDCG@`k` of `ranked` against `relevant` (as `RankingMetrics` computes it).
-  static func ndcg(_ ranked: [ItemID], _ relevant: Set<ItemID>, k: Int) -> Double {
-    let dcg = ranked.prefix(k).enumerated().reduce(0.0) { $0 + (relevant.contains($1.element) ? 1 / log2(Double($1.offset) + 2) : 0) }
-    let ideal = (0..<min(k, relevant.count)).reduce(0.0) { $0 + 1 / log2(Double($1) + 2) }
-    return ideal > 0 ? dcg / ideal : 0
   }
 
   static func dayString(_ ms: Int64) -> String {

@@ -81,7 +81,7 @@ public struct LabelledList: Hashable, Sendable {
     for list in kept {
       let columns = names.map { list.featureNames.firstIndex(of: $0) }
       for (i, item) in list.items.enumerated() {
-        out += "\(csvField(list.requestID)),\(labels[row]),\(csvField(item))" + (positions ? ",\(i)" : "")
+        out += "\(TrainingReplay.csvField(list.requestID)),\(labels[row]),\(TrainingReplay.csvField(item))" + (positions ? ",\(i)" : "")
         for c in columns {
           out += ","
           if let c, c < list.features[i].count, list.features[i][c].isFinite { out += "\(list.features[i][c])" }
@@ -94,9 +94,5 @@ public struct LabelledList: Hashable, Sendable {
       throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
     }
     return (kept.count, row)
-  }
-
-  static func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
   }
 }

@@ -71,7 +71,7 @@ public struct Canary: Codable, Hashable, Sendable {
   /// stable hash of the candidate's version and the unit (`ExperimentPlan.bucket`), so every replica
   /// agrees and a new candidate draws a fresh sample of users. O(length of the ids).
   public func includes(unit: String, scene: String) -> Bool {
-    guard !unit.isEmpty, scenes.isEmpty || scenes.contains(scene) else { return false }
+    guard !unit.isEmpty, covers(scene: scene) else { return false }
     let point = Double(ExperimentPlan.bucket(salt: "canary:" + model, unit: unit)) / Double(ExperimentPlan.buckets)
     return point < share
   }

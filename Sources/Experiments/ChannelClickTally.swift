@@ -118,11 +118,7 @@ public struct ChannelClickTally: Sendable {
   static let channelIndex = Dictionary(uniqueKeysWithValues: ChannelSet.named.enumerated().map { ($0.element.1, UInt8($0.offset)) })
 
   /// FNV-1a 64 of `text`: ids kept as 8 bytes (a collision within one list is ~2^-58 likely).
-  static func hash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    return hash
-  }
+  static func hash(_ text: String) -> UInt64 { FNV1a.hash(text) }
 
   private mutating func evictOldest() {
     while served.count > capacity, head < order.count {

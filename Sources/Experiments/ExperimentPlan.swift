@@ -133,10 +133,11 @@ public struct ExperimentPlan: Hashable, Sendable {
 
   /// FNV-1a 64 of `salt:unit`, folded to 32 bits: uniform enough for shares of 0.1%.
   public static func bucket(salt: String, unit: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in salt.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    hash = (hash ^ UInt64(UInt8(ascii: ":"))) &* 0x100_0000_01b3
-    for byte in unit.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    var fnv = FNV1a()
+    fnv.add(salt)
+    fnv.add(UInt8(ascii: ":"))
+    fnv.add(unit)
+    var hash = fnv.value
     // Final avalanche (splitmix64's): FNV's low bits alone are weakly mixed for similar ids.
     hash ^= hash >> 30; hash &*= 0xbf58_476d_1ce4_e5b9
     hash ^= hash >> 27; hash &*= 0x94d0_49bb_1331_11eb

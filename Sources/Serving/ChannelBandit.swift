@@ -108,11 +108,7 @@ public enum ChannelBandit {
   }
 
   /// A seed from a request id (FNV-1a 64), so one request's draws are reproducible.
-  public static func seed(_ requestID: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in requestID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    return hash
-  }
+  public static func seed(_ requestID: String) -> UInt64 { FNV1a.hash(requestID) }
 }
 
 /// The channel arms this replica applies (set by the online learner's follower). Thread-safe.
