@@ -135,10 +135,11 @@ let package = Package(
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
     .target(name: "Experiments", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore"], swiftSettings: swiftSettings),
     .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps", "TextAnalysis"], swiftSettings: swiftSettings),
+    .target(name: "Search", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6
@@ -197,6 +198,7 @@ let package = Package(
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Experiments", "FeatureStore", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "SearchTests", dependencies: ["Search", "Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore", "TextAnalysis"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore", "TextAnalysis"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),

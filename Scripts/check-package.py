@@ -32,7 +32,7 @@ LAYERS = {
     "MappedStorage": 2, "Bitmaps": 2, "Ranking": 2, "FeatureStore": 2, "DemoCatalog": 2, "GRPCWire": 2, "FunnelSecurity": 2,
     "Indicators": 2, "Alarms": 3,
     "IndexFormat": 3, "RedisStore": 3, "MongoStore": 3,
-    "IndexBuilder": 4, "Experiments": 4, "Recall": 4, "Distribution": 4,
+    "IndexBuilder": 4, "Experiments": 4, "Recall": 4, "Search": 4, "Distribution": 4,
     "Serving": 5, "Ingest": 5, "EventArchive": 5,
     "Evaluation": 6, "FunnelGRPC": 6, "FunnelHTTP": 6,
     "FunnelServer": 7,

@@ -43,6 +43,34 @@ public final class RoaringBitmap: @unchecked Sendable, Equatable {
   /// Number of values.
   public var count: Int { Int(roaring_bitmap_get_cardinality(handle)) }
 
+  /// Whether the set is empty. O(1).
+  public var isEmptySet: Bool { roaring_bitmap_is_empty(handle) }
+
+  /// The smallest value, or nil when empty. O(1).
+  public var minimum: UInt32? { isEmptySet ? nil : roaring_bitmap_minimum(handle) }
+
+  /// Number of values in both `self` and `other`, without building the intersection.
+  public func intersectionCount(_ other: RoaringBitmap) -> Int {
+    Int(roaring_bitmap_and_cardinality(handle, other.handle))
+  }
+
+  /// Calls `body` with every value in ascending order, without materialising them. `body` must not
+  /// mutate the bitmap.
+  public func forEach(_ body: (UInt32) -> Void) {
+    var iterator = roaring_uint32_iterator_t()
+    roaring_init_iterator(handle, &iterator)
+    var buffer = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
+                  UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+    withUnsafeMutableBytes(of: &buffer) { raw in
+      let values = raw.bindMemory(to: UInt32.self)
+      while true {
+        let n = Int(roaring_read_uint32_iterator(&iterator, values.baseAddress, UInt32(values.count)))
+        for i in 0..<n { body(values[i]) }
+        if n < values.count { break }
+      }
+    }
+  }
+
   /// The values in ascending order.
   public var values: [UInt32] {
     let n = count

@@ -98,15 +98,30 @@ public struct KeywordIndex: Sendable {
   /// Whether any item has a keyword of `field` (e.g. `attr.group`). O(log keywords), no allocation.
   public func hasField(_ field: String) -> Bool { keys.containsPrefix(field + "\u{1F}") }
 
+  /// Positions in `keys` of every keyword of `field` (its values in byte order). O(log keywords).
+  public func keyRange(of field: String) -> Range<Int> { TermLookup(keys).prefixRange(field + "\u{1F}") }
+
+  /// The value part of key `i` (what follows the field name).
+  public func value(at i: Int) -> String {
+    let key = keys[i]
+    guard let separator = key.firstIndex(of: "\u{1F}") else { return key }
+    return String(key[key.index(after: separator)...])
+  }
+
+  /// The documents of key `i` (zero-copy). Throws if the stored bitmap is corrupt.
+  public func documents(at i: Int) throws -> RoaringBitmap {
+    let length = Int(bitmapLengths[i])
+    let address = try file.region.address(offset: file.range(4).offset + Int(bitmapOffsets[i]), length: length)
+    guard let bitmap = RoaringBitmap.frozenView(address, count: length, owner: file.region) else {
+      throw file.corrupt("bitmap of '\(keys[i])' is not a valid frozen Roaring bitmap")
+    }
+    return bitmap
+  }
+
   /// The documents whose `field` has `value` (empty bitmap when none). Zero-copy over the file.
   /// Throws if the stored bitmap is corrupt.
   public func documents(_ field: String, _ value: String) throws -> RoaringBitmap {
     guard let i = keys.find(Self.key(field, value)) else { return RoaringBitmap() }
-    let length = Int(bitmapLengths[i])
-    let address = try file.region.address(offset: file.range(4).offset + Int(bitmapOffsets[i]), length: length)
-    guard let bitmap = RoaringBitmap.frozenView(address, count: length, owner: file.region) else {
-      throw file.corrupt("bitmap of '\(field):\(value)' is not a valid frozen Roaring bitmap")
-    }
-    return bitmap
+    return try documents(at: i)
   }
 }

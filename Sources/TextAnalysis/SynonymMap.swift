@@ -70,6 +70,29 @@ public struct SynonymMap: Sendable {
     self.init(rules: rules)
   }
 
+  /// One group of alternatives per query term, for matching every word of a query: the term and
+  /// what the rules starting or spanning at its position add (a multi-word left side gives its
+  /// expansions to each of its words). `expand` flattened is the union of the groups.
+  /// O(query terms x longest phrase).
+  public func groups(_ terms: [String]) -> [[String]] {
+    var groups = terms.map { [$0] }
+    guard longest > 0 else { return groups }
+    var i = 0
+    while i < terms.count {
+      var matched = 0
+      for length in stride(from: min(longest, terms.count - i), through: 1, by: -1) {
+        guard let added = rules[Array(terms[i..<(i + length)])] else { continue }
+        for position in i..<(i + length) {
+          for t in added where !groups[position].contains(t) { groups[position].append(t) }
+        }
+        matched = length
+        break
+      }
+      i += max(1, matched)
+    }
+    return groups
+  }
+
   /// `terms` with the terms of every matching rule appended (each once; the query's own first).
   public func expand(_ terms: [String]) -> [String] {
     guard longest > 0, !terms.isEmpty else { return terms }
