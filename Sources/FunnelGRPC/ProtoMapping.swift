@@ -26,7 +26,8 @@ enum ProtoMapping {
 
   static func input(_ r: Funnel_V1_SearchRequest) -> SearchInput {
     SearchInput(query: r.query, userID: r.userID, sessionID: r.sessionID, count: Int(r.count), context: r.context,
-                filter: r.filter, excludeItemIDs: r.excludeItemIds, debug: r.debug)
+                filter: r.filter, excludeItemIDs: r.excludeItemIds, debug: r.debug, facets: r.facets,
+                facetSize: Int(r.facetSize), sort: r.sort, cursor: r.cursor)
   }
 
   static func eventKind(_ type: Funnel_V1_EventType) -> (EventKind?, String) {
@@ -142,6 +143,32 @@ enum ProtoMapping {
     out.degraded = a.degraded
     out.totalMatches = UInt32(clamping: a.totalMatches)
     if let d = a.debug { out.debug = debug(d) }
+    out.facets = a.facets.map { facet in
+      var f = Funnel_V1_Facet()
+      f.name = facet.name
+      f.values = facet.values.map { v in
+        var value = Funnel_V1_FacetValue()
+        value.value = v.value
+        value.count = UInt32(clamping: v.count)
+        value.parent = v.parent
+        if let low = v.low { value.low = low }
+        if let high = v.high { value.high = high }
+        return value
+      }
+      return f
+    }
+    out.nextCursor = a.nextCursor
+    if !a.rewrite.isEmpty {
+      out.rewrite.corrections = a.rewrite.corrections.map { c in
+        var correction = Funnel_V1_QueryCorrection()
+        correction.typed = c.typed
+        correction.replacement = c.replacement
+        correction.kind = c.kind
+        return correction
+      }
+      out.rewrite.dropped = a.rewrite.dropped
+      out.rewrite.categories = a.rewrite.categories
+    }
     return out
   }
 }

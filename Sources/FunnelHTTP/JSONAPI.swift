@@ -27,11 +27,22 @@ struct JSONAPI: APIProtocol {
     let answer = try await engine.search(SearchInput(
       query: r.query, userID: r.userId ?? "", sessionID: r.sessionId ?? "", count: Int(r.count ?? 0),
       context: r.context?.additionalProperties ?? [:], filter: r.filter ?? "", excludeItemIDs: r.excludeItemIds ?? [],
-      debug: r.debug ?? false))
+      debug: r.debug ?? false, facets: r.facets ?? [], facetSize: Int(r.facetSize ?? 0), sort: r.sort ?? "",
+      cursor: r.cursor ?? ""))
+    let rewrite = answer.rewrite
     return .ok(.init(body: .json(.init(
       items: Self.items(answer.items), requestId: answer.requestID, modelVersion: answer.modelVersion,
       indexVersion: answer.indexVersion, experimentArm: answer.experimentArm, degraded: answer.degraded,
-      totalMatches: Int32(clamping: answer.totalMatches), debug: answer.debug.map(Self.debug)))))
+      totalMatches: Int32(clamping: answer.totalMatches), debug: answer.debug.map(Self.debug),
+      facets: answer.facets.map { facet in
+        .init(name: facet.name, values: facet.values.map {
+          .init(value: $0.value, count: Int32(clamping: $0.count), parent: $0.parent.isEmpty ? nil : $0.parent, low: $0.low, high: $0.high)
+        })
+      },
+      nextCursor: answer.nextCursor,
+      rewrite: .init(corrections: rewrite.corrections.map {
+        .init(typed: $0.typed, replacement: $0.replacement, kind: $0.kind == "completed" ? .completed : .corrected)
+      }, dropped: rewrite.dropped, categories: rewrite.categories)))))
   }
 
   func track(_ input: Operations.Track.Input) async throws -> Operations.Track.Output {

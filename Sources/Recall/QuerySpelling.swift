@@ -29,8 +29,12 @@ public enum QuerySpelling {
 
   /// The terms to search for and the replacements made.
   public struct Resolved: Sendable {
-    /// Terms to search for, in query order.
+    /// Terms to search for, in query order (with the terms synonyms add, after the query's own).
     public var terms: [String]
+    /// The query's own terms as resolved, one per word in query order (no synonyms).
+    public var words: [String] = []
+    /// What was typed for each of `words` (folded).
+    public var typed: [String] = []
     /// The terms replaced (prefix completions and corrections).
     public var corrections: [Correction]
     /// Nothing resolved (no query).
@@ -56,6 +60,7 @@ public enum QuerySpelling {
     if !resolved.terms.contains(where: known) {
       resolved = resolve(tokens: tokens, analyzer: analyzer, index: index, known: known, widened: true)
     }
+    resolved.words = resolved.terms
     resolved.terms = synonyms.expand(resolved.terms)
     return resolved
   }
@@ -65,6 +70,7 @@ public enum QuerySpelling {
     let lookup = TermLookup(index.terms)
     var resolved = Resolved(terms: [], corrections: [])
     var walks = 0
+    resolved.typed = pairs.map(\.0)
     for (k, (typed, term)) in pairs.enumerated() {
       if known(term) {
         resolved.terms.append(term)

@@ -1,3 +1,4 @@
+import Bitmaps
 import FunnelCore
 import IndexFormat
 
@@ -150,12 +151,14 @@ public struct TextRecall: RecallChannel {
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
-    let terms = request.queryTerms, index = generation.text, strategy = self.strategy
+    let terms = request.queryTerms, index = generation.text, strategy = self.strategy, within = request.textWithin
     let compute = {
-      strategy == .blockMaxWAND ? Self.top(terms: terms, index: index, k: quota)
-                                : Self.exhaustiveTop(terms: terms, index: index, k: quota)
+      if let within { return Self.exhaustiveTop(terms: terms, index: index, k: quota, within: within) }
+      return strategy == .blockMaxWAND ? Self.top(terms: terms, index: index, k: quota)
+                                       : Self.exhaustiveTop(terms: terms, index: index, k: quota)
     }
-    let best = cache?.top(terms: terms, version: generation.version, k: quota, compute: compute) ?? compute()
+    let best = cache?.top(terms: terms, version: generation.version + request.textWithinKey, k: quota, compute: compute)
+      ?? compute()
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
   }
@@ -168,12 +171,17 @@ public struct TextRecall: RecallChannel {
   }
 
   /// The exhaustive top k (every posting of every term scored); the reference for the pruned path.
+  /// With `within`, only documents in it are candidates (every posting is still scored).
   public static func exhaustiveTop(terms: [String], index: TextIndex, k: Int, k1: Float = BM25.k1,
-                                   b: Float = BM25.b) -> [(DocID, Float)] {
+                                   b: Float = BM25.b, within: RoaringBitmap? = nil) -> [(DocID, Float)] {
     guard k > 0 else { return [] }
     return ScoreAccumulators.shared.withAccumulator(count: index.documentCount) { accumulator, touched in
       accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
       var heap = TopK(capacity: k)
+      if let within {
+        for doc in touched where within.contains(doc) { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+        return heap.sortedDescending()
+      }
       for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
       return heap.sortedDescending()
     }

@@ -1,3 +1,4 @@
+import Bitmaps
 import FunnelCore
 
 /// What the recall channels know about one request, resolved to doc ids of the current generation.
@@ -10,6 +11,12 @@ public struct RecallRequest: Sendable {
   public var queryTerms: [String]
   /// The user's past purchases with recency weights (best = 1), for the repeat-purchase channel.
   public var purchases: [(doc: DocID, weight: Float)] = []
+  /// When set, the text channel recalls only these documents (a search's match set: every word of
+  /// the query), scoring them by BM25 over all the query's terms.
+  public var textWithin: RoaringBitmap?
+  /// Names `textWithin` in the text match cache's key (two searches with the same terms but
+  /// different match sets, e.g. after relaxation, must not share an entry); empty without it.
+  public var textWithinKey = ""
 
   /// Creates a request; every part may be empty.
   public init(seeds: [(doc: DocID, weight: Float)] = [], categoryAffinity: [(category: UInt32, weight: Float)] = [],

@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import Search
 
 /// Stage 6, the answer: the chosen items with their channels and the reasons they were recalled
 /// (explanations), the pins first (displacing the last items), the debug report with the model's
@@ -11,7 +12,8 @@ struct AnswerStage: Sendable {
   func run(_ context: RequestContext, requestID: String) -> ServingAnswer {
     let (request, generation, candidates) = (context.request, context.generation, context.candidates)
     let items = generation.items
-    var answerItems = context.chosen.map { (index, score) in
+    // A later relevance page: the pages before it were ranked too, and are left out here.
+    var answerItems = context.chosen.dropFirst(context.plan.pageOffset).map { (index, score) in
       let candidate = candidates[index]
       return RankedItem(itemID: items.id(candidate.doc), score: Double(score), channels: candidate.channels.names,
                         reasons: reasons(candidate, context))
@@ -33,10 +35,35 @@ struct AnswerStage: Sendable {
                                  values: zip(context.ranker.model.schema.names, row).map { .init(name: $0, value: $1) })
       }
     }
-    return ServingAnswer(
+    var answer = ServingAnswer(
       items: answerItems, requestID: requestID, modelVersion: context.ranker.model.version,
       indexVersion: generation.version, experimentArm: request.assignment?.label ?? defaultArm,
       degraded: context.degraded, totalMatches: candidates.count, debug: request.debug ? debug : nil)
+    if let search = context.search, let options = request.search {
+      // Every match that may be shown, plus items the live catalog added (recalled on their own).
+      let added = candidates.lazy.filter { $0.doc.index >= items.count }.count
+      answer.totalMatches = search.shown.count + added
+      answer.facets = search.facets
+      answer.rewrite = search.rewrite
+      answer.nextCursor = Self.nextCursor(options, search, context, shown: answer.items.count, total: answer.totalMatches)
+    }
+    return answer
+  }
+
+  /// The cursor of the page after this one, or empty when this is the last: a keyed page continues
+  /// after its last item's key, a relevance page at its end (within the ranked window).
+  static func nextCursor(_ options: SearchOptions, _ search: SearchStage.Outcome, _ context: RequestContext,
+                         shown: Int, total: Int) -> String {
+    let count = context.request.count
+    var hasher = FNV1a()
+    hasher.add(context.generation.version)
+    let end = options.offset + count
+    if options.sort.isKeyed {
+      guard let last = search.page.last, search.page.count >= count, end < total else { return "" }
+      return SearchCursor(fingerprint: options.fingerprint, generation: hasher.value, offset: end, key: last.key, doc: last.doc).encoded
+    }
+    guard shown >= count, end < min(total, SearchCursor.relevanceWindow) else { return "" }
+    return SearchCursor(fingerprint: options.fingerprint, generation: hasher.value, offset: end).encoded
   }
 
   /// Why `candidate` is in the answer, one reason per channel that recalled it.

@@ -14,6 +14,11 @@ struct RankStage: Sendable {
   let reads: StoreReads
 
   func run(_ context: inout RequestContext) async throws {
+    if context.plan.keyedOrder {
+      // A keyed sort's page is already in order; the model has nothing to decide.
+      context.ranked = context.candidates.indices.map { ($0, Float(context.candidates.count - $0)) }
+      return
+    }
     await fetchActivity(&context)
     // A call whose client left (reset, disconnected, deadline passed) stops here rather than scoring.
     try Task.checkCancellation()

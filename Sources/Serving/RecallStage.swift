@@ -8,6 +8,7 @@ import Tracing
 /// de-duplicated). Text, rule and repeat purchases are rows of the table like the others; a quota of
 /// 0 skips a channel. Thread-safe; one per engine.
 struct RecallStage: Sendable {
+  let search: SearchStage
   let subQueries: SubQueryResolver
   let textMatches: TextMatchCache?
   let metrics: ServingMetrics
@@ -18,6 +19,16 @@ struct RecallStage: Sendable {
     let generation = context.generation
     if let expression = context.request.filter {
       context.filter = try await subQueries.compile(expression, generation: generation)
+    }
+    try search.run(&context)
+    if context.plan.keyedOrder, let page = context.search?.page {
+      // A keyed sort's page is the answer's order: no channel has anything to add.
+      var collector = CandidateCollector()
+      for entry in page { collector.add(DocID(rawValue: entry.doc), channel: .text, score: 1) }
+      context.debug.mergedCandidates = collector.candidates.count
+      context.candidates = collector.candidates
+      context.timed("recall", since: watch)
+      return
     }
     let recallRequest = Self.recallRequest(context)
     // The mapped channels index their arrays by doc: seeds the catalog overlay added go to its own recall.
@@ -44,7 +55,24 @@ struct RecallStage: Sendable {
     }
     context.debug.mergedCandidates = collector.candidates.count
     context.candidates = collector.candidates
+    if let categories = context.search?.categories, !categories.isEmpty {
+      Self.boost(&context.candidates, categories: categories, in: generation)
+    }
     context.timed("recall", since: watch)
+  }
+
+  /// How much a predicted category lifts its items' text scores, at a share of 1.
+  static let categoryBoost: Float = 0.2
+
+  /// Multiplies the text score of candidates in a category the query is predicted to be about by
+  /// 1 + `categoryBoost` x its share: the query's likely meaning first when its words are
+  /// ambiguous, for the first phase and for the model (which reads the text score). O(candidates).
+  static func boost(_ candidates: inout [Candidate], categories: [(leaf: UInt32, share: Float)], in generation: IndexGeneration) {
+    let items = generation.items
+    for i in candidates.indices where candidates[i].textScore > 0 {
+      let leaf = items.leafCategory(candidates[i].doc)
+      if let share = categories.first(where: { $0.leaf == leaf })?.share { candidates[i].textScore *= 1 + categoryBoost * share }
+    }
   }
 
   /// The span of a channel (a literal: a request's spans build no strings).
@@ -88,13 +116,18 @@ struct RecallStage: Sendable {
       // An item the catalog overlay added may have a category the generation does not know yet.
       if leaf != ItemTable.noParent { affinity.insert((category: leaf, weight: 1), at: 0) }
     }
-    // The query goes through the generation's own analysis (folding, stop words, stemming), as its
-    // text did; terms the dictionary lacks are completed (the last one) or corrected (typos).
-    let spelled = context.request.queryTerms.isEmpty ? QuerySpelling.Resolved.none
-      : QuerySpelling.resolve(tokens: context.request.queryTerms, analyzer: context.generation.analyzer, index: context.generation.text,
-                              synonyms: context.generation.synonyms,
-                              alsoKnown: { [overlay = context.generation.overlay] in overlay?.text?.termID($0) != nil })
-    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: spelled.terms)
+    // A search's terms were resolved by the search stage (analysis, completion, correction,
+    // synonyms); the text channel recalls from its match set (with a filter, the matches that pass).
+    var request = RecallRequest(seeds: seeds, categoryAffinity: affinity, queryTerms: context.search?.terms ?? [])
+    if let search = context.search {
+      if let filter = context.request.filter {
+        request.textWithin = search.shown
+        request.textWithinKey = search.matchKey + "\u{1F}" + filter.canonical
+      } else {
+        request.textWithin = search.matches
+        request.textWithinKey = search.matchKey
+      }
+    }
     request.purchases = profile.purchases
     return request
   }

@@ -33,6 +33,8 @@ struct RequestContext {
   var anchors: [DocID] = []
 
   // Recall and filter stages
+  /// A search's match set, facets, rewrite and keyed page (nil for Recommend).
+  var search: SearchStage.Outcome?
   /// The request's filter, compiled against the generation (nil without one).
   var filter: CompiledFilter?
   /// Recalled candidates; after the filter stage, the ones that may be shown.

@@ -2,6 +2,7 @@ import Experiments
 import FunnelCore
 import IndexFormat
 import Recall
+import Search
 import TextAnalysis
 
 /// Validates inputs against `RequestLimits`. Every failure is `FunnelError.invalidArgument` with a
@@ -56,9 +57,33 @@ public struct RequestValidator: Sendable {
     var request = ValidatedRequest(scene: .search, userID: input.userID, sessionID: input.sessionID, count: count,
                                    context: input.context, filter: filter, excluded: Set(excluded), anchors: [],
                                    queryTerms: terms, query: input.query, debug: input.debug)
+    request.search = try searchOptions(input, count: count)
     request.rules = try BusinessRules(context: input.context)
     for (i, id) in request.rules.pins.enumerated() { try checkID(id, field: "context[pin][\(i)]", required: true) }
     return request
+  }
+
+  /// Facets, sort and cursor of a search; a relevance page must end within the ranked window.
+  private func searchOptions(_ input: SearchInput, count: Int) throws -> SearchOptions {
+    var options = SearchOptions()
+    options.facets = try FacetRequest.parse(input.facets)
+    if input.facetSize != 0 {
+      guard (1...FacetRequest.maxSize).contains(input.facetSize) else {
+        throw FunnelError.invalidArgument(field: "facet_size", "\(input.facetSize) is outside 1...\(FacetRequest.maxSize)")
+      }
+      options.facetSize = input.facetSize
+    }
+    options.sort = try SearchSort(parsing: input.sort)
+    options.fingerprint = SearchCursor.fingerprint(query: input.query, filter: input.filter, sort: options.sort)
+    if !input.cursor.isEmpty {
+      let cursor = try SearchCursor(decoding: input.cursor, fingerprint: options.fingerprint)
+      if !options.sort.isKeyed, cursor.offset + count > SearchCursor.relevanceWindow {
+        throw FunnelError.invalidArgument(
+          field: "cursor", "relevance pages end at result \(SearchCursor.relevanceWindow); sort by a key to go further")
+      }
+      options.cursor = cursor
+    }
+    return options
   }
 
   /// Checks one id: 1...maxIDBytes UTF-8 bytes (0 allowed when not `required`), no control characters.

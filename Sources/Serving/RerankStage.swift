@@ -8,8 +8,16 @@ import IndexFormat
 struct RerankStage: Sendable {
   func run(_ context: inout RequestContext) throws {
     let watch = Stopwatch()
-    let (generation, candidates, count) = (context.generation, context.candidates, context.request.count)
+    let (generation, candidates) = (context.generation, context.candidates)
+    // A later relevance page ranks the pages before it too, then leaves them out (the answer stage).
+    let count = context.request.count + context.plan.pageOffset
+    guard !context.plan.keyedOrder else {
+      context.chosen = Self.dedupe(context.ranked, candidates: candidates, generation: generation, count: count)
+      context.timed("rerank", since: watch)
+      return
+    }
     var boosted = try Self.boost(context.ranked, rules: context.request.rules, candidates: candidates, generation: generation)
+
     if let (arms, seed) = context.bandit {
       // A candidate is credited to its first channel, as its answer item and exposure name it.
       var rng = SplitMix64(seed: seed)
@@ -21,7 +29,8 @@ struct RerankStage: Sendable {
       : Self.diversify(boosted, candidates: candidates, generation: generation, count: count,
                        maxPerCategory: context.plan.maxPerCategory)
     let items = generation.items
-    context.pinned = context.request.rules.pins.filter { id in
+    // Pins go on the first page only.
+    context.pinned = context.plan.pageOffset > 0 ? [] : context.request.rules.pins.filter { id in
       guard let doc = items.doc(for: id) else { return false }
       return items.inStock(doc) && !context.dropped.contains(doc)
     }

@@ -18,6 +18,11 @@ struct ScenePlan: Sendable {
   var firstPhase: Int
   /// Whether an anchor that is not in the catalog fails the request (an item page's anchor must exist).
   var requiresAnchors: Bool
+  /// A search sorted by a key: the candidates are the page in order, and neither the model nor
+  /// boosts, bandits or pins reorder them.
+  var keyedOrder = false
+  /// A relevance page after the first: how many ranked items come before it.
+  var pageOffset = 0
 
   /// The plan of `scene` under `configuration`, with `arm`'s overrides. `count` is the answer's
   /// length: diversity allows at least a fifth of it per category.

@@ -1,5 +1,6 @@
 import FunnelCore
 import Recall
+import Search
 
 /// One item of an answer.
 public struct RankedItem: Hashable, Sendable {
@@ -73,6 +74,12 @@ public struct ServingAnswer: Sendable {
   public var totalMatches: Int
   /// Present when the request asked for debug.
   public var debug: DebugReport?
+  /// Search: the facets asked for, counted over every match (not only this page).
+  public var facets: [FacetResult] = []
+  /// Search: the cursor of the next page, empty on the last.
+  public var nextCursor = ""
+  /// Search: what was done to the query (empty when searched as typed).
+  public var rewrite = QueryRewrite()
 }
 
 /// What the server reports in `Admin.Status`.

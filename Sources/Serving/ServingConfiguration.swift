@@ -69,6 +69,9 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer
   /// the same; ~8 KB per query at the search quota. See `TextMatchCache`.
   public var searchCacheEntries = 1_024
+  /// The numeric catalog attribute a search sorted `newest` orders by, largest first (e.g. the
+  /// Unix time an item was added); items without it come last.
+  public var searchNewnessAttribute = "added_at"
   /// Most live catalog changes the overlay holds before UpsertItems and DeleteItems are refused
   /// (RESOURCE_EXHAUSTED) until a generation folds them in: bounds each replica's overlay memory.
   public var maxCatalogChanges = 100_000

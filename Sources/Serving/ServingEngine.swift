@@ -6,6 +6,7 @@ import IndexFormat
 import Indicators
 import Ranking
 import Recall
+import Search
 
 /// Produces index generations for `ServingEngine.reload()`. Thread-safe.
 public protocol IndexGenerationSource: Sendable {
@@ -32,6 +33,8 @@ public final class ServingEngine: Sendable {
   public let metrics = ServingMetrics()
   /// Resolves filter sub-queries through the in-process and shared caches.
   public let subQueries: SubQueryResolver
+  /// Searches that matched nothing, for the dashboard.
+  public let zeroResultQueries: ZeroResultQueries
   /// Experiments, exposure logging and attribution.
   public let feedback: FeedbackLoop
   let validator: RequestValidator
@@ -68,6 +71,8 @@ public final class ServingEngine: Sendable {
     self.feedback = feedback
     self.state = ServingState(generation: d.generation, generationSource: d.generationSource, model: d.model,
                               modelSource: d.modelSource, offline: offline)
+    let zeroResultQueries = ZeroResultQueries { [metrics] in metrics.zeroResultSearches.increment() }
+    self.zeroResultQueries = zeroResultQueries
     let textMatches = configuration.searchCacheEntries > 0
       ? TextMatchCache(capacity: configuration.searchCacheEntries) { [metrics] hit in
         (hit ? metrics.searchCacheHits : metrics.searchCacheMisses).increment()
@@ -78,7 +83,9 @@ public final class ServingEngine: Sendable {
       configuration: configuration,
       context: ContextStage(activity: d.activity, offline: offline, recentInteractions: configuration.recentInteractions,
                             metrics: metrics, reads: reads),
-      recall: RecallStage(subQueries: d.subQueries, textMatches: textMatches, metrics: metrics, tracer: tracer),
+      recall: RecallStage(search: SearchStage(facets: FacetCounter(columns: FacetColumnCache()),
+                                              newnessAttribute: configuration.searchNewnessAttribute, zeroResults: zeroResultQueries),
+                          subQueries: d.subQueries, textMatches: textMatches, metrics: metrics, tracer: tracer),
       rank: RankStage(itemActivity: d.itemActivity, offline: offline, parallelScoringRows: configuration.parallelScoringRows,
                       metrics: metrics, reads: reads),
       answer: AnswerStage(defaultArm: configuration.experimentArm), feedback: feedback, now: d.now, tracer: tracer)

@@ -42,6 +42,8 @@ public final class ServingMetrics: Sendable {
   public let exposuresLogged: Counter, exposuresDropped: Counter
   /// Searches whose text matches came from the query cache, and that were scored (`TextMatchCache`).
   public let searchCacheHits: Counter, searchCacheMisses: Counter
+  /// Searches that matched nothing (their queries: `ZeroResultQueries`).
+  public let zeroResultSearches: Counter
   /// Per recall channel, by the channel's bit: candidates offered (before de-duplication) and time.
   private let recallCandidates: [Counter?], recallSeconds: [DurationHistogram?]
   /// Per store stage: reads started and their duration (late ones included, when they end).
@@ -141,6 +143,7 @@ public final class ServingMetrics: Sendable {
     exposuresDropped = counter("exposures_dropped", "Exposures dropped on a full log buffer.")
     searchCacheHits = counter("search_cache_hits", "Searches whose text matches came from the query cache.")
     searchCacheMisses = counter("search_cache_misses", "Searches whose text matches were scored (BM25).")
+    zeroResultSearches = counter("search_zero_results", "Searches that matched nothing, even relaxed.")
   }
 
   /// Records one answer of `scene`: its engine time and whether it was degraded.

@@ -48,7 +48,7 @@ struct ServingPipeline: Sendable {
     var request = request
     let ranker = feedback.assign(&request, current: ranker)
     var context = makeContext(request, generation: generation, ranker: ranker, deadline: deadline)
-    if configuration.banditScenes.contains(request.scene) {
+    if configuration.banditScenes.contains(request.scene), !context.plan.keyedOrder {
       let arms = feedback.channelArms.value ?? ChannelArms()
       context.bandit = (ChannelSet.named.map { arms.arm(scene: request.scene.rawValue, channel: $0.1) },
                         ChannelBandit.seed(requestID))
@@ -100,9 +100,13 @@ struct ServingPipeline: Sendable {
 
   private func makeContext(_ request: ValidatedRequest, generation: IndexGeneration, ranker: CandidateRanker,
                            deadline: ContinuousClock.Instant?) -> RequestContext {
-    RequestContext(request: request, generation: generation, ranker: ranker,
-                   plan: ScenePlan(scene: request.scene, configuration: configuration, arm: request.assignment?.arm,
-                                   count: request.count),
+    var plan = ScenePlan(scene: request.scene, configuration: configuration, arm: request.assignment?.arm, count: request.count)
+    if let search = request.search {
+      plan.keyedOrder = search.sort.isKeyed
+      plan.pageOffset = search.sort.isKeyed ? 0 : search.offset
+      if plan.keyedOrder { plan.firstPhase = 0 }
+    }
+    return RequestContext(request: request, generation: generation, ranker: ranker, plan: plan,
                    budgets: StageBudgets(configured: configuration.profileBudget, deadline: deadline), nowMs: now())
   }
 }

@@ -166,6 +166,23 @@ public nonisolated struct Funnel_V1_SearchRequest: Sendable {
 
   public var debug: Bool = false
 
+  /// Facets to count over every match (after the filter): brand, tag, category (every level of
+  /// the hierarchy), price (bands drawn from the matches), price:0,10,25 (bands between the given
+  /// edges), attr.NAME (values), attr.NAME:bands or attr.NAME:1,2,5 (numeric bands). At most 8, each
+  /// once; another name is INVALID_ARGUMENT naming it. Facet filters are the filter language.
+  public var facets: [String] = []
+
+  /// values per facet (per level for category), 1..100, 0 = 10
+  public var facetSize: UInt32 = 0
+
+  /// relevance (default), price_asc, price_desc, popularity, newest, attr.NAME:asc|desc; another
+  /// value is INVALID_ARGUMENT naming it. Keyed sorts skip the model and pin rules.
+  public var sort: String = String()
+
+  /// A previous answer's next_cursor, sent with the same query, filter and sort (else
+  /// INVALID_ARGUMENT). Relevance pages end at result 1000; keyed pages go on to the last match.
+  public var cursor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -389,40 +406,179 @@ public nonisolated struct Funnel_V1_BatchRecommendResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Funnel_V1_SearchResponse: Sendable {
+public nonisolated struct Funnel_V1_SearchResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var items: [Funnel_V1_RecommendedItem] = []
+  public var items: [Funnel_V1_RecommendedItem] {
+    get {_storage._items}
+    set {_uniqueStorage()._items = newValue}
+  }
 
-  public var requestID: String = String()
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
-  public var modelVersion: String = String()
+  public var modelVersion: String {
+    get {_storage._modelVersion}
+    set {_uniqueStorage()._modelVersion = newValue}
+  }
 
-  public var indexVersion: String = String()
+  public var indexVersion: String {
+    get {_storage._indexVersion}
+    set {_uniqueStorage()._indexVersion = newValue}
+  }
 
-  public var experimentArm: String = String()
+  public var experimentArm: String {
+    get {_storage._experimentArm}
+    set {_uniqueStorage()._experimentArm = newValue}
+  }
 
-  public var degraded: Bool = false
+  public var degraded: Bool {
+    get {_storage._degraded}
+    set {_uniqueStorage()._degraded = newValue}
+  }
 
   public var debug: Funnel_V1_DebugInfo {
-    get {_debug ?? Funnel_V1_DebugInfo()}
-    set {_debug = newValue}
+    get {_storage._debug ?? Funnel_V1_DebugInfo()}
+    set {_uniqueStorage()._debug = newValue}
   }
   /// Returns true if `debug` has been explicitly set.
-  public var hasDebug: Bool {self._debug != nil}
+  public var hasDebug: Bool {_storage._debug != nil}
   /// Clears the value of `debug`. Subsequent reads from it will return its default value.
-  public mutating func clearDebug() {self._debug = nil}
+  public mutating func clearDebug() {_uniqueStorage()._debug = nil}
 
   /// items matching the query and filter before the cut to count
-  public var totalMatches: UInt32 = 0
+  public var totalMatches: UInt32 {
+    get {_storage._totalMatches}
+    set {_uniqueStorage()._totalMatches = newValue}
+  }
+
+  /// as asked, in the order asked
+  public var facets: [Funnel_V1_Facet] {
+    get {_storage._facets}
+    set {_uniqueStorage()._facets = newValue}
+  }
+
+  /// empty on the last page
+  public var nextCursor: String {
+    get {_storage._nextCursor}
+    set {_uniqueStorage()._nextCursor = newValue}
+  }
+
+  /// what was done to the query; empty when searched as typed
+  public var rewrite: Funnel_V1_QueryRewrite {
+    get {_storage._rewrite ?? Funnel_V1_QueryRewrite()}
+    set {_uniqueStorage()._rewrite = newValue}
+  }
+  /// Returns true if `rewrite` has been explicitly set.
+  public var hasRewrite: Bool {_storage._rewrite != nil}
+  /// Clears the value of `rewrite`. Subsequent reads from it will return its default value.
+  public mutating func clearRewrite() {_uniqueStorage()._rewrite = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _debug: Funnel_V1_DebugInfo? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The counts of one facet over every match.
+public nonisolated struct Funnel_V1_Facet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// as requested
+  public var name: String = String()
+
+  /// most frequent first; bands in ascending order; category by level
+  public var values: [Funnel_V1_FacetValue] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_FacetValue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// keyword, category path (home/kitchen) or band label (10-25, 50+)
+  public var value: String = String()
+
+  public var count: UInt32 = 0
+
+  /// category: the parent's path ("" for a root)
+  public var parent: String = String()
+
+  /// band: lower edge, inclusive (absent below the first edge)
+  public var low: Double {
+    get {_low ?? 0}
+    set {_low = newValue}
+  }
+  /// Returns true if `low` has been explicitly set.
+  public var hasLow: Bool {self._low != nil}
+  /// Clears the value of `low`. Subsequent reads from it will return its default value.
+  public mutating func clearLow() {self._low = nil}
+
+  /// band: upper edge, exclusive (absent for the top band)
+  public var high: Double {
+    get {_high ?? 0}
+    set {_high = newValue}
+  }
+  /// Returns true if `high` has been explicitly set.
+  public var hasHigh: Bool {self._high != nil}
+  /// Clears the value of `high`. Subsequent reads from it will return its default value.
+  public mutating func clearHigh() {self._high = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _low: Double? = nil
+  fileprivate var _high: Double? = nil
+}
+
+/// What a search did to its query, so a shop can say "showing results for ...".
+public nonisolated struct Funnel_V1_QueryRewrite: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var corrections: [Funnel_V1_QueryCorrection] = []
+
+  /// words left out so that something matches, rarest first
+  public var dropped: [String] = []
+
+  /// categories the query is most likely about (boosted)
+  public var categories: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Funnel_V1_QueryCorrection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// folded: lower case, accents removed
+  public var typed: String = String()
+
+  /// the dictionary term searched instead (may be a stem)
+  public var replacement: String = String()
+
+  /// completed (a half-typed last word) or corrected (a typo)
+  public var kind: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -505,7 +661,7 @@ nonisolated extension Funnel_V1_RecommendRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Funnel_V1_SearchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}query\0\u{3}user_id\0\u{3}session_id\0\u{1}count\0\u{1}context\0\u{1}filter\0\u{3}exclude_item_ids\0\u{1}debug\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}query\0\u{3}user_id\0\u{3}session_id\0\u{1}count\0\u{1}context\0\u{1}filter\0\u{3}exclude_item_ids\0\u{1}debug\0\u{1}facets\0\u{3}facet_size\0\u{1}sort\0\u{1}cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -521,6 +677,10 @@ nonisolated extension Funnel_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
       case 6: try { try decoder.decodeSingularStringField(value: &self.filter) }()
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.excludeItemIds) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.debug) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.facets) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.facetSize) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.sort) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
       default: break
       }
     }
@@ -551,6 +711,18 @@ nonisolated extension Funnel_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
     if self.debug != false {
       try visitor.visitSingularBoolField(value: self.debug, fieldNumber: 8)
     }
+    if !self.facets.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.facets, fieldNumber: 9)
+    }
+    if self.facetSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.facetSize, fieldNumber: 10)
+    }
+    if !self.sort.isEmpty {
+      try visitor.visitSingularStringField(value: self.sort, fieldNumber: 11)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -563,6 +735,10 @@ nonisolated extension Funnel_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.filter != rhs.filter {return false}
     if lhs.excludeItemIds != rhs.excludeItemIds {return false}
     if lhs.debug != rhs.debug {return false}
+    if lhs.facets != rhs.facets {return false}
+    if lhs.facetSize != rhs.facetSize {return false}
+    if lhs.sort != rhs.sort {return false}
+    if lhs.cursor != rhs.cursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1020,7 +1196,147 @@ nonisolated extension Funnel_V1_BatchRecommendResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Funnel_V1_SearchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0\u{3}request_id\0\u{3}model_version\0\u{3}index_version\0\u{3}experiment_arm\0\u{1}degraded\0\u{1}debug\0\u{3}total_matches\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0\u{3}request_id\0\u{3}model_version\0\u{3}index_version\0\u{3}experiment_arm\0\u{1}degraded\0\u{1}debug\0\u{3}total_matches\0\u{1}facets\0\u{3}next_cursor\0\u{1}rewrite\0")
+
+  fileprivate class _StorageClass {
+    var _items: [Funnel_V1_RecommendedItem] = []
+    var _requestID: String = String()
+    var _modelVersion: String = String()
+    var _indexVersion: String = String()
+    var _experimentArm: String = String()
+    var _degraded: Bool = false
+    var _debug: Funnel_V1_DebugInfo? = nil
+    var _totalMatches: UInt32 = 0
+    var _facets: [Funnel_V1_Facet] = []
+    var _nextCursor: String = String()
+    var _rewrite: Funnel_V1_QueryRewrite? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _items = source._items
+      _requestID = source._requestID
+      _modelVersion = source._modelVersion
+      _indexVersion = source._indexVersion
+      _experimentArm = source._experimentArm
+      _degraded = source._degraded
+      _debug = source._debug
+      _totalMatches = source._totalMatches
+      _facets = source._facets
+      _nextCursor = source._nextCursor
+      _rewrite = source._rewrite
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._items) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._indexVersion) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._experimentArm) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._degraded) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._debug) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._totalMatches) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._facets) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._nextCursor) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._rewrite) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._items.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._items, fieldNumber: 1)
+      }
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 2)
+      }
+      if !_storage._modelVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 3)
+      }
+      if !_storage._indexVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._indexVersion, fieldNumber: 4)
+      }
+      if !_storage._experimentArm.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._experimentArm, fieldNumber: 5)
+      }
+      if _storage._degraded != false {
+        try visitor.visitSingularBoolField(value: _storage._degraded, fieldNumber: 6)
+      }
+      try { if let v = _storage._debug {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._totalMatches != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._totalMatches, fieldNumber: 8)
+      }
+      if !_storage._facets.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._facets, fieldNumber: 9)
+      }
+      if !_storage._nextCursor.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nextCursor, fieldNumber: 10)
+      }
+      try { if let v = _storage._rewrite {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_SearchResponse, rhs: Funnel_V1_SearchResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._items != rhs_storage._items {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._modelVersion != rhs_storage._modelVersion {return false}
+        if _storage._indexVersion != rhs_storage._indexVersion {return false}
+        if _storage._experimentArm != rhs_storage._experimentArm {return false}
+        if _storage._degraded != rhs_storage._degraded {return false}
+        if _storage._debug != rhs_storage._debug {return false}
+        if _storage._totalMatches != rhs_storage._totalMatches {return false}
+        if _storage._facets != rhs_storage._facets {return false}
+        if _storage._nextCursor != rhs_storage._nextCursor {return false}
+        if _storage._rewrite != rhs_storage._rewrite {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_Facet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Facet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}values\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1028,14 +1344,46 @@ nonisolated extension Funnel_V1_SearchResponse: SwiftProtobuf.Message, SwiftProt
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.items) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.indexVersion) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.experimentArm) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.degraded) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._debug) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.totalMatches) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.values, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_Facet, rhs: Funnel_V1_Facet) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_FacetValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FacetValue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}value\0\u{1}count\0\u{1}parent\0\u{1}low\0\u{1}high\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parent) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._low) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self._high) }()
       default: break
       }
     }
@@ -1046,42 +1394,110 @@ nonisolated extension Funnel_V1_SearchResponse: SwiftProtobuf.Message, SwiftProt
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.items.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.items, fieldNumber: 1)
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 1)
     }
-    if !self.requestID.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 2)
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 2)
     }
-    if !self.modelVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 3)
+    if !self.parent.isEmpty {
+      try visitor.visitSingularStringField(value: self.parent, fieldNumber: 3)
     }
-    if !self.indexVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.indexVersion, fieldNumber: 4)
-    }
-    if !self.experimentArm.isEmpty {
-      try visitor.visitSingularStringField(value: self.experimentArm, fieldNumber: 5)
-    }
-    if self.degraded != false {
-      try visitor.visitSingularBoolField(value: self.degraded, fieldNumber: 6)
-    }
-    try { if let v = self._debug {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    try { if let v = self._low {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
     } }()
-    if self.totalMatches != 0 {
-      try visitor.visitSingularUInt32Field(value: self.totalMatches, fieldNumber: 8)
+    try { if let v = self._high {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_FacetValue, rhs: Funnel_V1_FacetValue) -> Bool {
+    if lhs.value != rhs.value {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.parent != rhs.parent {return false}
+    if lhs._low != rhs._low {return false}
+    if lhs._high != rhs._high {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_QueryRewrite: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryRewrite"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}corrections\0\u{1}dropped\0\u{1}categories\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.corrections) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.dropped) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.categories) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.corrections.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.corrections, fieldNumber: 1)
+    }
+    if !self.dropped.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dropped, fieldNumber: 2)
+    }
+    if !self.categories.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.categories, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Funnel_V1_SearchResponse, rhs: Funnel_V1_SearchResponse) -> Bool {
-    if lhs.items != rhs.items {return false}
-    if lhs.requestID != rhs.requestID {return false}
-    if lhs.modelVersion != rhs.modelVersion {return false}
-    if lhs.indexVersion != rhs.indexVersion {return false}
-    if lhs.experimentArm != rhs.experimentArm {return false}
-    if lhs.degraded != rhs.degraded {return false}
-    if lhs._debug != rhs._debug {return false}
-    if lhs.totalMatches != rhs.totalMatches {return false}
+  public static func ==(lhs: Funnel_V1_QueryRewrite, rhs: Funnel_V1_QueryRewrite) -> Bool {
+    if lhs.corrections != rhs.corrections {return false}
+    if lhs.dropped != rhs.dropped {return false}
+    if lhs.categories != rhs.categories {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Funnel_V1_QueryCorrection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryCorrection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}typed\0\u{1}replacement\0\u{1}kind\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.typed) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.replacement) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.typed.isEmpty {
+      try visitor.visitSingularStringField(value: self.typed, fieldNumber: 1)
+    }
+    if !self.replacement.isEmpty {
+      try visitor.visitSingularStringField(value: self.replacement, fieldNumber: 2)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Funnel_V1_QueryCorrection, rhs: Funnel_V1_QueryCorrection) -> Bool {
+    if lhs.typed != rhs.typed {return false}
+    if lhs.replacement != rhs.replacement {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

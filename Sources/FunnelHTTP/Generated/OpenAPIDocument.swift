@@ -201,6 +201,14 @@ components:
         filter: { type: string }
         exclude_item_ids: { type: array, maxItems: 1000, items: { $ref: '#/components/schemas/ItemID' } }
         debug: { type: boolean }
+        facets:
+          type: array
+          maxItems: 8
+          description: 'Facets counted over every match: brand, tag, category, price, price:0,10,25, attr.NAME, attr.NAME:bands, attr.NAME:1,2,5. Another name is 400 naming it.'
+          items: { type: string, minLength: 1, maxLength: 200 }
+        facet_size: { type: integer, format: int32, minimum: 0, maximum: 100, description: 'Values per facet (per level for category); 0 means 10.' }
+        sort: { type: string, maxLength: 80, description: 'relevance (default), price_asc, price_desc, popularity, newest, attr.NAME:asc or attr.NAME:desc.' }
+        cursor: { type: string, maxLength: 64, description: "A previous answer's next_cursor, with the same query, filter and sort." }
     ItemID:
       type: string
       minLength: 1
@@ -263,6 +271,39 @@ components:
         degraded: { type: boolean }
         total_matches: { type: integer, format: int32 }
         debug: { $ref: '#/components/schemas/DebugInfo' }
+        facets: { type: array, items: { $ref: '#/components/schemas/Facet' } }
+        next_cursor: { type: string, description: 'Empty on the last page.' }
+        rewrite: { $ref: '#/components/schemas/QueryRewrite' }
+    Facet:
+      type: object
+      required: [name, values]
+      properties:
+        name: { type: string }
+        values: { type: array, items: { $ref: '#/components/schemas/FacetValue' } }
+    FacetValue:
+      type: object
+      required: [value, count]
+      properties:
+        value: { type: string }
+        count: { type: integer, format: int32 }
+        parent: { type: string }
+        low: { type: number, format: double }
+        high: { type: number, format: double }
+    QueryRewrite:
+      type: object
+      required: [corrections, dropped, categories]
+      properties:
+        corrections:
+          type: array
+          items:
+            type: object
+            required: [typed, replacement, kind]
+            properties:
+              typed: { type: string }
+              replacement: { type: string }
+              kind: { type: string, enum: [completed, corrected] }
+        dropped: { type: array, items: { type: string } }
+        categories: { type: array, items: { type: string } }
     Item:
       type: object
       required: [item_id, title, category_path, brand, price, tags, in_stock]

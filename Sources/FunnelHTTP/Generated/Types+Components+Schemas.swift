@@ -156,6 +156,22 @@ extension Components {
             internal var excludeItemIds: [Components.Schemas.ItemID]?
             /// - Remark: Generated from `#/components/schemas/SearchRequest/debug`.
             internal var debug: Swift.Bool?
+            /// Facets counted over every match: brand, tag, category, price, price:0,10,25, attr.NAME, attr.NAME:bands, attr.NAME:1,2,5. Another name is 400 naming it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchRequest/facets`.
+            internal var facets: [Swift.String]?
+            /// Values per facet (per level for category); 0 means 10.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchRequest/facet_size`.
+            internal var facetSize: Swift.Int32?
+            /// relevance (default), price_asc, price_desc, popularity, newest, attr.NAME:asc or attr.NAME:desc.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchRequest/sort`.
+            internal var sort: Swift.String?
+            /// A previous answer's next_cursor, with the same query, filter and sort.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchRequest/cursor`.
+            internal var cursor: Swift.String?
             /// Creates a new `SearchRequest`.
             ///
             /// - Parameters:
@@ -167,6 +183,10 @@ extension Components {
             ///   - filter:
             ///   - excludeItemIds:
             ///   - debug:
+            ///   - facets: Facets counted over every match: brand, tag, category, price, price:0,10,25, attr.NAME, attr.NAME:bands, attr.NAME:1,2,5. Another name is 400 naming it.
+            ///   - facetSize: Values per facet (per level for category); 0 means 10.
+            ///   - sort: relevance (default), price_asc, price_desc, popularity, newest, attr.NAME:asc or attr.NAME:desc.
+            ///   - cursor: A previous answer's next_cursor, with the same query, filter and sort.
             internal init(
                 query: Swift.String,
                 userId: Swift.String? = nil,
@@ -175,7 +195,11 @@ extension Components {
                 context: Components.Schemas.Context? = nil,
                 filter: Swift.String? = nil,
                 excludeItemIds: [Components.Schemas.ItemID]? = nil,
-                debug: Swift.Bool? = nil
+                debug: Swift.Bool? = nil,
+                facets: [Swift.String]? = nil,
+                facetSize: Swift.Int32? = nil,
+                sort: Swift.String? = nil,
+                cursor: Swift.String? = nil
             ) {
                 self.query = query
                 self.userId = userId
@@ -185,6 +209,10 @@ extension Components {
                 self.filter = filter
                 self.excludeItemIds = excludeItemIds
                 self.debug = debug
+                self.facets = facets
+                self.facetSize = facetSize
+                self.sort = sort
+                self.cursor = cursor
             }
             internal enum CodingKeys: String, CodingKey {
                 case query
@@ -195,6 +223,10 @@ extension Components {
                 case filter
                 case excludeItemIds = "exclude_item_ids"
                 case debug
+                case facets
+                case facetSize = "facet_size"
+                case sort
+                case cursor
             }
             internal init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -230,6 +262,22 @@ extension Components {
                     Swift.Bool.self,
                     forKey: .debug
                 )
+                self.facets = try container.decodeIfPresent(
+                    [Swift.String].self,
+                    forKey: .facets
+                )
+                self.facetSize = try container.decodeIfPresent(
+                    Swift.Int32.self,
+                    forKey: .facetSize
+                )
+                self.sort = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sort
+                )
+                self.cursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .cursor
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "query",
                     "user_id",
@@ -238,7 +286,11 @@ extension Components {
                     "context",
                     "filter",
                     "exclude_item_ids",
-                    "debug"
+                    "debug",
+                    "facets",
+                    "facet_size",
+                    "sort",
+                    "cursor"
                 ])
             }
         }
@@ -463,6 +515,14 @@ extension Components {
             internal var totalMatches: Swift.Int32
             /// - Remark: Generated from `#/components/schemas/SearchResponse/debug`.
             internal var debug: Components.Schemas.DebugInfo?
+            /// - Remark: Generated from `#/components/schemas/SearchResponse/facets`.
+            internal var facets: [Components.Schemas.Facet]?
+            /// Empty on the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchResponse/next_cursor`.
+            internal var nextCursor: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SearchResponse/rewrite`.
+            internal var rewrite: Components.Schemas.QueryRewrite?
             /// Creates a new `SearchResponse`.
             ///
             /// - Parameters:
@@ -474,6 +534,9 @@ extension Components {
             ///   - degraded:
             ///   - totalMatches:
             ///   - debug:
+            ///   - facets:
+            ///   - nextCursor: Empty on the last page.
+            ///   - rewrite:
             internal init(
                 items: [Components.Schemas.RecommendedItem],
                 requestId: Swift.String,
@@ -482,7 +545,10 @@ extension Components {
                 experimentArm: Swift.String,
                 degraded: Swift.Bool,
                 totalMatches: Swift.Int32,
-                debug: Components.Schemas.DebugInfo? = nil
+                debug: Components.Schemas.DebugInfo? = nil,
+                facets: [Components.Schemas.Facet]? = nil,
+                nextCursor: Swift.String? = nil,
+                rewrite: Components.Schemas.QueryRewrite? = nil
             ) {
                 self.items = items
                 self.requestId = requestId
@@ -492,6 +558,9 @@ extension Components {
                 self.degraded = degraded
                 self.totalMatches = totalMatches
                 self.debug = debug
+                self.facets = facets
+                self.nextCursor = nextCursor
+                self.rewrite = rewrite
             }
             internal enum CodingKeys: String, CodingKey {
                 case items
@@ -502,6 +571,138 @@ extension Components {
                 case degraded
                 case totalMatches = "total_matches"
                 case debug
+                case facets
+                case nextCursor = "next_cursor"
+                case rewrite
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Facet`.
+        internal struct Facet: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Facet/name`.
+            internal var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Facet/values`.
+            internal var values: [Components.Schemas.FacetValue]
+            /// Creates a new `Facet`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - values:
+            internal init(
+                name: Swift.String,
+                values: [Components.Schemas.FacetValue]
+            ) {
+                self.name = name
+                self.values = values
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case name
+                case values
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FacetValue`.
+        internal struct FacetValue: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FacetValue/value`.
+            internal var value: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FacetValue/count`.
+            internal var count: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/FacetValue/parent`.
+            internal var parent: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/FacetValue/low`.
+            internal var low: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/FacetValue/high`.
+            internal var high: Swift.Double?
+            /// Creates a new `FacetValue`.
+            ///
+            /// - Parameters:
+            ///   - value:
+            ///   - count:
+            ///   - parent:
+            ///   - low:
+            ///   - high:
+            internal init(
+                value: Swift.String,
+                count: Swift.Int32,
+                parent: Swift.String? = nil,
+                low: Swift.Double? = nil,
+                high: Swift.Double? = nil
+            ) {
+                self.value = value
+                self.count = count
+                self.parent = parent
+                self.low = low
+                self.high = high
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case value
+                case count
+                case parent
+                case low
+                case high
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/QueryRewrite`.
+        internal struct QueryRewrite: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QueryRewrite/CorrectionsPayload`.
+            internal struct CorrectionsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/QueryRewrite/CorrectionsPayload/typed`.
+                internal var typed: Swift.String
+                /// - Remark: Generated from `#/components/schemas/QueryRewrite/CorrectionsPayload/replacement`.
+                internal var replacement: Swift.String
+                /// - Remark: Generated from `#/components/schemas/QueryRewrite/CorrectionsPayload/kind`.
+                internal enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case completed = "completed"
+                    case corrected = "corrected"
+                }
+                /// - Remark: Generated from `#/components/schemas/QueryRewrite/CorrectionsPayload/kind`.
+                internal var kind: Components.Schemas.QueryRewrite.CorrectionsPayloadPayload.KindPayload
+                /// Creates a new `CorrectionsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - typed:
+                ///   - replacement:
+                ///   - kind:
+                internal init(
+                    typed: Swift.String,
+                    replacement: Swift.String,
+                    kind: Components.Schemas.QueryRewrite.CorrectionsPayloadPayload.KindPayload
+                ) {
+                    self.typed = typed
+                    self.replacement = replacement
+                    self.kind = kind
+                }
+                internal enum CodingKeys: String, CodingKey {
+                    case typed
+                    case replacement
+                    case kind
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/QueryRewrite/corrections`.
+            internal typealias CorrectionsPayload = [Components.Schemas.QueryRewrite.CorrectionsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/QueryRewrite/corrections`.
+            internal var corrections: Components.Schemas.QueryRewrite.CorrectionsPayload
+            /// - Remark: Generated from `#/components/schemas/QueryRewrite/dropped`.
+            internal var dropped: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/QueryRewrite/categories`.
+            internal var categories: [Swift.String]
+            /// Creates a new `QueryRewrite`.
+            ///
+            /// - Parameters:
+            ///   - corrections:
+            ///   - dropped:
+            ///   - categories:
+            internal init(
+                corrections: Components.Schemas.QueryRewrite.CorrectionsPayload,
+                dropped: [Swift.String],
+                categories: [Swift.String]
+            ) {
+                self.corrections = corrections
+                self.dropped = dropped
+                self.categories = categories
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case corrections
+                case dropped
+                case categories
             }
         }
         /// - Remark: Generated from `#/components/schemas/Item`.
