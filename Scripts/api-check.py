@@ -82,6 +82,13 @@ def malformed_requests(pb, rng, n):
         (lambda: pb.RecommendRequest(user_id="U-1", scene=pb.SCENE_HOME,
                                      context={f"k{i}": "v" for i in range(rng.randint(33, 60))}), "context"),
         (lambda: pb.RecommendRequest(user_id="U-\x01", scene=pb.SCENE_HOME), "user_id"),
+        (lambda: pb.SearchRequest(query="mug", facets=[rng.choice(["colour", "brand:1,2", "price:9,3", "price:nan",
+                                                                   "attr.", "attr.Size", "x" * 300])]), "facets[0]"),
+        (lambda: pb.SearchRequest(query="mug", facets=["brand"] * rng.randint(9, 50)), "facets"),
+        (lambda: pb.SearchRequest(query="mug", facets=["tag", "tag"]), "facets[1]"),
+        (lambda: pb.SearchRequest(query="mug", facet_size=rng.randint(101, 2**32 - 1)), "facet_size"),
+        (lambda: pb.SearchRequest(query="mug", sort=rng.choice(["cheapest", "price", "attr.x", "attr.x:up", "\x00"])), "sort"),
+        (lambda: pb.SearchRequest(query="mug", cursor=rng.choice(["zzz", "A" * 38, "%%%%", "x" * 5000])), "cursor"),
     ]
     for i in range(n):
         make, field = makers[i % len(makers)]
@@ -217,6 +224,33 @@ def main():
     search = rec.Search(pb.SearchRequest(query="ceramic mug", user_id="U-4", count=10), timeout=5)
     r.check("search", len(search.items) > 0 and search.total_matches >= len(search.items), str(search))
     r.check("search channel", all("text" in i.channels for i in search.items), str(search.items))
+
+    # Facets, a keyed sort walked page by page with cursors, and the rewrite of a misspelt query.
+    faceted = rec.Search(pb.SearchRequest(query="ceramic mug", count=5, facets=["brand", "category", "price:0,10,20"]), timeout=5)
+    named = {f.name: f for f in faceted.facets}
+    r.check("search facets", list(named) == ["brand", "category", "price:0,10,20"]
+            and sum(v.count for v in named["price:0,10,20"].values) <= faceted.total_matches
+            and all(v.count > 0 for v in named["brand"].values), str(faceted.facets)[:300])
+    r.check("search facet bands", [(v.low if v.HasField("low") else None, v.high if v.HasField("high") else None)
+                                   for v in named["price:0,10,20"].values][-3:] == [(0, 10), (10, 20), (20, None)],
+            str(named["price:0,10,20"]))
+    pages, cursor, prices = [], "", []
+    while len(pages) < 2000:
+        page = rec.Search(pb.SearchRequest(query="mug", count=25, sort="price_asc", cursor=cursor), timeout=5)
+        pages += [i.item_id for i in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    r.check("search cursor pages", len(pages) == len(set(pages)) and len(pages) == page.total_matches,
+            f"{len(pages)} items, {len(set(pages))} distinct, {page.total_matches} matches")
+    try:
+        rec.Search(pb.SearchRequest(query="lamp", count=4, sort="price_asc", cursor=faceted.next_cursor or "x"), timeout=5)
+        r.check("search cursor of another query", False, "accepted")
+    except grpc.RpcError as e:
+        r.check("search cursor of another query", e.code() == grpc.StatusCode.INVALID_ARGUMENT and "cursor" in e.details(), e.details())
+    typo = rec.Search(pb.SearchRequest(query="cermaic mug zzqqxx", count=5), timeout=5)
+    r.check("search rewrite", [c.typed for c in typo.rewrite.corrections] == ["cermaic"] and list(typo.rewrite.dropped) == ["zzqqxx"]
+            and len(typo.items) > 0, str(typo.rewrite))
 
     rows = [pb.BatchRecommendRequest(row_id=f"row-{k}", request=pb.RecommendRequest(
         user_id=f"U-{k + 1}" if k % 7 else "", scene=pb.SCENE_EMAIL, count=5)) for k in range(50)]
@@ -376,7 +410,7 @@ def main():
     rng = random.Random(7)
     for k, (request, field) in enumerate(malformed_requests(pb, rng, args.malformed)):
         try:
-            rec.Recommend(request, timeout=5)
+            (rec.Search if isinstance(request, pb.SearchRequest) else rec.Recommend)(request, timeout=5)
             r.check(f"malformed #{k}", False, f"accepted {str(request)[:120]}")
         except grpc.RpcError as e:
             ok = e.code() == grpc.StatusCode.INVALID_ARGUMENT and field in (e.details() or "")

@@ -141,7 +141,7 @@ public struct FacetCounter: Sendable {
   }
 
   /// Edges at the quintiles of the matches' values (up to 1,024 of them sampled evenly), each
-  /// rounded down to a round number (1, 2, 2.5 or 5 times a power of ten), duplicates removed.
+  /// rounded down to a round number (see `round`), duplicates removed.
   static func automaticEdges(_ matches: RoaringBitmap, _ value: (UInt32) -> Double) -> [Double] {
     let n = matches.count
     guard n > 0 else { return [] }
@@ -166,11 +166,11 @@ public struct FacetCounter: Sendable {
     return edges
   }
 
-  /// `x` rounded down to 1, 2, 2.5 or 5 times a power of ten (0 and negatives kept as they are).
+  /// `x` rounded down to 1, 1.5, 2, 2.5, 3, 4, 5 or 7.5 times a power of ten (0 and negatives kept).
   static func round(_ x: Double) -> Double {
     guard x > 0, x.isFinite else { return x }
     let power = pow(10, floor(log10(x)))
-    for step in [5.0, 2.5, 2, 1] where step * power <= x { return step * power }
+    for step in [7.5, 5, 4, 3, 2.5, 2, 1.5, 1] where step * power <= x { return step * power }
     return power
   }
 
