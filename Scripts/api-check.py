@@ -248,9 +248,21 @@ def main():
         r.check("search cursor of another query", False, "accepted")
     except grpc.RpcError as e:
         r.check("search cursor of another query", e.code() == grpc.StatusCode.INVALID_ARGUMENT and "cursor" in e.details(), e.details())
+    suggest = rec.Suggest(pb.SuggestRequest(prefix="Cer", user_id="U-4", count=5), timeout=5)
+    r.check("suggest", 0 < len(suggest.suggestions) <= 5 and all(x.text.startswith("cer") for x in suggest.suggestions)
+            and all(x.kind in ("query", "catalog") for x in suggest.suggestions), str(suggest)[:300])
+    for bad, field in [(pb.SuggestRequest(prefix=""), "prefix"), (pb.SuggestRequest(prefix="x" * 101), "prefix"),
+                       (pb.SuggestRequest(prefix="mu", count=51), "count")]:
+        try:
+            rec.Suggest(bad, timeout=5)
+            r.check(f"suggest refuses {field}", False, "accepted")
+        except grpc.RpcError as e:
+            r.check(f"suggest refuses {field}", e.code() == grpc.StatusCode.INVALID_ARGUMENT and field in e.details(), e.details())
     typo = rec.Search(pb.SearchRequest(query="cermaic mug zzqqxx", count=5), timeout=5)
     r.check("search rewrite", [c.typed for c in typo.rewrite.corrections] == ["cermaic"] and list(typo.rewrite.dropped) == ["zzqqxx"]
             and len(typo.items) > 0, str(typo.rewrite))
+    empty = rec.Search(pb.SearchRequest(query="zzqqxx", count=5), timeout=5)
+    r.check("search without results", len(empty.items) == 0 and empty.total_matches == 0 and not empty.next_cursor, str(empty))
 
     rows = [pb.BatchRecommendRequest(row_id=f"row-{k}", request=pb.RecommendRequest(
         user_id=f"U-{k + 1}" if k % 7 else "", scene=pb.SCENE_EMAIL, count=5)) for k in range(50)]
@@ -328,6 +340,22 @@ def main():
         r.check("http healthz", connect.open(args.http, "/healthz").read() == b"ok\n")
         metrics = connect.open(args.http, "/metrics").read().decode()
         r.check("http metrics", "funnel_events_accepted_total" in metrics and "funnel_answers_total" in metrics, metrics[:300])
+        suggested = json.loads(connect.open(args.http, "/v1/suggest", data=json.dumps({"prefix": "cer", "count": 3}).encode(),
+                                            method="POST", headers={"content-type": "application/json"}).read())
+        r.check("http suggest", 0 < len(suggested["suggestions"]) <= 3
+                and all(x["text"].startswith("cer") for x in suggested["suggestions"]), str(suggested))
+        http_search = json.loads(connect.open(args.http, "/v1/search", data=json.dumps(
+            {"query": "mug", "count": 2, "facets": ["category"], "sort": "price_asc"}).encode(),
+            method="POST", headers={"content-type": "application/json"}).read())
+        r.check("http search facets and cursor", http_search["facets"][0]["name"] == "category" and http_search["next_cursor"]
+                and "rewrite" in http_search, str(http_search)[:300])
+        try:
+            connect.open(args.http, "/v1/search", data=json.dumps({"query": "mug", "sort": "cheapest"}).encode(),
+                         method="POST", headers={"content-type": "application/json"})
+            r.check("http: a bad sort is refused", False, "accepted")
+        except urllib.error.HTTPError as e:
+            problem = json.loads(e.read())
+            r.check("http: a bad sort is refused", e.code == 400 and problem.get("field") == "sort", str(problem))
 
     # The order feed: accepted once per order id and state, invalid changes reported by index.
     order = ev.Order(order_id=f"api-check-order-{now}", state=ev.ORDER_STATE_PAID, customer_id="api-check-customer",
@@ -386,6 +414,8 @@ def main():
         r.check("dashboard shows the orders", gmv >= 12.5 + (7.5 if args.http else 0), f"today's GMV {gmv}")
         homes = [row for row in view["recommendations"] if row["scene"] == "home"]
         r.check("dashboard attributes the click", homes and homes[0]["clicks"] >= 1 and homes[0]["impressions"] >= 5, str(homes))
+        r.check("dashboard lists searches without results", any(q["query"] == "zzqqxx" for q in view["zero_result_searches"]),
+                str(view["zero_result_searches"]))
 
     # A client configured for gzip (as grpcio users do) and one sending a timeout of ~10 years: both
     # are ordinary, neither may fail a call or the server (the raw-frame tests send 99999999H).

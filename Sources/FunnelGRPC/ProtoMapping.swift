@@ -133,6 +133,21 @@ enum ProtoMapping {
     return out
   }
 
+  static func suggestResponse(_ a: SuggestAnswer) -> Funnel_V1_SuggestResponse {
+    var out = Funnel_V1_SuggestResponse()
+    out.suggestions = a.suggestions.map { s in
+      var suggestion = Funnel_V1_Suggestion()
+      suggestion.text = s.text
+      suggestion.kind = s.kind
+      suggestion.category = s.category
+      suggestion.score = s.score
+      return suggestion
+    }
+    out.indexVersion = a.indexVersion
+    out.degraded = a.degraded
+    return out
+  }
+
   static func searchResponse(_ a: ServingAnswer) -> Funnel_V1_SearchResponse {
     var out = Funnel_V1_SearchResponse()
     out.items = items(a.items)

@@ -70,6 +70,29 @@ public struct RecommenderService: Funnel_V1_Recommender.SimpleServiceProtocol {
     try await search(request, deadline: nil)
   }
 
+  /// Completions of a typed prefix under the call's `deadline` (which shortens the profile read).
+  private func suggest(_ request: Funnel_V1_SuggestRequest, deadline: ContinuousClock.Instant?) async throws(RPCError)
+    -> Funnel_V1_SuggestResponse
+  {
+    try await ErrorStatusMapping.mapping(logger, "Suggest") {
+      ProtoMapping.suggestResponse(try await engine.suggest(
+        SuggestInput(prefix: request.prefix, userID: request.userID, sessionID: request.sessionID, count: Int(request.count)),
+        deadline: deadline))
+    }
+  }
+
+  public func suggest(request: ServerRequest<Funnel_V1_SuggestRequest>, context: ServerContext) async throws
+    -> ServerResponse<Funnel_V1_SuggestResponse>
+  {
+    try await TraceContextExtraction.serving("funnel.v1.Recommender/Suggest", request.metadata, tracer: engine.tracer) {
+      try await suggest(request.message, deadline: CallDeadline.parse(request.metadata))
+    }
+  }
+
+  public func suggest(request: Funnel_V1_SuggestRequest, context: ServerContext) async throws -> Funnel_V1_SuggestResponse {
+    try await suggest(request, deadline: nil)
+  }
+
   /// Answers rows with up to `batchWindow` in flight, writing answers strictly in request order.
   /// A row's failure becomes its own `RowError`; only a broken stream ends the call. Reading stops
   /// while the window is full, so a slow reader of answers slows the sender (back-pressure).

@@ -55,7 +55,7 @@ struct HTTPRoutes: Sendable {
     router.get("/openapi.yaml") { _, _ in Self.response(.ok, contentType: "application/yaml", body: Array(OpenAPIDocument.yaml.utf8)) }
     let served: [(String, HTTPRequest.Method)] = [
       ("/v1/events", .post), ("/v1/orders", .post), ("/healthz", .get), ("/readyz", .get), ("/metrics", .get), ("/openapi.yaml", .get),
-      ("/v1/recommend", .post), ("/v1/search", .post), ("/v1/items/{item_id}", .get),
+      ("/v1/recommend", .post), ("/v1/search", .post), ("/v1/suggest", .post), ("/v1/items/{item_id}", .get),
       ("/v1/catalog/items", .post), ("/v1/catalog/deletions", .post),
     ]
     let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]

@@ -45,6 +45,17 @@ struct JSONAPI: APIProtocol {
       }, dropped: rewrite.dropped, categories: rewrite.categories)))))
   }
 
+  func suggest(_ input: Operations.Suggest.Input) async throws -> Operations.Suggest.Output {
+    guard case .json(let r) = input.body else { throw Self.unsupportedBody }
+    let answer = try await engine.suggest(SuggestInput(prefix: r.prefix, userID: r.userId ?? "", sessionID: r.sessionId ?? "",
+                                                       count: Int(r.count ?? 0)))
+    return .ok(.init(body: .json(.init(
+      suggestions: answer.suggestions.map {
+        .init(text: $0.text, kind: $0.kind == "query" ? .query : .catalog, category: $0.category, score: $0.score)
+      },
+      indexVersion: answer.indexVersion, degraded: answer.degraded))))
+  }
+
   func track(_ input: Operations.Track.Input) async throws -> Operations.Track.Output {
     guard case .json(let r) = input.body else { throw Self.unsupportedBody }
     let outcome = try await engine.track(try r.events.enumerated().map(Self.event))

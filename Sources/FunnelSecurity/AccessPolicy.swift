@@ -41,7 +41,7 @@ public enum AccessPolicy {
   public static func http(method: String, route: String?) -> Requirement {
     if method == "OPTIONS" { return .open }
     switch route {
-    case "/v1/recommend", "/v1/search", "/v1/items/{item_id}": return .scope(.recommend)
+    case "/v1/recommend", "/v1/search", "/v1/suggest", "/v1/items/{item_id}": return .scope(.recommend)
     case "/v1/events", "/v1/orders": return .scope(.eventsWrite)
     case "/v1/catalog/items", "/v1/catalog/deletions": return .scope(.catalog)
     case "/metrics": return .scope(.metrics)

@@ -81,6 +81,7 @@ extension ConfigKey {
     .integer("serving.profileStaleMs", 0...604_800_000, \.serving.profileStaleMs),
     .integer("serving.searchRankCount", 0...100_000, \.serving.searchRankCount),
     .integer("serving.searchCacheEntries", 0...1_000_000, \.serving.searchCacheEntries),
+    .string("serving.searchNewnessAttribute", \.serving.searchNewnessAttribute),
     .integer("serving.maxCatalogChanges", 1...10_000_000, \.serving.maxCatalogChanges),
     .string("serving.banditScenes", \.banditScenes),
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),

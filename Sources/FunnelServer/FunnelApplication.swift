@@ -29,6 +29,9 @@ public enum FunnelApplication {
   public static func serve(_ options: ServerOptions, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
     let options = try { var o = options; o.serving.banditScenes = try banditScenes(o.banditScenes); return o }()
+    guard AttributeValue.isValidName(options.serving.searchNewnessAttribute) else {
+      throw FunnelError(.invalidArgument, "serving.searchNewnessAttribute: '\(options.serving.searchNewnessAttribute)' is not an attribute name (a-z, 0-9, _)")
+    }
     let clock = ContinuousClock()
     let start = clock.now
     // First: a server that would be less protected than configured stops before it loads anything.

@@ -64,7 +64,8 @@ public final class IndicatorService: Service, Sendable {
     let now = engine.nowMs
     let states: [AlarmStatus] = await alarmStates()
     let replicas = await health.all(nowMs: now)
-    let view = try await board.view(nowMs: now, currency: currency, alarms: states, health: replicas)
+    var view = try await board.view(nowMs: now, currency: currency, alarms: states, health: replicas)
+    view.zeroResultSearches = engine.zeroResultQueries.top(20).map { QueryCount(query: $0.query, count: $0.count) }
     return Array(try Self.encoder().encode(view))
   }
 

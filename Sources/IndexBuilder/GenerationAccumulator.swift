@@ -24,6 +24,10 @@ public struct GenerationAccumulator: Sendable {
   private var text: TextIndex.Writer
   private var keywords = KeywordIndex.Writer()
   private var attributes = AttributeColumns.Writer()
+  private var suggestions: SuggestionTable.Writer
+  /// Category paths numbered as items arrive (suggestions vote on these; keys are numbered at the end).
+  private var pathNumber: [String: UInt32] = [:]
+  private var pathNames: [[String]] = []
   private var docByID: [ItemID: DocID] = [:]
   /// Embeddings while every item so far has one of a single dimension; nil once one does not.
   private var embeddings: [[Float]]? = []
@@ -43,6 +47,7 @@ public struct GenerationAccumulator: Sendable {
     self.options = options
     self.nowMs = nowMs
     text = TextIndex.Writer(analyzer: options.textAnalyzer)
+    suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
     popularityDecayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
     trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
   }
@@ -61,6 +66,15 @@ public struct GenerationAccumulator: Sendable {
     text.add(([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " "))
     keywords.add(item)
     attributes.add(item)
+    let path: UInt32
+    if let known = pathNumber[item.category] {
+      path = known
+    } else {
+      path = UInt32(pathNames.count)
+      pathNumber[item.category] = path
+      pathNames.append(item.categoryPath)
+    }
+    suggestions.add(title: item.title, brand: item.brand, leaf: path)
     if let dimension = embeddings?.first?.count ?? (item.embedding.isEmpty ? nil : item.embedding.count),
        item.embedding.count == dimension, options.buildVectors {
       embeddings?.append(item.embedding)
@@ -112,6 +126,14 @@ public struct GenerationAccumulator: Sendable {
     var entries: [String: GenerationManifest.FileEntry] = [:]
     let (pathKeys, docPath) = items.categoryKeyNumbers()
     let categoryCount = items.categoryKeys.count
+    let keyNumber = Dictionary(uniqueKeysWithValues: items.categoryKeys.enumerated().map { ($0.element, UInt32($0.offset)) })
+    if let file = suggestions.finish(leafKey: { [pathNames] path in
+      IndexGeneration.categoryPrefixes(pathNames[Int(path)]).last.flatMap { keyNumber[$0] } ?? ItemTable.noParent
+    }) {
+      entries[SuggestionTable.fileName] = try sink.put(SuggestionTable.fileName, file)
+    }
+    suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
+    (pathNumber, pathNames) = ([:], [])
     entries["items.fnl"] = try sink.put("items.fnl", items.finish())
     items = ItemTable.Writer()
     docByID = [:]

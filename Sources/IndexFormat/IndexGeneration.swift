@@ -27,8 +27,11 @@ public final class IndexGeneration: Sendable {
   public let vectors: VectorIndex?
   /// Numeric attribute columns, when some item has a numeric attribute.
   public let attributes: AttributeColumns?
+  /// Catalog phrases for autocomplete (generations built before it have none).
+  public let suggestions: SuggestionTable?
   /// Files a generation may or may not have.
-  public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName, SynonymMap.fileName]
+  public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName, SynonymMap.fileName,
+                                         SuggestionTable.fileName]
 
   /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
   public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
@@ -83,6 +86,12 @@ public final class IndexGeneration: Sendable {
     } else {
       attributes = nil
     }
+    if manifest.files.contains(where: { $0.name == SuggestionTable.fileName }) {
+      suggestions = try SuggestionTable(region(SuggestionTable.fileName), categoryCount: items.categoryKeys.count,
+                                        verifyChecksum: verifyChecksums)
+    } else {
+      suggestions = nil
+    }
   }
 
   private init(_ base: IndexGeneration, items: ItemTable) {
@@ -96,6 +105,7 @@ public final class IndexGeneration: Sendable {
     popularity = base.popularity
     vectors = base.vectors
     attributes = base.attributes
+    suggestions = base.suggestions
   }
 
   /// This generation with `changes` (in feed order, up to feed position `through`) laid over its

@@ -38,6 +38,21 @@ public struct DashboardView: Codable, Sendable, Equatable {
   public var recommendations: [RecommendationRow]
   /// Each replica's service health (several with a shared Redis).
   public var health: [ReplicaHealth]
+  /// This replica's most frequent searches that matched nothing, even relaxed (what the catalog or
+  /// its synonyms lack), most frequent first.
+  public var zeroResultSearches: [QueryCount] = []
+}
+
+/// A search query and how often it was made.
+public struct QueryCount: Codable, Sendable, Equatable {
+  public var query: String
+  public var count: Int
+
+  /// A count.
+  public init(query: String, count: Int) {
+    self.query = query
+    self.count = count
+  }
 }
 
 /// Columns of numbers over bucket starts.

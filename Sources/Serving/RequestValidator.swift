@@ -63,6 +63,28 @@ public struct RequestValidator: Sendable {
     return request
   }
 
+  /// Validates a Suggest call: the prefix (1...`maxSuggestPrefixBytes`, with a letter or digit),
+  /// ids, and count (0: 8; at most 50). Returns the prefix as typed and the count.
+  public func validate(_ input: SuggestInput) throws -> (prefix: String, count: Int) {
+    let bytes = input.prefix.utf8.count
+    guard bytes <= Self.maxSuggestPrefixBytes else {
+      throw FunnelError.invalidArgument(field: "prefix", "\(bytes) bytes, more than \(Self.maxSuggestPrefixBytes)")
+    }
+    guard !Tokenizer.tokens(input.prefix).isEmpty else {
+      throw FunnelError.invalidArgument(field: "prefix", "has no letters or digits to complete")
+    }
+    try checkID(input.userID, field: "user_id", required: false)
+    try checkID(input.sessionID, field: "session_id", required: false)
+    guard (0...Self.maxSuggestions).contains(input.count) else {
+      throw FunnelError.invalidArgument(field: "count", "\(input.count) is outside 0...\(Self.maxSuggestions)")
+    }
+    return (input.prefix, input.count == 0 ? 8 : input.count)
+  }
+
+  /// Longest prefix a Suggest call may send, in bytes, and most suggestions it may ask for.
+  public static let maxSuggestPrefixBytes = 100
+  public static let maxSuggestions = 50
+
   /// Facets, sort and cursor of a search; a relevance page must end within the ranked window.
   private func searchOptions(_ input: SearchInput, count: Int) throws -> SearchOptions {
     var options = SearchOptions()

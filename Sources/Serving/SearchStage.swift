@@ -16,6 +16,8 @@ struct SearchStage: Sendable {
   let newnessAttribute: String
   /// Told of each search that matched nothing.
   let zeroResults: ZeroResultQueries
+  /// Told of each search that found something (autocomplete suggests them).
+  let popular: PopularQueries
 
   /// What the stage found, kept in the request's context.
   struct Outcome {
@@ -63,7 +65,15 @@ struct SearchStage: Sendable {
       let after = options.cursor.map { (key: $0.key, doc: $0.doc) }
       outcome.page = SortedPage.page(outcome.shown, key: key, after: after, count: context.request.count)
     }
-    if outcome.shown.isEmptySet { zeroResults.record(context.request.query) }
+    // A later page is the same search again: count a query once, on its first page.
+    if options.cursor == nil {
+      if outcome.shown.isEmptySet {
+        zeroResults.record(context.request.query)
+      } else if outcome.rewrite.corrections.isEmpty, outcome.rewrite.dropped.isEmpty {
+        // Only what was searched as typed is suggested to others: no typos, no words that found nothing.
+        popular.record(context.request.query)
+      }
+    }
     context.search = outcome
     context.timed("search", since: watch)
   }

@@ -35,6 +35,8 @@ public final class ServingEngine: Sendable {
   public let subQueries: SubQueryResolver
   /// Searches that matched nothing, for the dashboard.
   public let zeroResultQueries: ZeroResultQueries
+  /// Searches that found something, for autocomplete.
+  public let popularQueries: PopularQueries
   /// Experiments, exposure logging and attribution.
   public let feedback: FeedbackLoop
   let validator: RequestValidator
@@ -73,6 +75,8 @@ public final class ServingEngine: Sendable {
                               modelSource: d.modelSource, offline: offline)
     let zeroResultQueries = ZeroResultQueries { [metrics] in metrics.zeroResultSearches.increment() }
     self.zeroResultQueries = zeroResultQueries
+    let popularQueries = PopularQueries()
+    self.popularQueries = popularQueries
     let textMatches = configuration.searchCacheEntries > 0
       ? TextMatchCache(capacity: configuration.searchCacheEntries) { [metrics] hit in
         (hit ? metrics.searchCacheHits : metrics.searchCacheMisses).increment()
@@ -84,7 +88,8 @@ public final class ServingEngine: Sendable {
       context: ContextStage(activity: d.activity, offline: offline, recentInteractions: configuration.recentInteractions,
                             metrics: metrics, reads: reads),
       recall: RecallStage(search: SearchStage(facets: FacetCounter(columns: FacetColumnCache()),
-                                              newnessAttribute: configuration.searchNewnessAttribute, zeroResults: zeroResultQueries),
+                                              newnessAttribute: configuration.searchNewnessAttribute, zeroResults: zeroResultQueries,
+                                              popular: popularQueries),
                           subQueries: d.subQueries, textMatches: textMatches, metrics: metrics, tracer: tracer),
       rank: RankStage(itemActivity: d.itemActivity, offline: offline, parallelScoringRows: configuration.parallelScoringRows,
                       metrics: metrics, reads: reads),
@@ -122,6 +127,27 @@ public final class ServingEngine: Sendable {
   /// Answers a Search call. Throws `FunnelError` for invalid input.
   public func search(_ input: SearchInput, deadline: ContinuousClock.Instant? = nil) async throws -> ServingAnswer {
     try await answer(validator.validate(input), deadline: deadline)
+  }
+
+  /// Answers a Suggest call: completions of what was typed, the user's categories first (their
+  /// profile read within the profile budget, cut by `deadline`). Throws `FunnelError` for invalid input.
+  public func suggest(_ input: SuggestInput, deadline: ContinuousClock.Instant? = nil) async throws -> SuggestAnswer {
+    let watch = Stopwatch()
+    let (prefix, count) = try validator.validate(input)
+    let generation = self.generation
+    var affinity: [(category: UInt32, weight: Float)] = []
+    var degraded = false
+    if !input.userID.isEmpty {
+      let request = ValidatedRequest(scene: .search, userID: input.userID, sessionID: input.sessionID, count: count, context: [:],
+                                     filter: nil, excluded: [], anchors: [], queryTerms: [], query: "", debug: false)
+      let (profile, fellBack) = try await pipeline.profile(request, generation: generation, deadline: deadline)
+      affinity = profile.leafAffinities(limit: 8, in: generation)
+      degraded = fellBack
+    }
+    let suggestions = Suggester(popular: popularQueries).suggest(Suggester.normalised(prefix, analyzer: generation.analyzer),
+                                                                 in: generation, affinity: affinity, count: count)
+    metrics.suggestSeconds.record(.microseconds(watch.elapsedMicros))
+    return SuggestAnswer(suggestions: suggestions, indexVersion: generation.version, degraded: degraded)
   }
 
   private func answer(_ request: ValidatedRequest, deadline: ContinuousClock.Instant?) async throws -> ServingAnswer {

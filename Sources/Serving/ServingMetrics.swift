@@ -44,6 +44,8 @@ public final class ServingMetrics: Sendable {
   public let searchCacheHits: Counter, searchCacheMisses: Counter
   /// Searches that matched nothing (their queries: `ZeroResultQueries`).
   public let zeroResultSearches: Counter
+  /// Engine time per Suggest answer.
+  public let suggestSeconds: DurationHistogram
   /// Per recall channel, by the channel's bit: candidates offered (before de-duplication) and time.
   private let recallCandidates: [Counter?], recallSeconds: [DurationHistogram?]
   /// Per store stage: reads started and their duration (late ones included, when they end).
@@ -143,6 +145,10 @@ public final class ServingMetrics: Sendable {
     exposuresDropped = counter("exposures_dropped", "Exposures dropped on a full log buffer.")
     searchCacheHits = counter("search_cache_hits", "Searches whose text matches came from the query cache.")
     searchCacheMisses = counter("search_cache_misses", "Searches whose text matches were scored (BM25).")
+    suggestSeconds = registry.makeDurationHistogram(
+      descriptor: .init(namespace: "funnel", metricName: "suggest_duration", unitName: "seconds",
+                        helpText: "Engine time per Suggest answer."),
+      buckets: Self.latencyBuckets)
     zeroResultSearches = counter("search_zero_results", "Searches that matched nothing, even relaxed.")
   }
 

@@ -98,6 +98,16 @@ struct ServingPipeline: Sendable {
     return (ranked.map { generation.items.id($0.doc) }, ranker.featureRows(ranked, inputs))
   }
 
+  /// The profile of `request`'s user as the context stage reads it (within the profile budget, cut
+  /// by `deadline`), and whether reading it fell back.
+  func profile(_ request: ValidatedRequest, generation: IndexGeneration,
+               deadline: ContinuousClock.Instant?) async throws -> (profile: UserProfile, degraded: Bool) {
+    var context = makeContext(request, generation: generation, ranker: CandidateRanker(model: FeatureSchemaOnly(schema: FeatureSchema([]))),
+                              deadline: deadline)
+    try await self.context.run(&context)
+    return (context.profile, context.degraded)
+  }
+
   private func makeContext(_ request: ValidatedRequest, generation: IndexGeneration, ranker: CandidateRanker,
                            deadline: ContinuousClock.Instant?) -> RequestContext {
     var plan = ScenePlan(scene: request.scene, configuration: configuration, arm: request.assignment?.arm, count: request.count)

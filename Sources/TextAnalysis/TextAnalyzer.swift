@@ -60,6 +60,12 @@ public struct TextAnalyzer: Sendable {
     return (kept.isEmpty ? folded : kept).map { ($0, stemmer.stem($0)) }
   }
 
+  /// The words of `text` as a shopper would type them: folded, unstemmed, stop words left out
+  /// (search suggestions show these).
+  public func words(_ text: String) -> [String] {
+    Tokenizer.tokens(text).map(Self.fold).filter { !stopWords.contains($0) }
+  }
+
   /// `token` without diacritics (`é` -> `e`, `ß` stays); ASCII is returned as it is.
   static func fold(_ token: String) -> String {
     guard !token.utf8.allSatisfy({ $0 < 0x80 }) else { return token }

@@ -80,6 +80,19 @@ public enum Funnel_V1_Recommender: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Suggest" metadata.
+        public enum Suggest: Sendable {
+            /// Request type for "Suggest".
+            public typealias Input = Funnel_V1_SuggestRequest
+            /// Response type for "Suggest".
+            public typealias Output = Funnel_V1_SuggestResponse
+            /// Descriptor for "Suggest".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "funnel.v1.Recommender"),
+                method: "Suggest",
+                type: .unary
+            )
+        }
         /// Namespace for "BatchRecommend" metadata.
         public enum BatchRecommend: Sendable {
             /// Request type for "BatchRecommend".
@@ -97,6 +110,7 @@ public enum Funnel_V1_Recommender: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Recommend.descriptor,
             Search.descriptor,
+            Suggest.descriptor,
             BatchRecommend.descriptor
         ]
     }
@@ -159,6 +173,25 @@ extension Funnel_V1_Recommender {
             request: GRPCCore.StreamingServerRequest<Funnel_V1_SearchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_SearchResponse>
+
+        /// Handle the "Suggest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+        /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Funnel_V1_SuggestRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Funnel_V1_SuggestResponse` messages.
+        func suggest(
+            request: GRPCCore.StreamingServerRequest<Funnel_V1_SuggestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_SuggestResponse>
 
         /// Handle the "BatchRecommend" method.
         ///
@@ -224,6 +257,25 @@ extension Funnel_V1_Recommender {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Funnel_V1_SearchResponse>
 
+        /// Handle the "Suggest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+        /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_SuggestRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Funnel_V1_SuggestResponse` message.
+        func suggest(
+            request: GRPCCore.ServerRequest<Funnel_V1_SuggestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Funnel_V1_SuggestResponse>
+
         /// Handle the "BatchRecommend" method.
         ///
         /// > Source IDL Documentation:
@@ -286,6 +338,25 @@ extension Funnel_V1_Recommender {
             context: GRPCCore.ServerContext
         ) async throws -> Funnel_V1_SearchResponse
 
+        /// Handle the "Suggest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+        /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+        ///
+        /// - Parameters:
+        ///   - request: A `Funnel_V1_SuggestRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Funnel_V1_SuggestResponse` to respond with.
+        func suggest(
+            request: Funnel_V1_SuggestRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Funnel_V1_SuggestResponse
+
         /// Handle the "BatchRecommend" method.
         ///
         /// > Source IDL Documentation:
@@ -335,6 +406,17 @@ extension Funnel_V1_Recommender.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Funnel_V1_Recommender.Method.Suggest.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_SuggestRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_SuggestResponse>(),
+            handler: { request, context in
+                try await self.suggest(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Funnel_V1_Recommender.Method.BatchRecommend.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_BatchRecommendRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_BatchRecommendResponse>(),
@@ -372,6 +454,17 @@ extension Funnel_V1_Recommender.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func suggest(
+        request: GRPCCore.StreamingServerRequest<Funnel_V1_SuggestRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Funnel_V1_SuggestResponse> {
+        let response = try await self.suggest(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -396,6 +489,19 @@ extension Funnel_V1_Recommender.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Funnel_V1_SearchResponse> {
         return GRPCCore.ServerResponse<Funnel_V1_SearchResponse>(
             message: try await self.search(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func suggest(
+        request: GRPCCore.ServerRequest<Funnel_V1_SuggestRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Funnel_V1_SuggestResponse> {
+        return GRPCCore.ServerResponse<Funnel_V1_SuggestResponse>(
+            message: try await self.suggest(
                 request: request.message,
                 context: context
             ),
@@ -474,6 +580,30 @@ extension Funnel_V1_Recommender {
             deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_SearchResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_SearchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Suggest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+        /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_SuggestRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_SuggestRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_SuggestResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func suggest<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_SuggestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_SuggestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_SuggestResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_SuggestResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "BatchRecommend" method.
@@ -585,6 +715,41 @@ extension Funnel_V1_Recommender {
             )
         }
 
+        /// Call the "Suggest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+        /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Funnel_V1_SuggestRequest` message.
+        ///   - serializer: A serializer for `Funnel_V1_SuggestRequest` messages.
+        ///   - deserializer: A deserializer for `Funnel_V1_SuggestResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func suggest<Result>(
+            request: GRPCCore.ClientRequest<Funnel_V1_SuggestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Funnel_V1_SuggestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Funnel_V1_SuggestResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_SuggestResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Funnel_V1_Recommender.Method.Suggest.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "BatchRecommend" method.
         ///
         /// > Source IDL Documentation:
@@ -676,6 +841,36 @@ extension Funnel_V1_Recommender.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_SearchRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_SearchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Suggest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+    /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Funnel_V1_SuggestRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func suggest<Result>(
+        request: GRPCCore.ClientRequest<Funnel_V1_SuggestRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_SuggestResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.suggest(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Funnel_V1_SuggestRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Funnel_V1_SuggestResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -773,6 +968,40 @@ extension Funnel_V1_Recommender.ClientProtocol {
             metadata: metadata
         )
         return try await self.search(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Suggest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Completions of what a shopper is typing: queries others searched and found, and phrases of the
+    /// > catalog's titles and brands, the user's categories first. Read-only; safe to retry.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func suggest<Result>(
+        _ message: Funnel_V1_SuggestRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Funnel_V1_SuggestResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Funnel_V1_SuggestRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.suggest(
             request: request,
             options: options,
             onResponse: handleResponse

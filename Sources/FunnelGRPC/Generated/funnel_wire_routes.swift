@@ -52,6 +52,9 @@ extension FunnelWireRoutes {
     router.register(path(Funnel_V1_Recommender.Method.Search.descriptor), unary(Funnel_V1_Recommender.Method.Search.descriptor) { request, context in
       try await service.search(request: request, context: context)
     }, admitted: admitted)
+    router.register(path(Funnel_V1_Recommender.Method.Suggest.descriptor), unary(Funnel_V1_Recommender.Method.Suggest.descriptor) { request, context in
+      try await service.suggest(request: request, context: context)
+    }, admitted: admitted)
     router.register(path(Funnel_V1_Recommender.Method.BatchRecommend.descriptor), bidirectional(Funnel_V1_Recommender.Method.BatchRecommend.descriptor) { request, context in
       try await service.batchRecommend(request: request, context: context)
     }, admitted: admitted)

@@ -75,6 +75,7 @@ enum DashboardAssets {
   <section class="panel w3"><h2>Top categories · 5 min</h2><table id="t-cats5"></table></section>
   <section class="panel w3"><h2>Top categories · 60 min</h2><table id="t-cats60"></table></section>
   <section class="panel w12"><h2>Recommendations · last 60 min, per scene and arm (95% intervals)</h2><table id="t-recs"></table></section>
+  <section class="panel w12"><h2>Searches without results · this replica, most frequent</h2><table id="t-zero"></table></section>
   <section class="panel w12"><h2>Service health · last 10 s, per replica</h2><table id="t-health"></table></section>
 </main>
 <script src="/dashboard/chart.js" onerror="document.getElementById('nochart').style.display='inline'"></script>
@@ -201,6 +202,8 @@ function render(view) {
     { title: "add to cart", n: 1, html: (r) => ci(r.cart_rate, r.cart_rate_low, r.cart_rate_high, pct) },
     { title: "conversion", n: 1, html: (r) => ci(r.conversion, r.conversion_low, r.conversion_high, pct) },
     { title: "revenue / 1,000", n: 1, html: (r) => ci(r.revenue_per_mille, r.revenue_per_mille_low, r.revenue_per_mille_high, money) }], view.recommendations);
+  table("t-zero", [{ title: "query", value: (r) => r.query }, { title: "searches", n: 1, value: (r) => num(r.count) }],
+    view.zero_result_searches || []);
   const rows = [];
   for (const h of view.health) for (const r of (h.rpcs.length ? h.rpcs : [{ rpc: "–", per_second: 0, errors: {} }])) rows.push({ h, r });
   table("t-health", [{ title: "replica", value: (x) => x.h.replica }, { title: "rpc", value: (x) => x.r.rpc },

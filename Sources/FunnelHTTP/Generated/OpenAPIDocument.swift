@@ -53,6 +53,24 @@ paths:
         '400': { $ref: '#/components/responses/Problem' }
         '429': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Problem' }
+  /v1/suggest:
+    post:
+      operationId: suggest
+      summary: Completions of what a shopper is typing, the user's categories first (Recommender.Suggest).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/SuggestRequest' }
+      responses:
+        '200':
+          description: The completions, best first.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/SuggestResponse' }
+        '400': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Problem' }
   /v1/events:
     post:
       operationId: track
@@ -209,6 +227,31 @@ components:
         facet_size: { type: integer, format: int32, minimum: 0, maximum: 100, description: 'Values per facet (per level for category); 0 means 10.' }
         sort: { type: string, maxLength: 80, description: 'relevance (default), price_asc, price_desc, popularity, newest, attr.NAME:asc or attr.NAME:desc.' }
         cursor: { type: string, maxLength: 64, description: "A previous answer's next_cursor, with the same query, filter and sort." }
+    SuggestRequest:
+      type: object
+      required: [prefix]
+      additionalProperties: false
+      properties:
+        prefix: { type: string, minLength: 1, maxLength: 100, description: 'What was typed so far, at most 100 bytes of UTF-8, with a letter or digit; a trailing space ends a word.' }
+        user_id: { type: string, maxLength: 256 }
+        session_id: { type: string, maxLength: 256 }
+        count: { type: integer, format: int32, minimum: 0, maximum: 50 }
+    SuggestResponse:
+      type: object
+      required: [suggestions, index_version, degraded]
+      properties:
+        suggestions:
+          type: array
+          items:
+            type: object
+            required: [text, kind, category, score]
+            properties:
+              text: { type: string }
+              kind: { type: string, enum: [query, catalog] }
+              category: { type: string }
+              score: { type: number, format: double }
+        index_version: { type: string }
+        degraded: { type: boolean }
     ItemID:
       type: string
       minLength: 1

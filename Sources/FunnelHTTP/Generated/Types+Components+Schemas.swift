@@ -294,6 +294,139 @@ extension Components {
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/SuggestRequest`.
+        internal struct SuggestRequest: Codable, Hashable, Sendable {
+            /// What was typed so far, at most 100 bytes of UTF-8, with a letter or digit; a trailing space ends a word.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SuggestRequest/prefix`.
+            internal var prefix: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SuggestRequest/user_id`.
+            internal var userId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SuggestRequest/session_id`.
+            internal var sessionId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SuggestRequest/count`.
+            internal var count: Swift.Int32?
+            /// Creates a new `SuggestRequest`.
+            ///
+            /// - Parameters:
+            ///   - prefix: What was typed so far, at most 100 bytes of UTF-8, with a letter or digit; a trailing space ends a word.
+            ///   - userId:
+            ///   - sessionId:
+            ///   - count:
+            internal init(
+                prefix: Swift.String,
+                userId: Swift.String? = nil,
+                sessionId: Swift.String? = nil,
+                count: Swift.Int32? = nil
+            ) {
+                self.prefix = prefix
+                self.userId = userId
+                self.sessionId = sessionId
+                self.count = count
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case prefix
+                case userId = "user_id"
+                case sessionId = "session_id"
+                case count
+            }
+            internal init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.prefix = try container.decode(
+                    Swift.String.self,
+                    forKey: .prefix
+                )
+                self.userId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .userId
+                )
+                self.sessionId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sessionId
+                )
+                self.count = try container.decodeIfPresent(
+                    Swift.Int32.self,
+                    forKey: .count
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "prefix",
+                    "user_id",
+                    "session_id",
+                    "count"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SuggestResponse`.
+        internal struct SuggestResponse: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload`.
+            internal struct SuggestionsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload/text`.
+                internal var text: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload/kind`.
+                internal enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case query = "query"
+                    case catalog = "catalog"
+                }
+                /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload/kind`.
+                internal var kind: Components.Schemas.SuggestResponse.SuggestionsPayloadPayload.KindPayload
+                /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload/category`.
+                internal var category: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SuggestResponse/SuggestionsPayload/score`.
+                internal var score: Swift.Double
+                /// Creates a new `SuggestionsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - text:
+                ///   - kind:
+                ///   - category:
+                ///   - score:
+                internal init(
+                    text: Swift.String,
+                    kind: Components.Schemas.SuggestResponse.SuggestionsPayloadPayload.KindPayload,
+                    category: Swift.String,
+                    score: Swift.Double
+                ) {
+                    self.text = text
+                    self.kind = kind
+                    self.category = category
+                    self.score = score
+                }
+                internal enum CodingKeys: String, CodingKey {
+                    case text
+                    case kind
+                    case category
+                    case score
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SuggestResponse/suggestions`.
+            internal typealias SuggestionsPayload = [Components.Schemas.SuggestResponse.SuggestionsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/SuggestResponse/suggestions`.
+            internal var suggestions: Components.Schemas.SuggestResponse.SuggestionsPayload
+            /// - Remark: Generated from `#/components/schemas/SuggestResponse/index_version`.
+            internal var indexVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SuggestResponse/degraded`.
+            internal var degraded: Swift.Bool
+            /// Creates a new `SuggestResponse`.
+            ///
+            /// - Parameters:
+            ///   - suggestions:
+            ///   - indexVersion:
+            ///   - degraded:
+            internal init(
+                suggestions: Components.Schemas.SuggestResponse.SuggestionsPayload,
+                indexVersion: Swift.String,
+                degraded: Swift.Bool
+            ) {
+                self.suggestions = suggestions
+                self.indexVersion = indexVersion
+                self.degraded = degraded
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case suggestions
+                case indexVersion = "index_version"
+                case degraded
+            }
+        }
         /// 1..256 bytes of UTF-8, no control characters.
         ///
         /// - Remark: Generated from `#/components/schemas/ItemID`.

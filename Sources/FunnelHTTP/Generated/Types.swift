@@ -15,6 +15,11 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/search`.
     /// - Remark: Generated from `#/paths//v1/search/post(search)`.
     func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output
+    /// Completions of what a shopper is typing, the user's categories first (Recommender.Suggest).
+    ///
+    /// - Remark: HTTP `POST /v1/suggest`.
+    /// - Remark: Generated from `#/paths//v1/suggest/post(suggest)`.
+    func suggest(_ input: Operations.Suggest.Input) async throws -> Operations.Suggest.Output
     /// Behaviour events from a storefront or its pages (EventCollector.Track), idempotent by event_id.
     ///
     /// Each event is checked on its own: an invalid one (empty user_id, unknown type, an item the catalog
@@ -83,6 +88,19 @@ extension APIProtocol {
         body: Operations.Search.Input.Body
     ) async throws -> Operations.Search.Output {
         try await search(Operations.Search.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Completions of what a shopper is typing, the user's categories first (Recommender.Suggest).
+    ///
+    /// - Remark: HTTP `POST /v1/suggest`.
+    /// - Remark: Generated from `#/paths//v1/suggest/post(suggest)`.
+    internal func suggest(
+        headers: Operations.Suggest.Input.Headers = .init(),
+        body: Operations.Suggest.Input.Body
+    ) async throws -> Operations.Suggest.Output {
+        try await suggest(Operations.Suggest.Input(
             headers: headers,
             body: body
         ))

@@ -1,0 +1,39 @@
+/// A Suggest call as received, before validation. Field meanings follow `SuggestRequest`.
+public struct SuggestInput: Sendable {
+  /// What the shopper has typed so far.
+  public var prefix: String
+  /// May be empty (anonymous: no personalisation).
+  public var userID: String
+  public var sessionID: String
+  /// Suggestions wanted (0: the default).
+  public var count: Int
+
+  /// Creates an input; every field but `prefix` defaults to empty.
+  public init(prefix: String, userID: String = "", sessionID: String = "", count: Int = 0) {
+    self.prefix = prefix
+    self.userID = userID
+    self.sessionID = sessionID
+    self.count = count
+  }
+}
+
+/// One completion of a typed prefix.
+public struct Suggestion: Hashable, Sendable {
+  /// The completed text (folded, as typed: lower case, no accents).
+  public var text: String
+  /// `query` (what shoppers searched for and found) or `catalog` (a phrase of the catalog's titles
+  /// and brands).
+  public var kind: String
+  /// A catalog phrase's category (the leaf most of its items are in); empty for queries.
+  public var category: String
+  /// Higher is better; comparable within one answer.
+  public var score: Double
+}
+
+/// The answer to a Suggest call.
+public struct SuggestAnswer: Sendable {
+  public var suggestions: [Suggestion]
+  public var indexVersion: String
+  /// The user's categories could not be read in time (suggestions are not personalised).
+  public var degraded: Bool
+}
