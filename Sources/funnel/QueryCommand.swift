@@ -8,7 +8,7 @@ import SwiftProtobuf
 struct Query: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Call a running Funnel server once and print the answer.",
-    subcommands: [RecommendQuery.self, SearchQuery.self, TrackQuery.self, StatusQuery.self, HealthQuery.self])
+    subcommands: [RecommendQuery.self, SearchQuery.self, SuggestQuery.self, TrackQuery.self, StatusQuery.self, HealthQuery.self])
 }
 
 /// Connection options shared by the query subcommands.
@@ -98,6 +98,9 @@ struct SearchQuery: AsyncParsableCommand {
   @Option(help: "User id (optional).") var user = ""
   @Option(help: "Number of items.") var count = 10
   @Option(help: "Rule expression.") var filter = ""
+  @Option(help: "A facet to count (brand, category, tag, price, price:0,10,25, attr.NAME); repeatable.") var facet: [String] = []
+  @Option(help: "relevance, price_asc, price_desc, popularity, newest or attr.NAME:asc|desc.") var sort = ""
+  @Option(help: "A previous answer's next cursor.") var cursor = ""
   @Flag(help: "Ask for per-stage timings and candidate counts.") var debug = false
 
   func run() async throws {
@@ -106,6 +109,9 @@ struct SearchQuery: AsyncParsableCommand {
     request.userID = user
     request.count = UInt32(clamping: count)
     request.filter = filter
+    request.facets = facet
+    request.sort = sort
+    request.cursor = cursor
     request.debug = debug
     let options = connection.callOptions
     let response = try await connection.withClient {
@@ -114,8 +120,40 @@ struct SearchQuery: AsyncParsableCommand {
     if connection.json { return try connection.printJSON(response) }
     print("Search '\(query)' matches=\(response.totalMatches) request_id=\(response.requestID) "
           + "model=\(response.modelVersion) index=\(response.indexVersion)")
+    let rewrite = response.rewrite
+    if !rewrite.corrections.isEmpty || !rewrite.dropped.isEmpty {
+      print("  searched as: " + (rewrite.corrections.map { "\($0.typed) -> \($0.replacement) (\($0.kind))" }
+        + rewrite.dropped.map { "without \($0)" }).joined(separator: ", "))
+    }
     printItems(response.items)
+    for facet in response.facets {
+      print("  \(facet.name): " + facet.values.map { "\($0.value) \($0.count)" }.joined(separator: ", "))
+    }
+    if !response.nextCursor.isEmpty { print("  next page: --cursor \(response.nextCursor)") }
     if response.hasDebug { printDebug(response.debug) }
+  }
+}
+
+struct SuggestQuery: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "suggest", abstract: "Call Recommender.Suggest.")
+  @OptionGroup var connection: TargetOptions
+  @Option(help: "What was typed so far.") var prefix: String
+  @Option(help: "User id (optional; personalises by their categories).") var user = ""
+  @Option(help: "Number of suggestions (0: 8).") var count = 0
+
+  func run() async throws {
+    var request = Funnel_V1_SuggestRequest()
+    request.prefix = prefix
+    request.userID = user
+    request.count = UInt32(clamping: count)
+    let options = connection.callOptions
+    let response = try await connection.withClient {
+      try await Funnel_V1_Recommender.Client(wrapping: $0).suggest(request, options: options)
+    }
+    if connection.json { return try connection.printJSON(response) }
+    for s in response.suggestions {
+      print("  \(s.text)  [\(s.kind)\(s.category.isEmpty ? "" : ", " + s.category)]")
+    }
   }
 }
 
