@@ -171,7 +171,8 @@ public struct TextRecall: RecallChannel {
   }
 
   /// The exhaustive top k (every posting of every term scored); the reference for the pruned path.
-  /// With `within`, only documents in it are candidates (every posting is still scored).
+  /// With `within` (a search's matches of every word), its documents come first; when they are
+  /// fewer than `k`, the best other documents follow with scores below theirs.
   public static func exhaustiveTop(terms: [String], index: TextIndex, k: Int, k1: Float = BM25.k1,
                                    b: Float = BM25.b, within: RoaringBitmap? = nil) -> [(DocID, Float)] {
     guard k > 0 else { return [] }
@@ -180,12 +181,24 @@ public struct TextRecall: RecallChannel {
       var heap = TopK(capacity: k)
       if let within {
         for doc in touched where within.contains(doc) { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
-        return heap.sortedDescending()
+        let full = heap.sortedDescending()
+        guard full.count < k else { return full }
+        // Fewer matches of every word than the quota: the best partial matches follow, scaled below
+        // the last full match (their order kept), as engines that drop words when results are few do.
+        var partial = TopK(capacity: k - full.count)
+        for doc in touched where !within.contains(doc) { partial.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+        let rest = partial.sortedDescending()
+        guard let floor = full.last?.1, let best = rest.first?.1, best > 0 else { return full + rest }
+        let scale = partialShare * floor / best
+        return full + rest.map { ($0.0, $0.1 * scale) }
       }
       for doc in touched { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
       return heap.sortedDescending()
     }
   }
+
+  /// The best partial match's score as a share of the last full match's.
+  static let partialShare: Float = 0.5
 
   /// BM25 score of every document matching at least one of `terms` (for tests and tools).
   public static func scores(terms: [String], index: TextIndex, k1: Float = BM25.k1, b: Float = BM25.b) -> [DocID: Float] {
