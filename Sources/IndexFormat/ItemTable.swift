@@ -206,6 +206,9 @@ public struct ItemTable: Sendable {
   }
   /// Parent of category key `key`, or `noParent` for a root.
   @inline(__always) public func parent(ofCategory key: UInt32) -> UInt32 { parents[Int(key)] }
+  /// The mapped leaf category column (`noParent` for none), for loops over many docs: what
+  /// `leafCategory` answers for every doc below `count` (the overlay does not move mapped docs).
+  public var leafColumn: ScalarView<UInt32> { leaves }
 
   /// Every stored field of `doc` as a value (allocates: for answers, tests and tools). Embeddings are
   /// not stored here but in the vectors file, so `embedding` is empty.

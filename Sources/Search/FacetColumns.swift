@@ -13,8 +13,12 @@ public struct FacetColumn: Sendable {
   public let firstKey: Int
   /// Number of distinct values.
   public let valueCount: Int
-  let starts: [UInt32]
-  let values: [UInt32]
+  /// `values[starts[d] ..< starts[d + 1]]` are doc `d`'s value ordinals (empty when `single`).
+  public let starts: [UInt32]
+  public let values: [UInt32]
+  /// When no doc has two values (a brand): each doc's one ordinal, `UInt32.max` for none, so a
+  /// count reads one array instead of two (the reads miss the cache on a large catalog).
+  public let single: [UInt32]?
 
   /// Builds the column of `field` from `keywords` for `documentCount` docs. O(docs + postings).
   /// Throws if a stored bitmap is corrupt.
@@ -27,6 +31,17 @@ public struct FacetColumn: Sendable {
     for bitmap in bitmaps {
       bitmap.forEach { doc in if Int(doc) < documentCount { counts[Int(doc) + 1] += 1 } }
     }
+    if counts.allSatisfy({ $0 <= 1 }) {
+      var single = [UInt32](repeating: .max, count: documentCount)
+      for (ordinal, bitmap) in bitmaps.enumerated() {
+        bitmap.forEach { doc in if Int(doc) < documentCount { single[Int(doc)] = UInt32(ordinal) } }
+      }
+      self.single = single
+      self.starts = []
+      self.values = []
+      return
+    }
+    single = nil
     for d in 0..<documentCount { counts[d + 1] += counts[d] }
     var next = counts
     var values = [UInt32](repeating: 0, count: Int(counts[documentCount]))
@@ -39,12 +54,6 @@ public struct FacetColumn: Sendable {
     }
     self.starts = counts
     self.values = values
-  }
-
-  /// Calls `body` with each value ordinal of `doc` (none for a doc past the column).
-  @inline(__always) func forEachValue(of doc: UInt32, _ body: (Int) -> Void) {
-    guard Int(doc) + 1 < starts.count else { return }
-    for i in Int(starts[Int(doc)])..<Int(starts[Int(doc) + 1]) { body(Int(values[i])) }
   }
 }
 

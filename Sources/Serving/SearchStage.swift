@@ -58,8 +58,10 @@ struct SearchStage: Sendable {
     }
     outcome.rewrite.dropped = match.dropped.map { spelled.typed[$0] }
     outcome.shown = try shown(match.documents, context)
-    outcome.facets = try facets.count(options.facets, over: outcome.shown, in: generation, size: options.facetSize)
-    outcome.categories = Self.categories(outcome.shown, generation)
+    // The matches as an array once: every facet and the category prediction loop over it.
+    let shownDocs = outcome.shown.values
+    outcome.facets = try facets.count(options.facets, over: shownDocs, in: generation, size: options.facetSize)
+    outcome.categories = Self.categories(shownDocs, generation)
     outcome.rewrite.categories = outcome.categories.map { generation.items.categoryKeys[Int($0.leaf)] }
     if let key = options.sort.key(in: generation, newness: newnessAttribute) {
       let after = options.cursor.map { (key: $0.key, doc: $0.doc) }
@@ -98,19 +100,22 @@ struct SearchStage: Sendable {
   /// The leaf categories holding at least `categoryShare` of the popularity of `matches` (at most
   /// three, largest share first): what shoppers who bought these items bought them as, so the
   /// purchase log decides what a query is about. O(matches).
-  static func categories(_ matches: RoaringBitmap, _ generation: IndexGeneration) -> [(leaf: UInt32, share: Float)] {
+  static func categories(_ matches: [UInt32], _ generation: IndexGeneration) -> [(leaf: UInt32, share: Float)] {
     let items = generation.items, popularity = generation.popularity.itemPopularity
     let n = min(items.count, popularity.count)
     var weights = [Float](repeating: 0, count: items.categoryKeys.count)
     var total: Float = 0
-    matches.forEach { doc in
-      guard Int(doc) < n else { return }
-      let leaf = items.leafCategory(DocID(rawValue: doc))
-      guard Int(leaf) < weights.count else { return }
-      // Every match counts a little, so a query over items nobody bought still has a category.
-      let w = popularity[Int(doc)] + 0.01
-      weights[Int(leaf)] += w
-      total += w
+    items.leafColumn.withUnsafeBufferPointer { leaves in
+      popularity.withUnsafeBufferPointer { popularity in
+        for doc in matches where Int(doc) < n {
+          let leaf = leaves[Int(doc)]
+          guard Int(leaf) < weights.count else { continue }
+          // Every match counts a little, so a query over items nobody bought still has a category.
+          let w = popularity[Int(doc)] + 0.01
+          weights[Int(leaf)] += w
+          total += w
+        }
+      }
     }
     guard total > 0 else { return [] }
     return weights.indices.filter { weights[$0] / total >= categoryShare }
