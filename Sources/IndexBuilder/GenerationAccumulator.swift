@@ -63,7 +63,7 @@ public struct GenerationAccumulator: Sendable {
       throw FunnelError(.invalidArgument, "item id '\(item.id)' appears twice in the catalog")
     }
     items.add(item)
-    text.add(([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " "))
+    text.add(fields: options.searchFields.texts(item))
     keywords.add(item)
     attributes.add(item)
     let path: UInt32
@@ -169,6 +169,7 @@ public struct GenerationAccumulator: Sendable {
       termCount: termCount, keywordCount: keywordCount, categoryCount: categoryCount,
       neighbourCount: neighbours.docs.count, files: fileNames.map { entries[$0]! }, sources: sources)
     manifest.textAnalysis = options.textAnalyzer == .plain ? nil : options.textAnalyzer.name
+    manifest.searchFields = options.searchFields == .uniform ? nil : options.searchFields.description
     return manifest
   }
 

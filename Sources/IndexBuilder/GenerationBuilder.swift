@@ -33,6 +33,8 @@ public struct GenerationBuilder: Sendable {
     public var textAnalyzer: TextAnalyzer = .english
     /// Search synonyms (`SynonymMap`'s file format), stored in the generation; nil: none.
     public var synonyms: String?
+    /// How much each field counts in the search text (`SearchFields`).
+    public var searchFields: SearchFields = .standard
 
     /// The defaults above.
     public init() {}

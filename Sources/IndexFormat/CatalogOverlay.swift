@@ -46,7 +46,8 @@ public final class CatalogOverlay: Sendable {
 
   /// The overlay of `changes` (in feed order; a later change of an item replaces an earlier one)
   /// over `items`. Upserts must carry embeddings of `dimension` values or none (checked by callers).
-  public init(_ changes: [CatalogChange], over items: ItemTable, through: String, analyzer: TextAnalyzer = .plain) {
+  public init(_ changes: [CatalogChange], over items: ItemTable, through: String, analyzer: TextAnalyzer = .plain,
+              fields: SearchFields = .uniform) {
     var latest: [String: CatalogChange] = [:]
     var order: [String] = []
     for change in changes {
@@ -106,7 +107,9 @@ public final class CatalogOverlay: Sendable {
     if added.isEmpty {
       text = nil
     } else {
-      let image = TextIndex.write(texts: added.map(Self.searchText), analyzer: analyzer).bytes
+      var writer = TextIndex.Writer(analyzer: analyzer)
+      for item in added { writer.add(fields: fields.texts(item)) }
+      let image = writer.finish().file.bytes
       // The image was just written by the same code that reads it: it cannot fail to open.
       text = try! TextIndex(ByteRegion(copying: image, name: "overlay text"), documentCount: added.count, verifyChecksum: false)
     }

@@ -54,6 +54,9 @@ public struct GenerationManifest: Codable, Hashable, Sendable {
   /// The text analysis the text file was built with (`TextAnalyzer.name`; nil: `plain`, as before
   /// analysis existed). Queries are analysed the same way.
   public var textAnalysis: String?
+  /// The field weights the text file was built with (`SearchFields.description`; nil: every field
+  /// once, as before weights existed).
+  public var searchFields: String?
 
   /// Creates a manifest; see the field comments.
   public init(formatVersion: Int, version: String, builtAtMs: Int64, itemCount: Int, eventCount: Int,

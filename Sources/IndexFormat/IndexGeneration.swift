@@ -20,6 +20,8 @@ public final class IndexGeneration: Sendable {
   public let analyzer: TextAnalyzer
   /// Search synonyms built with the generation (`SynonymMap.none` without a synonyms file).
   public let synonyms: SynonymMap
+  /// The field weights of the text file (items the live catalog adds are weighted the same).
+  public let searchFields: SearchFields
   public let keywords: KeywordIndex
   public let neighbours: NeighbourTable
   public let popularity: PopularityTable
@@ -55,6 +57,11 @@ public final class IndexGeneration: Sendable {
     do {
       analyzer = try TextAnalyzer(named: manifest.textAnalysis ?? "plain")
     } catch let error as TextAnalysisError {
+      throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(error.message)")
+    }
+    do {
+      searchFields = try manifest.searchFields.map { try SearchFields(parsing: $0) } ?? .uniform
+    } catch let error as FunnelError {
       throw FunnelError(.failedPrecondition, "generation \(manifest.version): \(error.message)")
     }
     text = try TextIndex(region("text.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
@@ -100,6 +107,7 @@ public final class IndexGeneration: Sendable {
     text = base.text
     analyzer = base.analyzer
     synonyms = base.synonyms
+    searchFields = base.searchFields
     keywords = base.keywords
     neighbours = base.neighbours
     popularity = base.popularity
@@ -114,7 +122,7 @@ public final class IndexGeneration: Sendable {
   public func overlaid(with changes: [CatalogChange], through: String) -> IndexGeneration {
     let mapped = items.overlaid(with: nil)
     return IndexGeneration(self, items: mapped.overlaid(with: changes.isEmpty ? nil : CatalogOverlay(changes, over: mapped, through: through,
-                                                                                                      analyzer: analyzer)))
+                                                                                                      analyzer: analyzer, fields: searchFields)))
   }
 
   /// Live catalog changes over the mapped catalog, nil when serving the generation as built.

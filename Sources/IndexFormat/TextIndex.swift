@@ -62,12 +62,21 @@ public struct TextIndex: Sendable {
     public init(analyzer: TextAnalyzer = .plain) { self.analyzer = analyzer }
 
     /// Adds the next document's text. O(length).
-    public mutating func add(_ text: String) {
+    public mutating func add(_ text: String) { add(fields: [(text, 1)]) }
+
+    /// Adds the next document as weighted fields (`SearchFields`): a term's frequency is the sum
+    /// of its occurrences times its field's weight, the length the weighted sum of the fields'.
+    /// O(length).
+    public mutating func add(fields: [(text: String, weight: UInt32)]) {
       let d = UInt32(lengths.count)
-      let tokens = analyzer.terms(text)
-      lengths.append(UInt16(min(tokens.count, Int(UInt16.max))))
       var counts: [String: UInt32] = [:]
-      for t in tokens { counts[t, default: 0] += 1 }
+      var length = 0
+      for (text, weight) in fields where weight > 0 {
+        let tokens = analyzer.terms(text)
+        length += tokens.count * Int(weight)
+        for t in tokens { counts[t, default: 0] += weight }
+      }
+      lengths.append(UInt16(min(length, Int(UInt16.max))))
       for (t, tf) in counts {
         if let n = termNumber[t] {
           postingsByTerm[n].append((d, tf))

@@ -30,6 +30,8 @@ struct IndexBuild: AsyncParsableCommand {
   var textAnalysis = "english"
   @Option(help: "Search synonyms file (Solr format: 'sofa, couch' equivalent, 'jumper => sweater' one-way), stored in the generation.")
   var synonyms: String?
+  @Option(help: "How much each field counts in search (title, brand, category, tags, attributes; 0...10 each; unnamed fields keep their default).")
+  var fieldWeights = SearchFields.standard.description
   @Option(help: "Fold the live catalog changes of this Redis's change feed (UpsertItems, DeleteItems) into the catalog; the generation records the feed position it includes.")
   var catalogFeed: String?
 
@@ -40,7 +42,8 @@ struct IndexBuild: AsyncParsableCommand {
       if let catalogFeed { feed = try await CatalogCommand.changes(url: catalogFeed) }
       let built = try Self.build(catalog: catalog, events: events, archive: archive, feed: feed, tombstones: tombstones,
                                  out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000),
-                                 analyzer: try Self.analyzer(textAnalysis), synonyms: try Self.synonyms(synonyms, textAnalysis))
+                                 analyzer: try Self.analyzer(textAnalysis), synonyms: try Self.synonyms(synonyms, textAnalysis),
+                                 fields: try SearchFields(parsing: fieldWeights))
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       print(built.summary)
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
@@ -85,7 +88,8 @@ struct IndexBuild: AsyncParsableCommand {
   /// every input through the accumulator and writes each finished file straight to disk: memory
   /// holds the compact indexes being built, never the parsed inputs.
   static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
-                    out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english, synonyms: String? = nil) throws -> Built {
+                    out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english, synonyms: String? = nil,
+                    fields: SearchFields = .standard) throws -> Built {
     let clock = ContinuousClock()
     let start = clock.now
     var pending: [String: CatalogChange] = [:]
@@ -94,6 +98,7 @@ struct IndexBuild: AsyncParsableCommand {
     var options = GenerationBuilder.Options()
     options.textAnalyzer = analyzer
     options.synonyms = synonyms
+    options.searchFields = fields
     var accumulator = GenerationAccumulator(options: options, nowMs: now)
     var sources = [try JSONLines.forEachItem(path: catalog) { item in
       switch pending.removeValue(forKey: item.id) {

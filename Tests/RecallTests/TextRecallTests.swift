@@ -10,13 +10,19 @@ import Glibc
 #endif
 
 /// Text recall against a reference BM25 computed here from the raw item texts, independently of the
-/// index's postings and statistics (the generation's analysis, k1 = 1.2, b = 0.75).
+/// index's postings and statistics (the generation's analysis and field weights, k1 = 1.2, b = 0.75).
 @Suite struct TextRecallTests {
   static let store = RecallChannelTests.store
   static let generation = RecallChannelTests.generation
 
   static func referenceTop(_ query: String, k: Int) -> [(Int, Double)] {
-    let docs = store.items.map { generation.analyzer.terms(([$0.title, $0.brand] + $0.categoryPath + $0.tags).joined(separator: " ")) }
+    // Each field's terms as many times as its weight (the generation's default weights): BM25F's
+    // weighted frequencies and lengths, written out.
+    let docs = store.items.map { item in
+      generation.searchFields.texts(item).flatMap { text, weight in
+        Array(repeating: generation.analyzer.terms(text), count: Int(weight)).flatMap { $0 }
+      }
+    }
     let n = Double(docs.count)
     let average = Double(docs.reduce(0) { $0 + $1.count }) / n
     var scores: [Int: Double] = [:]
