@@ -25,7 +25,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,28 +35,14 @@ import urllib.request
 
 import tantivy
 
+from known_item import free_port, typo  # the same seeded typo generator as the known-item benchmark
+
 WORD = re.compile(r"[a-z]+")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
-
-
-def typo(word, rng):
-    i = rng.randrange(1, len(word) - 1)
-    kind = rng.choice(["swap", "delete", "substitute"])
-    if kind == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
-    if kind == "delete":
-        return word[:i] + word[i + 1:]
-    return word[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz".replace(word[i], "")) + word[i + 1:]
 
 
 def queries(items, n, rng):

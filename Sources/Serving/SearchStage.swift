@@ -15,9 +15,9 @@ struct SearchStage: Sendable {
   /// The numeric attribute `newest` sorts by.
   let newnessAttribute: String
   /// Told of each search that matched nothing.
-  let zeroResults: ZeroResultQueries
-  /// Told of each search that found something (autocomplete suggests them).
-  let popular: PopularQueries
+  let zeroResults: QueryCounts
+  /// Told of each search that found something as typed (autocomplete suggests them).
+  let popular: QueryCounts
 
   /// What the stage found, kept in the request's context.
   struct Outcome {

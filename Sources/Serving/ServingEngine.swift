@@ -34,9 +34,9 @@ public final class ServingEngine: Sendable {
   /// Resolves filter sub-queries through the in-process and shared caches.
   public let subQueries: SubQueryResolver
   /// Searches that matched nothing, for the dashboard.
-  public let zeroResultQueries: ZeroResultQueries
-  /// Searches that found something, for autocomplete.
-  public let popularQueries: PopularQueries
+  public let zeroResultQueries: QueryCounts
+  /// Searches that found something as typed, for autocomplete.
+  public let popularQueries: QueryCounts
   /// Experiments, exposure logging and attribution.
   public let feedback: FeedbackLoop
   let validator: RequestValidator
@@ -73,9 +73,9 @@ public final class ServingEngine: Sendable {
     self.feedback = feedback
     self.state = ServingState(generation: d.generation, generationSource: d.generationSource, model: d.model,
                               modelSource: d.modelSource, offline: offline)
-    let zeroResultQueries = ZeroResultQueries { [metrics] in metrics.zeroResultSearches.increment() }
+    let zeroResultQueries = QueryCounts(capacity: 500) { [metrics] in metrics.zeroResultSearches.increment() }
     self.zeroResultQueries = zeroResultQueries
-    let popularQueries = PopularQueries()
+    let popularQueries = QueryCounts(capacity: 2_000)
     self.popularQueries = popularQueries
     let textMatches = configuration.searchCacheEntries > 0
       ? TextMatchCache(capacity: configuration.searchCacheEntries) { [metrics] hit in

@@ -42,7 +42,7 @@ public final class ServingMetrics: Sendable {
   public let exposuresLogged: Counter, exposuresDropped: Counter
   /// Searches whose text matches came from the query cache, and that were scored (`TextMatchCache`).
   public let searchCacheHits: Counter, searchCacheMisses: Counter
-  /// Searches that matched nothing (their queries: `ZeroResultQueries`).
+  /// Searches that matched nothing (their queries: `ServingEngine.zeroResultQueries`).
   public let zeroResultSearches: Counter
   /// Engine time per Suggest answer.
   public let suggestSeconds: DurationHistogram

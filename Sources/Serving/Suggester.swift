@@ -2,14 +2,16 @@ import FunnelCore
 import IndexFormat
 import TextAnalysis
 
-/// Autocomplete: completions of a typed prefix from the queries shoppers search (`PopularQueries`)
+/// Autocomplete: completions of a typed prefix from the queries shoppers search (`QueryCounts`)
 /// and the catalog's phrases (`SuggestionTable`), the user's categories first. Queries others typed
 /// and found come first (most searched first: a query scores `queryBonus` plus the log of its
 /// count), then phrases (the log of their item count, times 1 + `personalBoost` x the user's
 /// affinity to the phrase's category). One entry per text, best first. O(log phrases + phrases with the prefix +
 /// summarised queries); the phrase texts of the best only are read. Stateless.
 struct Suggester: Sendable {
-  let popular: PopularQueries
+  let popular: QueryCounts
+  /// Searches a query needs before it is suggested, so one client's odd query is not shown to everyone.
+  static let minimumCount = 3
   static let personalBoost = 1.0
   static let queryBonus = 100.0
   /// Most phrases with the prefix scored (a one-letter prefix of a large catalog has many).
@@ -31,8 +33,8 @@ struct Suggester: Sendable {
       if let known = best[s.text], known.score >= s.score { return }
       best[s.text] = s
     }
-    for (query, n) in popular.completions(of: prefix) {
-      offer(Suggestion(text: query, kind: "query", category: "", score: log(Double(n) + 1) + Self.queryBonus))
+    for entry in popular.completions(of: prefix, minimumCount: Self.minimumCount) {
+      offer(Suggestion(text: entry.query, kind: "query", category: "", score: log(Double(entry.count) + 1) + Self.queryBonus))
     }
     if let table = generation.suggestions {
       let range = table.range(of: prefix)
