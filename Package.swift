@@ -139,7 +139,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "Bitmaps", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6

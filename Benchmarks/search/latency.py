@@ -17,7 +17,8 @@ a title word ("suggest").
 
 Funnel's figures are the engine's own time per answer (the `total` stage of `debug`) and the HTTP
 round trip from this client; tantivy's are the time of its Python call (in process, no network).
-Each query runs once to warm up (facet columns are built on first use), then `ROUNDS` times.
+A warm-up round (facet columns are built on first use) is followed by `ROUNDS` rounds, each with
+queries of its own, so no search is answered from the engine's query cache.
 
 Usage: latency.py FUNNEL_BINARY GENERATIONS_DIR CATALOG_JSONL [QUERIES=200] [ROUNDS=3]
 """
@@ -94,7 +95,7 @@ def funnel_run(binary, gens, search, fuzzy, suggest, rounds):
         out = {"search": ([], [], []), "fuzzy": ([], [], []), "suggest": ([], [], [])}
         totals = []
         for r in range(rounds + 1):
-            for q in search:
+            for q in search[r]:
                 answer, rtt = post(connection, "/v1/search", {"query": q, "count": 20, "facets": ["brand", "category", "price"],
                                                               "debug": True})
                 if r:
@@ -102,13 +103,13 @@ def funnel_run(binary, gens, search, fuzzy, suggest, rounds):
                     out["search"][1].append(engine_micros(answer, RETRIEVAL))
                     out["search"][2].append(rtt)
                     totals.append(answer["total_matches"])
-            for q in fuzzy:
+            for q in fuzzy[r]:
                 answer, rtt = post(connection, "/v1/search", {"query": q, "count": 20, "debug": True})
                 if r:
                     out["fuzzy"][0].append(engine_micros(answer))
                     out["fuzzy"][1].append(engine_micros(answer, RETRIEVAL))
                     out["fuzzy"][2].append(rtt)
-            for q in suggest:
+            for q in suggest[r]:
                 _, rtt = post(connection, "/v1/suggest", {"prefix": q, "count": 8})
                 if r:
                     out["suggest"][2].append(rtt)
@@ -156,7 +157,7 @@ def tantivy_run(items, search, fuzzy, suggest, rounds):
     out = {"search": [], "fuzzy": [], "suggest": []}
     totals = []
     for r in range(rounds + 1):
-        for q in search:
+        for q in search[r]:
             t = time.perf_counter()
             query = index.parse_query(q, ["stem"], conjunction_by_default=True)
             result = searcher.search(query, 20, count=True)
@@ -164,7 +165,7 @@ def tantivy_run(items, search, fuzzy, suggest, rounds):
             if r:
                 out["search"].append((time.perf_counter() - t) * 1e6)
                 totals.append(result.count)
-        for q in fuzzy:
+        for q in fuzzy[r]:
             t = time.perf_counter()
             words = q.split()
             clauses = [(tantivy.Occur.Must, tantivy.Query.fuzzy_term_query(schema, "raw", w, distance=2 if len(w) >= 8 else 1 if len(w) >= 4 else 0,
@@ -172,7 +173,7 @@ def tantivy_run(items, search, fuzzy, suggest, rounds):
             searcher.search(tantivy.Query.boolean_query(clauses), 20, count=True)
             if r:
                 out["fuzzy"].append((time.perf_counter() - t) * 1e6)
-        for q in suggest:
+        for q in suggest[r]:
             t = time.perf_counter()
             searcher.terms_with_prefix("title", q, limit=8)
             if r:
@@ -186,8 +187,11 @@ def main():
     rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
     items = [json.loads(line) for line in open(catalog)]
     rng = random.Random(30)
-    search, fuzzy, suggest = queries(items, n, rng)
-    print(f"{len(items)} items; {len(search)} search, {len(fuzzy)} fuzzy, {len(suggest)} suggest queries, {rounds} rounds", flush=True)
+    # A fresh set of queries each round (round 0 warms up), so no answer comes from a query cache.
+    sets = [queries(items, n, rng) for _ in range(rounds + 1)]
+    search, fuzzy, suggest = ([s[k] for s in sets] for k in range(3))
+    print(f"{len(items)} items; {n} search, {sum(map(len, fuzzy[1:]))} fuzzy, {n} suggest queries per round, {rounds} rounds "
+          "after a warm-up, each round's queries new", flush=True)
     funnel, funnel_total = funnel_run(binary, gens, search, fuzzy, suggest, rounds)
     theirs, build, tantivy_total = tantivy_run(items, search, fuzzy, suggest, rounds)
     print(f"median matches per search: Funnel {funnel_total:.0f}, tantivy {tantivy_total:.0f}; tantivy index build {build:.0f} s")
