@@ -180,7 +180,11 @@ public struct TextRecall: RecallChannel {
       accumulate(terms: terms, index: index, k1: k1, b: b, into: &accumulator, touched: &touched)
       var heap = TopK(capacity: k)
       if let within {
-        for doc in touched where within.contains(doc) { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+        // The match set is usually far smaller than the docs any term touched: walk it, not them
+        // (a doc of `within` that no term touched scores 0 and is still a match).
+        within.forEach { doc in
+          if Int(doc) < accumulator.count { heap.offer(DocID(rawValue: doc), accumulator[Int(doc)]) }
+        }
         let full = heap.sortedDescending()
         guard full.count < k else { return full }
         // Fewer matches of every word than the quota: the best partial matches follow, scaled below
