@@ -57,10 +57,20 @@ struct SearchStage: Sendable {
       .init(typed: $0.typed, replacement: $0.term, kind: $0.match == .prefix ? "completed" : "corrected")
     }
     outcome.rewrite.dropped = match.dropped.map { spelled.typed[$0] }
-    outcome.shown = try shown(match.documents, context)
+    outcome.shown = try shown(match.documents, context, filter: context.filter)
     // The matches as an array once: every facet and the category prediction loop over it.
     let shownDocs = outcome.shown.values
-    outcome.facets = try facets.count(options.facets, over: shownDocs, in: generation, size: options.facetSize)
+    outcome.facets = try options.facets.map { facet in
+      // Disjunctive: a facet whose field the filter restricts is counted without those clauses.
+      guard let expression = context.request.filter, FacetFilter.restricts(FacetFilter.field(of: facet), in: expression) else {
+        return try facets.count([facet], over: shownDocs, in: generation, size: options.facetSize)[0]
+      }
+      let others = try FacetFilter.without(FacetFilter.field(of: facet), in: expression).map {
+        try CompiledFilter($0, generation: generation)
+      }
+      let docs = try shown(match.documents, context, filter: others).values
+      return try facets.count([facet], over: docs, in: generation, size: options.facetSize)[0]
+    }
     outcome.categories = Self.categories(shownDocs, generation)
     outcome.rewrite.categories = outcome.categories.map { generation.items.categoryKeys[Int($0.leaf)] }
     if let key = options.sort.key(in: generation, newness: newnessAttribute) {
@@ -80,18 +90,18 @@ struct SearchStage: Sendable {
     context.timed("search", since: watch)
   }
 
-  /// `matches` less what the answer may not show: outside the filter, out of stock, excluded,
+  /// `matches` less what the answer may not show: outside `filter`, out of stock, excluded,
   /// hidden or changed by the catalog overlay so that they no longer qualify. Bitmap operations,
   /// plus a check of each doc the overlay changed.
-  private func shown(_ matches: RoaringBitmap, _ context: RequestContext) throws -> RoaringBitmap {
+  private func shown(_ matches: RoaringBitmap, _ context: RequestContext, filter: CompiledFilter?) throws -> RoaringBitmap {
     let generation = context.generation, items = generation.items
     var shown = matches
-    if let filter = context.filter { shown = shown.intersection(filter.documents()) }
+    if let filter { shown = shown.intersection(filter.documents()) }
     shown = shown.intersection(try generation.keywords.documents("in_stock", "true"))
     var removed: [UInt32] = context.request.excluded.compactMap { items.doc(for: $0)?.rawValue }
     if let overlay = generation.overlay {
       for doc in overlay.changedDocs where doc.index < items.count && shown.contains(doc.rawValue) {
-        if items.isHidden(doc) || !items.inStock(doc) || !(context.filter?.matches(doc) ?? true) { removed.append(doc.rawValue) }
+        if items.isHidden(doc) || !items.inStock(doc) || !(filter?.matches(doc) ?? true) { removed.append(doc.rawValue) }
       }
     }
     return removed.isEmpty ? shown : shown.subtracting(RoaringBitmap(removed))
