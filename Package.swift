@@ -205,7 +205,7 @@ let package = Package(
     .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "FunnelCore", "FunnelTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "AlarmsTests", dependencies: ["Alarms", "Indicators", "FunnelCore", "Ingest"], swiftSettings: swiftSettings),
     .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FunnelCore"], swiftSettings: swiftSettings),
-    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "FunnelTestSupport", "Recall", "IndexFormat", "IndexBuilder", "Ranking", "FeatureStore", "FunnelCore", "Experiments", tracing, inMemoryTracing], swiftSettings: swiftSettings),
     .testTarget(name: "EventArchiveTests", dependencies: ["EventArchive", "FunnelTestSupport", "FunnelCore", "RedisStore", "FeatureStore",
                                                          "FunnelSecurity"],
                 swiftSettings: swiftSettings),

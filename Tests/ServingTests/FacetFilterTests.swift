@@ -1,7 +1,6 @@
 import FunnelCore
 import FunnelTestSupport
 import Recall
-import Search
 import Serving
 import Testing
 
