@@ -138,7 +138,7 @@ enum ProtoMapping {
     out.suggestions = a.suggestions.map { s in
       var suggestion = Funnel_V1_Suggestion()
       suggestion.text = s.text
-      suggestion.kind = s.kind
+      suggestion.kind = s.kind.rawValue
       suggestion.category = s.category
       suggestion.score = s.score
       return suggestion
@@ -178,7 +178,7 @@ enum ProtoMapping {
         var correction = Funnel_V1_QueryCorrection()
         correction.typed = c.typed
         correction.replacement = c.replacement
-        correction.kind = c.kind
+        correction.kind = c.kind.rawValue
         return correction
       }
       out.rewrite.dropped = a.rewrite.dropped

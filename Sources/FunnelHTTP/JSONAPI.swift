@@ -41,7 +41,7 @@ struct JSONAPI: APIProtocol {
       },
       nextCursor: answer.nextCursor,
       rewrite: .init(corrections: rewrite.corrections.map {
-        .init(typed: $0.typed, replacement: $0.replacement, kind: $0.kind == "completed" ? .completed : .corrected)
+        .init(typed: $0.typed, replacement: $0.replacement, kind: $0.kind == .completed ? .completed : .corrected)
       }, dropped: rewrite.dropped, categories: rewrite.categories)))))
   }
 
@@ -51,7 +51,7 @@ struct JSONAPI: APIProtocol {
                                                        count: Int(r.count ?? 0)))
     return .ok(.init(body: .json(.init(
       suggestions: answer.suggestions.map {
-        .init(text: $0.text, kind: $0.kind == "query" ? .query : .catalog, category: $0.category, score: $0.score)
+        .init(text: $0.text, kind: $0.kind == .query ? .query : .catalog, category: $0.category, score: $0.score)
       },
       indexVersion: answer.indexVersion, degraded: answer.degraded))))
   }

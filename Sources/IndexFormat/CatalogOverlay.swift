@@ -127,11 +127,6 @@ public final class CatalogOverlay: Sendable {
     self.changeCount = order.count
   }
 
-  /// The text an item is found by (as the generation builder indexes it).
-  public static func searchText(_ item: CatalogItem) -> String {
-    ([item.title, item.brand] + item.categoryPath + item.tags).joined(separator: " ")
-  }
-
   /// The deepest prefix of `path` that is a category of `items`, or `noParent`.
   static func knownLeaf(_ path: [String], in items: ItemTable) -> UInt32 {
     var prefixes = IndexGeneration.categoryPrefixes(path)

@@ -58,6 +58,9 @@ public struct SearchFields: Hashable, Sendable, CustomStringConvertible {
     "title=\(title),brand=\(brand),category=\(category),tags=\(tags),attributes=\(attributes)"
   }
 
+  /// The text `item` is found by: its searched fields (weight above 0), each once.
+  public func text(_ item: CatalogItem) -> String { texts(item).map(\.text).joined(separator: " ") }
+
   /// The weighted texts of `item`, fields of weight 0 left out.
   public func texts(_ item: CatalogItem) -> [(text: String, weight: UInt32)] {
     var texts: [(text: String, weight: UInt32)] = []

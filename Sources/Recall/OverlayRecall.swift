@@ -44,7 +44,7 @@ public struct OverlayRecall: Sendable {
       for seed in request.seeds.prefix(Self.contentSeeds) where seed.weight > 0 {
         let added = seed.doc.index >= overlay.baseCount
         guard let index = added ? generation.text : overlay.text else { continue }
-        let terms = generation.analyzer.terms(CatalogOverlay.searchText(generation.items.item(seed.doc)))
+        let terms = generation.analyzer.terms(generation.searchFields.text(generation.items.item(seed.doc)))
         let best = TextRecall.exhaustiveTop(terms: terms, index: index, k: similar + 1)
         let top = best.first?.1 ?? 1
         for (doc, score) in best {

@@ -157,7 +157,7 @@ public struct TextRecall: RecallChannel {
       return strategy == .blockMaxWAND ? Self.top(terms: terms, index: index, k: quota)
                                        : Self.exhaustiveTop(terms: terms, index: index, k: quota)
     }
-    let best = cache?.top(terms: terms, version: generation.version + request.textWithinKey, k: quota, compute: compute)
+    let best = cache?.top(terms: terms, version: generation.version, variant: request.textWithinKey, k: quota, compute: compute)
       ?? compute()
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }

@@ -21,10 +21,12 @@ public final class TextMatchCache: Sendable {
     self.counted = counted
   }
 
-  /// The best `k` matches of `terms` in generation `version`: cached, or computed by `compute`
-  /// (which must depend on nothing else) and kept. O(terms log terms) for the key plus a lock.
-  public func top(terms: [String], version: String, k: Int, compute: () -> [(DocID, Float)]) -> [(DocID, Float)] {
-    let key = Self.key(terms: terms, version: version, k: k)
+  /// The best `k` matches of `terms` in generation `version` within the match set `variant` names
+  /// (empty: all documents; `RecallRequest.textWithinKey`): cached, or computed by `compute` (which
+  /// must depend on nothing else) and kept. O(terms log terms) for the key plus a lock.
+  public func top(terms: [String], version: String, variant: String = "", k: Int,
+                  compute: () -> [(DocID, Float)]) -> [(DocID, Float)] {
+    let key = Self.key(terms: terms, version: version, variant: variant, k: k)
     if let hit = lru.get(key) {
       counted(true)
       return hit
@@ -38,8 +40,8 @@ public final class TextMatchCache: Sendable {
   /// Queries cached.
   public var count: Int { lru.count }
 
-  static func key(terms: [String], version: String, k: Int) -> String {
+  static func key(terms: [String], version: String, variant: String = "", k: Int) -> String {
     // Unit separators cannot occur in tokens (the tokenizer keeps letters and digits only).
-    ([version, String(k)] + Set(terms).sorted()).joined(separator: "\u{1F}")
+    ([version, variant, String(k)] + Set(terms).sorted()).joined(separator: "\u{1F}")
   }
 }

@@ -11,29 +11,26 @@ import FunnelCore
 /// - Relevance pages are positions in the ranked list, at most `relevanceWindow` deep: the model
 ///   ranks again for each page, so an item may move between pages when the user's signals change.
 ///
-/// Encoded as 38 bytes of base64url: a format byte, the fingerprint of query, filter and sort (a
-/// cursor from another search is refused), the generation, the offset, the key and the document.
+/// Encoded as 25 bytes of base64url: a format byte, the fingerprint of query, filter and sort (a
+/// cursor from another search is refused), the offset, the key and the document.
 public struct SearchCursor: Hashable, Sendable {
   /// Deepest relevance page end (the text channel's quota).
   public static let relevanceWindow = 1_000
 
   /// Fingerprint of the search that issued it.
   public var fingerprint: UInt64
-  /// FNV-1a of the generation version that issued it.
-  public var generation: UInt64
   /// Items already shown.
   public var offset: Int
   /// Keyed sorts: the last item's oriented key and document.
   public var key: Double
   public var doc: UInt32
 
-  static let format: UInt8 = 1
-  static let byteCount = 1 + 8 + 8 + 4 + 8 + 4
+  static let format: UInt8 = 2
+  static let byteCount = 1 + 8 + 4 + 8 + 4
 
   /// A cursor.
-  public init(fingerprint: UInt64, generation: UInt64, offset: Int, key: Double = 0, doc: UInt32 = 0) {
+  public init(fingerprint: UInt64, offset: Int, key: Double = 0, doc: UInt32 = 0) {
     self.fingerprint = fingerprint
-    self.generation = generation
     self.offset = offset
     self.key = key
     self.doc = doc
@@ -55,7 +52,6 @@ public struct SearchCursor: Hashable, Sendable {
     var bytes: [UInt8] = [Self.format]
     func put<T: FixedWidthInteger>(_ x: T) { withUnsafeBytes(of: x.littleEndian) { bytes += $0 } }
     put(fingerprint)
-    put(generation)
     put(UInt32(clamping: offset))
     put(key.bitPattern)
     put(doc)
@@ -85,7 +81,6 @@ public struct SearchCursor: Hashable, Sendable {
       throw FunnelError.invalidArgument(field: field, "was issued for another query, filter or sort")
     }
     self.fingerprint = issuedFor
-    self.generation = get(UInt64.self)
     self.offset = Int(get(UInt32.self))
     self.key = Double(bitPattern: get(UInt64.self))
     self.doc = get(UInt32.self)

@@ -55,15 +55,13 @@ struct AnswerStage: Sendable {
   static func nextCursor(_ options: SearchOptions, _ search: SearchStage.Outcome, _ context: RequestContext,
                          shown: Int, total: Int) -> String {
     let count = context.request.count
-    var hasher = FNV1a()
-    hasher.add(context.generation.version)
     let end = options.offset + count
     if options.sort.isKeyed {
       guard let last = search.page.last, search.page.count >= count, end < total else { return "" }
-      return SearchCursor(fingerprint: options.fingerprint, generation: hasher.value, offset: end, key: last.key, doc: last.doc).encoded
+      return SearchCursor(fingerprint: options.fingerprint, offset: end, key: last.key, doc: last.doc).encoded
     }
     guard shown >= count, end < min(total, SearchCursor.relevanceWindow) else { return "" }
-    return SearchCursor(fingerprint: options.fingerprint, generation: hasher.value, offset: end).encoded
+    return SearchCursor(fingerprint: options.fingerprint, offset: end).encoded
   }
 
   /// Why `candidate` is in the answer, one reason per channel that recalled it.

@@ -4,18 +4,28 @@ import TextAnalysis
 /// How often search queries were made, for the dashboard's searches without results and for
 /// autocomplete's popular queries: a Space-Saving summary of at most `capacity` queries (folded
 /// words joined by a space, under 100 bytes), so memory stays bounded however many distinct queries
-/// arrive. A query searched more often than any it displaced is always kept, its count
-/// over-estimated by at most the smallest count when it came in. Per replica. Memory O(capacity);
-/// O(capacity) per record when full. Thread-safe.
+/// arrive. When full, the least frequent tenth is evicted at once (one sort every `capacity / 10`
+/// new queries, so a record costs O(log capacity) amortised under the lock, not a scan), and a
+/// newcomer starts at the highest evicted count plus one: an upper bound on its true count, whose
+/// over-estimate (`error`) is kept so that `completions` can ask for a guaranteed count. A query
+/// searched more often than any evicted one is always kept. Per replica. Thread-safe.
 public final class QueryCounts: Sendable {
-  /// A query and how often it was recorded.
+  /// A query and how often it was recorded (an upper bound; at least `count - error`).
   public struct Entry: Hashable, Sendable {
     public var query: String
     public var count: Int
+    /// How much `count` may over-estimate (the floor when the query came in).
+    public var error = 0
+  }
+
+  private struct State {
+    var entries: [String: (count: Int, error: Int)] = [:]
+    /// The highest count evicted so far.
+    var floor = 0
   }
 
   private let capacity: Int
-  private let counts = Mutex<[String: Int]>([:])
+  private let state = Mutex(State())
   /// Told of every record (a metric).
   private let counted: @Sendable () -> Void
 
@@ -39,30 +49,37 @@ public final class QueryCounts: Sendable {
     counted()
     let key = Self.key(query)
     guard !key.isEmpty else { return }
-    counts.withLock { counts in
-      if counts[key] != nil {
-        counts[key]! += 1
-      } else if counts.count < capacity {
-        counts[key] = 1
-      } else if let smallest = counts.min(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) {
-        // Space-Saving: the newcomer takes the smallest entry's place and count (an upper bound).
-        counts.removeValue(forKey: smallest.key)
-        counts[key] = smallest.value + 1
+    let capacity = self.capacity
+    state.withLock { state in
+      if let known = state.entries[key] {
+        state.entries[key] = (known.count + 1, known.error)
+        return
       }
+      if state.entries.count >= capacity {
+        let evicted = state.entries.sorted { $0.value.count != $1.value.count ? $0.value.count < $1.value.count : $0.key < $1.key }
+          .prefix(max(1, capacity / 10))
+        for (query, _) in evicted { state.entries.removeValue(forKey: query) }
+        state.floor = max(state.floor, evicted.last?.value.count ?? 0)
+      }
+      state.entries[key] = (state.floor + 1, state.floor)
     }
   }
 
   /// The `limit` most frequent, ties by query.
   public func top(_ limit: Int) -> [Entry] {
-    counts.withLock { $0 }.map { Entry(query: $0.key, count: $0.value) }
+    state.withLock { $0.entries }.map { Entry(query: $0.key, count: $0.value.count, error: $0.value.error) }
       .sorted { $0.count != $1.count ? $0.count > $1.count : $0.query < $1.query }
       .prefix(limit).map { $0 }
   }
 
-  /// Queries beginning with `prefix` recorded at least `minimumCount` times. O(capacity).
+  /// Queries beginning with `prefix` recorded at least `minimumCount` times for certain (count less
+  /// error). O(capacity).
   public func completions(of prefix: String, minimumCount: Int) -> [Entry] {
-    counts.withLock { counts in
-      counts.compactMap { $0.value >= minimumCount && $0.key.hasPrefix(prefix) ? Entry(query: $0.key, count: $0.value) : nil }
+    state.withLock { state in
+      state.entries.compactMap { query, value in
+        value.count - value.error >= minimumCount && query.hasPrefix(prefix)
+          ? Entry(query: query, count: value.count, error: value.error) : nil
+      }
     }
   }
 }

@@ -8,11 +8,18 @@ public struct QueryRewrite: Hashable, Sendable {
     public var typed: String
     /// The dictionary term searched instead (analysed: it may be a stem).
     public var replacement: String
-    /// `completed` (a half-typed last word) or `corrected` (a typo).
-    public var kind: String
+    public var kind: Kind
+
+    /// How a word was replaced (the raw values are the wire's).
+    public enum Kind: String, Hashable, Sendable {
+      /// A half-typed last word completed.
+      case completed
+      /// A typo corrected.
+      case corrected
+    }
 
     /// A correction.
-    public init(typed: String, replacement: String, kind: String) {
+    public init(typed: String, replacement: String, kind: Kind) {
       self.typed = typed
       self.replacement = replacement
       self.kind = kind

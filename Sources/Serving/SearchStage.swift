@@ -54,7 +54,7 @@ struct SearchStage: Sendable {
     // The words dropped name the match set whatever their order in the query (the cache's terms are a set too).
     outcome.matchKey = match.dropped.isEmpty ? "" : "\u{1F}-" + match.dropped.map { spelled.words[$0] }.sorted().joined(separator: ",")
     outcome.rewrite.corrections = spelled.corrections.map {
-      .init(typed: $0.typed, replacement: $0.term, kind: $0.match == .prefix ? "completed" : "corrected")
+      .init(typed: $0.typed, replacement: $0.term, kind: $0.match == .prefix ? .completed : .corrected)
     }
     outcome.rewrite.dropped = match.dropped.map { spelled.typed[$0] }
     outcome.shown = try shown(match.documents, context, filter: context.filter)

@@ -21,9 +21,14 @@ public struct SuggestInput: Sendable {
 public struct Suggestion: Hashable, Sendable {
   /// The completed text (folded, as typed: lower case, no accents).
   public var text: String
-  /// `query` (what shoppers searched for and found) or `catalog` (a phrase of the catalog's titles
-  /// and brands).
-  public var kind: String
+  public var kind: Kind
+  /// Where a suggestion comes from (the raw values are the wire's).
+  public enum Kind: String, Hashable, Sendable {
+    /// What shoppers searched for and found.
+    case query
+    /// A phrase of the catalog's titles and brands.
+    case catalog
+  }
   /// A catalog phrase's category (the leaf most of its items are in); empty for queries.
   public var category: String
   /// Higher is better; comparable within one answer.

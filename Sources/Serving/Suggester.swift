@@ -34,7 +34,7 @@ struct Suggester: Sendable {
       best[s.text] = s
     }
     for entry in popular.completions(of: prefix, minimumCount: Self.minimumCount) {
-      offer(Suggestion(text: entry.query, kind: "query", category: "", score: log(Double(entry.count) + 1) + Self.queryBonus))
+      offer(Suggestion(text: entry.query, kind: .query, category: "", score: log(Double(entry.count) + 1) + Self.queryBonus))
     }
     if let table = generation.suggestions {
       let range = table.range(of: prefix)
@@ -50,7 +50,7 @@ struct Suggester: Sendable {
       let keys = generation.items.categoryKeys
       for (i, score) in heap.sortedDescending() {
         let leaf = table.leaves[Int(i.rawValue)]
-        offer(Suggestion(text: table.phrases[Int(i.rawValue)], kind: "catalog",
+        offer(Suggestion(text: table.phrases[Int(i.rawValue)], kind: .catalog,
                          category: Int(leaf) < keys.count ? keys[Int(leaf)] : "", score: Double(score)))
       }
     }

@@ -17,7 +17,7 @@ import TextAnalysis
                                                          version: "facets").open()
   /// Each item's analysed search text, as the builder indexed it.
   static let itemTerms: [Set<String>] = store.items.map {
-    Set(generation.analyzer.terms(CatalogOverlay.searchText($0)))
+    Set(generation.analyzer.terms(generation.searchFields.text($0)))
   }
 
   /// The matches of `query` with `filter`, in stock, as a search would count them.
@@ -42,7 +42,7 @@ import TextAnalysis
       let picked = (0..<(1 + Int(rng.next() % 3))).map { _ in words[Int(rng.next() % UInt64(words.count))] }
       let terms = Self.generation.analyzer.terms(picked.joined(separator: " "))
       let query = QueryMatch(groups: terms.map { [$0] }, index: Self.generation.text)
-      let filterText = round % 3 == 0 ? "" : CompiledFilterTests_randomFilter(&rng)
+      let filterText = round % 3 == 0 ? "" : Self.randomFilter(&rng)
       let filter = try filterText.isEmpty ? nil
         : CompiledFilter(try #require(try FilterParser.parse(filterText)), generation: Self.generation)
       let matches = Self.matches(query, filter: filter)
@@ -108,17 +108,17 @@ import TextAnalysis
     #expect(FacetCounter.band(10, [10, 20]) == 1)
     #expect(FacetCounter.band(25, [10, 20]) == 2)
   }
-}
 
-/// A random filter over values the demo catalog has (and a price range).
-func CompiledFilterTests_randomFilter(_ rng: inout SplitMix64) -> String {
-  let items = FacetCounterTests.store.items
-  let item = items[Int(rng.next() % UInt64(items.count))]
-  switch rng.next() % 5 {
-  case 0: return "category:\(item.categoryPath[0])"
-  case 1: return "brand:\"\(item.brand)\""
-  case 2: return "price:[\(Int(rng.unit() * 20)) TO \(20 + Int(rng.unit() * 80))]"
-  case 3: return "NOT category:\(item.categoryPath[0])"
-  default: return "attr.rating:>=\(1 + Int(rng.next() % 4))"
+  /// A random filter over values the demo catalog has (and a price range).
+  static func randomFilter(_ rng: inout SplitMix64) -> String {
+    let items = FacetCounterTests.store.items
+    let item = items[Int(rng.next() % UInt64(items.count))]
+    switch rng.next() % 5 {
+    case 0: return "category:\(item.categoryPath[0])"
+    case 1: return "brand:\"\(item.brand)\""
+    case 2: return "price:[\(Int(rng.unit() * 20)) TO \(20 + Int(rng.unit() * 80))]"
+    case 3: return "NOT category:\(item.categoryPath[0])"
+    default: return "attr.rating:>=\(1 + Int(rng.next() % 4))"
+    }
   }
 }

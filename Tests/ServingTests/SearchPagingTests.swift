@@ -60,7 +60,7 @@ import Testing
     let (engine, _) = TestEngines.engine()
     let answer = try await engine.search(SearchInput(query: "cermaic mug qqzzxx", count: 5))
     #expect(answer.rewrite.corrections.map(\.typed) == ["cermaic"])
-    #expect(answer.rewrite.corrections.first?.kind == "corrected")
+    #expect(answer.rewrite.corrections.first?.kind == .corrected)
     #expect(answer.rewrite.dropped.contains("qqzzxx"))
     #expect(!answer.items.isEmpty)
     let nothing = try await engine.search(SearchInput(query: "qqzzxx", count: 5))

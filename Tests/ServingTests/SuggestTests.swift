@@ -10,7 +10,7 @@ import Testing
     let (engine, _) = TestEngines.engine()
     let answer = try await engine.suggest(SuggestInput(prefix: "Mu", count: 10))
     #expect(!answer.suggestions.isEmpty)
-    #expect(answer.suggestions.allSatisfy { $0.text.hasPrefix("mu") && $0.kind == "catalog" })
+    #expect(answer.suggestions.allSatisfy { $0.text.hasPrefix("mu") && $0.kind == .catalog })
     let mug = try #require(answer.suggestions.first { $0.text.hasPrefix("mug") })
     #expect(mug.category.hasSuffix("mugs"), "\(mug)")
     // A finished word completes with the phrases that continue it.
@@ -25,11 +25,11 @@ import Testing
     for _ in 0..<3 { _ = try await engine.search(SearchInput(query: "Ceramic shower", count: 5)) }
     for _ in 0..<5 { _ = try await engine.search(SearchInput(query: "ceramic qqzzxxyy", count: 5)) }
     let suggestions = try await engine.suggest(SuggestInput(prefix: "cer", count: 5)).suggestions
-    #expect(suggestions.first?.text == "ceramic shower" && suggestions.first?.kind == "query", "\(suggestions)")
+    #expect(suggestions.first?.text == "ceramic shower" && suggestions.first?.kind == .query, "\(suggestions)")
     #expect(!suggestions.contains { $0.text.contains("qqzz") }, "a query that found nothing is not suggested")
     // Twice is not enough to be suggested.
     for _ in 0..<2 { _ = try await engine.search(SearchInput(query: "ceramic bath", count: 5)) }
-    #expect(!(try await engine.suggest(SuggestInput(prefix: "ceramic b", count: 5))).suggestions.contains { $0.kind == "query" })
+    #expect(!(try await engine.suggest(SuggestInput(prefix: "ceramic b", count: 5))).suggestions.contains { $0.kind == .query })
   }
 
   @Test func theUsersCategoriesComeFirst() async throws {
