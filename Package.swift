@@ -197,7 +197,7 @@ let package = Package(
     .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "IndexFormat", "IndexBuilder", "Recall", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "DemoCatalogTests", dependencies: ["DemoCatalog", "FunnelCore"], swiftSettings: swiftSettings),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "FunnelCore", "IndexFormat"], swiftSettings: swiftSettings),
-    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Experiments", "FeatureStore", "FunnelCore", "Ranking", "DemoCatalog"], swiftSettings: swiftSettings),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Experiments", "FeatureStore", "FunnelCore", "Ranking", "DemoCatalog", "IndexBuilder"], swiftSettings: swiftSettings),
     .testTarget(name: "SearchTests", dependencies: ["Search", "Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore", "TextAnalysis"], swiftSettings: swiftSettings),
     .testTarget(name: "RecallTests", dependencies: ["Recall", "IndexBuilder", "IndexFormat", "DemoCatalog", "Bitmaps", "FunnelCore", "TextAnalysis"], swiftSettings: swiftSettings),
     .testTarget(name: "RankingTests", dependencies: ["Ranking"], exclude: ["Fixtures"], swiftSettings: swiftSettings),

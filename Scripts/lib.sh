@@ -40,7 +40,7 @@ funnel_python_env() {
 
 # .venv-training (Python 3.12+) with the pinned xgboost and lightgbm of Training/requirements.txt.
 funnel_training_env() {
-  funnel_venv "$1" .venv-training 2 "lightgbm, xgboost, numpy" Training/requirements.txt "training (lightgbm, xgboost)"
+  funnel_venv "$1" .venv-training 2 "lightgbm, xgboost, numpy, implicit, matplotlib" Training/requirements.txt "training (lightgbm, xgboost)"
 }
 
 # The machine a benchmark ran on, for its figures: the CPU model and the widest vector extension

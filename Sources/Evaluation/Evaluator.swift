@@ -23,11 +23,23 @@ public struct Evaluator: Sendable {
     self.events = events
   }
 
-  /// One row of the report.
+  /// One row of the report: the metrics over users with a history, and per segment.
   public struct Row: Codable, Hashable, Sendable {
     public var name: String
     public var metrics: RankingMetrics.Summary
+    /// `new` (no history: every method falls back to what it has for strangers), `light` (fewer
+    /// than `Evaluator.heavyItems` distinct items in their history), `heavy` (the rest).
+    public var segments: [Segment] = []
   }
+
+  /// One segment's metrics.
+  public struct Segment: Codable, Hashable, Sendable {
+    public var name: String
+    public var metrics: RankingMetrics.Summary
+  }
+
+  /// Distinct history items from which a user counts as heavy.
+  public static let heavyItems = 10
 
   /// The report: one row per recommender, metrics at `cutoffs`.
   public struct Report: Codable, Hashable, Sendable {
@@ -41,6 +53,10 @@ public struct Evaluator: Sendable {
     public var coldUsersSkipped: Int
     public var catalogSize: Int
     public var rows: [Row]
+    /// Users with no history who buy after the split (the `new` segment).
+    public var newUsers = 0
+    /// The scene the engine answered.
+    public var scene = ""
   }
 
   /// How history and truth are separated.
@@ -57,7 +73,11 @@ public struct Evaluator: Sendable {
   /// pairs scored through the engine, e.g. a recall-only ordering and a trained ranker; `sample`
   /// evaluates that many customers drawn with a fixed seed (nil: all). Throws if the split leaves no
   /// history or no customer to evaluate.
+  /// `build` are the generation's build options (e.g. learned factors to serve); `factorBaselines`
+  /// are (row name, factors trained on the history) pairs scored as baselines: each user's items by
+  /// the inner product of their factors (popularity for users the factors do not know).
   public func run(split: Split, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
+                  build: GenerationBuilder.Options = .init(), factorBaselines: [(String, LearnedFactors)] = [],
                   progress: (String) -> Void = { _ in }) async throws -> Report {
     let (history, future, userCut, splitMs) = partition(split)
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the split") }
@@ -77,10 +97,24 @@ public struct Evaluator: Sendable {
       users.shuffle(using: &rng)
       users = users.prefix(sample).sorted()
     }
+    // Users with no history at all: the `new` segment (outside the overall figures, as before).
+    let known = Set(history.map(\.userID))
+    var newUsers = truth.keys.filter { !known.contains($0) }.sorted()
+    if let sample, sample < newUsers.count {
+      var rng = SplitMix64(seed: 2012)
+      newUsers.shuffle(using: &rng)
+      newUsers = newUsers.prefix(sample).sorted()
+    }
+    var distinctItems: [UserID: Set<ItemID>] = [:]
+    for e in history { distinctItems[e.userID, default: []].insert(e.itemID) }
+    let segmentOf: (UserID) -> Int = { user in
+      let n = distinctItems[user]?.count ?? 0
+      return n == 0 ? 0 : n < Self.heavyItems ? 1 : 2
+    }
     guard !users.isEmpty else { throw FunnelError(.invalidArgument, "no customer buys both before and after the split") }
     progress("history \(history.count) events, \(users.count) customers to evaluate (\(cold) without history skipped)")
 
-    let generation = try GenerationBuilder().build(items: items, events: history, nowMs: splitMs, version: "eval").open()
+    let generation = try GenerationBuilder(options: build).build(items: items, events: history, nowMs: splitMs, version: "eval").open()
     let baselines = Baselines(generation: generation, history: history, splitMs: splitMs)
     let buyersBefore = Set(history.lazy.filter { $0.kind == .purchase }.map(\.userID)).count
     var buyers: [ItemID: Set<UserID>] = [:]
@@ -92,8 +126,15 @@ public struct Evaluator: Sendable {
     var rows: [Row] = []
     func evaluate(_ name: String, _ recommend: (UserID) async throws -> [ItemID]) async rethrows {
       var metrics = RankingMetrics(cutoffs: cutoffs)
-      for user in users { metrics.add(ranked: try await recommend(user), relevant: truth[user]!, information: information) }
-      rows.append(Row(name: name, metrics: metrics.summary(catalogSize: items.count)))
+      var segments = [RankingMetrics](repeating: RankingMetrics(cutoffs: cutoffs), count: 3)
+      for user in users {
+        let ranked = try await recommend(user)
+        metrics.add(ranked: ranked, relevant: truth[user]!, information: information)
+        segments[segmentOf(user)].add(ranked: ranked, relevant: truth[user]!, information: information)
+      }
+      for user in newUsers { segments[0].add(ranked: try await recommend(user), relevant: truth[user]!, information: information) }
+      rows.append(Row(name: name, metrics: metrics.summary(catalogSize: items.count),
+                      segments: zip(["new", "light", "heavy"], segments).map { Segment(name: $0, metrics: $1.summary(catalogSize: items.count)) }))
       progress("\(name): NDCG@\(k) \(String(format: "%.4f", rows.last!.metrics.ndcg.last!))")
     }
     // A discovery scene (no repeat-purchase quota) leaves out what the user has already seen: the
@@ -105,14 +146,25 @@ public struct Evaluator: Sendable {
     let unseen: (UserID, [ItemID]) -> [ItemID] = { user, list in
       discovery ? Array(list.lazy.filter { seen[user]?.contains($0) != true }.prefix(k)) : list
     }
+    // A personal baseline has nothing to say about a stranger: it answers with popularity, as the
+    // week-one team's service would.
+    let popular: (UserID) -> [ItemID] = { unseen($0, baselines.popular) }
     await evaluate("global popularity") { unseen($0, baselines.popular) }
     await evaluate("recent popularity (30 days)") { unseen($0, baselines.trending) }
     if !discovery {
-      await evaluate("repeat purchases") { baselines.repeatPurchases(purchases[$0]!) }
+      await evaluate("repeat purchases") { purchases[$0].map(baselines.repeatPurchases) ?? popular($0) }
     }
-    await evaluate("ItemCF") { unseen($0, baselines.itemCF(purchases[$0]!, limit: k + (seen[$0]?.count ?? 0))) }
+    await evaluate("ItemCF") { user in
+      purchases[user].map { unseen(user, baselines.itemCF($0, limit: k + (seen[user]?.count ?? 0))) } ?? popular(user)
+    }
     if !discovery {
-      await evaluate("repeat purchases, then ItemCF") { baselines.repeatThenItemCF(purchases[$0]!, limit: k) }
+      await evaluate("repeat purchases, then ItemCF") { purchases[$0].map { baselines.repeatThenItemCF($0, limit: k) } ?? popular($0) }
+    }
+    for (name, factors) in factorBaselines {
+      let scorer = FactorScorer(factors, items: items.map(\.id))
+      await evaluate(name) { user in
+        scorer.top(user: user, k: k, excluding: discovery ? seen[user] ?? [] : []) ?? popular(user)
+      }
     }
 
     let activity = Self.activity(history)
@@ -133,14 +185,24 @@ public struct Evaluator: Sendable {
     case .perUser(let fraction): protocolName = "per-user last \(Int((fraction * 100).rounded()))%"
     }
     return Report(splitMs: splitMs, protocolName: protocolName, cutoffs: cutoffs.sorted(), users: users.count, coldUsersSkipped: cold,
-                  catalogSize: items.count, rows: rows)
+                  catalogSize: items.count, rows: rows, newUsers: newUsers.count, scene: scene.rawValue)
   }
 }
 
 extension Evaluator {
+  /// The validation split inside the history of `split`, for tuning and training without the
+  /// test: a time split moves back by `days`; a per-user split takes the same fraction again
+  /// from what each user has left.
+  public static func innerSplit(_ split: Split, days: Int) -> Split {
+    switch split {
+    case .time(let ms): .time(ms - Int64(days) * 86_400_000)
+    case .perUser(let fraction): .perUser(fraction: fraction)
+    }
+  }
+
   /// History (before the split), the purchases after it, each user's cut time (per-user splits), and
   /// the time the index is built as of.
-  func partition(_ split: Split) -> (history: [BehaviourEvent], future: [BehaviourEvent], userCut: [UserID: Int64], asOfMs: Int64) {
+  public func partition(_ split: Split) -> (history: [BehaviourEvent], future: [BehaviourEvent], userCut: [UserID: Int64], asOfMs: Int64) {
     switch split {
     case .time(let splitMs):
       return (events.filter { $0.timestampMs < splitMs },
@@ -198,9 +260,9 @@ extension Evaluator {
   /// built-in schema's `recall_*` features only), so "recall only" goes through the same pipeline
   /// (merge, filters, re-ranking) as the ranked engine.
   public static let recallOnlyModel: LinearModel = {
-    let weights: [Float] = BuiltinModel.schema.names.map { $0.hasPrefix("recall_") ? 1 : 0 }
+    let schema = FeatureSchema(CandidateRanker.knownFeatures.filter { $0.hasPrefix("recall_") }.sorted())
     do {
-      return try LinearModel(version: "recall-only", schema: BuiltinModel.schema, weights: weights, bias: 0, logistic: false)
+      return try LinearModel(version: "recall-only", schema: schema, weights: schema.names.map { _ in 1 }, bias: 0, logistic: false)
     } catch {
       preconditionFailure("recall-only model is inconsistent: \(error)")
     }

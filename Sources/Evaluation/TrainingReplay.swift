@@ -4,6 +4,7 @@ import FunnelCore
 import IndexBuilder
 import Ranking
 import Serving
+import Synchronization
 
 /// Training rows from a replay of the history: as of `asOfMs` (everything before it builds the index
 /// generation and the users' histories), every customer who buys in `[asOfMs, untilMs)` is asked for
@@ -37,7 +38,14 @@ public struct TrainingReplay: Sendable {
   /// history before `asOfMs` and a purchase in the window; customers whose candidates hold nothing
   /// they bought are skipped (no ranking signal). Throws if the output cannot be written.
   public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil, scene: Scene = .email) async throws -> Summary {
-    let (lists, summary) = try await lists(asOfMs: asOfMs, untilMs: untilMs, sample: sample, scene: scene)
+    try await write(split: .time(asOfMs), until: untilMs, to: path, sample: sample, scene: scene)
+  }
+
+  /// `write` over any split (`lists(split:)`), of the events before `until` (nil: all), with `build`'s options.
+  public func write(split: Evaluator.Split, until: Int64? = nil, to path: String, sample: Int? = nil, scene: Scene = .email,
+                    build: GenerationBuilder.Options = .init()) async throws -> Summary {
+    let replay = until.map { u in TrainingReplay(items: items, events: events.filter { $0.timestampMs < u }) } ?? self
+    let (lists, summary) = try await replay.lists(split: split, sample: sample, scene: scene, build: build)
     var out = "query,label,item_id," + Self.schema.names.joined(separator: ",") + "\n"
     for list in lists {
       for (i, row) in list.features.enumerated() {
@@ -55,14 +63,22 @@ public struct TrainingReplay: Sendable {
   /// The replay's candidate lists, one per customer (`requestID` is the customer, `timestampMs`
   /// the replay time, features in `schema` order, label 1 when bought in the window), and its
   /// summary; see `write`.
-  public func lists(asOfMs: Int64, untilMs: Int64, sample: Int? = nil, scene: Scene = .email) async throws
-    -> (lists: [LabelledList], summary: Summary) {
-    let history = events.filter { $0.timestampMs < asOfMs }
+  public func lists(asOfMs: Int64, untilMs: Int64, sample: Int? = nil, scene: Scene = .email,
+                    build: GenerationBuilder.Options = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
+    try await TrainingReplay(items: items, events: events.filter { $0.timestampMs < untilMs })
+      .lists(split: .time(asOfMs), sample: sample, scene: scene, build: build)
+  }
+
+  /// The replay over any split of `events` (`Evaluator.Split`): everything before the split (each
+  /// user's own cut in a per-user split) builds the generation (with `build`'s options) and the
+  /// histories; each customer with a history and a purchase after it is asked for the scene's
+  /// candidates as of their cut time, labelled 1 for what they bought after it.
+  public func lists(split: Evaluator.Split, sample: Int? = nil, scene: Scene = .email,
+                    build: GenerationBuilder.Options = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
+    let (history, future, userCut, asOfMs) = Evaluator(items: items, events: events).partition(split)
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the replay time") }
     var truth: [UserID: Set<ItemID>] = [:]
-    for e in events where e.kind == .purchase && e.timestampMs >= asOfMs && e.timestampMs < untilMs {
-      truth[e.userID, default: []].insert(e.itemID)
-    }
+    for e in future { truth[e.userID, default: []].insert(e.itemID) }
     let known = Set(history.map(\.userID))
     var users = truth.keys.filter(known.contains).sorted()
     if let sample, sample < users.count {
@@ -70,13 +86,16 @@ public struct TrainingReplay: Sendable {
       users.shuffle(using: &rng)
       users = users.prefix(sample).sorted()
     }
-    let generation = try GenerationBuilder().build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
+    let generation = try GenerationBuilder(options: build).build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
+    let clock = Mutex(asOfMs)
     let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history),
-                                  model: Evaluator.recallOnlyModel, nowMs: asOfMs)
+                                  model: Evaluator.recallOnlyModel, now: { clock.withLock { $0 } })
     var summary = Summary()
     var lists: [LabelledList] = []
     for user in users {
       let bought = truth[user]!
+      let at = userCut[user] ?? asOfMs
+      clock.withLock { $0 = at }
       let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: scene, count: 50),
                                                            schema: Self.schema)
       let labels = ids.map { bought.contains($0) ? 1 : 0 }
@@ -87,14 +106,14 @@ public struct TrainingReplay: Sendable {
       summary.queries += 1
       summary.rows += ids.count
       summary.positives += positives
-      lists.append(LabelledList(requestID: user, timestampMs: asOfMs, items: ids, featureNames: Self.schema.names, features: rows,
+      lists.append(LabelledList(requestID: user, timestampMs: at, items: ids, featureNames: Self.schema.names, features: rows,
                                 labels: labels))
     }
     return (lists, summary)
   }
 
   /// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
-  static func csvField(_ text: String) -> String {
+  public static func csvField(_ text: String) -> String {
     guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }

@@ -69,7 +69,8 @@ public struct ExperimentPlan: Hashable, Sendable {
   }
 
   /// Channel names arms may set quotas for.
-  public static let quotaChannels: Set<String> = ["similar", "category", "popular", "trending", "vector", "repeat", "text", "rule"]
+  public static let quotaChannels: Set<String> = ["similar", "category", "popular", "trending", "vector", "repeat", "text", "rule",
+                                                        "swing", "session", "user_cf", "factors"]
 
   /// The checked experiments.
   public let experiments: [Experiment]

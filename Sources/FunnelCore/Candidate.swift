@@ -19,11 +19,20 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   public static let trending = ChannelSet(rawValue: 1 << 6)
   /// Nearest neighbours of the user's (or anchor's) embedding.
   public static let vector = ChannelSet(rawValue: 1 << 7)
+  /// Swing neighbours of the seeds (bought together by otherwise dissimilar users).
+  public static let swing = ChannelSet(rawValue: 1 << 8)
+  /// Items in the same visits as the seeds (session co-occurrence, time-decayed).
+  public static let session = ChannelSet(rawValue: 1 << 9)
+  /// What the users most like this user bought (user-based CF, built with the generation).
+  public static let userCF = ChannelSet(rawValue: 1 << 10)
+  /// Nearest items to the user's learned factors (matrix factorisation), or to their seeds'.
+  public static let factors = ChannelSet(rawValue: 1 << 11)
 
   /// Every channel with its wire name, in a stable order.
   public static let named: [(ChannelSet, String)] = [
     (.popular, "popular"), (.category, "category"), (.similar, "similar"), (.text, "text"), (.rule, "rule"),
-    (.repeatPurchase, "repeat"), (.trending, "trending"), (.vector, "vector"),
+    (.repeatPurchase, "repeat"), (.trending, "trending"), (.vector, "vector"), (.swing, "swing"), (.session, "session"),
+    (.userCF, "user_cf"), (.factors, "factors"),
   ]
 
   /// The wire names of the channels in this set, in `named` order.
@@ -44,6 +53,10 @@ public struct Candidate: Hashable, Sendable {
   public var repeatScore: Float
   public var trendingScore: Float
   public var vectorScore: Float
+  public var swingScore: Float
+  public var sessionScore: Float
+  public var userCFScore: Float
+  public var factorsScore: Float
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
@@ -57,6 +70,10 @@ public struct Candidate: Hashable, Sendable {
     self.repeatScore = 0
     self.trendingScore = 0
     self.vectorScore = 0
+    self.swingScore = 0
+    self.sessionScore = 0
+    self.userCFScore = 0
+    self.factorsScore = 0
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -71,6 +88,10 @@ public struct Candidate: Hashable, Sendable {
     case .repeatPurchase: repeatScore = max(repeatScore, score)
     case .trending: trendingScore = max(trendingScore, score)
     case .vector: vectorScore = max(vectorScore, score)
+    case .swing: swingScore = max(swingScore, score)
+    case .session: sessionScore = max(sessionScore, score)
+    case .userCF: userCFScore = max(userCFScore, score)
+    case .factors: factorsScore = max(factorsScore, score)
     default: break
     }
   }

@@ -36,7 +36,7 @@ public struct GenerationAccumulator: Sendable {
   private var userNumber: [UserID: UInt32] = [:]
   private var userNames: [UserID] = []
   /// Events with a positive weight about known items, in input order.
-  private var eventUser: [UInt32] = [], eventDoc: [UInt32] = [], eventWeight: [Float] = []
+  private var eventUser: [UInt32] = [], eventDoc: [UInt32] = [], eventWeight: [Float] = [], eventAge: [UInt32] = []
   private var eventCount = 0
   private var skipped = 0
   private let popularityDecayPerMs: Double
@@ -111,6 +111,7 @@ public struct GenerationAccumulator: Sendable {
     eventUser.append(user)
     eventDoc.append(doc.rawValue)
     eventWeight.append(decayed)
+    eventAge.append(UInt32(clamping: Int64(age / 1_000)))
   }
 
   /// Writes every file of the generation named `version` into `sink` and returns the manifest.
@@ -136,6 +137,7 @@ public struct GenerationAccumulator: Sendable {
     (pathNumber, pathNames) = ([:], [])
     entries["items.fnl"] = try sink.put("items.fnl", items.finish())
     items = ItemTable.Writer()
+    let factorRows = options.factors.map { Self.itemFactorRows($0, docByID: docByID, count: count) }
     docByID = [:]
     let (textFile, termCount) = text.finish()
     entries["text.fnl"] = try sink.put("text.fnl", textFile)
@@ -147,12 +149,37 @@ public struct GenerationAccumulator: Sendable {
     if let synonyms = options.synonyms { entries[SynonymMap.fileName] = try sink.put(SynonymMap.fileName, bytes: Array(synonyms.utf8)) }
     attributes = AttributeColumns.Writer()
 
-    let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight)
-    (userNumber, userNames, eventUser, eventDoc, eventWeight) = ([:], [], [], [], [])
+    let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight,
+                                  eventAge: eventAge)
+    (userNumber, userNames, eventUser, eventDoc, eventWeight, eventAge) = ([:], [], [], [], [], [])
     let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
       .rows(histories, itemCount: count)
     entries["neighbours.fnl"] = try sink.put("neighbours.fnl", NeighbourTable.file(
       offsets: neighbours.offsets, neighbours: neighbours.docs, scores: neighbours.scores))
+    if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
+      let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
+                        neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+      entries[IndexGeneration.swingFileName] = try sink.put(IndexGeneration.swingFileName, swing.file())
+    }
+    if options.sessionItems > 1, !histories.docs.isEmpty {
+      let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
+                                         halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
+                                         neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+      entries[IndexGeneration.sessionsFileName] = try sink.put(IndexGeneration.sessionsFileName, sessions.file())
+    }
+    let cfLists = options.userCFListLength > 0
+      ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
+               listLength: options.userCFListLength).lists(histories, itemCount: count)
+      : []
+    if let factorRows, let factors = options.factors {
+      var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+      hnsw.build(factorRows.vectors)
+      entries[IndexGeneration.factorsFileName] = try sink.put(IndexGeneration.factorsFileName, bytes: hnsw.file())
+    }
+    if options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) {
+      let file = Self.userTable(users: histories.users, lists: cfLists, factors: options.factors, itemScale: factorRows?.scale ?? 0)
+      entries[UserTable.fileName] = try sink.put(UserTable.fileName, file)
+    }
 
     entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
                                                                                categoryCount: categoryCount))
@@ -190,6 +217,41 @@ public struct GenerationAccumulator: Sendable {
       + trendByCategory.map { Self.ranked($0, limit: options.categoryListLength / 2) }
     let top = max(popularity.max() ?? 0, .leastNormalMagnitude)
     return PopularityTable.file(itemPopularity: popularity.map { $0 / top }, lists: lists, trending: trending)
+  }
+
+  /// Item factors in doc order, made unit vectors for inner-product search: each is divided by the
+  /// largest norm (`scale`) and given one more coordinate, `sqrt(1 - |v|^2)`. An item the factors do
+  /// not know gets `[0, ..., 0, 1]`, orthogonal to every user query `[u, 0]`.
+  static func itemFactorRows(_ factors: LearnedFactors, docByID: [ItemID: DocID], count: Int) -> (vectors: [[Float]], scale: Float) {
+    var raw = [[Float]?](repeating: nil, count: count)
+    for (id, vector) in factors.items { if let doc = docByID[id] { raw[doc.index] = vector } }
+    let scale = max(raw.lazy.compactMap { $0 }.map { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }.max() ?? 1, .leastNormalMagnitude)
+    let vectors = raw.map { vector -> [Float] in
+      guard let vector else { return [Float](repeating: 0, count: factors.dimension) + [1] }
+      let shrunk = vector.map { $0 / scale }
+      return shrunk + [max(0, 1 - shrunk.reduce(0) { $0 + $1 * $1 }).squareRoot()]
+    }
+    return (vectors, scale)
+  }
+
+  /// The users file: every user with a CF list or factors, sorted by id.
+  static func userTable(users: [UserID], lists: [[(DocID, Float)]], factors: LearnedFactors?, itemScale: Float) -> PendingFile {
+    var rows: [(UserID, [(DocID, Float)])] = []
+    for (u, id) in users.enumerated() {
+      let list = u < lists.count ? lists[u] : []
+      if !list.isEmpty || factors?.users[id] != nil { rows.append((id, list)) }
+    }
+    if let factors {
+      let known = Set(users)
+      for id in factors.users.keys where !known.contains(id) { rows.append((id, [])) }
+    }
+    let order = StringColumn.utf8Sorted(rows.map(\.0))
+    let byID = Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    let dimension = factors?.dimension ?? 0
+    var vectors: [Float] = []
+    vectors.reserveCapacity(order.count * dimension)
+    for id in order { vectors += factors?.users[id] ?? [Float](repeating: 0, count: dimension) }
+    return UserTable.file(users: order, dimension: dimension, itemScale: itemScale, factors: vectors, lists: order.map { byID[$0]! })
   }
 
   /// Sorts descending (ties by doc id, so builds are deterministic), keeps `limit`, scales the best to 1.

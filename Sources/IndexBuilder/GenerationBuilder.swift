@@ -35,6 +35,23 @@ public struct GenerationBuilder: Sendable {
     public var synonyms: String?
     /// How much each field counts in the search text (`SearchFields`).
     public var searchFields: SearchFields = .standard
+    /// Swing: users kept per item (the most recent); 0 or 1 builds no Swing file.
+    public var swingUsersPerItem: Int = 25
+    /// Sessions: most distinct items kept per visit (0 or 1 builds no sessions file), the longest
+    /// gap inside a visit (seconds), the time over which a pair's weight falls by e (seconds) and
+    /// the half-life of a visit's weight by age (days).
+    public var sessionItems: Int = 50
+    public var sessionGapSeconds: UInt32 = 1_800
+    public var sessionPairDecaySeconds: Double = 600
+    public var sessionHalfLifeDays: Double = 90
+    /// User-based CF: items kept per user's list (0 builds none), neighbour users per user, and the
+    /// users per item looked through (the most recent).
+    public var userCFListLength: Int = 50
+    public var userCFNeighbours: Int = 20
+    public var userCFUsersPerItem: Int = 200
+    /// Learned item and user factors to serve (item factors as `factors.fnl`, user factors in
+    /// `users.fnl`); nil: none.
+    public var factors: LearnedFactors?
 
     /// The defaults above.
     public init() {}

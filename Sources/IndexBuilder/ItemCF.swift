@@ -7,33 +7,51 @@ import Darwin
 #endif
 
 /// Users' event histories as flat arrays grouped by user (a stable counting sort of the events, so
-/// each user's events keep their input order): 16 bytes per event, no per-user allocation.
+/// each user's events keep their input order, which is time order): 20 bytes per event, no per-user
+/// allocation.
 struct UserHistories {
   /// User ids by number.
   let users: [UserID]
-  /// `docs[start[u] ..< start[u + 1]]` are user `u`'s events, with their decayed weights in `weights`.
+  /// `docs[start[u] ..< start[u + 1]]` are user `u`'s events, with their decayed weights in `weights`
+  /// and their ages at build time (seconds) in `ages`.
   let start: [Int]
   let docs: [UInt32]
   let weights: [Float]
+  let ages: [UInt32]
 
-  init(users: [UserID], eventUser: [UInt32], eventDoc: [UInt32], eventWeight: [Float]) {
+  init(users: [UserID], eventUser: [UInt32], eventDoc: [UInt32], eventWeight: [Float], eventAge: [UInt32]) {
     var start = [Int](repeating: 0, count: users.count + 1)
     for u in eventUser { start[Int(u) + 1] += 1 }
     for u in 0..<users.count { start[u + 1] += start[u] }
     var fill = start
     var docs = [UInt32](repeating: 0, count: eventDoc.count)
     var weights = [Float](repeating: 0, count: eventDoc.count)
+    var ages = [UInt32](repeating: 0, count: eventDoc.count)
     for e in eventUser.indices {
       let u = Int(eventUser[e])
       docs[fill[u]] = eventDoc[e]
       weights[fill[u]] = eventWeight[e]
+      ages[fill[u]] = eventAge[e]
       fill[u] += 1
     }
     self.users = users
     self.start = start
     self.docs = docs
     self.weights = weights
+    self.ages = ages
   }
+
+  /// User `u`'s distinct items among their last `scan` events, each with its strongest decayed
+  /// weight, strongest first (ties by doc), at most `limit`. O(scan log scan).
+  func strongest(_ u: Int, scan: Int, limit: Int) -> [(doc: UInt32, weight: Float)] {
+    var strength: [UInt32: Float] = [:]
+    for e in (start[u]..<start[u + 1]).suffix(scan) { strength[docs[e]] = max(strength[docs[e]] ?? 0, weights[e]) }
+    return strength.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(limit)
+      .map { (doc: $0.key, weight: $0.value) }
+  }
+
+  /// User numbers in the order of their ids (so float sums over users, and builds, are deterministic).
+  var byID: [Int] { users.indices.sorted { users[$0] < users[$1] } }
 }
 
 /// ItemCF neighbour rows without materialising item pairs: each user's window (their `window`
@@ -54,12 +72,9 @@ struct ItemCF {
     var windowItems: [UInt32] = []
     var userWeight: [Float] = []
     var occurrence = [Float](repeating: 0, count: itemCount)
-    for user in histories.users.indices.sorted(by: { histories.users[$0] < histories.users[$1] }) {
-      let range = histories.start[user]..<histories.start[user + 1]
+    for user in histories.byID {
       // Distinct items, most recent window, each with its strongest (decayed) signal.
-      var strength: [UInt32: Float] = [:]
-      for e in range.suffix(window * 4) { strength[histories.docs[e]] = max(strength[histories.docs[e]] ?? 0, histories.weights[e]) }
-      let kept = strength.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(window)
+      let kept = histories.strongest(user, scan: window * 4, limit: window)
       guard kept.count > 1 else { continue }
       for (doc, _) in kept {
         windowItems.append(doc)

@@ -31,9 +31,26 @@ public final class IndexGeneration: Sendable {
   public let attributes: AttributeColumns?
   /// Catalog phrases for autocomplete (generations built before it have none).
   public let suggestions: SuggestionTable?
+  /// Swing item-to-item neighbours (pairs bought together by otherwise dissimilar users).
+  public let swing: NeighbourTable?
+  /// Session co-occurrence neighbours (items in the same visit, decayed by the time between them).
+  public let sessions: NeighbourTable?
+  /// Learned item factors (matrix factorisation) as an inner-product HNSW index: each stored vector
+  /// is the item's factors shrunk by `users.itemScale` with one coordinate appended that brings
+  /// every vector to unit length, so the cosine of a query `[u, 0]` orders items by `u . v`.
+  public let factors: VectorIndex?
+  /// Per-user factors and user-based CF lists (`UserTable`).
+  public let users: UserTable?
   /// Files a generation may or may not have.
   public static let optionalFileNames = [VectorIndex.fileName, AttributeColumns.fileName, SynonymMap.fileName,
-                                         SuggestionTable.fileName]
+                                         SuggestionTable.fileName, swingFileName, sessionsFileName, factorsFileName,
+                                         UserTable.fileName]
+  /// The Swing neighbours file (`NeighbourTable` format).
+  public static let swingFileName = "swing.fnl"
+  /// The session co-occurrence neighbours file (`NeighbourTable` format).
+  public static let sessionsFileName = "sessions.fnl"
+  /// The learned item factors file (`VectorIndex` format).
+  public static let factorsFileName = "factors.fnl"
 
   /// Opens a generation from its file regions. Throws `.failedPrecondition` naming the file at fault.
   public init(manifest: GenerationManifest, regions: [String: ByteRegion], verifyChecksums: Bool) throws {
@@ -99,6 +116,19 @@ public final class IndexGeneration: Sendable {
     } else {
       suggestions = nil
     }
+    func has(_ name: String) -> Bool { manifest.files.contains { $0.name == name } }
+    swing = has(Self.swingFileName)
+      ? try NeighbourTable(region(Self.swingFileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    sessions = has(Self.sessionsFileName)
+      ? try NeighbourTable(region(Self.sessionsFileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    factors = has(Self.factorsFileName)
+      ? try VectorIndex(region(Self.factorsFileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    users = has(UserTable.fileName)
+      ? try UserTable(region(UserTable.fileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    if let factors, let users, users.dimension + 1 != factors.dimension {
+      throw FunnelError(.failedPrecondition, "generation \(manifest.version): user factors have \(users.dimension) dimensions, "
+                        + "item factors \(factors.dimension - 1)")
+    }
   }
 
   private init(_ base: IndexGeneration, items: ItemTable) {
@@ -114,6 +144,10 @@ public final class IndexGeneration: Sendable {
     vectors = base.vectors
     attributes = base.attributes
     suggestions = base.suggestions
+    swing = base.swing
+    sessions = base.sessions
+    factors = base.factors
+    users = base.users
   }
 
   /// This generation with `changes` (in feed order, up to feed position `through`) laid over its

@@ -78,6 +78,16 @@ public struct VectorIndex: Sendable {
     Array(vectors[(doc.index * dimension)..<((doc.index + 1) * dimension)])
   }
 
+  /// The inner product of `query` with the first `query.count` coordinates of `doc`'s stored vector
+  /// (0 outside the index or for a longer query). O(query.count), no allocation.
+  @inline(__always) public func prefixDot(_ doc: DocID, _ query: [Float]) -> Float {
+    guard doc.index < count, query.count <= dimension else { return 0 }
+    let base = doc.index * dimension
+    var sum: Float = 0
+    for j in 0..<query.count { sum += query[j] * vectors[base + j] }
+    return sum
+  }
+
   /// The `k` items most similar to `query` (any length; normalised here), best first, by HNSW with
   /// beam width `ef` (>= k): greedy descent to level 2, a beam of up to 32 on level 1, then the
   /// beam of `ef` on level 0 from all of its nodes. Returns [] for a query of the wrong dimension or zero length.

@@ -100,8 +100,15 @@ public struct SimilarItemsRecall: RecallChannel {
 
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
+    Self.recall(generation.neighbours, as: .similar, request, in: generation, quota: quota, into: &collector)
+  }
+
+  /// The seeds' rows of `table` summed (each neighbour's score times its seed's weight), the seeds
+  /// themselves left out, the best `quota` added as `channel` scaled so the best is 1. Shared by
+  /// every item-to-item table (ItemCF, Swing, sessions). O(seeds x row length + touched log quota).
+  static func recall(_ table: NeighbourTable, as channel: ChannelSet, _ request: RecallRequest, in generation: IndexGeneration,
+                     quota: Int, into collector: inout CandidateCollector) {
     guard !request.seeds.isEmpty, quota > 0 else { return }
-    let table = generation.neighbours
     // Scores add up in a pooled dense array (no hashing per neighbour); the seeds are marked below
     // zero first so that they are never their own neighbours' candidates, and listed to be cleared.
     let best = ScoreAccumulators.shared.withAccumulator(count: generation.items.count) { scores, touched in
@@ -125,7 +132,7 @@ public struct SimilarItemsRecall: RecallChannel {
       return heap.sortedDescending()
     }
     let top = best.first?.1 ?? 1
-    for (doc, score) in best { collector.add(doc, channel: .similar, score: score / top) }
+    for (doc, score) in best { collector.add(doc, channel: channel, score: score / top) }
   }
 }
 

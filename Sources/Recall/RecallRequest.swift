@@ -17,6 +17,10 @@ public struct RecallRequest: Sendable {
   /// Names `textWithin` in the text match cache's key (two searches with the same terms but
   /// different match sets, e.g. after relaxation, must not share an entry); empty without it.
   public var textWithinKey = ""
+  /// The user's row in the generation's users file (`UserTable`), when the build knew them.
+  public var userRow: Int?
+  /// The user's learned factors (from that row), when the build had factors for them.
+  public var userFactors: [Float]?
 
   /// Creates a request; every part may be empty.
   public init(seeds: [(doc: DocID, weight: Float)] = [], categoryAffinity: [(category: UInt32, weight: Float)] = [],

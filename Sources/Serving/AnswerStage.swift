@@ -88,6 +88,10 @@ struct AnswerStage: Sendable {
     if candidate.channels.contains(.popular) { reasons.append("popular right now") }
     if candidate.channels.contains(.trending) { reasons.append("trending") }
     if candidate.channels.contains(.vector) { reasons.append("similar to what you looked at") }
+    if candidate.channels.contains(.swing) { reasons.append("bought together with what you chose, by shoppers of every kind") }
+    if candidate.channels.contains(.session) { reasons.append("often in the same visit as what you looked at") }
+    if candidate.channels.contains(.userCF) { reasons.append("shoppers like you bought this") }
+    if candidate.channels.contains(.factors) { reasons.append("picked for your tastes") }
     return reasons
   }
 }

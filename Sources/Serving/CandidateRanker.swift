@@ -40,6 +40,8 @@ public struct CandidateRanker: Sendable {
     case price = "price", inStock = "in_stock", popularity = "item_popularity", recallRepeat = "recall_repeat"
     case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen", recallTrending = "recall_trending"
     case recallVector = "recall_vector", purchaseCount = "user_item_purchases"
+    case recallSwing = "recall_swing", recallSession = "recall_session", recallUserCF = "recall_user_cf"
+    case recallFactors = "recall_factors", factorScore = "user_item_factor"
   }
 
   /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
@@ -174,6 +176,11 @@ public struct CandidateRanker: Sendable {
     case .recallRule: return c.ruleScore
     case .recallTrending: return c.trendingScore
     case .recallVector: return c.vectorScore
+    case .recallSwing: return c.swingScore
+    case .recallSession: return c.sessionScore
+    case .recallUserCF: return c.userCFScore
+    case .recallFactors: return c.factorsScore
+    case .factorScore: return lookup.factorScore(c.doc, in: generation)
     case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
     case .affinity: return lookup.affinity(to: c.doc, in: items)
     case .priceRatio:

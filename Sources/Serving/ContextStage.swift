@@ -28,6 +28,12 @@ struct ContextStage: Sendable {
       case .some(.failure): context.degraded = true; metrics.storeFailed(.profile)
       case .none: context.degraded = true; metrics.storeTimedOut(.profile)
       }
+      // What the build learned about the user comes with the generation, not a store: it answers
+      // even when the real-time store does not (no session, or an outage).
+      if let users = context.generation.users, let row = users.row(request.userID) {
+        context.profile.learnedRow = row
+        context.profile.factors = users.factors(row)
+      }
     }
     context.anchors = try anchors(of: request, in: context.generation, required: context.plan.requiresAnchors)
     context.profile.emphasise(anchors: context.anchors, in: context.generation)

@@ -19,9 +19,12 @@ struct ProfileLookup {
   /// Affinity per category key; NaN where the user touched nothing (empty for a cold user).
   private var affinity: [Float] = []
   private let asOfMs: Int64
+  /// The user's learned factors, when the generation has them for this user.
+  private let factors: [Float]?
 
   init(_ profile: UserProfile, generation: IndexGeneration) {
     asOfMs = profile.asOfMs
+    factors = profile.factors
     positions = DocPositionTable(capacity: max(8, profile.lastSeenMs.count))
     func slot(_ doc: DocID) -> Int {
       if let p = positions.position(of: doc) { return p }
@@ -41,6 +44,13 @@ struct ProfileLookup {
 
   /// The facts about `doc`, if it is one of the user's items.
   @inline(__always) func facts(_ doc: DocID) -> ItemFacts? { positions.position(of: doc).map { itemFacts[$0] } }
+
+  /// The learned factors' score of the user for `doc` (the inner product of the user's and the item's
+  /// factors); NaN without user factors or for an item the factor index does not hold.
+  @inline(__always) func factorScore(_ doc: DocID, in generation: IndexGeneration) -> Float {
+    guard let factors, let index = generation.factors, let users = generation.users, doc.index < index.count else { return .nan }
+    return index.prefixDot(doc, factors) * users.itemScale
+  }
 
   /// Seconds since the user last saw `doc`, NaN if never (as `UserProfile.lastSeenMs`).
   @inline(__always) func secondsSinceSeen(_ doc: DocID) -> Float {

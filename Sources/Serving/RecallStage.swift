@@ -86,6 +86,10 @@ struct RecallStage: Sendable {
     case .vector: "recall vector"
     case .repeatPurchase: "recall repeat"
     case .rule: "recall rule"
+    case .swing: "recall swing"
+    case .session: "recall session"
+    case .userCF: "recall user_cf"
+    case .factors: "recall factors"
     default: "recall"
     }
   }
@@ -97,7 +101,8 @@ struct RecallStage: Sendable {
     var table: [(any RecallChannel, Int)] = [
       (TextRecall(cache: textMatches), q.text), (SimilarItemsRecall(), q.similar), (CategoryRecall(), q.category),
       (PopularRecall(), q.popular), (TrendingRecall(), q.trending), (VectorRecall(), q.vector),
-      (RepeatPurchaseRecall(), q.repeatPurchase),
+      (RepeatPurchaseRecall(), q.repeatPurchase), (CoOccurrenceRecall(.swing), q.swing), (CoOccurrenceRecall(.session), q.session),
+      (UserCFRecall(), q.userCF), (FactorRecall(), q.factors),
     ]
     if let filter = context.filter { table.append((RuleRecall(filter: filter), q.rule)) }
     return table
@@ -129,6 +134,8 @@ struct RecallStage: Sendable {
       }
     }
     request.purchases = profile.purchases
+    request.userRow = profile.learnedRow
+    request.userFactors = profile.factors
     return request
   }
 }

@@ -16,6 +16,14 @@ public struct ServingConfiguration: Hashable, Sendable {
     public var trending: Int
     /// Embedding neighbours of the seeds (when the index has vectors).
     public var vector: Int
+    /// Swing neighbours of the seeds (when the index has them).
+    public var swing: Int
+    /// Session co-occurrence neighbours of the seeds (when the index has them).
+    public var session: Int
+    /// The user's user-based CF list (when the build knew the user).
+    public var userCF: Int
+    /// Nearest items to the user's learned factors (when the index has factors).
+    public var factors: Int
 
     /// Sets the quotas named in `overrides` (experiment arms; names as in `ExperimentPlan.quotaChannels`).
     public mutating func override(with overrides: [String: Int]) {
@@ -29,6 +37,10 @@ public struct ServingConfiguration: Hashable, Sendable {
         case "repeat": repeatPurchase = value
         case "trending": trending = value
         case "vector": vector = value
+        case "swing": swing = value
+        case "session": session = value
+        case "user_cf": userCF = value
+        case "factors": factors = value
         default: break
         }
       }
@@ -36,7 +48,7 @@ public struct ServingConfiguration: Hashable, Sendable {
 
     /// Creates quotas (0 disables a channel).
     public init(similar: Int, category: Int, popular: Int, text: Int, rule: Int = 200, repeatPurchase: Int = 0,
-                trending: Int = 0, vector: Int = 0) {
+                trending: Int = 0, vector: Int = 0, swing: Int = 0, session: Int = 0, userCF: Int = 0, factors: Int = 0) {
       self.similar = similar
       self.category = category
       self.popular = popular
@@ -45,16 +57,22 @@ public struct ServingConfiguration: Hashable, Sendable {
       self.repeatPurchase = repeatPurchase
       self.trending = trending
       self.vector = vector
+      self.swing = swing
+      self.session = session
+      self.userCF = userCF
+      self.factors = factors
     }
   }
 
   public var limits = RequestLimits()
   /// Quotas per scene.
   public var quotas: [Scene: Quotas] = [
-    .home: Quotas(similar: 300, category: 300, popular: 200, text: 0, trending: 100, vector: 200),
-    .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0, vector: 200),
-    .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0, vector: 100),
-    .email: Quotas(similar: 300, category: 300, popular: 200, text: 0, repeatPurchase: 50, trending: 100, vector: 200),
+    .home: Quotas(similar: 300, category: 300, popular: 200, text: 0, trending: 100, vector: 200, swing: 150, session: 100,
+                  userCF: 150, factors: 200),
+    .itemPage: Quotas(similar: 400, category: 200, popular: 100, text: 0, vector: 200, swing: 200, session: 150, factors: 100),
+    .cart: Quotas(similar: 400, category: 150, popular: 100, text: 0, vector: 100, swing: 200, session: 150, factors: 100),
+    .email: Quotas(similar: 300, category: 300, popular: 200, text: 0, repeatPurchase: 50, trending: 100, vector: 200, swing: 150,
+                   session: 100, userCF: 150, factors: 200),
     .search: Quotas(similar: 0, category: 0, popular: 0, text: 1_000, rule: 0),
   ]
   /// How many of a search's text matches the model ranks (0, the default: every match). N > 0 is

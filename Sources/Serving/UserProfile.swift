@@ -25,6 +25,10 @@ public struct UserProfile: Sendable {
   /// Purchase events per item in the interactions read (how often the user re-buys it).
   public var purchaseCounts: [DocID: Int] = [:]
   public var viewed: Set<DocID> = []
+  /// The user's row in the generation's users file (`UserTable`) and their learned factors from it,
+  /// when the build knew them.
+  public var learnedRow: Int?
+  public var factors: [Float]?
 
   /// Half-life of an interaction's influence, in hours.
   public static let halfLifeHours: Double = 48

@@ -6,19 +6,34 @@ import IndexBuilder
 import Ingest
 import Ranking
 
-/// `funnel eval`: a time-split evaluation of the engine against baselines.
+/// `funnel eval`: an evaluation of the engine against baselines, optionally training everything it
+/// needs (factors and ranker) on a validation slice inside the history first.
 struct Eval: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Time-split evaluation: HitRate/Recall/NDCG@K, MRR, coverage, novelty against baselines.",
-    discussion: "Reads DATA/catalog.jsonl and DATA/events.jsonl (as `funnel ingest` writes them).")
+    abstract: "Time or per-user split evaluation: HitRate/Recall/NDCG@K, MRR, coverage, novelty against baselines.",
+    discussion: """
+      Reads DATA/catalog.jsonl and DATA/events.jsonl (as `funnel ingest` writes them). With --train, first \
+      trains on a validation slice inside the history (a time split moves back --train-days; a per-user split \
+      takes the same fraction again): ALS and BPR factors (Training/train_factors.py, tuned on that slice), \
+      a LambdaMART ranker on a replay of it (Training/train_ranker.py); then evaluates the engine serving the \
+      better factors with that ranker, against popularity, ItemCF, repeat purchases and the tuned ALS and BPR \
+      retrained on the whole history. --report DIR writes eval.json, report.md and the plots \
+      (Training/eval_report.py).
+      """)
   @Option(help: "Directory written by `funnel ingest`.") var data: String
   @Option(help: "Split date YYYY-MM-DD: before it builds everything, after it is the truth.") var split: String?
   @Option(help: "Instead of --split: each user's last FRACTION of events is their truth (e.g. 0.2).") var holdout: Double?
   @Option(help: "Cut-offs, comma-separated.") var k = "10,20,50"
   @Option(help: "Evaluate this many customers drawn with a fixed seed (default: all).") var sample: Int?
-  @Option(help: "A trained ranking model for the 'recall + ranking' row (default: the built-in model).") var model: String?
+  @Option(help: "A trained ranking model for the 'recall + ranking' row (default: the built-in model, or the one --train makes).")
+  var model: String?
   @Option(help: "Also write the report as JSON here.") var json: String?
-  @Option(help: "Scene the engine answers: email (repeat purchases recalled) or home (discovery).") var scene = "email"
+  @Option(help: "Scene the engine answers: email (repeat purchases recalled), home (discovery) or cart.") var scene = "email"
+  @Flag(help: "Train factors and a ranker on a validation slice inside the history first (see above).") var train = false
+  @Option(help: "With --train and --split: days of the validation slice.") var trainDays = 30
+  @Option(help: "Write eval.json, report.md and plots here (with the training work files).") var report: String?
+  @Option(help: "A name for the data set in the report.") var name: String?
+  @Option(help: "Python with the pinned packages (Training/requirements.txt).") var python = ".venv-training/bin/python"
 
   func run() async throws {
     do {
@@ -32,25 +47,53 @@ struct Eval: AsyncParsableCommand {
       case (nil, let fraction?) where fraction > 0 && fraction < 1: protocolSplit = .perUser(fraction: fraction)
       default: throw FunnelError(.invalidArgument, "give either --split YYYY-MM-DD or --holdout FRACTION (0 < FRACTION < 1)")
       }
+      guard (1...365).contains(trainDays) else { throw FunnelError(.invalidArgument, "--train-days \(trainDays) must be in 1...365") }
       let scene = try Self.scene(self.scene)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
-      let ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
-      let report = try await Evaluator(items: items, events: events).run(
+      let work = report ?? (data + "/eval")
+      var build = GenerationBuilder.Options()
+      var baselines: [(String, LearnedFactors)] = []
+      var ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
+      if train {
+        let trained = try await EvalTraining(items: items, events: events, split: protocolSplit, trainDays: trainDays, scene: scene,
+                                             directory: work, python: python).run()
+        build.factors = trained.served
+        baselines = trained.baselines
+        if model == nil { ranker = trained.ranker }
+      }
+      var result = try await Evaluator(items: items, events: events).run(
         split: protocolSplit, cutoffs: cutoffs,
         models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
-        sample: sample, scene: scene, progress: { print($0) })
-      print(EvaluationTable.render(report))
-      if let json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        sample: sample, scene: scene, build: build, factorBaselines: baselines, progress: { print($0) })
+      result.scene = scene.rawValue
+      print(EvaluationTable.render(result))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      var named = EvaluationReportFile(dataSet: name ?? URL(fileURLWithPath: data).lastPathComponent, report: result)
+      named.servedFactors = build.factors?.model
+      for path in [json, report.map { $0 + "/eval.json" }].compactMap({ $0 }) {
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        try encoder.encode(named).write(to: URL(fileURLWithPath: path))
+      }
+      if let report {
+        try PipelineRetrain.runPython(python: python, script: "Training/eval_report.py",
+                                      arguments: ["--json", report + "/eval.json", "--out", report])
+        print("report \(report)/report.md")
       }
     } catch let error as FunnelError {
       print("error: \(error.message)")
       throw ExitCode(2)
     }
   }
+}
+
+/// The JSON `funnel eval` writes: the report with the data set's name and what was served.
+struct EvaluationReportFile: Codable {
+  var dataSet: String
+  var report: Evaluator.Report
+  var servedFactors: String?
 }
 
 extension Eval {

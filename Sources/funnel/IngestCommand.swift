@@ -10,7 +10,7 @@ import Ranking
 struct IngestData: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ingest", abstract: "Clean a real data set into Funnel's inputs and build an index.",
-    subcommands: [IngestOnlineRetail.self, IngestMovieLens.self])
+    subcommands: [IngestOnlineRetail.self, IngestMovieLens.self, IngestInstacart.self, IngestAmazon.self])
 }
 
 extension IngestData {
@@ -75,5 +75,35 @@ struct IngestMovieLens: AsyncParsableCommand {
 
   func run() async throws {
     try await IngestData.write(out: out, until: until) { try MovieLens.ingest(directory: input) }
+  }
+}
+
+struct IngestInstacart: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "instacart",
+    abstract: "Ingest the Instacart 2017 sample (basket lines are purchases; department / aisle are categories).",
+    discussion: """
+      Writes the same files as `ingest online-retail`. The set has no dates: each user's orders are laid on a \
+      timeline by the days between them. Evaluate basket completion with `funnel eval --holdout 0.5 --scene cart`.
+      """)
+  @Option(help: "The directory with orders.csv, order_products__prior.csv, products.csv, aisles.csv, departments.csv.") var input: String
+  @Option(help: "Output directory.") var out: String
+
+  func run() async throws {
+    try await IngestData.write(out: out, until: nil) { try Instacart.ingest(directory: input) }
+  }
+}
+
+struct IngestAmazon: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "amazon",
+    abstract: "Ingest an Amazon Review Data (2018) category (every rating is a purchase; metadata gives the text).",
+    discussion: "Writes the same files as `ingest online-retail`. Evaluate with `funnel eval --holdout 0.2 --scene home`.")
+  @Option(help: "The directory with ratings.csv[.gz] and meta.json[.gz].") var input: String
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Build the index and features from events before this date (YYYY-MM-DD; default: all).") var until: String?
+
+  func run() async throws {
+    try await IngestData.write(out: out, until: until) { try Amazon.ingest(directory: input) }
   }
 }

@@ -126,6 +126,12 @@ struct PipelineRetrain: AsyncParsableCommand {
 
   /// Runs `trainer` (Training/train_ranker.py) with `python` on `rows`, writing the model into `out`.
   static func runTrainer(python: String, trainer: String, rows: String, out: String) throws {
+    try runPython(python: python, script: trainer, arguments: ["--rows", rows, "--out", out])
+  }
+
+  /// Runs `python script arguments...` and waits. Throws `.failedPrecondition` when either is
+  /// missing or the script fails (its own output goes to this process's).
+  static func runPython(python: String, script trainer: String, arguments: [String]) throws {
     let fm = FileManager.default
     guard fm.isExecutableFile(atPath: python), fm.fileExists(atPath: trainer) else {
       throw FunnelError(.failedPrecondition, "\(python) or \(trainer) is missing (python3 -m venv .venv-training && "
@@ -133,7 +139,7 @@ struct PipelineRetrain: AsyncParsableCommand {
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [trainer, "--rows", rows, "--out", out]
+    process.arguments = [trainer] + arguments
     do { try process.run() } catch {
       throw FunnelError(.failedPrecondition, "cannot run \(python): \(error.localizedDescription)")
     }

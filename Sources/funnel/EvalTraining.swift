@@ -1,0 +1,92 @@
+import Evaluation
+import Foundation
+import FunnelCore
+import IndexBuilder
+import Ranking
+import Serving
+
+/// The training half of `funnel eval --train`, all of it inside the history of the split so the
+/// test is never seen: the validation split (`Evaluator.innerSplit`) of the history; ALS and BPR
+/// tuned on it by `Training/train_factors.py` (which also retrains the best settings on the whole
+/// history); a replay of the validation split through the engine serving the better factorisation's
+/// validation-time factors; and a LambdaMART ranker trained on the replay's rows
+/// (`Training/train_ranker.py`). Files go under `directory`.
+struct EvalTraining {
+  let items: [CatalogItem]
+  let events: [BehaviourEvent]
+  let split: Evaluator.Split
+  let trainDays: Int
+  let scene: Scene
+  let directory: String
+  let python: String
+
+  struct Result {
+    /// The factors the engine serves in the test (the better model's, on the whole history).
+    var served: LearnedFactors
+    /// (row name, factors on the whole history) of each factorisation, for the baseline rows.
+    var baselines: [(String, LearnedFactors)]
+    var ranker: any ScoringModel
+  }
+
+  func run() async throws -> Result {
+    let history = Evaluator(items: items, events: events).partition(split).history
+    let inner = Evaluator.innerSplit(split, days: trainDays)
+    let (innerHistory, innerFuture, _, _) = Evaluator(items: items, events: history).partition(inner)
+    guard !innerHistory.isEmpty, !innerFuture.isEmpty else {
+      throw FunnelError(.invalidArgument, "the validation split inside the history is empty (shorten --train-days or use --holdout)")
+    }
+    let work = directory + "/training"
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    try Self.writeInteractions(innerHistory, to: work + "/inner.csv")
+    try Self.writeTruth(innerFuture, to: work + "/validation.csv")
+    try Self.writeInteractions(history, to: work + "/history.csv")
+    let discovery = (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0
+    print("== factors: ALS and BPR tuned on the validation split (\(innerHistory.count) events, truth \(innerFuture.count))")
+    try PipelineRetrain.runPython(python: python, script: "Training/train_factors.py", arguments: [
+      "--train", work + "/inner.csv", "--validation", work + "/validation.csv", "--full", work + "/history.csv",
+      "--out", work + "/factors"] + (discovery ? ["--exclude-seen"] : []))
+    let tuning = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/factors/tuning.json")))
+    guard let best = (tuning as? [String: Any])?["best"] as? String else {
+      throw FunnelError(.failedPrecondition, "\(work)/factors/tuning.json names no best model")
+    }
+    let baselines = try ["als", "bpr"].map { name in
+      ("\(name.uppercased()) (implicit, tuned)", try LearnedFactors.read(directory: "\(work)/factors/\(name)/full"))
+    }
+    let innerFactors = try LearnedFactors.read(directory: "\(work)/factors/\(best)/inner")
+    var build = GenerationBuilder.Options()
+    build.factors = innerFactors
+    let rows = work + "/replay.csv"
+    print("== ranker: replay of the validation split through the engine (serving \(best) factors)")
+    let summary = try await TrainingReplay(items: items, events: history).write(split: inner, to: rows, scene: scene, build: build)
+    print("training rows \(rows): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives "
+          + "(\(summary.recalledBoughtItems) of \(summary.boughtItems) bought items recalled)")
+    let version = directory + "/models/ranker/1"
+    try? FileManager.default.removeItem(atPath: version)
+    try PipelineRetrain.runTrainer(python: python, trainer: "Training/train_ranker.py", rows: rows, out: version)
+    let ranker = try ModelFile.load(path: version + "/model.txt", version: "ranker/1")
+    let served = try LearnedFactors.read(directory: "\(work)/factors/\(best)/full")
+    return Result(served: served, baselines: baselines, ranker: ranker)
+  }
+
+  /// `user,item,weight` with each event's interest weight (events that signal none are left out).
+  static func writeInteractions(_ events: [BehaviourEvent], to path: String) throws {
+    var out = "user,item,weight\n"
+    for e in events where e.kind.interestWeight > 0 {
+      out += "\(TrainingReplay.csvField(e.userID)),\(TrainingReplay.csvField(e.itemID)),\(e.kind.interestWeight)\n"
+    }
+    try write(out, to: path)
+  }
+
+  /// `user,item` for each purchase.
+  static func writeTruth(_ events: [BehaviourEvent], to path: String) throws {
+    var out = "user,item\n"
+    for e in events where e.kind == .purchase { out += "\(TrainingReplay.csvField(e.userID)),\(TrainingReplay.csvField(e.itemID))\n" }
+    try write(out, to: path)
+  }
+
+  static func write(_ text: String, to path: String) throws {
+    do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+      throw FunnelError(.failedPrecondition, "cannot write \(path): \(error.localizedDescription)")
+    }
+  }
+}
