@@ -140,7 +140,7 @@ public struct Evaluator: Sendable {
     // A discovery scene (no repeat-purchase quota) leaves out what the user has already seen: the
     // baselines drop it, and the engine is told through `exclude_item_ids`, as a storefront does
     // (the pipeline itself drops only purchases). The repeat baselines have nothing to say then.
-    let discovery = (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0
+    let discovery = Self.isDiscovery(scene)
     var seen: [UserID: Set<ItemID>] = [:]
     if discovery { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
     let unseen: (UserID, [ItemID]) -> [ItemID] = { user, list in
@@ -174,7 +174,7 @@ public struct Evaluator: Sendable {
       let engine = Self.engine(generation: generation, activity: activity, model: model, now: { clock.withLock { $0 } })
       try await evaluate(name) { user in
         clock.withLock { $0 = userCut[user] ?? splitMs }
-        let excluded = discovery ? Array((seen[user] ?? []).sorted().prefix(ServingConfiguration().limits.maxExcludeIDs)) : []
+        let excluded = discovery ? Self.exclusions(seen[user]) : []
         return try await engine.recommend(RecommendInput(userID: user, scene: scene, count: k, excludeItemIDs: excluded))
           .items.map(\.itemID)
       }
@@ -226,6 +226,15 @@ extension Evaluator {
       return (history, future, cut, (history.last?.timestampMs ?? 0) + 1)
     }
   }
+
+  /// What a storefront sends as `exclude_item_ids` in a discovery scene: the items the user has
+  /// seen, as many as a request may carry (the evaluation and the training replay send the same).
+  static func exclusions(_ seen: Set<ItemID>?) -> [ItemID] {
+    Array((seen ?? []).sorted().prefix(ServingConfiguration().limits.maxExcludeIDs))
+  }
+
+  /// Whether `scene` is a discovery scene (no repeat-purchase channel: what the user had is left out).
+  static func isDiscovery(_ scene: Scene) -> Bool { (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0 }
 
   /// Most interactions per user the evaluation keeps and reads (a wholesale customer's history is
   /// long; serving reads `ServingConfiguration.recentInteractions`, 100 by default).

@@ -90,14 +90,18 @@ public struct TrainingReplay: Sendable {
     let clock = Mutex(asOfMs)
     let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history),
                                   model: Evaluator.recallOnlyModel, now: { clock.withLock { $0 } })
+    // A discovery scene is asked as the evaluation asks it: with what the user has seen excluded,
+    // so the ranker trains on the candidates it will rank.
+    var seen: [UserID: Set<ItemID>] = [:]
+    if Evaluator.isDiscovery(scene) { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
     var summary = Summary()
     var lists: [LabelledList] = []
     for user in users {
       let bought = truth[user]!
       let at = userCut[user] ?? asOfMs
       clock.withLock { $0 = at }
-      let (ids, rows) = try await engine.candidateFeatures(RecommendInput(userID: user, scene: scene, count: 50),
-                                                           schema: Self.schema)
+      let input = RecommendInput(userID: user, scene: scene, count: 50, excludeItemIDs: Evaluator.exclusions(seen[user]))
+      let (ids, rows) = try await engine.candidateFeatures(input, schema: Self.schema)
       let labels = ids.map { bought.contains($0) ? 1 : 0 }
       summary.boughtItems += bought.count
       let positives = labels.reduce(0, +)

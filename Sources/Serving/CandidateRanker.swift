@@ -164,6 +164,17 @@ public struct CandidateRanker: Sendable {
     return decays
   }
 
+  /// Kinds of evidence behind a candidate (`channel_count`): the item-to-item co-occurrence
+  /// tables (ItemCF, Swing, sessions) count once together, as do the two learned collaborative
+  /// channels (user CF, factors) — three tables built from the same baskets agreeing is one kind of
+  /// evidence, not three — and every other channel once.
+  @inline(__always) static func evidenceCount(_ channels: ChannelSet) -> Float {
+    let coOccurrence: ChannelSet = [.similar, .swing, .session], collaborative: ChannelSet = [.userCF, .factors]
+    let others = channels.subtracting(coOccurrence.union(collaborative))
+    return Float(others.rawValue.nonzeroBitCount + (channels.isDisjoint(with: coOccurrence) ? 0 : 1)
+                 + (channels.isDisjoint(with: collaborative) ? 0 : 1))
+  }
+
   private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile, _ lookup: ProfileLookup,
                      _ generation: IndexGeneration) -> Float {
     let items = generation.items
@@ -181,7 +192,7 @@ public struct CandidateRanker: Sendable {
     case .recallUserCF: return c.userCFScore
     case .recallFactors: return c.factorsScore
     case .factorScore: return lookup.factorScore(c.doc, in: generation)
-    case .channelCount: return Float(c.channels.rawValue.nonzeroBitCount)
+    case .channelCount: return Self.evidenceCount(c.channels)
     case .affinity: return lookup.affinity(to: c.doc, in: items)
     case .priceRatio:
       let price = items.price(c.doc)
