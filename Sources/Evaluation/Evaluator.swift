@@ -73,11 +73,11 @@ public struct Evaluator: Sendable {
   /// pairs scored through the engine, e.g. a recall-only ordering and a trained ranker; `sample`
   /// evaluates that many customers drawn with a fixed seed (nil: all). Throws if the split leaves no
   /// history or no customer to evaluate.
-  /// `build` are the generation's build options (e.g. learned factors to serve); `factorBaselines`
+  /// `setup` says how the engine is built and configured (`EngineSetup`); `factorBaselines`
   /// are (row name, factors trained on the history) pairs scored as baselines: each user's items by
   /// the inner product of their factors (popularity for users the factors do not know).
   public func run(split: Split, cutoffs: [Int], models: [(String, any ScoringModel)], sample: Int?, scene: Scene = .email,
-                  build: GenerationBuilder.Options = .init(), factorBaselines: [(String, LearnedFactors)] = [],
+                  setup: EngineSetup = .init(), factorBaselines: [(String, LearnedFactors)] = [],
                   progress: (String) -> Void = { _ in }) async throws -> Report {
     let (history, future, userCut, splitMs) = partition(split)
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the split") }
@@ -114,7 +114,8 @@ public struct Evaluator: Sendable {
     guard !users.isEmpty else { throw FunnelError(.invalidArgument, "no customer buys both before and after the split") }
     progress("history \(history.count) events, \(users.count) customers to evaluate (\(cold) without history skipped)")
 
-    let generation = try GenerationBuilder(options: build).build(items: items, events: history, nowMs: splitMs, version: "eval").open()
+    let generation = try GenerationBuilder(options: setup.build).build(items: items, events: history, nowMs: splitMs, version: "eval").open()
+    let offline = setup.offline?(history, splitMs)
     let baselines = Baselines(generation: generation, history: history, splitMs: splitMs)
     let buyersBefore = Set(history.lazy.filter { $0.kind == .purchase }.map(\.userID)).count
     var buyers: [ItemID: Set<UserID>] = [:]
@@ -140,7 +141,7 @@ public struct Evaluator: Sendable {
     // A discovery scene (no repeat-purchase quota) leaves out what the user has already seen: the
     // baselines drop it, and the engine is told through `exclude_item_ids`, as a storefront does
     // (the pipeline itself drops only purchases). The repeat baselines have nothing to say then.
-    let discovery = Self.isDiscovery(scene)
+    let discovery = Self.isDiscovery(scene, setup.serving)
     var seen: [UserID: Set<ItemID>] = [:]
     if discovery { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
     let unseen: (UserID, [ItemID]) -> [ItemID] = { user, list in
@@ -171,10 +172,12 @@ public struct Evaluator: Sendable {
     // Each request is asked as of its user's cut time (one time for everyone in a time split).
     let clock = Mutex(splitMs)
     for (name, model) in models {
-      let engine = Self.engine(generation: generation, activity: activity, model: model, now: { clock.withLock { $0 } })
+      let engine = Self.engine(generation: generation, activity: activity, model: model, configuration: setup.serving, offline: offline,
+                               now: { clock.withLock { $0 } })
+      _ = try await engine.refreshItemFeatures()
       try await evaluate(name) { user in
         clock.withLock { $0 = userCut[user] ?? splitMs }
-        let excluded = discovery ? Self.exclusions(seen[user]) : []
+        let excluded = discovery ? Self.exclusions(seen[user], setup.serving) : []
         return try await engine.recommend(RecommendInput(userID: user, scene: scene, count: k, excludeItemIDs: excluded))
           .items.map(\.itemID)
       }
@@ -229,12 +232,14 @@ extension Evaluator {
 
   /// What a storefront sends as `exclude_item_ids` in a discovery scene: the items the user has
   /// seen, as many as a request may carry (the evaluation and the training replay send the same).
-  static func exclusions(_ seen: Set<ItemID>?) -> [ItemID] {
-    Array((seen ?? []).sorted().prefix(ServingConfiguration().limits.maxExcludeIDs))
+  static func exclusions(_ seen: Set<ItemID>?, _ configuration: ServingConfiguration) -> [ItemID] {
+    Array((seen ?? []).sorted().prefix(configuration.limits.maxExcludeIDs))
   }
 
   /// Whether `scene` is a discovery scene (no repeat-purchase channel: what the user had is left out).
-  static func isDiscovery(_ scene: Scene) -> Bool { (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0 }
+  static func isDiscovery(_ scene: Scene, _ configuration: ServingConfiguration) -> Bool {
+    (configuration.quotas[scene]?.repeatPurchase ?? 0) == 0
+  }
 
   /// Most interactions per user the evaluation keeps and reads (a wholesale customer's history is
   /// long; serving reads `ServingConfiguration.recentInteractions`, 100 by default).
@@ -255,14 +260,19 @@ extension Evaluator {
     engine(generation: generation, activity: activity, model: model, now: { nowMs })
   }
 
-  /// The serving engine on clock `now` over a fixed generation and activity store.
+  /// The serving engine on clock `now` over a fixed generation and activity store, configured as
+  /// `configuration` (reading `interactionsPerUser` interactions), with `offline` features if given
+  /// (call `refreshItemFeatures` before asking it).
   static func engine(generation: IndexGeneration, activity: EmbeddedFeatureStore, model: any ScoringModel,
+                     configuration: ServingConfiguration = ServingConfiguration(), offline: (any OfflineFeatureSource)? = nil,
                      now: @escaping @Sendable () -> Int64) -> ServingEngine {
-    var configuration = ServingConfiguration()
+    var configuration = configuration
     configuration.recentInteractions = interactionsPerUser
-    return ServingEngine(dependencies: ServingDependencies(generation: generation,
-                         generationSource: FixedGeneration(generation: generation), activity: activity, events: activity,
-                         model: model, storeName: "evaluation", itemActivity: activity, now: now), configuration: configuration)
+    var dependencies = ServingDependencies(generation: generation, generationSource: FixedGeneration(generation: generation),
+                                           activity: activity, events: activity, model: model, storeName: "evaluation",
+                                           itemActivity: activity, now: now)
+    dependencies.offlineFeatures = offline
+    return ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 
   /// Candidates in recall order: the sum of their recall channels' scores (a linear model over the

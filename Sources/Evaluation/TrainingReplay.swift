@@ -41,12 +41,12 @@ public struct TrainingReplay: Sendable {
     try await write(split: .time(asOfMs), until: untilMs, to: path, sample: sample, scene: scene)
   }
 
-  /// `write` over any split (`lists(split:)`), of the events before `until` (nil: all), with `build`'s options.
+  /// `write` over any split (`lists(split:)`), of the events before `until` (nil: all), with `setup`'s engine.
   public func write(split: Evaluator.Split, until: Int64? = nil, to path: String, sample: Int? = nil, scene: Scene = .email,
-                    build: GenerationBuilder.Options = .init()) async throws -> Summary {
+                    newUsers: Bool = false, setup: EngineSetup = .init()) async throws -> Summary {
     let replay = until.map { u in TrainingReplay(items: items, events: events.filter { $0.timestampMs < u }) } ?? self
-    let (lists, summary) = try await replay.lists(split: split, sample: sample, scene: scene, build: build)
-    var out = "query,label,item_id," + Self.schema.names.joined(separator: ",") + "\n"
+    let (lists, summary) = try await replay.lists(split: split, sample: sample, scene: scene, newUsers: newUsers, setup: setup)
+    var out = "query,label,item_id," + (lists.first?.featureNames ?? Self.schema.names).joined(separator: ",") + "\n"
     for list in lists {
       for (i, row) in list.features.enumerated() {
         out += "\(Self.csvField(list.requestID)),\(list.labels[i]),\(Self.csvField(list.items[i]))"
@@ -64,44 +64,50 @@ public struct TrainingReplay: Sendable {
   /// the replay time, features in `schema` order, label 1 when bought in the window), and its
   /// summary; see `write`.
   public func lists(asOfMs: Int64, untilMs: Int64, sample: Int? = nil, scene: Scene = .email,
-                    build: GenerationBuilder.Options = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
+                    setup: EngineSetup = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
     try await TrainingReplay(items: items, events: events.filter { $0.timestampMs < untilMs })
-      .lists(split: .time(asOfMs), sample: sample, scene: scene, build: build)
+      .lists(split: .time(asOfMs), sample: sample, scene: scene, setup: setup)
   }
 
   /// The replay over any split of `events` (`Evaluator.Split`): everything before the split (each
-  /// user's own cut in a per-user split) builds the generation (with `build`'s options) and the
+  /// user's own cut in a per-user split) builds the generation (as `setup` says) and the
   /// histories; each customer with a history and a purchase after it is asked for the scene's
   /// candidates as of their cut time, labelled 1 for what they bought after it.
-  public func lists(split: Evaluator.Split, sample: Int? = nil, scene: Scene = .email,
-                    build: GenerationBuilder.Options = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
+  /// With `newUsers`, customers without a history who buy after the split are asked too (as
+  /// strangers), so a ranker also learns what to show someone it knows nothing about.
+  public func lists(split: Evaluator.Split, sample: Int? = nil, scene: Scene = .email, newUsers: Bool = false,
+                    setup: EngineSetup = .init()) async throws -> (lists: [LabelledList], summary: Summary) {
     let (history, future, userCut, asOfMs) = Evaluator(items: items, events: events).partition(split)
     guard !history.isEmpty else { throw FunnelError(.invalidArgument, "no events before the replay time") }
     var truth: [UserID: Set<ItemID>] = [:]
     for e in future { truth[e.userID, default: []].insert(e.itemID) }
     let known = Set(history.map(\.userID))
-    var users = truth.keys.filter(known.contains).sorted()
+    var users = truth.keys.filter { newUsers || known.contains($0) }.sorted()
     if let sample, sample < users.count {
       var rng = SplitMix64(seed: 1_001)
       users.shuffle(using: &rng)
       users = users.prefix(sample).sorted()
     }
-    let generation = try GenerationBuilder(options: build).build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
+    let generation = try GenerationBuilder(options: setup.build).build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
+    let offline = setup.offline?(history, asOfMs)
+    // The features recorded: every one the ranker computes, and the offline ones as of the cut.
+    let schema = FeatureSchema(Self.schema.names + setup.offlineFeatureNames(offline))
     let clock = Mutex(asOfMs)
-    let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history),
-                                  model: Evaluator.recallOnlyModel, now: { clock.withLock { $0 } })
+    let engine = Evaluator.engine(generation: generation, activity: Evaluator.activity(history), model: Evaluator.recallOnlyModel,
+                                  configuration: setup.serving, offline: offline, now: { clock.withLock { $0 } })
+    _ = try await engine.refreshItemFeatures()
     // A discovery scene is asked as the evaluation asks it: with what the user has seen excluded,
     // so the ranker trains on the candidates it will rank.
     var seen: [UserID: Set<ItemID>] = [:]
-    if Evaluator.isDiscovery(scene) { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
+    if Evaluator.isDiscovery(scene, setup.serving) { for e in history { seen[e.userID, default: []].insert(e.itemID) } }
     var summary = Summary()
     var lists: [LabelledList] = []
     for user in users {
       let bought = truth[user]!
       let at = userCut[user] ?? asOfMs
       clock.withLock { $0 = at }
-      let input = RecommendInput(userID: user, scene: scene, count: 50, excludeItemIDs: Evaluator.exclusions(seen[user]))
-      let (ids, rows) = try await engine.candidateFeatures(input, schema: Self.schema)
+      let input = RecommendInput(userID: user, scene: scene, count: 50, excludeItemIDs: Evaluator.exclusions(seen[user], setup.serving))
+      let (ids, rows) = try await engine.candidateFeatures(input, schema: schema)
       let labels = ids.map { bought.contains($0) ? 1 : 0 }
       summary.boughtItems += bought.count
       let positives = labels.reduce(0, +)
@@ -110,7 +116,7 @@ public struct TrainingReplay: Sendable {
       summary.queries += 1
       summary.rows += ids.count
       summary.positives += positives
-      lists.append(LabelledList(requestID: user, timestampMs: at, items: ids, featureNames: Self.schema.names, features: rows,
+      lists.append(LabelledList(requestID: user, timestampMs: at, items: ids, featureNames: schema.names, features: rows,
                                 labels: labels))
     }
     return (lists, summary)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import FeatureStore
 import Foundation
 import FunnelCore
 import IndexBuilder
@@ -34,6 +35,10 @@ struct Eval: AsyncParsableCommand {
   @Option(help: "Write eval.json, report.md and plots here (with the training work files).") var report: String?
   @Option(help: "A name for the data set in the report.") var name: String?
   @Option(help: "Python with the pinned packages (Training/requirements.txt).") var python = ".venv-training/bin/python"
+  @Flag(inversion: .prefixedNo, help: "Give the engine offline item and user features (item.*, user.*) computed from the history as of each cut.")
+  var offlineFeatures = true
+  @Option(help: "The shop's diversity cap: most items of one leaf category in an answer (default: the serving default).")
+  var maxPerCategory: Int?
 
   func run() async throws {
     do {
@@ -52,26 +57,33 @@ struct Eval: AsyncParsableCommand {
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
       let work = report ?? (data + "/eval")
-      var build = GenerationBuilder.Options()
+      var setup = EngineSetup()
+      if let maxPerCategory {
+        guard (1...1_000).contains(maxPerCategory) else {
+          throw FunnelError(.invalidArgument, "--max-per-category \(maxPerCategory) must be in 1...1000")
+        }
+        setup.serving.maxPerCategory = maxPerCategory
+      }
+      if offlineFeatures { setup.offline = { history, asOfMs in Self.offlineFeatures(items: items, history: history, asOfMs: asOfMs) } }
       var baselines: [(String, LearnedFactors)] = []
       var ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
       if train {
         let trained = try await EvalTraining(items: items, events: events, split: protocolSplit, trainDays: trainDays, scene: scene,
-                                             directory: work, python: python).run()
-        build.factors = trained.served
+                                             setup: setup, directory: work, python: python).run()
+        setup.build.factors = trained.served
         baselines = trained.baselines
         if model == nil { ranker = trained.ranker }
       }
       var result = try await Evaluator(items: items, events: events).run(
         split: protocolSplit, cutoffs: cutoffs,
         models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
-        sample: sample, scene: scene, build: build, factorBaselines: baselines, progress: { print($0) })
+        sample: sample, scene: scene, setup: setup, factorBaselines: baselines, progress: { print($0) })
       result.scene = scene.rawValue
       print(EvaluationTable.render(result))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       var named = EvaluationReportFile(dataSet: name ?? URL(fileURLWithPath: data).lastPathComponent, report: result)
-      named.servedFactors = build.factors?.model
+      named.servedFactors = setup.build.factors?.model
       for path in [json, report.map { $0 + "/eval.json" }].compactMap({ $0 }) {
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
                                                 withIntermediateDirectories: true)
@@ -103,6 +115,26 @@ extension Eval {
       throw FunnelError(.invalidArgument, "--scene '\(name)' must be one of home, item_page, cart, email")
     }
     return scene
+  }
+
+  /// The offline features `funnel ingest` writes (`OfflineFeatures`), computed from `history` as of
+  /// `asOfMs` and held in process: every numeric item and user field.
+  static func offlineFeatures(items: [CatalogItem], history: [BehaviourEvent], asOfMs: Int64) -> InMemoryOfflineFeatures {
+    let features = OfflineFeatures(items: items, history: history, asOfMs: asOfMs, userFacts: [:])
+    func numbers(_ row: [String: Any]) -> [String: Float] {
+      var out: [String: Float] = [:]
+      for (key, value) in row where key != "id" {
+        if let number = value as? Double { out[key] = Float(number) } else if let number = value as? Int { out[key] = Float(number) }
+      }
+      return out
+    }
+    let itemRows = features.itemRows.compactMap { row in (row["id"] as? String).map { ($0, numbers(row)) } }
+    let names = Set(itemRows.flatMap(\.1.keys)).sorted()
+    let table = ItemFeatureTable(names: names, rows: itemRows.map { id, values in (id, names.map { values[$0] ?? .nan }) },
+                                 version: "eval@\(asOfMs)")
+    let users = Dictionary(features.userRows.compactMap { row in (row["id"] as? String).map { ($0, numbers(row)) } },
+                           uniquingKeysWith: { a, _ in a })
+    return InMemoryOfflineFeatures(items: table, users: users)
   }
 
   /// `NAME/VERSION` for a model file inside a registry (`…/NAME/VERSION/model.txt`), else nil.

@@ -17,6 +17,8 @@ struct EvalTraining {
   let split: Evaluator.Split
   let trainDays: Int
   let scene: Scene
+  /// The engine's setup besides the factors (configuration, offline features).
+  let setup: EngineSetup
   let directory: String
   let python: String
 
@@ -40,7 +42,7 @@ struct EvalTraining {
     try Self.writeInteractions(innerHistory, to: work + "/inner.csv")
     try Self.writeTruth(innerFuture, to: work + "/validation.csv")
     try Self.writeInteractions(history, to: work + "/history.csv")
-    let discovery = (ServingConfiguration().quotas[scene]?.repeatPurchase ?? 0) == 0
+    let discovery = (setup.serving.quotas[scene]?.repeatPurchase ?? 0) == 0
     print("== factors: ALS and BPR tuned on the validation split (\(innerHistory.count) events, truth \(innerFuture.count))")
     try PipelineRetrain.runPython(python: python, script: "Training/train_factors.py", arguments: [
       "--train", work + "/inner.csv", "--validation", work + "/validation.csv", "--full", work + "/history.csv",
@@ -53,11 +55,11 @@ struct EvalTraining {
       ("\(name.uppercased()) (implicit, tuned)", try LearnedFactors.read(directory: "\(work)/factors/\(name)/full"))
     }
     let innerFactors = try LearnedFactors.read(directory: "\(work)/factors/\(best)/inner")
-    var build = GenerationBuilder.Options()
-    build.factors = innerFactors
+    var setup = self.setup
+    setup.build.factors = innerFactors
     let rows = work + "/replay.csv"
     print("== ranker: replay of the validation split through the engine (serving \(best) factors)")
-    let summary = try await TrainingReplay(items: items, events: history).write(split: inner, to: rows, scene: scene, build: build)
+    let summary = try await TrainingReplay(items: items, events: history).write(split: inner, to: rows, scene: scene, newUsers: true, setup: setup)
     print("training rows \(rows): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives "
           + "(\(summary.recalledBoughtItems) of \(summary.boughtItems) bought items recalled)")
     let version = directory + "/models/ranker/1"

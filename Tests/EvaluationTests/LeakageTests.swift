@@ -77,11 +77,11 @@ import Testing
     var userFactors: [UserID: [Float]] = [:]
     for user in Set(history.map(\.userID)) { userFactors[user] = (0..<3).map { _ in Float.random(in: -1...1, using: &rng) } }
     let factors = LearnedFactors(model: "als", dimension: 3, items: itemFactors, users: userFactors)
-    var build = GenerationBuilder.Options()
-    build.factors = factors
+    var setup = EngineSetup()
+    setup.build.factors = factors
     let report = try await Evaluator(items: Self.store.items, events: Self.store.events).run(
       split: .time(split), cutoffs: [10, 20], models: [("recall only", Evaluator.recallOnlyModel)], sample: 40,
-      build: build, factorBaselines: [("ALS", factors)])
+      setup: setup, factorBaselines: [("ALS", factors)])
     #expect(report.rows.map(\.name).contains("ALS"))
     for row in report.rows {
       #expect(row.segments.map(\.name) == ["new", "light", "heavy"])
