@@ -36,6 +36,9 @@ GRIDS = {
     "bpr": [dict(factors=f, regularization=r, iterations=i, learning_rate=lr)
             for f in (32, 64) for r in (0.001, 0.01) for i in (100, 300) for lr in (0.01, 0.05)],
 }
+# One setting each: for smoke tests (the test command), not for figures.
+QUICK = {"als": [dict(factors=32, regularization=0.1, iterations=10, alpha=10.0)],
+         "bpr": [dict(factors=32, regularization=0.01, iterations=50, learning_rate=0.05)]}
 
 
 def read_interactions(path, users, items, grow):
@@ -125,6 +128,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--exclude-seen", action="store_true")
     parser.add_argument("--models", default="als,bpr")
+    parser.add_argument("--grid", choices=("full", "quick"), default="full", help="quick: one setting per model (smoke tests)")
     args = parser.parse_args()
 
     users, items = {}, {}
@@ -135,7 +139,7 @@ def main():
     report = {"validation_users": len(truth), "models": {}}
     for name in args.models.split(","):
         tried = []
-        for params in GRIDS[name]:
+        for params in (GRIDS if args.grid == "full" else QUICK)[name]:
             score = ndcg(fit(name, params, inner), inner, truth, args.exclude_seen)
             tried.append(dict(params=params, validation_ndcg20=round(score, 5)))
             print(f"{name} {params}: validation NDCG@{K} {score:.4f}", flush=True)

@@ -6,9 +6,10 @@ import FunnelCore
 /// - items are products: the name as title, department / aisle as the category path; no prices;
 /// - every basket line is a `purchase` in the order's session (`o-ORDER`). The set has no dates,
 ///   only each order's place in its user's sequence (`order_number`, `days_since_prior_order`,
-///   hour of day), so each user's orders are laid on a timeline from 2017-01-01 by the days between
-///   them, and a basket's lines one second apart in add-to-cart order: the order of events within
-///   a user is the real one, the alignment between users is not;
+///   hour of day), so each user's orders are laid on a timeline ending on 2017-06-01 (their last
+///   order in the sample) by the days between them, and a basket's lines one second apart in
+///   add-to-cart order: the order of events within a user is the real one, the alignment between
+///   users is not;
 /// - `reordered` (the user had bought the product before, in orders outside the sample) is counted
 ///   in the report; it is not a feature (it is known only for what was bought);
 /// - basket lines of orders missing from `orders.csv` are dropped and counted (they have no user).
@@ -57,16 +58,19 @@ public enum Instacart {
       let days = Int(Double(row[daysColumn]) ?? 0)
       orders[row[orderColumn]] = Order(user: row[userColumn], number: number, hour: hour, days: max(0, min(days, 365)))
     }
-    // Each user's timeline: orders by number, days accumulated from the first order in the sample.
+    // Each user's timeline ends on one day (the sample holds users' latest orders): an order's day
+    // is minus the days from it to the user's last order, so popularity decayed to the end of the
+    // set weighs every user's basket alike.
     var dayOf: [String: Int] = [:]
     for (_, own) in Dictionary(grouping: orders, by: { $0.value.user }) {
+      let sorted = own.sorted(by: { $0.value.number > $1.value.number })
       var day = 0
-      for (i, (id, order)) in own.sorted(by: { $0.value.number < $1.value.number }).enumerated() {
-        if i > 0 { day += order.days }
+      for (i, (id, order)) in sorted.enumerated() {
         dayOf[id] = day
+        if i + 1 < sorted.count { day -= order.days }
       }
     }
-    let startMs = OnlineRetail.dayStartMs(year: 2017, month: 1, day: 1)
+    let startMs = OnlineRetail.dayStartMs(year: 2017, month: 6, day: 1)
 
     var lines = try CSVReader(path: directory + "/order_products__prior.csv")
     let (lineOrder, lineProduct) = (try lines.column("order_id"), try lines.column("product_id"))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Experiments
 import FeatureStore
 import Foundation
 import FunnelCore
@@ -35,10 +36,14 @@ struct Eval: AsyncParsableCommand {
   @Option(help: "Write eval.json, report.md and plots here (with the training work files).") var report: String?
   @Option(help: "A name for the data set in the report.") var name: String?
   @Option(help: "Python with the pinned packages (Training/requirements.txt).") var python = ".venv-training/bin/python"
+  @Option(help: "With --train: the factor settings tried, full (the tuning grid) or quick (one each, for smoke tests).")
+  var factorGrid = "full"
   @Flag(inversion: .prefixedNo, help: "Give the engine offline item and user features (item.*, user.*) computed from the history as of each cut.")
   var offlineFeatures = true
   @Option(help: "The shop's diversity cap: most items of one leaf category in an answer (default: the serving default).")
   var maxPerCategory: Int?
+  @Option(help: "A recall quota of the scene, CHANNEL=N (repeatable; channels as in experiment arms, e.g. repeat=200).")
+  var quota: [String] = []
 
   func run() async throws {
     do {
@@ -52,6 +57,7 @@ struct Eval: AsyncParsableCommand {
       case (nil, let fraction?) where fraction > 0 && fraction < 1: protocolSplit = .perUser(fraction: fraction)
       default: throw FunnelError(.invalidArgument, "give either --split YYYY-MM-DD or --holdout FRACTION (0 < FRACTION < 1)")
       }
+      guard ["full", "quick"].contains(factorGrid) else { throw FunnelError(.invalidArgument, "--factor-grid '\(factorGrid)' must be full or quick") }
       guard (1...365).contains(trainDays) else { throw FunnelError(.invalidArgument, "--train-days \(trainDays) must be in 1...365") }
       let scene = try Self.scene(self.scene)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
@@ -64,12 +70,21 @@ struct Eval: AsyncParsableCommand {
         }
         setup.serving.maxPerCategory = maxPerCategory
       }
+      var overrides: [String: Int] = [:]
+      for entry in quota {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ExperimentPlan.quotaChannels.contains(parts[0]), let n = Int(parts[1]), (0...5_000).contains(n) else {
+          throw FunnelError(.invalidArgument, "--quota '\(entry)' must be CHANNEL=N with a channel of \(ExperimentPlan.quotaChannels.sorted()) and N in 0...5000")
+        }
+        overrides[parts[0]] = n
+      }
+      if !overrides.isEmpty { setup.serving.quotas[scene]?.override(with: overrides) }
       if offlineFeatures { setup.offline = { history, asOfMs in Self.offlineFeatures(items: items, history: history, asOfMs: asOfMs) } }
       var baselines: [(String, LearnedFactors)] = []
       var ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
       if train {
         let trained = try await EvalTraining(items: items, events: events, split: protocolSplit, trainDays: trainDays, scene: scene,
-                                             setup: setup, directory: work, python: python).run()
+                                             setup: setup, directory: work, python: python, grid: factorGrid).run()
         setup.build.factors = trained.served
         baselines = trained.baselines
         if model == nil { ranker = trained.ranker }

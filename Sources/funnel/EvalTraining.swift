@@ -21,6 +21,8 @@ struct EvalTraining {
   let setup: EngineSetup
   let directory: String
   let python: String
+  /// `full` or `quick` (`Training/train_factors.py --grid`).
+  let grid: String
 
   struct Result {
     /// The factors the engine serves in the test (the better model's, on the whole history).
@@ -46,7 +48,7 @@ struct EvalTraining {
     print("== factors: ALS and BPR tuned on the validation split (\(innerHistory.count) events, truth \(innerFuture.count))")
     try PipelineRetrain.runPython(python: python, script: "Training/train_factors.py", arguments: [
       "--train", work + "/inner.csv", "--validation", work + "/validation.csv", "--full", work + "/history.csv",
-      "--out", work + "/factors"] + (discovery ? ["--exclude-seen"] : []))
+      "--out", work + "/factors", "--grid", grid] + (discovery ? ["--exclude-seen"] : []))
     let tuning = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/factors/tuning.json")))
     guard let best = (tuning as? [String: Any])?["best"] as? String else {
       throw FunnelError(.failedPrecondition, "\(work)/factors/tuning.json names no best model")
