@@ -41,7 +41,8 @@ public struct CandidateRanker: Sendable {
     case recallRule = "recall_rule", secondsSinceSeen = "seconds_since_last_seen", recallTrending = "recall_trending"
     case recallVector = "recall_vector", purchaseCount = "user_item_purchases"
     case recallSwing = "recall_swing", recallSession = "recall_session", recallUserCF = "recall_user_cf"
-    case recallFactors = "recall_factors", factorScore = "user_item_factor"
+    case recallFactors = "recall_factors", factorScore = "user_item_factor", factorShare = "user_item_factor_share"
+    case purchaseCycle = "user_item_purchase_cycle"
   }
 
   /// Names of the features the ranker computes, besides `context.KEY` (a model's other features are
@@ -112,6 +113,16 @@ public struct CandidateRanker: Sendable {
     matrix.withUnsafeMutableCells { cells in
       for (column, source) in plan.enumerated() {
         switch source {
+        case .computed(.factorShare):
+          // The factor score relative to the request's best candidate: the trees compare a user's
+          // items on one scale whatever the length of that user's vector.
+          var best: Float = 0
+          for row in 0..<n {
+            let score = lookup.factorScore(candidates[row].doc, in: generation)
+            cells[row * width + column] = score
+            if score > best { best = score }
+          }
+          for row in 0..<n { cells[row * width + column] = best > 0 ? cells[row * width + column] / best : .nan }
         case .computed(let kind):
           for row in 0..<n { cells[row * width + column] = value(kind, candidates[row], profile, lookup, generation) }
         case .context, .user:
@@ -192,6 +203,8 @@ public struct CandidateRanker: Sendable {
     case .recallUserCF: return c.userCFScore
     case .recallFactors: return c.factorsScore
     case .factorScore: return lookup.factorScore(c.doc, in: generation)
+    case .factorShare: return .nan  // filled per request in `fill`
+    case .purchaseCycle: return lookup.purchaseCycle(c.doc)
     case .channelCount: return Self.evidenceCount(c.channels)
     case .affinity: return lookup.affinity(to: c.doc, in: items)
     case .priceRatio:

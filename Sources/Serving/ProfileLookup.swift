@@ -12,6 +12,7 @@ struct ProfileLookup {
     var purchased = false, viewed = false
     var purchases: Int32 = 0
     var lastSeenMs: Int64?
+    var firstPurchaseMs: Int64?, lastPurchaseMs: Int64?
   }
 
   private var positions: DocPositionTable
@@ -36,6 +37,8 @@ struct ProfileLookup {
     for doc in profile.purchased { itemFacts[slot(doc)].purchased = true }
     for doc in profile.viewed { itemFacts[slot(doc)].viewed = true }
     for (doc, n) in profile.purchaseCounts { itemFacts[slot(doc)].purchases = Int32(clamping: n) }
+    for (doc, ms) in profile.firstPurchaseMs { itemFacts[slot(doc)].firstPurchaseMs = ms }
+    for (doc, ms) in profile.lastPurchaseMs { itemFacts[slot(doc)].lastPurchaseMs = ms }
     if !profile.categoryAffinity.isEmpty {
       affinity = [Float](repeating: .nan, count: generation.items.categoryKeys.count)
       for (key, a) in profile.categoryAffinity where Int(key) < affinity.count { affinity[Int(key)] = a }
@@ -44,6 +47,17 @@ struct ProfileLookup {
 
   /// The facts about `doc`, if it is one of the user's items.
   @inline(__always) func facts(_ doc: DocID) -> ItemFacts? { positions.position(of: doc).map { itemFacts[$0] } }
+
+  /// Where the user is in their own buying cycle of `doc`: the time since they last bought it over
+  /// their mean time between buying it (1: due now by their habit). NaN unless bought at least twice
+  /// at different times.
+  @inline(__always) func purchaseCycle(_ doc: DocID) -> Float {
+    guard let f = facts(doc), f.purchases >= 2, let first = f.firstPurchaseMs, let last = f.lastPurchaseMs, last > first else {
+      return .nan
+    }
+    let cycle = Double(last - first) / Double(f.purchases - 1)
+    return Float(Double(max(0, asOfMs - last)) / cycle)
+  }
 
   /// The learned factors' score of the user for `doc` (the inner product of the user's and the item's
   /// factors); NaN without user factors or for an item the factor index does not hold.

@@ -24,6 +24,9 @@ public struct UserProfile: Sendable {
   public var purchases: [(doc: DocID, weight: Float)] = []
   /// Purchase events per item in the interactions read (how often the user re-buys it).
   public var purchaseCounts: [DocID: Int] = [:]
+  /// First and last purchase of each purchased item in the interactions read (Unix ms).
+  public var firstPurchaseMs: [DocID: Int64] = [:]
+  public var lastPurchaseMs: [DocID: Int64] = [:]
   public var viewed: Set<DocID> = []
   /// The user's row in the generation's users file (`UserTable`) and their learned factors from it,
   /// when the build knew them.
@@ -47,25 +50,29 @@ public struct UserProfile: Sendable {
     var depthTotals: [Int: Float] = [:]
     var priceSum = 0.0, priceWeight = 0.0
     for interaction in recent {
-      guard let doc = items.doc(for: interaction.itemID) else { continue }
+      guard let doc = items.doc(for: interaction.itemID), interaction.kind.interestWeight > 0 else { continue }
       let age = Double(max(0, nowMs - interaction.timestampMs))
+      // Old interactions weigh nothing (the weight underflows to 0 after some ten months) but are
+      // still facts: what was bought or seen, when, how often.
       let w = interaction.kind.interestWeight * Float(exp(-decayPerMs * age))
+      lastSeenMs[doc] = max(lastSeenMs[doc] ?? .min, interaction.timestampMs)
+      if interaction.kind == .purchase {
+        purchased.insert(doc)
+        bought[doc, default: 0] += w
+        purchaseCounts[doc, default: 0] += 1
+        firstPurchaseMs[doc] = min(firstPurchaseMs[doc] ?? .max, interaction.timestampMs)
+        lastPurchaseMs[doc] = max(lastPurchaseMs[doc] ?? .min, interaction.timestampMs)
+      } else {
+        viewed.insert(doc)
+      }
       guard w > 0 else { continue }
       interest[doc, default: 0] += w
-      lastSeenMs[doc] = max(lastSeenMs[doc] ?? .min, interaction.timestampMs)
       Self.forEachAncestor(of: items.leafCategory(doc), in: items) { key, depth in
         categoryAffinity[key, default: 0] += w
         depthTotals[depth, default: 0] += w
       }
       priceSum += items.price(doc) * Double(w)
       priceWeight += Double(w)
-      if interaction.kind == .purchase {
-        purchased.insert(doc)
-        bought[doc, default: 0] += w
-        purchaseCounts[doc, default: 0] += 1
-      } else {
-        viewed.insert(doc)
-      }
     }
     seeds = interest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
       .prefix(maxSeeds).map { (doc: $0.key, weight: $0.value) }
@@ -76,7 +83,7 @@ public struct UserProfile: Sendable {
       categoryAffinity[key] = w / max(depthTotals[depth] ?? 1, 1e-9)
     }
     typicalPrice = priceWeight > 0 ? priceSum / priceWeight : nil
-    let topBought = bought.values.max() ?? 1
+    let topBought = max(bought.values.max() ?? 1, .leastNormalMagnitude)
     purchases = bought.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
       .map { (doc: $0.key, weight: $0.value / topBought) }
   }
