@@ -96,37 +96,15 @@ struct ItemCF {
         fill[doc] += 1
       }
     }
-    var accumulator = [Float](repeating: 0, count: itemCount)
-    var touched: [UInt32] = []
-    var offsets: [UInt32] = [0]
-    offsets.reserveCapacity(itemCount + 1)
-    var docs: [UInt32] = []
-    var scores: [Float] = []
+    var rows = NeighbourRowsBuilder(itemCount: itemCount, neighboursPerItem: neighboursPerItem)
     for a in 0..<itemCount {
       for k in usersStart[a]..<usersStart[a + 1] {
         let u = Int(usersOf[k])
         let w = userWeight[u]
-        for j in windowStart[u]..<windowStart[u + 1] {
-          let b = Int(windowItems[j])
-          guard b != a else { continue }
-          if accumulator[b] == 0 { touched.append(UInt32(b)) }
-          accumulator[b] += w
-        }
+        for j in windowStart[u]..<windowStart[u + 1] where Int(windowItems[j]) != a { rows.add(Int(windowItems[j]), w) }
       }
-      var best = TopK(capacity: neighboursPerItem)
-      for b in touched {
-        best.offer(DocID(rawValue: b), accumulator[Int(b)] / (occurrence[a] * occurrence[Int(b)]).squareRoot())
-        accumulator[Int(b)] = 0
-      }
-      touched.removeAll(keepingCapacity: true)
-      let row = best.sortedDescending()
-      let top = row.first?.1 ?? 1
-      for (doc, score) in row {
-        docs.append(doc.rawValue)
-        scores.append(min(1, score / top))
-      }
-      offsets.append(UInt32(docs.count))
+      rows.finishRow { b, sum in sum / (occurrence[a] * occurrence[b]).squareRoot() }
     }
-    return (offsets, docs, scores)
+    return (rows.offsets, rows.docs, rows.scores)
   }
 }
