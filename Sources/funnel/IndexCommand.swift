@@ -32,6 +32,8 @@ struct IndexBuild: AsyncParsableCommand {
   var synonyms: String?
   @Option(help: "How much each field counts in search (title, brand, category, tags, attributes; 0...10 each; unnamed fields keep their default).")
   var fieldWeights = SearchFields.standard.description
+  @Option(help: "Learned factors to serve (a directory of items.tsv, users.tsv and factors.json, as Training/train_factors.py writes them): item factors become the factors channel's index, user factors go into users.fnl.")
+  var factors: String?
   @Option(help: "Fold the live catalog changes of this Redis's change feed (UpsertItems, DeleteItems) into the catalog; the generation records the feed position it includes.")
   var catalogFeed: String?
 
@@ -43,7 +45,8 @@ struct IndexBuild: AsyncParsableCommand {
       let built = try Self.build(catalog: catalog, events: events, archive: archive, feed: feed, tombstones: tombstones,
                                  out: out, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000),
                                  analyzer: try Self.analyzer(textAnalysis), synonyms: try Self.synonyms(synonyms, textAnalysis),
-                                 fields: try SearchFields(parsing: fieldWeights))
+                                 fields: try SearchFields(parsing: fieldWeights),
+                                 factors: try factors.map { try LearnedFactors.read(directory: $0) })
       let pruned = keep > 0 ? try GenerationDirectory.prune(under: out, keep: keep) : []
       print(built.summary)
       if !pruned.isEmpty { print("pruned \(pruned.joined(separator: ", "))") }
@@ -89,7 +92,7 @@ struct IndexBuild: AsyncParsableCommand {
   /// holds the compact indexes being built, never the parsed inputs.
   static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
                     out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english, synonyms: String? = nil,
-                    fields: SearchFields = .standard) throws -> Built {
+                    fields: SearchFields = .standard, factors: LearnedFactors? = nil) throws -> Built {
     let clock = ContinuousClock()
     let start = clock.now
     var pending: [String: CatalogChange] = [:]
@@ -99,6 +102,7 @@ struct IndexBuild: AsyncParsableCommand {
     options.textAnalyzer = analyzer
     options.synonyms = synonyms
     options.searchFields = fields
+    options.factors = factors
     var accumulator = GenerationAccumulator(options: options, nowMs: now)
     var sources = [try JSONLines.forEachItem(path: catalog) { item in
       switch pending.removeValue(forKey: item.id) {
