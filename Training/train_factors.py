@@ -10,7 +10,9 @@ validation user went on to buy). For each model a small grid (factors x regulari
 iterations) is trained on `--train` and scored by NDCG@20 against `--validation` (with
 `--exclude-seen`, items the user already has are not recommended, as in a discovery scene); the best
 settings are then trained on `--train` again (DIR/MODEL/inner: the factors a ranker's training
-replay may see) and on `--full` (DIR/MODEL/full: the factors served and evaluated). Each factors
+replay may see) and on `--full` (DIR/MODEL/full: the factors served and evaluated). With
+`--params-from DIR/tuning.json`, the settings found there are fitted on `--full` alone (the factors
+of an earlier replay window). Each factors
 directory holds items.tsv and users.tsv (`id<TAB>v1 v2 ...`) and factors.json. DIR/tuning.json
 lists every setting tried with its validation NDCG@20 and the best model.
 Deterministic: fixed seeds, one thread.
@@ -122,14 +124,28 @@ def write(model, users, items, out, name, params, validation):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", required=True)
-    parser.add_argument("--validation", required=True)
+    parser.add_argument("--train")
+    parser.add_argument("--validation")
     parser.add_argument("--full", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--exclude-seen", action="store_true")
     parser.add_argument("--models", default="als,bpr")
     parser.add_argument("--grid", choices=("full", "quick"), default="full", help="quick: one setting per model (smoke tests)")
+    parser.add_argument("--params-from", help="a tuning.json of an earlier run: fit its best settings on --full only (no tuning)")
     args = parser.parse_args()
+
+    if args.params_from:
+        with open(args.params_from) as f:
+            tuned = json.load(f)
+        full_users, full_items = {}, {}
+        full = read_interactions(args.full, full_users, full_items, grow=True)
+        for name in args.models.split(","):
+            best = tuned["models"][name]["best"]
+            write(fit(name, best["params"], full), full_users, full_items, f"{args.out}/{name}/full", name, best["params"],
+                  best["validation_ndcg20"])
+        return
+    if not args.train or not args.validation:
+        sys.exit("--train and --validation are needed (or --params-from)")
 
     users, items = {}, {}
     inner = read_interactions(args.train, users, items, grow=True)

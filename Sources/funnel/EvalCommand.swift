@@ -36,6 +36,8 @@ struct Eval: AsyncParsableCommand {
   @Option(help: "Write eval.json, report.md and plots here (with the training work files).") var report: String?
   @Option(help: "A name for the data set in the report.") var name: String?
   @Option(help: "Python with the pinned packages (Training/requirements.txt).") var python = ".venv-training/bin/python"
+  @Option(help: "With --train: replay windows the ranker learns from, each inside the history of the one before.")
+  var trainWindows = 2
   @Option(help: "With --train: the factor settings tried, full (the tuning grid) or quick (one each, for smoke tests).")
   var factorGrid = "full"
   @Flag(inversion: .prefixedNo, help: "Give the engine offline item and user features (item.*, user.*) computed from the history as of each cut.")
@@ -58,6 +60,7 @@ struct Eval: AsyncParsableCommand {
       default: throw FunnelError(.invalidArgument, "give either --split YYYY-MM-DD or --holdout FRACTION (0 < FRACTION < 1)")
       }
       guard ["full", "quick"].contains(factorGrid) else { throw FunnelError(.invalidArgument, "--factor-grid '\(factorGrid)' must be full or quick") }
+      guard (1...6).contains(trainWindows) else { throw FunnelError(.invalidArgument, "--train-windows \(trainWindows) must be in 1...6") }
       guard (1...365).contains(trainDays) else { throw FunnelError(.invalidArgument, "--train-days \(trainDays) must be in 1...365") }
       let scene = try Self.scene(self.scene)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
@@ -84,7 +87,7 @@ struct Eval: AsyncParsableCommand {
       var ranker = try model.map { try ModelFile.load(path: $0, version: Self.registryVersion($0)) } ?? BuiltinModel.model
       if train {
         let trained = try await EvalTraining(items: items, events: events, split: protocolSplit, trainDays: trainDays, scene: scene,
-                                             setup: setup, directory: work, python: python, grid: factorGrid).run()
+                                             setup: setup, directory: work, python: python, grid: factorGrid, windows: trainWindows).run()
         setup.build.factors = trained.served
         baselines = trained.baselines
         if model == nil { ranker = trained.ranker }

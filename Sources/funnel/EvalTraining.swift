@@ -23,6 +23,8 @@ struct EvalTraining {
   let python: String
   /// `full` or `quick` (`Training/train_factors.py --grid`).
   let grid: String
+  /// Replay windows the ranker learns from (1: the validation split only).
+  let windows: Int
 
   struct Result {
     /// The factors the engine serves in the test (the better model's, on the whole history).
@@ -56,14 +58,44 @@ struct EvalTraining {
     let baselines = try ["als", "bpr"].map { name in
       ("\(name.uppercased()) (implicit, tuned)", try LearnedFactors.read(directory: "\(work)/factors/\(name)/full"))
     }
-    let innerFactors = try LearnedFactors.read(directory: "\(work)/factors/\(best)/inner")
-    var setup = self.setup
-    setup.build.factors = innerFactors
+    // Replay windows, each inside the history of the one before (a time split moves back by
+    // --train-days each time; a per-user split takes the fraction again), each served factors
+    // trained on its own history: more customers to learn from, nothing after any window's cut.
+    var lists: [LabelledList] = []
+    var (windowEvents, windowSplit) = (history, inner)
+    for window in 1...windows {
+      let windowHistory = Evaluator(items: items, events: windowEvents).partition(windowSplit).history
+      guard !windowHistory.isEmpty else { break }
+      let factors: LearnedFactors
+      if window == 1 {
+        factors = try LearnedFactors.read(directory: "\(work)/factors/\(best)/inner")
+      } else {
+        let csv = work + "/window\(window).csv"
+        try Self.writeInteractions(windowHistory, to: csv)
+        try PipelineRetrain.runPython(python: python, script: "Training/train_factors.py", arguments: [
+          "--full", csv, "--out", work + "/factors-window\(window)", "--params-from", work + "/factors/tuning.json", "--models", best])
+        factors = try LearnedFactors.read(directory: "\(work)/factors-window\(window)/\(best)/full")
+      }
+      var setup = self.setup
+      setup.build.factors = factors
+      print("== ranker: replay window \(window) through the engine (serving \(best) factors of its own history)")
+      let (windowLists, summary) = try await TrainingReplay(items: items, events: windowEvents)
+        .lists(split: windowSplit, scene: scene, newUsers: true, setup: setup)
+      print("window \(window): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives "
+            + "(\(summary.recalledBoughtItems) of \(summary.boughtItems) bought items recalled)")
+      lists += windowLists.map { list in
+        var list = list
+        list.requestID = "w\(window):" + list.requestID
+        return list
+      }
+      (windowEvents, windowSplit) = (windowHistory, Evaluator.innerSplit(windowSplit, days: trainDays))
+    }
+    // Windows may know different offline features (a field no item had yet): every name, missing where absent.
+    var names: [String] = []
+    for list in lists { for name in list.featureNames where !names.contains(name) { names.append(name) } }
     let rows = work + "/replay.csv"
-    print("== ranker: replay of the validation split through the engine (serving \(best) factors)")
-    let summary = try await TrainingReplay(items: items, events: history).write(split: inner, to: rows, scene: scene, newUsers: true, setup: setup)
-    print("training rows \(rows): \(summary.queries) customers, \(summary.rows) rows, \(summary.positives) positives "
-          + "(\(summary.recalledBoughtItems) of \(summary.boughtItems) bought items recalled)")
+    let written = try LabelledList.writeCSV(lists, names: names, to: rows, positions: false)
+    print("training rows \(rows): \(written.lists) lists, \(written.rows) rows")
     let version = directory + "/models/ranker/1"
     try? FileManager.default.removeItem(atPath: version)
     try PipelineRetrain.runTrainer(python: python, trainer: "Training/train_ranker.py", rows: rows, out: version)
