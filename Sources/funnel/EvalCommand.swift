@@ -32,12 +32,13 @@ struct Eval: AsyncParsableCommand {
   @Option(help: "Also write the report as JSON here.") var json: String?
   @Option(help: "Scene the engine answers: email (repeat purchases recalled), home (discovery) or cart.") var scene = "email"
   @Flag(help: "Train factors and a ranker on a validation slice inside the history first (see above).") var train = false
-  @Option(help: "With --train and --split: days of the validation slice.") var trainDays = 30
+  @Option(help: "With --train and --split: days of each replay window (default: as long as the test window, from the split to the last event).")
+  var trainDays: Int?
   @Option(help: "Write eval.json, report.md and plots here (with the training work files).") var report: String?
   @Option(help: "A name for the data set in the report.") var name: String?
   @Option(help: "Python with the pinned packages (Training/requirements.txt).") var python = ".venv-training/bin/python"
   @Option(help: "With --train: replay windows the ranker learns from, each inside the history of the one before.")
-  var trainWindows = 2
+  var trainWindows = 3
   @Option(help: "With --train: the factor settings tried, full (the tuning grid) or quick (one each, for smoke tests).")
   var factorGrid = "full"
   @Flag(inversion: .prefixedNo, help: "Give the engine offline item and user features (item.*, user.*) computed from the history as of each cut.")
@@ -61,10 +62,14 @@ struct Eval: AsyncParsableCommand {
       }
       guard ["full", "quick"].contains(factorGrid) else { throw FunnelError(.invalidArgument, "--factor-grid '\(factorGrid)' must be full or quick") }
       guard (1...6).contains(trainWindows) else { throw FunnelError(.invalidArgument, "--train-windows \(trainWindows) must be in 1...6") }
-      guard (1...365).contains(trainDays) else { throw FunnelError(.invalidArgument, "--train-days \(trainDays) must be in 1...365") }
       let scene = try Self.scene(self.scene)
       let (items, _) = try JSONLines.readCatalog(path: data + "/catalog.jsonl")
       let (events, _) = try JSONLines.readEvents(path: data + "/events.jsonl")
+      let lastMs = events.last?.timestampMs ?? 0
+      let testDays: Int
+      if case .time(let splitMs) = protocolSplit { testDays = Int((Double(max(0, lastMs - splitMs)) / 86_400_000).rounded(.up)) } else { testDays = 30 }
+      let trainDays = self.trainDays ?? max(1, min(365, testDays))
+      guard (1...365).contains(trainDays) else { throw FunnelError(.invalidArgument, "--train-days \(trainDays) must be in 1...365") }
       let work = report ?? (data + "/eval")
       var setup = EngineSetup()
       if let maxPerCategory {
