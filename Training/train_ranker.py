@@ -67,7 +67,8 @@ def main():
     parser.add_argument("--trees", type=int, default=400)
     parser.add_argument("--learning-rate", type=float, default=0.05)
     parser.add_argument("--leaves", type=int, default=31)
-    parser.add_argument("--min-trees", type=int, default=50, help="keep at least this many trees (see above)")
+    parser.add_argument("--min-trees", type=int, default=1,
+                        help="above 1: keep the best round at or after this many trees instead of early stopping (see below)")
     args = parser.parse_args()
 
     names, queries, labels, x, positions = read_rows(args.rows)
@@ -88,17 +89,21 @@ def main():
                             position=None if positions is None else positions[train])
     test_set = lgb.Dataset(x[test], labels[test], group=groups(queries[test]), feature_name=names, reference=train_set,
                            position=None if positions is None else positions[test])
-    # The held-out customers are few, so their NDCG is noisy from tree to tree: early stopping on it
-    # can stop at the first tree, whose few distinct scores leave most candidates tied. Every round
-    # is recorded and the best at or after --min-trees is kept instead.
-    evaluation = {}
-    ranker = lgb.train(params, train_set, num_boost_round=args.trees, valid_sets=[test_set],
-                       callbacks=[lgb.record_evaluation(evaluation)])
-    curve = evaluation["valid_0"][f"ndcg@{max(params['eval_at'])}"]
-    floor = min(args.min_trees, len(curve)) - 1
-    best_round = floor + int(np.argmax(curve[floor:]))
-    ranker.best_iteration = best_round + 1
-    ranker.best_score = {"valid_0": {k: v[best_round] for k, v in evaluation["valid_0"].items()}}
+    if args.min_trees <= 1:
+        ranker = lgb.train(params, train_set, num_boost_round=args.trees, valid_sets=[test_set],
+                           callbacks=[lgb.early_stopping(50, verbose=False)])
+    else:
+        # With few held-out customers their NDCG is noisy from tree to tree: early stopping on it can
+        # stop at the first tree, whose few distinct scores leave most candidates tied. Every round
+        # is recorded and the best at or after --min-trees is kept instead.
+        evaluation = {}
+        ranker = lgb.train(params, train_set, num_boost_round=args.trees, valid_sets=[test_set],
+                           callbacks=[lgb.record_evaluation(evaluation)])
+        curve = evaluation["valid_0"][f"ndcg@{max(params['eval_at'])}"]
+        floor = min(args.min_trees, len(curve)) - 1
+        best_round = floor + int(np.argmax(curve[floor:]))
+        ranker.best_iteration = best_round + 1
+        ranker.best_score = {"valid_0": {k: v[best_round] for k, v in evaluation["valid_0"].items()}}
 
     binary = dict(objective="binary", learning_rate=args.learning_rate, num_leaves=args.leaves, min_data_in_leaf=50,
                   seed=7, deterministic=True, num_threads=1, verbosity=-1, metric="auc")

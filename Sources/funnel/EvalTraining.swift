@@ -98,7 +98,9 @@ struct EvalTraining {
     print("training rows \(rows): \(written.lists) lists, \(written.rows) rows")
     let version = directory + "/models/ranker/1"
     try? FileManager.default.removeItem(atPath: version)
-    try PipelineRetrain.runTrainer(python: python, trainer: "Training/train_ranker.py", rows: rows, out: version)
+    // A replay's held-out customers are few: the best round after 50 trees, not early stopping on noise.
+    try PipelineRetrain.runPython(python: python, script: "Training/train_ranker.py",
+                                  arguments: ["--rows", rows, "--out", version, "--min-trees", "50"])
     let ranker = try ModelFile.load(path: version + "/model.txt", version: "ranker/1")
     let served = try LearnedFactors.read(directory: "\(work)/factors/\(best)/full")
     return Result(served: served, baselines: baselines, ranker: ranker)
