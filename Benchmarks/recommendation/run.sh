@@ -4,7 +4,7 @@
 # trained on a replay of that slice, the engine serving the better factors with it) against
 # popularity, ItemCF, repeat purchases (where repeats exist), ALS and BPR. Writes OUT/NAME/report.md
 # with plots and eval.json, and prints the NDCG@20 table of docs/recommendation-quality.md.
-#   Benchmarks/recommendation/run.sh [OUT]        (about 15 minutes on two cores)
+#   Benchmarks/recommendation/run.sh [OUT]        (about 35 minutes on two cores)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -23,8 +23,8 @@ mkdir -p "$out"
 run() {  # NAME LABEL SPLIT-ARGS... : one evaluation, its log beside the report
   local name=$1 label=$2; shift 2
   echo "== $label"
-  "$f" eval --data "$out/$name-data" --k 5,10,20,50 --train --report "$out/$name" --name "$label" "$@" > "$out/$name.log" 2>&1
-  tail -n 1 "$out/$name/report.md" >/dev/null
+  "$f" eval --data "$out/$name-data" --k 5,10,20,50 --train --report "$out/$name" --name "$label" "$@" > "$out/$name.log" 2>&1 \
+    || { tail -n 20 "$out/$name.log" >&2; exit 1; }
 }
 run online-retail "Online Retail" --split 2011-11-01 --scene email
 run movielens "MovieLens small" --holdout 0.2 --scene home
