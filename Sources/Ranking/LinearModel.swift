@@ -1,7 +1,7 @@
 /// A model that scores every row of a feature matrix. Implementations are immutable and safe to
 /// share across threads; `score` is synchronous, single-threaded and must not allocate.
 public protocol ScoringModel: Sendable {
-  /// Identifies the model in answers, e.g. `builtin-linear-v1`.
+  /// Identifies the model in answers, e.g. `builtin-linear-v2`.
   var version: String { get }
   /// The columns the model reads, in order.
   var schema: FeatureSchema { get }

@@ -36,7 +36,7 @@ import Testing
       let response = try await Funnel_V1_Recommender.Client(wrapping: client).recommend(request)
       #expect(response.items.count == 8)
       #expect(response.items.allSatisfy { !$0.itemID.isEmpty && !$0.channels.isEmpty && !$0.reasons.isEmpty })
-      #expect(response.modelVersion == "builtin-linear-v1" && response.indexVersion == "test-1")
+      #expect(response.modelVersion == "builtin-linear-v2" && response.indexVersion == "test-1")
       #expect(response.experimentArm == "default" && response.requestID.count == 16)
       #expect(response.debug.timings.contains { $0.stage == "rank" })
     }

@@ -37,6 +37,6 @@ import Testing
 
   @Test func builtinModelMatchesItsSchema() {
     #expect(BuiltinModel.model.weights.count == BuiltinModel.schema.count)
-    #expect(BuiltinModel.model.version == "builtin-linear-v1")
+    #expect(BuiltinModel.model.version == "builtin-linear-v2")
   }
 }

@@ -23,7 +23,7 @@ import Testing
     #expect(answer.items.allSatisfy { Set($0.channels).isSubset(of: ["popular", "category", "trending"]) && !$0.channels.isEmpty })
     #expect(!answer.degraded)
     #expect(answer.requestID.count == 16)
-    #expect(answer.modelVersion == "builtin-linear-v1" && answer.indexVersion == "test-1")
+    #expect(answer.modelVersion == "builtin-linear-v2" && answer.indexVersion == "test-1")
     #expect(answer.debug == nil)
   }
 

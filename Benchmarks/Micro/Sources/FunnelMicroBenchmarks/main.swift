@@ -48,7 +48,7 @@ let answer: Funnel_V1_RecommendResponse = {
     return item
   }
   response.requestID = "3f2a9c1d7e6b5a40"
-  response.modelVersion = "builtin-linear-v1"
+  response.modelVersion = "builtin-linear-v2"
   response.indexVersion = "gen-20261122T000000Z-0a1b"
   return response
 }()
