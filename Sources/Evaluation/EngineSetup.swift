@@ -17,8 +17,7 @@ public struct EngineSetup: Sendable {
   /// The defaults: no factors, the default configuration, no offline features.
   public init() {}
 
-  /// The `item.*` and `user.*` feature names of the offline features of `history` as of `asOfMs`,
-  /// sorted (empty without offline features).
+  /// The `item.*` and `user.*` names of `features`' columns (empty without offline features).
   func offlineFeatureNames(_ features: InMemoryOfflineFeatures?) -> [String] {
     guard let features else { return [] }
     return features.items.names.map { "item." + $0 } + features.userFeatureNames.map { "user." + $0 }

@@ -90,21 +90,12 @@ public struct Evaluator: Sendable {
     }
     var truth: [UserID: Set<ItemID>] = [:]
     for e in future { truth[e.userID, default: []].insert(e.itemID) }
-    var users = truth.keys.filter { purchases[$0] != nil }.sorted()
-    let cold = truth.count - users.count
-    if let sample, sample < users.count {
-      var rng = SplitMix64(seed: 2011)
-      users.shuffle(using: &rng)
-      users = users.prefix(sample).sorted()
-    }
+    let withHistory = truth.keys.filter { purchases[$0] != nil }
+    let cold = truth.count - withHistory.count
+    let users = Self.sampled(withHistory, sample, seed: 2011)
     // Users with no history at all: the `new` segment (outside the overall figures, as before).
     let known = Set(history.map(\.userID))
-    var newUsers = truth.keys.filter { !known.contains($0) }.sorted()
-    if let sample, sample < newUsers.count {
-      var rng = SplitMix64(seed: 2012)
-      newUsers.shuffle(using: &rng)
-      newUsers = newUsers.prefix(sample).sorted()
-    }
+    let newUsers = Self.sampled(truth.keys.filter { !known.contains($0) }, sample, seed: 2012)
     var distinctItems: [UserID: Set<ItemID>] = [:]
     for e in history { distinctItems[e.userID, default: []].insert(e.itemID) }
     let segmentOf: (UserID) -> Int = { user in
@@ -150,7 +141,7 @@ public struct Evaluator: Sendable {
     // A personal baseline has nothing to say about a stranger: it answers with popularity, as the
     // week-one team's service would.
     let popular: (UserID) -> [ItemID] = { unseen($0, baselines.popular) }
-    await evaluate("global popularity") { unseen($0, baselines.popular) }
+    await evaluate("global popularity", popular)
     await evaluate("recent popularity (30 days)") { unseen($0, baselines.trending) }
     if !discovery {
       await evaluate("repeat purchases") { purchases[$0].map(baselines.repeatPurchases) ?? popular($0) }
@@ -230,6 +221,15 @@ extension Evaluator {
     }
   }
 
+  /// `users` sorted, or `count` of them drawn with a fixed `seed` (sorted), when there are more.
+  static func sampled(_ users: some Collection<UserID>, _ count: Int?, seed: UInt64) -> [UserID] {
+    var all = users.sorted()
+    guard let count, count < all.count else { return all }
+    var rng = SplitMix64(seed: seed)
+    all.shuffle(using: &rng)
+    return all.prefix(count).sorted()
+  }
+
   /// What a storefront sends as `exclude_item_ids` in a discovery scene: the items the user has
   /// seen, as many as a request may carry (the evaluation and the training replay send the same).
   static func exclusions(_ seen: Set<ItemID>?, _ configuration: ServingConfiguration) -> [ItemID] {
@@ -237,7 +237,7 @@ extension Evaluator {
   }
 
   /// Whether `scene` is a discovery scene (no repeat-purchase channel: what the user had is left out).
-  static func isDiscovery(_ scene: Scene, _ configuration: ServingConfiguration) -> Bool {
+  public static func isDiscovery(_ scene: Scene, _ configuration: ServingConfiguration) -> Bool {
     (configuration.quotas[scene]?.repeatPurchase ?? 0) == 0
   }
 

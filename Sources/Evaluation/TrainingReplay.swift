@@ -38,23 +38,8 @@ public struct TrainingReplay: Sendable {
   /// history before `asOfMs` and a purchase in the window; customers whose candidates hold nothing
   /// they bought are skipped (no ranking signal). Throws if the output cannot be written.
   public func write(asOfMs: Int64, untilMs: Int64, to path: String, sample: Int? = nil, scene: Scene = .email) async throws -> Summary {
-    try await write(split: .time(asOfMs), until: untilMs, to: path, sample: sample, scene: scene)
-  }
-
-  /// `write` over any split (`lists(split:)`), of the events before `until` (nil: all), with `setup`'s engine.
-  public func write(split: Evaluator.Split, until: Int64? = nil, to path: String, sample: Int? = nil, scene: Scene = .email,
-                    newUsers: Bool = false, setup: EngineSetup = .init()) async throws -> Summary {
-    let replay = until.map { u in TrainingReplay(items: items, events: events.filter { $0.timestampMs < u }) } ?? self
-    let (lists, summary) = try await replay.lists(split: split, sample: sample, scene: scene, newUsers: newUsers, setup: setup)
-    var out = "query,label,item_id," + (lists.first?.featureNames ?? Self.schema.names).joined(separator: ",") + "\n"
-    for list in lists {
-      for (i, row) in list.features.enumerated() {
-        out += "\(Self.csvField(list.requestID)),\(list.labels[i]),\(Self.csvField(list.items[i]))"
-        for value in row { out += value.isNaN ? "," : ",\(value)" }
-        out += "\n"
-      }
-    }
-    do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+    let (lists, summary) = try await lists(asOfMs: asOfMs, untilMs: untilMs, sample: sample, scene: scene)
+    do { _ = try LabelledList.writeCSV(lists, names: Self.schema.names, to: path, positions: false) } catch {
       throw FunnelError(.failedPrecondition, "cannot write \(path): \(error.localizedDescription)")
     }
     return summary
@@ -82,12 +67,7 @@ public struct TrainingReplay: Sendable {
     var truth: [UserID: Set<ItemID>] = [:]
     for e in future { truth[e.userID, default: []].insert(e.itemID) }
     let known = Set(history.map(\.userID))
-    var users = truth.keys.filter { newUsers || known.contains($0) }.sorted()
-    if let sample, sample < users.count {
-      var rng = SplitMix64(seed: 1_001)
-      users.shuffle(using: &rng)
-      users = users.prefix(sample).sorted()
-    }
+    let users = Evaluator.sampled(truth.keys.filter { newUsers || known.contains($0) }, sample, seed: 1_001)
     let generation = try GenerationBuilder(options: setup.build).build(items: items, events: history, nowMs: asOfMs, version: "replay").open()
     let offline = setup.offline?(history, asOfMs)
     // The features recorded: every one the ranker computes, and the offline ones as of the cut.

@@ -245,13 +245,13 @@ public struct GenerationAccumulator: Sendable {
       let known = Set(users)
       for id in factors.users.keys where !known.contains(id) { rows.append((id, [])) }
     }
-    let order = StringColumn.utf8Sorted(rows.map(\.0))
-    let byID = Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    // The ids are distinct, so sorting by their UTF-8 bytes (`StringColumn`'s order) is total.
+    rows.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
     let dimension = factors?.dimension ?? 0
     var vectors: [Float] = []
-    vectors.reserveCapacity(order.count * dimension)
-    for id in order { vectors += factors?.users[id] ?? [Float](repeating: 0, count: dimension) }
-    return UserTable.file(users: order, dimension: dimension, itemScale: itemScale, factors: vectors, lists: order.map { byID[$0]! })
+    vectors.reserveCapacity(rows.count * dimension)
+    for (id, _) in rows { vectors += factors?.users[id] ?? [Float](repeating: 0, count: dimension) }
+    return UserTable.file(users: rows.map(\.0), dimension: dimension, itemScale: itemScale, factors: vectors, lists: rows.map(\.1))
   }
 
   /// Sorts descending (ties by doc id, so builds are deterministic), keeps `limit`, scales the best to 1.

@@ -84,22 +84,11 @@ struct ItemCF {
       userWeight.append(Float(1 / log(2 + Double(kept.count))))
     }
     // The transpose: for each item, the users whose window holds it.
-    var usersStart = [Int](repeating: 0, count: itemCount + 1)
-    for doc in windowItems { usersStart[Int(doc) + 1] += 1 }
-    for i in 0..<itemCount { usersStart[i + 1] += usersStart[i] }
-    var usersOf = [UInt32](repeating: 0, count: windowItems.count)
-    var fill = usersStart
-    for u in 0..<userWeight.count {
-      for k in windowStart[u]..<windowStart[u + 1] {
-        let doc = Int(windowItems[k])
-        usersOf[fill[doc]] = UInt32(u)
-        fill[doc] += 1
-      }
-    }
+    let usersOf = CSRTranspose(start: windowStart, entries: windowItems, columns: itemCount)
     var rows = NeighbourRowsBuilder(itemCount: itemCount, neighboursPerItem: neighboursPerItem)
     for a in 0..<itemCount {
-      for k in usersStart[a]..<usersStart[a + 1] {
-        let u = Int(usersOf[k])
+      for k in usersOf.range(a) {
+        let u = Int(usersOf.rows[k])
         let w = userWeight[u]
         for j in windowStart[u]..<windowStart[u + 1] where Int(windowItems[j]) != a { rows.add(Int(windowItems[j]), w) }
       }

@@ -1,5 +1,4 @@
 import FunnelCore
-import IndexFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,25 +59,12 @@ struct SessionCooccurrence {
       close()
     }
     // The transpose: each item's (visit, position) occurrences.
-    var occurrencesStart = [Int](repeating: 0, count: itemCount + 1)
-    for doc in visitDocs { occurrencesStart[Int(doc) + 1] += 1 }
-    for i in 0..<itemCount { occurrencesStart[i + 1] += occurrencesStart[i] }
-    var occurrences = [UInt32](repeating: 0, count: visitDocs.count)
-    var occurrenceVisit = [UInt32](repeating: 0, count: visitDocs.count)
-    var fill = occurrencesStart
-    for v in 0..<recency.count {
-      for k in visitStart[v]..<visitStart[v + 1] {
-        let doc = Int(visitDocs[k])
-        occurrences[fill[doc]] = UInt32(k)
-        occurrenceVisit[fill[doc]] = UInt32(v)
-        fill[doc] += 1
-      }
-    }
+    let occurrences = CSRTranspose(start: visitStart, entries: visitDocs, columns: itemCount)
     var rows = NeighbourRowsBuilder(itemCount: itemCount, neighboursPerItem: neighboursPerItem)
     let pairDecay = 1 / pairDecaySeconds
     for a in 0..<itemCount {
-      for o in occurrencesStart[a]..<occurrencesStart[a + 1] {
-        let (k, v) = (Int(occurrences[o]), Int(occurrenceVisit[o]))
+      for o in occurrences.range(a) {
+        let (k, v) = (Int(occurrences.positions[o]), Int(occurrences.rows[o]))
         let ageA = Double(visitAges[k])
         for j in visitStart[v]..<visitStart[v + 1] where j != k {
           let gap = abs(Double(visitAges[j]) - ageA)

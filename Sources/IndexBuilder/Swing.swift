@@ -1,5 +1,4 @@
 import FunnelCore
-import IndexFormat
 
 /// Swing neighbours (Yang et al., "Large Scale Product Graph Construction for Recommendation in
 /// E-commerce", 2020): items i and j are close when pairs of users who both bought i and j have
@@ -31,22 +30,17 @@ struct Swing {
       itemsStart.append(items.count)
       weight.append(1 / Float(kept.count).squareRoot())
     }
-    let userCount = weight.count
-    // Users per item: the last `usersPerItem` users to have it.
-    var usersOf = [[UInt32]](repeating: [], count: itemCount)
-    for u in 0..<userCount {
-      for k in itemsStart[u]..<itemsStart[u + 1] { usersOf[Int(items[k])].append(UInt32(u)) }
-    }
-    for i in usersOf.indices where usersOf[i].count > usersPerItem { usersOf[i] = Array(usersOf[i].suffix(usersPerItem)) }
+    // Users per item, of whom the last `usersPerItem` to have it count.
+    let usersOf = CSRTranspose(start: itemsStart, entries: items, columns: itemCount)
 
     var rows = NeighbourRowsBuilder(itemCount: itemCount, neighboursPerItem: neighboursPerItem)
     var common: [UInt32] = []
     for i in 0..<itemCount {
-      let users = usersOf[i]
+      let users = usersOf.rows[usersOf.range(i).suffix(usersPerItem)]
       if users.count > 1 {
-        for a in 0..<(users.count - 1) {
+        for a in users.indices.dropLast() {
           let u = Int(users[a])
-          for b in (a + 1)..<users.count {
+          for b in (a + 1)..<users.endIndex {
             let v = Int(users[b])
             Self.intersect(items, itemsStart[u]..<itemsStart[u + 1], itemsStart[v]..<itemsStart[v + 1], into: &common)
             // Both have i; the pair speaks only for the other items they share.

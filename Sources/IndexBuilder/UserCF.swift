@@ -34,16 +34,9 @@ struct UserCF {
       owner.append(user)
     }
     let userCount = owner.count
-    var usersOf = [[UInt32]](repeating: [], count: itemCount)
-    var holders = [Int](repeating: 0, count: itemCount)
-    for u in 0..<userCount {
-      for k in itemsStart[u]..<itemsStart[u + 1] {
-        usersOf[Int(items[k])].append(UInt32(u))
-        holders[Int(items[k])] += 1
-      }
-    }
-    for i in usersOf.indices where usersOf[i].count > usersPerItem { usersOf[i] = Array(usersOf[i].suffix(usersPerItem)) }
-    let itemWeight = holders.map { Float(1 / log(2 + Double($0))) }
+    // Each item's holders; the last `usersPerItem` of them are looked through.
+    let usersOf = CSRTranspose(start: itemsStart, entries: items, columns: itemCount)
+    let itemWeight = (0..<itemCount).map { Float(1 / log(2 + Double(usersOf.range($0).count))) }
 
     var userScore = [Float](repeating: 0, count: userCount)
     var touchedUsers: [Int] = []
@@ -55,7 +48,7 @@ struct UserCF {
       for k in mine {
         let i = Int(items[k])
         own[i] = true
-        for v in usersOf[i] where Int(v) != u {
+        for v in usersOf.rows[usersOf.range(i).suffix(usersPerItem)] where Int(v) != u {
           if userScore[Int(v)] == 0 { touchedUsers.append(Int(v)) }
           userScore[Int(v)] += itemWeight[i]
         }

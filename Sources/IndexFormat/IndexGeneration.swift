@@ -100,23 +100,14 @@ public final class IndexGeneration: Sendable {
     neighbours = try NeighbourTable(region("neighbours.fnl"), documentCount: items.count, verifyChecksum: verifyChecksums)
     popularity = try PopularityTable(region("popularity.fnl"), documentCount: items.count,
                                      categoryCount: items.categoryKeys.count, verifyChecksum: verifyChecksums)
-    if manifest.files.contains(where: { $0.name == VectorIndex.fileName }) {
-      vectors = try VectorIndex(region(VectorIndex.fileName), documentCount: items.count, verifyChecksum: verifyChecksums)
-    } else {
-      vectors = nil
-    }
-    if manifest.files.contains(where: { $0.name == AttributeColumns.fileName }) {
-      attributes = try AttributeColumns(region(AttributeColumns.fileName), documentCount: items.count, verifyChecksum: verifyChecksums)
-    } else {
-      attributes = nil
-    }
-    if manifest.files.contains(where: { $0.name == SuggestionTable.fileName }) {
-      suggestions = try SuggestionTable(region(SuggestionTable.fileName), categoryCount: items.categoryKeys.count,
-                                        verifyChecksum: verifyChecksums)
-    } else {
-      suggestions = nil
-    }
     func has(_ name: String) -> Bool { manifest.files.contains { $0.name == name } }
+    vectors = has(VectorIndex.fileName)
+      ? try VectorIndex(region(VectorIndex.fileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    attributes = has(AttributeColumns.fileName)
+      ? try AttributeColumns(region(AttributeColumns.fileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
+    suggestions = has(SuggestionTable.fileName)
+      ? try SuggestionTable(region(SuggestionTable.fileName), categoryCount: items.categoryKeys.count, verifyChecksum: verifyChecksums)
+      : nil
     swing = has(Self.swingFileName)
       ? try NeighbourTable(region(Self.swingFileName), documentCount: items.count, verifyChecksum: verifyChecksums) : nil
     sessions = has(Self.sessionsFileName)

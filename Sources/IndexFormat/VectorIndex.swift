@@ -88,6 +88,15 @@ public struct VectorIndex: Sendable {
     return sum
   }
 
+  /// Adds `weight` x the first `query.count` coordinates of `doc`'s stored vector to `query` (nothing
+  /// outside the index or for a longer query): a weighted sum of items as a search query, without
+  /// copying each vector. O(query.count), no allocation.
+  @inline(__always) public func accumulate(_ doc: DocID, weight: Float, into query: inout [Float]) {
+    guard doc.index < count, query.count <= dimension else { return }
+    let base = doc.index * dimension
+    for j in query.indices { query[j] += weight * vectors[base + j] }
+  }
+
   /// The `k` items most similar to `query` (any length; normalised here), best first, by HNSW with
   /// beam width `ef` (>= k): greedy descent to level 2, a beam of up to 32 on level 1, then the
   /// beam of `ef` on level 0 from all of its nodes. Returns [] for a query of the wrong dimension or zero length.

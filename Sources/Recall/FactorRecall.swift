@@ -16,16 +16,16 @@ public struct FactorRecall: RecallChannel {
   public func recall(_ request: RecallRequest, in generation: IndexGeneration, quota: Int,
                      into collector: inout CandidateCollector) {
     guard let index = generation.factors, quota > 0 else { return }
+    // The query's last coordinate stays 0: the one the build appended to make item vectors unit length.
     var query: [Float]
     if let user = request.userFactors, user.count + 1 == index.dimension {
-      query = user + [0]
+      query = user
     } else {
       guard !request.seeds.isEmpty else { return }
-      query = [Float](repeating: 0, count: index.dimension)
-      for seed in request.seeds where seed.doc.index < index.count {
-        for (j, x) in index.vector(seed.doc).enumerated().dropLast() { query[j] += seed.weight * x }
-      }
+      query = [Float](repeating: 0, count: index.dimension - 1)
+      for seed in request.seeds { index.accumulate(seed.doc, weight: seed.weight, into: &query) }
     }
+    query.append(0)
     let seeds = Set(request.seeds.map(\.doc))
     for (doc, similarity) in index.search(query, k: quota + seeds.count, ef: max(ef, quota)) where !seeds.contains(doc) && similarity > 0 {
       collector.add(doc, channel: .factors, score: similarity)

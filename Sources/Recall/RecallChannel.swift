@@ -39,9 +39,7 @@ public struct VectorRecall: RecallChannel {
                      into collector: inout CandidateCollector) {
     guard let vectors = generation.vectors, !request.seeds.isEmpty, quota > 0 else { return }
     var query = [Float](repeating: 0, count: vectors.dimension)
-    for seed in request.seeds {
-      for (j, x) in vectors.vector(seed.doc).enumerated() { query[j] += seed.weight * x }
-    }
+    for seed in request.seeds { vectors.accumulate(seed.doc, weight: seed.weight, into: &query) }
     let seeds = Set(request.seeds.map(\.doc))
     for (doc, similarity) in vectors.search(query, k: quota + seeds.count, ef: max(ef, quota)) where !seeds.contains(doc) {
       collector.add(doc, channel: .vector, score: max(0, similarity))

@@ -12,7 +12,7 @@ struct ProfileLookup {
     var purchased = false, viewed = false
     var purchases: Int32 = 0
     var lastSeenMs: Int64?
-    var firstPurchaseMs: Int64?, lastPurchaseMs: Int64?
+    var purchaseSpanMs: (first: Int64, last: Int64)?
   }
 
   private var positions: DocPositionTable
@@ -37,8 +37,7 @@ struct ProfileLookup {
     for doc in profile.purchased { itemFacts[slot(doc)].purchased = true }
     for doc in profile.viewed { itemFacts[slot(doc)].viewed = true }
     for (doc, n) in profile.purchaseCounts { itemFacts[slot(doc)].purchases = Int32(clamping: n) }
-    for (doc, ms) in profile.firstPurchaseMs { itemFacts[slot(doc)].firstPurchaseMs = ms }
-    for (doc, ms) in profile.lastPurchaseMs { itemFacts[slot(doc)].lastPurchaseMs = ms }
+    for (doc, span) in profile.purchaseSpanMs { itemFacts[slot(doc)].purchaseSpanMs = span }
     if !profile.categoryAffinity.isEmpty {
       affinity = [Float](repeating: .nan, count: generation.items.categoryKeys.count)
       for (key, a) in profile.categoryAffinity where Int(key) < affinity.count { affinity[Int(key)] = a }
@@ -52,7 +51,7 @@ struct ProfileLookup {
   /// their mean time between buying it (1: due now by their habit). NaN unless bought at least twice
   /// at different times.
   @inline(__always) func purchaseCycle(_ doc: DocID) -> Float {
-    guard let f = facts(doc), f.purchases >= 2, let first = f.firstPurchaseMs, let last = f.lastPurchaseMs, last > first else {
+    guard let f = facts(doc), f.purchases >= 2, let (first, last) = f.purchaseSpanMs, last > first else {
       return .nan
     }
     let cycle = Double(last - first) / Double(f.purchases - 1)

@@ -25,8 +25,7 @@ public struct UserProfile: Sendable {
   /// Purchase events per item in the interactions read (how often the user re-buys it).
   public var purchaseCounts: [DocID: Int] = [:]
   /// First and last purchase of each purchased item in the interactions read (Unix ms).
-  public var firstPurchaseMs: [DocID: Int64] = [:]
-  public var lastPurchaseMs: [DocID: Int64] = [:]
+  public var purchaseSpanMs: [DocID: (first: Int64, last: Int64)] = [:]
   public var viewed: Set<DocID> = []
   /// The user's row in the generation's users file (`UserTable`) and their learned factors from it,
   /// when the build knew them.
@@ -60,8 +59,8 @@ public struct UserProfile: Sendable {
         purchased.insert(doc)
         bought[doc, default: 0] += w
         purchaseCounts[doc, default: 0] += 1
-        firstPurchaseMs[doc] = min(firstPurchaseMs[doc] ?? .max, interaction.timestampMs)
-        lastPurchaseMs[doc] = max(lastPurchaseMs[doc] ?? .min, interaction.timestampMs)
+        let span = purchaseSpanMs[doc] ?? (interaction.timestampMs, interaction.timestampMs)
+        purchaseSpanMs[doc] = (min(span.first, interaction.timestampMs), max(span.last, interaction.timestampMs))
       } else {
         viewed.insert(doc)
       }

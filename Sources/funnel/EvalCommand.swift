@@ -97,11 +97,10 @@ struct Eval: AsyncParsableCommand {
         baselines = trained.baselines
         if model == nil { ranker = trained.ranker }
       }
-      var result = try await Evaluator(items: items, events: events).run(
+      let result = try await Evaluator(items: items, events: events).run(
         split: protocolSplit, cutoffs: cutoffs,
         models: [("engine: recall only", Evaluator.recallOnlyModel), ("engine: recall + ranking (\(ranker.version))", ranker)],
         sample: sample, scene: scene, setup: setup, factorBaselines: baselines, progress: { print($0) })
-      result.scene = scene.rawValue
       print(EvaluationTable.render(result))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

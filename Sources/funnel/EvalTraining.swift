@@ -46,7 +46,7 @@ struct EvalTraining {
     try Self.writeInteractions(innerHistory, to: work + "/inner.csv")
     try Self.writeTruth(innerFuture, to: work + "/validation.csv")
     try Self.writeInteractions(history, to: work + "/history.csv")
-    let discovery = (setup.serving.quotas[scene]?.repeatPurchase ?? 0) == 0
+    let discovery = Evaluator.isDiscovery(scene, setup.serving)
     print("== factors: ALS and BPR tuned on the validation split (\(innerHistory.count) events, truth \(innerFuture.count))")
     try PipelineRetrain.runPython(python: python, script: "Training/train_factors.py", arguments: [
       "--train", work + "/inner.csv", "--validation", work + "/validation.csv", "--full", work + "/history.csv",
