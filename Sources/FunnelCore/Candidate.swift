@@ -36,7 +36,13 @@ public struct ChannelSet: OptionSet, Hashable, Sendable {
   ]
 
   /// The wire names of the channels in this set, in `named` order.
-  public var names: [String] { Self.named.filter { contains($0.0) }.map(\.1) }
+  public var names: [String] {
+    // One array sized once (a name per answered item and channel; filter-then-map made two).
+    var names: [String] = []
+    names.reserveCapacity(rawValue.nonzeroBitCount)
+    for (channel, name) in Self.named where contains(channel) { names.append(name) }
+    return names
+  }
 }
 
 /// One recalled item on its way through merging and ranking.

@@ -73,7 +73,7 @@ public struct TopK {
   public var minimumScore: Float { pairs[0].1 }
 
   /// The kept pairs, best first.
-  public func sortedDescending() -> [(DocID, Float)] { pairs.sorted { Self.worse($1, $0) } }
+  public func sortedDescending() -> [(DocID, Float)] { ScoreOrder.descending(pairs) }
 
   /// The `k` best of `scores`, best first. O(n log k).
   public static func best(_ scores: [DocID: Float], k: Int) -> [(DocID, Float)] {

@@ -40,7 +40,9 @@ public struct VectorRecall: RecallChannel {
     guard let vectors = generation.vectors, !request.seeds.isEmpty, quota > 0 else { return }
     var query = [Float](repeating: 0, count: vectors.dimension)
     for seed in request.seeds { vectors.accumulate(seed.doc, weight: seed.weight, into: &query) }
-    let seeds = Set(request.seeds.map(\.doc))
+    // The few seeds (at most some twenty) are scanned, not hashed, for each result.
+    var seeds: [DocID] = []
+    for seed in request.seeds where !seeds.contains(seed.doc) { seeds.append(seed.doc) }
     for (doc, similarity) in vectors.search(query, k: quota + seeds.count, ef: max(ef, quota)) where !seeds.contains(doc) {
       collector.add(doc, channel: .vector, score: max(0, similarity))
     }

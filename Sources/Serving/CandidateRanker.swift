@@ -88,8 +88,7 @@ public struct CandidateRanker: Sendable {
 
   /// (candidate index, score) best first; ties by document. O(n log n).
   public static func order(_ scores: [Float], of candidates: [Candidate]) -> [(Int, Float)] {
-    scores.enumerated().map { ($0.offset, $0.element) }
-      .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+    candidates.withUnsafeBufferPointer { c in ScoreOrder.descendingIndices(scores) { c[$0].doc.rawValue } }
   }
 
   /// The model's input rows for `candidates` (debug output and exposure logs: what items were scored with).
@@ -124,7 +123,9 @@ public struct CandidateRanker: Sendable {
           }
           for row in 0..<n { cells[row * width + column] = best > 0 ? cells[row * width + column] / best : .nan }
         case .computed(let kind):
-          for row in 0..<n { cells[row * width + column] = value(kind, candidates[row], profile, lookup, generation) }
+          candidates.withUnsafeBufferPointer { rows in
+            Self.fill(kind, rows, column: column, width: width, cells: cells, profile, lookup, generation)
+          }
         case .context, .user:
           let constant = constants[column] ?? .nan
           for row in 0..<n { cells[row * width + column] = constant }
@@ -186,41 +187,53 @@ public struct CandidateRanker: Sendable {
                  + (channels.isDisjoint(with: collaborative) ? 0 : 1))
   }
 
-  private func value(_ kind: FeatureKind, _ c: Candidate, _ profile: UserProfile, _ lookup: ProfileLookup,
-                     _ generation: IndexGeneration) -> Float {
+  /// Column `column` of `cells` (row-major, `width` wide) filled with feature `kind` of every
+  /// candidate: the kind is switched on once per column, and each case is its own loop.
+  private static func fill(_ kind: FeatureKind, _ candidates: UnsafeBufferPointer<Candidate>, column: Int, width: Int,
+                           cells: UnsafeMutableBufferPointer<Float>, _ profile: UserProfile, _ lookup: ProfileLookup,
+                           _ generation: IndexGeneration) {
     let items = generation.items
+    @inline(__always) func put(_ value: (Candidate) -> Float) {
+      var cell = column
+      for candidate in candidates {
+        cells[cell] = value(candidate)
+        cell += width
+      }
+    }
     switch kind {
-    case .recallPopular: return c.popularScore
-    case .recallCategory: return c.categoryScore
-    case .recallSimilar: return c.similarScore
-    case .recallText: return c.textScore
-    case .recallRepeat: return c.repeatScore
-    case .recallRule: return c.ruleScore
-    case .recallTrending: return c.trendingScore
-    case .recallVector: return c.vectorScore
-    case .recallSwing: return c.swingScore
-    case .recallSession: return c.sessionScore
-    case .recallUserCF: return c.userCFScore
-    case .recallFactors: return c.factorsScore
-    case .factorScore: return lookup.factorScore(c.doc, in: generation)
-    case .factorShare: return .nan  // filled per request in `fill`
-    case .purchaseCycle: return lookup.purchaseCycle(c.doc)
-    case .channelCount: return Self.evidenceCount(c.channels)
-    case .affinity: return lookup.affinity(to: c.doc, in: items)
+    case .recallPopular: put { $0.popularScore }
+    case .recallCategory: put { $0.categoryScore }
+    case .recallSimilar: put { $0.similarScore }
+    case .recallText: put { $0.textScore }
+    case .recallRepeat: put { $0.repeatScore }
+    case .recallRule: put { $0.ruleScore }
+    case .recallTrending: put { $0.trendingScore }
+    case .recallVector: put { $0.vectorScore }
+    case .recallSwing: put { $0.swingScore }
+    case .recallSession: put { $0.sessionScore }
+    case .recallUserCF: put { $0.userCFScore }
+    case .recallFactors: put { $0.factorsScore }
+    case .factorScore: put { lookup.factorScore($0.doc, in: generation) }
+    case .factorShare: put { _ in .nan }  // filled per request in `fill`
+    case .purchaseCycle: put { lookup.purchaseCycle($0.doc) }
+    case .channelCount: put { evidenceCount($0.channels) }
+    case .affinity: put { lookup.affinity(to: $0.doc, in: items) }
     case .priceRatio:
-      let price = items.price(c.doc)
-      guard let typical = profile.typicalPrice, typical > 0, price > 0 else { return .nan }
-      return Float(abs(log(price / typical)))
-    case .purchased: return lookup.facts(c.doc)?.purchased == true ? 1 : 0
-    case .viewed: return lookup.facts(c.doc)?.viewed == true ? 1 : 0
-    case .purchaseCount: return Float(lookup.facts(c.doc)?.purchases ?? 0)
-    case .price: return Float(items.price(c.doc))
-    case .inStock: return items.inStock(c.doc) ? 1 : 0
+      guard let typical = profile.typicalPrice, typical > 0 else { return put { _ in .nan } }
+      put { c in
+        let price = items.price(c.doc)
+        return price > 0 ? Float(abs(log(price / typical))) : .nan
+      }
+    case .purchased: put { lookup.facts($0.doc)?.purchased == true ? 1 : 0 }
+    case .viewed: put { lookup.facts($0.doc)?.viewed == true ? 1 : 0 }
+    case .purchaseCount: put { Float(lookup.facts($0.doc)?.purchases ?? 0) }
+    case .price: put { Float(items.price($0.doc)) }
+    case .inStock: put { items.inStock($0.doc) ? 1 : 0 }
     case .popularity:
       // An item the catalog overlay added has no popularity yet.
       let popularity = generation.popularity.itemPopularity
-      return c.doc.index < popularity.count ? popularity[c.doc.index] : 0
-    case .secondsSinceSeen: return lookup.secondsSinceSeen(c.doc)
+      put { $0.doc.index < popularity.count ? popularity[$0.doc.index] : 0 }
+    case .secondsSinceSeen: put { lookup.secondsSinceSeen($0.doc) }
     }
   }
 }

@@ -51,7 +51,8 @@ struct RecallStage: Sendable {
       OverlayRecall().recall(recallRequest, in: generation, text: q.text, similar: q.similar, vector: q.vector, into: &collector)
     }
     for (channel, name) in ChannelSet.named {
-      if let n = collector.offeredByChannel[channel] { context.debug.channelCounts.append(.init(channel: name, candidates: n)) }
+      let n = collector.offered(by: channel)
+      if n > 0 { context.debug.channelCounts.append(.init(channel: name, candidates: n)) }
     }
     context.debug.mergedCandidates = collector.candidates.count
     context.candidates = collector.candidates

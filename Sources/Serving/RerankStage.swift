@@ -43,11 +43,13 @@ struct RerankStage: Sendable {
                     generation: IndexGeneration) throws -> [(Int, Float)] {
     guard !rules.boosts.isEmpty else { return ranked }
     let sets = try rules.boosts.map { (try generation.keywords.documents($0.field, $0.value), $0.factor) }
-    return ranked.map { entry in
+    let boosted = ranked.map { entry in
       var score = entry.1
       for (set, factor) in sets where set.contains(candidates[entry.0].doc.rawValue) { score *= factor }
       return (entry.0, score)
-    }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : candidates[$0.0].doc < candidates[$1.0].doc }
+    }
+    let order = ScoreOrder.descendingIndices(boosted.map(\.1)) { candidates[boosted[$0].0].doc.rawValue }
+    return order.map { boosted[$0.0] }
   }
 
   /// Greedy category diversity: walks `ranked` best first and defers an item whose leaf category

@@ -48,6 +48,10 @@ public struct UserProfile: Sendable {
     var bought: [DocID: Float] = [:]
     var depthTotals: [Int: Float] = [:]
     var priceSum = 0.0, priceWeight = 0.0
+    // Sized once for the history: growing each dictionary by doubling rehashed it several times.
+    interest.reserveCapacity(recent.count)
+    lastSeenMs.reserveCapacity(recent.count)
+    viewed.reserveCapacity(recent.count)
     for interaction in recent {
       guard let doc = items.doc(for: interaction.itemID), interaction.kind.interestWeight > 0 else { continue }
       let age = Double(max(0, nowMs - interaction.timestampMs))
