@@ -1,6 +1,6 @@
 /// Best-first ordering of (score, document) pairs by sorting plain 64-bit keys: the high half is
 /// the score's order-preserving bit pattern, inverted so that a higher score sorts first, the low
-/// half the document (lower first on equal scores). The keys are radix-sorted (`sort`): the
+/// half the document (lower first on equal scores). The keys are sorted in place (`sort`): the
 /// standard library's merge sort with the closure comparators this replaces
 /// (`$0.1 != $1.1 ? $0.1 > $1.1 : doc < doc`) made ordering candidates a tenth of a request's
 /// instructions, and with `<` on `UInt64` still most of that.
