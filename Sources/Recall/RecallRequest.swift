@@ -37,16 +37,15 @@ public struct CandidateCollector: Sendable {
   /// The merged candidates, in first-recalled order.
   public private(set) var candidates: [Candidate] = []
   private var position: DocPositionTable
-  /// Offers per single channel, by the channel's bit (a vector of one lane per bit: no hashing and no
-  /// array uniqueness check per add).
-  private var offered = SIMD16<Int>()
+  /// Offers per single channel, by the channel's bit (a fixed array: no hashing per add).
+  private var offered = [Int](repeating: 0, count: ChannelSet.RawValue.bitWidth)
   /// Offers made under a set of several channels at once (not done by the built-in channels).
   private var offeredBySet: [ChannelSet: Int] = [:]
 
   /// Candidates each channel offered before de-duplication, by channel.
   public var offeredByChannel: [ChannelSet: Int] {
     var counts = offeredBySet
-    for bit in offered.indices where offered[bit] > 0 { counts[ChannelSet(rawValue: 1 << bit), default: 0] += offered[bit] }
+    for (bit, n) in offered.enumerated() where n > 0 { counts[ChannelSet(rawValue: 1 << bit), default: 0] += n }
     return counts
   }
 

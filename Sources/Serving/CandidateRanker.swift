@@ -29,6 +29,15 @@ public struct CandidateRanker: Sendable {
     case realtime(Int)
     /// Not available: left missing (NaN), which tree models route by their default direction.
     case missing
+
+    /// Whether the column reads the profile's facts about the candidate (bought, seen, when).
+    var readsFacts: Bool {
+      switch self {
+      case .computed(.purchaseCycle), .computed(.purchased), .computed(.viewed), .computed(.purchaseCount),
+           .computed(.secondsSinceSeen): true
+      default: false
+      }
+    }
   }
 
   /// Features the ranker knows how to compute. Columns the model names but the ranker does not know
@@ -107,6 +116,8 @@ public struct CandidateRanker: Sendable {
     let decays = decayFactors(n, inputs)
     // The profile's per-item facts and affinities, indexed once for every candidate's lookups.
     let lookup = ProfileLookup(profile, generation: generation)
+    // Each candidate's place in the profile's facts, found once for the several columns that read them.
+    let factSlots = plan.contains(where: \.readsFacts) ? candidates.map { lookup.slot($0.doc) } : []
     // Column by column: each source's branch is taken once per column, not once per cell.
     let width = plan.count
     matrix.withUnsafeMutableCells { cells in
@@ -124,7 +135,9 @@ public struct CandidateRanker: Sendable {
           for row in 0..<n { cells[row * width + column] = best > 0 ? cells[row * width + column] / best : .nan }
         case .computed(let kind):
           candidates.withUnsafeBufferPointer { rows in
-            Self.fill(kind, rows, column: column, width: width, cells: cells, profile, lookup, generation)
+            factSlots.withUnsafeBufferPointer { slots in
+              Self.fill(kind, rows, slots, column: column, width: width, cells: cells, profile, lookup, generation)
+            }
           }
         case .context, .user:
           let constant = constants[column] ?? .nan
@@ -189,7 +202,8 @@ public struct CandidateRanker: Sendable {
 
   /// Column `column` of `cells` (row-major, `width` wide) filled with feature `kind` of every
   /// candidate: the kind is switched on once per column, and each case is its own loop.
-  private static func fill(_ kind: FeatureKind, _ candidates: UnsafeBufferPointer<Candidate>, column: Int, width: Int,
+  private static func fill(_ kind: FeatureKind, _ candidates: UnsafeBufferPointer<Candidate>, _ slots: UnsafeBufferPointer<Int32>,
+                           column: Int, width: Int,
                            cells: UnsafeMutableBufferPointer<Float>, _ profile: UserProfile, _ lookup: ProfileLookup,
                            _ generation: IndexGeneration) {
     let items = generation.items
@@ -197,6 +211,13 @@ public struct CandidateRanker: Sendable {
       var cell = column
       for candidate in candidates {
         cells[cell] = value(candidate)
+        cell += width
+      }
+    }
+    @inline(__always) func putFacts(_ value: (Int32) -> Float) {
+      var cell = column
+      for slot in slots {
+        cells[cell] = value(slot)
         cell += width
       }
     }
@@ -215,7 +236,7 @@ public struct CandidateRanker: Sendable {
     case .recallFactors: put { $0.factorsScore }
     case .factorScore: put { lookup.factorScore($0.doc, in: generation) }
     case .factorShare: put { _ in .nan }  // filled per request in `fill`
-    case .purchaseCycle: put { lookup.purchaseCycle($0.doc) }
+    case .purchaseCycle: putFacts { lookup.purchaseCycle(at: $0) }
     case .channelCount: put { evidenceCount($0.channels) }
     case .affinity: put { lookup.affinity(to: $0.doc, in: items) }
     case .priceRatio:
@@ -224,16 +245,16 @@ public struct CandidateRanker: Sendable {
         let price = items.price(c.doc)
         return price > 0 ? Float(abs(log(price / typical))) : .nan
       }
-    case .purchased: put { lookup.facts($0.doc)?.purchased == true ? 1 : 0 }
-    case .viewed: put { lookup.facts($0.doc)?.viewed == true ? 1 : 0 }
-    case .purchaseCount: put { Float(lookup.facts($0.doc)?.purchases ?? 0) }
+    case .purchased: putFacts { lookup.facts(at: $0)?.purchased == true ? 1 : 0 }
+    case .viewed: putFacts { lookup.facts(at: $0)?.viewed == true ? 1 : 0 }
+    case .purchaseCount: putFacts { Float(lookup.facts(at: $0)?.purchases ?? 0) }
     case .price: put { Float(items.price($0.doc)) }
     case .inStock: put { items.inStock($0.doc) ? 1 : 0 }
     case .popularity:
       // An item the catalog overlay added has no popularity yet.
       let popularity = generation.popularity.itemPopularity
       put { $0.doc.index < popularity.count ? popularity[$0.doc.index] : 0 }
-    case .secondsSinceSeen: put { lookup.secondsSinceSeen($0.doc) }
+    case .secondsSinceSeen: putFacts { lookup.secondsSinceSeen(at: $0) }
     }
   }
 }

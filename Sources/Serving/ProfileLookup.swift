@@ -44,14 +44,17 @@ struct ProfileLookup {
     }
   }
 
-  /// The facts about `doc`, if it is one of the user's items.
-  @inline(__always) func facts(_ doc: DocID) -> ItemFacts? { positions.position(of: doc).map { itemFacts[$0] } }
+  /// Where `doc`'s facts are kept, or -1: found once per candidate, read by every per-item column.
+  @inline(__always) func slot(_ doc: DocID) -> Int32 { positions.position(of: doc).map { Int32($0) } ?? -1 }
+
+  /// The facts at `slot` (from `slot(_:)`), nil for -1.
+  @inline(__always) func facts(at slot: Int32) -> ItemFacts? { slot >= 0 ? itemFacts[Int(slot)] : nil }
 
   /// Where the user is in their own buying cycle of `doc`: the time since they last bought it over
   /// their mean time between buying it (1: due now by their habit). NaN unless bought at least twice
   /// at different times.
-  @inline(__always) func purchaseCycle(_ doc: DocID) -> Float {
-    guard let f = facts(doc), f.purchases >= 2, let (first, last) = f.purchaseSpanMs, last > first else {
+  @inline(__always) func purchaseCycle(at slot: Int32) -> Float {
+    guard let f = facts(at: slot), f.purchases >= 2, let (first, last) = f.purchaseSpanMs, last > first else {
       return .nan
     }
     let cycle = Double(last - first) / Double(f.purchases - 1)
@@ -66,8 +69,8 @@ struct ProfileLookup {
   }
 
   /// Seconds since the user last saw `doc`, NaN if never (as `UserProfile.lastSeenMs`).
-  @inline(__always) func secondsSinceSeen(_ doc: DocID) -> Float {
-    guard let seen = facts(doc)?.lastSeenMs else { return .nan }
+  @inline(__always) func secondsSinceSeen(at slot: Int32) -> Float {
+    guard let seen = facts(at: slot)?.lastSeenMs else { return .nan }
     return Float(max(0, asOfMs - seen)) / 1000
   }
 
