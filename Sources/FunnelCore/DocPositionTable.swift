@@ -45,6 +45,26 @@ public struct DocPositionTable: Sendable {
     count += 1
   }
 
+  /// The position stored for `doc` if it has one; otherwise stores `position` for it and returns
+  /// nil. One probe sequence where `position(of:)` then `insert` take two.
+  public mutating func positionOrInsert(_ doc: DocID, position: Int) -> Int? {
+    if (count + 1) * 2 > keys.count { grow() }
+    let key = doc.rawValue &+ 1
+    var slot = home(key)
+    return keys.withUnsafeMutableBufferPointer { keys in
+      while true {
+        let found = keys[slot]
+        if found == key { return Int(values[slot]) }
+        if found == 0 { break }
+        slot = (slot + 1) & mask
+      }
+      keys[slot] = key
+      values[slot] = Int32(truncatingIfNeeded: position)
+      count += 1
+      return nil
+    }
+  }
+
   @usableFromInline @inline(__always) func home(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> shift) & mask }
 
   private mutating func grow() {

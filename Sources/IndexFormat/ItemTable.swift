@@ -168,7 +168,7 @@ public struct ItemTable: Sendable {
     }
     while low < idHashes.count, idHashes[low] == h {
       let doc = idDocs[low]
-      if ids[Int(doc)] == id { return DocID(rawValue: doc) }
+      if ids.equals(Int(doc), id) { return DocID(rawValue: doc) }
       low += 1
     }
     return nil

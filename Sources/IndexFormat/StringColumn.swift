@@ -97,6 +97,13 @@ public struct StringColumn: Sendable {
     }
   }
 
+  /// Whether string `i` is `key`, byte for byte. O(length), no allocation (the subscript would
+  /// make a `String` to compare).
+  public func equals(_ i: Int, _ key: String) -> Bool {
+    var key = key
+    return key.withUTF8 { compare(i, $0) == 0 }
+  }
+
   /// Whether some string of a sorted column starts with `prefix`. O(log count), no allocation.
   public func containsPrefix(_ prefix: String) -> Bool {
     var prefix = prefix

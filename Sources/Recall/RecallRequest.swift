@@ -67,12 +67,11 @@ public struct CandidateCollector: Sendable {
     } else {
       offeredBySet[channel, default: 0] += 1
     }
-    if let i = position.position(of: doc) {
+    if let i = position.positionOrInsert(doc, position: candidates.count) {
       candidates[i].add(channel, score: score)
     } else {
       var candidate = Candidate(doc: doc)
       candidate.add(channel, score: score)
-      position.insert(doc, position: candidates.count)
       candidates.append(candidate)
     }
   }

@@ -67,21 +67,21 @@ struct AnswerStage: Sendable {
   /// Why `candidate` is in the answer, one reason per channel that recalled it.
   private func reasons(_ candidate: Candidate, _ context: RequestContext) -> [String] {
     let (generation, anchors, profile) = (context.generation, context.anchors, context.profile)
-    let items = generation.items
-    let leaf = items.leafCategory(candidate.doc)
-    // An item the overlay added in a category the generation does not have yet has no leaf.
-    let category = leaf == ItemTable.noParent ? "its category" : items.categoryKeys[Int(leaf)]
+    // The table is read in place: a local copy retained and released each of its columns per item.
+    let leaf = generation.items.leafCategory(candidate.doc)
     var reasons: [String] = []
+    reasons.reserveCapacity(candidate.channels.rawValue.nonzeroBitCount)
     if candidate.channels.contains(.text) { reasons.append("matches '\(context.request.query)'") }
     if candidate.channels.contains(.similar) {
       let table = generation.neighbours
       let anchor = anchors.first { a in table.row(a).contains { table.neighbours[$0] == candidate.doc.rawValue } }
-      reasons.append(anchor.map { "often bought with \(items.id($0))" } ?? "often bought with items you viewed")
+      reasons.append(anchor.map { "often bought with \(generation.items.id($0))" } ?? "often bought with items you viewed")
     }
-    if candidate.channels.contains(.category), profile.affinity(to: candidate.doc, in: generation) > 0 {
-      reasons.append("popular in \(category), which you like")
-    } else if candidate.channels.contains(.category) {
-      reasons.append("popular in \(category)")
+    if candidate.channels.contains(.category) {
+      // An item the overlay added in a category the generation does not have yet has no leaf.
+      let category = leaf == ItemTable.noParent ? "its category" : generation.items.categoryKeys[Int(leaf)]
+      reasons.append(profile.affinity(to: candidate.doc, in: generation) > 0 ? "popular in \(category), which you like"
+                                                                          : "popular in \(category)")
     }
     if candidate.channels.contains(.rule) { reasons.append("matches your filter") }
     if candidate.channels.contains(.repeatPurchase) { reasons.append("you bought this before") }
