@@ -47,7 +47,7 @@ let package = Package(
     .library(name: "FunnelServer", targets: ["FunnelServer"]),
     // Libraries for the benchmark packages in Benchmarks/ (never built by the main build or CI).
     .library(name: "FunnelKernels", targets: ["FunnelCore", "FunnelJSON", "IndexFormat", "IndexBuilder", "Recall", "Ranking",
-                                              "FeatureStore", "DemoCatalog"]),
+                                              "FeatureStore", "DemoCatalog", "TextAnalysis"]),
     .library(name: "FunnelServing", targets: ["Serving"]),
     .library(name: "FunnelStores", targets: ["RedisStore", "MongoStore"]),
     .library(name: "FunnelGRPC", targets: ["FunnelGRPC"]),

@@ -19,6 +19,7 @@ import IndexBuilder
 import IndexFormat
 import MappedStorage
 import Recall
+import TextAnalysis
 
 func argument(_ name: String, _ value: Int) -> Int {
   let args = CommandLine.arguments
@@ -93,6 +94,43 @@ let textQueries = zipfVocabulary > 0
      [40, 300, 2_000], [100, 1_000, 10_000]].map { $0.map { zipfWord(min($0, zipfVocabulary - 1)) }.joined(separator: " ") }
   : ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
      "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
+
+/// `--read CATALOG.jsonl EVENTS.jsonl`: where reading a build's inputs goes: parsing alone (each line
+/// to a `CatalogItem` or `BehaviourEvent`), then parsing and folding into a `GenerationAccumulator`,
+/// in seconds and lines per second, for the catalog and the events apart.
+if CommandLine.arguments.contains("--read") {
+  let i = CommandLine.arguments.firstIndex(of: "--read")!
+  let (catalog, events) = (CommandLine.arguments[i + 1], CommandLine.arguments[i + 2])
+  let timer = ContinuousClock()
+  func report(_ what: String, _ lines: Int, _ start: ContinuousClock.Instant) {
+    let s = seconds(timer.now - start)
+    print("{\"step\":\"\(what)\",\"lines\":\(lines),\"seconds\":\(String(format: "%.2f", s)),\"lines_per_second\":\(Int(Double(lines) / s))}")
+  }
+  var start = timer.now
+  var n = 0
+  _ = try JSONLines.forEachItem(path: catalog) { _ in n += 1 }
+  report("parse catalog", n, start)
+  start = timer.now
+  n = 0
+  _ = try JSONLines.forEachEvent(path: events) { _ in n += 1 }
+  report("parse events", n, start)
+  var accumulator = GenerationAccumulator(nowMs: 1_790_000_000_000)
+  start = timer.now
+  n = 0
+  _ = try JSONLines.forEachItem(path: catalog) { item in
+    try accumulator.add(item)
+    n += 1
+  }
+  report("parse and add catalog", n, start)
+  start = timer.now
+  n = 0
+  _ = try JSONLines.forEachEvent(path: events) { event in
+    accumulator.add(event)
+    n += 1
+  }
+  report("parse and add events", n, start)
+  exit(0)
+}
 
 /// `--text-on DIR [--k K] [--rounds R] [--wand]`: only BM25 text recall, on the newest generation already under
 /// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of `exhaustiveTop`.

@@ -21,7 +21,7 @@ public enum JSONLines {
   public static func forEachItem(path: String, _ body: (CatalogItem) throws -> Void) throws -> GenerationManifest.SourceEntry {
     var lineOfID: [String: Int] = [:]
     var dimension: (Int, Int)?
-    return try forEachObject(path: path) { object, line in
+    return try forEachObject(path: path, fields: itemFields) { object, line in
       let place = "\(path):\(line)"
       let item = try self.item(object, place)
       if let first = lineOfID[item.id] { throw FunnelError(.invalidArgument, "\(place): id '\(item.id)' repeats line \(first)") }
@@ -40,23 +40,31 @@ public enum JSONLines {
   /// One catalog item from its JSON line (the catalog change feed's payload); errors name `place`.
   public static func item(line: String, place: String) throws -> CatalogItem {
     var line = line
-    let object = line.withUTF8 { JSONValue.parse(UnsafeRawBufferPointer($0)) }
-    guard case .object(let fields) = object else { throw FunnelError(.invalidArgument, "\(place): not a JSON object") }
-    return try item(fields, place)
+    var values: [JSONValue?] = []
+    guard line.withUTF8({ JSONValue.parseObject(UnsafeRawBufferPointer($0), fields: itemFields, into: &values) }) else {
+      throw FunnelError(.invalidArgument, "\(place): not a JSON object")
+    }
+    return try item(values, place)
   }
+
+  /// The members of a catalog line, in the order `item` reads them.
+  static let itemFields = JSONFields(["id", "category", "price", "tags", "embedding", "in_stock", "title", "brand", "attrs"])
+  /// The members of an event line, in the order `forEachEvent` reads them.
+  static let eventFields = JSONFields(["user_id", "item_id", "type", "timestamp_ms", "timestamp", "quantity", "event_id",
+                                       "session_id", "price"])
 
   /// One catalog item from a line's object (ids, category, price, tags, embedding, stock, attributes
   /// checked; a repeated id and the embedding dimension are the file's concern).
-  static func item(_ object: [String: JSONValue], _ place: String) throws -> CatalogItem {
-    let id = try string(object, "id", place, required: true)
+  static func item(_ object: [JSONValue?], _ place: String) throws -> CatalogItem {
+    let id = try string(object[0], "id", place, required: true)
     try checkID(id, "id", place)
-    let categoryText = try string(object, "category", place, required: true)
+    let categoryText = try string(object[1], "category", place, required: true)
     let path = categoryText.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
     guard !path.isEmpty else { throw FunnelError(.invalidArgument, "\(place): 'category' is empty") }
-    let price = try number(object, "price", place) ?? 0
+    let price = try number(object[2], "price", place) ?? 0
     guard price.isFinite, price >= 0 else { throw FunnelError(.invalidArgument, "\(place): 'price' must be a non-negative number") }
     var tags: [String] = []
-    if let raw = object["tags"], raw != .null {
+    if let raw = object[3], raw != .null {
       guard case .array(let list) = raw else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
       tags = try list.map { value in
         guard case .string(let tag) = value else { throw FunnelError(.invalidArgument, "\(place): 'tags' must be a list of strings") }
@@ -64,7 +72,7 @@ public enum JSONLines {
       }
     }
     var embedding: [Float] = []
-    if let raw = object["embedding"], raw != .null {
+    if let raw = object[4], raw != .null {
       let bad = FunnelError(.invalidArgument, "\(place): 'embedding' must be a list of finite numbers")
       guard case .array(let list) = raw else { throw bad }
       embedding = try list.map { value in
@@ -73,13 +81,13 @@ public enum JSONLines {
       }
     }
     var inStock = true
-    if let raw = object["in_stock"], raw != .null {
+    if let raw = object[5], raw != .null {
       guard case .bool(let flag) = raw else { throw FunnelError(.invalidArgument, "\(place): 'in_stock' must be true or false") }
       inStock = flag
     }
-    return CatalogItem(id: id, title: try string(object, "title", place), categoryPath: path,
-                       brand: try string(object, "brand", place), price: price, tags: tags, inStock: inStock,
-                       embedding: embedding, attributes: try attributes(object["attrs"], place))
+    return CatalogItem(id: id, title: try string(object[6], "title", place), categoryPath: path,
+                       brand: try string(object[7], "brand", place), price: price, tags: tags, inStock: inStock,
+                       embedding: embedding, attributes: try attributes(object[8], place))
   }
 
   /// Reads behaviour events: `user_id`, `item_id`, `type`, and `timestamp_ms` (Unix ms) or
@@ -94,31 +102,31 @@ public enum JSONLines {
   /// Errors as `readEvents`.
   public static func forEachEvent(path: String, _ body: (BehaviourEvent) throws -> Void) throws -> GenerationManifest.SourceEntry {
     let iso = ISO8601DateFormatter()
-    return try forEachObject(path: path) { object, line in
+    return try forEachObject(path: path, fields: eventFields) { object, line in
       let place = "\(path):\(line)"
-      let user = try string(object, "user_id", place, required: true)
-      let item = try string(object, "item_id", place, required: true)
+      let user = try string(object[0], "user_id", place, required: true)
+      let item = try string(object[1], "item_id", place, required: true)
       try checkID(user, "user_id", place)
       try checkID(item, "item_id", place)
-      let typeName = try string(object, "type", place, required: true)
+      let typeName = try string(object[2], "type", place, required: true)
       guard let kind = EventKind(rawValue: typeName) else {
         throw FunnelError(.invalidArgument, "\(place): 'type' \(typeName) is not one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", "))")
       }
       let timestamp: Int64
-      if let ms = try number(object, "timestamp_ms", place) {
+      if let ms = try number(object[3], "timestamp_ms", place) {
         timestamp = Int64(ms)
-      } else if case .string(let text) = object["timestamp"], let date = iso.date(from: text) {
+      } else if case .string(let text) = object[4], let date = iso.date(from: text) {
         timestamp = Int64(date.timeIntervalSince1970 * 1000)
       } else {
         throw FunnelError(.invalidArgument, "\(place): needs 'timestamp_ms' (Unix ms) or 'timestamp' (ISO 8601)")
       }
-      let quantity = try number(object, "quantity", place) ?? 1
+      let quantity = try number(object[5], "quantity", place) ?? 1
       guard quantity >= 0, quantity <= 1_000_000 else { throw FunnelError(.invalidArgument, "\(place): 'quantity' is out of range") }
-      let eventID = try string(object, "event_id", place)
+      let eventID = try string(object[6], "event_id", place)
       try body(BehaviourEvent(
-        eventID: eventID.isEmpty ? "line-\(line)" : eventID, userID: user, sessionID: try string(object, "session_id", place),
+        eventID: eventID.isEmpty ? "line-\(line)" : eventID, userID: user, sessionID: try string(object[7], "session_id", place),
         itemID: item, kind: kind, timestampMs: timestamp, quantity: UInt32(max(1, quantity)),
-        price: try number(object, "price", place) ?? 0))
+        price: try number(object[8], "price", place) ?? 0))
     }
   }
 
@@ -170,7 +178,7 @@ public enum JSONLines {
 
   /// Calls `body` with each non-blank line's JSON object and its 1-based line number; returns the
   /// file's size and CRC-32C.
-  private static func forEachObject(path: String, _ body: ([String: JSONValue], Int) throws -> Void) throws
+  private static func forEachObject(path: String, fields: JSONFields, _ body: ([JSONValue?], Int) throws -> Void) throws
     -> GenerationManifest.SourceEntry
   {
     let data: Data
@@ -183,6 +191,7 @@ public enum JSONLines {
     // (Data's generic iteration made a 10M-line file take hours).
     var crc: UInt32 = 0
     var line = 0
+    var values: [JSONValue?] = []
     try data.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
       guard let base = all.baseAddress, all.count > 0 else { return }
       crc = CRC32C.checksum(all)
@@ -194,20 +203,19 @@ public enum JSONLines {
         let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
         start = end + 1
         guard slice.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { continue }
-        guard let object = JSONValue.parse(slice) else {
-          throw FunnelError(.invalidArgument, "\(path):\(line): not valid JSON")
-        }
-        guard case .object(let dictionary) = object else {
+        guard JSONValue.parseObject(slice, fields: fields, into: &values) else {
+          // The whole parser tells the two refusals apart (only for the line that fails).
+          guard JSONValue.parse(slice) != nil else { throw FunnelError(.invalidArgument, "\(path):\(line): not valid JSON") }
           throw FunnelError(.invalidArgument, "\(path):\(line): each line must be a JSON object")
         }
-        try body(dictionary, line)
+        try body(values, line)
       }
     }
     return GenerationManifest.SourceEntry(path: path, bytes: data.count, crc32c: crc)
   }
 
-  private static func string(_ object: [String: JSONValue], _ key: String, _ place: String, required: Bool = false) throws -> String {
-    guard let raw = object[key], raw != .null else {
+  private static func string(_ raw: JSONValue?, _ key: String, _ place: String, required: Bool = false) throws -> String {
+    guard let raw, raw != .null else {
       if required { throw FunnelError(.invalidArgument, "\(place): '\(key)' is missing") }
       return ""
     }
@@ -215,8 +223,8 @@ public enum JSONLines {
     return s
   }
 
-  private static func number(_ object: [String: JSONValue], _ key: String, _ place: String) throws -> Double? {
-    guard let raw = object[key], raw != .null else { return nil }
+  private static func number(_ raw: JSONValue?, _ key: String, _ place: String) throws -> Double? {
+    guard let raw, raw != .null else { return nil }
     guard case .number(let n) = raw, n.isFinite else { throw FunnelError(.invalidArgument, "\(place): '\(key)' must be a number") }
     return n
   }

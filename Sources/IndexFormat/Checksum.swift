@@ -1,4 +1,5 @@
-/// CRC-32C (Castagnoli), the checksum of every index file footer. Table-driven, 1 byte per step.
+/// CRC-32C (Castagnoli), the checksum of every index file footer and build input. Table-driven:
+/// eight bytes per step over raw buffers ("slicing by 8", eight tables), one byte per step elsewhere.
 ///
 /// Pure function; thread-safe.
 public enum CRC32C {
@@ -15,12 +16,35 @@ public enum CRC32C {
     return ~crc
   }
 
-  /// The CRC-32C of raw bytes, continuing from `seed`: a pointer loop, several times faster than
-  /// the generic version over `Data` or array slices. O(count).
+  /// Table k maps a byte to its CRC contribution k bytes further on: `slices[k << 8 | b]`.
+  private static let slices: [UInt32] = {
+    var t = [UInt32](repeating: 0, count: 8 * 256)
+    for i in 0..<256 { t[i] = table[i] }
+    for k in 1..<8 {
+      for i in 0..<256 { t[k << 8 | i] = (t[(k - 1) << 8 | i] >> 8) ^ table[Int(t[(k - 1) << 8 | i] & 0xFF)] }
+    }
+    return t
+  }()
+
+  /// The CRC-32C of raw bytes, continuing from `seed`: eight bytes per step through the slice
+  /// tables, the tail a byte at a time. The same value as the generic version. O(count).
   public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
     var crc = ~seed
-    table.withUnsafeBufferPointer { t in
-      for byte in bytes { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+    slices.withUnsafeBufferPointer { t in
+      var i = 0
+      let n = bytes.count
+      while i + 8 <= n {
+        let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ UInt64(crc)
+        crc = t[7 << 8 | Int(word & 0xFF)] ^ t[6 << 8 | Int((word >> 8) & 0xFF)]
+          ^ t[5 << 8 | Int((word >> 16) & 0xFF)] ^ t[4 << 8 | Int((word >> 24) & 0xFF)]
+          ^ t[3 << 8 | Int((word >> 32) & 0xFF)] ^ t[2 << 8 | Int((word >> 40) & 0xFF)]
+          ^ t[1 << 8 | Int((word >> 48) & 0xFF)] ^ t[Int(word >> 56)]
+        i += 8
+      }
+      while i < n {
+        crc = t[Int((crc ^ UInt32(bytes[i])) & 0xFF)] ^ (crc >> 8)
+        i += 1
+      }
     }
     return ~crc
   }

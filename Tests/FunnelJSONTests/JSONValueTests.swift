@@ -26,4 +26,30 @@ import Testing
     let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
     #expect(bytes.withUnsafeBytes { JSONValue.parse($0) } == nil)
   }
+
+  @Test func parseObjectKeepsTheNamedMembersAndRefusesWhatParseRefuses() {
+    let fields = JSONFields(["id", "price", "tags", "é"])
+    let documents = [
+      #"{"id":"a","price":2.5,"tags":["x"],"other":{"deep":[1,2,{"z":null}]}}"#,
+      #"{"price":1,"id":"b","price":3}"#,  // a repeated key: the last one
+      #"{"\u0069d":"escaped key","\u00e9":true}"#,
+      #"  {"id" : "spaced" }  "#,
+      #"{}"#,
+      #"{"id":"caf\u00e9","price":-0.5e3}"#,
+      #"{"id":"x",}"#, #"{"id":"x""#, #"["id"]"#, #""id""#, #"{"id":"\ud800"}"#, #"{"i\d":1}"#, "{\"id\":\"tab\there\"}",
+      #"{"id":"x"} trailing"#, #"{"a":{"b":"#, "",
+    ]
+    var values: [JSONValue?] = []
+    for text in documents {
+      let parsed = text.utf8.withContiguousStorageIfAvailable { JSONValue.parse(UnsafeRawBufferPointer($0)) } ?? nil
+      let ok = Array(text.utf8).withUnsafeBytes { JSONValue.parseObject($0, fields: fields, into: &values) }
+      guard case .object(let object) = parsed else {
+        #expect(!ok, "\(text)")
+        continue
+      }
+      #expect(ok, "\(text)")
+      #expect(values == fields.names.map { object[$0] }, "\(text)")
+    }
+  }
 }
+

@@ -13,6 +13,16 @@ import Testing
     #expect(whole == pieces)
   }
 
+  @Test func eightBytesAStepAgreesWithOneByteAStep() {
+    // The raw-buffer path reads eight bytes per step; the generic one (over a lazy sequence) one.
+    var rng = SplitMix64(seed: 5)
+    for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 1_000, 4_099] {
+      let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      let seed = UInt32(truncatingIfNeeded: rng.next())
+      #expect(CRC32C.checksum(bytes, seed: seed) == CRC32C.checksum(bytes.lazy.map { $0 }, seed: seed), "\(n) bytes")
+    }
+  }
+
   private func write(_ bytes: [UInt8]) throws -> String {
     let path = NSTemporaryDirectory() + "funnel-footer-\(UUID().uuidString)"
     try Data(bytes).write(to: URL(fileURLWithPath: path))
