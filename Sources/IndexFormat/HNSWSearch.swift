@@ -83,35 +83,44 @@ public struct VisitedList: Sendable {
   @inlinable var count: Int { items.count }
   @inlinable var top: (UInt32, Float)? { items.first }
 
-  @inlinable @inline(__always) func above(_ a: Float, _ b: Float) -> Bool { bestFirst ? a > b : a < b }
-
+  // Both sifts move a hole instead of swapping pairs, through the buffer (no bounds or uniqueness
+  // check per step); the heap they leave is the one pairwise swaps would.
   @inlinable mutating func push(_ e: (UInt32, Float)) {
     items.append(e)
-    var i = items.count - 1
-    while i > 0 {
-      let parent = (i - 1) / 2
-      guard above(items[i].1, items[parent].1) else { break }
-      items.swapAt(i, parent)
-      i = parent
+    let bestFirst = self.bestFirst
+    items.withUnsafeMutableBufferPointer { h in
+      var i = h.count - 1
+      while i > 0 {
+        let parent = (i - 1) / 2
+        guard bestFirst ? e.1 > h[parent].1 : e.1 < h[parent].1 else { break }
+        h[i] = h[parent]
+        i = parent
+      }
+      h[i] = e
     }
   }
 
   @inlinable mutating func pop() -> (UInt32, Float)? {
-    guard !items.isEmpty else { return nil }
-    items.swapAt(0, items.count - 1)
-    let e = items.removeLast()
-    var i = 0
-    let n = items.count
-    while true {
-      let l = 2 * i + 1, r = l + 1
-      var m = i
-      if l < n, above(items[l].1, items[m].1) { m = l }
-      if r < n, above(items[r].1, items[m].1) { m = r }
-      guard m != i else { break }
-      items.swapAt(i, m)
-      i = m
+    guard let last = items.popLast() else { return nil }
+    guard !items.isEmpty else { return last }
+    let bestFirst = self.bestFirst
+    return items.withUnsafeMutableBufferPointer { h in
+      let top = h[0]
+      let n = h.count
+      var i = 0
+      while true {
+        let l = 2 * i + 1, r = l + 1
+        var m = i
+        var best = last.1
+        if l < n, bestFirst ? h[l].1 > best : h[l].1 < best { m = l; best = h[l].1 }
+        if r < n, bestFirst ? h[r].1 > best : h[r].1 < best { m = r }
+        guard m != i else { break }
+        h[i] = h[m]
+        i = m
+      }
+      h[i] = last
+      return top
     }
-    return e
   }
 }
 
