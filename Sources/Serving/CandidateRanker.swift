@@ -207,54 +207,48 @@ public struct CandidateRanker: Sendable {
                            cells: UnsafeMutableBufferPointer<Float>, _ profile: UserProfile, _ lookup: ProfileLookup,
                            _ generation: IndexGeneration) {
     let items = generation.items
-    @inline(__always) func put(_ value: (Candidate) -> Float) {
+    /// The column from one value per row: of the candidate, or of its place in the profile's facts.
+    @inline(__always) func put<Rows: Sequence>(_ rows: Rows, _ value: (Rows.Element) -> Float) {
       var cell = column
-      for candidate in candidates {
-        cells[cell] = value(candidate)
-        cell += width
-      }
-    }
-    @inline(__always) func putFacts(_ value: (Int32) -> Float) {
-      var cell = column
-      for slot in slots {
-        cells[cell] = value(slot)
+      for row in rows {
+        cells[cell] = value(row)
         cell += width
       }
     }
     switch kind {
-    case .recallPopular: put { $0.popularScore }
-    case .recallCategory: put { $0.categoryScore }
-    case .recallSimilar: put { $0.similarScore }
-    case .recallText: put { $0.textScore }
-    case .recallRepeat: put { $0.repeatScore }
-    case .recallRule: put { $0.ruleScore }
-    case .recallTrending: put { $0.trendingScore }
-    case .recallVector: put { $0.vectorScore }
-    case .recallSwing: put { $0.swingScore }
-    case .recallSession: put { $0.sessionScore }
-    case .recallUserCF: put { $0.userCFScore }
-    case .recallFactors: put { $0.factorsScore }
-    case .factorScore: put { lookup.factorScore($0.doc, in: generation) }
-    case .factorShare: put { _ in .nan }  // filled per request in `fill`
-    case .purchaseCycle: putFacts { lookup.purchaseCycle(at: $0) }
-    case .channelCount: put { evidenceCount($0.channels) }
-    case .affinity: put { lookup.affinity(to: $0.doc, in: items) }
+    case .recallPopular: put(candidates) { $0.popularScore }
+    case .recallCategory: put(candidates) { $0.categoryScore }
+    case .recallSimilar: put(candidates) { $0.similarScore }
+    case .recallText: put(candidates) { $0.textScore }
+    case .recallRepeat: put(candidates) { $0.repeatScore }
+    case .recallRule: put(candidates) { $0.ruleScore }
+    case .recallTrending: put(candidates) { $0.trendingScore }
+    case .recallVector: put(candidates) { $0.vectorScore }
+    case .recallSwing: put(candidates) { $0.swingScore }
+    case .recallSession: put(candidates) { $0.sessionScore }
+    case .recallUserCF: put(candidates) { $0.userCFScore }
+    case .recallFactors: put(candidates) { $0.factorsScore }
+    case .factorScore: put(candidates) { lookup.factorScore($0.doc, in: generation) }
+    case .factorShare: put(candidates) { _ in .nan }  // filled per request in `fill`
+    case .purchaseCycle: put(slots) { lookup.purchaseCycle(at: $0) }
+    case .channelCount: put(candidates) { evidenceCount($0.channels) }
+    case .affinity: put(candidates) { lookup.affinity(to: $0.doc, in: items) }
     case .priceRatio:
-      guard let typical = profile.typicalPrice, typical > 0 else { return put { _ in .nan } }
-      put { c in
+      guard let typical = profile.typicalPrice, typical > 0 else { return put(candidates) { _ in .nan } }
+      put(candidates) { c in
         let price = items.price(c.doc)
         return price > 0 ? Float(abs(log(price / typical))) : .nan
       }
-    case .purchased: putFacts { lookup.facts(at: $0)?.purchased == true ? 1 : 0 }
-    case .viewed: putFacts { lookup.facts(at: $0)?.viewed == true ? 1 : 0 }
-    case .purchaseCount: putFacts { Float(lookup.facts(at: $0)?.purchases ?? 0) }
-    case .price: put { Float(items.price($0.doc)) }
-    case .inStock: put { items.inStock($0.doc) ? 1 : 0 }
+    case .purchased: put(slots) { lookup.facts(at: $0)?.purchased == true ? 1 : 0 }
+    case .viewed: put(slots) { lookup.facts(at: $0)?.viewed == true ? 1 : 0 }
+    case .purchaseCount: put(slots) { Float(lookup.facts(at: $0)?.purchases ?? 0) }
+    case .price: put(candidates) { Float(items.price($0.doc)) }
+    case .inStock: put(candidates) { items.inStock($0.doc) ? 1 : 0 }
     case .popularity:
       // An item the catalog overlay added has no popularity yet.
       let popularity = generation.popularity.itemPopularity
-      put { $0.doc.index < popularity.count ? popularity[$0.doc.index] : 0 }
-    case .secondsSinceSeen: putFacts { lookup.secondsSinceSeen(at: $0) }
+      put(candidates) { $0.doc.index < popularity.count ? popularity[$0.doc.index] : 0 }
+    case .secondsSinceSeen: put(slots) { lookup.secondsSinceSeen(at: $0) }
     }
   }
 }
