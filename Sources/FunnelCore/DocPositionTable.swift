@@ -36,13 +36,8 @@ public struct DocPositionTable: Sendable {
 
   /// Stores `position` for `doc` (which must not be in the table yet).
   public mutating func insert(_ doc: DocID, position: Int) {
-    if (count + 1) * 2 > keys.count { grow() }
-    let key = doc.rawValue &+ 1
-    var slot = home(key)
-    while keys[slot] != 0 { slot = (slot + 1) & mask }
-    keys[slot] = key
-    values[slot] = Int32(truncatingIfNeeded: position)
-    count += 1
+    let existing = positionOrInsert(doc, position: position)
+    precondition(existing == nil, "document \(doc.rawValue) is in the table already")
   }
 
   /// The position stored for `doc` if it has one; otherwise stores `position` for it and returns

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A parsed JSON value, from `JSONValue.parse`: the catalog and event readers' own parser (and the
 /// HTTP event route's), much faster than Foundation's `JSONSerialization` on Linux, which made a
 /// 10M-item catalog read dominate the index build, and exact about booleans versus numbers.
@@ -83,9 +77,7 @@ public struct JSONFields: Sendable {
 
   /// Index of the name whose UTF-8 is `key`, or -1.
   func index(of key: UnsafeRawBufferPointer) -> Int {
-    for (i, name) in utf8.enumerated() where name.count == key.count {
-      if name.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return i }
-    }
+    for (i, name) in utf8.enumerated() where name.count == key.count && name.elementsEqual(key) { return i }
     return -1
   }
 }

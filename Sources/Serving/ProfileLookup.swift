@@ -28,8 +28,7 @@ struct ProfileLookup {
     factors = profile.factors
     positions = DocPositionTable(capacity: max(8, profile.lastSeenMs.count))
     func slot(_ doc: DocID) -> Int {
-      if let p = positions.position(of: doc) { return p }
-      positions.insert(doc, position: itemFacts.count)
+      if let p = positions.positionOrInsert(doc, position: itemFacts.count) { return p }
       itemFacts.append(ItemFacts())
       return itemFacts.count - 1
     }
