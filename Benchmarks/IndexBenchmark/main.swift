@@ -3,7 +3,7 @@
 //   swift build -c release --package-path Benchmarks --product funnel-bench-index
 //   Benchmarks/.build/release/funnel-bench-index --items 1000000 --users 100000 [--queries 2000] [--dir /tmp/funnel-bench-index]
 //                                     [--no-vectors] [--zipf-text 50000] [--export DIR] [--redis redis://127.0.0.1:6379]
-//   Benchmarks/.build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--wand]   (BM25 only, an existing index)
+//   Benchmarks/.build/release/funnel-bench-index --text-on INDEX_DIR [--k 1000] [--rounds 200] [--zipf-text 50000] [--query Q]   (BM25 only, an existing index)
 //   Benchmarks/.build/release/funnel-bench-index --ann VECTORS.f32 --dimension 32 [--queries 1000] [--efs 100,200,400]   (HNSW only)
 // --no-vectors drops the demo embeddings (no vectors file, no HNSW build: the catalog of a shop
 // without an embedding model).
@@ -95,6 +95,34 @@ let textQueries = zipfVocabulary > 0
   : ["mug", "ceramic mug", "espresso machine", "oak table lamp", "yoga mat", "red scarf", "board game",
      "stainless steel frying pan", "notebook", "linen cushion cover", "travel mug black", "walnut"]
 
+/// One text query's latency line: p50/p99 in µs of exhaustive scoring and of block-max pruning over
+/// `rounds` alternating rounds, the postings read, and whether both found the same top k (documents,
+/// ties by doc id; scores equal up to float rounding of their sums).
+func textLatency(_ query: String, index: TextIndex, k: Int, rounds: Int) -> String {
+  let terms = Tokenizer.tokens(query)
+  let timer = ContinuousClock()
+  var exhaustive: [Double] = [], pruned: [Double] = []
+  var both: ([(DocID, Float)], [(DocID, Float)]) = ([], [])
+  for _ in 0..<rounds {
+    var start = timer.now
+    both.0 = TextRecall.exhaustiveTop(terms: terms, index: index, k: k)
+    exhaustive.append(micros(timer.now - start))
+    start = timer.now
+    both.1 = TextRecall.top(terms: terms, index: index, k: k)
+    pruned.append(micros(timer.now - start))
+  }
+  exhaustive.sort()
+  pruned.sort()
+  let same = both.0.count == both.1.count
+    && zip(both.0, both.1).allSatisfy { abs($0.1 - $1.1) <= 1e-5 * max(1, $0.1) }
+    && Set(both.0.map(\.0)) == Set(both.1.map(\.0))
+  let postings = Set(terms).compactMap { index.termID($0) }.reduce(0) { $0 + index.documentFrequency($1) }
+  func f(_ v: Double) -> String { String(format: "%.1f", v) }
+  return "{\"text_query\":\"\(query)\",\"k\":\(k),\"hits\":\(both.0.count),\"postings\":\(postings),"
+    + "\"p50_us\":\(f(exhaustive[rounds / 2])),\"p99_us\":\(f(exhaustive[rounds * 99 / 100])),"
+    + "\"pruned_p50_us\":\(f(pruned[rounds / 2])),\"pruned_p99_us\":\(f(pruned[rounds * 99 / 100])),\"same_top\":\(same)}"
+}
+
 /// `--read CATALOG.jsonl EVENTS.jsonl`: where reading a build's inputs goes: parsing alone (each line
 /// to a `CatalogItem` or `BehaviourEvent`), then parsing and folding into a `GenerationAccumulator`,
 /// in seconds and lines per second, for the catalog and the events apart.
@@ -132,8 +160,9 @@ if CommandLine.arguments.contains("--read") {
   exit(0)
 }
 
-/// `--text-on DIR [--k K] [--rounds R] [--wand]`: only BM25 text recall, on the newest generation already under
-/// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of `exhaustiveTop`.
+/// `--text-on DIR [--k K] [--rounds R]`: only BM25 text recall, on the newest generation already under
+/// DIR (e.g. the end-to-end benchmark's 1M-item index): per query p50/p99 of the exhaustive loop and of
+/// block-max pruning, measured in alternating rounds, and whether their top k agree.
 if CommandLine.arguments.contains("--text-on") {
   let directory = stringArgument("--text-on", "")
   guard let newest = GenerationDirectory.newest(under: directory) else {
@@ -142,22 +171,8 @@ if CommandLine.arguments.contains("--text-on") {
   }
   let opened = try IndexGeneration.open(directory: newest, verifyChecksums: false)
   let (k, rounds) = (argument("--k", 1_000), argument("--rounds", 200))
-  let wand = CommandLine.arguments.contains("--wand")  // block-max WAND instead of the exhaustive loop
-  let timer = ContinuousClock()
-  for query in textQueries {
-    let terms = Tokenizer.tokens(query)
-    var samples: [Double] = []
-    var hits = 0
-    for _ in 0..<rounds {
-      let start = timer.now
-      hits = wand ? TextRecall.top(terms: terms, index: opened.text, k: k).count
-        : TextRecall.exhaustiveTop(terms: terms, index: opened.text, k: k).count
-      samples.append(micros(timer.now - start))
-    }
-    samples.sort()
-    let postings = Set(terms).compactMap { opened.text.termID($0) }.reduce(0) { $0 + opened.text.documentFrequency($1) }
-    print("{\"text_query\":\"\(query)\",\"k\":\(k),\"hits\":\(hits),\"postings\":\(postings),\"p50_us\":\(Int(samples[rounds / 2])),\"p99_us\":\(Int(samples[rounds * 99 / 100]))}")
-  }
+  let only = stringArgument("--query", "")  // one query instead of the list
+  for query in only.isEmpty ? textQueries : [only] { print(textLatency(query, index: opened.text, k: k, rounds: rounds)) }
   exit(0)
 }
 
@@ -239,9 +254,9 @@ measure("similar", quota: 300) { rng in (RecallRequest(seeds: randomSeeds(&rng))
 measure("text", quota: 100) { rng in
   (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])), [(TextRecall(), 100)])
 }
-measure("text_block_max_wand", quota: 100) { rng in
+measure("text_block_max", quota: 100) { rng in
   (RecallRequest(queryTerms: Tokenizer.tokens(words[Int(rng.next() % UInt64(words.count))])),
-   [(TextRecall(strategy: .blockMaxWAND), 100)])
+   [(TextRecall(strategy: .blockMax), 100)])
 }
 measure("vector", quota: 200) { rng in (RecallRequest(seeds: randomSeeds(&rng)), [(VectorRecall(), 200)]) }
 measure("rule", quota: 200) { rng in (RecallRequest(), [(RuleRecall(filter: filters[Int(rng.next() % 4)]), 200)]) }
@@ -315,25 +330,8 @@ if let exportDirectory {
 }
 try bitmapOperations(export: exportDirectory)
 
-// Per-query text latency for the peers' comparison (same queries, top 100, 200 rounds each): the
-// exhaustive loop (the figure compared with tantivy) and block-max WAND beside it, same answers.
+// Per-query text latency for the peers' comparison (same queries, top 10 and top 100): the exhaustive
+// loop and block-max pruning (`TextRecall`'s default) beside it, with whether they agree.
 for query in words {
-  let terms = Tokenizer.tokens(query)
-  func timed(_ search: () -> [(DocID, Float)]) -> (hits: [(DocID, Float)], p50: Int, p99: Int) {
-    var samples: [Double] = []
-    var hits: [(DocID, Float)] = []
-    for _ in 0..<200 {
-      let start = clock.now
-      hits = search()
-      samples.append(micros(clock.now - start))
-    }
-    samples.sort()
-    return (hits, Int(samples[100]), Int(samples[198]))
-  }
-  let exhaustive = timed { TextRecall.exhaustiveTop(terms: terms, index: generation.text, k: 100) }
-  let wand = timed { TextRecall.top(terms: terms, index: generation.text, k: 100) }
-  let same = Set(exhaustive.hits.map(\.0)) == Set(wand.hits.map(\.0))
-  let postings = Set(terms).compactMap { generation.text.termID($0) }.reduce(0) { $0 + generation.text.documentFrequency($1) }
-  print("{\"text_query\":\"\(query)\",\"hits\":\(exhaustive.hits.count),\"postings\":\(postings),\"p50_us\":\(exhaustive.p50),"
-        + "\"p99_us\":\(exhaustive.p99),\"wand_p50_us\":\(wand.p50),\"wand_p99_us\":\(wand.p99),\"wand_same_top\":\(same)}")
+  for k in [10, 100] { print(textLatency(query, index: generation.text, k: k, rounds: 200)) }
 }

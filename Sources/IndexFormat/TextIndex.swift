@@ -5,7 +5,7 @@ import TextAnalysis
 /// The `text` file of a generation: a sorted term dictionary, varint-compressed postings of
 /// (doc delta, term frequency) per term, document frequencies, and per-document field lengths
 /// for BM25. Format 2 adds, per block of 128 postings, the last doc id, the byte offset and the
-/// block's maximum BM25 score (and each term's maximum), for block-max WAND.
+/// block's maximum BM25 score (and each term's maximum), for block-max pruning.
 ///
 /// Immutable; safe to share across threads. Decoding is defensive: a corrupt posting list ends early
 /// instead of reading out of bounds or producing doc ids past the item count.

@@ -139,18 +139,17 @@ public struct SimilarItemsRecall: RecallChannel {
 /// Okapi BM25 over the text index (k1 = 1.2, b = 0.75). Two exact strategies with the same answer:
 /// `.exhaustive` scores term at a time into a dense accumulator (one float per document, touched
 /// documents listed) and keeps the top k in a bounded heap, O(postings of the query terms);
-/// `.blockMaxWAND` skips blocks that cannot reach the top k. On the synthetic catalogs measured so
-/// far (short titles from a small vocabulary: near-uniform scores, so little can be skipped) the
-/// exhaustive strategy is faster, and it is the default.
+/// `.blockMax`, the default, decodes only what may hold one of the top k (`BlockMaxScore`): on a
+/// catalog's text (a few common words, many rare ones) it reads a fraction of the postings.
 public struct TextRecall: RecallChannel {
   /// How the top k is found; both are exact.
-  public enum Strategy: Sendable { case exhaustive, blockMaxWAND }
+  public enum Strategy: Sendable { case exhaustive, blockMax }
   public let strategy: Strategy
   /// Matches of earlier queries (nil: every query is scored).
   public let cache: TextMatchCache?
 
   /// A text channel using `strategy`, answering repeated queries from `cache` when given.
-  public init(strategy: Strategy = .exhaustive, cache: TextMatchCache? = nil) {
+  public init(strategy: Strategy = .blockMax, cache: TextMatchCache? = nil) {
     self.strategy = strategy
     self.cache = cache
   }
@@ -161,7 +160,7 @@ public struct TextRecall: RecallChannel {
     let terms = request.queryTerms, index = generation.text, strategy = self.strategy, within = request.textWithin
     let compute = {
       if let within { return Self.exhaustiveTop(terms: terms, index: index, k: quota, within: within) }
-      return strategy == .blockMaxWAND ? Self.top(terms: terms, index: index, k: quota)
+      return strategy == .blockMax ? Self.top(terms: terms, index: index, k: quota)
                                        : Self.exhaustiveTop(terms: terms, index: index, k: quota)
     }
     let best = cache?.top(terms: terms, version: generation.version, variant: request.textWithinKey, k: quota, compute: compute)
@@ -170,10 +169,10 @@ public struct TextRecall: RecallChannel {
     for (doc, score) in best { collector.add(doc, channel: .text, score: score / top) }
   }
 
-  /// The `k` best documents for `terms` by BM25, best first (ties by doc id): block-max WAND when the
+  /// The `k` best documents for `terms` by BM25, best first (ties by doc id): block-max pruning when the
   /// index has block maxima, else exhaustive.
   public static func top(terms: [String], index: TextIndex, k: Int) -> [(DocID, Float)] {
-    if let pruned = BlockMaxWAND.top(terms: terms, index: index, k: k) { return pruned }
+    if let pruned = BlockMaxScore.top(terms: terms, index: index, k: k) { return pruned }
     return exhaustiveTop(terms: terms, index: index, k: k)
   }
 

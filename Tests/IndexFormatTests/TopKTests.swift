@@ -22,4 +22,14 @@ import Testing
     #expect(top.isFull == (unique.count >= k))
     #expect(TopK.best(unique, k: k).map(\.0) == expected.map(\.0))
   }
+
+  /// Negative scores order below zero, NaN below every number, and -0 ties with +0 (then by doc).
+  @Test func negativeZeroAndNaN() {
+    var top = TopK(capacity: 4)
+    for (doc, score) in [(1, Float.nan), (2, -1.5), (3, 0), (4, -0.0), (5, 2), (6, -3)] { top.offer(DocID(rawValue: UInt32(doc)), score) }
+    let got = top.sortedDescending()
+    #expect(got.map(\.0.rawValue) == [5, 3, 4, 2])
+    #expect(got.map(\.1) == [2, 0, 0, -1.5])
+    #expect(top.minimumScore == -1.5)
+  }
 }
