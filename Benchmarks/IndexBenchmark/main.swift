@@ -330,8 +330,5 @@ if let exportDirectory {
 }
 try bitmapOperations(export: exportDirectory)
 
-// Per-query text latency for the peers' comparison (same queries, top 10 and top 100): the exhaustive
-// loop and block-max pruning (`TextRecall`'s default) beside it, with whether they agree.
-for query in words {
-  for k in [10, 100] { print(textLatency(query, index: generation.text, k: k, rounds: 200)) }
-}
+// Per-query text latency for the peers' comparison: `Benchmarks/peers/run.sh` runs `--text-on` on this
+// generation in a fresh process, as a server opens one (this process holds the whole demo store).
