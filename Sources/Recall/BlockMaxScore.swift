@@ -5,7 +5,8 @@ import IndexFormat
 /// and Flood, 1995) with block maxima (Ding and Suel, 2011) and a threshold known before the first
 /// document is scored.
 ///
-/// - The rare terms (at most `smallTerm` postings) are decoded whole up front. Each one holding at
+/// - The rare terms (at most `smallTerm` postings, or up to `rareTerm` when they are a sixteenth of
+///   the query's postings or less) are decoded whole up front. Each one holding at
 ///   least k documents bounds the k-th best score from below by its own k-th best contribution (those
 ///   k documents score at least that much), so the threshold starts high instead of at zero.
 /// - Terms are ordered by their maximum contribution. The longest prefix whose maxima together cannot
@@ -26,10 +27,14 @@ import IndexFormat
 enum BlockMaxScore {
   /// Terms with at most this many postings are decoded whole before scoring starts.
   static let smallTerm = 4_096
+  /// A term with at most this many postings is decoded whole too when the query's other terms hold
+  /// fifteen times as many: its floor may spare most of theirs.
+  static let rareTerm = 65_536
 
   /// The top `k` for `terms`, or nil when the index has no block maxima (format 1). Terms with at
-  /// most `wholeUpTo` postings are decoded whole (tests move it to reach every path).
-  static func top(terms: [String], index: TextIndex, k: Int, wholeUpTo: Int = smallTerm) -> [(DocID, Float)]? {
+  /// most `wholeUpTo` postings are decoded whole (nil: `smallTerm`, or up to `rareTerm` for a
+  /// sixteenth of the query's postings; tests set it to reach every path).
+  static func top(terms: [String], index: TextIndex, k: Int, wholeUpTo: Int? = nil) -> [(DocID, Float)]? {
     guard let blocks = index.blocks, k > 0 else { return nil }
     let n = index.documentCount
     // Terms in dictionary order, so a query's scores are summed the same way in every process.
@@ -52,7 +57,9 @@ enum BlockMaxScore {
     }
     // The floor: no document scoring below the k-th best contribution of one term can be in the top k.
     var floor = -Float.infinity
-    for i in cursors.indices where cursors[i].frequency <= wholeUpTo {
+    let postings = cursors.reduce(0) { $0 + $1.frequency }
+    let whole = wholeUpTo ?? max(smallTerm, min(rareTerm, postings / 16))
+    for i in cursors.indices where cursors[i].frequency <= whole {
       cursors[i].decodeWhole(context)
       if cursors[i].count >= k { floor = max(floor, cursors[i].kthBest(k)) }
     }
