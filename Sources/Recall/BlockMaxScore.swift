@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import MappedStorage
 
 /// Exact BM25 top k that decodes only what may hold a winner: document-at-a-time MaxScore (Turtle
 /// and Flood, 1995) with block maxima (Ding and Suel, 2011) and a threshold known before the first
@@ -52,9 +53,7 @@ enum BlockMaxScore {
     default: break
     }
     var heap = TopK(capacity: k)
-    let context = index.documentLengths.withUnsafeBufferPointer {
-      Context(index: index, blocks: blocks, lengths: $0, average: index.averageLength)
-    }
+    let context = Context(index: index, blocks: blocks)
     // The floor: no document scoring below the k-th best contribution of one term can be in the top k.
     var floor = -Float.infinity
     let postings = cursors.reduce(0) { $0 + $1.frequency }
@@ -72,59 +71,56 @@ enum BlockMaxScore {
       sum += cursors[j].maximum
       below[j] = sum
     }
-    withExtendedLifetime(index) {
-      cursors.withUnsafeMutableBufferPointer { c in
-        var theta = max(skipBound(heap), floor)
-        var essential = 0  // c[essential...] are essential
-        while essential < q && below[essential] <= theta { essential += 1 }
-        for i in essential..<q { c[i].start(context) }
+    cursors.withUnsafeMutableBufferPointer { c in
+      var theta = max(skipBound(heap), floor)
+      var essential = 0  // c[essential...] are essential
+      while essential < q && below[essential] <= theta { essential += 1 }
+      for i in essential..<q { c[i].start(context) }
 
-        while essential < q {
-          if essential == q - 1 { c[essential].skipBlocks(whileBelow: theta - (essential > 0 ? below[essential - 1] : 0), context) }
-          var doc = UInt32.max
-          for i in essential..<q where c[i].doc < doc { doc = c[i].doc }
-          guard doc != .max else { break }
-          var score: Float = 0
-          for i in essential..<q where c[i].doc == doc {
-            score += c[i].score(context)
-            c[i].next(context)
-          }
-          var j = essential - 1
-          while j >= 0 {
-            guard score + below[j] > theta else { break }
-            let others = j > 0 ? below[j - 1] : 0
-            guard let contribution = c[j].contribution(at: doc, unlessBelow: theta - score - others, context) else { break }
-            score += contribution
-            j -= 1
-          }
-          guard j < 0, score > theta else { continue }  // below the floor: cannot be in the top k
-          heap.offer(DocID(rawValue: doc), score)
-          let raised = max(skipBound(heap), floor)
-          if raised > theta {
-            theta = raised
-            // A term leaving the essential set is only looked up from now on, at or after `doc`.
-            while essential < q && below[essential] <= theta { essential += 1 }
-          }
+      while essential < q {
+        if essential == q - 1 { c[essential].skipBlocks(whileBelow: theta - (essential > 0 ? below[essential - 1] : 0), context) }
+        var doc = UInt32.max
+        for i in essential..<q where c[i].doc < doc { doc = c[i].doc }
+        guard doc != .max else { break }
+        var score: Float = 0
+        for i in essential..<q where c[i].doc == doc {
+          score += c[i].score(context)
+          c[i].next(context)
+        }
+        var j = essential - 1
+        while j >= 0 {
+          guard score + below[j] > theta else { break }
+          let others = j > 0 ? below[j - 1] : 0
+          guard let contribution = c[j].contribution(at: doc, unlessBelow: theta - score - others, context) else { break }
+          score += contribution
+          j -= 1
+        }
+        guard j < 0, score > theta else { continue }  // below the floor: cannot be in the top k
+        heap.offer(DocID(rawValue: doc), score)
+        let raised = max(skipBound(heap), floor)
+        if raised > theta {
+          theta = raised
+          // A term leaving the essential set is only looked up from now on, at or after `doc`.
+          while essential < q && below[essential] <= theta { essential += 1 }
         }
       }
     }
     return heap.sortedDescending()
   }
 
-  /// What every cursor reads: the index, its block maxima and document lengths (valid while the
-  /// index is alive). A class: the index and its views hold a dozen references, which a struct would
-  /// retain and release on every call.
+  /// What every cursor reads: the index, its block maxima and document lengths. A class: the index
+  /// and its views hold a dozen references, which a struct would retain and release on every call.
   final class Context {
     let index: TextIndex
     let blocks: TextIndex.BlockIndex
-    let lengths: UnsafeBufferPointer<UInt16>
+    let lengths: ScalarView<UInt16>
     let average: Float
 
-    init(index: TextIndex, blocks: TextIndex.BlockIndex, lengths: UnsafeBufferPointer<UInt16>, average: Float) {
+    init(index: TextIndex, blocks: TextIndex.BlockIndex) {
       self.index = index
       self.blocks = blocks
-      self.lengths = lengths
-      self.average = average
+      lengths = index.documentLengths
+      average = index.averageLength
     }
   }
 
@@ -173,7 +169,6 @@ enum BlockMaxScore {
     mutating func decodeWhole(_ context: Context) {
       let capacity = frequency  // a list longer than its frequency is corrupt: its tail is dropped
       docs = Array(repeating: 0, count: capacity)
-      tfs = Array(repeating: 0, count: capacity)
       scores = Array(repeating: 0, count: capacity)
       var filled = 0
       let (idf, lengths, average) = (self.idf, context.lengths, context.average)
@@ -225,34 +220,34 @@ enum BlockMaxScore {
       load(firstBlock, context)
     }
 
-    /// Decodes block `b` into `docs` and positions at its first posting.
-    @inline(__always) mutating func load(_ b: Int, _ context: Context) {
-      block = b
-      position = 0
-      guard b < endBlock else {
-        count = 0
-        doc = .max
-        return
-      }
+    /// Decodes block `b` into `docs` and positions at its first posting (past blocks that decode to
+    /// nothing, which only a corrupt file has).
+    @inline(__always) mutating func load(_ first: Int, _ context: Context) {
       if docs.count < TextIndex.blockSize {
         docs = Array(repeating: 0, count: TextIndex.blockSize)
         tfs = Array(repeating: 0, count: TextIndex.blockSize)
       }
-      var filled = 0
-      let (bytes, base) = self.bytes(b, context.blocks)
-      docs.withUnsafeMutableBufferPointer { docs in
-        tfs.withUnsafeMutableBufferPointer { tfs in
-          _ = context.index.forEachPosting(inBytes: bytes, after: base) { doc, tf in
-            guard filled < TextIndex.blockSize else { return }  // a longer block is corrupt: its tail is dropped
-            docs[filled] = doc.rawValue
-            tfs[filled] = tf
-            filled += 1
+      var b = first
+      while b < endBlock {
+        var filled = 0
+        let (bytes, base) = self.bytes(b, context.blocks)
+        docs.withUnsafeMutableBufferPointer { docs in
+          tfs.withUnsafeMutableBufferPointer { tfs in
+            _ = context.index.forEachPosting(inBytes: bytes, after: base) { doc, tf in
+              guard filled < TextIndex.blockSize else { return }  // a longer block is corrupt: its tail is dropped
+              docs[filled] = doc.rawValue
+              tfs[filled] = tf
+              filled += 1
+            }
           }
         }
+        if filled > 0 {
+          (block, position, count, doc) = (b, 0, filled, docs[0])
+          return
+        }
+        b += 1
       }
-      count = filled
-      doc = filled > 0 ? docs[0] : .max
-      if filled == 0 { load(b + 1, context) }
+      (block, position, count, doc) = (endBlock, 0, 0, .max)
     }
 
     /// The current posting's contribution.
