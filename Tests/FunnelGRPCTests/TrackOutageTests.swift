@@ -39,7 +39,7 @@ struct TrackOutageTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-outage-\(UInt64.random(in: 0...UInt64.max))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let port = Int.random(in: 45_001...55_000)
+    let port = LocalRedis.freePort()  // not a random pick in the ephemeral range another test may hold
     let first = try Self.startRedis(port: port, directory: directory)
     defer { kill(first.processIdentifier, SIGKILL) }
     let client = try RedisClient(url: "redis://127.0.0.1:\(port)", timeoutMs: 500)

@@ -30,7 +30,9 @@ struct MongoRestartTests {
   static let model = try! LinearModel(version: "ltv", schema: FeatureSchema(["user.ltv"]), weights: [1], bias: 0, logistic: false)
 
   @Test func answersDegradeWhileMongoIsDownAndRecoverWhenItReturns() async throws {
-    let port = Int.random(in: 45_001...55_000)
+    // A port the kernel just handed out, not a random one: a random pick in the ephemeral range can
+    // be some other test's connection, and the wire server then never comes up.
+    let port = LocalRedis.freePort()
     let database = NSTemporaryDirectory() + "funnel-mongo-\(UUID().uuidString).sqlite"
     var server = try Self.startServer(port: port, database: database)
     defer {
@@ -40,7 +42,8 @@ struct MongoRestartTests {
     let client = try MongoClient(uri: "mongodb://127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=300&connectTimeoutMS=300")
     let clock = ContinuousClock()
     var waited = clock.now
-    while (try? await client.ping()) == nil, clock.now - waited < .seconds(20) { try await Task.sleep(for: .milliseconds(100)) }
+    while (try? await client.ping()) == nil, clock.now - waited < .seconds(30) { try await Task.sleep(for: .milliseconds(100)) }
+    try #require((try? await client.ping()) != nil, "the MongoDB wire server answers on port \(port)")
     let store = MongoFeatureStore(client: client, database: "funnel", now: { 1 })
     _ = try await store.load(lines: (1...60).map { "{\"id\": \"U-\($0)\", \"ltv\": \($0)}" }, into: store.usersCollection, source: "users")
 
