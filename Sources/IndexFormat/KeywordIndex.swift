@@ -34,6 +34,8 @@ public struct KeywordIndex: Sendable {
   public struct Writer: Sendable {
     private var docs: [String: [UInt32]] = [:]
     private var next: UInt32 = 0
+    /// The category keys of each category path seen.
+    private var categoryKeys: [[String]: [String]] = [:]
     /// No keywords yet.
     public init() {}
 
@@ -41,10 +43,18 @@ public struct KeywordIndex: Sendable {
     public mutating func add(_ item: CatalogItem) {
       let doc = next
       next += 1
-      // A category filter names a path prefix (home/lighting) or any single level (lighting).
-      var categories = Set(IndexGeneration.categoryPrefixes(item.categoryPath).map { $0.lowercased() })
-      for part in item.categoryPath { categories.insert(part.lowercased()) }
-      for c in categories { docs[key("category", c), default: []].append(doc) }
+      // A category filter names a path prefix (home/lighting) or any single level (lighting). A
+      // catalog has far fewer paths than items: each path's keys are made once.
+      let categories: [String]
+      if let known = categoryKeys[item.categoryPath] {
+        categories = known
+      } else {
+        var names = Set(IndexGeneration.categoryPrefixes(item.categoryPath).map { $0.lowercased() })
+        for part in item.categoryPath { names.insert(part.lowercased()) }
+        categories = names.map { key("category", $0) }
+        categoryKeys[item.categoryPath] = categories
+      }
+      for c in categories { docs[c, default: []].append(doc) }
       docs[key("brand", item.brand), default: []].append(doc)
       for tag in Set(item.tags.map { $0.lowercased() }) { docs[key("tag", tag), default: []].append(doc) }
       docs[key("in_stock", item.inStock ? "true" : "false"), default: []].append(doc)

@@ -41,15 +41,34 @@ public struct SuggestionTable: Sendable {
     /// Adds the phrases of an item with `title` and `brand` in leaf category `leaf`. O(title words).
     public mutating func add(title: String, brand: String, leaf: UInt32) {
       let words = analyzer.words(title).filter { $0.utf8.count >= 2 && $0.utf8.count <= 40 }
-      var phrases = Set(words)
-      for i in words.indices.dropLast() { phrases.insert(words[i] + " " + words[i + 1]) }
+      // Each phrase once per item: a title's handful found by comparison, no hashing; long ones in a set.
+      var phrases: [String] = []
+      phrases.reserveCapacity(2 * words.count + 1)
+      var seen: Set<String>? = words.count > 32 ? [] : nil
+      func note(_ phrase: String) {
+        if seen != nil {
+          if seen!.insert(phrase).inserted { phrases.append(phrase) }
+        } else if !phrases.contains(phrase) {
+          phrases.append(phrase)
+        }
+      }
+      for word in words { note(word) }
+      for i in words.indices.dropLast() { note(words[i] + " " + words[i + 1]) }
       let brandWords = analyzer.words(brand)
-      if !brandWords.isEmpty, brandWords.count <= 4 { phrases.insert(brandWords.joined(separator: " ")) }
-      for phrase in phrases {
-        var t = tallies[phrase, default: Tally()]
-        t.items += 1
-        if t.votes == 0 { t.leaf = leaf; t.votes = 1 } else if t.leaf == leaf { t.votes += 1 } else { t.votes -= 1 }
-        tallies[phrase] = t
+      if !brandWords.isEmpty, brandWords.count <= 4 { note(brandWords.joined(separator: " ")) }
+      for phrase in phrases { Self.count(&tallies[phrase, default: Tally()], leaf: leaf) }  // one lookup per phrase
+    }
+
+    /// One more item with the phrase, in `leaf`: the majority vote of leaves (Boyer-Moore).
+    private static func count(_ t: inout Tally, leaf: UInt32) {
+      t.items += 1
+      if t.votes == 0 {
+        t.leaf = leaf
+        t.votes = 1
+      } else if t.leaf == leaf {
+        t.votes += 1
+      } else {
+        t.votes -= 1
       }
     }
 
