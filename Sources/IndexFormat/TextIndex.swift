@@ -69,23 +69,37 @@ public struct TextIndex: Sendable {
     /// O(length).
     public mutating func add(fields: [(text: String, weight: UInt32)]) {
       let d = UInt32(lengths.count)
-      var counts: [String: UInt32] = [:]
+      // The document's tokens as (term number, weight), summed per term after sorting: one dictionary
+      // lookup per token (two at a term's first sight), and no dictionary per document.
+      var occurrences: [(term: Int, weight: UInt32)] = []
       var length = 0
       for (text, weight) in fields where weight > 0 {
         let tokens = analyzer.terms(text)
         length += tokens.count * Int(weight)
-        for t in tokens { counts[t, default: 0] += weight }
+        for t in tokens { occurrences.append((number(of: t), weight)) }
       }
       lengths.append(UInt16(min(length, Int(UInt16.max))))
-      for (t, tf) in counts {
-        if let n = termNumber[t] {
-          postingsByTerm[n].append((d, tf))
-        } else {
-          termNumber[t] = termText.count
-          termText.append(t)
-          postingsByTerm.append([(d, tf)])
+      occurrences.sort { $0.term < $1.term }
+      var i = 0
+      while i < occurrences.count {
+        let term = occurrences[i].term
+        var tf: UInt32 = 0
+        while i < occurrences.count && occurrences[i].term == term {
+          tf += occurrences[i].weight
+          i += 1
         }
+        postingsByTerm[term].append((d, tf))
       }
+    }
+
+    /// The number of `term`, given on first sight.
+    private mutating func number(of term: String) -> Int {
+      if let known = termNumber[term] { return known }
+      let n = termText.count
+      termNumber[term] = n
+      termText.append(term)
+      postingsByTerm.append([])
+      return n
     }
 
     /// The finished file and the number of distinct terms. O(postings + terms log terms).
