@@ -28,6 +28,9 @@ let inMemoryTracing = Target.Dependency.product(name: "InMemoryTracing", package
 let otel = Target.Dependency.product(name: "OTel", package: "swift-otel")
 let nioHTTP2 = Target.Dependency.product(name: "NIOHTTP2", package: "swift-nio-http2")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+// Searching sorted runs (`partitioningIndex(where:)`): one binary search for posting lists, term
+// dictionaries, dropped candidates and rollup timestamps instead of a loop written in each.
+let algorithms = Target.Dependency.product(name: "Algorithms", package: "swift-algorithms")
 let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
 let nioHPACK = Target.Dependency.product(name: "NIOHPACK", package: "swift-nio-http2")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
@@ -63,6 +66,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    .package(url: "https://github.com/apple/swift-algorithms.git", from: "1.2.1"),
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -112,10 +116,10 @@ let package = Package(
     .target(name: "FeatureStore", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     .target(name: "DemoCatalog", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
     // The dashboard's indicators: increments from orders, events and answers, rollups at 1 s / 1 min / 1 h.
-    .target(name: "Indicators", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "Indicators", dependencies: ["FunnelCore", algorithms], swiftSettings: swiftSettings),
 
     // Layer 3
-    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels", "TextAnalysis"], swiftSettings: swiftSettings),
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels", "TextAnalysis", algorithms], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", "Indicators", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],
@@ -134,12 +138,12 @@ let package = Package(
             swiftSettings: swiftSettings),
     .target(name: "Ingest", dependencies: ["FunnelCore", "IndexBuilder", "IndexFormat"], swiftSettings: swiftSettings),
     .target(name: "Experiments", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore"], swiftSettings: swiftSettings),
-    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps", "TextAnalysis"], swiftSettings: swiftSettings),
+    .target(name: "Recall", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps", "TextAnalysis", algorithms], swiftSettings: swiftSettings),
     .target(name: "Search", dependencies: ["FunnelCore", "IndexFormat", "MappedStorage", "Bitmaps"], swiftSettings: swiftSettings),
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "Bitmaps", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "Bitmaps", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging, algorithms],
             swiftSettings: swiftSettings),
 
     // Layer 6

@@ -44,13 +44,10 @@ public struct SuggestionTable: Sendable {
       // Each phrase once per item: a title's handful found by comparison, no hashing; long ones in a set.
       var phrases: [String] = []
       phrases.reserveCapacity(2 * words.count + 1)
-      var seen: Set<String>? = words.count > 32 ? [] : nil
+      let long = words.count > 32
+      var seen: Set<String> = []  // only for a long title
       func note(_ phrase: String) {
-        if seen != nil {
-          if seen!.insert(phrase).inserted { phrases.append(phrase) }
-        } else if !phrases.contains(phrase) {
-          phrases.append(phrase)
-        }
+        if long ? seen.insert(phrase).inserted : !phrases.contains(phrase) { phrases.append(phrase) }
       }
       for word in words { note(word) }
       for i in words.indices.dropLast() { note(words[i] + " " + words[i + 1]) }

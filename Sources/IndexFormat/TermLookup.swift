@@ -1,3 +1,5 @@
+import Algorithms
+
 /// Typo-tolerant and prefix lookups in a sorted term column (a generation's text dictionary),
 /// without any structure beyond the sorted order: prefix ranges by binary search, and edit-distance
 /// matches by walking the terms in order while sharing the dynamic-programming rows of common
@@ -124,14 +126,11 @@ public struct TermLookup: Sendable {
   /// First index whose term's bytes fail `isBefore` (which holds for a leading run of the sorted
   /// terms). O(log terms).
   private func partitionPoint(_ isBefore: ([UInt8]) -> Bool) -> Int {
-    var low = 0, high = column.count
     var term: [UInt8] = []
-    while low < high {
-      let mid = (low + high) / 2
+    return (0..<column.count).partitioningIndex { i in
       term.removeAll(keepingCapacity: true)
-      column.appendUTF8(mid, to: &term)
-      if isBefore(term) { low = mid + 1 } else { high = mid }
+      column.appendUTF8(i, to: &term)
+      return !isBefore(term)
     }
-    return low
   }
 }

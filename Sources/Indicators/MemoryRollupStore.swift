@@ -1,3 +1,4 @@
+import Algorithms
 import Synchronization
 
 /// The rollups in process memory (one replica's view; the embedded default). Buckets older than
@@ -77,7 +78,8 @@ public final class MemoryRollupStore: RollupStore {
     state.withLock { s in
       guard let series = s.series[resolution] else { return [:] }
       var out: [Int64: [String: Double]] = [:]
-      var i = Self.lowerBound(resolution.bucket(of: from), in: series.starts)
+      let first = resolution.bucket(of: from)
+      var i = series.starts.partitioningIndex { $0 >= first }
       while i < series.starts.count, series.starts[i] <= through {
         let start = series.starts[i]
         if let fields = series.buckets[start] {
@@ -145,15 +147,6 @@ public final class MemoryRollupStore: RollupStore {
 
   private static func insertSorted(_ value: Int64, into array: inout [Int64]) {
     if let last = array.last, last < value { array.append(value); return }
-    array.insert(value, at: lowerBound(value, in: array))
-  }
-
-  private static func lowerBound(_ value: Int64, in array: [Int64]) -> Int {
-    var (lo, hi) = (0, array.count)
-    while lo < hi {
-      let mid = (lo + hi) / 2
-      if array[mid] < value { lo = mid + 1 } else { hi = mid }
-    }
-    return lo
+    array.insert(value, at: array.partitioningIndex { $0 >= value })
   }
 }

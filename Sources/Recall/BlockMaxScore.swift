@@ -1,3 +1,4 @@
+import Algorithms
 import FunnelCore
 import IndexFormat
 import MappedStorage
@@ -290,11 +291,7 @@ enum BlockMaxScore {
       let blocks = context.blocks
       if block < 0 || target > blocks.lastDoc[block] {
         // The block that would hold the target, searched forward from the current one.
-        var low = max(block, firstBlock), high = endBlock
-        while low < high {
-          let middle = (low + high) / 2
-          if blocks.lastDoc[middle] < target { low = middle + 1 } else { high = middle }
-        }
+        let low = blocks.lastDoc[max(block, firstBlock)..<endBlock].partitioningIndex { $0 >= target }
         guard low < endBlock else {
           block = endBlock
           doc = .max
@@ -312,20 +309,15 @@ enum BlockMaxScore {
       return doc == target ? score(context) : 0
     }
 
-    /// The first position from `from` whose doc is at or after `target` (`count` if none): a gallop,
-    /// then a binary search.
+    /// The first position from `from` whose doc is at or after `target` (`count` if none): a gallop
+    /// (lookups move forward a little at a time), then a binary search in the last step.
     @inline(__always) func firstAtOrAfter(_ target: UInt32, from: Int) -> Int {
       var low = from, step = 1
       while low + step < count && docs[low + step] < target {
         low += step
         step <<= 1
       }
-      var high = min(low + step + 1, count)
-      while low < high {
-        let middle = (low + high) / 2
-        if docs[middle] < target { low = middle + 1 } else { high = middle }
-      }
-      return low
+      return docs[low..<min(low + step + 1, count)].partitioningIndex { $0 >= target }
     }
   }
 

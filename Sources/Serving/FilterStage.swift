@@ -1,3 +1,4 @@
+import Algorithms
 import FunnelCore
 import IndexFormat
 import Recall
@@ -27,12 +28,8 @@ struct FilterStage: Sendable {
 
   /// Whether sorted `docs` holds `doc`. O(log n).
   @inline(__always) static func contains(_ docs: [UInt32], _ doc: UInt32) -> Bool {
-    var (low, high) = (0, docs.count)
-    while low < high {
-      let mid = (low + high) / 2
-      if docs[mid] < doc { low = mid + 1 } else { high = mid }
-    }
-    return low < docs.count && docs[low] == doc
+    let i = docs.partitioningIndex { $0 >= doc }
+    return i < docs.count && docs[i] == doc
   }
 
   /// A first phase: orders `matches` by text score (best first, ties by document) and returns how
