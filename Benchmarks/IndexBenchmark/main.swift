@@ -125,7 +125,8 @@ func textLatency(_ query: String, index: TextIndex, k: Int, rounds: Int) -> Stri
 
 /// `--read CATALOG.jsonl EVENTS.jsonl`: where reading a build's inputs goes: parsing alone (each line
 /// to a `CatalogItem` or `BehaviourEvent`), then parsing and folding into a `GenerationAccumulator`,
-/// in seconds and lines per second, for the catalog and the events apart.
+/// in seconds and lines per second, for the catalog and the events apart; the folding once on one
+/// thread and once as `funnel index build` reads (`--workers N` parsing threads, default one per core).
 if CommandLine.arguments.contains("--read") {
   let i = CommandLine.arguments.firstIndex(of: "--read")!
   let (catalog, events) = (CommandLine.arguments[i + 1], CommandLine.arguments[i + 2])
@@ -142,21 +143,26 @@ if CommandLine.arguments.contains("--read") {
   n = 0
   _ = try JSONLines.forEachEvent(path: events) { _ in n += 1 }
   report("parse events", n, start)
-  var accumulator = GenerationAccumulator(nowMs: 1_790_000_000_000)
-  start = timer.now
-  n = 0
-  _ = try JSONLines.forEachItem(path: catalog) { item in
-    try accumulator.add(item)
-    n += 1
+  let workers = argument("--workers", JSONLines.defaultWorkers)
+  for parallel in [false, true] {
+    // One thread: parsed and folded item by item; parallel: as `funnel index build` reads.
+    var accumulator = GenerationAccumulator(nowMs: 1_790_000_000_000)
+    let suffix = parallel ? " (\(workers) threads)" : " (1 thread)"
+    start = timer.now
+    n = 0
+    _ = try JSONLines.forEachItemBatch(path: catalog, workers: parallel ? workers : 1) { batch in
+      try accumulator.add(contentsOf: batch, parallel: parallel)
+      n += batch.count
+    }
+    report("parse and add catalog" + suffix, n, start)
+    start = timer.now
+    n = 0
+    _ = try JSONLines.forEachEventBatch(path: events, workers: parallel ? workers : 1) { batch in
+      for event in batch { accumulator.add(event) }
+      n += batch.count
+    }
+    report("parse and add events" + suffix, n, start)
   }
-  report("parse and add catalog", n, start)
-  start = timer.now
-  n = 0
-  _ = try JSONLines.forEachEvent(path: events) { event in
-    accumulator.add(event)
-    n += 1
-  }
-  report("parse and add events", n, start)
   exit(0)
 }
 

@@ -20,17 +20,11 @@ public struct GenerationAccumulator: Sendable {
   public let options: GenerationBuilder.Options
   /// The build time (Unix ms); events decay to it.
   public let nowMs: Int64
-  private var items = ItemTable.Writer()
-  private var text: TextIndex.Writer
-  private var keywords = KeywordIndex.Writer()
-  private var attributes = AttributeColumns.Writer()
-  private var suggestions: SuggestionTable.Writer
-  /// Category paths numbered as items arrive (suggestions vote on these; keys are numbered at the end).
-  private var pathNumber: [String: UInt32] = [:]
-  private var pathNames: [[String]] = []
-  private var docByID: [ItemID: DocID] = [:]
-  /// Embeddings while every item so far has one of a single dimension; nil once one does not.
-  private var embeddings: [[Float]]? = []
+  /// The text and keyword indexes (written from each item's text, apart from the rest so the two
+  /// can fold a batch at once).
+  private var search: SearchWriters
+  /// The item table, attributes, suggestions, ids, category paths and embeddings.
+  private var catalog: CatalogWriters
   private var popularity: [Float] = []
   private var trend: [Float] = []
   private var userNumber: [UserID: UInt32] = [:]
@@ -46,55 +40,53 @@ public struct GenerationAccumulator: Sendable {
   public init(options: GenerationBuilder.Options = .init(), nowMs: Int64) {
     self.options = options
     self.nowMs = nowMs
-    text = TextIndex.Writer(analyzer: options.textAnalyzer)
-    suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
+    search = SearchWriters(options)
+    catalog = CatalogWriters(options)
     popularityDecayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
     trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
   }
 
   /// Items added so far.
-  public var itemCount: Int { items.count }
+  public var itemCount: Int { catalog.items.count }
 
-  /// Adds `item` as the next doc. Throws `.invalidArgument` for an id already added.
-  /// Amortised O(item size).
+  /// Adds `item` as the next doc. Throws `.invalidArgument` for an id already added (and adds
+  /// nothing). Amortised O(item size).
   public mutating func add(_ item: CatalogItem) throws {
-    let doc = DocID(items.count)
-    guard docByID.updateValue(doc, forKey: item.id) == nil else {
-      throw FunnelError(.invalidArgument, "item id '\(item.id)' appears twice in the catalog")
+    try catalog.add(item)
+    search.add(item)
+  }
+
+  /// Adds `batch` as the next docs, in order, as `add` one at a time would, folding on two threads
+  /// when `parallel` (the text and keyword indexes on one, everything else on the other; the calling
+  /// thread is one of them and blocks meanwhile). Throws `.invalidArgument` for an id already added;
+  /// after that the accumulator is incomplete and must be dropped. O(batch size).
+  public mutating func add(contentsOf batch: [CatalogItem], parallel: Bool = true) throws {
+    guard parallel, batch.count > 1 else {
+      for item in batch { try add(item) }
+      return
     }
-    items.add(item)
-    text.add(fields: options.searchFields.texts(item))
-    keywords.add(item)
-    attributes.add(item)
-    let path: UInt32
-    if let known = pathNumber[item.category] {
-      path = known
-    } else {
-      path = UInt32(pathNames.count)
-      pathNumber[item.category] = path
-      pathNames.append(item.categoryPath)
-    }
-    suggestions.add(title: item.title, brand: item.brand, leaf: path)
-    if let dimension = embeddings?.first?.count ?? (item.embedding.isEmpty ? nil : item.embedding.count),
-       item.embedding.count == dimension, options.buildVectors {
-      embeddings?.append(item.embedding)
-    } else {
-      embeddings = nil
-    }
+    var movedSearch = SearchWriters(options), movedCatalog = CatalogWriters(options)
+    swap(&movedSearch, &search)
+    swap(&movedCatalog, &catalog)
+    (search, catalog) = try ForkJoin.pair(consume movedSearch, consume movedCatalog, { writers in
+      for item in batch { writers.add(item) }
+    }, { writers in
+      for item in batch { try writers.add(item) }
+    })
   }
 
   /// Adds a behaviour event: popularity, trending and the user's history for ItemCF. O(1).
   public mutating func add(_ event: BehaviourEvent) {
     eventCount += 1
-    guard let doc = docByID[event.itemID] else {
+    guard let doc = catalog.docByID[event.itemID] else {
       skipped += 1
       return
     }
     let weight = event.kind.interestWeight
     guard weight > 0 else { return }
-    if popularity.count < items.count {
-      popularity += [Float](repeating: 0, count: items.count - popularity.count)
-      trend += [Float](repeating: 0, count: items.count - trend.count)
+    if popularity.count < catalog.items.count {
+      popularity += [Float](repeating: 0, count: catalog.items.count - popularity.count)
+      trend += [Float](repeating: 0, count: catalog.items.count - trend.count)
     }
     let age = Double(max(0, nowMs - event.timestampMs))
     let decayed = weight * Float(exp(-popularityDecayPerMs * age))
@@ -119,35 +111,35 @@ public struct GenerationAccumulator: Sendable {
   /// Cost: O(events + users x window^2 + postings + items log items).
   public mutating func finish(version: String, sources: [GenerationManifest.SourceEntry] = [],
                               into sink: inout some GenerationSink) throws -> GenerationManifest {
-    let count = items.count
+    let count = catalog.items.count
     if popularity.count < count {
       popularity += [Float](repeating: 0, count: count - popularity.count)
       trend += [Float](repeating: 0, count: count - trend.count)
     }
     var entries: [String: GenerationManifest.FileEntry] = [:]
-    let (pathKeys, docPath) = items.categoryKeyNumbers()
-    let categoryCount = items.categoryKeys.count
-    let keyNumber = Dictionary(uniqueKeysWithValues: items.categoryKeys.enumerated().map { ($0.element, UInt32($0.offset)) })
-    if let file = suggestions.finish(leafKey: { [pathNames] path in
+    let (pathKeys, docPath) = catalog.items.categoryKeyNumbers()
+    let categoryCount = catalog.items.categoryKeys.count
+    let keyNumber = Dictionary(uniqueKeysWithValues: catalog.items.categoryKeys.enumerated().map { ($0.element, UInt32($0.offset)) })
+    // Suggestions vote on the item table's path numbers; the keys are numbered only now.
+    if let file = catalog.suggestions.finish(leafKey: { [pathNames = catalog.items.categoryPaths] path in
       IndexGeneration.categoryPrefixes(pathNames[Int(path)]).last.flatMap { keyNumber[$0] } ?? ItemTable.noParent
     }) {
       entries[SuggestionTable.fileName] = try sink.put(SuggestionTable.fileName, file)
     }
-    suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
-    (pathNumber, pathNames) = ([:], [])
-    entries["items.fnl"] = try sink.put("items.fnl", items.finish())
-    items = ItemTable.Writer()
-    let factorRows = options.factors.map { Self.itemFactorRows($0, docByID: docByID, count: count) }
-    docByID = [:]
-    let (textFile, termCount) = text.finish()
+    catalog.suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
+    entries["items.fnl"] = try sink.put("items.fnl", catalog.items.finish())
+    catalog.items = ItemTable.Writer()
+    let factorRows = options.factors.map { Self.itemFactorRows($0, docByID: catalog.docByID, count: count) }
+    catalog.docByID = [:]
+    let (textFile, termCount) = search.text.finish()
     entries["text.fnl"] = try sink.put("text.fnl", textFile)
-    text = TextIndex.Writer(analyzer: options.textAnalyzer)
-    let (keywordFile, keywordCount) = keywords.finish()
+    search.text = TextIndex.Writer(analyzer: options.textAnalyzer)
+    let (keywordFile, keywordCount) = search.keywords.finish()
     entries["keywords.fnl"] = try sink.put("keywords.fnl", keywordFile)
-    keywords = KeywordIndex.Writer()
-    if let file = attributes.finish() { entries[AttributeColumns.fileName] = try sink.put(AttributeColumns.fileName, file) }
+    search.keywords = KeywordIndex.Writer()
+    if let file = catalog.attributes.finish() { entries[AttributeColumns.fileName] = try sink.put(AttributeColumns.fileName, file) }
     if let synonyms = options.synonyms { entries[SynonymMap.fileName] = try sink.put(SynonymMap.fileName, bytes: Array(synonyms.utf8)) }
-    attributes = AttributeColumns.Writer()
+    catalog.attributes = AttributeColumns.Writer()
 
     let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight,
                                   eventAge: eventAge)
@@ -183,10 +175,10 @@ public struct GenerationAccumulator: Sendable {
 
     entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
                                                                                categoryCount: categoryCount))
-    if let vectors = embeddings, vectors.count == count, let dimension = vectors.first?.count {
+    if let vectors = catalog.embeddings, vectors.count == count, let dimension = vectors.first?.count {
       var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
       hnsw.build(vectors)
-      embeddings = []
+      catalog.embeddings = []
       entries[VectorIndex.fileName] = try sink.put(VectorIndex.fileName, bytes: hnsw.file())
     }
     let fileNames = IndexGeneration.fileNames + IndexGeneration.optionalFileNames.filter { entries[$0] != nil }
@@ -259,5 +251,58 @@ public struct GenerationAccumulator: Sendable {
     let sorted = scored.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(limit)
     let top = sorted.first?.1 ?? 1
     return sorted.map { ($0.0, $0.1 / top) }
+  }
+
+  /// The writers of the files made from each item's text: the text index and the keyword index.
+  private struct SearchWriters: Sendable {
+    var text: TextIndex.Writer
+    var keywords = KeywordIndex.Writer()
+    let fields: SearchFields
+
+    init(_ options: GenerationBuilder.Options) {
+      text = TextIndex.Writer(analyzer: options.textAnalyzer)
+      fields = options.searchFields
+    }
+
+    /// Adds `item` as the next doc of both. O(item text).
+    mutating func add(_ item: CatalogItem) {
+      text.add(fields: fields.texts(item))
+      keywords.add(item)
+    }
+  }
+
+  /// The rest of the catalog's state: stored items (which number the category paths), attribute
+  /// columns, suggestions, the doc of each id, and embeddings.
+  private struct CatalogWriters: Sendable {
+    var items = ItemTable.Writer()
+    var attributes = AttributeColumns.Writer()
+    var suggestions: SuggestionTable.Writer
+    var docByID: [ItemID: DocID] = [:]
+    /// Embeddings while every item so far has one of a single dimension; nil once one does not.
+    var embeddings: [[Float]]? = []
+    let buildVectors: Bool
+
+    init(_ options: GenerationBuilder.Options) {
+      suggestions = SuggestionTable.Writer(analyzer: options.textAnalyzer)
+      buildVectors = options.buildVectors
+    }
+
+    /// Adds `item` as the next doc. Throws `.invalidArgument` for an id already added (and adds
+    /// nothing). Amortised O(item size).
+    mutating func add(_ item: CatalogItem) throws {
+      let doc = DocID(items.count)
+      guard docByID.updateValue(doc, forKey: item.id) == nil else {
+        throw FunnelError(.invalidArgument, "item id '\(item.id)' appears twice in the catalog")
+      }
+      let path = items.add(item)
+      attributes.add(item)
+      suggestions.add(title: item.title, brand: item.brand, leaf: path)
+      if let dimension = embeddings?.first?.count ?? (item.embedding.isEmpty ? nil : item.embedding.count),
+         item.embedding.count == dimension, buildVectors {
+        embeddings?.append(item.embedding)
+      } else {
+        embeddings = nil
+      }
+    }
   }
 }

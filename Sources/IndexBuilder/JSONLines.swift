@@ -2,6 +2,8 @@ import Foundation
 import FunnelCore
 import FunnelJSON
 import IndexFormat
+import MappedStorage
+import Synchronization
 
 /// Reads and writes the catalog and event JSON-lines files (schema: `Indexes/README.md`).
 ///
@@ -16,26 +18,47 @@ public enum JSONLines {
     return (items, source)
   }
 
-  /// Streams a catalog: calls `body` with each item in file order, holding one line at a time (plus
-  /// the ids seen, to name a repeated id's first line). Errors as `readCatalog`.
-  public static func forEachItem(path: String, _ body: (CatalogItem) throws -> Void) throws -> GenerationManifest.SourceEntry {
-    var lineOfID: [String: Int] = [:]
-    var dimension: (Int, Int)?
-    return try forEachObject(path: path, fields: itemFields) { object, line in
-      let place = "\(path):\(line)"
-      let item = try self.item(object, place)
-      if let first = lineOfID[item.id] { throw FunnelError(.invalidArgument, "\(place): id '\(item.id)' repeats line \(first)") }
-      lineOfID[item.id] = line
-      if !item.embedding.isEmpty {
-        if dimension == nil { dimension = (item.embedding.count, line) }
-        guard item.embedding.count == dimension!.0 else {
-          throw FunnelError(.invalidArgument,
-                            "\(place): 'embedding' has \(item.embedding.count) values, line \(dimension!.1) has \(dimension!.0)")
-        }
-      }
-      try body(item)
+  /// Streams a catalog: calls `body` with each item in file order, holding one batch of lines at a
+  /// time (plus the ids seen, to name a repeated id's first line). Lines are parsed on `workers`
+  /// threads (`defaultWorkers`: one per core); `body` runs on the caller's thread. Errors as
+  /// `readCatalog`.
+  public static func forEachItem(path: String, workers: Int = defaultWorkers, _ body: (CatalogItem) throws -> Void) throws
+    -> GenerationManifest.SourceEntry
+  {
+    try forEachItemBatch(path: path, workers: workers) { batch in
+      for item in batch { try body(item) }
     }
   }
+
+  /// Streams a catalog in batches of up to `batchSize` items, in file order: each batch's lines are
+  /// parsed on `workers` threads, then `body` gets the batch on the caller's thread. A bad line ends
+  /// the stream: `body` gets the items before it, then the error is thrown. Errors as `readCatalog`.
+  public static func forEachItemBatch(path: String, workers: Int = defaultWorkers, batchSize: Int = 2_048,
+                                      _ body: ([CatalogItem]) throws -> Void) throws -> GenerationManifest.SourceEntry
+  {
+    var lineOfID: [String: Int] = [:]
+    var dimension: (Int, Int)?
+    return try forEachBatch(path: path, fields: itemFields, workers: workers, batchSize: batchSize, context: { () }) { _, object, place in
+      try item(object, place)
+    } _: { items, lines in
+      // The checks that need the lines before: a repeated id, the embedding dimension.
+      for (item, line) in zip(items, lines) {
+        if let first = lineOfID[item.id] { throw FunnelError(.invalidArgument, "\(path):\(line): id '\(item.id)' repeats line \(first)") }
+        lineOfID[item.id] = line
+        if !item.embedding.isEmpty {
+          if dimension == nil { dimension = (item.embedding.count, line) }
+          guard item.embedding.count == dimension!.0 else {
+            throw FunnelError(.invalidArgument,
+                              "\(path):\(line): 'embedding' has \(item.embedding.count) values, line \(dimension!.1) has \(dimension!.0)")
+          }
+        }
+      }
+      try body(items)
+    }
+  }
+
+  /// The number of threads the readers parse on by default: the active processors (at least 1).
+  public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
   /// One catalog item from its JSON line (the catalog change feed's payload); errors name `place`.
   public static func item(line: String, place: String) throws -> CatalogItem {
@@ -44,7 +67,17 @@ public enum JSONLines {
     guard line.withUTF8({ JSONValue.parseObject(UnsafeRawBufferPointer($0), fields: itemFields, into: &values) }) else {
       throw FunnelError(.invalidArgument, "\(place): not a JSON object")
     }
-    return try item(values, place)
+    return try item(values, Place(path: place, line: 0))
+  }
+
+  /// Where a value came from, for error messages: formatted only when one is thrown, since the
+  /// readers pass one per line.
+  struct Place: CustomStringConvertible, Sendable {
+    /// The file (or another source's name).
+    let path: String
+    /// The 1-based line; 0 when `path` alone names the source.
+    let line: Int
+    var description: String { line > 0 ? "\(path):\(line)" : path }
   }
 
   /// The members of a catalog line, in the order `item` reads them.
@@ -55,7 +88,7 @@ public enum JSONLines {
 
   /// One catalog item from a line's object (ids, category, price, tags, embedding, stock, attributes
   /// checked; a repeated id and the embedding dimension are the file's concern).
-  static func item(_ object: [JSONValue?], _ place: String) throws -> CatalogItem {
+  static func item(_ object: [JSONValue?], _ place: Place) throws -> CatalogItem {
     let id = try string(object[0], "id", place, required: true)
     try checkID(id, "id", place)
     let categoryText = try string(object[1], "category", place, required: true)
@@ -98,36 +131,71 @@ public enum JSONLines {
     return (events, source)
   }
 
-  /// Streams behaviour events: calls `body` with each event in file order, one line at a time.
-  /// Errors as `readEvents`.
-  public static func forEachEvent(path: String, _ body: (BehaviourEvent) throws -> Void) throws -> GenerationManifest.SourceEntry {
-    let iso = ISO8601DateFormatter()
-    return try forEachObject(path: path, fields: eventFields) { object, line in
-      let place = "\(path):\(line)"
-      let user = try string(object[0], "user_id", place, required: true)
-      let item = try string(object[1], "item_id", place, required: true)
-      try checkID(user, "user_id", place)
-      try checkID(item, "item_id", place)
-      let typeName = try string(object[2], "type", place, required: true)
-      guard let kind = EventKind(rawValue: typeName) else {
-        throw FunnelError(.invalidArgument, "\(place): 'type' \(typeName) is not one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      let timestamp: Int64
-      if let ms = try number(object[3], "timestamp_ms", place) {
-        timestamp = Int64(ms)
-      } else if case .string(let text) = object[4], let date = iso.date(from: text) {
-        timestamp = Int64(date.timeIntervalSince1970 * 1000)
-      } else {
-        throw FunnelError(.invalidArgument, "\(place): needs 'timestamp_ms' (Unix ms) or 'timestamp' (ISO 8601)")
-      }
-      let quantity = try number(object[5], "quantity", place) ?? 1
-      guard quantity >= 0, quantity <= 1_000_000 else { throw FunnelError(.invalidArgument, "\(place): 'quantity' is out of range") }
-      let eventID = try string(object[6], "event_id", place)
-      try body(BehaviourEvent(
-        eventID: eventID.isEmpty ? "line-\(line)" : eventID, userID: user, sessionID: try string(object[7], "session_id", place),
-        itemID: item, kind: kind, timestampMs: timestamp, quantity: UInt32(max(1, quantity)),
-        price: try number(object[8], "price", place) ?? 0))
+  /// Streams behaviour events: calls `body` with each event in file order, holding one batch of
+  /// lines at a time, parsed on `workers` threads; `body` runs on the caller's thread. Errors as
+  /// `readEvents`.
+  public static func forEachEvent(path: String, workers: Int = defaultWorkers, _ body: (BehaviourEvent) throws -> Void) throws
+    -> GenerationManifest.SourceEntry
+  {
+    try forEachEventBatch(path: path, workers: workers) { batch in
+      for event in batch { try body(event) }
     }
+  }
+
+  /// Streams behaviour events in batches of up to `batchSize`, in file order, as `forEachItemBatch`
+  /// streams items. Errors as `readEvents`.
+  public static func forEachEventBatch(path: String, workers: Int = defaultWorkers, batchSize: Int = 8_192,
+                                       _ body: ([BehaviourEvent]) throws -> Void) throws -> GenerationManifest.SourceEntry
+  {
+    // A formatter per worker and batch, made only when a line has an ISO 8601 timestamp.
+    try forEachBatch(path: path, fields: eventFields, workers: workers, batchSize: batchSize,
+                     context: { ISO8601Parser() }) { iso, object, place in
+      try event(object, place, iso: &iso)
+    } _: { events, _ in
+      try body(events)
+    }
+  }
+
+  /// Parses ISO 8601 timestamps with a formatter made on first use (one per reading thread:
+  /// formatters are not shared across threads).
+  struct ISO8601Parser {
+    private var formatter: ISO8601DateFormatter?
+    /// Unix ms of `text`, nil when it is not an ISO 8601 date-time.
+    mutating func milliseconds(_ text: String) -> Double? {
+      if formatter == nil { formatter = ISO8601DateFormatter() }
+      return formatter!.date(from: text).map { $0.timeIntervalSince1970 * 1000 }
+    }
+  }
+
+  /// One event from a line's object; errors name `place`.
+  static func event(_ object: [JSONValue?], _ place: Place, iso: inout ISO8601Parser) throws -> BehaviourEvent {
+    let user = try string(object[0], "user_id", place, required: true)
+    let item = try string(object[1], "item_id", place, required: true)
+    try checkID(user, "user_id", place)
+    try checkID(item, "item_id", place)
+    let typeName = try string(object[2], "type", place, required: true)
+    guard let kind = EventKind(rawValue: typeName) else {
+      throw FunnelError(.invalidArgument, "\(place): 'type' \(typeName) is not one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    let milliseconds: Double
+    if let ms = try number(object[3], "timestamp_ms", place) {
+      milliseconds = ms
+    } else if case .string(let text) = object[4], let ms = iso.milliseconds(text) {
+      milliseconds = ms
+    } else {
+      throw FunnelError(.invalidArgument, "\(place): needs 'timestamp_ms' (Unix ms) or 'timestamp' (ISO 8601)")
+    }
+    // Checked: a number out of Int64's range must be refused, not trap.
+    guard let timestamp = Int64(exactly: milliseconds.rounded(.towardZero)) else {
+      throw FunnelError(.invalidArgument, "\(place): the timestamp is out of range")
+    }
+    let quantity = try number(object[5], "quantity", place) ?? 1
+    guard quantity >= 0, quantity <= 1_000_000 else { throw FunnelError(.invalidArgument, "\(place): 'quantity' is out of range") }
+    let eventID = try string(object[6], "event_id", place)
+    return BehaviourEvent(
+      eventID: eventID.isEmpty ? "line-\(place.line)" : eventID, userID: user, sessionID: try string(object[7], "session_id", place),
+      itemID: item, kind: kind, timestampMs: timestamp, quantity: UInt32(max(1, quantity)),
+      price: try number(object[8], "price", place) ?? 0)
   }
 
   /// Writes items as catalog JSON lines (`JSONLinesWriter`).
@@ -139,7 +207,7 @@ public enum JSONLines {
 
   /// `attrs`: an object of names (`a-z`, `0-9`, `_`; upper case is folded) to strings, finite numbers
   /// or booleans (stored as the text `true`/`false`).
-  static func attributes(_ raw: JSONValue?, _ place: String) throws -> [String: AttributeValue] {
+  static func attributes(_ raw: JSONValue?, _ place: Place) throws -> [String: AttributeValue] {
     guard let raw, raw != .null else { return [:] }
     guard case .object(let object) = raw else { throw FunnelError(.invalidArgument, "\(place): 'attrs' must be an object") }
     var result: [String: AttributeValue] = [:]
@@ -176,45 +244,107 @@ public enum JSONLines {
     try writer.close()
   }
 
-  /// Calls `body` with each non-blank line's JSON object and its 1-based line number; returns the
-  /// file's size and CRC-32C.
-  private static func forEachObject(path: String, fields: JSONFields, _ body: ([JSONValue?], Int) throws -> Void) throws
-    -> GenerationManifest.SourceEntry
-  {
-    let data: Data
+  /// Reads `path` in batches of up to `batchSize` non-blank lines: `parse` turns each line's object
+  /// (the members `fields` names) into a value on one of `workers` threads (each with its own
+  /// `context`, made per batch), then `body` gets the batch's values and their 1-based line numbers
+  /// in file order on the caller's thread. A line that is not a JSON object, or that `parse` refuses,
+  /// ends the read: `body` gets the values before it, then its error is thrown. Returns the file's
+  /// size and CRC-32C (of every byte, read once on the caller's thread).
+  private static func forEachBatch<Value: Sendable, Context>(
+    path: String, fields: JSONFields, workers: Int, batchSize: Int, context: @escaping @Sendable () -> Context,
+    _ parse: @escaping @Sendable (inout Context, [JSONValue?], Place) throws -> Value,
+    _ body: ([Value], [Int]) throws -> Void
+  ) throws -> GenerationManifest.SourceEntry {
+    let region: ByteRegion
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+      region = try ByteRegion(mapping: path)
     } catch {
-      throw FunnelError(.notFound, "cannot read \(path): \(error.localizedDescription)")
+      throw FunnelError(.notFound, "cannot read \(path): \((error as? FunnelError)?.message ?? "\(error)")")
     }
-    // One pass over the mapped bytes: memchr finds line ends, the checksum runs over raw buffers
-    // (Data's generic iteration made a 10M-line file take hours).
+    let workers = max(1, workers), batchSize = max(1, batchSize)
     var crc: UInt32 = 0
     var line = 0
-    var values: [JSONValue?] = []
-    try data.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
-      guard let base = all.baseAddress, all.count > 0 else { return }
-      crc = CRC32C.checksum(all)
-      var start = 0
-      while start < all.count {
-        let newline = memchr(base + start, 0x0A, all.count - start)
-        let end = newline.map { base.distance(to: UnsafeRawPointer($0)) } ?? all.count
-        line += 1
-        let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
-        start = end + 1
-        guard slice.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { continue }
-        guard JSONValue.parseObject(slice, fields: fields, into: &values) else {
-          // The whole parser tells the two refusals apart (only for the line that fails).
-          guard JSONValue.parse(slice) != nil else { throw FunnelError(.invalidArgument, "\(path):\(line): not valid JSON") }
-          throw FunnelError(.invalidArgument, "\(path):\(line): each line must be a JSON object")
+    var position = 0
+    var spans: [Span] = []
+    spans.reserveCapacity(batchSize)
+    while position < region.count {
+      // The batch's line ends, found with memchr on this thread; its bytes checksummed as they go.
+      spans.removeAll(keepingCapacity: true)
+      try region.withBytes(offset: 0, length: region.count) { all in
+        let base = all.baseAddress!
+        let from = position
+        while position < all.count && spans.count < batchSize {
+          let newline = memchr(base + position, 0x0A, all.count - position)
+          let end = newline.map { base.distance(to: UnsafeRawPointer($0)) } ?? all.count
+          line += 1
+          if all[position..<end].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+            spans.append(Span(start: position, end: end, line: line))
+          }
+          position = min(end + 1, all.count)
         }
-        try body(values, line)
+        crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[from..<position]), seed: crc)
       }
+      let parsed = parseBatch(region, spans, fields: fields, workers: workers, context: context, parse)
+      try body(parsed.values, spans.prefix(parsed.values.count).map(\.line))
+      if let failure = parsed.failure { throw failure }
     }
-    return GenerationManifest.SourceEntry(path: path, bytes: data.count, crc32c: crc)
+    return GenerationManifest.SourceEntry(path: path, bytes: region.count, crc32c: crc)
   }
 
-  private static func string(_ raw: JSONValue?, _ key: String, _ place: String, required: Bool = false) throws -> String {
+  /// One non-blank line: its bytes `start ..< end` and its 1-based number.
+  private struct Span: Sendable {
+    let start: Int, end: Int, line: Int
+  }
+
+  /// The values of `spans` in order, parsed on up to `workers` threads (contiguous shares, so each
+  /// thread's first failure is its earliest), up to the first line that fails, and that failure.
+  private static func parseBatch<Value: Sendable, Context>(
+    _ region: ByteRegion, _ spans: [Span], fields: JSONFields, workers: Int, context: @Sendable () -> Context,
+    _ parse: @Sendable (inout Context, [JSONValue?], Place) throws -> Value
+  ) -> (values: [Value], failure: (any Error)?) {
+    let path = region.path
+    let shares = min(workers, max(1, spans.count / 64))
+    let share = (spans.count + shares - 1) / shares
+    @Sendable func run(_ w: Int) -> (values: [Value], failure: (any Error)?) {
+      var values: [Value] = []
+      values.reserveCapacity(share)
+      var object: [JSONValue?] = []
+      var state = context()
+      for span in spans[min(spans.count, w * share)..<min(spans.count, (w + 1) * share)] {
+        do {
+          let ok = try region.withBytes(offset: span.start, length: span.end - span.start) {
+            JSONValue.parseObject($0, fields: fields, into: &object)
+          }
+          if !ok {
+            // The whole parser tells the two refusals apart (only for the line that fails).
+            let valid = try region.withBytes(offset: span.start, length: span.end - span.start) { JSONValue.parse($0) != nil }
+            throw FunnelError(.invalidArgument,
+                              valid ? "\(path):\(span.line): each line must be a JSON object" : "\(path):\(span.line): not valid JSON")
+          }
+          values.append(try parse(&state, object, Place(path: path, line: span.line)))
+        } catch {
+          return (values, error)
+        }
+      }
+      return (values, nil)
+    }
+    guard shares > 1 else { return run(0) }
+    let results = Mutex([(values: [Value], failure: (any Error)?)?](repeating: nil, count: shares))
+    DispatchQueue.concurrentPerform(iterations: shares) { w in
+      let result = run(w)
+      results.withLock { $0[w] = result }
+    }
+    var values: [Value] = []
+    values.reserveCapacity(spans.count)
+    for result in results.withLock({ $0 }) {
+      let (some, failure) = result!
+      values += some
+      if let failure { return (values, failure) }
+    }
+    return (values, nil)
+  }
+
+  private static func string(_ raw: JSONValue?, _ key: String, _ place: Place, required: Bool = false) throws -> String {
     guard let raw, raw != .null else {
       if required { throw FunnelError(.invalidArgument, "\(place): '\(key)' is missing") }
       return ""
@@ -223,7 +353,7 @@ public enum JSONLines {
     return s
   }
 
-  private static func number(_ raw: JSONValue?, _ key: String, _ place: String) throws -> Double? {
+  private static func number(_ raw: JSONValue?, _ key: String, _ place: Place) throws -> Double? {
     guard let raw, raw != .null else { return nil }
     guard case .number(let n) = raw, n.isFinite else { throw FunnelError(.invalidArgument, "\(place): '\(key)' must be a number") }
     return n
@@ -232,6 +362,10 @@ public enum JSONLines {
   /// `text` without leading and trailing spaces and tabs (what `CharacterSet.whitespaces` holds:
   /// space separators and tab), without Foundation's bridging, which cost a third of catalog reading.
   static func trimmedSpaces(_ text: Substring) -> String {
+    // Nearly every part begins and ends with a visible ASCII character: no scalar properties then.
+    if let first = text.utf8.first, let last = text.utf8.last, first > 0x20, first < 0x80, last > 0x20, last < 0x80 {
+      return String(text)
+    }
     func isSpace(_ s: Unicode.Scalar) -> Bool { s == "\t" || s.properties.generalCategory == .spaceSeparator }
     let scalars = text.unicodeScalars
     guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
@@ -239,7 +373,7 @@ public enum JSONLines {
     return String(scalars[first...last])
   }
 
-  private static func checkID(_ id: String, _ key: String, _ place: String) throws {
+  private static func checkID(_ id: String, _ key: String, _ place: Place) throws {
     guard (1...IDLimits.maxIDBytes).contains(id.utf8.count) else {
       throw FunnelError(.invalidArgument, "\(place): '\(key)' must be 1...\(IDLimits.maxIDBytes) bytes")
     }

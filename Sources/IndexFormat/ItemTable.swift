@@ -57,8 +57,13 @@ public struct ItemTable: Sendable {
     /// Number of items added.
     public var count: Int { docPath.count }
 
-    /// Adds `item` as the next doc. Precondition: its id is new. Amortised O(item size).
-    public mutating func add(_ item: CatalogItem) {
+    /// Distinct category paths in order of first appearance (`add` returns these numbers).
+    public var categoryPaths: [[String]] { paths }
+
+    /// Adds `item` as the next doc and returns the number of its category path (in
+    /// `categoryPaths`). Precondition: its id is new. Amortised O(item size).
+    @discardableResult
+    public mutating func add(_ item: CatalogItem) -> UInt32 {
       let doc = UInt32(docPath.count)
       ids.append(item.id)
       hashed.append((ItemTable.hash(item.id), doc))
@@ -69,14 +74,17 @@ public struct ItemTable: Sendable {
       tagText.append(item.tags.joined(separator: String(ItemTable.tagSeparator)))
       prices.append(item.price)
       stock.append(item.inStock ? 1 : 0)
+      let path: UInt32
       if let number = pathNumber[category] {
-        docPath.append(number)
+        path = number
       } else {
-        pathNumber[category] = UInt32(paths.count)
-        docPath.append(UInt32(paths.count))
+        path = UInt32(paths.count)
+        pathNumber[category] = path
         paths.append(item.categoryPath)
       }
+      docPath.append(path)
       attributeText.append(ItemTable.encodeAttributes(item.attributes))
+      return path
     }
 
     /// Every category key (each prefix of every path), sorted as the file stores them.

@@ -104,19 +104,26 @@ struct IndexBuild: AsyncParsableCommand {
     options.searchFields = fields
     options.factors = factors
     var accumulator = GenerationAccumulator(options: options, nowMs: now)
-    var sources = [try JSONLines.forEachItem(path: catalog) { item in
-      switch pending.removeValue(forKey: item.id) {
-      case .none: try accumulator.add(item)
-      case .upsert(let changed): try accumulator.add(changed)
-      case .delete: break
+    // Lines are parsed on every core and each batch folded on two threads (this command's thread
+    // may block: it is the whole process's work).
+    var sources = [try JSONLines.forEachItemBatch(path: catalog) { batch in
+      var folded: [CatalogItem] = []
+      folded.reserveCapacity(batch.count)
+      for item in batch {
+        switch pending.isEmpty ? .none : pending.removeValue(forKey: item.id) {
+        case .none: folded.append(item)
+        case .upsert(let changed): folded.append(changed)
+        case .delete: break
+        }
       }
+      try accumulator.add(contentsOf: folded)
     }]
     for id in order {
       if case .upsert(let added) = pending[id] { try accumulator.add(added) }
     }
     if let events {
-      sources.append(try JSONLines.forEachEvent(path: events) { event in
-        if !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+      sources.append(try JSONLines.forEachEventBatch(path: events) { batch in
+        for event in batch where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
       })
     }
     if let archive {

@@ -65,4 +65,46 @@ import Testing
     let error = #expect(throws: FunnelError.self) { try JSONLines.readEvents(path: bad) }
     #expect(error?.message.contains("'type' like") == true)
   }
+
+  /// Lines parsed on several threads in batches arrive in file order, and a bad line stops the read
+  /// after every item before it, naming the earliest bad line (a later one in another thread's share
+  /// of the same batch, or in a later batch, never wins).
+  @Test(arguments: [(1, 10_000), (4, 128), (3, 7)])
+  func parallelBatchesKeepFileOrderAndStopAtTheFirstBadLine(workers: Int, batchSize: Int) throws {
+    let store = DemoStore(.small())
+    let items = store.items
+    try #require(items.count >= 300)
+    let good = NSTemporaryDirectory() + "funnel-batches-\(UUID().uuidString).jsonl"
+    defer { try? FileManager.default.removeItem(atPath: good) }
+    try JSONLines.writeCatalog(items, to: good)
+    var read: [CatalogItem] = []
+    var batches = 0
+    _ = try JSONLines.forEachItemBatch(path: good, workers: workers, batchSize: batchSize) { batch in
+      #expect(batch.count <= batchSize)
+      read += batch
+      batches += 1
+    }
+    #expect(read == items && batches == (items.count + batchSize - 1) / batchSize)
+
+    var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    let (first, second) = (items.count * 7 / 10, items.count * 9 / 10)  // 0-based
+    lines[first] = "{\"id\":\"x\",\"category\":\"\"}"
+    lines[second] = "not json"
+    let bad = try Self.file(lines.joined(separator: "\n"))
+    defer { try? FileManager.default.removeItem(atPath: bad) }
+    read = []
+    let error = #expect(throws: FunnelError.self) {
+      try JSONLines.forEachItemBatch(path: bad, workers: workers, batchSize: batchSize) { read += $0 }
+    }
+    #expect(error?.message.contains(bad + ":\(first + 1): 'category' is empty") == true, "\(error?.message ?? "")")
+    #expect(read == Array(items.prefix(first)))
+  }
+
+  /// A timestamp outside Int64's range is refused with the line, not a trap.
+  @Test func anOutOfRangeTimestampIsRefused() throws {
+    let path = try Self.file("{\"user_id\":\"u\",\"item_id\":\"i\",\"type\":\"view\",\"timestamp_ms\":1e30}")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let error = #expect(throws: FunnelError.self) { try JSONLines.readEvents(path: path) }
+    #expect(error?.message.contains(path + ":1: the timestamp is out of range") == true, "\(error?.message ?? "")")
+  }
 }

@@ -36,6 +36,32 @@ import TextAnalysis
     #expect(opened.manifest == manifest && !FileManager.default.fileExists(atPath: root + "/gens/.tmp-streamed"))
   }
 
+  /// Batches folded on two threads (the text and keyword indexes beside the rest) write the same
+  /// files as items added one by one; a repeated id inside a batch is still refused.
+  @Test func batchesFoldedOnTwoThreadsWriteTheSameFiles() throws {
+    let now: Int64 = 1_790_000_000_000
+    let expected = GenerationBuilder().build(items: Self.store.items, events: Self.store.events, nowMs: now, version: "v")
+    var accumulator = GenerationAccumulator(nowMs: now)
+    let sizes = [1, 2, 37, 500, 1_000]
+    var (start, round) = (0, 0)
+    while start < Self.store.items.count {
+      let end = min(start + sizes[round % sizes.count], Self.store.items.count)
+      try accumulator.add(contentsOf: Array(Self.store.items[start..<end]))
+      (start, round) = (end, round + 1)
+    }
+    for event in Self.store.events { accumulator.add(event) }
+    var sink = MemoryGenerationSink()
+    let manifest = try accumulator.finish(version: "v", into: &sink)
+    #expect(manifest.files == expected.manifest.files)
+    #expect(sink.images == expected.images)
+
+    var repeated = GenerationAccumulator(nowMs: now)
+    let error = #expect(throws: FunnelError.self) {
+      try repeated.add(contentsOf: [Self.store.items[0], Self.store.items[1], Self.store.items[0]])
+    }
+    #expect(error?.message.contains("'\(Self.store.items[0].id)' appears twice") == true)
+  }
+
   @Test func aRepeatedItemIDIsRefused() throws {
     var accumulator = GenerationAccumulator(nowMs: 0)
     try accumulator.add(Self.store.items[0])

@@ -1,0 +1,37 @@
+import Dispatch
+import Synchronization
+
+/// Two pieces of synchronous work run at once, each on its own value, joined before returning: how
+/// the catalog fold spreads its writers over two cores.
+///
+/// Each value moves into its thread and back (no copy of its storage), so neither thread sees the
+/// other's. The calling thread runs one of the two (`DispatchQueue.concurrentPerform`), so call it
+/// from a thread that may block (not from the cooperative pool's hot paths).
+enum ForkJoin {
+  /// Runs `first(&a)` and `second(&b)` at once and returns both values. When either throws, the
+  /// other still finishes, and the first's error (else the second's) is thrown.
+  static func pair<A: Sendable, B: Sendable>(
+    _ a: consuming A, _ b: consuming B,
+    _ first: @Sendable (inout A) throws -> Void, _ second: @Sendable (inout B) throws -> Void
+  ) throws -> (A, B) {
+    let left = Mutex<A?>(Optional(a)), right = Mutex<B?>(Optional(b))
+    let failures = Mutex<[(any Error)?]>([nil, nil])
+    DispatchQueue.concurrentPerform(iterations: 2) { side in
+      do {
+        if side == 0 {
+          var value = left.withLock { $0.take()! }
+          defer { left.withLock { $0 = value } }
+          try first(&value)
+        } else {
+          var value = right.withLock { $0.take()! }
+          defer { right.withLock { $0 = value } }
+          try second(&value)
+        }
+      } catch {
+        failures.withLock { $0[side] = error }
+      }
+    }
+    if let error = failures.withLock({ $0[0] ?? $0[1] }) { throw error }
+    return (left.withLock { $0.take()! }, right.withLock { $0.take()! })
+  }
+}
