@@ -34,4 +34,10 @@ enum ForkJoin {
     if let error = failures.withLock({ $0[0] ?? $0[1] }) { throw error }
     return (left.withLock { $0.take()! }, right.withLock { $0.take()! })
   }
+
+  /// Computes `first()` and `second()` at once and returns both results; errors as `pair`.
+  static func both<A: Sendable, B: Sendable>(_ first: @Sendable () throws -> A, _ second: @Sendable () throws -> B) throws -> (A, B) {
+    let (a, b) = try pair(A?.none, B?.none, { $0 = try first() }, { $0 = try second() })
+    return (a!, b!)
+  }
 }

@@ -144,34 +144,44 @@ public struct GenerationAccumulator: Sendable {
     let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight,
                                   eventAge: eventAge)
     (userNumber, userNames, eventUser, eventDoc, eventWeight, eventAge) = ([:], [], [], [], [], [])
-    let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
-      .rows(histories, itemCount: count)
-    entries["neighbours.fnl"] = try sink.put("neighbours.fnl", NeighbourTable.file(
-      offsets: neighbours.offsets, neighbours: neighbours.docs, scores: neighbours.scores))
-    if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
-      let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
-                        neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-      entries[IndexGeneration.swingFileName] = try sink.put(IndexGeneration.swingFileName, swing.file())
-    }
-    if options.sessionItems > 1, !histories.docs.isEmpty {
-      let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
-                                         halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
-                                         neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-      entries[IndexGeneration.sessionsFileName] = try sink.put(IndexGeneration.sessionsFileName, sessions.file())
-    }
-    let cfLists = options.userCFListLength > 0
-      ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
-               listLength: options.userCFListLength).lists(histories, itemCount: count)
-      : []
-    if let factorRows, let factors = options.factors {
-      var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
-      hnsw.build(factorRows.vectors)
-      entries[IndexGeneration.factorsFileName] = try sink.put(IndexGeneration.factorsFileName, bytes: hnsw.file())
-    }
-    if options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) {
-      let file = Self.userTable(users: histories.users, lists: cfLists, factors: options.factors, itemScale: factorRows?.scale ?? 0)
-      entries[UserTable.fileName] = try sink.put(UserTable.fileName, file)
-    }
+    // The item-to-item tables on one thread, user CF (and the factors' index) on another: each reads
+    // the histories alone. Their files are written here, in order, once both are done.
+    let options = options
+    let (itemSide, userSide) = try ForkJoin.both({ () -> (neighbourCount: Int, files: [(String, PendingFile)]) in
+      let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
+        .rows(histories, itemCount: count)
+      var files = [("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs,
+                                                          scores: neighbours.scores))]
+      if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
+        let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
+                          neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+        files.append((IndexGeneration.swingFileName, swing.file()))
+      }
+      if options.sessionItems > 1, !histories.docs.isEmpty {
+        let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
+                                           halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
+                                           neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+        files.append((IndexGeneration.sessionsFileName, sessions.file()))
+      }
+      return (neighbours.docs.count, files)
+    }, { () -> (factors: [UInt8]?, users: PendingFile?) in
+      let cfLists = options.userCFListLength > 0
+        ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
+                 listLength: options.userCFListLength).lists(histories, itemCount: count)
+        : []
+      var factorIndex: [UInt8]?
+      if let factorRows, let factors = options.factors {
+        var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+        hnsw.build(factorRows.vectors)
+        factorIndex = hnsw.file()
+      }
+      guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return (factorIndex, nil) }
+      return (factorIndex, Self.userTable(users: histories.users, lists: cfLists, factors: options.factors,
+                                          itemScale: factorRows?.scale ?? 0))
+    })
+    for (name, file) in itemSide.files { entries[name] = try sink.put(name, file) }
+    if let bytes = userSide.factors { entries[IndexGeneration.factorsFileName] = try sink.put(IndexGeneration.factorsFileName, bytes: bytes) }
+    if let file = userSide.users { entries[UserTable.fileName] = try sink.put(UserTable.fileName, file) }
 
     entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
                                                                                categoryCount: categoryCount))
@@ -186,7 +196,7 @@ public struct GenerationAccumulator: Sendable {
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
       itemCount: count, eventCount: eventCount, skippedEvents: skipped,
       termCount: termCount, keywordCount: keywordCount, categoryCount: categoryCount,
-      neighbourCount: neighbours.docs.count, files: fileNames.map { entries[$0]! }, sources: sources)
+      neighbourCount: itemSide.neighbourCount, files: fileNames.map { entries[$0]! }, sources: sources)
     manifest.textAnalysis = options.textAnalyzer == .plain ? nil : options.textAnalyzer.name
     manifest.searchFields = options.searchFields == .uniform ? nil : options.searchFields.description
     return manifest

@@ -9,7 +9,7 @@ import Darwin
 /// Users' event histories as flat arrays grouped by user (a stable counting sort of the events, so
 /// each user's events keep their input order, which is time order): 20 bytes per event, no per-user
 /// allocation.
-struct UserHistories {
+struct UserHistories: Sendable {
   /// User ids by number.
   let users: [UserID]
   /// `docs[start[u] ..< start[u + 1]]` are user `u`'s events, with their decayed weights in `weights`
