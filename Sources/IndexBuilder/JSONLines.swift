@@ -264,7 +264,7 @@ public enum JSONLines {
     let workers = max(1, workers), batchSize = max(1, batchSize)
     var crc: UInt32 = 0
     var line = 0
-    var position = 0
+    var position = 0, dropped = 0
     var spans: [Span] = []
     spans.reserveCapacity(batchSize)
     while position < region.count {
@@ -285,6 +285,10 @@ public enum JSONLines {
         crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[from..<position]), seed: crc)
       }
       let parsed = parseBatch(region, spans, fields: fields, workers: workers, context: context, parse)
+      // The batch's lines are read: their pages need not stay resident (a 10M-line file would
+      // otherwise count whole in the process's memory).
+      region.dropPages(offset: dropped, length: position - dropped)
+      dropped = position - position % ByteRegion.pageSize
       try body(parsed.values, spans.prefix(parsed.values.count).map(\.line))
       if let failure = parsed.failure { throw failure }
     }

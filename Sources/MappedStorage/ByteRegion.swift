@@ -98,6 +98,23 @@ public final class ByteRegion: @unchecked Sendable {
     return ScalarView(region: self, pointer: start.assumingMemoryBound(to: T.self), count: count)
   }
 
+  /// The size of a memory page in bytes (what `dropPages` works in).
+  public static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+  /// Says the bytes `offset ..< offset + length` will not be read soon (a reader streaming through a
+  /// large file once): the whole pages among them leave this process's resident set. They stay in
+  /// the page cache, and a later read maps them again, so this never changes what is read. A no-op
+  /// for in-memory copies and for ranges outside the region. Thread-safe.
+  public func dropPages(offset: Int, length: Int) {
+    guard mapped, let base, offset >= 0, length > 0, offset <= count, length <= count - offset else { return }
+    let page = Self.pageSize
+    let first = (offset + page - 1) / page * page
+    let end = (offset + length) / page * page
+    guard end > first else { return }
+    // MADV_DONTNEED on a private read-only file mapping only unmaps the pages from this process.
+    _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
+  }
+
   /// The address of `offset`, for C libraries that read in place (e.g. frozen Roaring bitmaps).
   /// Bounds-checked; valid while this region lives (pass it as the owner).
   public func address(offset: Int, length: Int) throws -> UnsafeRawPointer {
