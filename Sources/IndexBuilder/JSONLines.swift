@@ -33,18 +33,22 @@ public enum JSONLines {
   /// Streams a catalog in batches of up to `batchSize` items, in file order: each batch's lines are
   /// parsed on `workers` threads, then `body` gets the batch on the caller's thread. A bad line ends
   /// the stream: `body` gets the items before it, then the error is thrown. Errors as `readCatalog`.
+  ///
+  /// A repeated id is found with 8 bytes per item (a set of id hashes); only when a hash repeats is
+  /// the file read again up to that line, to confirm the id and name its first line.
   public static func forEachItemBatch(path: String, workers: Int = defaultWorkers, batchSize: Int = 2_048,
                                       _ body: ([CatalogItem]) throws -> Void) throws -> GenerationManifest.SourceEntry
   {
-    var lineOfID: [String: Int] = [:]
+    var seen = Set<UInt64>()
     var dimension: (Int, Int)?
     return try forEachBatch(path: path, fields: itemFields, workers: workers, batchSize: batchSize, context: { () }) { _, object, place in
       try item(object, place)
     } _: { items, lines in
       // The checks that need the lines before: a repeated id, the embedding dimension.
       for (item, line) in zip(items, lines) {
-        if let first = lineOfID[item.id] { throw FunnelError(.invalidArgument, "\(path):\(line): id '\(item.id)' repeats line \(first)") }
-        lineOfID[item.id] = line
+        if !seen.insert(ItemTable.hash(item.id)).inserted, let first = try firstLine(of: item.id, in: path, before: line) {
+          throw FunnelError(.invalidArgument, "\(path):\(line): id '\(item.id)' repeats line \(first)")
+        }
         if !item.embedding.isEmpty {
           if dimension == nil { dimension = (item.embedding.count, line) }
           guard item.embedding.count == dimension!.0 else {
@@ -55,6 +59,19 @@ public enum JSONLines {
       }
       try body(items)
     }
+  }
+
+  /// The first line before `line` holding an item with `id`, nil when none does (two ids with the
+  /// same hash). Reads the file again, one thread: only for a repeated hash.
+  private static func firstLine(of id: String, in path: String, before line: Int) throws -> Int? {
+    var found: Int?
+    _ = try forEachBatch(path: path, fields: itemFields, workers: 1, batchSize: 4_096, context: { () }) { _, object, _ in
+      if case .string(let text) = object[0] { text } else { "" }
+    } _: { ids, lines in
+      guard found == nil, let first = lines.first, first < line else { return }
+      found = zip(ids, lines).first { $0.0 == id && $0.1 < line }?.1
+    }
+    return found
   }
 
   /// The number of threads the readers parse on by default: the active processors (at least 1).

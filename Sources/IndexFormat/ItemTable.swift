@@ -260,8 +260,9 @@ public struct ItemTable: Sendable {
     return result
   }
 
-  /// FNV-1a 64 of the UTF-8 bytes: the id index hash.
-  static func hash(_ s: String) -> UInt64 {
+  /// FNV-1a 64 of the UTF-8 bytes: the id index hash (the catalog reader's repeated-id check uses
+  /// it too). O(bytes).
+  public static func hash(_ s: String) -> UInt64 {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325
     for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
     return h

@@ -100,6 +100,21 @@ import Testing
     #expect(read == Array(items.prefix(first)))
   }
 
+  /// A repeated id found by its hash is confirmed by reading the file again, and both lines named,
+  /// across batches.
+  @Test func aRepeatedIDIsNamedWithItsFirstLineAcrossBatches() throws {
+    let items = Array(DemoStore(.small()).items.prefix(300))
+    var copy = items
+    copy[249].id = items[2].id
+    let path = NSTemporaryDirectory() + "funnel-repeat-\(UUID().uuidString).jsonl"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try JSONLines.writeCatalog(copy, to: path)
+    let error = #expect(throws: FunnelError.self) {
+      try JSONLines.forEachItemBatch(path: path, workers: 3, batchSize: 7) { _ in }
+    }
+    #expect(error?.message == "\(path):250: id '\(items[2].id)' repeats line 3")
+  }
+
   /// A timestamp outside Int64's range is refused with the line, not a trap.
   @Test func anOutOfRangeTimestampIsRefused() throws {
     let path = try Self.file("{\"user_id\":\"u\",\"item_id\":\"i\",\"type\":\"view\",\"timestamp_ms\":1e30}")
