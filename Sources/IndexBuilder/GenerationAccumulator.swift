@@ -284,7 +284,7 @@ public struct GenerationAccumulator: Sendable {
   /// The rest of the catalog's state: stored items (which number the category paths), attribute
   /// columns, suggestions, the doc of each id, and embeddings.
   private struct CatalogWriters: Sendable {
-    var items = ItemTable.Writer()
+    var items = ItemTable.Writer(spooled: true)
     var attributes = AttributeColumns.Writer()
     var suggestions: SuggestionTable.Writer
     var docByID: [ItemID: DocID] = [:]

@@ -20,7 +20,7 @@ public struct MemoryGenerationSink: GenerationSink {
   public init() {}
 
   public mutating func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry {
-    try put(name, bytes: file.bytes)
+    try put(name, bytes: file.contents())
   }
 
   public mutating func put(_ name: String, bytes: [UInt8]) throws -> GenerationManifest.FileEntry {

@@ -52,8 +52,13 @@ public struct ItemTable: Sendable {
     private var paths: [[String]] = []
     private var docPath: [UInt32] = []
 
-    /// An empty items file.
-    public init() {}
+    /// An empty items file; its string columns (ids, titles, brands, categories, tags, attributes)
+    /// kept in temporary files when `spooled` (a streaming build's item table then holds about 30
+    /// bytes per item in memory).
+    public init(spooled: Bool = false) {
+      (ids, titles, brands) = (.init(spooled: spooled), .init(spooled: spooled), .init(spooled: spooled))
+      (categoryText, tagText, attributeText) = (.init(spooled: spooled), .init(spooled: spooled), .init(spooled: spooled))
+    }
     /// Number of items added.
     public var count: Int { docPath.count }
 

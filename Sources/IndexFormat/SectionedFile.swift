@@ -14,7 +14,7 @@ import MappedStorage
 /// ```
 /// Not thread-safe; one per file being written.
 public struct SectionedFileWriter {
-  private var sections: [[UInt8]] = []
+  private var sections: [PendingFile.Section] = []
 
   /// An empty file.
   public init() {}
@@ -22,7 +22,7 @@ public struct SectionedFileWriter {
   /// Appends a section of raw bytes; returns its number.
   @discardableResult
   public mutating func add(bytes: [UInt8]) -> Int {
-    sections.append(bytes)
+    sections.append(.bytes(bytes))
     return sections.count - 1
   }
 
@@ -30,6 +30,13 @@ public struct SectionedFileWriter {
   @discardableResult
   public mutating func add<T: BitwiseCopyable>(_ values: [T]) -> Int {
     add(bytes: values.withUnsafeBytes { Array($0) })
+  }
+
+  /// Appends a section whose bytes are in `spool` (read when the file is written); returns its number.
+  @discardableResult
+  public mutating func add(spool: SpoolFile) -> Int {
+    sections.append(.spool(spool))
+    return sections.count - 1
   }
 
   /// The finished file: directory, sections and footer.
@@ -44,19 +51,43 @@ public struct SectionedFileWriter {
   }
 }
 
-/// A finished index file held as its sections: `bytes` lays it out in memory, `write(to:)` streams
-/// it to a file computing the footer's checksum on the way. Immutable.
+/// A finished index file held as its sections: `contents` lays it out in memory, `write(to:)`
+/// streams it to a file computing the footer's checksum on the way. Immutable.
 public struct PendingFile: Sendable {
-  let sections: [[UInt8]]
+  /// A section's bytes: in memory, or in a temporary file (`SpoolFile`) until written.
+  enum Section: Sendable {
+    case bytes([UInt8])
+    case spool(SpoolFile)
+
+    var count: Int {
+      switch self {
+      case .bytes(let bytes): bytes.count
+      case .spool(let spool): spool.count
+      }
+    }
+  }
+
+  let sections: [Section]
   let kind: String
   let formatVersion: UInt32
 
-  /// The file's bytes: directory, sections and footer.
-  public var bytes: [UInt8] {
+  /// The file's bytes: directory, sections and footer. Throws `.failedPrecondition` when a
+  /// spooled section cannot be read back.
+  public func contents() throws -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(sections.reduce(64 + 16 * sections.count + FileFooter.size) { $0 + $1.count + 64 })
-    forEachPiece { out += $0 }
+    try forEachPiece { out += $0 }
     return out + FileFooter(kind: kind, formatVersion: formatVersion, payload: out).encoded
+  }
+
+  /// `contents()` for a file made only of in-memory sections (every writer but a spooled one
+  /// makes these), which cannot fail.
+  public var bytes: [UInt8] {
+    do {
+      return try contents()
+    } catch {
+      preconditionFailure("PendingFile.bytes of a spooled file: use contents() (\(error))")
+    }
   }
 
   /// Writes the file to `path` (created or truncated) in pieces. Returns its size and the CRC-32C
@@ -72,12 +103,15 @@ public struct PendingFile: Sendable {
       guard !failed, piece.count > 0 else { return }
       failed = fwrite(piece.baseAddress!, 1, piece.count, stream) != piece.count
     }
-    forEachPiece { piece in
-      piece.withUnsafeBytes { raw in
+    do {
+      try forEachPiece { raw in
         payloadCRC = CRC32C.checksum(raw, seed: payloadCRC)
         put(raw)
+        length += raw.count
       }
-      length += piece.count
+    } catch {
+      fclose(stream)
+      throw error
     }
     var footer = FileFooter(kind: kind, formatVersion: formatVersion, payload: [])
     footer.payloadLength = UInt64(length)
@@ -89,8 +123,9 @@ public struct PendingFile: Sendable {
     return (length + encoded.count, CRC32C.checksum(encoded, seed: payloadCRC))
   }
 
-  /// Calls `body` with the directory, then each padding and section, in file order.
-  private func forEachPiece(_ body: ([UInt8]) -> Void) {
+  /// Calls `body` with the directory, then each padding and section (a spooled one in pieces), in
+  /// file order.
+  private func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
     var header: [UInt8] = []
     func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { header += $0 } }
     append(UInt32(sections.count))
@@ -103,11 +138,15 @@ public struct PendingFile: Sendable {
       offset = (offset + s.count + 63) / 64 * 64
     }
     var written = header.count
-    body(header)
+    try header.withUnsafeBytes(body)
+    let zeros = [UInt8](repeating: 0, count: 64)
     for s in sections {
       let pad = (64 - written % 64) % 64
-      if pad > 0 { body([UInt8](repeating: 0, count: pad)) }
-      body(s)
+      if pad > 0 { try zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<pad])) } }
+      switch s {
+      case .bytes(let bytes): try bytes.withUnsafeBytes(body)
+      case .spool(let spool): try spool.forEachChunk { try body($0) }
+      }
       written += pad + s.count
     }
   }

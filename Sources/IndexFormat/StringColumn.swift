@@ -16,24 +16,48 @@ public struct StringColumn: Sendable {
     return builder.write(into: &writer)
   }
 
-  /// Accumulates a column string by string (for builders that stream their input). Not thread-safe.
+  /// Accumulates a column string by string (for builders that stream their input), in memory or,
+  /// when spooled, in two temporary files (`SpoolFile`) read back only when the file is written, so
+  /// a column of millions of strings does not stay in memory. Not thread-safe; a spooled builder is
+  /// one column: copies of it share the spool, so only one of them may be appended to.
   public struct Builder: Sendable {
     private var offsets: [UInt64] = [0]
     private var bytes: [UInt8] = []
-    /// An empty column.
-    public init() {}
+    private var spool: (offsets: SpoolFile, bytes: SpoolFile)?
+    private var appended = 0
+    private var length: UInt64 = 0
+    /// An empty column, in memory; spooled when `spooled` and temporary files can be made.
+    public init(spooled: Bool = false) {
+      if spooled, let offsets = SpoolFile(), let bytes = SpoolFile() {
+        offsets.append(UInt64(0).littleEndian)
+        spool = (offsets, bytes)
+      }
+    }
     /// Number of strings appended.
-    public var count: Int { offsets.count - 1 }
-    /// Reserves room for `count` more strings.
-    public mutating func reserve(_ count: Int) { offsets.reserveCapacity(offsets.count + count) }
+    public var count: Int { appended }
+    /// Reserves room for `count` more strings (in memory only).
+    public mutating func reserve(_ count: Int) { if spool == nil { offsets.reserveCapacity(offsets.count + count) } }
     /// Appends `s`. Amortised O(length).
     public mutating func append(_ s: String) {
-      bytes += s.utf8
-      offsets.append(UInt64(bytes.count))
+      appended += 1
+      guard let spool else {
+        bytes += s.utf8
+        offsets.append(UInt64(bytes.count))
+        return
+      }
+      var s = s
+      s.withUTF8 { spool.bytes.append(UnsafeRawBufferPointer($0)) }
+      length += UInt64(s.utf8.count)
+      spool.offsets.append(length.littleEndian)
     }
     /// Writes the column as two sections of `writer`; returns the first section's number.
     @discardableResult
     public func write(into writer: inout SectionedFileWriter) -> Int {
+      if let spool {
+        let first = writer.add(spool: spool.offsets)
+        writer.add(spool: spool.bytes)
+        return first
+      }
       let first = writer.add(offsets)
       writer.add(bytes: bytes)
       return first

@@ -61,6 +61,22 @@ import Testing
     #expect(truncated?.message.contains(name) == true, "\(truncated?.message ?? "")")
   }
 
+  /// An item table whose string columns were spooled to temporary files is the same file as one
+  /// kept in memory, written to disk or laid out in memory.
+  @Test func spooledItemTableIsTheSameFile() throws {
+    var inMemory = ItemTable.Writer(), spooled = ItemTable.Writer(spooled: true)
+    for item in DemoStore(.small()).items {
+      #expect(inMemory.add(item) == spooled.add(item))
+    }
+    let expected = inMemory.finish().bytes
+    #expect(try spooled.finish().contents() == expected)
+    let path = NSTemporaryDirectory() + "funnel-spooled-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let written = try spooled.finish().write(to: path)
+    let onDisk = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    #expect(written.bytes == expected.count && onDisk == expected)
+  }
+
   @Test func missingManifestOrFileIsAClearError() throws {
     let root = Self.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: root) }

@@ -39,4 +39,34 @@ import Testing
     let file = try ByteRegion(mapping: path)
     #expect(try file.withBytes(offset: 0, length: 0) { $0.count } == 0)
   }
+
+  /// Dropping pages never changes what is read: the bytes come back from the file.
+  @Test func droppedPagesReadTheSameBytes() throws {
+    let bytes = (0..<(5 * ByteRegion.pageSize + 123)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    let path = try temporaryFile(bytes)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let file = try ByteRegion(mapping: path)
+    #expect(try file.withBytes(offset: 0, length: bytes.count) { Array($0) } == bytes)
+    file.dropPages(offset: 0, length: 3 * ByteRegion.pageSize + 7)
+    file.dropPages(offset: 100, length: bytes.count * 2)  // outside: ignored
+    #expect(try file.withBytes(offset: 0, length: bytes.count) { Array($0) } == bytes)
+  }
+
+  /// A spool gives back what was appended, in order, across chunk boundaries.
+  @Test func spoolReadsBackItsBytesInOrder() throws {
+    let spool = try #require(SpoolFile())
+    var expected: [UInt8] = []
+    for n in 0..<500 {
+      let piece = (0..<(n % 37)).map { UInt8(truncatingIfNeeded: n &+ $0) }
+      piece.withUnsafeBytes { spool.append($0) }
+      expected += piece
+      spool.append(UInt64(n).littleEndian)
+      withUnsafeBytes(of: UInt64(n).littleEndian) { expected += $0 }
+    }
+    #expect(spool.count == expected.count)
+    var read: [UInt8] = []
+    var chunks = 0
+    try spool.forEachChunk(1_000) { read += $0; chunks += 1 }
+    #expect(read == expected && chunks == (expected.count + 999) / 1_000)
+  }
 }
