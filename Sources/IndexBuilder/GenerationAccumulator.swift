@@ -1,6 +1,7 @@
 import FunnelCore
 import IndexFormat
 import TextAnalysis
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -109,8 +110,8 @@ public struct GenerationAccumulator: Sendable {
   /// Writes every file of the generation named `version` into `sink` and returns the manifest.
   /// Consumes the accumulated state (the accumulator is empty afterwards).
   /// Cost: O(events + users x window^2 + postings + items log items).
-  public mutating func finish(version: String, sources: [GenerationManifest.SourceEntry] = [],
-                              into sink: inout some GenerationSink) throws -> GenerationManifest {
+  public mutating func finish<Sink: GenerationSink>(version: String, sources: [GenerationManifest.SourceEntry] = [],
+                                                   into sink: inout Sink) throws -> GenerationManifest {
     let count = catalog.items.count
     if popularity.count < count {
       popularity += [Float](repeating: 0, count: count - popularity.count)
@@ -141,47 +142,53 @@ public struct GenerationAccumulator: Sendable {
     if let synonyms = options.synonyms { entries[SynonymMap.fileName] = try sink.put(SynonymMap.fileName, bytes: Array(synonyms.utf8)) }
     catalog.attributes = AttributeColumns.Writer()
 
-    let histories = UserHistories(users: userNames, eventUser: eventUser, eventDoc: eventDoc, eventWeight: eventWeight,
-                                  eventAge: eventAge)
+    let histories = UserHistories(users: userNames, eventUser: &eventUser, eventDoc: &eventDoc, eventWeight: &eventWeight,
+                                  eventAge: &eventAge)
     (userNumber, userNames, eventUser, eventDoc, eventWeight, eventAge) = ([:], [], [], [], [], [])
     // The item-to-item tables on one thread, user CF (and the factors' index) on another: each reads
-    // the histories alone. Their files are written here, in order, once both are done.
+    // the histories alone, and puts each file into the sink as soon as it is made (under a lock), so
+    // no finished file waits in memory for the other thread.
     let options = options
-    let (itemSide, userSide) = try ForkJoin.both({ () -> (neighbourCount: Int, files: [(String, PendingFile)]) in
+    let shared = Mutex<Sink>(sink)
+    let (itemSide, userSide) = try ForkJoin.both({ () -> (neighbourCount: Int, entries: [GenerationManifest.FileEntry]) in
+      func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry {
+        try shared.withLock { try $0.put(name, file) }
+      }
       let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
         .rows(histories, itemCount: count)
-      var files = [("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs,
-                                                          scores: neighbours.scores))]
+      var entries = [try put("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs,
+                                                                    scores: neighbours.scores))]
       if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
         let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
                           neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-        files.append((IndexGeneration.swingFileName, swing.file()))
+        entries.append(try put(IndexGeneration.swingFileName, swing.file()))
       }
       if options.sessionItems > 1, !histories.docs.isEmpty {
         let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
                                            halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
                                            neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-        files.append((IndexGeneration.sessionsFileName, sessions.file()))
+        entries.append(try put(IndexGeneration.sessionsFileName, sessions.file()))
       }
-      return (neighbours.docs.count, files)
-    }, { () -> (factors: [UInt8]?, users: PendingFile?) in
+      return (neighbours.docs.count, entries)
+    }, { () -> [GenerationManifest.FileEntry] in
       let cfLists = options.userCFListLength > 0
         ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
                  listLength: options.userCFListLength).lists(histories, itemCount: count)
         : []
-      var factorIndex: [UInt8]?
+      var entries: [GenerationManifest.FileEntry] = []
       if let factorRows, let factors = options.factors {
         var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
         hnsw.build(factorRows.vectors)
-        factorIndex = hnsw.file()
+        let bytes = hnsw.file()
+        entries.append(try shared.withLock { try $0.put(IndexGeneration.factorsFileName, bytes: bytes) })
       }
-      guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return (factorIndex, nil) }
-      return (factorIndex, Self.userTable(users: histories.users, lists: cfLists, factors: options.factors,
-                                          itemScale: factorRows?.scale ?? 0))
+      guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return entries }
+      let file = Self.userTable(users: histories.users, lists: cfLists, factors: options.factors, itemScale: factorRows?.scale ?? 0)
+      entries.append(try shared.withLock { try $0.put(UserTable.fileName, file) })
+      return entries
     })
-    for (name, file) in itemSide.files { entries[name] = try sink.put(name, file) }
-    if let bytes = userSide.factors { entries[IndexGeneration.factorsFileName] = try sink.put(IndexGeneration.factorsFileName, bytes: bytes) }
-    if let file = userSide.users { entries[UserTable.fileName] = try sink.put(UserTable.fileName, file) }
+    sink = shared.withLock { $0 }
+    for entry in itemSide.entries + userSide { entries[entry.name] = entry }
 
     entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
                                                                                categoryCount: categoryCount))

@@ -4,8 +4,9 @@ import IndexFormat
 
 /// Where a build puts the files of a generation as each is finished: in memory
 /// (`MemoryGenerationSink`) or straight into a directory (`GenerationDirectoryWriter`), so a large
-/// build holds one output file at a time, never the whole generation.
-public protocol GenerationSink {
+/// build holds one output file at a time, never the whole generation. Sendable: a build may hand
+/// its sink to another thread (one at a time, under a lock) to put a file as soon as it is made.
+public protocol GenerationSink: Sendable {
   /// Stores file `name`; returns its manifest entry (size, CRC-32C of the whole file).
   mutating func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry
   /// Stores file `name` given as finished bytes.

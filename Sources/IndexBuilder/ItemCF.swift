@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Users' event histories as flat arrays grouped by user (a stable counting sort of the events, so
-/// each user's events keep their input order, which is time order): 20 bytes per event, no per-user
+/// each user's events keep their input order, which is time order): 12 bytes per event, no per-user
 /// allocation.
 struct UserHistories: Sendable {
   /// User ids by number.
@@ -19,26 +19,30 @@ struct UserHistories: Sendable {
   let weights: [Float]
   let ages: [UInt32]
 
-  init(users: [UserID], eventUser: [UInt32], eventDoc: [UInt32], eventWeight: [Float], eventAge: [UInt32]) {
+  /// Groups the events by user, taking the event arrays over: each is emptied as soon as it has
+  /// been scattered, so at most one of them is held twice (a large build's peak memory).
+  init(users: [UserID], eventUser: inout [UInt32], eventDoc: inout [UInt32], eventWeight: inout [Float], eventAge: inout [UInt32]) {
     var start = [Int](repeating: 0, count: users.count + 1)
     for u in eventUser { start[Int(u) + 1] += 1 }
     for u in 0..<users.count { start[u + 1] += start[u] }
-    var fill = start
-    var docs = [UInt32](repeating: 0, count: eventDoc.count)
-    var weights = [Float](repeating: 0, count: eventDoc.count)
-    var ages = [UInt32](repeating: 0, count: eventDoc.count)
-    for e in eventUser.indices {
-      let u = Int(eventUser[e])
-      docs[fill[u]] = eventDoc[e]
-      weights[fill[u]] = eventWeight[e]
-      ages[fill[u]] = eventAge[e]
-      fill[u] += 1
+    /// `values` in user order (stable), then `values` emptied.
+    func scatter<T: BitwiseCopyable>(_ values: inout [T], zero: T) -> [T] {
+      var fill = start
+      var grouped = [T](repeating: zero, count: values.count)
+      for e in eventUser.indices {
+        let u = Int(eventUser[e])
+        grouped[fill[u]] = values[e]
+        fill[u] += 1
+      }
+      values = []
+      return grouped
     }
+    self.docs = scatter(&eventDoc, zero: 0)
+    self.weights = scatter(&eventWeight, zero: 0)
+    self.ages = scatter(&eventAge, zero: 0)
+    eventUser = []
     self.users = users
     self.start = start
-    self.docs = docs
-    self.weights = weights
-    self.ages = ages
   }
 
   /// User `u`'s distinct items among their last `scan` events, each with its strongest decayed
