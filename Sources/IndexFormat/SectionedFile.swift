@@ -26,10 +26,21 @@ public struct SectionedFileWriter {
     return sections.count - 1
   }
 
-  /// Appends a section of scalars in host (little-endian) byte order; returns its number.
+  /// Appends a section of scalars in host (little-endian) byte order; returns its number. Arrays of
+  /// the common scalar types are kept as they are (no copy of a large build's rows), others copied
+  /// to bytes.
   @discardableResult
   public mutating func add<T: BitwiseCopyable>(_ values: [T]) -> Int {
-    add(bytes: values.withUnsafeBytes { Array($0) })
+    if let words = values as? [UInt32] {
+      sections.append(.words(words))
+    } else if let floats = values as? [Float] {
+      sections.append(.floats(floats))
+    } else if let longs = values as? [UInt64] {
+      sections.append(.longs(longs))
+    } else {
+      return add(bytes: values.withUnsafeBytes { Array($0) })
+    }
+    return sections.count - 1
   }
 
   /// Appends a section whose bytes are in `spool` (read when the file is written); returns its number.
@@ -57,12 +68,30 @@ public struct PendingFile: Sendable {
   /// A section's bytes: in memory, or in a temporary file (`SpoolFile`) until written.
   enum Section: Sendable {
     case bytes([UInt8])
+    case words([UInt32])
+    case floats([Float])
+    case longs([UInt64])
     case spool(SpoolFile)
 
+    /// Size in bytes.
     var count: Int {
       switch self {
       case .bytes(let bytes): bytes.count
+      case .words(let words): 4 * words.count
+      case .floats(let floats): 4 * floats.count
+      case .longs(let longs): 8 * longs.count
       case .spool(let spool): spool.count
+      }
+    }
+
+    /// Calls `body` with the section's bytes, in pieces.
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+      switch self {
+      case .bytes(let bytes): try bytes.withUnsafeBytes(body)
+      case .words(let words): try words.withUnsafeBytes(body)
+      case .floats(let floats): try floats.withUnsafeBytes(body)
+      case .longs(let longs): try longs.withUnsafeBytes(body)
+      case .spool(let spool): try spool.forEachChunk { try body($0) }
       }
     }
   }
@@ -143,10 +172,7 @@ public struct PendingFile: Sendable {
     for s in sections {
       let pad = (64 - written % 64) % 64
       if pad > 0 { try zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<pad])) } }
-      switch s {
-      case .bytes(let bytes): try bytes.withUnsafeBytes(body)
-      case .spool(let spool): try spool.forEachChunk { try body($0) }
-      }
+      try s.forEachPiece(body)
       written += pad + s.count
     }
   }
