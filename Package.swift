@@ -93,6 +93,7 @@ let package = Package(
 
     .systemLibrary(name: "CRoaring", path: "Sources/CRoaring", providers: [.apt(["libroaring-dev"])]),
     .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
+    .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
     .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                    providers: [.apt(["libopenblas-dev"])]),
 
@@ -108,7 +109,7 @@ let package = Package(
     .target(name: "DenseMath", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
 
     // Layer 2
-    .target(name: "MappedStorage", dependencies: ["FunnelCore"], swiftSettings: swiftSettings),
+    .target(name: "MappedStorage", dependencies: ["FunnelCore", "CMalloc"], swiftSettings: swiftSettings),
     .target(name: "TextAnalysis", dependencies: ["CStemmer"], swiftSettings: swiftSettings),
     .target(name: "Bitmaps", dependencies: ["CRoaring"], swiftSettings: swiftSettings),
     .target(name: "Ranking", dependencies: ["DenseMath", "CForestKernels", swiftProtobuf], exclude: ["ONNX/onnx.proto"],
@@ -182,7 +183,7 @@ let package = Package(
             dependencies: ["FunnelGRPC", "FunnelCore", "GRPCWire", grpcCore, grpcNIO, histogram, swiftProtobuf, nioCore, nioPosix, asyncHTTPClient],
             swiftSettings: swiftSettings),
     .executableTarget(name: "funnel",
-                      dependencies: ["FunnelServer", "Distribution", "EventArchive", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
+                      dependencies: ["FunnelServer", "Distribution", "EventArchive", "FunnelGRPC", "FunnelSecurity", "IndexBuilder", "IndexFormat", "MappedStorage", "DemoCatalog", "FunnelCore", "FunnelJSON", "Ranking", "MongoStore", "LoadGenerator", "BatchClient",
                                      "Ingest", "Evaluation", "Experiments", "RedisStore", "FeatureStore", "Serving", "TextAnalysis",
                                      argumentParser, logging, lifecycle, grpcCore, grpcNIO,
                                      swiftProtobuf],

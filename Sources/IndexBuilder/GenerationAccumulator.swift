@@ -1,5 +1,6 @@
 import FunnelCore
 import IndexFormat
+import MappedStorage
 import TextAnalysis
 import Synchronization
 #if canImport(Glibc)
@@ -142,9 +143,11 @@ public struct GenerationAccumulator: Sendable {
     if let synonyms = options.synonyms { entries[SynonymMap.fileName] = try sink.put(SynonymMap.fileName, bytes: Array(synonyms.utf8)) }
     catalog.attributes = AttributeColumns.Writer()
 
+    HeapTuning.returnFreedMemory()  // the catalog's writers are gone: their heap pages go back
     let histories = UserHistories(users: userNames, eventUser: &eventUser, eventDoc: &eventDoc, eventWeight: &eventWeight,
                                   eventAge: &eventAge)
     (userNumber, userNames, eventUser, eventDoc, eventWeight, eventAge) = ([:], [], [], [], [], [])
+    HeapTuning.returnFreedMemory()
     // The item-to-item tables on one thread, user CF (and the factors' index) on another: each reads
     // the histories alone, and puts each file into the sink as soon as it is made (under a lock), so
     // no finished file waits in memory for the other thread.

@@ -7,8 +7,8 @@ import Darwin
 
 /// Bytes appended to an anonymous temporary file instead of memory, then read back in order: where a
 /// build keeps a large column it only writes out at the end (the item table's strings), so the
-/// build's memory does not grow with them. The file has no name (`tmpfile`) and disappears when the
-/// spool does, whatever happens to the process.
+/// build's memory does not grow with them. The file is unlinked as soon as it is made, so it
+/// disappears when the spool does, whatever happens to the process.
 ///
 /// Appends are buffered by stdio. One owner at a time: a spool moves between threads with the
 /// writer that holds it, never used by two at once.
@@ -19,10 +19,19 @@ public final class SpoolFile: @unchecked Sendable {
   public private(set) var count = 0
   private var failure: Int32 = 0
 
-  /// A new empty spool, or nil when no temporary file can be made (read-only or full temp
-  /// directory): callers then keep the bytes in memory.
-  public init?() {
-    guard let stream = tmpfile() else { return nil }
+  /// A new empty spool in `directory` (default: `$TMPDIR`, else `/tmp`), or nil when no temporary
+  /// file can be made there (read-only, missing): callers then keep the bytes in memory. The file
+  /// is unlinked at once, so only this spool can reach it.
+  public init?(directory: String? = nil) {
+    let directory = directory ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    var template = Array((directory + "/funnel-spool-XXXXXX").utf8CString)
+    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard descriptor >= 0 else { return nil }
+    template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    guard let stream = fdopen(descriptor, "w+") else {
+      close(descriptor)
+      return nil
+    }
     self.stream = stream
   }
 

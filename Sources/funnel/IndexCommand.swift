@@ -5,6 +5,7 @@ import Foundation
 import FunnelCore
 import IndexBuilder
 import IndexFormat
+import MappedStorage
 import TextAnalysis
 
 /// `funnel index`: build and inspect index generations.
@@ -93,6 +94,8 @@ struct IndexBuild: AsyncParsableCommand {
   static func build(catalog: String, events: String?, archive: String?, feed: [CatalogFeedEntry], tombstones: Set<String>,
                     out: String, nowMs now: Int64, analyzer: TextAnalyzer = .english, synonyms: String? = nil,
                     fields: SearchFields = .standard, factors: LearnedFactors? = nil) throws -> Built {
+    // Big structures are made and freed in turn: each gets its own mapping, returned when freed.
+    HeapTuning.mapAllocations(from: 1 << 20)
     let clock = ContinuousClock()
     let start = clock.now
     var pending: [String: CatalogChange] = [:]

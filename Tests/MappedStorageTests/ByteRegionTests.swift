@@ -68,5 +68,6 @@ import Testing
     var chunks = 0
     try spool.forEachChunk(1_000) { read += $0; chunks += 1 }
     #expect(read == expected && chunks == (expected.count + 999) / 1_000)
+    #expect(SpoolFile(directory: "/nonexistent-\(UUID().uuidString)") == nil, "no directory: the caller keeps bytes in memory")
   }
 }
