@@ -19,7 +19,7 @@ public enum JSONLines {
   }
 
   /// Streams a catalog: calls `body` with each item in file order, holding one batch of lines at a
-  /// time (plus the ids seen, to name a repeated id's first line). Lines are parsed on `workers`
+  /// time (plus 8 bytes per item read, to find a repeated id). Lines are parsed on `workers`
   /// threads (`defaultWorkers`: one per core); `body` runs on the caller's thread. Errors as
   /// `readCatalog`.
   public static func forEachItem(path: String, workers: Int = defaultWorkers, _ body: (CatalogItem) throws -> Void) throws
@@ -272,12 +272,8 @@ public enum JSONLines {
     _ parse: @escaping @Sendable (inout Context, [JSONValue?], Place) throws -> Value,
     _ body: ([Value], [Int]) throws -> Void
   ) throws -> GenerationManifest.SourceEntry {
-    let region: ByteRegion
-    do {
-      region = try ByteRegion(mapping: path)
-    } catch {
-      throw FunnelError(.notFound, "cannot read \(path): \((error as? FunnelError)?.message ?? "\(error)")")
-    }
+    // Throws `.notFound` or `.failedPrecondition` naming the path and the system's reason.
+    let region = try ByteRegion(mapping: path)
     let workers = max(1, workers), batchSize = max(1, batchSize)
     var crc: UInt32 = 0
     var line = 0
