@@ -137,11 +137,11 @@ if CommandLine.arguments.contains("--read") {
   }
   var start = timer.now
   var n = 0
-  _ = try JSONLines.forEachItem(path: catalog) { _ in n += 1 }
+  _ = try JSONLines.forEachItemBatch(path: catalog) { n += $0.count }
   report("parse catalog", n, start)
   start = timer.now
   n = 0
-  _ = try JSONLines.forEachEvent(path: events) { _ in n += 1 }
+  _ = try JSONLines.forEachEventBatch(path: events) { n += $0.count }
   report("parse events", n, start)
   let workers = argument("--workers", JSONLines.defaultWorkers)
   for parallel in [false, true] {

@@ -219,7 +219,7 @@ public struct EventArchive: Sendable {
       throw FunnelError(.failedPrecondition, "cannot write \(temporary)")
     }
     var events: [BehaviourEvent] = []
-    _ = try JSONLines.forEachEvent(path: temporary) { events.append($0) }
+    _ = try JSONLines.forEachEventBatch(path: temporary) { events += $0 }
     return events
   }
 

@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 /// Two pieces of synchronous work run at once, each on its own value, joined before returning: how
-/// the catalog fold spreads its writers over two cores.
+/// the index build spreads its catalog writers, and then its behaviour tables, over two cores.
 ///
 /// Each value moves into its thread and back (no copy of its storage), so neither thread sees the
 /// other's. The calling thread runs one of the two (`DispatchQueue.concurrentPerform`), so call it

@@ -146,17 +146,17 @@ public struct GenerationAccumulator: Sendable {
     HeapTuning.returnFreedMemory()  // the catalog's writers are gone: their heap pages go back
     let histories = UserHistories(users: userNames, eventUser: &eventUser, eventDoc: &eventDoc, eventWeight: &eventWeight,
                                   eventAge: &eventAge)
-    (userNumber, userNames, eventUser, eventDoc, eventWeight, eventAge) = ([:], [], [], [], [], [])
+    (userNumber, userNames) = ([:], [])  // the event arrays were emptied by the grouping
     HeapTuning.returnFreedMemory()
     // The item-to-item tables on one thread, user CF (and the factors' index) on another: each reads
     // the histories alone, and puts each file into the sink as soon as it is made (under a lock), so
     // no finished file waits in memory for the other thread.
     let options = options
     let shared = Mutex<Sink>(sink)
+    @Sendable func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry {
+      try shared.withLock { try $0.put(name, file) }
+    }
     let (itemSide, userSide) = try ForkJoin.both({ () -> (neighbourCount: Int, entries: [GenerationManifest.FileEntry]) in
-      func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry {
-        try shared.withLock { try $0.put(name, file) }
-      }
       let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
         .rows(histories, itemCount: count)
       var entries = [try put("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs,
@@ -186,8 +186,8 @@ public struct GenerationAccumulator: Sendable {
         entries.append(try shared.withLock { try $0.put(IndexGeneration.factorsFileName, bytes: bytes) })
       }
       guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return entries }
-      let file = Self.userTable(users: histories.users, lists: cfLists, factors: options.factors, itemScale: factorRows?.scale ?? 0)
-      entries.append(try shared.withLock { try $0.put(UserTable.fileName, file) })
+      entries.append(try put(UserTable.fileName, Self.userTable(users: histories.users, lists: cfLists, factors: options.factors,
+                                                                itemScale: factorRows?.scale ?? 0)))
       return entries
     })
     sink = shared.withLock { $0 }

@@ -14,25 +14,14 @@ public enum JSONLines {
   /// duplicate id (naming both lines). Returns the items and the file's digest for the manifest.
   public static func readCatalog(path: String) throws -> ([CatalogItem], GenerationManifest.SourceEntry) {
     var items: [CatalogItem] = []
-    let source = try forEachItem(path: path) { items.append($0) }
+    let source = try forEachItemBatch(path: path) { items += $0 }
     return (items, source)
   }
 
-  /// Streams a catalog: calls `body` with each item in file order, holding one batch of lines at a
-  /// time (plus 8 bytes per item read, to find a repeated id). Lines are parsed on `workers`
-  /// threads (`defaultWorkers`: one per core); `body` runs on the caller's thread. Errors as
-  /// `readCatalog`.
-  public static func forEachItem(path: String, workers: Int = defaultWorkers, _ body: (CatalogItem) throws -> Void) throws
-    -> GenerationManifest.SourceEntry
-  {
-    try forEachItemBatch(path: path, workers: workers) { batch in
-      for item in batch { try body(item) }
-    }
-  }
-
-  /// Streams a catalog in batches of up to `batchSize` items, in file order: each batch's lines are
-  /// parsed on `workers` threads, then `body` gets the batch on the caller's thread. A bad line ends
-  /// the stream: `body` gets the items before it, then the error is thrown. Errors as `readCatalog`.
+  /// Streams a catalog in batches of up to `batchSize` items, in file order, holding one batch of
+  /// lines at a time: each batch's lines are parsed on `workers` threads (`defaultWorkers`: one per
+  /// core), then `body` gets the batch on the caller's thread. A bad line ends the stream: `body`
+  /// gets the items before it, then the error is thrown. Errors as `readCatalog`.
   ///
   /// A repeated id is found with 8 bytes per item (a set of id hashes); only when a hash repeats is
   /// the file read again up to that line, to confirm the id and name its first line.
@@ -144,19 +133,8 @@ public enum JSONLines {
   /// `timestamp` (ISO 8601); optional `event_id` (default: file line), `quantity`, `price`, `session_id`.
   public static func readEvents(path: String) throws -> ([BehaviourEvent], GenerationManifest.SourceEntry) {
     var events: [BehaviourEvent] = []
-    let source = try forEachEvent(path: path) { events.append($0) }
+    let source = try forEachEventBatch(path: path) { events += $0 }
     return (events, source)
-  }
-
-  /// Streams behaviour events: calls `body` with each event in file order, holding one batch of
-  /// lines at a time, parsed on `workers` threads; `body` runs on the caller's thread. Errors as
-  /// `readEvents`.
-  public static func forEachEvent(path: String, workers: Int = defaultWorkers, _ body: (BehaviourEvent) throws -> Void) throws
-    -> GenerationManifest.SourceEntry
-  {
-    try forEachEventBatch(path: path, workers: workers) { batch in
-      for event in batch { try body(event) }
-    }
   }
 
   /// Streams behaviour events in batches of up to `batchSize`, in file order, as `forEachItemBatch`
@@ -268,8 +246,8 @@ public enum JSONLines {
   /// ends the read: `body` gets the values before it, then its error is thrown. Returns the file's
   /// size and CRC-32C (of every byte, read once on the caller's thread).
   private static func forEachBatch<Value: Sendable, Context>(
-    path: String, fields: JSONFields, workers: Int, batchSize: Int, context: @escaping @Sendable () -> Context,
-    _ parse: @escaping @Sendable (inout Context, [JSONValue?], Place) throws -> Value,
+    path: String, fields: JSONFields, workers: Int, batchSize: Int, context: @Sendable () -> Context,
+    _ parse: @Sendable (inout Context, [JSONValue?], Place) throws -> Value,
     _ body: ([Value], [Int]) throws -> Void
   ) throws -> GenerationManifest.SourceEntry {
     // Throws `.notFound` or `.failedPrecondition` naming the path and the system's reason.

@@ -21,8 +21,8 @@ import TextAnalysis
     let expected = GenerationBuilder().build(items: Self.store.items, events: Self.store.events, nowMs: now, version: "mem")
 
     var accumulator = GenerationAccumulator(nowMs: now)
-    let sources = [try JSONLines.forEachItem(path: root + "/items.jsonl") { try accumulator.add($0) },
-                   try JSONLines.forEachEvent(path: root + "/events.jsonl") { accumulator.add($0) }]
+    let sources = [try JSONLines.forEachItemBatch(path: root + "/items.jsonl") { for item in $0 { try accumulator.add(item) } },
+                   try JSONLines.forEachEventBatch(path: root + "/events.jsonl") { for event in $0 { accumulator.add(event) } }]
     var writer = try GenerationDirectoryWriter(root: root + "/gens", version: "streamed")
     let manifest = try accumulator.finish(version: "streamed", sources: sources, into: &writer)
     let path = try writer.commit(manifest)

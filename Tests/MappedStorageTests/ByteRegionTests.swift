@@ -47,9 +47,27 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: path) }
     let file = try ByteRegion(mapping: path)
     #expect(try file.withBytes(offset: 0, length: bytes.count) { Array($0) } == bytes)
+    let resident = Self.residentKiB(of: path)
     file.dropPages(offset: 0, length: 3 * ByteRegion.pageSize + 7)
     file.dropPages(offset: 100, length: bytes.count * 2)  // outside: ignored
+    #if os(Linux)
+    // The three whole pages left this process's resident set (the kernel's count for the mapping).
+    #expect(resident - Self.residentKiB(of: path) >= 3 * ByteRegion.pageSize / 1024, "\(resident) KiB before")
+    #endif
     #expect(try file.withBytes(offset: 0, length: bytes.count) { Array($0) } == bytes)
+  }
+
+  /// The resident KiB of this process's mapping of `path` (`/proc/self/smaps`), 0 when none.
+  static func residentKiB(of path: String) -> Int {
+    // Read to the end: /proc files report a size of 0.
+    guard let data = FileHandle(forReadingAtPath: "/proc/self/smaps")?.readDataToEndOfFile() else { return 0 }
+    let smaps = String(decoding: data, as: UTF8.self)
+    var inMapping = false
+    for line in smaps.split(separator: "\n") {
+      if line.first?.isHexDigit == true && line.contains("-") { inMapping = line.hasSuffix(path) }
+      if inMapping, line.hasPrefix("Rss:") { return Int(line.split(separator: " ")[1]) ?? 0 }
+    }
+    return 0
   }
 
   /// A spool gives back what was appended, in order, across chunk boundaries.
