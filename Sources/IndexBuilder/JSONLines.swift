@@ -98,7 +98,7 @@ public enum JSONLines {
     let id = try string(object[0], "id", place, required: true)
     try checkID(id, "id", place)
     let categoryText = try string(object[1], "category", place, required: true)
-    let path = categoryText.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
+    let path = categoryPath(categoryText)
     guard !path.isEmpty else { throw FunnelError(.invalidArgument, "\(place): 'category' is empty") }
     let price = try number(object[2], "price", place) ?? 0
     guard price.isFinite, price >= 0 else { throw FunnelError(.invalidArgument, "\(place): 'price' must be a non-negative number") }
@@ -206,8 +206,10 @@ public enum JSONLines {
     guard let raw, raw != .null else { return [:] }
     guard case .object(let object) = raw else { throw FunnelError(.invalidArgument, "\(place): 'attrs' must be an object") }
     var result: [String: AttributeValue] = [:]
+    result.reserveCapacity(object.count)
     for (key, value) in object {
-      let name = key.lowercased()
+      // Names are nearly always lower-case already: lowercased() only when one is not.
+      let name = key.utf8.contains(where: { $0 &- UInt8(ascii: "A") < 26 || $0 >= 0x80 }) ? key.lowercased() : key
       guard AttributeValue.isValidName(name) else {
         throw FunnelError(.invalidArgument, "\(place): attribute name '\(key)' must be 1-64 characters of a-z, 0-9 and _")
       }
@@ -352,6 +354,31 @@ public enum JSONLines {
     guard let raw, raw != .null else { return nil }
     guard case .number(let n) = raw, n.isFinite else { throw FunnelError(.invalidArgument, "\(place): '\(key)' must be a number") }
     return n
+  }
+
+  /// A category's path: its `/`-separated parts, trimmed, empty ones left out. ASCII text (nearly
+  /// every category) is split on bytes; other text by characters, so a `/` joined to a combining mark
+  /// stays one character as before.
+  static func categoryPath(_ text: String) -> [String] {
+    var text = text
+    if let ascii = text.withUTF8({ bytes -> [String]? in
+      guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+      // In ASCII, the spaces `trimmedSpaces` trims are the space and the tab.
+      func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+      var parts: [String] = []
+      var start = 0
+      for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: "/") {
+        var (from, to) = (start, end)
+        while from < to, isSpace(bytes[from]) { from += 1 }
+        while to > from, isSpace(bytes[to - 1]) { to -= 1 }
+        if from < to { parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)) }
+        start = end + 1
+      }
+      return parts
+    }) {
+      return ascii
+    }
+    return text.split(separator: "/").map(trimmedSpaces).filter { !$0.isEmpty }
   }
 
   /// `text` without leading and trailing spaces and tabs (what `CharacterSet.whitespaces` holds:

@@ -51,6 +51,8 @@ public struct ItemTable: Sendable {
     private var pathNumber: [String: UInt32] = [:]
     private var paths: [[String]] = []
     private var docPath: [UInt32] = []
+    /// One item's tags or attributes as they are encoded (reused: no string per item).
+    private var scratch: [UInt8] = []
 
     /// An empty items file; its string columns (ids, titles, brands, categories, tags, attributes)
     /// kept in temporary files when `spooled` (a streaming build's item table then holds about 30
@@ -76,7 +78,12 @@ public struct ItemTable: Sendable {
       brands.append(item.brand)
       let category = item.category
       categoryText.append(category)
-      tagText.append(item.tags.joined(separator: String(ItemTable.tagSeparator)))
+      scratch.removeAll(keepingCapacity: true)
+      for (i, tag) in item.tags.enumerated() {
+        if i > 0 { scratch += ItemTable.tagSeparator.utf8 }
+        scratch += tag.utf8
+      }
+      scratch.withUnsafeBytes { tagText.append(utf8: $0) }
       prices.append(item.price)
       stock.append(item.inStock ? 1 : 0)
       let path: UInt32
@@ -88,7 +95,9 @@ public struct ItemTable: Sendable {
         paths.append(item.categoryPath)
       }
       docPath.append(path)
-      attributeText.append(ItemTable.encodeAttributes(item.attributes))
+      scratch.removeAll(keepingCapacity: true)
+      ItemTable.encodeAttributes(item.attributes, into: &scratch)
+      scratch.withUnsafeBytes { attributeText.append(utf8: $0) }
       return path
     }
 
@@ -245,13 +254,22 @@ public struct ItemTable: Sendable {
 
   /// `name US kind value` per attribute (kind `t` text, `n` number), joined by RS, sorted by name.
   /// Catalog validation keeps control characters out of names and text values.
-  static func encodeAttributes(_ attributes: [String: AttributeValue]) -> String {
-    attributes.sorted { $0.key < $1.key }.map { name, value in
+  /// Appended to `bytes` as UTF-8, so a build makes no string per attribute.
+  static func encodeAttributes(_ attributes: [String: AttributeValue], into bytes: inout [UInt8]) {
+    guard !attributes.isEmpty else { return }
+    for (i, (name, value)) in attributes.sorted(by: { $0.key < $1.key }).enumerated() {
+      if i > 0 { bytes.append(0x1E) }
+      bytes += name.utf8
+      bytes.append(0x1F)
       switch value {
-      case .text(let text): name + "\u{1F}t" + text
-      case .number(let x): name + "\u{1F}n" + String(x)
+      case .text(let text):
+        bytes.append(UInt8(ascii: "t"))
+        bytes += text.utf8
+      case .number(let x):
+        bytes.append(UInt8(ascii: "n"))
+        bytes += x.description.utf8
       }
-    }.joined(separator: "\u{1E}")
+    }
   }
 
   static func decodeAttributes(_ text: String) -> [String: AttributeValue] {

@@ -31,44 +31,93 @@ public struct KeywordIndex: Sendable {
 
   /// Accumulates keyword postings item by item (doc id = order of `add`): one doc list per key,
   /// 4 bytes per posting. Not thread-safe.
+  ///
+  /// Each distinct raw value (a brand, a tag, an attribute, a category path) is mapped to its key's
+  /// list once, so adding an item makes no key text: a lookup per keyword of the item.
   public struct Writer: Sendable {
-    private var docs: [String: [UInt32]] = [:]
+    /// Doc lists by list number, each key's text, and each key's list number.
+    private var lists: [[UInt32]] = []
+    private var keyText: [String] = []
+    private var keyNumber: [String: Int] = [:]
     private var next: UInt32 = 0
-    /// The category keys of each category path seen.
-    private var categoryKeys: [[String]: [String]] = [:]
+    /// The lists of each category path's keys, of each raw brand, tag and attribute, and of in_stock.
+    private var categoryLists: [[String]: [Int]] = [:]
+    private var brandList: [String: Int] = [:]
+    private var tagList: [String: Int] = [:]
+    private var attributeList: [AttributeKey: Int] = [:]
+    private var stockLists: [Int?] = [nil, nil]
+    /// An attribute as its key is made of; a number by its bits, since values equal as numbers
+    /// (0 and -0) may write different keys.
+    private struct AttributeKey: Hashable, Sendable {
+      let name: String
+      let text: String?
+      let bits: UInt64
+    }
     /// No keywords yet.
     public init() {}
 
-    /// Adds the keywords of `item` as the next doc. O(keywords of the item).
+    /// Adds the keywords of `item` as the next doc. Amortised O(keywords of the item).
     public mutating func add(_ item: CatalogItem) {
       let doc = next
       next += 1
       // A category filter names a path prefix (home/lighting) or any single level (lighting). A
       // catalog has far fewer paths than items: each path's keys are made once.
-      let categories: [String]
-      if let known = categoryKeys[item.categoryPath] {
+      let categories: [Int]
+      if let known = categoryLists[item.categoryPath] {
         categories = known
       } else {
         var names = Set(IndexGeneration.categoryPrefixes(item.categoryPath).map { $0.lowercased() })
         for part in item.categoryPath { names.insert(part.lowercased()) }
-        categories = names.map { key("category", $0) }
-        categoryKeys[item.categoryPath] = categories
+        categories = names.map { list(of: KeywordIndex.key("category", $0)) }
+        categoryLists[item.categoryPath] = categories
       }
-      for c in categories { docs[c, default: []].append(doc) }
-      docs[key("brand", item.brand), default: []].append(doc)
-      for tag in Set(item.tags.map { $0.lowercased() }) { docs[key("tag", tag), default: []].append(doc) }
-      docs[key("in_stock", item.inStock ? "true" : "false"), default: []].append(doc)
-      for (name, value) in item.attributes { docs[key("attr." + name, value.keyword), default: []].append(doc) }
+      for c in categories { lists[c].append(doc) }
+      lists[brandList[item.brand] ?? learn(\.brandList, item.brand, key("brand", item.brand))].append(doc)
+      // Tags differing only in case are one key: the doc once in its list.
+      var tags: [Int] = []
+      for tag in item.tags {
+        let list = tagList[tag] ?? learn(\.tagList, tag, key("tag", tag))
+        if !tags.contains(list) { tags.append(list) }
+      }
+      for list in tags { lists[list].append(doc) }
+      let stock = item.inStock ? 1 : 0
+      if stockLists[stock] == nil { stockLists[stock] = list(of: key("in_stock", item.inStock ? "true" : "false")) }
+      lists[stockLists[stock]!].append(doc)
+      for (name, value) in item.attributes {
+        let memo: AttributeKey
+        switch value {
+        case .text(let text): memo = AttributeKey(name: name, text: text, bits: 0)
+        case .number(let x): memo = AttributeKey(name: name, text: nil, bits: x.bitPattern)
+        }
+        lists[attributeList[memo] ?? learn(\.attributeList, memo, key("attr." + name, value.keyword))].append(doc)
+      }
+    }
+
+    /// The list number of `key`, given on first sight.
+    private mutating func list(of key: String) -> Int {
+      if let known = keyNumber[key] { return known }
+      let n = lists.count
+      keyNumber[key] = n
+      keyText.append(key)
+      lists.append([])
+      return n
+    }
+
+    /// The list of `key`, now memoised under `raw` in `memo`.
+    private mutating func learn<Raw: Hashable>(_ memo: WritableKeyPath<Self, [Raw: Int]>, _ raw: Raw, _ key: String) -> Int {
+      let n = list(of: key)
+      self[keyPath: memo][raw] = n
+      return n
     }
 
     /// The finished file and the number of keywords. O(postings).
     public func finish() -> (file: PendingFile, keys: Int) {
-      let sortedKeys = StringColumn.utf8Sorted(docs.keys)
+      let sortedKeys = StringColumn.utf8Sorted(keyText)
       var blob: [UInt8] = []
       var offsets: [UInt64] = []
       var lengths: [UInt64] = []
       for k in sortedKeys {
-        let bitmap = RoaringBitmap(docs[k]!)
+        let bitmap = RoaringBitmap(lists[keyNumber[k]!])
         bitmap.optimise()
         while blob.count % 32 != 0 { blob.append(0) }
         let frozen = bitmap.frozenBytes

@@ -50,6 +50,18 @@ public struct StringColumn: Sendable {
       length += UInt64(s.utf8.count)
       spool.offsets.append(length.littleEndian)
     }
+    /// Appends the string whose UTF-8 is `utf8` (valid UTF-8, not checked). Amortised O(length).
+    public mutating func append(utf8: UnsafeRawBufferPointer) {
+      appended += 1
+      guard let spool else {
+        bytes += utf8
+        offsets.append(UInt64(bytes.count))
+        return
+      }
+      spool.bytes.append(utf8)
+      length += UInt64(utf8.count)
+      spool.offsets.append(length.littleEndian)
+    }
     /// Writes the column as two sections of `writer`; returns the first section's number.
     @discardableResult
     public func write(into writer: inout SectionedFileWriter) -> Int {

@@ -25,10 +25,27 @@ public struct SuggestionTable: Sendable {
 
   /// Accumulates phrases item by item: per phrase, the item count and a majority vote over the
   /// items' leaf categories (Boyer-Moore, O(1) memory a phrase). Not thread-safe.
+  ///
+  /// Words are numbered as they are first seen and a phrase is a 64-bit key of its word numbers, so
+  /// adding an item makes no phrase text and hashes each title token once (a memo from token to
+  /// word); the phrases' text is made once each, in `finish`.
   public struct Writer: Sendable {
     private struct Tally: Sendable { var items: Float = 0; var leaf: UInt32 = 0; var votes = 0 }
-    private var tallies: [String: Tally] = [:]
+    private var tallies: [UInt64: Tally] = [:]
     private let analyzer: TextAnalyzer
+    /// Each distinct title token's word number, or `dropped` (a stop word, or not 2-40 bytes).
+    private var tokenWord: [String: Int] = [:]
+    private static let dropped = -1
+    /// Distinct words (folded, unstemmed) by number, and each word's number.
+    private var wordText: [String] = []
+    private var wordNumber: [String: Int] = [:]
+    /// Each distinct brand's phrase key (`noPhrase` when the brand has none).
+    private var brandKey: [String: UInt64] = [:]
+    private static let noPhrase: UInt64 = 0
+    /// Brand phrases of 3-4 words, by number (`longFlag | number` keys them).
+    private var longText: [String] = []
+    private var longNumber: [String: Int] = [:]
+    private static let longFlag: UInt64 = 1 << 63
     /// Most phrases kept (the most frequent; single words before pairs at equal counts).
     public let maxPhrases: Int
 
@@ -38,22 +55,83 @@ public struct SuggestionTable: Sendable {
       self.maxPhrases = maxPhrases
     }
 
-    /// Adds the phrases of an item with `title` and `brand` in leaf category `leaf`. O(title words).
+    /// Adds the phrases of an item with `title` and `brand` in leaf category `leaf`: its title's
+    /// words and adjacent word pairs, and its brand's words as one phrase, each once. Amortised
+    /// O(title words).
     public mutating func add(title: String, brand: String, leaf: UInt32) {
-      let words = analyzer.words(title).filter { $0.utf8.count >= 2 && $0.utf8.count <= 40 }
-      // Each phrase once per item: a title's handful found by comparison, no hashing; long ones in a set.
-      var phrases: [String] = []
+      var words: [Int] = []
+      for token in Tokenizer.tokens(title) {
+        let word = tokenWord[token] ?? learnTitleToken(token)
+        if word != Self.dropped { words.append(word) }
+      }
+      // Each phrase once per item: a title's handful found by comparison, long ones in a set.
+      var phrases: [UInt64] = []
       phrases.reserveCapacity(2 * words.count + 1)
       let long = words.count > 32
-      var seen: Set<String> = []  // only for a long title
-      func note(_ phrase: String) {
+      var seen: Set<UInt64> = []  // only for a long title
+      func note(_ phrase: UInt64) {
         if long ? seen.insert(phrase).inserted : !phrases.contains(phrase) { phrases.append(phrase) }
       }
-      for word in words { note(word) }
-      for i in words.indices.dropLast() { note(words[i] + " " + words[i + 1]) }
-      let brandWords = analyzer.words(brand)
-      if !brandWords.isEmpty, brandWords.count <= 4 { note(brandWords.joined(separator: " ")) }
+      for word in words { note(Self.key(word)) }
+      for i in words.indices.dropLast() { note(Self.key(words[i], words[i + 1])) }
+      let brandPhrase = brandKey[brand] ?? learnBrand(brand)
+      if brandPhrase != Self.noPhrase { note(brandPhrase) }
       for phrase in phrases { Self.count(&tallies[phrase, default: Tally()], leaf: leaf) }  // one lookup per phrase
+    }
+
+    /// A single word's key: its number + 1 in the high half (never 0, never `longFlag`'s bit).
+    private static func key(_ word: Int) -> UInt64 { UInt64(word + 1) << 32 }
+    /// A pair's key: the two numbers + 1 (a pair and a single word never share a key).
+    private static func key(_ first: Int, _ second: Int) -> UInt64 { UInt64(first + 1) << 32 | UInt64(second + 1) }
+
+    /// The number of `word`, given on first sight.
+    private mutating func number(of word: String) -> Int {
+      if let known = wordNumber[word] { return known }
+      let n = wordText.count
+      wordNumber[word] = n
+      wordText.append(word)
+      return n
+    }
+
+    /// A title token's word number (`analyzer.words`' folding and stop words, then 2-40 bytes) or
+    /// `dropped`, now memoised.
+    private mutating func learnTitleToken(_ token: String) -> Int {
+      var word = Self.dropped
+      if let folded = analyzer.word(token: token), (2...40).contains(folded.utf8.count) { word = number(of: folded) }
+      tokenWord[token] = word
+      return word
+    }
+
+    /// The phrase key of `brand` (its words, when 1-4, as one phrase) or `noPhrase`, now memoised.
+    /// One or two words key as a title's word or pair would, so a brand in its item's title counts once.
+    private mutating func learnBrand(_ brand: String) -> UInt64 {
+      let words = analyzer.words(brand)
+      let phrase: UInt64
+      switch words.count {
+      case 1: phrase = Self.key(number(of: words[0]))
+      case 2: phrase = Self.key(number(of: words[0]), number(of: words[1]))
+      case 3...4:
+        // Brands written apart ("Hearth & Co", "hearth co") may share their words: one phrase.
+        let text = words.joined(separator: " ")
+        if let known = longNumber[text] {
+          phrase = Self.longFlag | UInt64(known)
+        } else {
+          phrase = Self.longFlag | UInt64(longText.count)
+          longNumber[text] = longText.count
+          longText.append(text)
+        }
+      default: phrase = Self.noPhrase
+      }
+      brandKey[brand] = phrase
+      return phrase
+    }
+
+    /// The text of a phrase key.
+    private func text(_ key: UInt64) -> String {
+      if key & Self.longFlag != 0 { return longText[Int(key & ~Self.longFlag)] }
+      let first = wordText[Int(key >> 32) - 1]
+      let second = key & 0xFFFF_FFFF
+      return second == 0 ? first : first + " " + wordText[Int(second) - 1]
     }
 
     /// One more item with the phrase, in `leaf`: the majority vote of leaves (Boyer-Moore).
@@ -73,8 +151,12 @@ public struct SuggestionTable: Sendable {
     /// to `add` into the generation's category keys (they may be numbered only when all items are in).
     public func finish(leafKey: (UInt32) -> UInt32 = { $0 }) -> PendingFile? {
       guard !tallies.isEmpty else { return nil }
-      // Pairs seen once are noise; single words stay (they complete what is typed).
-      var kept = tallies.filter { $0.value.items >= 2 || !$0.key.contains(" ") }
+      // Pairs seen once are noise; single words stay (they complete what is typed). A brand of
+      // 3-4 words counts as a pair here, as its text (with spaces) did.
+      var kept: [String: Tally] = [:]
+      for (key, tally) in tallies where tally.items >= 2 || key & (Self.longFlag | 0xFFFF_FFFF) == 0 {
+        kept[text(key)] = tally
+      }
       if kept.count > maxPhrases {
         let best = kept.sorted { a, b in
           a.value.items != b.value.items ? a.value.items > b.value.items : a.key.utf8.lexicographicallyPrecedes(b.key.utf8)

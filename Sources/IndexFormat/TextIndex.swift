@@ -54,6 +54,10 @@ public struct TextIndex: Sendable {
   /// distinct term and one (doc, tf) list per term, 8 bytes a posting. Not thread-safe.
   public struct Writer: Sendable {
     private var termNumber: [String: Int] = [:]
+    /// Each distinct token's term number, or `stopWord`: the analysis (folding, stop words,
+    /// stemming) runs once per distinct token, not once per occurrence.
+    private var tokenTerm: [String: Int] = [:]
+    private static let stopWord = -1
     private var termText: [String] = []
     private var postingsByTerm: [[(UInt32, UInt32)]] = []
     private var lengths: [UInt16] = []
@@ -74,9 +78,22 @@ public struct TextIndex: Sendable {
       var occurrences: [(term: Int, weight: UInt32)] = []
       var length = 0
       for (text, weight) in fields where weight > 0 {
-        let tokens = analyzer.terms(text)
-        length += tokens.count * Int(weight)
-        for t in tokens { occurrences.append((number(of: t), weight)) }
+        // As `analyzer.terms(text)`, by way of the token memo.
+        let tokens = Tokenizer.tokens(text)
+        var kept = 0
+        for token in tokens {
+          let term = tokenTerm[token] ?? learn(token)
+          guard term != Self.stopWord else { continue }
+          occurrences.append((term, weight))
+          kept += 1
+        }
+        if kept == 0, !tokens.isEmpty {
+          // A text of stop words only keeps them (the analyzer's rule); rare, so not memoised.
+          let terms = analyzer.analyze(tokens: tokens)
+          for t in terms { occurrences.append((number(of: t), weight)) }
+          kept = terms.count
+        }
+        length += kept * Int(weight)
       }
       lengths.append(UInt16(min(length, Int(UInt16.max))))
       occurrences.sort { $0.term < $1.term }
@@ -90,6 +107,13 @@ public struct TextIndex: Sendable {
         }
         postingsByTerm[term].append((d, tf))
       }
+    }
+
+    /// The term number of `token` (given on first sight), or `stopWord`, now memoised.
+    private mutating func learn(_ token: String) -> Int {
+      let term = analyzer.term(token: token).map { number(of: $0) } ?? Self.stopWord
+      tokenTerm[token] = term
+      return term
     }
 
     /// The number of `term`, given on first sight.

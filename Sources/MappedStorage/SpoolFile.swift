@@ -37,10 +37,20 @@ public final class SpoolFile: @unchecked Sendable {
 
   deinit { fclose(stream) }
 
+  /// stdio's write without its per-call lock where the C library has one: the spool has one owner
+  /// at a time, and the item table appends to it several times per item.
+  private static func write(_ bytes: UnsafeRawPointer, _ count: Int, _ stream: UnsafeMutablePointer<FILE>) -> Int {
+    #if canImport(Glibc)
+    fwrite_unlocked(bytes, 1, count, stream)
+    #else
+    fwrite(bytes, 1, count, stream)
+    #endif
+  }
+
   /// Appends `bytes`. O(count). A write error is kept and thrown by `forEachChunk`.
   public func append(_ bytes: UnsafeRawBufferPointer) {
     guard bytes.count > 0, failure == 0 else { return }
-    if fwrite(bytes.baseAddress!, 1, bytes.count, stream) != bytes.count { failure = errno }
+    if Self.write(bytes.baseAddress!, bytes.count, stream) != bytes.count { failure = errno }
     count += bytes.count
   }
 

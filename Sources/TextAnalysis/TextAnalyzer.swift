@@ -51,6 +51,16 @@ public struct TextAnalyzer: Sendable {
     return (kept.isEmpty ? folded : kept).map { stemmer.stem($0) }
   }
 
+  /// The term of one token (folded and stemmed), or nil when it is a stop word. `analyze(tokens:)`
+  /// is this over each token, except that a text of stop words only keeps them; a bulk indexer
+  /// memoises it per distinct token (`TextIndex.Writer`), since stemming costs far more than a lookup.
+  public func term(token: String) -> String? {
+    guard let stemmer else { return token }
+    let folded = Self.fold(token)
+    guard !stopWords.contains(folded) else { return nil }
+    return stemmer.stem(folded)
+  }
+
   /// Like `analyze(tokens:)`, with each term's folded, unstemmed form beside it (for spelling
   /// correction, which matches what was typed).
   public func analyzePairs(tokens: [String]) -> [(surface: String, term: String)] {
@@ -63,7 +73,13 @@ public struct TextAnalyzer: Sendable {
   /// The words of `text` as a shopper would type them: folded, unstemmed, stop words left out
   /// (search suggestions show these).
   public func words(_ text: String) -> [String] {
-    Tokenizer.tokens(text).map(Self.fold).filter { !stopWords.contains($0) }
+    Tokenizer.tokens(text).compactMap(word(token:))
+  }
+
+  /// The word of one token as `words` gives it (folded), or nil when it is a stop word.
+  public func word(token: String) -> String? {
+    let folded = Self.fold(token)
+    return stopWords.contains(folded) ? nil : folded
   }
 
   /// `token` without diacritics (`é` -> `e`, `ß` stays); ASCII is returned as it is.

@@ -20,25 +20,37 @@ public enum Tokenizer {
 
   /// `tokens` for all-ASCII text (most catalog text) without Unicode property lookups: letters and
   /// digits are exactly the ASCII scalars that are alphabetic or numeric. Nil when `text` is not ASCII.
+  /// Each token's string is made once, lower-cased as it is written (no scratch buffer).
   private static func asciiTokens(_ text: String) -> [String]? {
     var text = text
     return text.withUTF8 { bytes -> [String]? in
       var result: [String] = []
-      var token: [UInt8] = []
-      for byte in bytes {
-        switch byte {
-        case 0x80...: return nil
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): token.append(byte + 32)
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): token.append(byte)
-        default:
-          if !token.isEmpty {
-            result.append(String(decoding: token, as: UTF8.self))
-            token.removeAll(keepingCapacity: true)
-          }
+      result.reserveCapacity(bytes.count / 6 + 1)
+      var start = -1
+      func flush(_ end: Int) {
+        let token = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        result.append(String(unsafeUninitializedCapacity: token.count) { out in
+          for (i, byte) in token.enumerated() { out[i] = byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte }
+          return token.count
+        })
+        start = -1
+      }
+      for (i, byte) in bytes.enumerated() {
+        if byte >= 0x80 { return nil }
+        if isASCIIAlphanumeric(byte) {
+          if start < 0 { start = i }
+        } else if start >= 0 {
+          flush(i)
         }
       }
-      if !token.isEmpty { result.append(String(decoding: token, as: UTF8.self)) }
+      if start >= 0 { flush(bytes.count) }
       return result
     }
+  }
+
+  /// Whether `byte` is an ASCII letter or digit.
+  @inline(__always)
+  private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+    byte &- UInt8(ascii: "0") < 10 || (byte | 0x20) &- UInt8(ascii: "a") < 26
   }
 }

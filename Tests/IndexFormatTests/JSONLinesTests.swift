@@ -55,6 +55,32 @@ import Testing
     #expect(item.attributes == ["colour": .text("Red"), "size": .number(42), "organic": .text("true")])
   }
 
+  @Test func categoryPathsAreSplitAndTrimmedAlike() throws {
+    // ASCII paths are split on bytes, others by characters: both trim spaces and tabs and drop empty parts.
+    let cases: [(String, [String])] = [
+      (" Home / Lighting\t/ /lamps ", ["Home", "Lighting", "lamps"]),
+      ("a//b/", ["a", "b"]),
+      ("Café / Crème brûlée", ["Café", "Crème brûlée"]),
+      ("\u{3000}Home\u{3000}/ x", ["Home", "x"]),
+      ("x\u{0301}/y", ["x\u{0301}", "y"]),
+      ("keep\r/ inner  spaces ", ["keep\r", "inner  spaces"]),
+    ]
+    let text = cases.indices.map { "{\"id\":\"i\($0)\",\"category\":\(Self.quoted(cases[$0].0))}" }.joined(separator: "\n")
+    let path = try Self.file(text)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let items = try JSONLines.readCatalog(path: path).0
+    #expect(items.map(\.categoryPath) == cases.map(\.1))
+    let empty = try Self.file("{\"id\":\"a\",\"category\":\" / \\t/\"}")
+    defer { try? FileManager.default.removeItem(atPath: empty) }
+    let error = #expect(throws: FunnelError.self) { try JSONLines.readCatalog(path: empty) }
+    #expect(error?.message.contains("'category' is empty") == true, "\(error?.message ?? "")")
+  }
+
+  /// `text` as a JSON string.
+  static func quoted(_ text: String) -> String {
+    String(decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed]), as: UTF8.self).dropFirst().dropLast().description
+  }
+
   @Test func eventsAcceptISOTimestampsAndRefuseUnknownTypes() throws {
     let good = try Self.file("{\"user_id\":\"u\",\"item_id\":\"i\",\"type\":\"purchase\",\"timestamp\":\"2026-01-02T03:04:05Z\",\"quantity\":3}")
     defer { try? FileManager.default.removeItem(atPath: good) }

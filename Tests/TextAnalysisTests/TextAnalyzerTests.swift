@@ -24,6 +24,30 @@ import Testing
     #expect(Stemmer.languages.contains("english") && Stemmer.languages.contains("french"))
   }
 
+  @Test func asciiTokensAreWhatTheUnicodeRulesGive() {
+    // The rules written out: letters and digits (by Unicode property) form tokens, lower-cased.
+    func reference(_ text: String) -> [String] {
+      var tokens: [String] = [], current = ""
+      for scalar in text.unicodeScalars {
+        if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+          current.unicodeScalars.append(scalar)
+        } else if !current.isEmpty {
+          tokens.append(current.lowercased())
+          current = ""
+        }
+      }
+      return current.isEmpty ? tokens : tokens + [current.lowercased()]
+    }
+    var texts = ["", " ", "A", "Kiln Street deluxe bamboo table lamp, NAVY", "@[`{/:09AZaz", "x1-Y2_z3 \t\n",
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz0123456789", "trailing "]
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+      texts.append(String(decoding: (0..<Int.random(in: 0..<40, using: &generator)).map { _ in UInt8.random(in: 0..<0x80, using: &generator) },
+                          as: UTF8.self))
+    }
+    for text in texts { #expect(Tokenizer.tokens(text) == reference(text), "\(text.debugDescription)") }
+  }
+
   @Test func stemmingIsSafeFromManyThreadsAtOnce() async {
     let words = ["mugs", "running", "ceramics", "bottles", "generations", "lighting", "candles", "wooden"]
     let expected = words.map { TextAnalyzer.english.terms($0) }
