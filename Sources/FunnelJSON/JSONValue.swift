@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A parsed JSON value, from `JSONValue.parse`: the catalog and event readers' own parser (and the
 /// HTTP event route's), much faster than Foundation's `JSONSerialization` on Linux, which made a
 /// 10M-item catalog read dominate the index build, and exact about booleans versus numbers.
@@ -75,9 +81,13 @@ public struct JSONFields: Sendable {
     utf8 = names.map { Array($0.utf8) }
   }
 
-  /// Index of the name whose UTF-8 is `key`, or -1.
+  /// Index of the name whose UTF-8 is `key`, or -1. Names of another length are passed over
+  /// without reading their bytes; equal lengths compare with `memcmp`.
   func index(of key: UnsafeRawBufferPointer) -> Int {
-    for (i, name) in utf8.enumerated() where name.count == key.count && name.elementsEqual(key) { return i }
+    for i in utf8.indices where utf8[i].count == key.count {
+      let equal = utf8[i].withUnsafeBytes { name in key.count == 0 || memcmp(name.baseAddress!, key.baseAddress!, key.count) == 0 }
+      if equal { return i }
+    }
     return -1
   }
 }
@@ -258,6 +268,9 @@ private struct Parser {
   }
 
   /// A number per the JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  /// 10^0 ... 10^15, each exact in a Double.
+  static let powersOfTen: [Double] = (0...15).map { pow(10, Double($0)) }
+
   mutating func number() -> Double? {
     let start = position
     func digits() -> Int {
@@ -276,14 +289,29 @@ private struct Parser {
       for i in (position - integerDigits)..<position { v = v * 10 + Int64(bytes[i] - UInt8(ascii: "0")) }
       return Double(negative ? -v : v)
     }
+    var fractionDigits = 0
     if current == UInt8(ascii: ".") {
       position += 1
-      guard digits() > 0 else { return nil }
+      fractionDigits = digits()
+      guard fractionDigits > 0 else { return nil }
     }
+    var exponent = false
     if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      exponent = true
       position += 1
       if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
       guard digits() > 0 else { return nil }
+    }
+    // Decimals of up to 15 digits in all (prices, ratings, weights): the digits as an integer, exact
+    // in a Double, divided by an exact power of ten, is the correctly rounded value (Clinger's fast
+    // path), so no text round trip.
+    if !exponent, fractionDigits > 0, integerDigits + fractionDigits <= 15 {
+      var v: Int64 = 0
+      for i in (position - integerDigits - fractionDigits - 1)..<position where bytes[i] != UInt8(ascii: ".") {
+        v = v * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
+      }
+      let value = Double(v) / Self.powersOfTen[fractionDigits]
+      return negative ? -value : value
     }
     let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
     return Double(text)

@@ -35,6 +35,22 @@ enum ForkJoin {
     return (left.withLock { $0.take()! }, right.withLock { $0.take()! })
   }
 
+  /// Runs `jobs` on `workers` threads (the calling thread one of them), each thread taking the next
+  /// job not yet started, so long and short jobs even out; give the longest first. When jobs throw,
+  /// the others still run and the error of the earliest job in `jobs` is thrown.
+  static func run(_ jobs: [@Sendable () throws -> Void], workers: Int = 2) throws {
+    let next = Atomic<Int>(0)
+    let failures = Mutex<[(any Error)?]>(Array(repeating: nil, count: jobs.count))
+    DispatchQueue.concurrentPerform(iterations: max(1, min(workers, jobs.count))) { _ in
+      while true {
+        let j = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard j < jobs.count else { return }
+        do { try jobs[j]() } catch { failures.withLock { $0[j] = error } }
+      }
+    }
+    if let error = failures.withLock({ $0.lazy.compactMap { $0 }.first }) { throw error }
+  }
+
   /// Computes `first()` and `second()` at once and returns both results; errors as `pair`.
   static func both<A: Sendable, B: Sendable>(_ first: @Sendable () throws -> A, _ second: @Sendable () throws -> B) throws -> (A, B) {
     let (a, b) = try pair(A?.none, B?.none, { $0 = try first() }, { $0 = try second() })

@@ -148,65 +148,80 @@ public struct GenerationAccumulator: Sendable {
                                   eventAge: &eventAge)
     (userNumber, userNames) = ([:], [])  // the event arrays were emptied by the grouping
     HeapTuning.returnFreedMemory()
-    // The item-to-item tables on one thread, user CF (and the factors' index) on another: each reads
-    // the histories alone, and puts each file into the sink as soon as it is made (under a lock), so
-    // no finished file waits in memory for the other thread.
+    // The behaviour tables are independent jobs that only read the histories, run on both cores
+    // (each thread takes the next job, longest first); each puts its file into the sink as soon as
+    // it is made (under a lock), so no finished file waits in memory for another.
     let options = options
-    let shared = Mutex<Sink>(sink)
-    @Sendable func put(_ name: String, _ file: PendingFile) throws -> GenerationManifest.FileEntry {
-      try shared.withLock { try $0.put(name, file) }
+    let shared = Mutex<(sink: Sink, entries: [GenerationManifest.FileEntry], neighbourCount: Int)>((sink, [], 0))
+    @Sendable func put(_ name: String, _ file: PendingFile) throws {
+      try shared.withLock { $0.entries.append(try $0.sink.put(name, file)) }
     }
-    let (itemSide, userSide) = try ForkJoin.both({ () -> (neighbourCount: Int, entries: [GenerationManifest.FileEntry]) in
-      let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
-        .rows(histories, itemCount: count)
-      var entries = [try put("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs,
-                                                                    scores: neighbours.scores))]
-      if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
-        let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
-                          neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-        entries.append(try put(IndexGeneration.swingFileName, swing.file()))
+    var jobs: [@Sendable () throws -> Void] = []
+    // The vector indexes first when there are any: an HNSW build is the longest job.
+    if let vectors = catalog.embeddings, vectors.count == count, let dimension = vectors.first?.count {
+      jobs.append {
+        var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+        hnsw.build(vectors)
+        let bytes = hnsw.file()
+        try shared.withLock { $0.entries.append(try $0.sink.put(VectorIndex.fileName, bytes: bytes)) }
       }
-      if options.sessionItems > 1, !histories.docs.isEmpty {
-        let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
-                                           halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
-                                           neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
-        entries.append(try put(IndexGeneration.sessionsFileName, sessions.file()))
-      }
-      return (neighbours.docs.count, entries)
-    }, { () -> [GenerationManifest.FileEntry] in
-      let cfLists = options.userCFListLength > 0
-        ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
-                 listLength: options.userCFListLength).lists(histories, itemCount: count)
-        : []
-      var entries: [GenerationManifest.FileEntry] = []
-      if let factorRows, let factors = options.factors {
+    }
+    catalog.embeddings = []
+    if let factorRows, let factors = options.factors {
+      jobs.append {
         var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
         hnsw.build(factorRows.vectors)
         let bytes = hnsw.file()
-        entries.append(try shared.withLock { try $0.put(IndexGeneration.factorsFileName, bytes: bytes) })
+        try shared.withLock { $0.entries.append(try $0.sink.put(IndexGeneration.factorsFileName, bytes: bytes)) }
       }
-      guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return entries }
-      entries.append(try put(UserTable.fileName, Self.userTable(users: histories.users, lists: cfLists, factors: options.factors,
-                                                                itemScale: factorRows?.scale ?? 0)))
-      return entries
-    })
-    sink = shared.withLock { $0 }
-    for entry in itemSide.entries + userSide { entries[entry.name] = entry }
-
-    entries["popularity.fnl"] = try sink.put("popularity.fnl", popularityFile(pathKeys: pathKeys, docPath: docPath,
-                                                                               categoryCount: categoryCount))
-    if let vectors = catalog.embeddings, vectors.count == count, let dimension = vectors.first?.count {
-      var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
-      hnsw.build(vectors)
-      catalog.embeddings = []
-      entries[VectorIndex.fileName] = try sink.put(VectorIndex.fileName, bytes: hnsw.file())
     }
+    if options.userCFListLength > 0 || options.factors != nil {
+      jobs.append {
+        let cfLists = options.userCFListLength > 0
+          ? UserCF(itemsPerUser: options.historyWindow, usersPerItem: options.userCFUsersPerItem, neighbourUsers: options.userCFNeighbours,
+                   listLength: options.userCFListLength).lists(histories, itemCount: count)
+          : []
+        guard options.factors != nil || cfLists.contains(where: { !$0.isEmpty }) else { return }
+        try put(UserTable.fileName, Self.userTable(users: histories.users, lists: cfLists, factors: options.factors,
+                                                   itemScale: factorRows?.scale ?? 0))
+      }
+    }
+    jobs.append {
+      let neighbours = ItemCF(window: options.historyWindow, neighboursPerItem: options.neighboursPerItem)
+        .rows(histories, itemCount: count)
+      shared.withLock { $0.neighbourCount = neighbours.docs.count }
+      try put("neighbours.fnl", NeighbourTable.file(offsets: neighbours.offsets, neighbours: neighbours.docs, scores: neighbours.scores))
+    }
+    if options.sessionItems > 1, !histories.docs.isEmpty {
+      jobs.append {
+        let sessions = SessionCooccurrence(gapSeconds: options.sessionGapSeconds, pairDecaySeconds: options.sessionPairDecaySeconds,
+                                           halfLifeDays: options.sessionHalfLifeDays, maxItems: options.sessionItems,
+                                           neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+        try put(IndexGeneration.sessionsFileName, sessions.file())
+      }
+    }
+    if options.swingUsersPerItem > 1, !histories.docs.isEmpty {
+      jobs.append {
+        let swing = Swing(usersPerItem: options.swingUsersPerItem, itemsPerUser: options.historyWindow,
+                          neighboursPerItem: options.neighboursPerItem).rows(histories, itemCount: count)
+        try put(IndexGeneration.swingFileName, swing.file())
+      }
+    }
+    jobs.append { [popularity, trend] in
+      try put("popularity.fnl", Self.popularityFile(popularity: popularity, trend: trend, pathKeys: pathKeys, docPath: docPath,
+                                                    categoryCount: categoryCount, options: options))
+    }
+    try ForkJoin.run(jobs)
+    let neighbourCount: Int
+    (sink, neighbourCount) = shared.withLock { ($0.sink, $0.neighbourCount) }
+    for entry in shared.withLock({ $0.entries }) { entries[entry.name] = entry }
+
     let fileNames = IndexGeneration.fileNames + IndexGeneration.optionalFileNames.filter { entries[$0] != nil }
     var manifest = GenerationManifest(
       formatVersion: GenerationManifest.currentFormatVersion, version: version, builtAtMs: nowMs,
       itemCount: count, eventCount: eventCount, skippedEvents: skipped,
       termCount: termCount, keywordCount: keywordCount, categoryCount: categoryCount,
-      neighbourCount: itemSide.neighbourCount, files: fileNames.map { entries[$0]! }, sources: sources)
+      neighbourCount: neighbourCount, files: fileNames.map { entries[$0]! }, sources: sources)
     manifest.textAnalysis = options.textAnalyzer == .plain ? nil : options.textAnalyzer.name
     manifest.searchFields = options.searchFields == .uniform ? nil : options.searchFields.description
     return manifest
@@ -214,7 +229,8 @@ public struct GenerationAccumulator: Sendable {
 
   /// The popularity file: decayed popularity per doc (best = 1), the global and per-category top
   /// lists, and the same for trending. Category key `k` is list `1 + k`.
-  private func popularityFile(pathKeys: [[UInt32]], docPath: [UInt32], categoryCount: Int) -> PendingFile {
+  private static func popularityFile(popularity: [Float], trend: [Float], pathKeys: [[UInt32]], docPath: [UInt32],
+                                     categoryCount: Int, options: GenerationBuilder.Options) -> PendingFile {
     var byCategory = [[(DocID, Float)]](repeating: [], count: categoryCount)
     var trendByCategory = [[(DocID, Float)]](repeating: [], count: categoryCount)
     for d in popularity.indices {

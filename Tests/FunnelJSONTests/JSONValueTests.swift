@@ -22,6 +22,27 @@ import Testing
     #expect(Array(text.utf8).withUnsafeBytes { JSONValue.parse($0) } == nil)
   }
 
+  /// Short decimals take a fast path (digits over a power of ten): it must give the correctly
+  /// rounded value that parsing the text gives, bit for bit, signs and zeros included.
+  @Test func decimalsAreExactlyWhatParsingTheTextGives() {
+    var texts = ["0.5", "-0.0", "0.0", "1.50", "80.63", "0.1", "0.3", "-123.456", "999999999999.999", "0.000000000000001",
+                 "123456789012.345", "1234567890123.456", "9007199254740.993", "0.1e1", "7.38E-2", "-5e-324"]
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<2_000 {
+      let whole = Int.random(in: 0..<6, using: &generator), fraction = Int.random(in: 1..<12, using: &generator)
+      let digits = (0..<(whole + fraction)).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+      let integer = whole == 0 ? "0" : String(Int(digits.prefix(whole))!)
+      texts.append((Bool.random(using: &generator) ? "-" : "") + integer + "." + digits.suffix(fraction))
+    }
+    for text in texts {
+      guard case .number(let parsed) = Array(text.utf8).withUnsafeBytes({ JSONValue.parse($0) }) else {
+        Issue.record("\(text) did not parse")
+        continue
+      }
+      #expect(parsed.bitPattern == Double(text)!.bitPattern, "\(text)")
+    }
+  }
+
   @Test func refusesInvalidUTF8() {
     let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
     #expect(bytes.withUnsafeBytes { JSONValue.parse($0) } == nil)
