@@ -69,26 +69,47 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// The member names `JSONValue.parseObject` keeps, as UTF-8 bytes compared without making a
-/// `String` per key. Immutable; thread-safe.
+/// `String` per key: each name's length and first 8 bytes as one integer, so a key is matched by
+/// two integer comparisons per name (and `memcmp` for the bytes past 8). Immutable; thread-safe.
 public struct JSONFields: Sendable {
   /// The names, in the order of the values `parseObject` fills.
   public let names: [String]
-  let utf8: [[UInt8]]
+  private let lengths: [Int]
+  private let heads: [UInt64]
+  /// Every name's UTF-8, one after another, starting at `starts`.
+  private let bytes: [UInt8]
+  private let starts: [Int]
 
   /// Fields named `names` (distinct).
   public init(_ names: [String]) {
     self.names = names
-    utf8 = names.map { Array($0.utf8) }
+    lengths = names.map(\.utf8.count)
+    bytes = names.flatMap { Array($0.utf8) }
+    var starts: [Int] = [], start = 0
+    for length in lengths {
+      starts.append(start)
+      start += length
+    }
+    self.starts = starts
+    heads = names.map { name in Array(name.utf8).withUnsafeBytes { Self.head($0) } }
   }
 
-  /// Index of the name whose UTF-8 is `key`, or -1. Names of another length are passed over
-  /// without reading their bytes; equal lengths compare with `memcmp`.
+  /// Index of the name whose UTF-8 is `key`, or -1.
   func index(of key: UnsafeRawBufferPointer) -> Int {
-    for i in utf8.indices where utf8[i].count == key.count {
-      let equal = utf8[i].withUnsafeBytes { name in key.count == 0 || memcmp(name.baseAddress!, key.baseAddress!, key.count) == 0 }
+    let head = Self.head(key)
+    for i in lengths.indices where lengths[i] == key.count && heads[i] == head {
+      guard key.count > 8 else { return i }
+      let equal = bytes.withUnsafeBytes { memcmp($0.baseAddress! + starts[i] + 8, key.baseAddress! + 8, key.count - 8) == 0 }
       if equal { return i }
     }
     return -1
+  }
+
+  /// The first 8 bytes of `text` as an integer (zero-padded).
+  private static func head(_ text: UnsafeRawBufferPointer) -> UInt64 {
+    var head: UInt64 = 0
+    withUnsafeMutableBytes(of: &head) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: text.prefix(8))) }
+    return head
   }
 }
 
@@ -180,11 +201,17 @@ private struct Parser {
   mutating func key(_ fields: JSONFields) -> Int? {
     let start = position + 1
     var end = start
-    while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+    var seen: UInt8 = 0
+    while end < bytes.count {
+      let c = bytes[end]
+      if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+      seen |= c
+      end += 1
+    }
     if end < bytes.count, bytes[end] == UInt8(ascii: "\""), end > start {
       // The plain case: no escapes, no control characters. Non-ASCII keys still need validating.
       let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-      if raw.contains(where: { $0 >= 0x80 }), String(validating: raw, as: UTF8.self) == nil { return nil }
+      if seen >= 0x80, String(validating: raw, as: UTF8.self) == nil { return nil }
       position = end + 1
       return fields.index(of: raw)
     }

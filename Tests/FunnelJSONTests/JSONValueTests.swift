@@ -49,8 +49,10 @@ import Testing
   }
 
   @Test func parseObjectKeepsTheNamedMembersAndRefusesWhatParseRefuses() {
-    let fields = JSONFields(["id", "price", "tags", "é"])
+    // Names longer than 8 bytes that share their first 8 (and their length) are told apart.
+    let fields = JSONFields(["id", "price", "tags", "é", "timestamp_ms", "timestamp_xx", "timestam", ""])
     let documents = [
+      #"{"timestamp_xx":1,"timestamp_ms":2,"timestam":3,"timestamp":4,"":5,"timestamp_m":6}"#,
       #"{"id":"a","price":2.5,"tags":["x"],"other":{"deep":[1,2,{"z":null}]}}"#,
       #"{"price":1,"id":"b","price":3}"#,  // a repeated key: the last one
       #"{"\u0069d":"escaped key","\u00e9":true}"#,
