@@ -213,22 +213,26 @@ public enum JSONLines {
       guard AttributeValue.isValidName(name) else {
         throw FunnelError(.invalidArgument, "\(place): attribute name '\(key)' must be 1-64 characters of a-z, 0-9 and _")
       }
-      guard result[name] == nil else { throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' appears twice") }
+      let attribute: AttributeValue
       switch value {
       case .bool(let flag):
-        result[name] = .text(flag ? "true" : "false")
+        attribute = .text(flag ? "true" : "false")
       case .number(let number):
         guard number.isFinite else { throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' is not a finite number") }
-        result[name] = .number(number)
+        attribute = .number(number)
       case .string(let text):
         guard !text.isEmpty, text.utf8.count <= 256, !text.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
           throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' must be 1-256 bytes of text without control characters")
         }
-        result[name] = .text(text)
+        attribute = .text(text)
       case .null:
         continue
       case .array, .object:
         throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' must be a string, a number or a boolean")
+      }
+      // One lookup: names differing only in case meet here.
+      guard result.updateValue(attribute, forKey: name) == nil else {
+        throw FunnelError(.invalidArgument, "\(place): attribute '\(name)' appears twice")
       }
     }
     return result

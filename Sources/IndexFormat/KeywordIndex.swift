@@ -46,8 +46,8 @@ public struct KeywordIndex: Sendable {
     private var tagList: [String: Int] = [:]
     private var attributeList: [AttributeKey: Int] = [:]
     private var stockLists: [Int?] = [nil, nil]
-    /// An attribute as its key is made of; a number by its bits, since values equal as numbers
-    /// (0 and -0) may write different keys.
+    /// An attribute's name and value, a number by its bits: 0 and -0 are equal as numbers but may
+    /// write different keys.
     private struct AttributeKey: Hashable, Sendable {
       let name: String
       let text: String?
