@@ -35,10 +35,9 @@ public struct KeywordIndex: Sendable {
   /// Each distinct raw value (a brand, a tag, an attribute, a category path) is mapped to its key's
   /// list once, so adding an item makes no key text: a lookup per keyword of the item.
   public struct Writer: Sendable {
-    /// Doc lists by list number, each key's text, and each key's list number.
+    /// Doc lists by list number, and the keys by list number.
     private var lists: [[UInt32]] = []
-    private var keyText: [String] = []
-    private var keyNumber: [String: Int] = [:]
+    private var keys = StringNumbering()
     private var next: UInt32 = 0
     /// The lists of each category path's keys, of each raw brand, tag and attribute, and of in_stock.
     private var categoryLists: [[String]: [Int]] = [:]
@@ -95,11 +94,8 @@ public struct KeywordIndex: Sendable {
 
     /// The list number of `key`, given on first sight.
     private mutating func list(of key: String) -> Int {
-      if let known = keyNumber[key] { return known }
-      let n = lists.count
-      keyNumber[key] = n
-      keyText.append(key)
-      lists.append([])
+      let (n, isNew) = keys.number(of: key)
+      if isNew { lists.append([]) }
       return n
     }
 
@@ -112,12 +108,12 @@ public struct KeywordIndex: Sendable {
 
     /// The finished file and the number of keywords. O(postings).
     public func finish() -> (file: PendingFile, keys: Int) {
-      let sortedKeys = StringColumn.utf8Sorted(keyText)
+      let sortedKeys = StringColumn.utf8Sorted(keys.strings)
       var blob: [UInt8] = []
       var offsets: [UInt64] = []
       var lengths: [UInt64] = []
       for k in sortedKeys {
-        let bitmap = RoaringBitmap(lists[keyNumber[k]!])
+        let bitmap = RoaringBitmap(lists[keys.find(k)!])
         bitmap.optimise()
         while blob.count % 32 != 0 { blob.append(0) }
         let frozen = bitmap.frozenBytes

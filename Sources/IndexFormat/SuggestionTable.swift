@@ -36,15 +36,13 @@ public struct SuggestionTable: Sendable {
     /// Each distinct title token's word number, or `dropped` (a stop word, or not 2-40 bytes).
     private var tokenWord: [String: Int] = [:]
     private static let dropped = -1
-    /// Distinct words (folded, unstemmed) by number, and each word's number.
-    private var wordText: [String] = []
-    private var wordNumber: [String: Int] = [:]
+    /// Distinct words (folded, unstemmed), numbered.
+    private var vocabulary = StringNumbering()
     /// Each distinct brand's phrase key (`noPhrase` when the brand has none).
     private var brandKey: [String: UInt64] = [:]
     private static let noPhrase: UInt64 = 0
     /// Brand phrases of 3-4 words, by number (`longFlag | number` keys them).
-    private var longText: [String] = []
-    private var longNumber: [String: Int] = [:]
+    private var longPhrases = StringNumbering()
     private static let longFlag: UInt64 = 1 << 63
     /// Most phrases kept (the most frequent; single words before pairs at equal counts).
     public let maxPhrases: Int
@@ -85,13 +83,7 @@ public struct SuggestionTable: Sendable {
     private static func key(_ first: Int, _ second: Int) -> UInt64 { UInt64(first + 1) << 32 | UInt64(second + 1) }
 
     /// The number of `word`, given on first sight.
-    private mutating func number(of word: String) -> Int {
-      if let known = wordNumber[word] { return known }
-      let n = wordText.count
-      wordNumber[word] = n
-      wordText.append(word)
-      return n
-    }
+    private mutating func number(of word: String) -> Int { vocabulary.number(of: word).number }
 
     /// A title token's word number (`analyzer.words`' folding and stop words, then 2-40 bytes) or
     /// `dropped`, now memoised.
@@ -111,15 +103,9 @@ public struct SuggestionTable: Sendable {
       case 1: phrase = Self.key(number(of: words[0]))
       case 2: phrase = Self.key(number(of: words[0]), number(of: words[1]))
       case 3...4:
-        // Brands written apart ("Hearth & Co", "hearth co") may share their words: one phrase.
+        // Brands written apart ("Kiln Street Works", "kiln-street WORKS") may share their words: one phrase.
         let text = words.joined(separator: " ")
-        if let known = longNumber[text] {
-          phrase = Self.longFlag | UInt64(known)
-        } else {
-          phrase = Self.longFlag | UInt64(longText.count)
-          longNumber[text] = longText.count
-          longText.append(text)
-        }
+        phrase = Self.longFlag | UInt64(longPhrases.number(of: text).number)
       default: phrase = Self.noPhrase
       }
       brandKey[brand] = phrase
@@ -128,10 +114,10 @@ public struct SuggestionTable: Sendable {
 
     /// The text of a phrase key.
     private func text(_ key: UInt64) -> String {
-      if key & Self.longFlag != 0 { return longText[Int(key & ~Self.longFlag)] }
-      let first = wordText[Int(key >> 32) - 1]
+      if key & Self.longFlag != 0 { return longPhrases.strings[Int(key & ~Self.longFlag)] }
+      let first = vocabulary.strings[Int(key >> 32) - 1]
       let second = key & 0xFFFF_FFFF
-      return second == 0 ? first : first + " " + wordText[Int(second) - 1]
+      return second == 0 ? first : first + " " + vocabulary.strings[Int(second) - 1]
     }
 
     /// One more item with the phrase, in `leaf`: the majority vote of leaves (Boyer-Moore).

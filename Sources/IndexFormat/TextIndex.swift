@@ -53,12 +53,11 @@ public struct TextIndex: Sendable {
   /// Accumulates postings document by document (doc id = order of `add`): a term number per
   /// distinct term and one (doc, tf) list per term, 8 bytes a posting. Not thread-safe.
   public struct Writer: Sendable {
-    private var termNumber: [String: Int] = [:]
+    private var terms = StringNumbering()
     /// Each distinct token's term number, or `stopWord`: the analysis (folding, stop words,
     /// stemming) runs once per distinct token, not once per occurrence.
     private var tokenTerm: [String: Int] = [:]
     private static let stopWord = -1
-    private var termText: [String] = []
     private var postingsByTerm: [[(UInt32, UInt32)]] = []
     private var lengths: [UInt16] = []
     private let analyzer: TextAnalyzer
@@ -118,11 +117,8 @@ public struct TextIndex: Sendable {
 
     /// The number of `term`, given on first sight.
     private mutating func number(of term: String) -> Int {
-      if let known = termNumber[term] { return known }
-      let n = termText.count
-      termNumber[term] = n
-      termText.append(term)
-      postingsByTerm.append([])
+      let (n, isNew) = terms.number(of: term)
+      if isNew { postingsByTerm.append([]) }
       return n
     }
 
@@ -130,7 +126,7 @@ public struct TextIndex: Sendable {
     public func finish() -> (file: PendingFile, terms: Int) {
       let total = lengths.reduce(0) { $0 + Int($1) }
       let average: Float = lengths.isEmpty ? 1.0 : max(1, Float(total) / Float(lengths.count))
-      let sortedTerms = StringColumn.utf8Sorted(termText)
+      let sortedTerms = StringColumn.utf8Sorted(terms.strings)
       var offsets: [UInt64] = [0]
       var bytes: [UInt8] = []
       var frequencies: [UInt32] = []
@@ -138,7 +134,7 @@ public struct TextIndex: Sendable {
       var termMax: [Float] = []
       for term in sortedTerms {
         var previous: UInt32 = 0
-        let list = postingsByTerm[termNumber[term]!]
+        let list = postingsByTerm[terms.find(term)!]
         let idf = BM25.idf(documents: lengths.count, frequency: list.count)
         var best: Float = 0
         for (i, (doc, tf)) in list.enumerated() {
