@@ -10,7 +10,6 @@ Usage: pipeline-check.py FUNNEL_BINARY REDIS_URL
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,10 +23,7 @@ import processes  # noqa: E402
 api_check = __import__("api-check")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = processes.free_port
 
 
 def get(port, path):

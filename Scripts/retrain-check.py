@@ -13,7 +13,6 @@ Usage: retrain-check.py FUNNEL_BINARY REDIS_URL
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc  # noqa: E402
+
+import processes  # noqa: E402
 
 api_check = __import__("api-check")
 
@@ -33,10 +34,7 @@ SERVING = {"format": "funnel-linear", "logistic": False, "bias": 0.0, "features"
            "weights": [1.0 if f == "item_popularity" else 0.0 for f in FEATURES]}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = processes.free_port
 
 
 def ready(http):

@@ -58,6 +58,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 api_check = importlib.import_module("api-check")
+processes = importlib.import_module("processes")
 
 ISSUER, AUDIENCE = "https://issuer.example", "funnel"
 # Every caller's recommend rate (calls per second, and the burst), and the polite caller's SLO: p99
@@ -67,12 +68,7 @@ FLOOD_RATE, POLITE_P99_MS = 20, 250
 CONNECTIONS_PER_CALLER = 6
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = processes.free_port
 
 
 def pem(obj):

@@ -156,24 +156,20 @@ public struct GenerationAccumulator: Sendable {
     @Sendable func put(_ name: String, _ file: PendingFile) throws {
       try shared.withLock { $0.entries.append(try $0.sink.put(name, file)) }
     }
+    @Sendable func index(_ name: String, _ vectors: [[Float]], dimension: Int) throws {
+      var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
+      hnsw.build(vectors)
+      let bytes = hnsw.file()
+      try shared.withLock { $0.entries.append(try $0.sink.put(name, bytes: bytes)) }
+    }
     var jobs: [@Sendable () throws -> Void] = []
     // The vector indexes first when there are any: an HNSW build is the longest job.
     if let vectors = catalog.embeddings, vectors.count == count, let dimension = vectors.first?.count {
-      jobs.append {
-        var hnsw = HNSWBuilder(dimension: dimension, m: options.hnswM, efConstruction: options.hnswEfConstruction)
-        hnsw.build(vectors)
-        let bytes = hnsw.file()
-        try shared.withLock { $0.entries.append(try $0.sink.put(VectorIndex.fileName, bytes: bytes)) }
-      }
+      jobs.append { try index(VectorIndex.fileName, vectors, dimension: dimension) }
     }
     catalog.embeddings = []
     if let factorRows, let factors = options.factors {
-      jobs.append {
-        var hnsw = HNSWBuilder(dimension: factors.dimension + 1, m: options.hnswM, efConstruction: options.hnswEfConstruction)
-        hnsw.build(factorRows.vectors)
-        let bytes = hnsw.file()
-        try shared.withLock { $0.entries.append(try $0.sink.put(IndexGeneration.factorsFileName, bytes: bytes)) }
-      }
+      jobs.append { try index(IndexGeneration.factorsFileName, factorRows.vectors, dimension: factors.dimension + 1) }
     }
     if options.userCFListLength > 0 || options.factors != nil {
       jobs.append {

@@ -39,16 +39,8 @@ public struct StringColumn: Sendable {
     public mutating func reserve(_ count: Int) { if spool == nil { offsets.reserveCapacity(offsets.count + count) } }
     /// Appends `s`. Amortised O(length).
     public mutating func append(_ s: String) {
-      appended += 1
-      guard let spool else {
-        bytes += s.utf8
-        offsets.append(UInt64(bytes.count))
-        return
-      }
       var s = s
-      s.withUTF8 { spool.bytes.append(UnsafeRawBufferPointer($0)) }
-      length += UInt64(s.utf8.count)
-      spool.offsets.append(length.littleEndian)
+      s.withUTF8 { append(utf8: UnsafeRawBufferPointer($0)) }
     }
     /// Appends the string whose UTF-8 is `utf8` (valid UTF-8, not checked). Amortised O(length).
     public mutating func append(utf8: UnsafeRawBufferPointer) {

@@ -126,6 +126,24 @@ import Testing
     #expect(read == Array(items.prefix(first)))
   }
 
+  /// When the body throws, the read stops at that batch with the body's error.
+  @Test(arguments: [(1, 16), (2, 7)])
+  func aThrowingBodyStopsTheReadAtItsBatch(workers: Int, batchSize: Int) throws {
+    struct Stop: Error {}
+    let items = Array(DemoStore(.small()).items.prefix(200))
+    let path = NSTemporaryDirectory() + "funnel-stop-\(UUID().uuidString).jsonl"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try JSONLines.writeCatalog(items, to: path)
+    var batches = 0
+    #expect(throws: Stop.self) {
+      try JSONLines.forEachItemBatch(path: path, workers: workers, batchSize: batchSize) { _ in
+        batches += 1
+        if batches == 3 { throw Stop() }
+      }
+    }
+    #expect(batches == 3)
+  }
+
   /// A repeated id found by its hash is confirmed by reading the file again, and both lines named,
   /// across batches.
   @Test func aRepeatedIDIsNamedWithItsFirstLineAcrossBatches() throws {
