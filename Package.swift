@@ -101,6 +101,7 @@ let package = Package(
     .target(name: "CForestKernels", path: "Sources/CForestKernels"),
     // Inner products for vector recall: AVX-512, AVX2 + FMA and portable kernels, bit-identical.
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
+    .target(name: "CChecksum", path: "Sources/CChecksum"),
 
     // Layer 1
     .target(name: "FunnelCore", swiftSettings: swiftSettings),
@@ -120,7 +121,7 @@ let package = Package(
     .target(name: "Indicators", dependencies: ["FunnelCore", algorithms], swiftSettings: swiftSettings),
 
     // Layer 3
-    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels", "TextAnalysis", algorithms], swiftSettings: swiftSettings),
+    .target(name: "IndexFormat", dependencies: ["FunnelCore", "MappedStorage", "Bitmaps", "CVectorKernels", "CChecksum", "TextAnalysis", algorithms], swiftSettings: swiftSettings),
     .target(name: "RedisStore", dependencies: ["FunnelCore", "FeatureStore", "Bitmaps", "CHiredis", "FunnelSecurity", "Indicators", nioPosix],
             swiftSettings: swiftSettings),
     .target(name: "MongoStore", dependencies: ["FunnelCore", "FunnelJSON", "FeatureStore", "CMongoC", nioPosix],

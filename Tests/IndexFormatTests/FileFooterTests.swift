@@ -13,13 +13,23 @@ import Testing
     #expect(whole == pieces)
   }
 
-  @Test func eightBytesAStepAgreesWithOneByteAStep() {
-    // The raw-buffer path reads eight bytes per step; the generic one (over a lazy sequence) one.
+  @Test func eightBytesAStepAndTheCPUsInstructionAgreeWithOneByteAStep() {
+    // The raw-buffer paths read eight bytes per step (tables, or the CPU's instruction, at any
+    // alignment); the generic one (over a lazy sequence) one.
+    print("CRC-32C instruction on this CPU: \(CRC32C.hardware)")
     var rng = SplitMix64(seed: 5)
     for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 1_000, 4_099] {
-      let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      let bytes = (0..<(n + 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
       let seed = UInt32(truncatingIfNeeded: rng.next())
-      #expect(CRC32C.checksum(bytes, seed: seed) == CRC32C.checksum(bytes.lazy.map { $0 }, seed: seed), "\(n) bytes")
+      for offset in 0..<3 {
+        let slice = Array(bytes[offset..<(offset + n)])
+        let expected = CRC32C.checksum(slice.lazy.map { $0 }, seed: seed)
+        bytes.withUnsafeBytes { all in
+          let raw = UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)])
+          #expect(CRC32C.checksum(raw, seed: seed, hardware: false) == expected, "\(n) bytes at \(offset), tables")
+          #expect(CRC32C.checksum(raw, seed: seed) == expected, "\(n) bytes at \(offset), default path")
+        }
+      }
     }
   }
 
