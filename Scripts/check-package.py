@@ -28,6 +28,7 @@ IMPORT = re.compile(r"^\s*(?:@[\w()]+\s+)*(?:(?:public|package|internal|private|
 # the C module maps and stores at one level, which never import each other).
 LAYERS = {
     "CHiredis": 0, "CMongoC": 0, "CRoaring": 0, "COpenBLAS": 0, "CForestKernels": 0, "CVectorKernels": 0, "CStemmer": 0,
+    "CChecksum": 0, "CMalloc": 0,
     "FunnelCore": 1, "DenseMath": 1, "FunnelJSON": 1, "TextAnalysis": 1,
     "MappedStorage": 2, "Bitmaps": 2, "Ranking": 2, "FeatureStore": 2, "DemoCatalog": 2, "GRPCWire": 2, "FunnelSecurity": 2,
     "Indicators": 2, "Alarms": 3,
