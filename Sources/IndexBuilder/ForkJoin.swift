@@ -1,12 +1,12 @@
 import Dispatch
 import Synchronization
 
-/// Two pieces of synchronous work run at once, each on its own value, joined before returning: how
-/// the index build spreads its catalog writers, and then its behaviour tables, over two cores.
+/// Synchronous work spread over the cores and joined before returning: how the index build folds
+/// its catalog writers (`pair`) and makes its behaviour tables (`run`).
 ///
-/// Each value moves into its thread and back (no copy of its storage), so neither thread sees the
-/// other's. The calling thread runs one of the two (`DispatchQueue.concurrentPerform`), so call it
-/// from a thread that may block (not from the cooperative pool's hot paths).
+/// `pair` moves each value into its thread and back (no copy of its storage), so neither thread
+/// sees the other's. The calling thread takes part (`DispatchQueue.concurrentPerform`), so call
+/// these from a thread that may block (not from the cooperative pool's hot paths).
 enum ForkJoin {
   /// Runs `first(&a)` and `second(&b)` at once and returns both values. When either throws, the
   /// other still finishes, and the first's error (else the second's) is thrown.
@@ -49,11 +49,5 @@ enum ForkJoin {
       }
     }
     if let error = failures.withLock({ $0.lazy.compactMap { $0 }.first }) { throw error }
-  }
-
-  /// Computes `first()` and `second()` at once and returns both results; errors as `pair`.
-  static func both<A: Sendable, B: Sendable>(_ first: @Sendable () throws -> A, _ second: @Sendable () throws -> B) throws -> (A, B) {
-    let (a, b) = try pair(A?.none, B?.none, { $0 = try first() }, { $0 = try second() })
-    return (a!, b!)
   }
 }

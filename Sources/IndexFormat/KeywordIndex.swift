@@ -44,7 +44,7 @@ public struct KeywordIndex: Sendable {
     private var brandList: [String: Int] = [:]
     private var tagList: [String: Int] = [:]
     private var attributeList: [AttributeKey: Int] = [:]
-    private var stockLists: [Int?] = [nil, nil]
+    private var stockList: [Bool: Int] = [:]
     /// An attribute's name and value, a number by its bits: 0 and -0 are equal as numbers but may
     /// write different keys.
     private struct AttributeKey: Hashable, Sendable {
@@ -79,9 +79,8 @@ public struct KeywordIndex: Sendable {
         if !tags.contains(list) { tags.append(list) }
       }
       for list in tags { lists[list].append(doc) }
-      let stock = item.inStock ? 1 : 0
-      if stockLists[stock] == nil { stockLists[stock] = list(of: key("in_stock", item.inStock ? "true" : "false")) }
-      lists[stockLists[stock]!].append(doc)
+      let stock = item.inStock ? "true" : "false"
+      lists[stockList[item.inStock] ?? learn(\.stockList, item.inStock, key("in_stock", stock))].append(doc)
       for (name, value) in item.attributes {
         let memo: AttributeKey
         switch value {

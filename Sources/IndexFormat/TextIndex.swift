@@ -72,8 +72,9 @@ public struct TextIndex: Sendable {
     /// O(length).
     public mutating func add(fields: [(text: String, weight: UInt32)]) {
       let d = UInt32(lengths.count)
-      // The document's tokens as (term number, weight), summed per term after sorting: one dictionary
-      // lookup per token (two at a term's first sight), and no dictionary per document.
+      // The document's tokens as (term number, weight), summed per term after sorting: one lookup
+      // per token in the token memo (analysis and the term's number only at a token's first sight),
+      // and no dictionary per document.
       var occurrences: [(term: Int, weight: UInt32)] = []
       var length = 0
       for (text, weight) in fields where weight > 0 {

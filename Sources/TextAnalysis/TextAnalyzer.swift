@@ -46,9 +46,7 @@ public struct TextAnalyzer: Sendable {
   /// words only keeps them (stemmed), so "the who" still searches for something.
   public func analyze(tokens: [String]) -> [String] {
     guard let stemmer else { return tokens }
-    let folded = tokens.map(Self.fold)
-    let kept = folded.filter { !stopWords.contains($0) }
-    return (kept.isEmpty ? folded : kept).map { stemmer.stem($0) }
+    return kept(tokens).map { stemmer.stem($0) }
   }
 
   /// The term of one token (folded and stemmed), or nil when it is a stop word. `analyze(tokens:)`
@@ -56,18 +54,20 @@ public struct TextAnalyzer: Sendable {
   /// memoises it per distinct token (`TextIndex.Writer`), since stemming costs far more than a lookup.
   public func term(token: String) -> String? {
     guard let stemmer else { return token }
-    let folded = Self.fold(token)
-    guard !stopWords.contains(folded) else { return nil }
-    return stemmer.stem(folded)
+    return word(token: token).map { stemmer.stem($0) }
   }
 
   /// Like `analyze(tokens:)`, with each term's folded, unstemmed form beside it (for spelling
   /// correction, which matches what was typed).
   public func analyzePairs(tokens: [String]) -> [(surface: String, term: String)] {
     guard let stemmer else { return tokens.map { ($0, $0) } }
-    let folded = tokens.map(Self.fold)
-    let kept = folded.filter { !stopWords.contains($0) }
-    return (kept.isEmpty ? folded : kept).map { ($0, stemmer.stem($0)) }
+    return kept(tokens).map { ($0, stemmer.stem($0)) }
+  }
+
+  /// The folded `tokens` that are not stop words, or all of them folded when every one is.
+  private func kept(_ tokens: [String]) -> [String] {
+    let words = tokens.compactMap(word(token:))
+    return words.isEmpty ? tokens.map(Self.fold) : words
   }
 
   /// The words of `text` as a shopper would type them: folded, unstemmed, stop words left out
