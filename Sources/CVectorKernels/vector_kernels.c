@@ -116,6 +116,90 @@ void funnel_vec_dots(const float *query, const float *vectors, size_t dimension,
   for (size_t i = 0; i < count; i++) out[i] = dot_portable(query, vectors + (size_t)ids[i] * dimension, dimension);
 }
 
+#ifdef FUNNEL_VEC_X86
+// dot_avx2's two accumulators for four consecutive rows, added lane by lane (s[j] + s[j + 8] of the
+// reduction): each 16-float slice of the query is loaded once for the four rows. `full` floats
+// come in whole slices; the masks cover the `left` after them, as in dot_avx2.
+__attribute__((target("avx2,fma")))
+static inline void rows4_sums8(const float *q, const float *row, size_t d, size_t full, size_t left, __m256i m0,
+                               __m256i m1, __m256 *out) {
+  const float *r0 = row, *r1 = row + d, *r2 = row + 2 * d, *r3 = row + 3 * d;
+  __m256 lo0 = _mm256_setzero_ps(), hi0 = _mm256_setzero_ps(), lo1 = _mm256_setzero_ps(), hi1 = _mm256_setzero_ps();
+  __m256 lo2 = _mm256_setzero_ps(), hi2 = _mm256_setzero_ps(), lo3 = _mm256_setzero_ps(), hi3 = _mm256_setzero_ps();
+  for (size_t i = 0; i < full; i += 16) {
+    __m256 qa = _mm256_loadu_ps(q + i), qb = _mm256_loadu_ps(q + i + 8);
+    lo0 = _mm256_fmadd_ps(qa, _mm256_loadu_ps(r0 + i), lo0);
+    hi0 = _mm256_fmadd_ps(qb, _mm256_loadu_ps(r0 + i + 8), hi0);
+    lo1 = _mm256_fmadd_ps(qa, _mm256_loadu_ps(r1 + i), lo1);
+    hi1 = _mm256_fmadd_ps(qb, _mm256_loadu_ps(r1 + i + 8), hi1);
+    lo2 = _mm256_fmadd_ps(qa, _mm256_loadu_ps(r2 + i), lo2);
+    hi2 = _mm256_fmadd_ps(qb, _mm256_loadu_ps(r2 + i + 8), hi2);
+    lo3 = _mm256_fmadd_ps(qa, _mm256_loadu_ps(r3 + i), lo3);
+    hi3 = _mm256_fmadd_ps(qb, _mm256_loadu_ps(r3 + i + 8), hi3);
+  }
+  if (left) {
+    __m256 qa = _mm256_maskload_ps(q + full, m0), qb = _mm256_maskload_ps(q + full + 8, m1);
+    lo0 = _mm256_fmadd_ps(qa, _mm256_maskload_ps(r0 + full, m0), lo0);
+    hi0 = _mm256_fmadd_ps(qb, _mm256_maskload_ps(r0 + full + 8, m1), hi0);
+    lo1 = _mm256_fmadd_ps(qa, _mm256_maskload_ps(r1 + full, m0), lo1);
+    hi1 = _mm256_fmadd_ps(qb, _mm256_maskload_ps(r1 + full + 8, m1), hi1);
+    lo2 = _mm256_fmadd_ps(qa, _mm256_maskload_ps(r2 + full, m0), lo2);
+    hi2 = _mm256_fmadd_ps(qb, _mm256_maskload_ps(r2 + full + 8, m1), hi2);
+    lo3 = _mm256_fmadd_ps(qa, _mm256_maskload_ps(r3 + full, m0), lo3);
+    hi3 = _mm256_fmadd_ps(qb, _mm256_maskload_ps(r3 + full + 8, m1), hi3);
+  }
+  out[0] = _mm256_add_ps(lo0, hi0);
+  out[1] = _mm256_add_ps(lo1, hi1);
+  out[2] = _mm256_add_ps(lo2, hi2);
+  out[3] = _mm256_add_ps(lo3, hi3);
+}
+
+// Eight rows' dot_avx2 results from their eight-lane sums, with the single-row reduction's pairs:
+// + s[j + 4], then + s[j + 2], then s[0] + s[1], each step done for several rows in one register.
+__attribute__((target("avx2,fma")))
+static inline __m256 reduce8x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5, __m256 r6, __m256 r7) {
+  // s[j] + s[j + 4]: row pairs in one register, [a0..a3 | b0..b3].
+  __m256 a = _mm256_add_ps(_mm256_permute2f128_ps(r0, r1, 0x20), _mm256_permute2f128_ps(r0, r1, 0x31));
+  __m256 b = _mm256_add_ps(_mm256_permute2f128_ps(r2, r3, 0x20), _mm256_permute2f128_ps(r2, r3, 0x31));
+  __m256 c = _mm256_add_ps(_mm256_permute2f128_ps(r4, r5, 0x20), _mm256_permute2f128_ps(r4, r5, 0x31));
+  __m256 d = _mm256_add_ps(_mm256_permute2f128_ps(r6, r7, 0x20), _mm256_permute2f128_ps(r6, r7, 0x31));
+  // s[j] + s[j + 2]: [r0 r0 r2 r2 | r1 r1 r3 r3] and [r4 r4 r6 r6 | r5 r5 r7 r7].
+  __m256 ab = _mm256_add_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  __m256 cd = _mm256_add_ps(_mm256_shuffle_ps(c, d, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(c, d, _MM_SHUFFLE(3, 2, 3, 2)));
+  // s[0] + s[1]: [r0 r2 r4 r6 | r1 r3 r5 r7], then into row order.
+  __m256 sums = _mm256_add_ps(_mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+__attribute__((target("avx2,fma")))
+static void scan_avx2(const float *query, const float *vectors, size_t dimension, size_t count, float *out) {
+  const size_t full = dimension & ~(size_t)15, left = dimension - full;
+  const __m256i m0 = tail_mask8(left), m1 = tail_mask8(left > 8 ? left - 8 : 0);
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const float *row = vectors + i * dimension;
+    __m256 r[8];
+    rows4_sums8(query, row, dimension, full, left, m0, m1, r);
+    rows4_sums8(query, row + 4 * dimension, dimension, full, left, m0, m1, r + 4);
+    _mm256_storeu_ps(out + i, reduce8x8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+  }
+  for (; i < count; i++) out[i] = dot_avx2(query, vectors + i * dimension, dimension);
+}
+#endif
+
+void funnel_vec_scan(const float *query, const float *vectors, size_t dimension, size_t count, float *out,
+                     funnel_vec_kernel kernel) {
+#ifdef FUNNEL_VEC_X86
+  // The AVX-512 kernel's sums are the AVX2 kernel's, so a CPU with either scans with AVX2.
+  if (kernel == FUNNEL_VEC_AVX512 || kernel == FUNNEL_VEC_AVX2) {
+    scan_avx2(query, vectors, dimension, count, out);
+    return;
+  }
+#endif
+  (void)kernel;
+  for (size_t i = 0; i < count; i++) out[i] = dot_portable(query, vectors + i * dimension, dimension);
+}
+
 size_t funnel_vec_visit(const uint32_t *links, size_t count, uint16_t *marks, uint16_t stamp, const float *query,
                         const float *vectors, size_t dimension, uint32_t *out_ids, float *out_scores,
                         funnel_vec_kernel kernel) {

@@ -50,55 +50,42 @@ public struct Candidate: Hashable, Sendable {
   public var doc: DocID
   /// Every channel that recalled it.
   public var channels: ChannelSet
-  /// Best recall score per channel kind, kept for ranking features (0 when the channel did not recall it).
-  public var popularScore: Float
-  public var categoryScore: Float
-  public var similarScore: Float
-  public var textScore: Float
-  public var ruleScore: Float
-  public var repeatScore: Float
-  public var trendingScore: Float
-  public var vectorScore: Float
-  public var swingScore: Float
-  public var sessionScore: Float
-  public var userCFScore: Float
-  public var factorsScore: Float
+  /// Best recall score per channel, by the channel's bit (0 where the channel did not recall it):
+  /// one vector, so recording a score is an indexed store rather than a switch over the channels.
+  @usableFromInline var scores: SIMD16<Float>
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
     self.doc = doc
     self.channels = []
-    self.popularScore = 0
-    self.categoryScore = 0
-    self.similarScore = 0
-    self.textScore = 0
-    self.ruleScore = 0
-    self.repeatScore = 0
-    self.trendingScore = 0
-    self.vectorScore = 0
-    self.swingScore = 0
-    self.sessionScore = 0
-    self.userCFScore = 0
-    self.factorsScore = 0
+    self.scores = SIMD16()
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
+  /// A set of several channels is recorded as recalling it, with no score.
   @inlinable public mutating func add(_ channel: ChannelSet, score: Float) {
     channels.insert(channel)
-    switch channel {
-    case .popular: popularScore = max(popularScore, score)
-    case .category: categoryScore = max(categoryScore, score)
-    case .similar: similarScore = max(similarScore, score)
-    case .text: textScore = max(textScore, score)
-    case .rule: ruleScore = max(ruleScore, score)
-    case .repeatPurchase: repeatScore = max(repeatScore, score)
-    case .trending: trendingScore = max(trendingScore, score)
-    case .vector: vectorScore = max(vectorScore, score)
-    case .swing: swingScore = max(swingScore, score)
-    case .session: sessionScore = max(sessionScore, score)
-    case .userCF: userCFScore = max(userCFScore, score)
-    case .factors: factorsScore = max(factorsScore, score)
-    default: break
-    }
+    guard channel.rawValue.nonzeroBitCount == 1 else { return }
+    let bit = channel.rawValue.trailingZeroBitCount
+    scores[bit] = max(scores[bit], score)
   }
+
+  /// The best score of the single channel `channel` (0 if it did not recall the item).
+  @inlinable public func score(of channel: ChannelSet) -> Float {
+    channel.rawValue.nonzeroBitCount == 1 ? scores[channel.rawValue.trailingZeroBitCount] : 0
+  }
+
+  // The kept recall scores by channel kind (ranking features), at their channel's bit.
+  @inlinable public var popularScore: Float { get { scores[0] } set { scores[0] = newValue } }
+  @inlinable public var categoryScore: Float { get { scores[1] } set { scores[1] = newValue } }
+  @inlinable public var similarScore: Float { get { scores[2] } set { scores[2] = newValue } }
+  @inlinable public var textScore: Float { get { scores[3] } set { scores[3] = newValue } }
+  @inlinable public var ruleScore: Float { get { scores[4] } set { scores[4] = newValue } }
+  @inlinable public var repeatScore: Float { get { scores[5] } set { scores[5] = newValue } }
+  @inlinable public var trendingScore: Float { get { scores[6] } set { scores[6] = newValue } }
+  @inlinable public var vectorScore: Float { get { scores[7] } set { scores[7] = newValue } }
+  @inlinable public var swingScore: Float { get { scores[8] } set { scores[8] = newValue } }
+  @inlinable public var sessionScore: Float { get { scores[9] } set { scores[9] = newValue } }
+  @inlinable public var userCFScore: Float { get { scores[10] } set { scores[10] = newValue } }
+  @inlinable public var factorsScore: Float { get { scores[11] } set { scores[11] = newValue } }
 }

@@ -57,60 +57,110 @@ public enum ScoreOrder {
     return keys.map { (Int(UInt32(truncatingIfNeeded: $0)), scores[Int(UInt32(truncatingIfNeeded: $0))]) }
   }
 
+  /// Moves the `k` smallest keys of `keys` to its front, the `k`-th smallest at `k - 1`, the rest
+  /// after, neither part in order: quickselect, O(n) expected, and a full sort of what remains should
+  /// pivots keep splitting badly (O(n log n) at worst). Keys must differ.
+  public static func selectSmallest(_ k: Int, in keys: UnsafeMutableBufferPointer<UInt64>) {
+    guard k > 0, k < keys.count else { return }
+    var range = 0..<keys.count
+    var budget = 4 * keys.count + 64
+    while range.count > 1 {
+      if budget < range.count {
+        sort(UnsafeMutableBufferPointer(rebasing: keys[range]))
+        return
+      }
+      budget -= range.count
+      let pivot = partition(keys, range)
+      if pivot == k - 1 { return }
+      range = pivot < k - 1 ? (pivot + 1)..<range.upperBound : range.lowerBound..<pivot
+    }
+  }
+
+  /// Partitions `range` of `k` (not empty) around the median of its first, middle and last keys;
+  /// returns where the pivot ends, every key before it smaller and every key after it larger.
+  @inline(__always)
+  static func partition(_ k: UnsafeMutableBufferPointer<UInt64>, _ range: Range<Int>) -> Int {
+    let (low, last) = (range.lowerBound, range.upperBound &- 1)
+    guard low < last else { return low }
+    let mid = low &+ (last &- low) / 2
+    // The median of the three to `last` (the smallest to `low`).
+    if k[mid] < k[low] { k.swapAt(mid, low) }
+    if k[last] < k[low] { k.swapAt(last, low) }
+    if k[mid] < k[last] { k.swapAt(mid, last) }
+    let pivot = k[last]
+    var store = low
+    var i = low
+    while i < last {
+      let key = k[i]
+      if key < pivot {
+        k[i] = k[store]
+        k[store] = key
+        store &+= 1
+      }
+      i &+= 1
+    }
+    k[last] = k[store]
+    k[store] = pivot
+    return store
+  }
+
   /// Sorts `keys` ascending in place: a quicksort (median of three, the smaller side first, so the
   /// stack stays O(log n)) that leaves runs of up to 16 keys to one final insertion sort. No
   /// allocation; O(n log n) expected. The standard library's stable merge sort spends several
   /// times as many instructions on the same keys (stability is useless for distinct keys).
   public static func sort(_ keys: inout [UInt64]) {
-    keys.withUnsafeMutableBufferPointer { k in
-      guard let base = k.baseAddress, k.count > 1 else { return }
-      // Pending ranges [low, high], two words each, on the stack: the larger side waits while the
-      // smaller is split, so at most log2(n) ranges wait (64 fit).
-      withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { pending in
-        var depth = 0
-        var (low, high) = (0, k.count - 1)
-        while true {
-          if high - low > 16 {
-            let mid = low + (high - low) / 2
-            if base[mid] < base[low] { k.swapAt(mid, low) }
-            if base[high] < base[low] { k.swapAt(high, low) }
-            if base[high] < base[mid] { k.swapAt(high, mid) }
-            let pivot = base[mid]
-            var (i, j) = (low, high)
-            while i <= j {
-              while base[i] < pivot { i += 1 }
-              while pivot < base[j] { j -= 1 }
-              if i <= j {
-                k.swapAt(i, j)
-                i += 1
-                j -= 1
-              }
+    keys.withUnsafeMutableBufferPointer { sort($0) }
+  }
+
+  /// Sorts the keys of `k` ascending in place, as `sort(_:)` does an array.
+  public static func sort(_ k: UnsafeMutableBufferPointer<UInt64>) {
+    guard let base = k.baseAddress, k.count > 1 else { return }
+    // Pending ranges [low, high], two words each, on the stack: the larger side waits while the
+    // smaller is split, so at most log2(n) ranges wait (64 fit).
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { pending in
+      var depth = 0
+      var (low, high) = (0, k.count - 1)
+      while true {
+        if high - low > 16 {
+          let mid = low + (high - low) / 2
+          if base[mid] < base[low] { k.swapAt(mid, low) }
+          if base[high] < base[low] { k.swapAt(high, low) }
+          if base[high] < base[mid] { k.swapAt(high, mid) }
+          let pivot = base[mid]
+          var (i, j) = (low, high)
+          while i <= j {
+            while base[i] < pivot { i += 1 }
+            while pivot < base[j] { j -= 1 }
+            if i <= j {
+              k.swapAt(i, j)
+              i += 1
+              j -= 1
             }
-            // [low, j] and [i, high] remain: continue with the smaller, keep the larger.
-            if j - low < high - i {
-              pending[2 * depth] = i; pending[2 * depth + 1] = high; depth += 1
-              high = j
-            } else {
-              pending[2 * depth] = low; pending[2 * depth + 1] = j; depth += 1
-              low = i
-            }
-            continue
           }
-          guard depth > 0 else { break }
-          depth -= 1
-          (low, high) = (pending[2 * depth], pending[2 * depth + 1])
+          // [low, j] and [i, high] remain: continue with the smaller, keep the larger.
+          if j - low < high - i {
+            pending[2 * depth] = i; pending[2 * depth + 1] = high; depth += 1
+            high = j
+          } else {
+            pending[2 * depth] = low; pending[2 * depth + 1] = j; depth += 1
+            low = i
+          }
+          continue
         }
+        guard depth > 0 else { break }
+        depth -= 1
+        (low, high) = (pending[2 * depth], pending[2 * depth + 1])
       }
-      // Every key now sits within 16 places of its own: one insertion sort finishes.
-      for i in 1..<k.count {
-        let moving = base[i]
-        var j = i
-        while j > 0, base[j - 1] > moving {
-          base[j] = base[j - 1]
-          j -= 1
-        }
-        base[j] = moving
+    }
+    // Every key now sits within 16 places of its own: one insertion sort finishes.
+    for i in 1..<k.count {
+      let moving = base[i]
+      var j = i
+      while j > 0, base[j - 1] > moving {
+        base[j] = base[j - 1]
+        j -= 1
       }
+      base[j] = moving
     }
   }
 }

@@ -69,58 +69,78 @@ public struct VisitedList: Sendable {
 }
 
 /// A binary heap of (node, similarity), best first or worst first; comparisons inline (the generic
-/// `Heap` calls a closure per comparison, which dominated HNSW search).
+/// `Heap` calls a closure per comparison, which dominated HNSW search), in memory it allocates
+/// itself, so a push or pop does no uniqueness or bounds check. The owner calls `release()` once.
 @usableFromInline struct NodeHeap {
-  @usableFromInline var items: [(UInt32, Float)] = []
+  @usableFromInline var items: UnsafeMutablePointer<(UInt32, Float)>
+  @usableFromInline var capacity: Int
+  @usableFromInline var count = 0
   /// True: the most similar node on top; false: the least similar.
   @usableFromInline let bestFirst: Bool
 
   @inlinable init(bestFirst: Bool, capacity: Int) {
     self.bestFirst = bestFirst
-    items.reserveCapacity(capacity)
+    self.capacity = max(16, capacity)
+    items = .allocate(capacity: self.capacity)
   }
 
-  @inlinable var count: Int { items.count }
-  @inlinable var top: (UInt32, Float)? { items.first }
+  /// Frees the heap's memory; the heap must not be used after.
+  @inlinable func release() { items.deallocate() }
 
-  // Both sifts move a hole instead of swapping pairs, through the buffer (no bounds or uniqueness
-  // check per step); the heap they leave is the one pairwise swaps would.
+  @inlinable var top: (UInt32, Float)? { count > 0 ? items[0] : nil }
+
+  // Both sifts move a hole instead of swapping pairs; the heap they leave is the one pairwise
+  // swaps would.
   @inlinable mutating func push(_ e: (UInt32, Float)) {
-    items.append(e)
-    let bestFirst = self.bestFirst
-    items.withUnsafeMutableBufferPointer { h in
-      var i = h.count - 1
+    if count == capacity {
+      let larger = UnsafeMutablePointer<(UInt32, Float)>.allocate(capacity: capacity * 2)
+      larger.moveInitialize(from: items, count: count)
+      items.deallocate()
+      items = larger
+      capacity *= 2
+    }
+    let h = items
+    var i = count
+    count &+= 1
+    if bestFirst {
       while i > 0 {
-        let parent = (i - 1) / 2
-        guard bestFirst ? e.1 > h[parent].1 : e.1 < h[parent].1 else { break }
+        let parent = (i &- 1) >> 1
+        guard e.1 > h[parent].1 else { break }
         h[i] = h[parent]
         i = parent
       }
-      h[i] = e
+    } else {
+      while i > 0 {
+        let parent = (i &- 1) >> 1
+        guard e.1 < h[parent].1 else { break }
+        h[i] = h[parent]
+        i = parent
+      }
     }
+    h[i] = e
   }
 
   @inlinable mutating func pop() -> (UInt32, Float)? {
-    guard let last = items.popLast() else { return nil }
-    guard !items.isEmpty else { return last }
-    let bestFirst = self.bestFirst
-    return items.withUnsafeMutableBufferPointer { h in
-      let top = h[0]
-      let n = h.count
-      var i = 0
-      while true {
-        let l = 2 * i + 1, r = l + 1
-        var m = i
-        var best = last.1
-        if l < n, bestFirst ? h[l].1 > best : h[l].1 < best { m = l; best = h[l].1 }
-        if r < n, bestFirst ? h[r].1 > best : h[r].1 < best { m = r }
-        guard m != i else { break }
-        h[i] = h[m]
-        i = m
-      }
-      h[i] = last
-      return top
+    guard count > 0 else { return nil }
+    let h = items
+    let top = h[0]
+    count &-= 1
+    let n = count
+    guard n > 0 else { return top }
+    let last = h[n]
+    var i = 0
+    while true {
+      let l = 2 &* i &+ 1, r = l &+ 1
+      var m = i
+      var best = last.1
+      if l < n, bestFirst ? h[l].1 > best : h[l].1 < best { m = l; best = h[l].1 }
+      if r < n, bestFirst ? h[r].1 > best : h[r].1 < best { m = r }
+      guard m != i else { break }
+      h[i] = h[m]
+      i = m
     }
+    h[i] = last
+    return top
   }
 }
 
@@ -139,36 +159,46 @@ public enum HNSWSearch {
     visited.reset(nodes: nodes)
     var candidates = NodeHeap(bestFirst: true, capacity: ef * 4)
     var results = NodeHeap(bestFirst: false, capacity: ef + 1)
+    defer {
+      candidates.release()
+      results.release()
+    }
     for e in entries where visited.insert(e.0) {
       candidates.push(e)
       results.push(e)
       if results.count > ef { _ = results.pop() }
     }
-    // A node's unvisited neighbours, scored in one kernel call.
-    var fresh = [UInt32](repeating: 0, count: 64), scores = [Float](repeating: 0, count: 64)
-    while let current = candidates.pop() {
-      if let worst = results.top, results.count >= ef, current.1 < worst.1 { break }
-      // The next node to expand is likely the best one left: its links load while this one is scored.
-      if let next = candidates.top { g.prefetchNeighbours(next.0, level) }
-      let count = g.neighbourCount(current.0, level)
-      if count > fresh.count {
-        fresh = [UInt32](repeating: 0, count: count)
-        scores = [Float](repeating: 0, count: count)
-      }
-      let stamp = visited.stamp
-      let k = visited.marks.withUnsafeMutableBufferPointer { marks in
-        fresh.withUnsafeMutableBufferPointer { f in
-          scores.withUnsafeMutableBufferPointer { s in
-            g.visitNeighbours(current.0, level, marks: marks.baseAddress!, stamp: stamp, ids: f.baseAddress!, scores: s.baseAddress!)
-          }
+    // A node's unvisited neighbours, scored in one kernel call (room grows with the longest list).
+    var room = 64
+    var fresh = UnsafeMutablePointer<UInt32>.allocate(capacity: room)
+    var scores = UnsafeMutablePointer<Float>.allocate(capacity: room)
+    defer {
+      fresh.deallocate()
+      scores.deallocate()
+    }
+    let stamp = visited.stamp
+    visited.marks.withUnsafeMutableBufferPointer { marks in
+      let marks = marks.baseAddress!
+      while let current = candidates.pop() {
+        if let worst = results.top, results.count >= ef, current.1 < worst.1 { break }
+        // The next node to expand is likely the best one left: its links load while this one is scored.
+        if let next = candidates.top { g.prefetchNeighbours(next.0, level) }
+        let count = g.neighbourCount(current.0, level)
+        if count > room {
+          fresh.deallocate()
+          scores.deallocate()
+          room = count
+          fresh = .allocate(capacity: room)
+          scores = .allocate(capacity: room)
         }
-      }
-      for j in 0..<k {
-        let s = scores[j]
-        if results.count < ef || s > results.top!.1 {
-          candidates.push((fresh[j], s))
-          results.push((fresh[j], s))
-          if results.count > ef { _ = results.pop() }
+        let k = g.visitNeighbours(current.0, level, marks: marks, stamp: stamp, ids: fresh, scores: scores)
+        for j in 0..<k {
+          let s = scores[j]
+          if results.count < ef || s > results.top!.1 {
+            candidates.push((fresh[j], s))
+            results.push((fresh[j], s))
+            if results.count > ef { _ = results.pop() }
+          }
         }
       }
     }

@@ -97,15 +97,94 @@ public struct VectorIndex: Sendable {
     for j in query.indices { query[j] += weight * vectors[base + j] }
   }
 
-  /// The `k` items most similar to `query` (any length; normalised here), best first, by HNSW with
-  /// beam width `ef` (>= k): greedy descent to level 2, a beam of up to 32 on level 1, then the
-  /// beam of `ef` on level 0 from all of its nodes. Returns [] for a query of the wrong dimension or zero length.
-  public func search(_ query: [Float], k: Int, ef: Int) -> [(DocID, Float)] {
+  /// How `search` finds the nearest items.
+  public enum Method: Sendable {
+    /// Every vector where that costs less than the graph's beam (`scansEverything(k:ef:)`), else the graph.
+    case automatic
+    /// The HNSW graph (approximate).
+    case graph
+    /// Every vector (exact).
+    case exhaustive
+  }
+
+  /// Items per unit of beam width below which reading every vector costs less than a graph search
+  /// of that width: a graph search scores a few dozen neighbours per node of its beam, each at a
+  /// scattered row and with heap work, where a scan reads rows in order, eight at a time.
+  /// Measured with `funnel-bench-index --vectors` (Benchmarks/RESULTS.md).
+  public static let exhaustiveItemsPerBeam = 40
+
+  /// Whether `search` with `.automatic` scans every vector for `k` items at beam width `ef`: when
+  /// the index holds at most `exhaustiveItemsPerBeam` items per unit of the beam. The scan is exact,
+  /// so a small catalog's answers are exact too.
+  public func scansEverything(k: Int, ef: Int) -> Bool { count <= Self.exhaustiveItemsPerBeam * max(ef, k, 1) }
+
+  /// The `k` items most similar to `query` (any length; normalised here), best first (ties: lower
+  /// document first). By HNSW with beam width `ef` (>= k): greedy descent to level 2, a beam of up
+  /// to 32 on level 1, then the beam of `ef` on level 0 from all of its nodes; or, by `method`, by
+  /// reading every vector (exact). Returns [] for a query of the wrong dimension or zero length.
+  public func search(_ query: [Float], k: Int, ef: Int, method: Method = .automatic) -> [(DocID, Float)] {
     guard query.count == dimension, count > 0, k > 0 else { return [] }
     let norm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
     guard norm > 0, norm.isFinite else { return [] }
     let q = query.map { $0 / norm }
-    return q.withUnsafeBufferPointer { qp in
+    switch method {
+    case .exhaustive: return scan(q, k: k)
+    case .automatic where scansEverything(k: k, ef: ef): return scan(q, k: k)
+    case .automatic, .graph: return graphSearch(q, k: k, ef: ef)
+    }
+  }
+
+  /// The exact top `k` for the unit query `q`: every row scored by the scan kernel in blocks. A score
+  /// below the running threshold is turned away with one comparison; the others are kept as order
+  /// keys in a buffer of 2k, and when it fills the best k are selected (quickselect) and the k-th
+  /// becomes the threshold: O(count x dimension + count), no heap work per kept row.
+  func scan(_ q: [Float], k: Int) -> [(DocID, Float)] {
+    let k = min(k, count)
+    guard k > 0 else { return [] }
+    let room = min(2 * k, count)
+    var keys = [UInt64](repeating: 0, count: room)
+    var held = 0
+    let block = 1_024
+    keys.withUnsafeMutableBufferPointer { kept in
+      q.withUnsafeBufferPointer { qp in
+        vectors.withUnsafeBufferPointer { vp in
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
+            var threshold = -Float.infinity, worst = UInt64.max
+            var start = 0
+            while start < count {
+              let n = min(block, count - start)
+              funnel_vec_scan(qp.baseAddress!, vp.baseAddress! + start * dimension, dimension, n, scores.baseAddress!,
+                              VectorKernel.best)
+              for i in 0..<n {
+                let score = scores[i]
+                // Below the k-th kept: out. An equal score goes on, where the lower document wins.
+                if score < threshold { continue }
+                let key = ScoreOrder.key(score: score, doc: UInt32(truncatingIfNeeded: start &+ i))
+                if key > worst { continue }
+                kept[held] = key
+                held &+= 1
+                if held == room, held > k {
+                  ScoreOrder.selectSmallest(k, in: kept)
+                  held = k
+                  worst = kept[k - 1]
+                  threshold = ScoreOrder.score(worst)
+                }
+              }
+              start += n
+            }
+          }
+        }
+      }
+      let best = UnsafeMutableBufferPointer(rebasing: kept[..<held])
+      ScoreOrder.selectSmallest(k, in: best)
+      ScoreOrder.sort(UnsafeMutableBufferPointer(rebasing: best[..<min(k, held)]))
+    }
+    return keys.prefix(min(k, held)).map { (DocID(rawValue: UInt32(truncatingIfNeeded: $0)), ScoreOrder.score($0)) }
+  }
+
+  /// The graph search of `search` for the unit query `q`.
+  func graphSearch(_ q: [Float], k: Int, ef: Int) -> [(DocID, Float)] {
+    q.withUnsafeBufferPointer { qp in
       vectors.withUnsafeBufferPointer { vp in
         offsets.withUnsafeBufferPointer { op in
           links.withUnsafeBufferPointer { lp in
@@ -152,18 +231,12 @@ public struct VectorIndex: Sendable {
     }
   }
 
-  /// Exact top `k` by scanning every vector (the reference for recall measurements).
+  /// Exact top `k` by scanning every vector (the reference for recall measurements); a zero query
+  /// scores every item 0.
   public func exactSearch(_ query: [Float], k: Int) -> [(DocID, Float)] {
     guard query.count == dimension, k > 0 else { return [] }
     let norm = max(1e-12, query.reduce(0) { $0 + $1 * $1 }.squareRoot())
-    let q = query.map { $0 / norm }
-    var top = TopK(capacity: k)
-    q.withUnsafeBufferPointer { qp in
-      vectors.withUnsafeBufferPointer { vp in
-        for n in 0..<count { top.offer(DocID(n), dot(qp.baseAddress!, vp.baseAddress! + n * dimension, dimension)) }
-      }
-    }
-    return top.sortedDescending()
+    return scan(query.map { $0 / norm }, k: k)
   }
 }
 

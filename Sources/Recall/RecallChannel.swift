@@ -111,19 +111,30 @@ public struct SimilarItemsRecall: RecallChannel {
     guard !request.seeds.isEmpty, quota > 0 else { return }
     // Scores add up in a pooled dense array (no hashing per neighbour); the seeds are marked below
     // zero first so that they are never their own neighbours' candidates, and listed to be cleared.
+    // Each document is listed once, when its entry first leaves zero: at most one per seed and per
+    // neighbour read, and one per document. The list is made once at that size and written
+    // through its buffer (no growth, no check per entry).
+    var bound = request.seeds.count
+    for seed in request.seeds { bound += table.row(seed.doc).count }
     let best = ScoreAccumulators.shared.withAccumulator(count: generation.items.count) { scores, touched in
       scores.withUnsafeMutableBufferPointer { acc in
-        for seed in request.seeds where acc[seed.doc.index] == 0 {
-          acc[seed.doc.index] = -1
-          touched.append(seed.doc.rawValue)
-        }
-        for seed in request.seeds {
-          for i in table.row(seed.doc) {
-            let neighbour = Int(table.neighbours[i])
-            let add = seed.weight * table.scores[i]
-            guard add > 0, acc[neighbour] >= 0 else { continue }
-            if acc[neighbour] == 0 { touched.append(UInt32(neighbour)) }
-            acc[neighbour] += add
+        touched = [UInt32](unsafeUninitializedCapacity: min(bound, acc.count)) { list, listed in
+          for seed in request.seeds where acc[seed.doc.index] == 0 {
+            acc[seed.doc.index] = -1
+            list[listed] = seed.doc.rawValue
+            listed += 1
+          }
+          for seed in request.seeds {
+            for i in table.row(seed.doc) {
+              let neighbour = Int(table.neighbours[i])
+              let add = seed.weight * table.scores[i]
+              guard add > 0, acc[neighbour] >= 0 else { continue }
+              if acc[neighbour] == 0 {
+                list[listed] = UInt32(truncatingIfNeeded: neighbour)
+                listed += 1
+              }
+              acc[neighbour] += add
+            }
           }
         }
       }

@@ -88,8 +88,12 @@ public struct CandidateRanker: Sendable {
 
   /// The model's score of each of `candidates`, in order. A row's score depends on that row alone,
   /// so scoring a list in parts gives the same scores. O(candidates * features) plus the model's cost.
-  public func scores(_ candidates: [Candidate], _ inputs: RankingInputs) -> [Float] {
-    let matrix = fill(candidates, inputs)
+  public func scores(_ candidates: [Candidate], _ inputs: RankingInputs) -> [Float] { scores(candidates[...], inputs) }
+
+  /// The model's score of each of `candidates` (a slice: row 0 is its first element, and `inputs`
+  /// are indexed the same way), in order.
+  public func scores(_ candidates: ArraySlice<Candidate>, _ inputs: RankingInputs) -> [Float] {
+    let matrix = candidates.withUnsafeBufferPointer { fill($0, inputs) }
     var scores = [Float](repeating: 0, count: candidates.count)
     model.score(matrix, into: &scores)
     return scores
@@ -102,11 +106,11 @@ public struct CandidateRanker: Sendable {
 
   /// The model's input rows for `candidates` (debug output and exposure logs: what items were scored with).
   public func featureRows(_ candidates: [Candidate], _ inputs: RankingInputs) -> [[Float]] {
-    let matrix = fill(candidates, inputs)
+    let matrix = candidates.withUnsafeBufferPointer { fill($0, inputs) }
     return (0..<matrix.rows).map { r in (0..<matrix.columns).map { matrix[r, $0] } }
   }
 
-  private func fill(_ candidates: [Candidate], _ inputs: RankingInputs) -> FeatureMatrix {
+  private func fill(_ candidates: UnsafeBufferPointer<Candidate>, _ inputs: RankingInputs) -> FeatureMatrix {
     let (profile, generation, itemFeatures, itemActivity) = (inputs.profile, inputs.generation, inputs.itemFeatures, inputs.itemActivity)
     var matrix = FeatureMatrix(columns: plan.count, capacity: candidates.count)
     matrix.reset(rows: candidates.count)
@@ -134,10 +138,8 @@ public struct CandidateRanker: Sendable {
           }
           for row in 0..<n { cells[row * width + column] = best > 0 ? cells[row * width + column] / best : .nan }
         case .computed(let kind):
-          candidates.withUnsafeBufferPointer { rows in
-            factSlots.withUnsafeBufferPointer { slots in
-              Self.fill(kind, rows, slots, column: column, width: width, cells: cells, profile, lookup, generation)
-            }
+          factSlots.withUnsafeBufferPointer { slots in
+            Self.fill(kind, candidates, slots, column: column, width: width, cells: cells, profile, lookup, generation)
           }
         case .context, .user:
           let constant = constants[column] ?? .nan

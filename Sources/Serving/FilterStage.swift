@@ -11,7 +11,9 @@ struct FilterStage: Sendable {
     let watch = Stopwatch()
     let items = context.generation.items
     var dropped = Set(context.anchors).union(context.request.excluded.compactMap { items.doc(for: $0) })
-    if context.plan.dropsPurchases { dropped.formUnion(context.profile.purchased) }
+    if context.plan.dropsPurchases {
+      for (doc, facts) in context.profile.interacted where facts.purchased { dropped.insert(doc) }
+    }
     let filter = context.filter
     let recalled = context.candidates.count
     // A sorted array searched by halving: the few dropped documents, looked up once per candidate,

@@ -16,7 +16,7 @@ struct RankStage: Sendable {
   func run(_ context: inout RequestContext) async throws {
     if context.plan.keyedOrder {
       // A keyed sort's page is already in order; the model has nothing to decide.
-      context.ranked = context.candidates.indices.map { ($0, Float(context.candidates.count - $0)) }
+      context.ranked = RankedOrder(ordered: context.candidates.indices.map { ($0, Float(context.candidates.count - $0)) })
       return
     }
     await fetchActivity(&context)
@@ -25,11 +25,12 @@ struct RankStage: Sendable {
     let watch = Stopwatch()
     let inputs = inputs(for: context)
     let kept = context.candidates, scored = context.modelRanked
-    let toScore = scored == kept.count ? kept : Array(kept.prefix(scored))
-    var order = CandidateRanker.order(await scores(toScore, ranker: context.ranker, inputs), of: toScore)
+    let scores = await scores(kept[..<scored], ranker: context.ranker, inputs)
+    // Sorted only as far as re-ranking reads it; the unscored rest follows at the worst score.
+    var order = RankedOrder(scores: scores, of: kept)
     if scored < kept.count {
-      let floor = order.last?.1 ?? 0
-      order += (scored..<kept.count).map { ($0, floor) }
+      let floor = order.worstScore ?? 0
+      order = RankedOrder(scores: scores, of: kept, following: (scored..<kept.count).map { ($0, floor) })
     }
     context.inputs = inputs
     context.ranked = order
@@ -67,14 +68,15 @@ struct RankStage: Sendable {
 
   /// The model's scores of `candidates`: from `parallelScoringRows` candidates on, the second half
   /// is scored by a child task while this one scores the first (same scores as one pass).
-  func scores(_ candidates: [Candidate], ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
+  func scores(_ candidates: ArraySlice<Candidate>, ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
     let split = parallelScoringRows
     guard split > 0, candidates.count >= split else { return ranker.scores(candidates, inputs) }
-    let half = candidates.count / 2
-    let (head, tail) = (Array(candidates[..<half]), Array(candidates[half...]))
-    let tailInputs = inputs.selecting(half..<candidates.count)
+    // Slices share the candidates' storage: no copy of either half.
+    let half = candidates.startIndex + candidates.count / 2
+    let (head, tail) = (candidates[..<half], candidates[half...])
+    let tailInputs = inputs.selecting(half..<candidates.endIndex)
     async let tailScores = ranker.scores(tail, tailInputs)
-    let headScores = ranker.scores(head, inputs.selecting(0..<half))
+    let headScores = ranker.scores(head, inputs.selecting(candidates.startIndex..<half))
     return headScores + (await tailScores)
   }
 }

@@ -23,7 +23,7 @@ struct RecallStage: Sendable {
     try search.run(&context)
     if context.plan.keyedOrder, let page = context.search?.page {
       // A keyed sort's page is the answer's order: no channel has anything to add.
-      var collector = CandidateCollector()
+      var collector = CandidateCollector(capacity: page.count)
       for entry in page { collector.add(DocID(rawValue: entry.doc), channel: .text, score: 1) }
       context.debug.mergedCandidates = collector.candidates.count
       context.candidates = collector.candidates
@@ -33,8 +33,10 @@ struct RecallStage: Sendable {
     let recallRequest = Self.recallRequest(context)
     // The mapped channels index their arrays by doc: seeds the catalog overlay added go to its own recall.
     let mappedRequest = OverlayRecall.mappedSeeds(recallRequest, in: generation)
-    var collector = CandidateCollector()
-    for (channel, quota) in channels(context) where quota > 0 {
+    let channels = channels(context)
+    // Sized for every channel's quota at once: the merged set never outgrows its table mid-recall.
+    var collector = CandidateCollector(capacity: min(1 << 16, channels.reduce(0) { $0 + max(0, $1.1) }))
+    for (channel, quota) in channels where quota > 0 {
       // A span and a timing per channel: which channel made a slow answer is the first question.
       let start = ContinuousClock.now
       if SpanGate.recording {

@@ -49,8 +49,8 @@ struct RequestContext {
   var activity: [ItemActivity?] = []
   /// The model's inputs other than the candidates.
   var inputs: RankingInputs?
-  /// (candidate index, score), best first: the model's order.
-  var ranked: [(Int, Float)] = []
+  /// (candidate index, score), best first: the model's order, sorted as far as it is read.
+  var ranked = RankedOrder(ordered: [])
 
   // Re-rank stage
   /// In a bandit scene: each channel's arm (indexed like `ChannelSet.named`) and the request's seed.

@@ -21,8 +21,8 @@ struct RerankStage: Sendable {
     if let (arms, seed) = context.bandit {
       // A candidate is credited to its first channel, as its answer item and exposure name it.
       var rng = SplitMix64(seed: seed)
-      boosted = ChannelBandit.order(boosted, slots: count, arms: arms, channelOf: { candidates[$0].channels.rawValue.trailingZeroBitCount },
-                                    rng: &rng)
+      boosted = RankedOrder(ordered: ChannelBandit.order(Array(boosted), slots: count, arms: arms, channelOf: { candidates[$0].channels.rawValue.trailingZeroBitCount },
+                                                        rng: &rng))
     }
     context.chosen = context.plan.keepsRelevanceOrder
       ? Self.dedupe(boosted, candidates: candidates, generation: generation, count: count)
@@ -39,23 +39,25 @@ struct RerankStage: Sendable {
 
   /// Multiplies the scores in `ranked` (candidate index, score) by every matching boost of `rules`
   /// and re-sorts (ties by document). O(ranked x boosts + ranked log ranked).
-  static func boost(_ ranked: [(Int, Float)], rules: BusinessRules, candidates: [Candidate],
-                    generation: IndexGeneration) throws -> [(Int, Float)] {
+  static func boost(_ ranked: RankedOrder, rules: BusinessRules, candidates: [Candidate],
+                    generation: IndexGeneration) throws -> RankedOrder {
     guard !rules.boosts.isEmpty else { return ranked }
     let sets = try rules.boosts.map { (try generation.keywords.documents($0.field, $0.value), $0.factor) }
-    let boosted = ranked.map { entry in
-      var score = entry.1
-      for (set, factor) in sets where set.contains(candidates[entry.0].doc.rawValue) { score *= factor }
-      return (entry.0, score)
+    // Any score may move, so every candidate is re-scored (the ranked order holds each one; in
+    // candidate order here) and the whole is re-ordered.
+    var scores = [Float](repeating: .nan, count: candidates.count)
+    for (index, score) in ranked {
+      var boosted = score
+      for (set, factor) in sets where set.contains(candidates[index].doc.rawValue) { boosted *= factor }
+      scores[index] = boosted
     }
-    let order = ScoreOrder.descendingIndices(boosted.map(\.1)) { candidates[boosted[$0].0].doc.rawValue }
-    return order.map { boosted[$0.0] }
+    return RankedOrder(scores: scores, of: candidates)
   }
 
   /// Greedy category diversity: walks `ranked` best first and defers an item whose leaf category
   /// already holds `maxPerCategory` of the chosen ones; deferred items fill up if too few remain.
   /// One item per product group. Returns the chosen (candidate index, score), at most `count`. O(ranked).
-  static func diversify(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+  static func diversify(_ ranked: some Sequence<(Int, Float)>, candidates: [Candidate], generation: IndexGeneration,
                         count: Int, maxPerCategory: Int) -> [(Int, Float)] {
     var chosen: [(Int, Float)] = []
     var deferred: [(Int, Float)] = []
@@ -77,12 +79,14 @@ struct RerankStage: Sendable {
   }
 
   /// The best `count` of `ranked` in order, one item per product group (the relevance order kept).
-  static func dedupe(_ ranked: [(Int, Float)], candidates: [Candidate], generation: IndexGeneration,
+  static func dedupe(_ ranked: some Sequence<(Int, Float)>, candidates: [Candidate], generation: IndexGeneration,
                      count: Int) -> [(Int, Float)] {
     var groups = ProductGroups(generation)
     var chosen: [(Int, Float)] = []
-    for entry in ranked where chosen.count < count && groups.firstOfItsGroup(candidates[entry.0].doc) {
-      chosen.append(entry)
+    // Stops at `count`: the order is sorted only as far as it is read.
+    for entry in ranked {
+      guard chosen.count < count else { break }
+      if groups.firstOfItsGroup(candidates[entry.0].doc) { chosen.append(entry) }
     }
     return chosen
   }

@@ -10,27 +10,58 @@ import Darwin
 /// What the pipeline derives from a user's recent interactions for one request, resolved against the
 /// current index generation: recall seeds, category affinities, usual price, recent purchases/views.
 public struct UserProfile: Sendable {
+  /// What the profile knows about one item the user interacted with.
+  public struct ItemFacts: Sendable {
+    public var purchased = false, viewed = false
+    /// Purchase events of the item in the interactions read (how often the user re-buys it).
+    public var purchases: Int32 = 0
+    /// When the user last interacted with the item (Unix ms).
+    public var lastSeenMs: Int64 = .min
+    /// First and last purchase in the interactions read (Unix ms); meaningful when `purchases > 0`.
+    public var firstPurchaseMs: Int64 = .max, lastPurchaseMs: Int64 = .min
+  }
+
   /// Seeds for item-to-item recall (decayed interest per distinct item), strongest first, best = 1.
   public var seeds: [(doc: DocID, weight: Float)] = []
   /// Affinity per category key of the generation, normalised per depth of the category tree.
   public var categoryAffinity: [UInt32: Float] = [:]
   /// Interest-weighted mean price of interacted items, or nil with no history.
   public var typicalPrice: Double?
-  public var purchased: Set<DocID> = []
-  /// When the user last interacted with each item (Unix ms), and the time the profile describes.
-  public var lastSeenMs: [DocID: Int64] = [:]
+  /// The time the profile describes (Unix ms).
   public var asOfMs: Int64 = 0
   /// Purchased items with decayed purchase interest (best = 1), strongest first.
   public var purchases: [(doc: DocID, weight: Float)] = []
-  /// Purchase events per item in the interactions read (how often the user re-buys it).
-  public var purchaseCounts: [DocID: Int] = [:]
-  /// First and last purchase of each purchased item in the interactions read (Unix ms).
-  public var purchaseSpanMs: [DocID: (first: Int64, last: Int64)] = [:]
-  public var viewed: Set<DocID> = []
   /// The user's row in the generation's users file (`UserTable`) and their learned factors from it,
   /// when the build knew them.
   public var learnedRow: Int?
   public var factors: [Float]?
+
+  /// Each interacted item's facts, in the order the items were first met (newest first), and the
+  /// table from item to its place there: the ranker probes it once per candidate, so the facts are
+  /// kept in one table rather than in several sets and dictionaries hashed per candidate.
+  public private(set) var interacted: [(doc: DocID, facts: ItemFacts)] = []
+  private var factSlots = DocPositionTable(capacity: 8)
+
+  /// Where `doc`'s facts are in `interacted`, or -1 if the user never interacted with it. O(1) expected.
+  @inline(__always) public func slot(of doc: DocID) -> Int32 { factSlots.position(of: doc).map { Int32($0) } ?? -1 }
+
+  /// When the user last interacted with each item (Unix ms). Made on demand from `interacted`.
+  public var lastSeenMs: [DocID: Int64] {
+    Dictionary(uniqueKeysWithValues: interacted.map { ($0.doc, $0.facts.lastSeenMs) })
+  }
+  /// The items the user bought. Made on demand from `interacted`.
+  public var purchased: Set<DocID> { Set(interacted.lazy.filter(\.facts.purchased).map(\.doc)) }
+  /// The items the user viewed (or otherwise interacted with, short of buying). Made on demand.
+  public var viewed: Set<DocID> { Set(interacted.lazy.filter(\.facts.viewed).map(\.doc)) }
+  /// Purchase events per bought item in the interactions read. Made on demand from `interacted`.
+  public var purchaseCounts: [DocID: Int] {
+    Dictionary(uniqueKeysWithValues: interacted.lazy.filter { $0.facts.purchases > 0 }.map { ($0.doc, Int($0.facts.purchases)) })
+  }
+  /// First and last purchase of each purchased item in the interactions read (Unix ms). Made on demand.
+  public var purchaseSpanMs: [DocID: (first: Int64, last: Int64)] {
+    Dictionary(uniqueKeysWithValues: interacted.lazy.filter { $0.facts.purchases > 0 }
+      .map { ($0.doc, (first: $0.facts.firstPurchaseMs, last: $0.facts.lastPurchaseMs)) })
+  }
 
   /// Half-life of an interaction's influence, in hours.
   public static let halfLifeHours: Double = 48
@@ -39,56 +70,73 @@ public struct UserProfile: Sendable {
   public init() {}
 
   /// Derives a profile from `recent` (newest first) as of `nowMs`, keeping at most `maxSeeds` seeds.
-  /// Interactions with items unknown to `generation` are ignored. O(recent * category depth).
+  /// Interactions with items unknown to `generation` are ignored. O(recent * category depth), with
+  /// one table probe per interaction and one dictionary update per category touched per interaction.
   public init(recent: [RecentInteraction], generation: IndexGeneration, nowMs: Int64, maxSeeds: Int = 20) {
     let items = generation.items
     asOfMs = nowMs
     let decayPerMs = log(2) / (Self.halfLifeHours * 3_600_000)
-    var interest: [DocID: Float] = [:]
-    var bought: [DocID: Float] = [:]
-    var depthTotals: [Int: Float] = [:]
+    // Per item (indexed like `interacted`): decayed interest, and decayed purchase interest.
+    var interest: [Float] = [], bought: [Float] = []
+    // Interest per depth of the category tree (1 = department); the ancestor walk stops at 8.
+    var depthTotals = [Float?](repeating: nil, count: 9)
     var priceSum = 0.0, priceWeight = 0.0
-    // Sized once for the history: growing each dictionary by doubling rehashed it several times.
+    factSlots = DocPositionTable(capacity: max(8, recent.count))
+    interacted.reserveCapacity(recent.count)
     interest.reserveCapacity(recent.count)
-    lastSeenMs.reserveCapacity(recent.count)
-    viewed.reserveCapacity(recent.count)
+    bought.reserveCapacity(recent.count)
     for interaction in recent {
       guard let doc = items.doc(for: interaction.itemID), interaction.kind.interestWeight > 0 else { continue }
       let age = Double(max(0, nowMs - interaction.timestampMs))
       // Old interactions weigh nothing (the weight underflows to 0 after some ten months) but are
       // still facts: what was bought or seen, when, how often.
       let w = interaction.kind.interestWeight * Float(exp(-decayPerMs * age))
-      lastSeenMs[doc] = max(lastSeenMs[doc] ?? .min, interaction.timestampMs)
-      if interaction.kind == .purchase {
-        purchased.insert(doc)
-        bought[doc, default: 0] += w
-        purchaseCounts[doc, default: 0] += 1
-        let span = purchaseSpanMs[doc] ?? (interaction.timestampMs, interaction.timestampMs)
-        purchaseSpanMs[doc] = (min(span.first, interaction.timestampMs), max(span.last, interaction.timestampMs))
+      let slot: Int
+      if let found = factSlots.positionOrInsert(doc, position: interacted.count) {
+        slot = found
       } else {
-        viewed.insert(doc)
+        slot = interacted.count
+        interacted.append((doc: doc, facts: ItemFacts()))
+        interest.append(0)
+        bought.append(0)
+      }
+      let ms = interaction.timestampMs
+      interacted[slot].facts.lastSeenMs = max(interacted[slot].facts.lastSeenMs, ms)
+      if interaction.kind == .purchase {
+        interacted[slot].facts.purchased = true
+        interacted[slot].facts.purchases &+= 1
+        interacted[slot].facts.firstPurchaseMs = min(interacted[slot].facts.firstPurchaseMs, ms)
+        interacted[slot].facts.lastPurchaseMs = max(interacted[slot].facts.lastPurchaseMs, ms)
+        bought[slot] += w
+      } else {
+        interacted[slot].facts.viewed = true
       }
       guard w > 0 else { continue }
-      interest[doc, default: 0] += w
+      interest[slot] += w
       Self.forEachAncestor(of: items.leafCategory(doc), in: items) { key, depth in
         categoryAffinity[key, default: 0] += w
-        depthTotals[depth, default: 0] += w
+        depthTotals[depth] = (depthTotals[depth] ?? 0) + w
       }
       priceSum += items.price(doc) * Double(w)
       priceWeight += Double(w)
     }
-    seeds = interest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-      .prefix(maxSeeds).map { (doc: $0.key, weight: $0.value) }
+    // Strongest first, ties by document: the same order whatever the table's layout.
+    seeds = interacted.indices.filter { interest[$0] > 0 }
+      .sorted { interest[$0] != interest[$1] ? interest[$0] > interest[$1] : interacted[$0].doc < interacted[$1].doc }
+      .prefix(maxSeeds).map { (doc: interacted[$0].doc, weight: interest[$0]) }
     if let top = seeds.first?.weight, top > 0 { seeds = seeds.map { (doc: $0.doc, weight: $0.weight / top) } }
     // Normalise per depth, so a leaf affinity is comparable to a department affinity.
     for (key, w) in categoryAffinity {
       let depth = Self.depth(of: key, in: items)
-      categoryAffinity[key] = w / max(depthTotals[depth] ?? 1, 1e-9)
+      let total = depth < depthTotals.count ? depthTotals[depth] ?? 1 : 1
+      categoryAffinity[key] = w / max(total, 1e-9)
     }
     typicalPrice = priceWeight > 0 ? priceSum / priceWeight : nil
-    let topBought = max(bought.values.max() ?? 1, .leastNormalMagnitude)
-    purchases = bought.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-      .map { (doc: $0.key, weight: $0.value / topBought) }
+    let purchasedSlots = interacted.indices.filter { interacted[$0].facts.purchased }
+    let topBought = max(purchasedSlots.map { bought[$0] }.max() ?? 1, .leastNormalMagnitude)
+    purchases = purchasedSlots
+      .sorted { bought[$0] != bought[$1] ? bought[$0] > bought[$1] : interacted[$0].doc < interacted[$1].doc }
+      .map { (doc: interacted[$0].doc, weight: bought[$0] / topBought) }
   }
 
   /// Affinity to the deepest category of `doc` the user touched (leaf first), 0 if none. No allocation.

@@ -57,6 +57,49 @@ import Testing
     }
   }
 
+  /// The scan of a whole matrix scores each row as one product does, bit for bit, with every kernel:
+  /// around the eight-row blocks and the 8- and 16-lane edges of a row.
+  @Test func scanScoresEveryRowLikeOneProduct() {
+    var rng = SplitMix64(seed: 47)
+    for dimension in [1, 7, 8, 15, 16, 17, 32, 33, 64, 100] {
+      for rows in [0, 1, 7, 8, 9, 16, 23] {
+        let vectors = (0..<rows).flatMap { _ in Self.randomVector(dimension, &rng) }
+        let query = Self.randomVector(dimension, &rng)
+        for kernel in VectorKernel.available {
+          var scores = [Float](repeating: .nan, count: rows)
+          funnel_vec_scan(query, vectors, dimension, rows, &scores, kernel)
+          for row in 0..<rows {
+            let one = vectors.withUnsafeBufferPointer { funnel_vec_dot(query, $0.baseAddress! + row * dimension, dimension, FUNNEL_VEC_PORTABLE) }
+            #expect(scores[row].bitPattern == one.bitPattern, "kernel \(kernel.rawValue), dimension \(dimension), row \(row) of \(rows)")
+          }
+        }
+      }
+    }
+  }
+
+  /// Reading every vector gives the exact top k: every row's product sorted (higher first, then the
+  /// lower document), at k from one to past the item count, with ties among the scores.
+  @Test func exhaustiveSearchIsTheExactTopK() throws {
+    var rng = SplitMix64(seed: 53)
+    let dimension = 20
+    // Every third vector repeats an earlier one: equal scores, ordered by document.
+    var vectors: [[Float]] = []
+    for i in 0..<3_000 { vectors.append(i % 3 == 2 ? vectors[i / 2] : Self.randomVector(dimension, &rng)) }
+    let file = VectorIndexBuilder.file(vectors: vectors, m: 8, efConstruction: 32)
+    let index = try VectorIndex(ByteRegion(copying: file, name: "vectors"), documentCount: vectors.count, verifyChecksum: true)
+    let stored = (0..<vectors.count).map { index.vector(DocID($0)) }
+    for (q, k) in [(0, 1), (1, 10), (2, 100), (3, 1_499), (4, 3_000), (5, 5_000)] {
+      let raw = Self.randomVector(dimension, &rng)
+      let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      let query = raw.map { $0 / norm }
+      let expected = stored.enumerated().map { ($0.offset, funnel_vec_dot(query, $0.element, dimension, FUNNEL_VEC_PORTABLE)) }
+        .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k)
+      let got = index.search(raw, k: k, ef: 1, method: .exhaustive)
+      #expect(got.map(\.0.index) == expected.map(\.0), "query \(q), k \(k)")
+      #expect(got.map(\.1) == expected.map { $0.1 == 0 ? 0 : $0.1 }, "query \(q), k \(k)")
+    }
+  }
+
   /// A graph over clustered vectors: the search (greedy descent, a beam on level 1, then level 0)
   /// finds at least 95% of the exact top 10 at ef 64.
   @Test func searchFindsWhatExactSearchFinds() throws {
@@ -69,7 +112,7 @@ import Testing
     for q in 0..<100 {
       let query = vectors[(q * 37) % vectors.count].map { $0 + Float(rng.unit() * 0.2 - 0.1) }
       let exact = Set(index.exactSearch(query, k: 10).map(\.0))
-      found += index.search(query, k: 10, ef: 64).filter { exact.contains($0.0) }.count
+      found += index.search(query, k: 10, ef: 64, method: .graph).filter { exact.contains($0.0) }.count
     }
     #expect(found >= 950, "recall@10 \(Double(found) / 1_000)")
   }

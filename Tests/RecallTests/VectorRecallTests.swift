@@ -18,12 +18,18 @@ import Testing
     for _ in 0..<100 {
       let query = (0..<vectors.dimension).map { _ in Float(rng.unit() * 2 - 1) }
       let exact = Set(vectors.exactSearch(query, k: 10).map(\.0))
-      let approximate = vectors.search(query, k: 10, ef: 64)
+      let approximate = vectors.search(query, k: 10, ef: 64, method: .graph)
       #expect(approximate.count == 10)
       found += approximate.filter { exact.contains($0.0) }.count
       total += 10
+      // Every vector read: exactly the exact answer, scores and order.
+      let scanned = vectors.search(query, k: 10, ef: 64, method: .exhaustive)
+      #expect(scanned.map(\.0) == vectors.exactSearch(query, k: 10).map(\.0))
     }
     #expect(Double(found) / Double(total) >= 0.95, "recall@10 \(found)/\(total)")
+    // The demo catalog is small enough for the automatic choice to read every vector at ef 200,
+    // and large enough for it to take the graph at a narrow beam.
+    #expect(vectors.scansEverything(k: 10, ef: 200) && !vectors.scansEverything(k: 1, ef: 1))
     #expect(vectors.search([1, 2], k: 5, ef: 10).isEmpty, "wrong dimension")
     #expect(vectors.search([Float](repeating: 0, count: vectors.dimension), k: 5, ef: 10).isEmpty, "zero vector")
   }

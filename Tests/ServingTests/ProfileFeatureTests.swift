@@ -27,15 +27,18 @@ import Testing
     let ranker = CandidateRanker(model: try LinearModel(version: "p", schema: Self.schema, weights: [1, 1, 1, 1, 1], bias: 0,
                                                         logistic: false))
     let rows = ranker.featureRows(candidates, RankingInputs(profile: profile, generation: generation))
+    // The profile's facts as sets and dictionaries, built here by a path of their own.
+    let (lastSeenMs, purchasedItems, viewedItems, purchaseCounts) =
+      (profile.lastSeenMs, profile.purchased, profile.viewed, profile.purchaseCounts)
     var mismatches = 0
     for (candidate, row) in zip(candidates, rows) {
       let doc = candidate.doc
       var seen = Float.nan
-      if let ms = profile.lastSeenMs[doc] { seen = Float(max(0, profile.asOfMs - ms)) / 1000 }
-      let purchased: Float = profile.purchased.contains(doc) ? 1 : 0
-      let viewed: Float = profile.viewed.contains(doc) ? 1 : 0
+      if let ms = lastSeenMs[doc] { seen = Float(max(0, profile.asOfMs - ms)) / 1000 }
+      let purchased: Float = purchasedItems.contains(doc) ? 1 : 0
+      let viewed: Float = viewedItems.contains(doc) ? 1 : 0
       let expected: [Float] = [profile.affinity(to: doc, in: generation), purchased, viewed,
-                               Float(profile.purchaseCounts[doc] ?? 0), seen]
+                               Float(purchaseCounts[doc] ?? 0), seen]
       let same = zip(expected, row).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
       if !same {
         mismatches += 1
