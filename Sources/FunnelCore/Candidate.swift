@@ -52,15 +52,13 @@ public struct Candidate: Hashable, Sendable {
   public var channels: ChannelSet
   /// Best recall score per channel, by the channel's bit (0 where the channel did not recall it):
   /// one vector, so recording a score is an indexed store rather than a switch over the channels.
-  @usableFromInline var channelScores: SIMD16<Float>
-  /// The best recall score of each channel, by the channel's bit (read as ranking features).
-  @inlinable public var scores: SIMD16<Float> { channelScores }
+  @usableFromInline var scores: SIMD16<Float>
 
   /// A candidate from no channel yet, all scores zero.
   @inlinable public init(doc: DocID) {
     self.doc = doc
     self.channels = []
-    self.channelScores = SIMD16()
+    self.scores = SIMD16()
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
@@ -69,25 +67,25 @@ public struct Candidate: Hashable, Sendable {
     channels.insert(channel)
     guard channel.rawValue.nonzeroBitCount == 1 else { return }
     let bit = channel.rawValue.trailingZeroBitCount
-    channelScores[bit] = max(channelScores[bit], score)
+    scores[bit] = max(scores[bit], score)
   }
 
   /// The best score of the single channel `channel` (0 if it did not recall the item).
   @inlinable public func score(of channel: ChannelSet) -> Float {
-    channel.rawValue.nonzeroBitCount == 1 ? channelScores[channel.rawValue.trailingZeroBitCount] : 0
+    channel.rawValue.nonzeroBitCount == 1 ? scores[channel.rawValue.trailingZeroBitCount] : 0
   }
 
   // The kept recall scores by channel kind (ranking features), at their channel's bit.
-  @inlinable public var popularScore: Float { get { channelScores[0] } set { channelScores[0] = newValue } }
-  @inlinable public var categoryScore: Float { get { channelScores[1] } set { channelScores[1] = newValue } }
-  @inlinable public var similarScore: Float { get { channelScores[2] } set { channelScores[2] = newValue } }
-  @inlinable public var textScore: Float { get { channelScores[3] } set { channelScores[3] = newValue } }
-  @inlinable public var ruleScore: Float { get { channelScores[4] } set { channelScores[4] = newValue } }
-  @inlinable public var repeatScore: Float { get { channelScores[5] } set { channelScores[5] = newValue } }
-  @inlinable public var trendingScore: Float { get { channelScores[6] } set { channelScores[6] = newValue } }
-  @inlinable public var vectorScore: Float { get { channelScores[7] } set { channelScores[7] = newValue } }
-  @inlinable public var swingScore: Float { get { channelScores[8] } set { channelScores[8] = newValue } }
-  @inlinable public var sessionScore: Float { get { channelScores[9] } set { channelScores[9] = newValue } }
-  @inlinable public var userCFScore: Float { get { channelScores[10] } set { channelScores[10] = newValue } }
-  @inlinable public var factorsScore: Float { get { channelScores[11] } set { channelScores[11] = newValue } }
+  @inlinable public var popularScore: Float { get { scores[0] } set { scores[0] = newValue } }
+  @inlinable public var categoryScore: Float { get { scores[1] } set { scores[1] = newValue } }
+  @inlinable public var similarScore: Float { get { scores[2] } set { scores[2] = newValue } }
+  @inlinable public var textScore: Float { get { scores[3] } set { scores[3] = newValue } }
+  @inlinable public var ruleScore: Float { get { scores[4] } set { scores[4] = newValue } }
+  @inlinable public var repeatScore: Float { get { scores[5] } set { scores[5] = newValue } }
+  @inlinable public var trendingScore: Float { get { scores[6] } set { scores[6] = newValue } }
+  @inlinable public var vectorScore: Float { get { scores[7] } set { scores[7] = newValue } }
+  @inlinable public var swingScore: Float { get { scores[8] } set { scores[8] = newValue } }
+  @inlinable public var sessionScore: Float { get { scores[9] } set { scores[9] = newValue } }
+  @inlinable public var userCFScore: Float { get { scores[10] } set { scores[10] = newValue } }
+  @inlinable public var factorsScore: Float { get { scores[11] } set { scores[11] = newValue } }
 }

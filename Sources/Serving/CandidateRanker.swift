@@ -30,26 +30,6 @@ public struct CandidateRanker: Sendable {
     /// Not available: left missing (NaN), which tree models route by their default direction.
     case missing
 
-    /// The channel whose recall score the column is, if it is one.
-    var recallChannel: ChannelSet? {
-      guard case .computed(let kind) = self else { return nil }
-      switch kind {
-      case .recallPopular: return .popular
-      case .recallCategory: return .category
-      case .recallSimilar: return .similar
-      case .recallText: return .text
-      case .recallRepeat: return .repeatPurchase
-      case .recallRule: return .rule
-      case .recallTrending: return .trending
-      case .recallVector: return .vector
-      case .recallSwing: return .swing
-      case .recallSession: return .session
-      case .recallUserCF: return .userCF
-      case .recallFactors: return .factors
-      default: return nil
-      }
-    }
-
     /// Whether the column reads the profile's facts about the candidate (bought, seen, when).
     var readsFacts: Bool {
       switch self {
@@ -142,25 +122,10 @@ public struct CandidateRanker: Sendable {
     let lookup = ProfileLookup(profile, generation: generation)
     // Each candidate's place in the profile's facts, found once for the several columns that read them.
     let factSlots = plan.contains(where: \.readsFacts) ? candidates.map { lookup.slot($0.doc) } : []
-    // Column by column: each source's branch is taken once per column, not once per cell. The
-    // recall scores go first, every such column in one pass over the candidates (each candidate's
-    // scores are one vector, read once).
+    // Column by column: each source's branch is taken once per column, not once per cell.
     let width = plan.count
-    let recallColumns = plan.enumerated().compactMap { column, source in
-      source.recallChannel.map { (column: column, bit: $0.rawValue.trailingZeroBitCount) }
-    }
     matrix.withUnsafeMutableCells { cells in
-      if !recallColumns.isEmpty {
-        recallColumns.withUnsafeBufferPointer { recall in
-          var cell = 0
-          for row in 0..<n {
-            let scores = candidates[row].scores
-            for (column, bit) in recall { cells[cell + column] = scores[bit] }
-            cell += width
-          }
-        }
-      }
-      for (column, source) in plan.enumerated() where source.recallChannel == nil {
+      for (column, source) in plan.enumerated() {
         switch source {
         case .computed(.factorShare):
           // The factor score relative to the request's best candidate: the trees compare a user's
@@ -253,9 +218,18 @@ public struct CandidateRanker: Sendable {
       }
     }
     switch kind {
-    case .recallPopular, .recallCategory, .recallSimilar, .recallText, .recallRepeat, .recallRule, .recallTrending,
-         .recallVector, .recallSwing, .recallSession, .recallUserCF, .recallFactors:
-      break  // every recall-score column is filled in one pass over the candidates, in `fill`
+    case .recallPopular: put(candidates) { $0.popularScore }
+    case .recallCategory: put(candidates) { $0.categoryScore }
+    case .recallSimilar: put(candidates) { $0.similarScore }
+    case .recallText: put(candidates) { $0.textScore }
+    case .recallRepeat: put(candidates) { $0.repeatScore }
+    case .recallRule: put(candidates) { $0.ruleScore }
+    case .recallTrending: put(candidates) { $0.trendingScore }
+    case .recallVector: put(candidates) { $0.vectorScore }
+    case .recallSwing: put(candidates) { $0.swingScore }
+    case .recallSession: put(candidates) { $0.sessionScore }
+    case .recallUserCF: put(candidates) { $0.userCFScore }
+    case .recallFactors: put(candidates) { $0.factorsScore }
     case .factorScore: put(candidates) { lookup.factorScore($0.doc, in: generation) }
     case .factorShare: put(candidates) { _ in .nan }  // filled per request in `fill`
     case .purchaseCycle: put(slots) { lookup.purchaseCycle(at: $0) }
