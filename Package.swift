@@ -145,7 +145,7 @@ let package = Package(
 
     // Layer 5
     .target(name: "Serving",
-            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "Bitmaps", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging, algorithms],
+            dependencies: ["FunnelCore", "FeatureStore", "Ranking", "Recall", "Search", "Bitmaps", "IndexFormat", "TextAnalysis", "Experiments", "FunnelSecurity", "Indicators", prometheus, tracing, logging],
             swiftSettings: swiftSettings),
 
     // Layer 6

@@ -1,4 +1,3 @@
-import Algorithms
 import FunnelCore
 import IndexFormat
 import Recall
@@ -28,10 +27,17 @@ struct FilterStage: Sendable {
     context.timed("filter", since: watch)
   }
 
-  /// Whether sorted `docs` holds `doc`. O(log n).
+  /// Whether sorted `docs` holds `doc`: a binary search, written out (the generic
+  /// `partitioningIndex` called its predicate through a closure on every step). O(log n).
   @inline(__always) static func contains(_ docs: [UInt32], _ doc: UInt32) -> Bool {
-    let i = docs.partitioningIndex { $0 >= doc }
-    return i < docs.count && docs[i] == doc
+    docs.withUnsafeBufferPointer { d in
+      var (low, high) = (0, d.count)
+      while low < high {
+        let mid = (low &+ high) >> 1
+        if d[mid] < doc { low = mid &+ 1 } else { high = mid }
+      }
+      return low < d.count && d[low] == doc
+    }
   }
 
   /// A first phase: orders `matches` by text score (best first, ties by document) and returns how
