@@ -9,11 +9,11 @@ public struct RankedOrder: Sequence, Sendable {
   /// One key per scored candidate, `ScoreOrder.key(score:doc:)` with the candidate's index in place
   /// of the document (8 bytes, so partitioning moves little); ties are put in document order as
   /// they are taken.
-  @usableFromInline var keys: [UInt64]
-  @usableFromInline var scores: [Float]
-  @usableFromInline var docs: [UInt32]
-  /// Entries that follow every scored one, in this order.
-  @usableFromInline var following: [(Int, Float)]
+  var keys: [UInt64]
+  var scores: [Float]
+  var docs: [UInt32]
+  /// Entries that follow every scored one, in this order (candidates left unscored, say).
+  public var following: [(Int, Float)]
 
   /// Every entry, count.
   public var count: Int { keys.count + following.count }
@@ -27,25 +27,23 @@ public struct RankedOrder: Sequence, Sendable {
   /// Indices of `scores` (one per candidate of `candidates`, in order) best first, then
   /// `following` in its order. The candidates' documents must differ, so the order is total.
   /// O(scores) to build.
-  public init(scores: [Float], of candidates: UnsafeBufferPointer<Candidate>, following: [(Int, Float)] = []) {
+  public init(scores: [Float], of candidates: [Candidate], following: [(Int, Float)] = []) {
     precondition(scores.count <= candidates.count && scores.count <= Int(UInt32.max), "a score per candidate")
     // Written once each, never zeroed first.
-    let keys = [UInt64](unsafeUninitializedCapacity: scores.count) { k, written in
+    keys = [UInt64](unsafeUninitializedCapacity: scores.count) { k, written in
       scores.withUnsafeBufferPointer { s in
         for i in 0..<s.count { k[i] = ScoreOrder.key(score: s[i], doc: UInt32(truncatingIfNeeded: i)) }
       }
       written = scores.count
     }
-    let docs = [UInt32](unsafeUninitializedCapacity: scores.count) { d, written in
-      for i in 0..<scores.count { d[i] = candidates[i].doc.rawValue }
-      written = scores.count
+    docs = candidates.withUnsafeBufferPointer { c in
+      [UInt32](unsafeUninitializedCapacity: scores.count) { d, written in
+        for i in 0..<scores.count { d[i] = c[i].doc.rawValue }
+        written = scores.count
+      }
     }
-    (self.keys, self.scores, self.docs, self.following) = (keys, scores, docs, following)
-  }
-
-  /// `init(scores:of:following:)` over an array of candidates.
-  public init(scores: [Float], of candidates: [Candidate], following: [(Int, Float)] = []) {
-    self = candidates.withUnsafeBufferPointer { RankedOrder(scores: scores, of: $0, following: following) }
+    self.scores = scores
+    self.following = following
   }
 
   /// The worst score among the scored entries (the last a full sort would give), nil if none. O(n).
@@ -56,7 +54,7 @@ public struct RankedOrder: Sequence, Sendable {
   public struct Iterator: IteratorProtocol {
     /// The keys being put in order, in memory the iterator owns: partitioning reads and writes them
     /// with no copy-on-write check.
-    @usableFromInline final class Keys {
+    final class Keys {
       let keys: UnsafeMutableBufferPointer<UInt64>
       init(_ keys: [UInt64]) {
         self.keys = .allocate(capacity: keys.count)
@@ -65,22 +63,22 @@ public struct RankedOrder: Sequence, Sendable {
       deinit { keys.deallocate() }
     }
 
-    @usableFromInline let storage: Keys
-    @usableFromInline let scores: [Float]
-    @usableFromInline let docs: [UInt32]
+    let storage: Keys
+    let scores: [Float]
+    let docs: [UInt32]
     /// Ends of the ranges still unsorted, nearest last: `keys[bound]` is in its final place and no
     /// key before it orders after it. Starts with the end of the array.
-    @usableFromInline var bounds: [Int]
-    @usableFromInline var position = 0
+    var bounds: [Int]
+    var position = 0
     /// Keys before this place are final, equal scores already in document order.
-    @usableFromInline var settled = 0
+    var settled = 0
     /// Keys before this place are in their final places (ties perhaps not yet in document order).
-    @usableFromInline var placed = 0
+    var placed = 0
     /// Keys left to partition before the rest is sorted outright (a guard against pivots that
     /// keep splitting badly).
-    @usableFromInline var budget: Int
-    @usableFromInline let following: [(Int, Float)]
-    @usableFromInline var followingPosition = 0
+    var budget: Int
+    let following: [(Int, Float)]
+    var followingPosition = 0
 
     /// `budget`: keys to partition before sorting the rest outright (by default 4 n + 64, above
     /// what incremental quicksort needs on average for the whole array).

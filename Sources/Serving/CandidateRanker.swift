@@ -80,12 +80,6 @@ public struct CandidateRanker: Sendable {
     }
   }
 
-  /// Scores `candidates`; returns (candidate index, score) best first.
-  /// O(candidates * features + candidates log candidates).
-  public func rank(_ candidates: [Candidate], _ inputs: RankingInputs) -> [(Int, Float)] {
-    Self.order(scores(candidates, inputs), of: candidates)
-  }
-
   /// The model's score of each of `candidates`, in order. A row's score depends on that row alone,
   /// so scoring a list in parts gives the same scores. O(candidates * features) plus the model's cost.
   public func scores(_ candidates: [Candidate], _ inputs: RankingInputs) -> [Float] { scores(candidates[...], inputs) }
@@ -97,11 +91,6 @@ public struct CandidateRanker: Sendable {
     var scores = [Float](repeating: 0, count: candidates.count)
     model.score(matrix, into: &scores)
     return scores
-  }
-
-  /// (candidate index, score) best first; ties by document. O(n log n).
-  public static func order(_ scores: [Float], of candidates: [Candidate]) -> [(Int, Float)] {
-    candidates.withUnsafeBufferPointer { c in ScoreOrder.descendingIndices(scores) { c[$0].doc.rawValue } }
   }
 
   /// The model's input rows for `candidates` (debug output and exposure logs: what items were scored with).

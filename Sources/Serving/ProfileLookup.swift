@@ -40,7 +40,7 @@ struct ProfileLookup {
     return index.prefixDot(doc, factors) * users.itemScale
   }
 
-  /// Seconds since the user last saw `doc`, NaN if never (as `UserProfile.lastSeenMs`).
+  /// Seconds since the user last saw `doc`, NaN if never (`UserProfile.ItemFacts.lastSeenMs`).
   @inline(__always) func secondsSinceSeen(at slot: Int32) -> Float {
     guard let seen = facts(at: slot)?.lastSeenMs else { return .nan }
     return Float(max(0, profile.asOfMs - seen)) / 1000

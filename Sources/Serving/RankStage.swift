@@ -30,7 +30,7 @@ struct RankStage: Sendable {
     var order = RankedOrder(scores: scores, of: kept)
     if scored < kept.count {
       let floor = order.worstScore ?? 0
-      order = RankedOrder(scores: scores, of: kept, following: (scored..<kept.count).map { ($0, floor) })
+      order.following = (scored..<kept.count).map { ($0, floor) }
     }
     context.inputs = inputs
     context.ranked = order

@@ -45,24 +45,6 @@ public struct UserProfile: Sendable {
   /// Where `doc`'s facts are in `interacted`, or -1 if the user never interacted with it. O(1) expected.
   @inline(__always) public func slot(of doc: DocID) -> Int32 { factSlots.position(of: doc).map { Int32($0) } ?? -1 }
 
-  /// When the user last interacted with each item (Unix ms). Made on demand from `interacted`.
-  public var lastSeenMs: [DocID: Int64] {
-    Dictionary(uniqueKeysWithValues: interacted.map { ($0.doc, $0.facts.lastSeenMs) })
-  }
-  /// The items the user bought. Made on demand from `interacted`.
-  public var purchased: Set<DocID> { Set(interacted.lazy.filter(\.facts.purchased).map(\.doc)) }
-  /// The items the user viewed (or otherwise interacted with, short of buying). Made on demand.
-  public var viewed: Set<DocID> { Set(interacted.lazy.filter(\.facts.viewed).map(\.doc)) }
-  /// Purchase events per bought item in the interactions read. Made on demand from `interacted`.
-  public var purchaseCounts: [DocID: Int] {
-    Dictionary(uniqueKeysWithValues: interacted.lazy.filter { $0.facts.purchases > 0 }.map { ($0.doc, Int($0.facts.purchases)) })
-  }
-  /// First and last purchase of each purchased item in the interactions read (Unix ms). Made on demand.
-  public var purchaseSpanMs: [DocID: (first: Int64, last: Int64)] {
-    Dictionary(uniqueKeysWithValues: interacted.lazy.filter { $0.facts.purchases > 0 }
-      .map { ($0.doc, (first: $0.facts.firstPurchaseMs, last: $0.facts.lastPurchaseMs)) })
-  }
-
   /// Half-life of an interaction's influence, in hours.
   public static let halfLifeHours: Double = 48
 

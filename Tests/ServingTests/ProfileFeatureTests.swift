@@ -27,9 +27,14 @@ import Testing
     let ranker = CandidateRanker(model: try LinearModel(version: "p", schema: Self.schema, weights: [1, 1, 1, 1, 1], bias: 0,
                                                         logistic: false))
     let rows = ranker.featureRows(candidates, RankingInputs(profile: profile, generation: generation))
-    // The profile's facts as sets and dictionaries, built here by a path of their own.
-    let (lastSeenMs, purchasedItems, viewedItems, purchaseCounts) =
-      (profile.lastSeenMs, profile.purchased, profile.viewed, profile.purchaseCounts)
+    // The profile's facts as sets and dictionaries, built here from its list of items (not through
+    // the table the ranker probes).
+    let facts = profile.interacted
+    let lastSeenMs = Dictionary(uniqueKeysWithValues: facts.map { ($0.doc, $0.facts.lastSeenMs) })
+    let purchasedItems = Set(facts.filter(\.facts.purchased).map(\.doc))
+    let viewedItems = Set(facts.filter(\.facts.viewed).map(\.doc))
+    let purchaseCounts = Dictionary(uniqueKeysWithValues: facts.filter { $0.facts.purchases > 0 }
+      .map { ($0.doc, Int($0.facts.purchases)) })
     var mismatches = 0
     for (candidate, row) in zip(candidates, rows) {
       let doc = candidate.doc
