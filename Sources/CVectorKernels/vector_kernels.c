@@ -171,33 +171,61 @@ static inline __m256 reduce8x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m25
   return _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// Appends the rows of `sums` (eight consecutive rows from `first`) that are not below `threshold`
+// to out_scores / out_rows at `kept`; returns the new count. A NaN is kept, as !(x < t) keeps it.
 __attribute__((target("avx2,fma")))
-static void scan_avx2(const float *query, const float *vectors, size_t dimension, size_t count, float *out) {
+static inline size_t keep8(__m256 sums, __m256 threshold, uint32_t first, float *out_scores, uint32_t *out_rows,
+                           size_t kept) {
+  unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(sums, threshold, _CMP_NLT_UQ));
+  if (!mask) return kept;
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sums);
+  while (mask) {
+    const unsigned lane = (unsigned)__builtin_ctz(mask);
+    out_scores[kept] = lanes[lane];
+    out_rows[kept] = first + lane;
+    kept++;
+    mask &= mask - 1;
+  }
+  return kept;
+}
+
+__attribute__((target("avx2,fma")))
+static size_t scan_above_avx2(const float *query, const float *vectors, size_t dimension, size_t count, float threshold,
+                              float *out_scores, uint32_t *out_rows) {
   const size_t full = dimension & ~(size_t)15, left = dimension - full;
   const __m256i m0 = tail_mask8(left), m1 = tail_mask8(left > 8 ? left - 8 : 0);
-  size_t i = 0;
+  const __m256 t = _mm256_set1_ps(threshold);
+  size_t i = 0, kept = 0;
   for (; i + 8 <= count; i += 8) {
     const float *row = vectors + i * dimension;
     __m256 r[8];
     rows4_sums8(query, row, dimension, full, left, m0, m1, r);
     rows4_sums8(query, row + 4 * dimension, dimension, full, left, m0, m1, r + 4);
-    _mm256_storeu_ps(out + i, reduce8x8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+    kept = keep8(reduce8x8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]), t, (uint32_t)i, out_scores, out_rows, kept);
   }
-  for (; i < count; i++) out[i] = dot_avx2(query, vectors + i * dimension, dimension);
+  for (; i < count; i++) {
+    const float score = dot_avx2(query, vectors + i * dimension, dimension);
+    if (!(score < threshold)) { out_scores[kept] = score; out_rows[kept] = (uint32_t)i; kept++; }
+  }
+  return kept;
 }
 #endif
 
-void funnel_vec_scan(const float *query, const float *vectors, size_t dimension, size_t count, float *out,
-                     funnel_vec_kernel kernel) {
+size_t funnel_vec_scan_above(const float *query, const float *vectors, size_t dimension, size_t count, float threshold,
+                             float *out_scores, uint32_t *out_rows, funnel_vec_kernel kernel) {
 #ifdef FUNNEL_VEC_X86
   // The AVX-512 kernel's sums are the AVX2 kernel's, so a CPU with either scans with AVX2.
-  if (kernel == FUNNEL_VEC_AVX512 || kernel == FUNNEL_VEC_AVX2) {
-    scan_avx2(query, vectors, dimension, count, out);
-    return;
-  }
+  if (kernel == FUNNEL_VEC_AVX512 || kernel == FUNNEL_VEC_AVX2)
+    return scan_above_avx2(query, vectors, dimension, count, threshold, out_scores, out_rows);
 #endif
   (void)kernel;
-  for (size_t i = 0; i < count; i++) out[i] = dot_portable(query, vectors + i * dimension, dimension);
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    const float score = dot_portable(query, vectors + i * dimension, dimension);
+    if (!(score < threshold)) { out_scores[kept] = score; out_rows[kept] = (uint32_t)i; kept++; }
+  }
+  return kept;
 }
 
 size_t funnel_vec_visit(const uint32_t *links, size_t count, uint16_t *marks, uint16_t stamp, const float *query,

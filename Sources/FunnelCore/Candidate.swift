@@ -61,6 +61,14 @@ public struct Candidate: Hashable, Sendable {
     self.scores = SIMD16()
   }
 
+  /// A candidate recalled by the single channel `channel`, whose bit is `bit`, with `score`.
+  @inlinable @inline(__always) public init(doc: DocID, channel: ChannelSet, bit: Int, score: Float) {
+    self.doc = doc
+    self.channels = channel
+    self.scores = SIMD16()
+    scores[bit] = max(0, score)
+  }
+
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.
   /// A set of several channels is recorded as recalling it, with no score.
   @inlinable public mutating func add(_ channel: ChannelSet, score: Float) {

@@ -2,7 +2,8 @@
 /// probing and a multiplicative hash of the 32-bit id: recall adds ~1,000-1,500 candidates per
 /// request and looks each up, and Swift's `Dictionary` spends most of that time in SipHash (the
 /// counter cache and the ranker's profile lookups use it for the same reason).
-/// Document ids must be below 2^32 - 1 (that one marks an empty slot). Expected O(1) per
+/// Document ids must be below 2^32 - 1 (that one marks an empty slot); any other 32-bit key below
+/// it works the same (the re-ranker counts per category key with it). Expected O(1) per
 /// operation; the table doubles at half full. A value type: not shared, no lock.
 public struct DocPositionTable: Sendable {
   /// One word per slot: the document id plus one in the low half (0 = an empty slot), its position

@@ -57,6 +57,16 @@ public enum ScoreOrder {
     return keys.map { (Int(UInt32(truncatingIfNeeded: $0)), scores[Int(UInt32(truncatingIfNeeded: $0))]) }
   }
 
+  /// The best `k` of the (score, document) keys in `keys`, best first, as pairs: the `k` smallest
+  /// selected, sorted, decoded. Reorders `keys`. O(n + k log k) expected; keys must differ.
+  public static func best(_ k: Int, of keys: UnsafeMutableBufferPointer<UInt64>) -> [(DocID, Float)] {
+    let k = min(max(k, 0), keys.count)
+    selectSmallest(k, in: keys)
+    let top = UnsafeMutableBufferPointer(rebasing: keys[..<k])
+    sort(top)
+    return top.map { (DocID(rawValue: UInt32(truncatingIfNeeded: $0)), score($0)) }
+  }
+
   /// Moves the `k` smallest keys of `keys` to its front, the `k`-th smallest at `k - 1`, the rest
   /// after, neither part in order: quickselect, O(n) expected, and a full sort of what remains should
   /// pivots keep splitting badly (O(n log n) at worst). Keys must differ.

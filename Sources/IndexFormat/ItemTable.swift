@@ -286,8 +286,12 @@ public struct ItemTable: Sendable {
   /// FNV-1a 64 of the UTF-8 bytes: the id index hash (the catalog reader's repeated-id check uses
   /// it too). O(bytes).
   public static func hash(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-    return h
+    // Over the contiguous bytes: iterating `utf8` pays the string's representation checks per byte.
+    var s = s
+    return s.withUTF8 { bytes in
+      var h: UInt64 = 0xCBF2_9CE4_8422_2325
+      for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+      return h
+    }
   }
 }

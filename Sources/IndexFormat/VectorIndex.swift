@@ -134,52 +134,94 @@ public struct VectorIndex: Sendable {
     }
   }
 
-  /// The exact top `k` for the unit query `q`: every row scored by the scan kernel in blocks. A score
-  /// below the running threshold is turned away with one comparison; the others are kept as order
-  /// keys in a buffer of 2k, and when it fills the best k are selected (quickselect) and the k-th
-  /// becomes the threshold: O(count x dimension + count), no heap work per kept row.
+  /// The exact top `k` for the unit query `q`, by reading every row. A first threshold comes from
+  /// a sample (`sampledThreshold`), so that the kernel turns away most rows from the start; should
+  /// fewer than `k` rows reach it, the scan is done again without one. O(count x dimension + count).
   func scan(_ q: [Float], k: Int) -> [(DocID, Float)] {
     let k = min(k, count)
     guard k > 0 else { return [] }
-    let room = min(2 * k, count)
-    var keys = [UInt64](repeating: 0, count: room)
-    var held = 0
-    let block = 1_024
-    keys.withUnsafeMutableBufferPointer { kept in
+    let floor = sampledThreshold(q, k: k)
+    if floor > -.infinity {
+      let best = scan(q, k: k, above: floor)
+      if best.count == k { return best }
+    }
+    return scan(q, k: k, above: -.infinity)
+  }
+
+  /// The top `k` (at most) of the rows scoring `floor` or more: every row scored by the scan kernel
+  /// in blocks, the kernel turning away rows below the running threshold (the floor, then the k-th
+  /// best kept so far) itself. The rest are kept as order keys in a buffer of 4k; when it fills the
+  /// best k are selected (quickselect) and the k-th becomes the threshold. No heap work per kept row,
+  /// no scalar work per row turned away. Exact whenever at least `k` rows score `floor` or more.
+  private func scan(_ q: [Float], k: Int, above floor: Float) -> [(DocID, Float)] {
+    let room = min(4 * k, count)
+    // Blocks small enough that the threshold the kernel is given follows the selections closely.
+    let block = 256
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: room) { kept in
+      var held = 0
       q.withUnsafeBufferPointer { qp in
         vectors.withUnsafeBufferPointer { vp in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
-            var threshold = -Float.infinity, worst = UInt64.max
-            var start = 0
-            while start < count {
-              let n = min(block, count - start)
-              funnel_vec_scan(qp.baseAddress!, vp.baseAddress! + start * dimension, dimension, n, scores.baseAddress!,
-                              VectorKernel.best)
-              for i in 0..<n {
-                let score = scores[i]
-                // Below the k-th kept: out. An equal score goes on, where the lower document wins.
-                if score < threshold { continue }
-                let key = ScoreOrder.key(score: score, doc: UInt32(truncatingIfNeeded: start &+ i))
-                if key > worst { continue }
-                kept[held] = key
-                held &+= 1
-                if held == room, held > k {
-                  ScoreOrder.selectSmallest(k, in: kept)
-                  held = k
-                  worst = kept[k - 1]
-                  threshold = ScoreOrder.score(worst)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: block) { rows in
+              var threshold = floor, worst = UInt64.max
+              var start = 0
+              while start < count {
+                let n = min(block, count - start)
+                let passed = funnel_vec_scan_above(qp.baseAddress!, vp.baseAddress! + start * dimension, dimension, n,
+                                                   threshold, scores.baseAddress!, rows.baseAddress!, VectorKernel.best)
+                for j in 0..<passed {
+                  let score = scores[j]
+                  // Below the k-th kept (which may have risen within the block): out. An equal
+                  // score goes on, where the lower document wins.
+                  if score < threshold { continue }
+                  let key = ScoreOrder.key(score: score, doc: UInt32(truncatingIfNeeded: start) &+ rows[j])
+                  if key > worst { continue }
+                  kept[held] = key
+                  held &+= 1
+                  if held == room, held > k {
+                    ScoreOrder.selectSmallest(k, in: kept)
+                    held = k
+                    worst = kept[k - 1]
+                    threshold = ScoreOrder.score(worst)
+                  }
                 }
+                start += n
               }
-              start += n
             }
           }
         }
       }
-      let best = UnsafeMutableBufferPointer(rebasing: kept[..<held])
-      ScoreOrder.selectSmallest(k, in: best)
-      ScoreOrder.sort(UnsafeMutableBufferPointer(rebasing: best[..<min(k, held)]))
+      return ScoreOrder.best(k, of: UnsafeMutableBufferPointer(rebasing: kept[..<held]))
     }
-    return keys.prefix(min(k, held)).map { (DocID(rawValue: UInt32(truncatingIfNeeded: $0)), ScoreOrder.score($0)) }
+  }
+
+  /// A score about `2k` rows reach, from a sample of eight runs of 64 rows spread over the matrix
+  /// (whole runs, so the kernel scores them eight at a time); -infinity when the matrix is too
+  /// small for a sample to save work. A threshold too high for `k` rows only costs a second scan.
+  private func sampledThreshold(_ q: [Float], k: Int) -> Float {
+    let runs = 8, run = 64, sample = runs * run
+    guard count >= 2 * sample, count >= 8 * k else { return -.infinity }
+    let rank = (2 * k * sample + count - 1) / count
+    guard rank < sample else { return -.infinity }
+    return withUnsafeTemporaryAllocation(of: Float.self, capacity: sample) { scores in
+      withUnsafeTemporaryAllocation(of: UInt32.self, capacity: run) { rows in
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: sample) { keys in
+          q.withUnsafeBufferPointer { qp in
+            vectors.withUnsafeBufferPointer { vp in
+              for r in 0..<runs {
+                let first = r * (count / runs)
+                _ = funnel_vec_scan_above(qp.baseAddress!, vp.baseAddress! + first * dimension, dimension, run,
+                                          -.infinity, scores.baseAddress! + r * run, rows.baseAddress!, VectorKernel.best)
+              }
+            }
+          }
+          for i in 0..<sample { keys[i] = ScoreOrder.key(score: scores[i], doc: UInt32(i)) }
+          ScoreOrder.selectSmallest(rank, in: keys)
+          let threshold = ScoreOrder.score(keys[rank - 1])
+          return threshold.isNaN ? -.infinity : threshold
+        }
+      }
+    }
   }
 
   /// The graph search of `search` for the unit query `q`.

@@ -105,7 +105,7 @@ public struct SimilarItemsRecall: RecallChannel {
 
   /// The seeds' rows of `table` summed (each neighbour's score times its seed's weight), the seeds
   /// themselves left out, the best `quota` added as `channel` scaled so the best is 1. Shared by
-  /// every item-to-item table (ItemCF, Swing, sessions). O(seeds x row length + touched log quota).
+  /// every item-to-item table (ItemCF, Swing, sessions). O(seeds x row length + touched + quota log quota).
   static func recall(_ table: NeighbourTable, as channel: ChannelSet, _ request: RecallRequest, in generation: IndexGeneration,
                      quota: Int, into collector: inout CandidateCollector) {
     guard !request.seeds.isEmpty, quota > 0 else { return }
@@ -138,9 +138,18 @@ public struct SimilarItemsRecall: RecallChannel {
           }
         }
       }
-      var heap = TopK(capacity: quota)
-      for doc in touched where scores[Int(doc)] > 0 { heap.offer(DocID(rawValue: doc), scores[Int(doc)]) }
-      return heap.sortedDescending()
+      // The best `quota` of the touched by selection over their keys (a heap's sift per offer
+      // cost more than the whole selection).
+      return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: touched.count) { keys in
+        var n = 0
+        for doc in touched {
+          let score = scores[Int(doc)]
+          guard score > 0 else { continue }
+          keys[n] = ScoreOrder.key(score: score, doc: doc)
+          n += 1
+        }
+        return ScoreOrder.best(quota, of: UnsafeMutableBufferPointer(rebasing: keys[..<n]))
+      }
     }
     let top = best.first?.1 ?? 1
     for (doc, score) in best { collector.add(doc, channel: channel, score: score / top) }

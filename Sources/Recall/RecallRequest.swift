@@ -65,16 +65,25 @@ public struct CandidateCollector: Sendable {
 
   /// Adds `doc` as recalled by `channel` with `score`.
   @inline(__always) public mutating func add(_ doc: DocID, channel: ChannelSet, score: Float) {
-    if channel.rawValue.nonzeroBitCount == 1 {
-      offered[channel.rawValue.trailingZeroBitCount] &+= 1
-    } else {
-      offeredBySet[channel, default: 0] += 1
-    }
+    guard channel.rawValue.nonzeroBitCount == 1 else { return addUnderSet(doc, channels: channel) }
+    let bit = channel.rawValue.trailingZeroBitCount
+    offered[bit] &+= 1
     if let i = position.positionOrInsert(doc, position: candidates.count) {
       candidates[i].add(channel, score: score)
     } else {
+      candidates.append(Candidate(doc: doc, channel: channel, bit: bit, score: score))
+    }
+  }
+
+  /// `add` for a set of several channels (recorded as recalling the item, with no score): out of
+  /// line, so that the dictionary update does not weigh on every single-channel add.
+  @usableFromInline @inline(never) mutating func addUnderSet(_ doc: DocID, channels: ChannelSet) {
+    offeredBySet[channels, default: 0] += 1
+    if let i = position.positionOrInsert(doc, position: candidates.count) {
+      candidates[i].add(channels, score: 0)
+    } else {
       var candidate = Candidate(doc: doc)
-      candidate.add(channel, score: score)
+      candidate.add(channels, score: 0)
       candidates.append(candidate)
     }
   }

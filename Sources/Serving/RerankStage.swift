@@ -61,18 +61,29 @@ struct RerankStage: Sendable {
                         count: Int, maxPerCategory: Int) -> [(Int, Float)] {
     var chosen: [(Int, Float)] = []
     var deferred: [(Int, Float)] = []
-    var perCategory: [UInt32: Int] = [:]
+    // Chosen items per leaf category: the leaf's place in `chosenIn` by a multiplicative-hash
+    // table (a dictionary would SipHash the leaf twice per item read); items without a category
+    // count together apart.
+    var place = DocPositionTable(capacity: min(max(count, 8), 256))
+    var chosenIn: [Int] = []
+    var chosenWithout = 0
     var groups = ProductGroups(generation)
     for entry in ranked {
       guard chosen.count < count else { break }
       guard groups.firstOfItsGroup(candidates[entry.0].doc) else { continue }
       let leaf = generation.items.leafCategory(candidates[entry.0].doc)
-      if perCategory[leaf, default: 0] < maxPerCategory {
-        perCategory[leaf, default: 0] += 1
-        chosen.append(entry)
+      let taken: Int
+      if leaf == ItemTable.noParent {
+        taken = chosenWithout
+        if taken < maxPerCategory { chosenWithout += 1 }
+      } else if let i = place.positionOrInsert(DocID(rawValue: leaf), position: chosenIn.count) {
+        taken = chosenIn[i]
+        if taken < maxPerCategory { chosenIn[i] += 1 }
       } else {
-        deferred.append(entry)
+        taken = 0
+        chosenIn.append(maxPerCategory > 0 ? 1 : 0)
       }
+      if taken < maxPerCategory { chosen.append(entry) } else { deferred.append(entry) }
     }
     for entry in deferred where chosen.count < count { chosen.append(entry) }
     return chosen

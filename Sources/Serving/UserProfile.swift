@@ -63,6 +63,9 @@ public struct UserProfile: Sendable {
     // Interest per depth of the category tree (1 = department); the ancestor walk stops at 8.
     var depthTotals = [Float?](repeating: nil, count: 9)
     var priceSum = 0.0, priceWeight = 0.0
+    // Interest per category touched (key, summed weight, depth), in the order first touched.
+    var affinity: [(key: UInt32, total: Float, depth: Int)] = []
+    var categorySlots = DocPositionTable(capacity: 16)
     factSlots = DocPositionTable(capacity: max(8, recent.count))
     interacted.reserveCapacity(recent.count)
     interest.reserveCapacity(recent.count)
@@ -96,7 +99,13 @@ public struct UserProfile: Sendable {
       guard w > 0 else { continue }
       interest[slot] += w
       Self.forEachAncestor(of: items.leafCategory(doc), in: items) { key, depth in
-        categoryAffinity[key, default: 0] += w
+        // Summed by the category's place in `affinity` (a multiplicative-hash probe, not SipHash
+        // per ancestor and interaction); the dictionary is made once below, one entry per category.
+        if let i = categorySlots.positionOrInsert(DocID(rawValue: key), position: affinity.count) {
+          affinity[i].total += w
+        } else {
+          affinity.append((key, w, Self.depth(of: key, in: items)))
+        }
         depthTotals[depth] = (depthTotals[depth] ?? 0) + w
       }
       priceSum += items.price(doc) * Double(w)
@@ -108,8 +117,8 @@ public struct UserProfile: Sendable {
       .prefix(maxSeeds).map { (doc: interacted[$0].doc, weight: interest[$0]) }
     if let top = seeds.first?.weight, top > 0 { seeds = seeds.map { (doc: $0.doc, weight: $0.weight / top) } }
     // Normalise per depth, so a leaf affinity is comparable to a department affinity.
-    for (key, w) in categoryAffinity {
-      let depth = Self.depth(of: key, in: items)
+    categoryAffinity.reserveCapacity(affinity.count)
+    for (key, w, depth) in affinity {
       let total = depth < depthTotals.count ? depthTotals[depth] ?? 1 : 1
       categoryAffinity[key] = w / max(total, 1e-9)
     }

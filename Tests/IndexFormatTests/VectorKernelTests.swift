@@ -58,22 +58,57 @@ import Testing
   }
 
   /// The scan of a whole matrix scores each row as one product does, bit for bit, with every kernel:
-  /// around the eight-row blocks and the 8- and 16-lane edges of a row.
+  /// around the eight-row blocks and the 8- and 16-lane edges of a row. With no threshold it keeps
+  /// every row in order; with one, exactly the rows not below it (the median's row included).
   @Test func scanScoresEveryRowLikeOneProduct() {
     var rng = SplitMix64(seed: 47)
     for dimension in [1, 7, 8, 15, 16, 17, 32, 33, 64, 100] {
       for rows in [0, 1, 7, 8, 9, 16, 23] {
         let vectors = (0..<rows).flatMap { _ in Self.randomVector(dimension, &rng) }
         let query = Self.randomVector(dimension, &rng)
+        let products = (0..<rows).map { row in
+          vectors.withUnsafeBufferPointer { funnel_vec_dot(query, $0.baseAddress! + row * dimension, dimension, FUNNEL_VEC_PORTABLE) }
+        }
+        let median = products.sorted().dropFirst(rows / 2).first ?? 0
         for kernel in VectorKernel.available {
-          var scores = [Float](repeating: .nan, count: rows)
-          funnel_vec_scan(query, vectors, dimension, rows, &scores, kernel)
-          for row in 0..<rows {
-            let one = vectors.withUnsafeBufferPointer { funnel_vec_dot(query, $0.baseAddress! + row * dimension, dimension, FUNNEL_VEC_PORTABLE) }
-            #expect(scores[row].bitPattern == one.bitPattern, "kernel \(kernel.rawValue), dimension \(dimension), row \(row) of \(rows)")
+          for threshold in [-Float.infinity, median] {
+            var scores = [Float](repeating: .nan, count: rows), kept = [UInt32](repeating: .max, count: rows)
+            let n = funnel_vec_scan_above(query, vectors, dimension, rows, threshold, &scores, &kept, kernel)
+            let expected = (0..<rows).filter { !(products[$0] < threshold) }
+            let context: Comment = "kernel \(kernel.rawValue), dimension \(dimension), \(rows) rows, threshold \(threshold)"
+            #expect(kept.prefix(n).map(Int.init) == expected, context)
+            for (i, row) in zip(0..<n, kept) where Int(row) < rows {
+              #expect(scores[i].bitPattern == products[Int(row)].bitPattern, context)
+            }
           }
         }
       }
+    }
+  }
+
+  /// The scan's first threshold comes from a sample of rows; when the sampled rows are the only good
+  /// ones, fewer than k reach it and the scan is done again without one: still the exact top k.
+  @Test func aMisleadingSampleStillGivesTheExactTopK() throws {
+    let dimension = 8, count = 3_000, runs = 8, run = 64
+    let sampled = Set((0..<runs).flatMap { r in (r * (count / runs))..<(r * (count / runs) + run) })
+    // Sampled rows close to the query's direction (distinct angles), every other row far from it.
+    let vectors: [[Float]] = (0..<count).map { i in
+      let angle = sampled.contains(i) ? 0.01 + Double(i) * 1e-4 : 1.2 + Double(i) * 1e-4
+      var v = [Float](repeating: 0, count: dimension)
+      v[0] = Float(cos(angle))
+      v[1] = Float(sin(angle))
+      return v
+    }
+    let file = VectorIndexBuilder.file(vectors: vectors, m: 8, efConstruction: 32)
+    let index = try VectorIndex(ByteRegion(copying: file, name: "vectors"), documentCount: count, verifyChecksum: true)
+    let query: [Float] = [1, 0, 0, 0, 0, 0, 0, 0]
+    for k in [1, 100, 375] {
+      let products: [(Int, Float)] = (0..<count).map { doc in
+        (doc, funnel_vec_dot(query, index.vector(DocID(doc)), dimension, FUNNEL_VEC_PORTABLE))
+      }
+      let expected: [Int] = products.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k).map { $0.0 }
+      let got: [Int] = index.search(query, k: k, ef: 1, method: .exhaustive).map { $0.0.index }
+      #expect(got == expected, "k \(k)")
     }
   }
 

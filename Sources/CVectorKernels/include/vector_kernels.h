@@ -29,12 +29,14 @@ float funnel_vec_dot(const float *a, const float *b, size_t n, funnel_vec_kernel
 void funnel_vec_dots(const float *query, const float *vectors, size_t dimension, const uint32_t *ids, size_t count,
                      float *out, funnel_vec_kernel kernel);
 
-/// out[i] = dot(query, vectors + i * dimension) for i < count: every row of a contiguous matrix,
-/// the same sums as funnel_vec_dot bit for bit (the AVX-512 and AVX2 kernels add in one order).
-/// With AVX2, eight rows at a time share one transposed reduction instead of eight horizontal
-/// ones. O(count x dimension).
-void funnel_vec_scan(const float *query, const float *vectors, size_t dimension, size_t count, float *out,
-                     funnel_vec_kernel kernel);
+/// Every row of a contiguous matrix of `count` rows scored against `query`, keeping those whose
+/// score is not below `threshold` (-INFINITY keeps all; a NaN score is kept): their scores go to
+/// out_scores and their row numbers (0 ..< count) to out_rows, in row order. Returns how many (each
+/// output holds `count`). The scores are funnel_vec_dot's bit for bit (the AVX-512 and AVX2 kernels
+/// add in one order). With AVX2, eight rows at a time share one transposed reduction and one
+/// comparison, so a row below the threshold costs no scalar work. O(count x dimension).
+size_t funnel_vec_scan_above(const float *query, const float *vectors, size_t dimension, size_t count, float threshold,
+                             float *out_scores, uint32_t *out_rows, funnel_vec_kernel kernel);
 
 /// One step of a graph search: of the `count` node ids at `links`, those not yet visited
 /// (marks[id] != stamp) are marked and scored against `query`; their ids go to `out_ids` and their
