@@ -21,14 +21,14 @@ public final class CatalogOverlay: Sendable {
   public let added: [CatalogItem]
   /// Leaf category key (of the mapped table) of each added item: its deepest category path the
   /// generation knows, or `ItemTable.noParent` (new categories arrive with the next generation).
-  let addedLeaves: [UInt32]
+  @usableFromInline let addedLeaves: [UInt32]
   private let addedDocs: [String: UInt32]
   /// Ids whose mapped doc was deleted (and not added again).
   private let deletedIDs: Set<String>
   /// Mapped docs with new price or stock: their current item.
   private let patched: [UInt32: CatalogItem]
   /// One bit per mapped doc: patched or hidden.
-  private let changedBits: [UInt64]
+  @usableFromInline let changedBits: [UInt64]
   /// One bit per mapped doc: deleted, or superseded by an added doc.
   private let hiddenBits: [UInt64]
   /// Mapped docs with changes, then every added doc (for rule recall over the overlay).
@@ -137,7 +137,7 @@ public final class CatalogOverlay: Sendable {
   }
 
   /// Whether `doc` is added, or a mapped doc with changes (its stored fields come from here). O(1).
-  @inline(__always) public func isChanged(_ doc: DocID) -> Bool {
+  @inlinable @inline(__always) public func isChanged(_ doc: DocID) -> Bool {
     let i = doc.index
     return i >= baseCount || changedBits[i >> 6] & (1 << UInt64(i & 63)) != 0
   }

@@ -20,11 +20,11 @@ public struct ItemTable: Sendable {
   private let idDocs: ScalarView<UInt32>
   /// Prices by doc id (for range filters that scan the column).
   public let prices: ScalarView<Double>
-  private let stock: ScalarView<UInt8>
+  @usableFromInline let stock: ScalarView<UInt8>
   /// Category keys (`home`, `home/lighting`, ...), sorted.
   public let categoryKeys: StringColumn
   private let parents: ScalarView<UInt32>
-  private let leaves: ScalarView<UInt32>
+  @usableFromInline let leaves: ScalarView<UInt32>
   /// Encoded attributes per doc (`encodeAttributes`); nil in version-1 files.
   private let attributeText: StringColumn?
   /// Live catalog changes over the mapped columns (nil: the generation as built). Lookups of a
@@ -210,20 +210,20 @@ public struct ItemTable: Sendable {
     }
   }
   /// Price of `doc`.
-  @inline(__always) public func price(_ doc: DocID) -> Double {
+  @inlinable @inline(__always) public func price(_ doc: DocID) -> Double {
     if let overlay, overlay.isChanged(doc) { return overlay.item(doc)?.price ?? prices[doc.index] }
     return prices[doc.index]
   }
   /// Whether `doc` is in stock (a doc the overlay hides never is).
-  @inline(__always) public func inStock(_ doc: DocID) -> Bool {
+  @inlinable @inline(__always) public func inStock(_ doc: DocID) -> Bool {
     if let overlay, overlay.isChanged(doc) { return overlay.item(doc)?.inStock ?? false }
     return stock[doc.index] != 0
   }
   /// Whether the overlay hides `doc` (deleted, or superseded by a newer doc of the same id).
   @inline(__always) public func isHidden(_ doc: DocID) -> Bool { overlay?.isHidden(doc) ?? false }
   /// Leaf category key of `doc` (`noParent` if it has none).
-  @inline(__always) public func leafCategory(_ doc: DocID) -> UInt32 {
-    if let overlay, doc.index >= ids.count { return overlay.addedLeaves[doc.index - overlay.baseCount] }
+  @inlinable @inline(__always) public func leafCategory(_ doc: DocID) -> UInt32 {
+    if let overlay, doc.index >= leaves.count { return overlay.addedLeaves[doc.index - overlay.baseCount] }
     return leaves[doc.index]
   }
   /// Parent of category key `key`, or `noParent` for a root.

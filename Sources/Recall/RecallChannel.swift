@@ -40,10 +40,16 @@ public struct VectorRecall: RecallChannel {
     guard let vectors = generation.vectors, !request.seeds.isEmpty, quota > 0 else { return }
     var query = [Float](repeating: 0, count: vectors.dimension)
     for seed in request.seeds { vectors.accumulate(seed.doc, weight: seed.weight, into: &query) }
-    // The few seeds (at most some twenty) are scanned, not hashed, for each result.
+    // The few seeds (at most some twenty) are scanned, not hashed, for a result whose bit (of its
+    // id's low six) some seed shares; most results share none and skip the scan.
     var seeds: [DocID] = []
-    for seed in request.seeds where !seeds.contains(seed.doc) { seeds.append(seed.doc) }
-    for (doc, similarity) in vectors.search(query, k: quota + seeds.count, ef: max(ef, quota)) where !seeds.contains(doc) {
+    var bits: UInt64 = 0
+    for seed in request.seeds where !seeds.contains(seed.doc) {
+      seeds.append(seed.doc)
+      bits |= 1 &<< UInt64(seed.doc.rawValue & 63)
+    }
+    for (doc, similarity) in vectors.search(query, k: quota + seeds.count, ef: max(ef, quota)) {
+      if bits & (1 &<< UInt64(doc.rawValue & 63)) != 0, seeds.contains(doc) { continue }
       collector.add(doc, channel: .vector, score: max(0, similarity))
     }
   }
@@ -124,16 +130,21 @@ public struct SimilarItemsRecall: RecallChannel {
             list[listed] = seed.doc.rawValue
             listed += 1
           }
-          for seed in request.seeds {
-            for i in table.row(seed.doc) {
-              let neighbour = Int(table.neighbours[i])
-              let add = seed.weight * table.scores[i]
-              guard add > 0, acc[neighbour] >= 0 else { continue }
-              if acc[neighbour] == 0 {
-                list[listed] = UInt32(truncatingIfNeeded: neighbour)
-                listed += 1
+          // The rows' ranges were validated when the table was opened: read them unchecked.
+          table.neighbours.withUnsafeBufferPointer { neighbours in
+            table.scores.withUnsafeBufferPointer { weights in
+              for seed in request.seeds {
+                for i in table.row(seed.doc) {
+                  let neighbour = Int(neighbours[i])
+                  let add = seed.weight * weights[i]
+                  guard add > 0, acc[neighbour] >= 0 else { continue }
+                  if acc[neighbour] == 0 {
+                    list[listed] = UInt32(truncatingIfNeeded: neighbour)
+                    listed += 1
+                  }
+                  acc[neighbour] += add
+                }
               }
-              acc[neighbour] += add
             }
           }
         }
