@@ -53,7 +53,7 @@ public struct UserProfile: Sendable {
 
   /// Derives a profile from `recent` (newest first) as of `nowMs`, keeping at most `maxSeeds` seeds.
   /// Interactions with items unknown to `generation` are ignored. O(recent * category depth), with
-  /// one table probe per interaction and one dictionary update per category touched per interaction.
+  /// one table probe per interaction and per category it touches, and one dictionary entry per distinct category.
   public init(recent: [RecentInteraction], generation: IndexGeneration, nowMs: Int64, maxSeeds: Int = 20) {
     let items = generation.items
     asOfMs = nowMs
