@@ -64,7 +64,11 @@ public struct FeedbackLoop: Sendable {
       if !selected.itemActivity.contains(where: { $0 != nil }) { selected.itemActivity = [] }
       let scored = context.ranker.featureRows(shown.map { context.candidates[$0] }, selected)
       var byItem: [String: [Float]] = [:]
-      for (index, row) in zip(shown, scored) { byItem[context.generation.items.id(context.candidates[index].doc)] = row }
+      byItem.reserveCapacity(shown.count)
+      // The item table once: read through the generation per item, it was copied (a retain of each
+      // of its columns) every time.
+      let items = context.generation.items
+      for (index, row) in zip(shown, scored) { byItem[items.id(context.candidates[index].doc)] = row }
       let missing = [Float](repeating: .nan, count: names.count)
       rows = answer.items.map { byItem[$0.itemID] ?? missing }
     }
