@@ -61,12 +61,13 @@ public struct Candidate: Hashable, Sendable {
     self.scores = SIMD16()
   }
 
-  /// A candidate recalled by the single channel `channel`, whose bit is `bit`, with `score`.
-  @inlinable @inline(__always) public init(doc: DocID, channel: ChannelSet, bit: Int, score: Float) {
+  /// A candidate first recalled by `channel` with `score`: what `init(doc:)` then `add` give, with
+  /// no read of the zeroed lane (a set of several channels records no score).
+  @inlinable @inline(__always) public init(doc: DocID, channel: ChannelSet, score: Float) {
     self.doc = doc
     self.channels = channel
     self.scores = SIMD16()
-    scores[bit] = max(0, score)
+    if channel.rawValue.nonzeroBitCount == 1 { scores[channel.rawValue.trailingZeroBitCount] = max(0, score) }
   }
 
   /// Records that `channel` recalled this item with `score`, keeping the best score per channel.

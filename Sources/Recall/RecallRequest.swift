@@ -65,27 +65,22 @@ public struct CandidateCollector: Sendable {
 
   /// Adds `doc` as recalled by `channel` with `score`.
   @inline(__always) public mutating func add(_ doc: DocID, channel: ChannelSet, score: Float) {
-    guard channel.rawValue.nonzeroBitCount == 1 else { return addUnderSet(doc, channels: channel) }
-    let bit = channel.rawValue.trailingZeroBitCount
-    offered[bit] &+= 1
+    if channel.rawValue.nonzeroBitCount == 1 {
+      offered[channel.rawValue.trailingZeroBitCount] &+= 1
+    } else {
+      countOfferUnderSet(channel)
+    }
     if let i = position.positionOrInsert(doc, position: candidates.count) {
       candidates[i].add(channel, score: score)
     } else {
-      candidates.append(Candidate(doc: doc, channel: channel, bit: bit, score: score))
+      candidates.append(Candidate(doc: doc, channel: channel, score: score))
     }
   }
 
-  /// `add` for a set of several channels (recorded as recalling the item, with no score): out of
-  /// line, so that the dictionary update does not weigh on every single-channel add.
-  @usableFromInline @inline(never) mutating func addUnderSet(_ doc: DocID, channels: ChannelSet) {
+  /// Counts an offer under a set of several channels: out of line, so that the dictionary update
+  /// (and its default-value closure) does not weigh on every single-channel add.
+  @usableFromInline @inline(never) mutating func countOfferUnderSet(_ channels: ChannelSet) {
     offeredBySet[channels, default: 0] += 1
-    if let i = position.positionOrInsert(doc, position: candidates.count) {
-      candidates[i].add(channels, score: 0)
-    } else {
-      var candidate = Candidate(doc: doc)
-      candidate.add(channels, score: 0)
-      candidates.append(candidate)
-    }
   }
 
   /// Whether `doc` is already a candidate.

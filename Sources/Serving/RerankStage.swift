@@ -61,29 +61,27 @@ struct RerankStage: Sendable {
                         count: Int, maxPerCategory: Int) -> [(Int, Float)] {
     var chosen: [(Int, Float)] = []
     var deferred: [(Int, Float)] = []
-    // Chosen items per leaf category: the leaf's place in `chosenIn` by a multiplicative-hash
-    // table (a dictionary would SipHash the leaf twice per item read); items without a category
-    // count together apart.
+    // Chosen items per leaf category, at the leaf's place in `chosenIn` (a multiplicative-hash
+    // table: a dictionary would SipHash the leaf twice per item read); place 0 counts the items
+    // without a category.
     var place = DocPositionTable(capacity: min(max(count, 8), 256))
-    var chosenIn: [Int] = []
-    var chosenWithout = 0
+    var chosenIn = [0]
     var groups = ProductGroups(generation)
     for entry in ranked {
       guard chosen.count < count else { break }
       guard groups.firstOfItsGroup(candidates[entry.0].doc) else { continue }
       let leaf = generation.items.leafCategory(candidates[entry.0].doc)
-      let taken: Int
-      if leaf == ItemTable.noParent {
-        taken = chosenWithout
-        if taken < maxPerCategory { chosenWithout += 1 }
-      } else if let i = place.positionOrInsert(DocID(rawValue: leaf), position: chosenIn.count) {
-        taken = chosenIn[i]
-        if taken < maxPerCategory { chosenIn[i] += 1 }
-      } else {
-        taken = 0
-        chosenIn.append(maxPerCategory > 0 ? 1 : 0)
+      var slot = 0
+      if leaf != ItemTable.noParent {
+        slot = place.positionOrInsert(DocID(rawValue: leaf), position: chosenIn.count) ?? chosenIn.count
+        if slot == chosenIn.count { chosenIn.append(0) }
       }
-      if taken < maxPerCategory { chosen.append(entry) } else { deferred.append(entry) }
+      if chosenIn[slot] < maxPerCategory {
+        chosenIn[slot] += 1
+        chosen.append(entry)
+      } else {
+        deferred.append(entry)
+      }
     }
     for entry in deferred where chosen.count < count { chosen.append(entry) }
     return chosen

@@ -4,7 +4,7 @@ import Ranking
 import Serving
 import Testing
 
-/// The ranker's recall-score columns (filled in one pass over the candidates) hold each candidate's
+/// The ranker's recall-score columns (one loop per column, reading the channel's lane) hold each candidate's
 /// best score from that channel, whatever the columns' order and the other columns between them.
 @Suite struct RecallFeatureTests {
   @Test func recallColumnsHoldEachChannelsScore() throws {
