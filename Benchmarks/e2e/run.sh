@@ -59,13 +59,23 @@ funnel_start_server "$funnel" --index "$work/index" --redis "$REDIS_URL" --mongo
 grep -E "offline item features|ranking model|funnel serving" "$FUNNEL_RUN/funnel.log" | cut -c1-300
 echo "== histories of 20,000 users through POST /v1/events"
 python3 - "$work/inputs/history.json" "$FUNNEL_HTTP" <<'PY'
-import json, sys, time, urllib.request
+import json, sys, time, urllib.error, urllib.request
 batches = json.load(open(sys.argv[1]))
-start, accepted = time.time(), 0
+start, accepted, retried = time.time(), 0, 0
 for body in batches:
-    req = urllib.request.Request(f"http://{sys.argv[2]}/v1/events", data=json.dumps(body).encode(), method="POST")
-    accepted += json.loads(urllib.request.urlopen(req, timeout=30).read())["accepted"]
-print(f"{accepted} events accepted in {time.time() - start:.1f} s")
+    req = urllib.request.Request(f"http://{sys.argv[2]}/v1/events", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    # A store that is briefly slow under the bulk load answers 503: retry as a client should.
+    for attempt in range(20):
+        try:
+            accepted += json.loads(urllib.request.urlopen(req, timeout=30).read())["accepted"]
+            break
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == 19:
+                raise
+            retried += 1
+            time.sleep(0.05 * (attempt + 1))
+print(f"{accepted} events accepted in {time.time() - start:.1f} s ({retried} batches retried after 503)")
 PY
 # Let the updater apply the histories before measuring (it would compete for the two cores).
 for _ in $(seq 1 600); do

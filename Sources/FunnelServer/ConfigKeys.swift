@@ -85,6 +85,8 @@ extension ConfigKey {
     .integer("serving.maxCatalogChanges", 1...10_000_000, \.serving.maxCatalogChanges),
     .string("serving.banditScenes", \.banditScenes),
     .integer("serving.parallelScoringRows", 0...1_000_000, \.serving.parallelScoringRows),
+    .integer("serving.firstPhaseTrees", 0...100_000, \.serving.modelCascade.firstPhaseTrees),
+    .integer("serving.rerankCount", 1...100_000, \.serving.modelCascade.rerankCount),
     .boolean("serving.acceptUnknownItems", \.serving.acceptUnknownItems),
     .boolean("privacy.requireConsent", \.serving.requireConsent),
     .integer("privacy.eventRetentionHours", 1...87_600, \.eventRetentionHours),

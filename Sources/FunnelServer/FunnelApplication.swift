@@ -374,8 +374,20 @@ public enum FunnelApplication {
     logger.info("ranking model loaded", metadata: [
       "model": "\(model.version)", "features": "\(model.schema.count)",
       "missing_features": "\(unknown.isEmpty ? "none" : unknown.prefix(8).joined(separator: ","))",
+      "cascade": "\(cascadeDescription(model, options.serving.modelCascade))",
     ])
     return model
+  }
+
+  /// How `model` ranks under `cascade`, for the start-up log: "off", the two phases, or why a
+  /// configured cascade does not apply (a model that is not a tree ensemble, or has too few trees).
+  static func cascadeDescription(_ model: any ScoringModel, _ cascade: ModelCascade) -> String {
+    guard cascade.firstPhaseTrees > 0 else { return "off" }
+    guard let trees = (model as? TreeEnsemble)?.treeCount else { return "off (serving.firstPhaseTrees needs a tree ensemble)" }
+    guard cascade.firstPhaseTrees < trees else {
+      return "off (serving.firstPhaseTrees \(cascade.firstPhaseTrees) is not below the model's \(trees) trees)"
+    }
+    return "first \(cascade.firstPhaseTrees) of \(trees) trees over every candidate, the model over the best \(cascade.rerankCount)"
   }
 
   /// The Redis client of `--redis`, shared by the real-time feature store and the filter sub-query

@@ -117,6 +117,18 @@ public struct TreeEnsemble: ScoringModel {
   /// The layouts this model can be scored with, fastest first (`layout` is the first).
   public var availableLayouts: [String] { Self.layouts(flat, quick: quickScorer()) }
 
+  /// The model cut to its first `count` trees (same base margin and output): a boosted ensemble's
+  /// early trees carry most of its order, so their sum is a cheap first phase that picks the rows the
+  /// whole model then scores (early exit, Cambazoglu et al., WSDM 2010). Nil unless
+  /// 0 < `count` < `treeCount`. Built once per model, O(nodes).
+  public func firstTrees(_ count: Int) -> TreeEnsemble? {
+    guard count > 0, count < treeCount else { return nil }
+    // The nodes were checked when this model was made; the cut only names fewer roots.
+    return try? TreeEnsemble(version: "\(version)/first-\(count)", schema: schema, semantics: semantics, nodes: nodes,
+                             roots: Array(roots.prefix(count)), baseMargin: baseMargin, output: output,
+                             categoryBitsets: categoryBitsets)
+  }
+
   /// The same model scored with `layout` (one of `availableLayouts`), for benchmarks and for tests
   /// that hold the layouts to one another. Scores differ only in the last bits of float rounding
   /// between `packed` (double comparisons) and the others, which are bit-identical.

@@ -7,6 +7,10 @@ import Synchronization
 /// Thread-safe.
 final class CanarySlot: Sendable {
   private let current = Mutex<(canary: Canary, ranker: CandidateRanker)?>(nil)
+  /// The cascade a candidate model ranks with (the serving model's).
+  private let cascade: ModelCascade
+
+  init(cascade: ModelCascade = .init()) { self.cascade = cascade }
 
   /// The trial and its ranker.
   var value: (canary: Canary, ranker: CandidateRanker)? { current.withLock { $0 } }
@@ -14,7 +18,7 @@ final class CanarySlot: Sendable {
   /// Replaces the trial (nil: none).
   func set(_ canary: Canary?, model: (any ScoringModel)?) {
     current.withLock { slot in
-      if let canary, let model { slot = (canary, CandidateRanker(model: model)) } else { slot = nil }
+      if let canary, let model { slot = (canary, CandidateRanker(model: model, cascade: cascade)) } else { slot = nil }
     }
   }
 }

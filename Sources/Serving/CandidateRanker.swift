@@ -13,6 +13,11 @@ import Darwin
 public struct CandidateRanker: Sendable {
   /// The model that scores; its schema decides which features are filled.
   public let model: any ScoringModel
+  /// The first phase of a cascade (`ModelCascade`): the model's first trees,
+  /// which pick the `rerankCount` candidates the whole model ranks; nil without one.
+  public let firstPhase: (any ScoringModel)?
+  /// Candidates the whole model ranks when there is a first phase.
+  public let rerankCount: Int
   private let plan: [FeatureSource]
 
   /// Where one column of the model's matrix comes from, decided once per model.
@@ -67,9 +72,13 @@ public struct CandidateRanker: Sendable {
   /// Whether the model reads real-time item counts (the pipeline fetches them only then).
   public var needsItemActivity: Bool { plan.contains { if case .realtime = $0 { true } else { false } } }
 
-  /// A ranker for `model`; the feature plan is compiled once here, not per cell.
-  public init(model: any ScoringModel) {
+  /// A ranker for `model`; the feature plan is compiled once here, not per cell. With `cascade` on
+  /// and a tree ensemble of more trees than its first phase, that phase is cut from the model here,
+  /// once; other models have none.
+  public init(model: any ScoringModel, cascade: ModelCascade = .init()) {
     self.model = model
+    self.firstPhase = cascade.firstPhaseTrees > 0 ? (model as? TreeEnsemble)?.firstTrees(cascade.firstPhaseTrees) : nil
+    self.rerankCount = cascade.rerankCount
     self.plan = model.schema.names.map { name in
       if let kind = FeatureKind(rawValue: name) { return .computed(kind) }
       if name.hasPrefix("context.") { return .context(String(name.dropFirst("context.".count))) }
@@ -85,13 +94,18 @@ public struct CandidateRanker: Sendable {
   public func scores(_ candidates: [Candidate], _ inputs: RankingInputs) -> [Float] { scores(candidates[...], inputs) }
 
   /// The model's score of each of `candidates` (a slice: row 0 is its first element, and `inputs`
-  /// are indexed the same way), in order.
-  public func scores(_ candidates: ArraySlice<Candidate>, _ inputs: RankingInputs) -> [Float] {
+  /// are indexed the same way), in order; with `firstPhase`, the first phase's scores (the model's
+  /// when there is none).
+  public func scores(_ candidates: ArraySlice<Candidate>, _ inputs: RankingInputs, firstPhase: Bool = false) -> [Float] {
     let matrix = candidates.withUnsafeBufferPointer { fill($0, inputs) }
     var scores = [Float](repeating: 0, count: candidates.count)
-    model.score(matrix, into: &scores)
+    ((firstPhase ? self.firstPhase : nil) ?? model).score(matrix, into: &scores)
     return scores
   }
+
+  /// Whether ranking `count` candidates takes the cascade: a first phase over all of them, then the
+  /// whole model over the best `rerankCount`.
+  public func cascades(_ count: Int) -> Bool { firstPhase != nil && count > rerankCount }
 
   /// The model's input rows for `candidates` (debug output and exposure logs: what items were scored with).
   public func featureRows(_ candidates: [Candidate], _ inputs: RankingInputs) -> [[Float]] {

@@ -21,15 +21,17 @@ public struct FeedbackLoop: Sendable {
   /// Where answers shown are counted for the dashboard.
   let indicators: LiveIndicators?
   /// The model canary on trial, if any (`ServingEngine.setCanary`).
-  let canary = CanarySlot()
+  let canary: CanarySlot
   /// What the online learner measured per channel (`ServingEngine.setChannelArms`).
   let channelArms = ChannelArmsSlot()
 
-  init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics, indicators: LiveIndicators? = nil) {
+  init(settings: FeedbackSettings, attributionWindow: Duration, metrics: ServingMetrics, indicators: LiveIndicators? = nil,
+       cascade: ModelCascade = .init()) {
     self.indicators = indicators
     self.settings = settings
     self.recorder = settings.makeRecorder()
-    self.armRankers = settings.armModels.mapValues { CandidateRanker(model: $0) }
+    self.armRankers = settings.armModels.mapValues { CandidateRanker(model: $0, cascade: cascade) }
+    self.canary = CanarySlot(cascade: cascade)
     self.attributionWindow = attributionWindow
     self.metrics = metrics
   }

@@ -4,8 +4,9 @@ import IndexFormat
 
 /// Stage 4, ranking: the candidates' real-time counts in one round trip within the item-features
 /// budget (only when the model reads them), the model's inputs as one `RankingInputs`, and the
-/// model's scores (from `parallelScoringRows` candidates on, in two halves at once). Candidates a
-/// first phase left out follow, in its order, below every ranked one. Thread-safe; one per engine.
+/// model's scores (from `parallelScoringRows` candidates on, in two halves at once; with a cascade,
+/// the first phase's over all and the model's over the best). Candidates a first phase left out
+/// follow, in its order, below every ranked one. Thread-safe; one per engine.
 struct RankStage: Sendable {
   let itemActivity: (any ItemActivitySource)?
   let offline: OfflineFeatureState?
@@ -24,8 +25,10 @@ struct RankStage: Sendable {
     try Task.checkCancellation()
     let watch = Stopwatch()
     let inputs = inputs(for: context)
-    let kept = context.candidates, scored = context.modelRanked
-    let scores = await scores(kept[..<scored], ranker: context.ranker, inputs)
+    let kept = context.candidates, scored = context.modelRanked, ranker = context.ranker
+    let scores = ranker.cascades(scored)
+      ? await cascadeScores(kept[..<scored], ranker: ranker, inputs)
+      : await scores(kept[..<scored], ranker: ranker, inputs)
     // Sorted only as far as re-ranking reads it; the unscored rest follows at the worst score.
     var order = RankedOrder(scores: scores, of: kept)
     if scored < kept.count {
@@ -34,7 +37,7 @@ struct RankStage: Sendable {
     }
     context.inputs = inputs
     context.ranked = order
-    context.debug.rankedCandidates = scored
+    context.debug.rankedCandidates = ranker.cascades(scored) ? ranker.rerankCount : scored
     context.timed("rank", since: watch)
   }
 
@@ -66,17 +69,45 @@ struct RankStage: Sendable {
     context.timed("item_features", since: watch)
   }
 
-  /// The model's scores of `candidates`: from `parallelScoringRows` candidates on, the second half
-  /// is scored by a child task while this one scores the first (same scores as one pass).
-  func scores(_ candidates: ArraySlice<Candidate>, ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
+  /// The model's scores of `candidates` (with `firstPhase`, its first phase's): from
+  /// `parallelScoringRows` candidates on, the second half is scored by a child task while this one
+  /// scores the first (same scores as one pass).
+  func scores(_ candidates: ArraySlice<Candidate>, ranker: CandidateRanker, _ inputs: RankingInputs,
+              firstPhase: Bool = false) async -> [Float] {
     let split = parallelScoringRows
-    guard split > 0, candidates.count >= split else { return ranker.scores(candidates, inputs) }
+    guard split > 0, candidates.count >= split else { return ranker.scores(candidates, inputs, firstPhase: firstPhase) }
     // Slices share the candidates' storage: no copy of either half.
     let half = candidates.startIndex + candidates.count / 2
     let (head, tail) = (candidates[..<half], candidates[half...])
     let tailInputs = inputs.selecting(half..<candidates.endIndex)
-    async let tailScores = ranker.scores(tail, tailInputs)
-    let headScores = ranker.scores(head, inputs.selecting(candidates.startIndex..<half))
+    async let tailScores = ranker.scores(tail, tailInputs, firstPhase: firstPhase)
+    let headScores = ranker.scores(head, inputs.selecting(candidates.startIndex..<half), firstPhase: firstPhase)
     return headScores + (await tailScores)
+  }
+
+  /// The cascade's scores of `candidates` (a prefix of the request's, so slice indices are list
+  /// indices): the first phase scores all, the whole model the best `rerankCount` of them (ties by
+  /// place in the list), whose scores are the model's own bit for bit. Every other candidate gets a
+  /// score below the worst of those, one float step apart in the first phase's order, so the final
+  /// order is theirs after the ranked ones. O(n log n) besides the two phases' scoring.
+  func cascadeScores(_ candidates: ArraySlice<Candidate>, ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
+    precondition(candidates.startIndex == 0, "the cascade ranks a prefix of the candidates")
+    let first = await scores(candidates, ranker: ranker, inputs, firstPhase: true)
+    var keys = first.indices.map { ScoreOrder.key(score: first[$0], doc: UInt32(truncatingIfNeeded: $0)) }
+    ScoreOrder.sort(&keys)
+    let chosen = keys.prefix(ranker.rerankCount).map { Int(UInt32(truncatingIfNeeded: $0)) }
+    let ranked = await scores(chosen.map { candidates[$0] }[...], ranker: ranker, inputs.selecting(chosen))
+    var result = first
+    var floor = Float.infinity
+    for (score, i) in zip(ranked, chosen) {
+      result[i] = score
+      if score < floor { floor = score }
+    }
+    if floor == .infinity { floor = 0 }  // none ranked, or every score NaN
+    for key in keys.dropFirst(ranker.rerankCount) {
+      floor = floor.nextDown
+      result[Int(UInt32(truncatingIfNeeded: key))] = floor
+    }
+    return result
   }
 }

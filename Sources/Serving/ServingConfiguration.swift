@@ -81,7 +81,7 @@ public struct ServingConfiguration: Hashable, Sendable {
   /// follow in BM25 order with the lowest model score (business boosts, which re-sort by score,
   /// order those by document). It pays when the model's order follows the
   /// text score; on the synthetic 1M catalog it does not (it saved CPU but kept a minority of the
-  /// model's top 20: `Benchmarks/e2e/search_overlap.py` measures it).
+  /// model's top 20: `Benchmarks/e2e/answer_overlap.py` measures it).
   public var searchRankCount = 0
   /// Queries whose text matches are kept for later searches of the same generation (0: none). The
   /// matches do not depend on the user, filter or model, so repeated queries skip BM25 and answer
@@ -137,6 +137,8 @@ public struct ServingConfiguration: Hashable, Sendable {
   public var experimentArm = "default"
   /// How long after an exposure a click, cart or purchase without a request id is attributed to it.
   public var attributionWindow: Duration = .seconds(86_400)
+  /// The ranking cascade of tree-ensemble models (off by default).
+  public var modelCascade = ModelCascade()
 
   /// The defaults above.
   public init() {}

@@ -69,10 +69,10 @@ public final class ServingEngine: Sendable {
     }
     self.indicators = d.indicators
     let feedback = FeedbackLoop(settings: d.feedback, attributionWindow: configuration.attributionWindow, metrics: metrics,
-                                indicators: d.indicators)
+                                indicators: d.indicators, cascade: configuration.modelCascade)
     self.feedback = feedback
     self.state = ServingState(generation: d.generation, generationSource: d.generationSource, model: d.model,
-                              modelSource: d.modelSource, offline: offline)
+                              modelSource: d.modelSource, offline: offline, cascade: configuration.modelCascade)
     let zeroResultQueries = QueryCounts(capacity: 500) { [metrics] in metrics.zeroResultSearches.increment() }
     self.zeroResultQueries = zeroResultQueries
     let popularQueries = QueryCounts(capacity: 2_000)

@@ -15,12 +15,15 @@ final class ServingState: Sendable {
   private let reloading = Mutex(false)
   private let generationSource: any IndexGenerationSource
   private let modelSource: (any ModelSource)?
+  /// The cascade every model loaded here ranks with.
+  private let cascade: ModelCascade
   let offline: OfflineFeatureState?
 
   init(generation: IndexGeneration, generationSource: any IndexGenerationSource, model: any ScoringModel,
-       modelSource: (any ModelSource)?, offline: OfflineFeatureState?) {
+       modelSource: (any ModelSource)?, offline: OfflineFeatureState?, cascade: ModelCascade = .init()) {
     self.current = Mutex(generation)
-    self.currentRanker = Mutex(CandidateRanker(model: model))
+    self.cascade = cascade
+    self.currentRanker = Mutex(CandidateRanker(model: model, cascade: cascade))
     self.generationSource = generationSource
     self.modelSource = modelSource
     self.offline = offline
@@ -83,7 +86,7 @@ final class ServingState: Sendable {
   /// loaded before the old one is released; a broken one is refused and the old one keeps serving.
   func reloadModel() async throws -> (previous: String, current: String) {
     guard let modelSource else { let v = ranker.model.version; return (v, v) }
-    let next = CandidateRanker(model: try await modelSource.loadModel())
+    let next = CandidateRanker(model: try await modelSource.loadModel(), cascade: cascade)
     let previous = currentRanker.withLock { slot in
       let old = slot.model.version
       slot = next

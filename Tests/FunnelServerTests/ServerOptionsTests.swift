@@ -1,6 +1,7 @@
 import Foundation
 import FunnelCore
 import FunnelServer
+import Serving
 import Testing
 
 /// Configuration: defaults < config file < FUNNEL_* environment < flags; bad values name the key.
@@ -22,8 +23,10 @@ import Testing
                                     "FUNNEL_STORES_REDIS": "redis://10.0.0.1:6379", "FUNNEL_INDEX_VERIFY_CHECKSUMS": "false",
                                     "FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-1", "FUNNEL_SERVING_SEARCH_RANK_COUNT": "300",
                                     "FUNNEL_SERVING_SEARCH_CACHE_ENTRIES": "0", "FUNNEL_SERVER_TRANSPORT": "grpc-swift",
+                                    "FUNNEL_SERVING_FIRST_PHASE_TREES": "100", "FUNNEL_SERVING_RERANK_COUNT": "150",
                                     "FUNNEL_RUN": "/tmp/not-config", "PATH": "/usr/bin"])
     #expect(options.serving.searchRankCount == 300 && options.serving.searchCacheEntries == 0)
+    #expect(options.serving.modelCascade == ModelCascade(firstPhaseTrees: 100, rerankCount: 150))
     #expect(options.flushDelayMicros == -1)
     #expect(options.transport == .grpcSwift)
     #expect(options.port == 7000)
@@ -39,6 +42,7 @@ import Testing
     (["FUNNEL_INDEX_VERIFY_CHECKSUMS": "yes"], "'index.verifyChecksums' must be true or false"),
     (["FUNNEL_SERVER_FLUSH_DELAY_MICROS": "-2"], "'server.flushDelayMicros' must be an integer in -1...100000"),
     (["FUNNEL_SERVING_SEARCH_RANK_COUNT": "-1"], "'serving.searchRankCount' must be an integer in 0...100000"),
+    (["FUNNEL_SERVING_RERANK_COUNT": "0"], "'serving.rerankCount' must be an integer in 1...100000"),
     (["FUNNEL_SERVER_TRANSPORT": "grpc"], "'server.transport' must be one of nio-http2, grpc-swift, not 'grpc'"),
     (["FUNNEL_SERVER_MAX_RUNNING_CALLS": "0"], "'server.maxRunningCalls' must be an integer in 1...100000"),
     (["FUNNEL_SERVER_MAX_BUFFERED_MEGABYTES": "1"], "'server.maxBufferedMegabytes' must be an integer in 8...1000000"),
