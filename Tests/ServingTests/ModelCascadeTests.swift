@@ -42,11 +42,9 @@ import Testing
     configuration.modelCascade = cascade
     let store = EmbeddedFeatureStore()
     store.seed(TestEngines.store.events)
-    let generation = TestEngines.sharedGeneration
-    return ServingEngine(dependencies: ServingDependencies(generation: generation,
-                         generationSource: StaticGenerationSource(generation: generation), activity: store, events: store,
-                         model: model, storeName: "embedded", now: { TestEngines.nowMs }),
-                         configuration: configuration)
+    var dependencies = TestEngines.dependencies(store: store)
+    dependencies.model = model
+    return ServingEngine(dependencies: dependencies, configuration: configuration)
   }
 
   /// Every candidate of `input` with its score: a count past the candidates answers all of them.
