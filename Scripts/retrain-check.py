@@ -131,9 +131,14 @@ def main():
         def trial(lift, decision):
             """Canary traffic where the candidate's lists are clicked `lift` times as often, then the judge."""
             print(f"retrain-check: canary traffic {shop.traffic(1500, lambda arm: lift if arm == 'canary:candidate' else 1.0)}")
-            judge = run("pipeline", "canary", "--redis", redis, "--registry", registry, "--min-exposures", "300")
+            # The replicas are debug builds, where the candidate's trees answer slower than the serving
+            # linear model by a margin that varies from run to run; the latency rule has unit tests
+            # (CanaryJudgeTests), so here it is loosened and the decision must come from the clicks.
+            judge = run("pipeline", "canary", "--redis", redis, "--registry", registry, "--min-exposures", "300",
+                        "--latency-tolerance", "3")
             print(judge.stdout.strip())
             assert judge.returncode == 0 and judge.stdout.startswith(decision), f"not {decision}: {judge.stdout} {judge.stderr}"
+            assert decision != "rollback" or "the candidate loses" in judge.stdout, f"rolled back, not for its clicks: {judge.stdout}"
 
         # 1. Shuffled labels: refused offline.
         bad = run(*retrain, "--shuffle-labels")
