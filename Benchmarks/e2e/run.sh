@@ -16,6 +16,8 @@
 # ~10x cheaper), so with the 5-minute default every 20 s run re-reads most of its users and
 # measures the stand-in.
 # HOLD=yes keeps the server and stores up at the end (for perf, `funnel load` by hand) until interrupted.
+# Server settings pass through the environment as FUNNEL_<SECTION>_<KEY>, e.g. the ranking cascade:
+# FUNNEL_SERVING_FIRST_PHASE_TREES=100 FUNNEL_SERVING_RERANK_COUNT=200 (compare answers with answer_overlap.py).
 # Needs a release build: swift build -c release --product funnel
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
