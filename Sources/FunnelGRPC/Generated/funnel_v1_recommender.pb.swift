@@ -254,7 +254,7 @@ public nonisolated struct Funnel_V1_DebugInfo: Sendable {
   /// dropped by filter, exclusions, stock
   public var filteredCandidates: UInt32 = 0
 
-  /// scored by the model (search: every match, or the best serving.searchRankCount by BM25 when set)
+  /// scored by the model (search: every match, or the best serving.searchRankCount by BM25 when set; with serving.firstPhaseTrees, the serving.rerankCount best of its first phase)
   public var rankedCandidates: UInt32 = 0
 
   /// the model's inputs for the top items
