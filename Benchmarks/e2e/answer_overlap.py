@@ -8,7 +8,7 @@ compared item by item.
 
 FUNNEL is the funnel binary (its `funnel query search|recommend --json`); users are U-1..U-USERS,
 with the load scenario's default queries for SCENE=search, or one Recommend each for a
-recommendation scene (home, item_page is not supported: it needs an anchor). Prints, over every
+recommendation scene that needs no anchor item (home, email). Prints, over every
 request: the mean share of B's top 10 and top COUNT that A also has in its top 10 / top COUNT, and
 how often the top 10 is identical in order. Answers must not change between the two calls: run it
 against servers with no events flowing.

@@ -26,7 +26,8 @@ struct RankStage: Sendable {
     let watch = Stopwatch()
     let inputs = inputs(for: context)
     let kept = context.candidates, scored = context.modelRanked, ranker = context.ranker
-    let scores = ranker.cascades(scored)
+    let cascades = ranker.cascades(scored)
+    let scores = cascades
       ? await cascadeScores(kept[..<scored], ranker: ranker, inputs)
       : await scores(kept[..<scored], ranker: ranker, inputs)
     // Sorted only as far as re-ranking reads it; the unscored rest follows at the worst score.
@@ -37,7 +38,7 @@ struct RankStage: Sendable {
     }
     context.inputs = inputs
     context.ranked = order
-    context.debug.rankedCandidates = ranker.cascades(scored) ? ranker.rerankCount : scored
+    context.debug.rankedCandidates = cascades ? ranker.rerankCount : scored
     context.timed("rank", since: watch)
   }
 
@@ -87,15 +88,15 @@ struct RankStage: Sendable {
 
   /// The cascade's scores of `candidates` (a prefix of the request's, so slice indices are list
   /// indices): the first phase scores all, the whole model the best `rerankCount` of them (ties by
-  /// place in the list), whose scores are the model's own bit for bit. Every other candidate gets a
-  /// score below the worst of those, one float step apart in the first phase's order, so the final
-  /// order is theirs after the ranked ones. O(n log n) besides the two phases' scoring.
+  /// document, as the final order breaks them), whose scores are the model's own bit for bit. Every
+  /// other candidate gets a score below the worst of those, one float step apart in the first
+  /// phase's order, so the final order is theirs after the ranked ones. O(n log n) besides the two
+  /// phases' scoring.
   func cascadeScores(_ candidates: ArraySlice<Candidate>, ranker: CandidateRanker, _ inputs: RankingInputs) async -> [Float] {
     precondition(candidates.startIndex == 0, "the cascade ranks a prefix of the candidates")
     let first = await scores(candidates, ranker: ranker, inputs, firstPhase: true)
-    var keys = first.indices.map { ScoreOrder.key(score: first[$0], doc: UInt32(truncatingIfNeeded: $0)) }
-    ScoreOrder.sort(&keys)
-    let chosen = keys.prefix(ranker.rerankCount).map { Int(UInt32(truncatingIfNeeded: $0)) }
+    let order = ScoreOrder.descendingIndices(first) { candidates[$0].doc.rawValue }
+    let chosen = order.prefix(ranker.rerankCount).map(\.0)
     let ranked = await scores(chosen.map { candidates[$0] }[...], ranker: ranker, inputs.selecting(chosen))
     var result = first
     var floor = Float.infinity
@@ -103,10 +104,10 @@ struct RankStage: Sendable {
       result[i] = score
       if score < floor { floor = score }
     }
-    if floor == .infinity { floor = 0 }  // none ranked, or every score NaN
-    for key in keys.dropFirst(ranker.rerankCount) {
+    if floor == .infinity { floor = 0 }  // every ranked score NaN
+    for (i, _) in order.dropFirst(ranker.rerankCount) {
       floor = floor.nextDown
-      result[Int(UInt32(truncatingIfNeeded: key))] = floor
+      result[i] = floor
     }
     return result
   }
