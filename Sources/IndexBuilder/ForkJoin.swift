@@ -1,8 +1,10 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Synchronous work spread over the cores and joined before returning: how the index build folds
-/// its catalog writers (`pair`) and makes its behaviour tables (`run`).
+/// its catalog writers (`pair`), makes its behaviour tables (`run`) and parses the next batch of
+/// lines while it folds this one (`alongside`).
 ///
 /// `pair` moves each value into its thread and back (no copy of its storage), so neither thread
 /// sees the other's. The calling thread takes part (`DispatchQueue.concurrentPerform`), so call
@@ -49,5 +51,47 @@ enum ForkJoin {
       }
     }
     if let error = failures.withLock({ $0.lazy.compactMap { $0 }.first }) { throw error }
+  }
+
+  /// Runs `background` on another thread while `foreground` runs on the calling thread, and returns
+  /// `background`'s value once both are done. When `foreground` throws, `background` still finishes
+  /// (it may read what the caller owns) before the error is rethrown. The caller blocks meanwhile.
+  static func alongside<T: Sendable>(_ background: @Sendable () -> T, _ foreground: () throws -> Void) throws -> T {
+    try withoutActuallyEscaping(background) { work in
+      let slot = Slot<T>(work)
+      let done = DispatchSemaphore(value: 0)
+      // Never outlives this call: the semaphore is waited on, whatever `foreground` does. The
+      // closure leaves the slot before the signal, so nothing holds it once this call returns.
+      // A thread of its own, not one of the global pool's: the pool has a worker per core, and
+      // both sides' `concurrentPerform` calls need them (a pool worker running the background work
+      // left the others' shares to run one after another on their calling threads).
+      Thread {
+        slot.run()
+        done.signal()
+      }.start()
+      do {
+        try foreground()
+      } catch {
+        done.wait()
+        throw error
+      }
+      done.wait()
+      return slot.state.withLock { $0.value.take()! }
+    }
+  }
+
+  /// Work handed to another thread and its value handed back.
+  private final class Slot<T: Sendable>: Sendable {
+    let state: Mutex<(work: (@Sendable () -> T)?, value: T?)>
+
+    init(_ work: @escaping @Sendable () -> T) { state = Mutex((work, nil)) }
+
+    /// Runs the work once and keeps its value; the work is released before this returns.
+    func run() {
+      var work = state.withLock { $0.work.take() }
+      let value = work?()
+      work = nil
+      state.withLock { $0.value = value }
+    }
   }
 }

@@ -3,6 +3,7 @@ import IndexFormat
 import MappedStorage
 import TextAnalysis
 import Synchronization
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -35,8 +36,7 @@ public struct GenerationAccumulator: Sendable {
   private var eventUser: [UInt32] = [], eventDoc: [UInt32] = [], eventWeight: [Float] = [], eventAge: [UInt32] = []
   private var eventCount = 0
   private var skipped = 0
-  private let popularityDecayPerMs: Double
-  private let trendDecayPerMs: Double
+  private let decay: Decay
 
   /// An empty build as of `nowMs` (Unix ms).
   public init(options: GenerationBuilder.Options = .init(), nowMs: Int64) {
@@ -44,8 +44,8 @@ public struct GenerationAccumulator: Sendable {
     self.nowMs = nowMs
     search = SearchWriters(options)
     catalog = CatalogWriters(options)
-    popularityDecayPerMs = log(2) / (options.popularityHalfLifeHours * 3_600_000)
-    trendDecayPerMs = log(2) / (options.trendingHalfLifeHours * 3_600_000)
+    decay = Decay(nowMs: nowMs, popularityPerMs: log(2) / (options.popularityHalfLifeHours * 3_600_000),
+                  trendPerMs: log(2) / (options.trendingHalfLifeHours * 3_600_000))
   }
 
   /// Items added so far.
@@ -84,28 +84,102 @@ public struct GenerationAccumulator: Sendable {
       skipped += 1
       return
     }
-    let weight = event.kind.interestWeight
-    guard weight > 0 else { return }
+    guard let weighed = decay.weigh(event) else { return }
+    fold(weighed, doc: doc.rawValue, user: userNumber[event.userID], userID: event.userID)
+  }
+
+  /// Adds `batch` in order, as `add` one at a time would (the same numbers, users and histories).
+  /// When `parallel`, the lookups and weights (the costly part: hashing two ids, two decays) are
+  /// made on two threads first, reading the tables as they were before the batch (the calling thread
+  /// is one of them and blocks meanwhile); only users new to those tables are looked up again in the
+  /// serial pass that folds them in. O(batch size).
+  public mutating func add(contentsOf batch: [BehaviourEvent], parallel: Bool = true) {
+    guard parallel, batch.count > 1 else {
+      for event in batch { add(event) }
+      return
+    }
+    let resolved = Self.resolve(batch, docByID: catalog.docByID, userNumber: userNumber, decay: decay)
+    for (event, found) in zip(batch, resolved) {
+      eventCount += 1
+      guard found.doc != Resolved.unknown else {
+        skipped += 1
+        continue
+      }
+      guard let weighed = found.weighed else { continue }
+      fold(weighed, doc: found.doc, user: found.user == Resolved.unknown ? userNumber[event.userID] : found.user,
+           userID: event.userID)
+    }
+  }
+
+  /// An event's doc and user numbers (`unknown` when the tables lacked them) and weights.
+  private struct Resolved: Sendable {
+    static let unknown = UInt32.max
+    var doc = unknown, user = unknown
+    var weighed: Weighed?
+  }
+
+  /// An event's weights as of `nowMs`.
+  private struct Weighed: Sendable {
+    /// The interest weight decayed with the popularity half-life, and with the trending one.
+    var decayed: Float, trending: Float
+    /// The age in whole seconds.
+    var ageSeconds: UInt32
+  }
+
+  /// How events' weights decay to the build time.
+  private struct Decay: Sendable {
+    let nowMs: Int64
+    let popularityPerMs: Double, trendPerMs: Double
+
+    /// The weights of `event`, nil when its kind carries no interest (it is counted, not folded).
+    func weigh(_ event: BehaviourEvent) -> Weighed? {
+      let weight = event.kind.interestWeight
+      guard weight > 0 else { return nil }
+      let age = Double(max(0, nowMs - event.timestampMs))
+      return Weighed(decayed: weight * Float(exp(-popularityPerMs * age)), trending: weight * Float(exp(-trendPerMs * age)),
+                     ageSeconds: UInt32(clamping: Int64(age / 1_000)))
+    }
+  }
+
+  /// The lookups and weights of `batch`, on two threads over its halves. The tables are parameters
+  /// (not read through `self`) so that no second reference to them is left when the caller next
+  /// mutates them.
+  private static func resolve(_ batch: [BehaviourEvent], docByID: [ItemID: DocID], userNumber: [UserID: UInt32],
+                              decay: Decay) -> [Resolved] {
+    let halves = [0..<batch.count / 2, batch.count / 2..<batch.count]
+    let results = Mutex<[[Resolved]]>([[], []])
+    DispatchQueue.concurrentPerform(iterations: 2) { h in
+      let part = batch[halves[h]].map { event -> Resolved in
+        guard let doc = docByID[event.itemID] else { return Resolved() }
+        guard let weighed = decay.weigh(event) else { return Resolved(doc: doc.rawValue) }
+        return Resolved(doc: doc.rawValue, user: userNumber[event.userID] ?? Resolved.unknown, weighed: weighed)
+      }
+      results.withLock { $0[h] = part }
+    }
+    return results.withLock { $0[0] + $0[1] }
+  }
+
+  /// Folds one weighed event about `doc` by `user` (nil: a user not numbered yet, who gets the next
+  /// number). O(1).
+  private mutating func fold(_ weighed: Weighed, doc: UInt32, user known: UInt32?, userID: UserID) {
     if popularity.count < catalog.items.count {
       popularity += [Float](repeating: 0, count: catalog.items.count - popularity.count)
       trend += [Float](repeating: 0, count: catalog.items.count - trend.count)
     }
-    let age = Double(max(0, nowMs - event.timestampMs))
-    let decayed = weight * Float(exp(-popularityDecayPerMs * age))
-    popularity[doc.index] += decayed
-    trend[doc.index] += weight * Float(exp(-trendDecayPerMs * age))
+    popularity[Int(doc)] += weighed.decayed
+    trend[Int(doc)] += weighed.trending
     let user: UInt32
-    if let known = userNumber[event.userID] {
+    if let known {
       user = known
     } else {
       user = UInt32(userNames.count)
-      userNumber[event.userID] = user
-      userNames.append(event.userID)
+      userNumber[userID] = user
+      userNames.append(userID)
     }
     eventUser.append(user)
-    eventDoc.append(doc.rawValue)
-    eventWeight.append(decayed)
-    eventAge.append(UInt32(clamping: Int64(age / 1_000)))
+    eventDoc.append(doc)
+    eventWeight.append(weighed.decayed)
+    eventAge.append(weighed.ageSeconds)
   }
 
   /// Writes every file of the generation named `version` into `sink` and returns the manifest.

@@ -18,10 +18,10 @@ public enum JSONLines {
     return (items, source)
   }
 
-  /// Streams a catalog in batches of up to `batchSize` items, in file order, holding one batch of
+  /// Streams a catalog in batches of up to `batchSize` items, in file order, holding two batches of
   /// lines at a time: each batch's lines are parsed on `workers` threads (`defaultWorkers`: one per
-  /// core), then `body` gets the batch on the caller's thread. A bad line ends the stream: `body`
-  /// gets the items before it, then the error is thrown. Errors as `readCatalog`.
+  /// core) while `body` gets the batch before on the caller's thread. A bad line ends the stream:
+  /// `body` gets the items before it, then the error is thrown. Errors as `readCatalog`.
   ///
   /// A repeated id is found with 8 bytes per item (a set of id hashes); only when a hash repeats is
   /// the file read again up to that line, to confirm the id and name its first line.
@@ -248,9 +248,10 @@ public enum JSONLines {
   /// Reads `path` in batches of up to `batchSize` non-blank lines: `parse` turns each line's object
   /// (the members `fields` names) into a value on one of `workers` threads (each with its own
   /// `context`, made per batch), then `body` gets the batch's values and their 1-based line numbers
-  /// in file order on the caller's thread. A line that is not a JSON object, or that `parse` refuses,
-  /// ends the read: `body` gets the values before it, then its error is thrown. Returns the file's
-  /// size and CRC-32C (of every byte, read once on the caller's thread).
+  /// in file order on the caller's thread, while the next batch is parsed. A line that is not a
+  /// JSON object, or that `parse` refuses, ends the read: `body` gets the values before it, then its
+  /// error is thrown. Returns the file's size and CRC-32C (of every byte, read once on the caller's
+  /// thread).
   private static func forEachBatch<Value: Sendable, Context>(
     path: String, fields: JSONFields, workers: Int, batchSize: Int, context: @Sendable () -> Context,
     _ parse: @Sendable (inout Context, [JSONValue?], Place) throws -> Value,
@@ -262,13 +263,13 @@ public enum JSONLines {
     var crc: UInt32 = 0
     var line = 0
     var position = 0, dropped = 0
-    var spans: [Span] = []
-    spans.reserveCapacity(batchSize)
-    while position < region.count {
-      // The batch's line ends, found with memchr on this thread; its bytes checksummed as they go.
-      spans.removeAll(keepingCapacity: true)
+    /// The next batch's line spans (empty at the end of the file), found with memchr on this thread;
+    /// its bytes are checksummed as they go.
+    func nextBatch() throws -> (spans: [Span], end: Int) {
+      var spans: [Span] = []
+      spans.reserveCapacity(min(batchSize, 65_536))
       try region.withBytes(offset: 0, length: region.count) { all in
-        let base = all.baseAddress!
+        guard let base = all.baseAddress else { return }
         let from = position
         while position < all.count && spans.count < batchSize {
           let newline = memchr(base + position, 0x0A, all.count - position)
@@ -281,13 +282,29 @@ public enum JSONLines {
         }
         crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[from..<position]), seed: crc)
       }
-      let parsed = parseBatch(region, spans, fields: fields, workers: workers, context: context, parse)
-      // The batch's lines are read: their pages need not stay resident (a 10M-line file would
+      return (spans, position)
+    }
+    // Reading ahead: the next batch is parsed on other threads while `body` folds this one on the
+    // caller's, so a fold that runs on one thread (events) no longer leaves a core idle, and the
+    // two phases' uneven ends fill each other's gaps. At most two batches are held at once.
+    var batch = try nextBatch()
+    var parsed = parseBatch(region, batch.spans, fields: fields, workers: workers, context: context, parse)
+    while true {
+      // The batch's lines are parsed: their pages need not stay resident (a 10M-line file would
       // otherwise count whole in the process's memory).
-      region.dropPages(offset: dropped, length: position - dropped)
-      dropped = position - position % ByteRegion.pageSize
-      try body(parsed.values, spans.prefix(parsed.values.count).map(\.line))
-      if let failure = parsed.failure { throw failure }
+      region.dropPages(offset: dropped, length: batch.end - dropped)
+      dropped = batch.end - batch.end % ByteRegion.pageSize
+      let following = parsed.failure == nil ? try nextBatch() : (spans: [], end: position)
+      let lines = batch.spans.prefix(parsed.values.count).map(\.line)
+      guard !following.spans.isEmpty else {
+        try body(parsed.values, lines)
+        if let failure = parsed.failure { throw failure }
+        break
+      }
+      let next = try ForkJoin.alongside({
+        parseBatch(region, following.spans, fields: fields, workers: workers, context: context, parse)
+      }, { try body(parsed.values, lines) })
+      (batch, parsed) = (following, next)
     }
     return GenerationManifest.SourceEntry(path: path, bytes: region.count, crc32c: crc)
   }

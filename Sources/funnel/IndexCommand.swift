@@ -126,14 +126,14 @@ struct IndexBuild: AsyncParsableCommand {
     }
     if let events {
       sources.append(try JSONLines.forEachEventBatch(path: events) { batch in
-        for event in batch where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+        accumulator.add(contentsOf: tombstones.isEmpty ? batch : batch.filter { !TombstoneOptions.forgotten($0.userID, in: tombstones) })
       })
     }
     if let archive {
       let store = EventArchive(root: archive)
       var crc: UInt32 = 0, bytes = 0
       for segment in try store.segments() {
-        for event in try store.read(segment) where !TombstoneOptions.forgotten(event.userID, in: tombstones) { accumulator.add(event) }
+        accumulator.add(contentsOf: try store.read(segment).filter { !TombstoneOptions.forgotten($0.userID, in: tombstones) })
         crc = CRC32C.checksum(withUnsafeBytes(of: segment.crc32c.littleEndian) { Array($0) }, seed: crc)
         bytes += segment.bytes
       }
