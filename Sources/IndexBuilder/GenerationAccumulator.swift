@@ -85,7 +85,7 @@ public struct GenerationAccumulator: Sendable {
       return
     }
     guard let weighed = decay.weigh(event) else { return }
-    fold(weighed, doc: doc.rawValue, user: userNumber[event.userID], userID: event.userID)
+    fold(weighed, doc: doc.rawValue, user: number(event.userID))
   }
 
   /// Adds `batch` in order, as `add` one at a time would (the same numbers, users and histories).
@@ -99,15 +99,15 @@ public struct GenerationAccumulator: Sendable {
       return
     }
     let resolved = Self.resolve(batch, docByID: catalog.docByID, userNumber: userNumber, decay: decay)
-    for (event, found) in zip(batch, resolved) {
+    // By index: an event is read again (its id hashed) only for a user new before the batch.
+    for (i, found) in resolved.enumerated() {
       eventCount += 1
       guard found.doc != Resolved.unknown else {
         skipped += 1
         continue
       }
       guard let weighed = found.weighed else { continue }
-      fold(weighed, doc: found.doc, user: found.user == Resolved.unknown ? userNumber[event.userID] : found.user,
-           userID: event.userID)
+      fold(weighed, doc: found.doc, user: found.user != Resolved.unknown ? found.user : number(batch[i].userID))
     }
   }
 
@@ -159,23 +159,23 @@ public struct GenerationAccumulator: Sendable {
     return results.withLock { $0[0] + $0[1] }
   }
 
-  /// Folds one weighed event about `doc` by `user` (nil: a user not numbered yet, who gets the next
-  /// number). O(1).
-  private mutating func fold(_ weighed: Weighed, doc: UInt32, user known: UInt32?, userID: UserID) {
+  /// The number of the user `id`; a user not numbered yet gets the next number. O(1).
+  private mutating func number(_ id: UserID) -> UInt32 {
+    if let known = userNumber[id] { return known }
+    let user = UInt32(userNames.count)
+    userNumber[id] = user
+    userNames.append(id)
+    return user
+  }
+
+  /// Folds one weighed event about `doc` by `user`. O(1).
+  private mutating func fold(_ weighed: Weighed, doc: UInt32, user: UInt32) {
     if popularity.count < catalog.items.count {
       popularity += [Float](repeating: 0, count: catalog.items.count - popularity.count)
       trend += [Float](repeating: 0, count: catalog.items.count - trend.count)
     }
     popularity[Int(doc)] += weighed.decayed
     trend[Int(doc)] += weighed.trending
-    let user: UInt32
-    if let known {
-      user = known
-    } else {
-      user = UInt32(userNames.count)
-      userNumber[userID] = user
-      userNames.append(userID)
-    }
     eventUser.append(user)
     eventDoc.append(doc)
     eventWeight.append(weighed.decayed)
