@@ -53,6 +53,21 @@ enum ForkJoin {
     if let error = failures.withLock({ $0.lazy.compactMap { $0 }.first }) { throw error }
   }
 
+  /// Splits `0 ..< count` into `shares` contiguous ranges of nearly equal length and runs `body` on
+  /// each, one per thread (the calling thread one of them); returns the results in range order.
+  /// One share runs on the calling thread alone.
+  static func shares<T: Sendable>(_ count: Int, _ shares: Int, _ body: @Sendable (Range<Int>) -> T) -> [T] {
+    let shares = max(1, shares), size = (count + shares - 1) / shares
+    let range = { @Sendable (w: Int) in min(count, w * size)..<min(count, (w + 1) * size) }
+    guard shares > 1 else { return [body(range(0))] }
+    let results = Mutex([T?](repeating: nil, count: shares))
+    DispatchQueue.concurrentPerform(iterations: shares) { w in
+      let result = body(range(w))
+      results.withLock { $0[w] = result }
+    }
+    return results.withLock { $0.map { $0! } }
+  }
+
   /// Runs `background` on another thread while `foreground` runs on the calling thread, and returns
   /// `background`'s value once both are done. When `foreground` throws, `background` still finishes
   /// (it may read what the caller owns) before the error is rethrown. The caller blocks meanwhile.

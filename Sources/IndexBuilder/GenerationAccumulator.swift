@@ -3,7 +3,6 @@ import IndexFormat
 import MappedStorage
 import TextAnalysis
 import Synchronization
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -89,12 +88,12 @@ public struct GenerationAccumulator: Sendable {
   }
 
   /// Adds `batch` in order, as `add` one at a time would (the same numbers, users and histories).
-  /// When `parallel`, the lookups and weights (the costly part: hashing two ids, two decays) are
-  /// made on two threads first, reading the tables as they were before the batch (the calling thread
-  /// is one of them and blocks meanwhile); only users new to those tables are looked up again in the
-  /// serial pass that folds them in. O(batch size).
-  public mutating func add(contentsOf batch: [BehaviourEvent], parallel: Bool = true) {
-    guard parallel, batch.count > 1 else {
+  /// The lookups and weights (the costly part: hashing two ids, two decays) are made on two threads
+  /// first, reading the tables as they were before the batch (the calling thread is one of them and
+  /// blocks meanwhile); only users new to those tables are looked up again in the serial pass that
+  /// folds them in. O(batch size).
+  public mutating func add(contentsOf batch: [BehaviourEvent]) {
+    guard batch.count > 1 else {
       for event in batch { add(event) }
       return
     }
@@ -146,17 +145,13 @@ public struct GenerationAccumulator: Sendable {
   /// mutates them.
   private static func resolve(_ batch: [BehaviourEvent], docByID: [ItemID: DocID], userNumber: [UserID: UInt32],
                               decay: Decay) -> [Resolved] {
-    let halves = [0..<batch.count / 2, batch.count / 2..<batch.count]
-    let results = Mutex<[[Resolved]]>([[], []])
-    DispatchQueue.concurrentPerform(iterations: 2) { h in
-      let part = batch[halves[h]].map { event -> Resolved in
+    ForkJoin.shares(batch.count, 2) { range in
+      batch[range].map { event -> Resolved in
         guard let doc = docByID[event.itemID] else { return Resolved() }
         guard let weighed = decay.weigh(event) else { return Resolved(doc: doc.rawValue) }
         return Resolved(doc: doc.rawValue, user: userNumber[event.userID] ?? Resolved.unknown, weighed: weighed)
       }
-      results.withLock { $0[h] = part }
-    }
-    return results.withLock { $0[0] + $0[1] }
+    }.flatMap { $0 }
   }
 
   /// The number of the user `id`; a user not numbered yet gets the next number. O(1).

@@ -321,14 +321,12 @@ public enum JSONLines {
     _ parse: @Sendable (inout Context, [JSONValue?], Place) throws -> Value
   ) -> (values: [Value], failure: (any Error)?) {
     let path = region.path
-    let shares = min(workers, max(1, spans.count / 64))
-    let share = (spans.count + shares - 1) / shares
-    @Sendable func run(_ w: Int) -> (values: [Value], failure: (any Error)?) {
+    let results = ForkJoin.shares(spans.count, min(workers, max(1, spans.count / 64))) { share -> (values: [Value], failure: (any Error)?) in
       var values: [Value] = []
-      values.reserveCapacity(share)
+      values.reserveCapacity(share.count)
       var object: [JSONValue?] = []
       var state = context()
-      for span in spans[min(spans.count, w * share)..<min(spans.count, (w + 1) * share)] {
+      for span in spans[share] {
         do {
           let ok = try region.withBytes(offset: span.start, length: span.end - span.start) {
             JSONValue.parseObject($0, fields: fields, into: &object)
@@ -346,16 +344,10 @@ public enum JSONLines {
       }
       return (values, nil)
     }
-    guard shares > 1 else { return run(0) }
-    let results = Mutex([(values: [Value], failure: (any Error)?)?](repeating: nil, count: shares))
-    DispatchQueue.concurrentPerform(iterations: shares) { w in
-      let result = run(w)
-      results.withLock { $0[w] = result }
-    }
+    guard results.count > 1 else { return results[0] }
     var values: [Value] = []
     values.reserveCapacity(spans.count)
-    for result in results.withLock({ $0 }) {
-      let (some, failure) = result!
+    for (some, failure) in results {
       values += some
       if let failure { return (values, failure) }
     }
